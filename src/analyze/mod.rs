@@ -1,0 +1,1 @@
+//! Pure analysis: judgements over captured facts, no I/O.

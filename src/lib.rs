@@ -1,0 +1,7 @@
+//! flowprobe: proves that the network flows a Jamf Pro MDM deployment needs
+//! are open, and only those.
+//!
+//! # Layout
+//!
+//! - [`outcome`]: the closed set of reasons and findings every probe ends in.
+pub mod outcome;
