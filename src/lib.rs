@@ -1,7 +1,31 @@
-//! flowprobe: proves that the network flows a Jamf Pro MDM deployment needs
-//! are open, and only those.
+//! flowprobe: proves, continuously and from the places that matter, that the
+//! network flows a Jamf Pro MDM deployment needs are open, and only those.
 //!
 //! # Layout
 //!
-//! - [`outcome`]: the closed set of reasons and findings every probe ends in.
+//! - [`config`]: typed configuration, built-in catalogs, layered loading and
+//!   validation that names every error with its file and key path.
+//! - [`net`]: the vantage's network identity: DNS (hickory) and TCP connect
+//!   (socket2) from its source address and interface.
+//! - [`probe`]: one module per check kind behind one signature, and the
+//!   shared wrapper that times phases, enforces the budget and judges.
+//! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs).
+//! - [`outcome`]: the closed set of reasons and findings.
+//! - [`schedule`]: per-flow timing, spread, concurrency cap, reload, cancel.
+//! - [`metrics`]: the Prometheus series, created once and updated per probe.
+//! - [`state`]: the last report of every flow, for the API and `check`.
+//! - [`web`]: the HTTP server: `/metrics`, `/-/*`, `/api/v1/flows`, `/`.
+//! - [`daemon`]: `flowprobe run`: wiring, signals, reload.
+//! - [`cli`]: the command line and the `check` renderers.
+
+pub mod analyze;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod metrics;
+pub mod net;
 pub mod outcome;
+pub mod probe;
+pub mod schedule;
+pub mod state;
+pub mod web;

@@ -1,0 +1,200 @@
+//! The command line (design.md section 3): `run`, `check`, `config check`,
+//! `config show`, `catalog`.
+
+mod check;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, LogFormat, Overrides};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "flowprobe",
+    version,
+    about = "Proves that the network flows a Jamf Pro MDM deployment needs are open, and only those."
+)]
+pub struct Cli {
+    /// Log level or filter (overrides `log.level`; `RUST_LOG` wins over both).
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// Log format (overrides `log.format`).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon: probe every flow at its interval, serve /metrics.
+    Run {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Probe as this vantage (repeatable); default: `vantages` from the file.
+        #[arg(long = "vantage")]
+        vantages: Vec<String>,
+        /// Listen address (overrides `listen.address`).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Probe every selected flow once; exit 0 when all meet expectations.
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long = "vantage")]
+        vantages: Vec<String>,
+        #[arg(long, short, value_enum, default_value = "table")]
+        output: Output,
+        /// Only these flows (repeatable).
+        #[arg(long = "flow")]
+        flows: Vec<String>,
+    },
+    /// Validate or print the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// List the built-in catalogs, or the flows of one.
+    Catalog { name: Option<String> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigAction {
+    /// Validate and exit: 0 when valid, 2 with every error listed.
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print the effective configuration (defaults and catalog included).
+    Show {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Table,
+    Json,
+    Junit,
+}
+
+/// Exit codes: 0 all good, 1 a flow failed its expectation, 2 usage/config.
+pub const EXIT_FAIL: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+fn overrides(cli: &Cli, vantages: &[String], listen: Option<&String>) -> Overrides {
+    Overrides {
+        vantages: vantages.to_vec(),
+        listen: listen.cloned(),
+        log_level: cli.log_level.clone(),
+        log_format: cli.log_format.map(|f| match f {
+            LogFormat::Text => "text".to_string(),
+            LogFormat::Json => "json".to_string(),
+        }),
+    }
+}
+
+fn load_or_report(path: Option<&PathBuf>, o: &Overrides) -> Result<config::Config, ExitCode> {
+    config::load(path.map(|p| p.as_path()), o).map_err(|errs| {
+        eprint!("{errs}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Entry point of the binary.
+pub fn main(cli: Cli) -> ExitCode {
+    match &cli.command {
+        Command::Run {
+            config,
+            vantages,
+            listen,
+        } => {
+            let o = overrides(&cli, vantages, listen.as_ref());
+            let c = match load_or_report(config.as_ref(), &o) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_logging(&c.log.level, c.log.format);
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
+            let path = config::resolve_path(config.as_deref());
+            match rt.block_on(crate::daemon::run(path, o, c)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "flowprobe stopped");
+                    eprintln!("flowprobe: {e}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
+        Command::Check {
+            config,
+            vantages,
+            output,
+            flows,
+        } => {
+            let o = overrides(&cli, vantages, None);
+            let c = match load_or_report(config.as_ref(), &o) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_logging(cli.log_level.as_deref().unwrap_or("warn"), c.log.format);
+            check::run(&c, flows, *output)
+        }
+        Command::Config { action } => match action {
+            ConfigAction::Check { config } => {
+                let o = overrides(&cli, &[], None);
+                match load_or_report(config.as_ref(), &o) {
+                    Ok(c) => {
+                        println!(
+                            "{}: valid; {} flows ({} active for vantages {})",
+                            c.origin,
+                            c.flows.len(),
+                            c.active_flows().count(),
+                            c.vantages.join(", ")
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(code) => code,
+                }
+            }
+            ConfigAction::Show { config } => {
+                let o = overrides(&cli, &[], None);
+                match load_or_report(config.as_ref(), &o) {
+                    Ok(c) => {
+                        print!("{}", config::to_toml(&c));
+                        ExitCode::SUCCESS
+                    }
+                    Err(code) => code,
+                }
+            }
+        },
+        Command::Catalog { name } => render::catalog(name.as_deref()),
+    }
+}

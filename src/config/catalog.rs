@@ -1,0 +1,29 @@
+//! Built-in catalogs: named sets of flows (and their default targets) that a
+//! configuration starts from.
+
+/// A built-in catalog: its name, a one-line summary and its TOML text (a
+/// `[targets]` table and `[[flow]]` entries, merged under the user's file).
+pub struct Catalog {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub toml: &'static str,
+}
+
+pub const CATALOGS: &[Catalog] = &[Catalog {
+    name: "jamf-pro",
+    summary: "DISA Jamf Pro EMM STIG supplement, Table 1-2, with the 2026 APNs provider flows",
+    toml: include_str!("catalogs/jamf-pro.toml"),
+}];
+
+/// `catalog = "none"`: only the flows in the file.
+pub const NO_CATALOG: &str = "none";
+
+pub fn find(name: &str) -> Option<&'static Catalog> {
+    CATALOGS.iter().find(|c| c.name == name)
+}
+
+/// Base values under everything else.
+pub const DEFAULTS_TOML: &str = include_str!("catalogs/defaults.toml");
+
+/// What serves when there is no configuration file at all.
+pub const EMBEDDED_TOML: &str = include_str!("catalogs/embedded.toml");

@@ -1,0 +1,283 @@
+//! Loading: layer embedded defaults, the catalog, the file and `FLOWPROBE_...`
+//! environment variables, then hand the merged tree to validation.
+//!
+//! The `config` crate does the layering of defaults, file and environment;
+//! the catalog is merged by flow name here, because `config` replaces arrays
+//! wholesale and users override single fields of a catalog flow.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::catalog::{self, DEFAULTS_TOML, EMBEDDED_TOML};
+use super::error::{Collector, ConfigError, ConfigErrors};
+use super::types::Config;
+use super::validate;
+
+/// Where `flowprobe` looks when no `--config` is given.
+pub const DEFAULT_PATH: &str = "/etc/flowprobe/flowprobe.toml";
+
+/// Environment variables with this prefix override file values:
+/// `FLOWPROBE_LISTEN__ADDRESS=0.0.0.0:9725`, `FLOWPROBE_VANTAGES=a,b`.
+pub const ENV_PREFIX: &str = "FLOWPROBE";
+
+/// Settings given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub vantages: Vec<String>,
+    pub listen: Option<String>,
+    pub log_level: Option<String>,
+    pub log_format: Option<String>,
+}
+
+/// The file to read: the one given, else the default path when it exists.
+pub fn resolve_path(given: Option<&Path>) -> Option<PathBuf> {
+    match given {
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            let p = Path::new(DEFAULT_PATH);
+            p.exists().then(|| p.to_path_buf())
+        }
+    }
+}
+
+/// Load and validate. Every error is returned, each with origin and key.
+pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigErrors> {
+    let env: BTreeMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("FLOWPROBE_") && k != "FLOWPROBE_CONFIG")
+        .collect();
+    load_with_env(resolve_path(file).as_deref(), overrides, env)
+}
+
+/// [`load`] with an explicit environment, so tests need not mutate the
+/// process environment.
+pub fn load_with_env(
+    file: Option<&Path>,
+    overrides: &Overrides,
+    env: BTreeMap<String, String>,
+) -> Result<Config, ConfigErrors> {
+    let (origin, text) = match file {
+        Some(path) => {
+            let origin = path.display().to_string();
+            match std::fs::read_to_string(path) {
+                Ok(t) => (origin, t),
+                Err(e) => {
+                    return Err(one(&origin, "", format!("cannot read file: {e}")));
+                }
+            }
+        }
+        None => ("embedded default".to_string(), EMBEDDED_TOML.to_string()),
+    };
+    // Syntax first, with our own parser: it gives line and column.
+    if let Err(e) = text.parse::<toml::Table>() {
+        let msg = e.message().to_string();
+        let at = e
+            .span()
+            .map(|s| line_col(&text, s.start))
+            .map(|(l, c)| format!("TOML syntax error at line {l}, column {c}: "))
+            .unwrap_or_else(|| "TOML syntax error: ".into());
+        return Err(one(&origin, "", format!("{at}{msg}")));
+    }
+
+    let env_keys: Vec<String> = env
+        .keys()
+        .map(|k| {
+            k.trim_start_matches("FLOWPROBE_")
+                .to_lowercase()
+                .replace("__", ".")
+        })
+        .collect();
+    let environment = config::Environment::with_prefix(ENV_PREFIX)
+        .prefix_separator("_")
+        .separator("__")
+        .list_separator(",")
+        .with_list_parse_key("vantages")
+        .try_parsing(true)
+        .source(Some(env.into_iter().collect()));
+    let layered = config::Config::builder()
+        .add_source(config::File::from_str(
+            DEFAULTS_TOML,
+            config::FileFormat::Toml,
+        ))
+        .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+        .add_source(environment)
+        .build()
+        .and_then(|c| c.try_deserialize::<toml::Value>());
+    let mut tree = match layered {
+        Ok(toml::Value::Table(t)) => t,
+        Ok(_) => return Err(one(&origin, "", "top level is not a table")),
+        Err(e) => return Err(one(&origin, "", e.to_string())),
+    };
+    apply_overrides(&mut tree, overrides);
+
+    let mut errs = Collector::new(origin.clone());
+    let merged = merge_catalog(tree, &mut errs);
+    let config = merged.and_then(|tree| validate::validate(tree, &origin, &mut errs));
+    if errs.errors.is_empty()
+        && let Some(c) = config
+    {
+        return Ok(c);
+    }
+    // Attribute errors under a key set by the environment to it.
+    let mut errors = errs.errors;
+    for e in &mut errors {
+        if let Some(k) = env_keys.iter().find(|k| e.key.starts_with(k.as_str())) {
+            e.origin = format!(
+                "environment (FLOWPROBE_{})",
+                k.to_uppercase().replace('.', "__")
+            );
+        }
+    }
+    if errors.is_empty() {
+        errors.push(ConfigError {
+            origin,
+            key: String::new(),
+            message: "invalid configuration".into(),
+        });
+    }
+    Err(ConfigErrors(errors))
+}
+
+fn one(origin: &str, key: &str, message: impl Into<String>) -> ConfigErrors {
+    ConfigErrors(vec![ConfigError {
+        origin: origin.to_string(),
+        key: key.to_string(),
+        message: message.into(),
+    }])
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn apply_overrides(tree: &mut toml::Table, o: &Overrides) {
+    if !o.vantages.is_empty() {
+        let list = o
+            .vantages
+            .iter()
+            .cloned()
+            .map(toml::Value::String)
+            .collect();
+        tree.insert("vantages".into(), toml::Value::Array(list));
+    }
+    let mut set = |section: &str, key: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            let entry = tree
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = entry {
+                t.insert(key.into(), toml::Value::String(v.clone()));
+            }
+        }
+    };
+    set("listen", "address", &o.listen);
+    set("log", "level", &o.log_level);
+    set("log", "format", &o.log_format);
+}
+
+/// Merge the named catalog under the file: catalog targets under the file's
+/// targets, and each catalog flow under the file flow of the same name.
+fn merge_catalog(mut tree: toml::Table, errs: &mut Collector) -> Option<toml::Table> {
+    let name = match tree.get("catalog") {
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(_) => {
+            errs.push("catalog", "must be a string (a catalog name or \"none\")");
+            return None;
+        }
+        None => catalog::NO_CATALOG.to_string(),
+    };
+    if name == catalog::NO_CATALOG {
+        return Some(tree);
+    }
+    let Some(cat) = catalog::find(&name) else {
+        let known: Vec<_> = catalog::CATALOGS.iter().map(|c| c.name).collect();
+        errs.push(
+            "catalog",
+            format!(
+                "unknown catalog {name:?}; built-in: {}, or \"none\"",
+                known.join(", ")
+            ),
+        );
+        return None;
+    };
+    let Ok(mut base) = cat.toml.parse::<toml::Table>() else {
+        errs.push("catalog", format!("built-in catalog {name} does not parse"));
+        return None;
+    };
+    // Targets: the file wins.
+    if let Some(toml::Value::Table(user)) = tree.remove("targets") {
+        let targets = base
+            .entry("targets")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(t) = targets {
+            t.extend(user);
+        }
+    } else if let Some(other) = tree.get("targets") {
+        let _ = other; // wrong type: validation reports it
+    }
+    if let Some(t) = base.remove("targets") {
+        tree.entry("targets").or_insert(t);
+    }
+    // Flows: merge by name, catalog order first, then the file's own flows.
+    let mut flows: Vec<toml::Value> = match base.remove("flow") {
+        Some(toml::Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    let user_flows = match tree.remove("flow") {
+        Some(toml::Value::Array(a)) => a,
+        Some(_) => {
+            errs.push("flow", "must be an array of tables ([[flow]])");
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    for user in user_flows {
+        let name = user
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(str::to_string);
+        let slot = name.as_ref().and_then(|n| {
+            flows.iter_mut().find(|f| {
+                f.get("name").and_then(|x| x.as_str()) == Some(n.as_str())
+                    && f.get("__overridden").is_none()
+            })
+        });
+        match slot {
+            Some(cat_flow) => {
+                deep_merge(cat_flow, user);
+                if let toml::Value::Table(t) = cat_flow {
+                    // Marks that this catalog flow was overridden once; a
+                    // second file flow of the same name is then a duplicate.
+                    t.insert("__overridden".into(), toml::Value::Boolean(true));
+                }
+            }
+            None => flows.push(user),
+        }
+    }
+    for f in &mut flows {
+        if let toml::Value::Table(t) = f {
+            t.remove("__overridden");
+        }
+    }
+    tree.insert("flow".into(), toml::Value::Array(flows));
+    Some(tree)
+}
+
+/// Tables merge key by key; any other value is replaced.
+fn deep_merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => deep_merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}

@@ -1,0 +1,67 @@
+//! The configuration as written: loosely typed so that validation can name
+//! every problem, instead of serde stopping at the first.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListen {
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub level: Option<String>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub ip_family: Option<String>,
+    pub max_in_flight: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVantage {
+    pub source_address: Option<String>,
+    pub interface: Option<String>,
+    pub dns_servers: Option<Vec<String>>,
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrust {
+    pub anchors: Option<Vec<String>>,
+}
+
+/// One `[[flow]]` entry after the catalog flow of the same name (if any) was
+/// merged under it. Check-specific tables stay untyped here: their own
+/// modules validate them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlow {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub port: Option<i64>,
+    pub check: Option<String>,
+    pub expect: Option<String>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub severity: Option<String>,
+    pub ip_family: Option<String>,
+    pub description: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub tls: Option<toml::Value>,
+    pub ssh: Option<toml::Value>,
+    pub http: Option<toml::Value>,
+    pub crl: Option<toml::Value>,
+}

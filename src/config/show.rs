@@ -1,0 +1,115 @@
+//! `flowprobe config show`: the effective configuration as TOML that loads
+//! back to the same configuration (catalog flows written out in full).
+
+use toml::{Table, Value};
+
+use super::types::*;
+
+fn s(v: impl ToString) -> Value {
+    Value::String(v.to_string())
+}
+
+fn dur(d: std::time::Duration) -> Value {
+    s(humantime::format_duration(d))
+}
+
+fn map(m: &std::collections::BTreeMap<String, String>) -> Value {
+    Value::Table(m.iter().map(|(k, v)| (k.clone(), s(v))).collect())
+}
+
+pub fn to_toml(c: &Config) -> String {
+    let mut t = Table::new();
+    t.insert(
+        "vantages".into(),
+        Value::Array(c.vantages.iter().map(s).collect()),
+    );
+    t.insert("catalog".into(), s("none"));
+    let mut listen = Table::new();
+    listen.insert("address".into(), s(c.listen));
+    t.insert("listen".into(), Value::Table(listen));
+    let mut log = Table::new();
+    log.insert("level".into(), s(&c.log.level));
+    log.insert(
+        "format".into(),
+        s(match c.log.format {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }),
+    );
+    t.insert("log".into(), Value::Table(log));
+    let mut defaults = Table::new();
+    defaults.insert("interval".into(), dur(c.defaults.interval));
+    defaults.insert("timeout".into(), dur(c.defaults.timeout));
+    defaults.insert("ip_family".into(), s(c.defaults.ip_family.as_str()));
+    defaults.insert(
+        "max_in_flight".into(),
+        Value::Integer(c.max_in_flight as i64),
+    );
+    t.insert("defaults".into(), Value::Table(defaults));
+    t.insert(
+        "targets".into(),
+        Value::Table(c.targets.iter().map(|(k, h)| (k.clone(), s(h))).collect()),
+    );
+    let mut vantages = Table::new();
+    for (name, v) in &c.vantage_defs {
+        let mut vt = Table::new();
+        if let Some(a) = v.source_address {
+            vt.insert("source_address".into(), s(a));
+        }
+        if let Some(i) = &v.interface {
+            vt.insert("interface".into(), s(i));
+        }
+        if !v.dns_servers.is_empty() {
+            vt.insert(
+                "dns_servers".into(),
+                Value::Array(v.dns_servers.iter().map(s).collect()),
+            );
+        }
+        if !v.labels.is_empty() {
+            vt.insert("labels".into(), map(&v.labels));
+        }
+        vantages.insert(name.clone(), Value::Table(vt));
+    }
+    if !vantages.is_empty() {
+        t.insert("vantage".into(), Value::Table(vantages));
+    }
+    let mut trust = Table::new();
+    for (name, spec) in &c.trust {
+        let mut tt = Table::new();
+        tt.insert(
+            "anchors".into(),
+            Value::Array(spec.anchors.iter().map(|p| s(p.display())).collect()),
+        );
+        trust.insert(name.clone(), Value::Table(tt));
+    }
+    if !trust.is_empty() {
+        t.insert("trust".into(), Value::Table(trust));
+    }
+    let flows = c.flows.iter().map(|f| Value::Table(flow(f))).collect();
+    t.insert("flow".into(), Value::Array(flows));
+    toml::to_string_pretty(&t).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+}
+
+fn flow(f: &Flow) -> Table {
+    let mut t = Table::new();
+    t.insert("name".into(), s(&f.name));
+    t.insert("from".into(), s(&f.from));
+    t.insert("to".into(), s(&f.to));
+    t.insert("port".into(), Value::Integer(i64::from(f.port)));
+    t.insert("check".into(), s(f.check.kind().as_str()));
+    t.insert("expect".into(), s(f.expect.as_str()));
+    t.insert("interval".into(), dur(f.interval));
+    t.insert("timeout".into(), dur(f.timeout));
+    t.insert("severity".into(), s(f.severity.as_str()));
+    t.insert("ip_family".into(), s(f.ip_family.as_str()));
+    if !f.description.is_empty() {
+        t.insert("description".into(), s(&f.description));
+    }
+    if !f.labels.is_empty() {
+        t.insert("labels".into(), map(&f.labels));
+    }
+    if let Some((key, table)) = f.check.to_toml() {
+        t.insert(key.into(), Value::Table(table));
+    }
+    t
+}

@@ -1,0 +1,236 @@
+//! The validated configuration: types that cannot hold an invalid value.
+//! Everything downstream (scheduler, probes, metrics) takes these.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::probe::CheckSpec;
+
+/// The whole effective configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where it came from: a file path or `embedded default`.
+    pub origin: String,
+    /// The vantages this instance probes as.
+    pub vantages: Vec<String>,
+    pub catalog: String,
+    pub listen: SocketAddr,
+    pub log: LogSettings,
+    pub defaults: FlowDefaults,
+    pub max_in_flight: usize,
+    pub targets: BTreeMap<String, Host>,
+    pub vantage_defs: BTreeMap<String, Vantage>,
+    pub trust: BTreeMap<String, TrustSpec>,
+    /// Every enabled flow, whichever vantage it runs from.
+    pub flows: Vec<Flow>,
+}
+
+impl Config {
+    /// The flows this instance runs: those from a selected vantage.
+    pub fn active_flows(&self) -> impl Iterator<Item = &Flow> {
+        self.flows
+            .iter()
+            .filter(|f| self.vantages.contains(&f.from))
+    }
+
+    /// The settings of a vantage; a vantage without a table has none pinned.
+    pub fn vantage(&self, name: &str) -> Vantage {
+        self.vantage_defs
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Vantage::unpinned(name))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowDefaults {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub ip_family: IpFamily,
+}
+
+/// A place probes run from. Source address, interface and DNS servers are
+/// optional pins for multi-homed hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vantage {
+    pub name: String,
+    pub source_address: Option<IpAddr>,
+    pub interface: Option<String>,
+    pub dns_servers: Vec<SocketAddr>,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Vantage {
+    pub fn unpinned(name: &str) -> Self {
+        Vantage {
+            name: name.to_string(),
+            source_address: None,
+            interface: None,
+            dns_servers: Vec::new(),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustSpec {
+    pub anchors: Vec<PathBuf>,
+}
+
+/// A target host: a DNS name, or an IP literal that skips DNS.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
+pub enum Host {
+    Name(String),
+    Ip(IpAddr),
+}
+
+impl Host {
+    pub fn parse(s: &str) -> Option<Host> {
+        let trimmed = s.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = trimmed.parse::<IpAddr>() {
+            return Some(Host::Ip(ip));
+        }
+        let valid = !s.is_empty()
+            && s.len() <= 253
+            && s.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
+        valid.then(|| Host::Name(s.to_ascii_lowercase()))
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Name(n) => f.write_str(n),
+            Host::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+impl From<Host> for String {
+    fn from(h: Host) -> String {
+        h.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    Open,
+    Closed,
+}
+
+impl Expect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Open => "open",
+            Expect::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// Which address families a flow probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IpFamily {
+    Ipv4,
+    Ipv6,
+    /// Probe one address of each family and report each; both must pass.
+    Both,
+    PreferIpv4,
+    PreferIpv6,
+}
+
+impl IpFamily {
+    pub const NAMES: [&'static str; 5] = ["ipv4", "ipv6", "both", "prefer-ipv4", "prefer-ipv6"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ipv4" => IpFamily::Ipv4,
+            "ipv6" => IpFamily::Ipv6,
+            "both" => IpFamily::Both,
+            "prefer-ipv4" => IpFamily::PreferIpv4,
+            "prefer-ipv6" => IpFamily::PreferIpv6,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpFamily::Ipv4 => "ipv4",
+            IpFamily::Ipv6 => "ipv6",
+            IpFamily::Both => "both",
+            IpFamily::PreferIpv4 => "prefer-ipv4",
+            IpFamily::PreferIpv6 => "prefer-ipv6",
+        }
+    }
+}
+
+/// One flow: `from` vantage -> `to` target : `port`, checked by `check`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub host: Host,
+    pub port: u16,
+    pub check: CheckSpec,
+    pub expect: Expect,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub severity: Severity,
+    pub ip_family: IpFamily,
+    pub description: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Flow {
+    /// `host:port` as people write it (IPv6 in brackets).
+    pub fn endpoint(&self) -> String {
+        match &self.host {
+            Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{}", self.port),
+            h => format!("{h}:{}", self.port),
+        }
+    }
+}

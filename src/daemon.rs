@@ -1,0 +1,165 @@
+//! `flowprobe run`: load, prepare, schedule, serve; reload on SIGHUP or
+//! `POST /-/reload`; stop on SIGTERM/SIGINT within two seconds.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config, Overrides};
+use crate::metrics::Metrics;
+use crate::net::dns::Resolver;
+use crate::probe::{Prepared, VantageNet};
+use crate::schedule::Scheduler;
+use crate::state::State;
+use crate::web;
+
+/// A reload request; the answer lists every error when it failed.
+pub type ReloadRequest = oneshot::Sender<Result<(), Vec<String>>>;
+
+/// Build every selected vantage's network identity.
+pub fn build_nets(c: &Config) -> Result<Nets, Vec<String>> {
+    let mut nets = BTreeMap::new();
+    let mut errors = Vec::new();
+    for name in &c.vantages {
+        let vantage = c.vantage(name);
+        match Resolver::for_vantage(&vantage) {
+            Ok(resolver) => {
+                nets.insert(name.clone(), Arc::new(VantageNet { vantage, resolver }));
+            }
+            Err(e) => errors.push(format!("vantage.{name}: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(nets)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Prepare every active flow once (checks build their clients here).
+pub fn prepare(c: &Config) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
+    let flows = c
+        .active_flows()
+        .map(|f| Arc::new(Prepared::new(f.clone())))
+        .collect();
+    Ok(flows)
+}
+
+/// Vantage networks by name.
+pub type Nets = BTreeMap<String, Arc<VantageNet>>;
+
+/// Everything a load produces, or every reason it failed.
+type Loaded = (Config, Nets, Vec<Arc<Prepared>>);
+
+fn load_all(path: Option<&PathBuf>, overrides: &Overrides) -> Result<Loaded, Vec<String>> {
+    let c = config::load(path.map(|p| p.as_path()), overrides)
+        .map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let nets = build_nets(&c)?;
+    let flows = prepare(&c)?;
+    Ok((c, nets, flows))
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Run the daemon until SIGTERM/SIGINT. The initial load must succeed.
+pub async fn run(
+    path: Option<PathBuf>,
+    overrides: Overrides,
+    initial: Config,
+) -> Result<(), String> {
+    let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
+    let state = Arc::new(State::new(Arc::clone(&metrics)));
+    let cancel = CancellationToken::new();
+    let nets = build_nets(&initial).map_err(|e| e.join("; "))?;
+    let flows = prepare(&initial).map_err(|e| e.join("; "))?;
+    let scheduler = Arc::new(Scheduler::new(
+        Arc::clone(&state),
+        initial.max_in_flight,
+        cancel.child_token(),
+    ));
+    scheduler.apply(flows, &nets);
+    metrics.reload_ok.set(1);
+    metrics.reload_ts.set(now_secs());
+    let listen = initial.listen;
+    let current = Arc::new(RwLock::new(Arc::new(initial)));
+    tracing::info!(
+        listen = %listen,
+        flows = state.slots().len(),
+        vantages = ?current.read().map(|c| c.vantages.clone()).unwrap_or_default(),
+        "flowprobe started"
+    );
+
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let web_cancel = cancel.child_token();
+    let app = web::router(web::AppState {
+        state: Arc::clone(&state),
+        config: Arc::clone(&current),
+        reload: reload_tx.clone(),
+    });
+    let server = tokio::spawn({
+        let web_cancel = web_cancel.clone();
+        async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { web_cancel.cancelled().await })
+                .await;
+        }
+    });
+
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| format!("SIGHUP handler: {e}"))?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("SIGTERM handler: {e}"))?;
+    loop {
+        let reply: Option<ReloadRequest> = tokio::select! {
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = hup.recv() => None,
+            r = reload_rx.recv() => r,
+        };
+        tracing::info!("reloading configuration");
+        let result = match load_all(path.as_ref(), &overrides) {
+            Ok((c, nets, flows)) => {
+                if c.listen != listen {
+                    tracing::warn!(old = %listen, new = %c.listen, "listen address changes need a restart; keeping the old one");
+                }
+                scheduler.apply(flows, &nets);
+                if let Ok(mut cur) = current.write() {
+                    *cur = Arc::new(c);
+                }
+                metrics.reload_ok.set(1);
+                metrics.reload_ts.set(now_secs());
+                tracing::info!(flows = state.slots().len(), "configuration reloaded");
+                Ok(())
+            }
+            Err(errors) => {
+                metrics.reload_ok.set(0);
+                for e in &errors {
+                    tracing::error!(error = %e, "reload failed; keeping the running configuration");
+                }
+                Err(errors)
+            }
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+    }
+    tracing::info!("stopping");
+    let clean = scheduler.shutdown(Duration::from_millis(1500)).await;
+    web_cancel.cancel();
+    let _ = tokio::time::timeout(Duration::from_millis(400), server).await;
+    if !clean {
+        tracing::warn!("some probes did not stop within the grace period");
+    }
+    Ok(())
+}

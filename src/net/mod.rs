@@ -1,0 +1,5 @@
+//! Network primitives with the vantage's identity: DNS through its resolver,
+//! TCP from its source address and interface.
+
+pub mod dns;
+pub mod tcp;

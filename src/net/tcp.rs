@@ -1,0 +1,90 @@
+//! TCP connect from a vantage, classified into the closed reason set.
+//!
+//! The socket is made with socket2 so the vantage's source address and
+//! interface (SO_BINDTODEVICE) apply before the SYN leaves; tokio then drives
+//! the non-blocking connect.
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::config::Vantage;
+use crate::outcome::Reason;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{addr}: connection refused (RST)")]
+    Refused { addr: SocketAddr },
+    #[error("{addr}: unreachable ({detail})")]
+    Unreachable { addr: SocketAddr, detail: String },
+    #[error("{addr}: connection reset")]
+    Reset { addr: SocketAddr },
+    #[error("{addr}: no answer (SYN timed out)")]
+    TimedOut { addr: SocketAddr },
+    #[error("cannot set up the socket: {0}")]
+    Setup(io::Error),
+    #[error("{addr}: {source}")]
+    Other { addr: SocketAddr, source: io::Error },
+}
+
+impl ConnectError {
+    pub fn reason(&self) -> Reason {
+        match self {
+            ConnectError::Refused { .. } => Reason::Refused,
+            ConnectError::Unreachable { .. } => Reason::Unreachable,
+            ConnectError::Reset { .. } => Reason::Reset,
+            ConnectError::TimedOut { .. } => Reason::Filtered,
+            ConnectError::Setup(_) | ConnectError::Other { .. } => Reason::Internal,
+        }
+    }
+
+    fn classify(addr: SocketAddr, e: io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(libc_code) if libc_code == ECONNREFUSED => ConnectError::Refused { addr },
+            Some(c) if UNREACHABLE.contains(&c) => ConnectError::Unreachable {
+                addr,
+                detail: e.to_string(),
+            },
+            Some(c) if c == ECONNRESET => ConnectError::Reset { addr },
+            Some(c) if c == ETIMEDOUT => ConnectError::TimedOut { addr },
+            _ => ConnectError::Other { addr, source: e },
+        }
+    }
+}
+
+// Linux errno values; the kernel turns ICMP errors into these.
+const ECONNREFUSED: i32 = 111;
+const ECONNRESET: i32 = 104;
+const ETIMEDOUT: i32 = 110;
+/// EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, EACCES/EPERM (an ICMP
+/// administratively-prohibited answer, or a local firewall reject).
+const UNREACHABLE: [i32; 6] = [113, 101, 112, 100, 13, 1];
+
+/// Connect to `addr` as the vantage. No timeout here: the caller's probe
+/// budget bounds it, and a budget that runs out in this phase is `filtered`.
+pub async fn connect(addr: SocketAddr, vantage: &Vantage) -> Result<TcpStream, ConnectError> {
+    let socket = prepare(addr, vantage).map_err(ConnectError::Setup)?;
+    socket
+        .connect(addr)
+        .await
+        .map_err(|e| ConnectError::classify(addr, e))
+}
+
+fn prepare(addr: SocketAddr, vantage: &Vantage) -> io::Result<TcpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    socket.set_tcp_nodelay(true)?;
+    if let Some(dev) = &vantage.interface {
+        socket.bind_device(Some(dev.as_bytes()))?;
+    }
+    if let Some(src) = vantage.source_address
+        && src.is_ipv4() == addr.is_ipv4()
+    {
+        socket.bind(&SocketAddr::new(src, 0).into())?;
+    }
+    Ok(TcpSocket::from_std_stream(std::net::TcpStream::from(
+        socket,
+    )))
+}

@@ -1,0 +1,122 @@
+//! What a flow checks, validated from its config table into a typed spec.
+
+use serde::Serialize;
+
+use crate::config::Collector;
+use crate::config::raw::RawFlow;
+use crate::config::validate::FlowCtx;
+
+/// The kind of check, as written in `check = "..."`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    Tcp,
+    Tls,
+    Ssh,
+    Http,
+    Crl,
+}
+
+impl CheckKind {
+    pub const NAMES: [&'static str; 5] = ["tcp", "tls", "ssh", "http", "crl"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Tcp => "tcp",
+            CheckKind::Tls => "tls",
+            CheckKind::Ssh => "ssh",
+            CheckKind::Http => "http",
+            CheckKind::Crl => "crl",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "tcp" => CheckKind::Tcp,
+            "tls" => CheckKind::Tls,
+            "ssh" => CheckKind::Ssh,
+            "http" => CheckKind::Http,
+            "crl" => CheckKind::Crl,
+            _ => return None,
+        })
+    }
+}
+
+/// A flow's check with its validated settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckSpec {
+    Tcp,
+}
+
+/// Named SSH policies (built-in and `[ssh_policy.NAME]`).
+pub type SshPolicies = std::collections::BTreeMap<String, ()>;
+
+pub(crate) fn ssh_policies_from(value: Option<toml::Value>, errs: &mut Collector) -> SshPolicies {
+    if value.is_some() {
+        errs.push("ssh_policy", "SSH policies are not available in this build");
+    }
+    SshPolicies::new()
+}
+
+impl CheckSpec {
+    pub fn kind(&self) -> CheckKind {
+        match self {
+            CheckSpec::Tcp => CheckKind::Tcp,
+        }
+    }
+
+    /// Validate `check` and the table of that kind; tables of other kinds
+    /// are errors, so a typo'd kind does not silently drop settings.
+    pub(crate) fn validate(
+        raw: &RawFlow,
+        key: &str,
+        _ctx: &FlowCtx,
+        errs: &mut Collector,
+    ) -> Option<CheckSpec> {
+        let name = raw.check.as_deref().unwrap_or("tcp");
+        let Some(kind) = CheckKind::parse(name) else {
+            errs.push(
+                format!("{key}.check"),
+                format!("{name:?}: expected one of {}", CheckKind::NAMES.join(", ")),
+            );
+            return None;
+        };
+        let tables = [
+            ("tls", raw.tls.is_some(), CheckKind::Tls),
+            ("ssh", raw.ssh.is_some(), CheckKind::Ssh),
+            ("http", raw.http.is_some(), CheckKind::Http),
+            ("crl", raw.crl.is_some(), CheckKind::Crl),
+        ];
+        for (table, present, for_kind) in tables {
+            if present
+                && for_kind != kind
+                && !(kind == CheckKind::Crl && for_kind == CheckKind::Http)
+            {
+                errs.push(
+                    format!("{key}.{table}"),
+                    format!("settings for check \"{table}\" on a \"{name}\" flow"),
+                );
+            }
+        }
+        match kind {
+            CheckKind::Tcp => Some(CheckSpec::Tcp),
+            other => {
+                errs.push(
+                    format!("{key}.check"),
+                    format!(
+                        "check \"{}\" is not available in this build",
+                        other.as_str()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The check's own table for `config show`: `(key, table)`.
+    pub fn to_toml(&self) -> Option<(&'static str, toml::Table)> {
+        match self {
+            CheckSpec::Tcp => None,
+        }
+    }
+}

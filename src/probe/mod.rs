@@ -1,0 +1,13 @@
+//! Probes: one module per check kind behind one signature, and one shared
+//! wrapper ([`run`]) that does DNS, the timeout budget, phase timing, tracing
+//! and the verdict.
+
+mod check;
+mod report;
+mod run;
+pub mod tcp;
+
+pub(crate) use check::ssh_policies_from;
+pub use check::{CheckKind, CheckSpec, SshPolicies};
+pub use report::{Attempt, Details, Phase, Phases, ProbeReport};
+pub use run::{Prepared, VantageNet, run};

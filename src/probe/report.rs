@@ -1,0 +1,129 @@
+//! What a probe found: the verdict, its phases and the facts behind it.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::outcome::{Finding, Reason};
+
+/// Phases of a probe, in the order they happen. Label values of
+/// `flowprobe_probe_duration_seconds{phase}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Dns,
+    Connect,
+    Tls,
+    Ssh,
+    Http,
+    Total,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 6] = [
+        Phase::Dns,
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Ssh,
+        Phase::Http,
+        Phase::Total,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Dns => "dns",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Ssh => "ssh",
+            Phase::Http => "http",
+            Phase::Total => "total",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Time spent per phase; a phase that did not run is `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Phases(pub [Option<Duration>; 6]);
+
+impl Phases {
+    pub fn get(&self, p: Phase) -> Option<Duration> {
+        self.0[p.index()]
+    }
+
+    pub fn set(&mut self, p: Phase, d: Duration) {
+        self.0[p.index()] = Some(d);
+    }
+}
+
+impl Serialize for Phases {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for p in Phase::ALL {
+            if let Some(d) = self.get(p) {
+                m.serialize_entry(p.as_str(), &d.as_secs_f64())?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// Check-specific facts (TLS chain, SSH algorithms, CRLs).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(untagged)]
+pub enum Details {
+    #[default]
+    None,
+}
+
+impl Details {
+    pub fn is_none(&self) -> bool {
+        matches!(self, Details::None)
+    }
+}
+
+/// One address probed. `ip_family = "both"` makes two.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub address: SocketAddr,
+    pub reason: Reason,
+    pub detail: String,
+    pub phases: Phases,
+    pub findings: Vec<Finding>,
+    #[serde(skip_serializing_if = "Details::is_none")]
+    pub details: Details,
+}
+
+/// The result of one probe of one flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    /// The flow's verdict: the first failing attempt's reason, or ok.
+    pub reason: Reason,
+    /// Whether the reason meets the flow's expectation.
+    pub up: bool,
+    /// For people: what happened, with the facts.
+    pub detail: String,
+    #[serde(serialize_with = "unix_secs")]
+    pub started: SystemTime,
+    pub phases: Phases,
+    pub attempts: Vec<Attempt>,
+}
+
+impl ProbeReport {
+    /// Findings of every attempt.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.attempts.iter().flat_map(|a| a.findings.iter())
+    }
+}
+
+fn unix_secs<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    s.serialize_f64(secs)
+}

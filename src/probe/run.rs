@@ -1,0 +1,315 @@
+//! The shared probe wrapper: resolve, split the one timeout budget across
+//! phases, dispatch to the check kind, time every phase and judge the
+//! outcome against the flow's expectation.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
+
+use tokio::net::TcpStream;
+use tokio::time::timeout_at;
+use tracing::Instrument;
+
+use super::report::{Attempt, Details, Phase, Phases, ProbeReport};
+use super::{CheckSpec, tcp};
+use crate::config::{Expect, Flow, Host, Vantage};
+use crate::net::dns::Resolver;
+use crate::outcome::{Finding, Reason, verdict};
+
+/// A vantage's network identity, built once per (re)load and shared by all
+/// of its flows.
+pub struct VantageNet {
+    pub vantage: Vantage,
+    pub resolver: Resolver,
+}
+
+/// A flow ready to probe: its definition plus whatever its check prepares
+/// once (TLS client configurations, compiled policies).
+#[derive(Debug)]
+pub struct Prepared {
+    pub flow: Flow,
+}
+
+impl Prepared {
+    pub fn new(flow: Flow) -> Self {
+        Prepared { flow }
+    }
+}
+
+/// A check that could not complete: the reason, the facts, and whatever was
+/// learned before it failed (a TLS chain survives a failed handshake).
+#[derive(Debug)]
+pub struct Failure {
+    pub reason: Reason,
+    pub detail: String,
+    pub details: Details,
+}
+
+impl Failure {
+    pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        Failure {
+            reason,
+            detail: detail.into(),
+            details: Details::None,
+        }
+    }
+}
+
+/// A check that completed; its findings decide the verdict.
+#[derive(Debug, Default)]
+pub struct Success {
+    pub details: Details,
+    pub findings: Vec<Finding>,
+    pub detail: String,
+}
+
+pub type CheckResult = Result<Success, Failure>;
+
+/// What a check kind gets for one address: the flow, the vantage and a
+/// clock that attributes time (and a budget overrun) to the phase running.
+pub struct Ctx<'a> {
+    pub flow: &'a Flow,
+    pub prepared: &'a Prepared,
+    pub net: &'a VantageNet,
+    clock: Mutex<Clock>,
+}
+
+#[derive(Default)]
+struct Clock {
+    phases: Phases,
+    running: Option<(Phase, Instant)>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Run `fut` as `phase`, recording its duration.
+    pub async fn timed<T>(&self, phase: Phase, fut: impl Future<Output = T>) -> T {
+        let start = Instant::now();
+        if let Ok(mut c) = self.clock.lock() {
+            c.running = Some((phase, start));
+        }
+        let out = fut.await;
+        if let Ok(mut c) = self.clock.lock() {
+            c.running = None;
+            c.phases.set(phase, start.elapsed());
+        }
+        out
+    }
+
+    /// TCP connect as the vantage, timed as the `connect` phase.
+    pub async fn connect(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
+        self.timed(Phase::Connect, tcp::connect_as(addr, &self.net.vantage))
+            .await
+            .map_err(|e| Failure::new(e.reason(), e.to_string()))
+    }
+
+    /// Close the running phase at the deadline and name the reason for a
+    /// budget that ran out in it.
+    fn expire(&self) -> (Reason, Phases, String) {
+        let Ok(mut c) = self.clock.lock() else {
+            return (Reason::Timeout, Phases::default(), "timed out".into());
+        };
+        let (reason, what) = match c.running.take() {
+            Some((phase, start)) => {
+                c.phases.set(phase, start.elapsed());
+                match phase {
+                    Phase::Connect => (
+                        Reason::Filtered,
+                        "no answer to the connection attempt".into(),
+                    ),
+                    other => (
+                        Reason::Timeout,
+                        format!("{} phase did not finish", other.as_str()),
+                    ),
+                }
+            }
+            None => (Reason::Timeout, "did not finish".to_string()),
+        };
+        (
+            reason,
+            c.phases,
+            format!(
+                "{what} within the {} timeout",
+                humantime::format_duration(self.flow.timeout)
+            ),
+        )
+    }
+
+    fn phases(&self) -> Phases {
+        self.clock.lock().map(|c| c.phases).unwrap_or_default()
+    }
+}
+
+/// Probe a flow once. Never panics on what the peer does, and returns within
+/// the flow's timeout (plus scheduling noise).
+pub async fn run(p: &Prepared, net: &VantageNet) -> ProbeReport {
+    let flow = &p.flow;
+    let span = tracing::debug_span!("probe", flow = %flow.name, vantage = %flow.from);
+    async move {
+        let started = SystemTime::now();
+        let t0 = Instant::now();
+        let deadline = tokio::time::Instant::from_std(t0 + flow.timeout);
+        let mut phases = Phases::default();
+
+        let addrs: Result<Vec<IpAddr>, (Reason, String)> = match &flow.host {
+            Host::Ip(ip) => Ok(vec![*ip]),
+            Host::Name(name) => {
+                let r = timeout_at(deadline, net.resolver.resolve(name, flow.ip_family)).await;
+                phases.set(Phase::Dns, t0.elapsed());
+                match r {
+                    Ok(Ok(a)) => Ok(a),
+                    Ok(Err(e)) => Err((e.reason(), e.to_string())),
+                    Err(_) => Err((
+                        Reason::DnsTimeout,
+                        format!(
+                            "{name}: no answer within the {} timeout",
+                            humantime::format_duration(flow.timeout)
+                        ),
+                    )),
+                }
+            }
+        };
+        let attempts = match addrs {
+            Err((reason, detail)) => {
+                phases.set(Phase::Total, t0.elapsed());
+                let report = ProbeReport {
+                    reason,
+                    up: false,
+                    detail,
+                    started,
+                    phases,
+                    attempts: Vec::new(),
+                };
+                return report;
+            }
+            Ok(addrs) => {
+                let futs = addrs
+                    .into_iter()
+                    .map(|ip| attempt(p, net, SocketAddr::new(ip, flow.port), deadline));
+                join_all(futs).await
+            }
+        };
+        let chosen = pick(flow.expect, &attempts);
+        let reason = attempts.get(chosen).map_or(Reason::Internal, |a| a.reason);
+        let up =
+            meets(flow.expect, reason) && attempts.iter().all(|a| meets(flow.expect, a.reason));
+        if let Some(a) = attempts.get(chosen) {
+            for ph in Phase::ALL {
+                if let Some(d) = a.phases.get(ph) {
+                    phases.set(ph, d);
+                }
+            }
+        }
+        phases.set(Phase::Total, t0.elapsed());
+        let detail = attempts
+            .get(chosen)
+            .map(|a| a.detail.clone())
+            .unwrap_or_default();
+        ProbeReport {
+            reason,
+            up,
+            detail,
+            started,
+            phases,
+            attempts,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Whether a reason satisfies an expectation.
+pub fn meets(expect: Expect, reason: Reason) -> bool {
+    match expect {
+        Expect::Open => reason == Reason::Ok,
+        Expect::Closed => reason.is_blocked(),
+    }
+}
+
+/// The attempt that speaks for the flow: the first that fails the
+/// expectation, else the first.
+fn pick(expect: Expect, attempts: &[Attempt]) -> usize {
+    attempts
+        .iter()
+        .position(|a| !meets(expect, a.reason))
+        .unwrap_or(0)
+}
+
+/// At most two futures (one per address family): poll them together.
+async fn join_all<F: Future<Output = Attempt>>(futs: impl Iterator<Item = F>) -> Vec<Attempt> {
+    let mut futs: Vec<F> = futs.collect();
+    match futs.len() {
+        2 => {
+            let b = futs.pop();
+            let a = futs.pop();
+            match (a, b) {
+                (Some(a), Some(b)) => {
+                    let (a, b) = tokio::join!(a, b);
+                    vec![a, b]
+                }
+                _ => Vec::new(),
+            }
+        }
+        _ => {
+            let mut out = Vec::with_capacity(futs.len());
+            for f in futs {
+                out.push(f.await);
+            }
+            out
+        }
+    }
+}
+
+async fn attempt(
+    p: &Prepared,
+    net: &VantageNet,
+    addr: SocketAddr,
+    deadline: tokio::time::Instant,
+) -> Attempt {
+    let ctx = Ctx {
+        flow: &p.flow,
+        prepared: p,
+        net,
+        clock: Mutex::new(Clock::default()),
+    };
+    let result = timeout_at(deadline, dispatch(&ctx, addr)).await;
+    match result {
+        Ok(Ok(success)) => Attempt {
+            address: addr,
+            reason: verdict(&success.findings),
+            detail: success.detail,
+            phases: ctx.phases(),
+            findings: success.findings,
+            details: success.details,
+        },
+        Ok(Err(failure)) => Attempt {
+            address: addr,
+            reason: failure.reason,
+            detail: failure.detail,
+            phases: ctx.phases(),
+            findings: Vec::new(),
+            details: failure.details,
+        },
+        Err(_) => {
+            let (reason, phases, detail) = ctx.expire();
+            Attempt {
+                address: addr,
+                reason,
+                detail: format!("{addr}: {detail}"),
+                phases,
+                findings: Vec::new(),
+                details: Details::None,
+            }
+        }
+    }
+}
+
+/// One signature for every check kind. A forbidden flow only needs to know
+/// whether a connection can be made, whatever its check.
+async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
+    if ctx.flow.expect == Expect::Closed {
+        return tcp::check(ctx, addr).await;
+    }
+    match &ctx.prepared.flow.check {
+        CheckSpec::Tcp => tcp::check(ctx, addr).await,
+    }
+}

@@ -1,0 +1,186 @@
+//! Per-flow timing. One lightweight task per flow (no thread per flow):
+//! the first start is spread across the interval by a deterministic offset
+//! (plus a little jitter) so 10,000 flows do not fire at once; a flow never
+//! overlaps itself (its task runs one probe at a time); a global semaphore
+//! caps probes in flight; every wait races cancellation. Lateness (actual
+//! start minus planned start) goes into a histogram; a start that is more
+//! than a whole interval late is skipped and counted, never bunched up.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::probe::{self, VantageNet};
+use crate::state::{FlowKey, FlowSlot, State};
+
+/// Deterministic start offset within the interval for a flow.
+pub fn spread_offset(vantage: &str, flow: &str, interval: Duration) -> Duration {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    vantage.hash(&mut h);
+    flow.hash(&mut h);
+    let nanos = interval.as_nanos().max(1) as u64;
+    Duration::from_nanos(h.finish() % nanos)
+}
+
+/// Up to 1% of the interval (at most 100 ms) of per-process jitter, so two
+/// instances with the same configuration do not probe in lockstep.
+fn jitter(interval: Duration, salt: u64) -> Duration {
+    let cap = (interval / 100).min(Duration::from_millis(100));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let x = now ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let cap_n = cap.as_nanos() as u64;
+    if cap_n == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_nanos(x % cap_n)
+    }
+}
+
+struct Running {
+    slot: Arc<FlowSlot>,
+    net: Arc<VantageNet>,
+    cancel: CancellationToken,
+}
+
+/// Owns the flow tasks of a daemon.
+pub struct Scheduler {
+    state: Arc<State>,
+    limit: Arc<Semaphore>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    running: Mutex<HashMap<FlowKey, Running>>,
+    /// Whether start offsets get jitter (off in tests that assert offsets).
+    pub jitter: bool,
+}
+
+impl Scheduler {
+    pub fn new(state: Arc<State>, max_in_flight: usize, cancel: CancellationToken) -> Self {
+        Scheduler {
+            state,
+            limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            cancel,
+            tracker: TaskTracker::new(),
+            running: Mutex::new(HashMap::new()),
+            jitter: true,
+        }
+    }
+
+    /// Apply a flow set: unchanged flows (same definition, same vantage
+    /// network) keep their task and their series; the rest are stopped or
+    /// started. `nets` maps vantage name to its network identity.
+    pub fn apply(
+        &self,
+        flows: Vec<Arc<probe::Prepared>>,
+        nets: &BTreeMap<String, Arc<VantageNet>>,
+    ) {
+        let Ok(mut running) = self.running.lock() else {
+            return;
+        };
+        let mut next: HashMap<FlowKey, Running> = HashMap::new();
+        let mut slots = BTreeMap::new();
+        for prepared in flows {
+            let key = (prepared.flow.from.clone(), prepared.flow.name.clone());
+            let Some(net) = nets.get(&prepared.flow.from) else {
+                continue;
+            };
+            let keep = running
+                .remove(&key)
+                .filter(|r| r.slot.prepared.flow == prepared.flow && r.net.vantage == net.vantage);
+            let entry = match keep {
+                Some(mut r) => {
+                    r.net = Arc::clone(net);
+                    r
+                }
+                None => {
+                    let slot = self.state.make_slot(prepared);
+                    let cancel = self.cancel.child_token();
+                    self.spawn(Arc::clone(&slot), Arc::clone(net), cancel.clone());
+                    Running {
+                        slot,
+                        net: Arc::clone(net),
+                        cancel,
+                    }
+                }
+            };
+            slots.insert(key.clone(), Arc::clone(&entry.slot));
+            next.insert(key, entry);
+        }
+        for (_, gone) in running.drain() {
+            gone.cancel.cancel();
+        }
+        *running = next;
+        self.state.replace(slots);
+    }
+
+    fn spawn(&self, slot: Arc<FlowSlot>, net: Arc<VantageNet>, cancel: CancellationToken) {
+        let state = Arc::clone(&self.state);
+        let limit = Arc::clone(&self.limit);
+        let flow = &slot.prepared.flow;
+        let interval = flow.interval;
+        let mut offset = spread_offset(&flow.from, &flow.name, interval);
+        if self.jitter {
+            offset += jitter(interval, offset.as_nanos() as u64);
+        }
+        self.tracker.spawn(async move {
+            let mut planned = Instant::now() + offset;
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => return,
+                    _ = sleep_until(planned) => {}
+                }
+                let permit = tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => return,
+                    p = limit.acquire() => match p { Ok(p) => p, Err(_) => return },
+                };
+                let started = Instant::now();
+                state
+                    .metrics
+                    .lateness
+                    .observe(started.saturating_duration_since(planned).as_secs_f64());
+                state.metrics.in_flight.inc();
+                let report = tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => None,
+                    r = probe::run(&slot.prepared, &net) => Some(r),
+                };
+                state.metrics.in_flight.dec();
+                drop(permit);
+                let Some(report) = report else { return };
+                state.record(&slot, report);
+                planned += interval;
+                let now = Instant::now();
+                if planned < now {
+                    // Skip whole missed intervals rather than firing a burst.
+                    let behind = now.duration_since(planned);
+                    let skip = (behind.as_nanos() / interval.as_nanos().max(1)) as u32 + 1;
+                    planned += interval * skip;
+                    state.metrics.missed.inc_by(u64::from(skip));
+                }
+            }
+        });
+    }
+
+    /// Stop every flow task and wait for them (at most `grace`).
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        self.cancel.cancel();
+        self.tracker.close();
+        tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
+    }
+
+    /// Number of flow tasks alive.
+    pub fn task_count(&self) -> usize {
+        self.tracker.len()
+    }
+}

@@ -1,0 +1,144 @@
+//! The HTTP server of `flowprobe run`: `/metrics`, `/-/healthy`, `/-/ready`,
+//! `POST /-/reload`, `/api/v1/flows` and a status page at `/`.
+
+mod page;
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::State as AxState;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::daemon::ReloadRequest;
+use crate::probe::ProbeReport;
+use crate::state::State;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub state: Arc<State>,
+    pub config: Arc<RwLock<Arc<Config>>>,
+    pub reload: mpsc::Sender<ReloadRequest>,
+}
+
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        .route("/", get(status_page))
+        .route("/metrics", get(metrics))
+        .route("/-/healthy", get(|| async { "OK\n" }))
+        .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload))
+        .route("/api/v1/flows", get(flows))
+        .with_state(app)
+}
+
+async fn metrics(AxState(app): AxState<AppState>) -> Response {
+    let body = app.state.metrics.encode();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn ready(AxState(app): AxState<AppState>) -> Response {
+    if app.state.is_ready() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "first round of probes still running\n",
+        )
+            .into_response()
+    }
+}
+
+async fn reload(AxState(app): AxState<AppState>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if app.reload.send(tx).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    match rx.await {
+        Ok(Ok(())) => (StatusCode::OK, "reloaded\n").into_response(),
+        Ok(Err(errors)) => {
+            let mut body = String::from("reload failed; the running configuration is kept:\n");
+            for e in errors {
+                body.push_str("  ");
+                body.push_str(&e);
+                body.push('\n');
+            }
+            (StatusCode::BAD_REQUEST, body).into_response()
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "reload did not answer\n").into_response(),
+    }
+}
+
+/// One flow in `/api/v1/flows` (and `flowprobe check --output json`).
+#[derive(Serialize)]
+pub struct FlowView {
+    pub vantage: String,
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub host: String,
+    pub port: u16,
+    pub check: &'static str,
+    pub expect: &'static str,
+    pub severity: &'static str,
+    pub interval_seconds: f64,
+    pub timeout_seconds: f64,
+    pub description: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The last probe, `null` before the first one.
+    pub last: Option<ProbeReport>,
+}
+
+impl FlowView {
+    pub fn new(flow: &crate::config::Flow, last: Option<ProbeReport>) -> Self {
+        FlowView {
+            vantage: flow.from.clone(),
+            name: flow.name.clone(),
+            from: flow.from.clone(),
+            to: flow.to.clone(),
+            host: flow.host.to_string(),
+            port: flow.port,
+            check: flow.check.kind().as_str(),
+            expect: flow.expect.as_str(),
+            severity: flow.severity.as_str(),
+            interval_seconds: flow.interval.as_secs_f64(),
+            timeout_seconds: flow.timeout.as_secs_f64(),
+            description: flow.description.clone(),
+            labels: flow.labels.clone(),
+            last,
+        }
+    }
+}
+
+fn views(app: &AppState) -> Vec<FlowView> {
+    app.state
+        .slots()
+        .values()
+        .map(|s| FlowView::new(&s.prepared.flow, s.last()))
+        .collect()
+}
+
+async fn flows(AxState(app): AxState<AppState>) -> Response {
+    let body = serde_json::json!({ "flows": views(&app) });
+    axum::Json(body).into_response()
+}
+
+async fn status_page(AxState(app): AxState<AppState>) -> Html<String> {
+    let origin = app
+        .config
+        .read()
+        .map(|c| c.origin.clone())
+        .unwrap_or_default();
+    Html(page::render(&views(&app), &origin, app.state.is_ready()))
+}
