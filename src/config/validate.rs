@@ -44,7 +44,14 @@ pub(crate) fn section<T: DeserializeOwned + Default>(
             } else {
                 format!("{key}.{inner}")
             };
-            errs.push(path, e.into_inner().to_string());
+            // toml appends "in `key`" lines; the path already says where.
+            let msg = e.into_inner().to_string();
+            let msg: Vec<&str> = msg
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("in `"))
+                .collect();
+            errs.push(path, msg.join("; "));
             None
         }
     }

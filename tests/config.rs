@@ -1,0 +1,224 @@
+//! Configuration: every invalid fixture gives its documented messages (all
+//! of them, with file and key path), overrides by flow name work, and
+//! `config show` round-trips.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use flowprobe::config::{Config, Overrides, load_with_env};
+
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(kind);
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn load(path: &Path) -> Result<Config, String> {
+    load_with_env(Some(path), &Overrides::default(), BTreeMap::new()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_invalid_fixture_reports_every_expected_error() {
+    let files = fixtures("invalid");
+    assert!(files.len() >= 15, "fixtures missing: {files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        let expected: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# expect: "))
+            .collect();
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` line",
+            file.display()
+        );
+        let err = match load(&file) {
+            Ok(_) => panic!("{} loaded but is invalid", file.display()),
+            Err(e) => e,
+        };
+        for want in &expected {
+            assert!(
+                err.contains(want),
+                "{}: missing {want:?} in:\n{err}",
+                file.display()
+            );
+        }
+        // Every error line names the file.
+        for line in err.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+            assert!(
+                line.trim_start().starts_with(&file.display().to_string()),
+                "{}: error without its file: {line}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn many_errors_are_reported_in_one_run() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config/invalid/many-errors.toml");
+    let err = load(&file).expect_err("invalid");
+    assert!(err.starts_with("configuration has 6 errors"), "{err}");
+}
+
+#[test]
+fn unreadable_file_is_an_error_naming_it() {
+    let err = load(Path::new("/nonexistent/flowprobe.toml")).expect_err("missing file");
+    assert!(
+        err.contains("/nonexistent/flowprobe.toml: cannot read file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn catalog_flows_are_overridden_by_name() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid/override.toml");
+    let c = load(&file).expect("valid");
+    let https = c
+        .flows
+        .iter()
+        .find(|f| f.name == "mobile-mdm-https")
+        .expect("catalog flow");
+    assert_eq!(https.timeout, Duration::from_secs(3));
+    assert_eq!(
+        https.port, 443,
+        "fields not overridden stay from the catalog"
+    );
+    assert_eq!(
+        https.labels.get("owner").map(String::as_str),
+        Some("pki-team")
+    );
+    assert!(
+        c.flows.iter().all(|f| f.name != "mdm-apns-legacy"),
+        "disabled flow dropped"
+    );
+    assert!(c.flows.iter().any(|f| f.name == "extra" && f.port == 8080));
+    assert_eq!(c.vantages, vec!["mobile-devices".to_string()]);
+    assert!(c.active_flows().all(|f| f.from == "mobile-devices"));
+    let v = c.vantage("mobile-devices");
+    assert_eq!(v.dns_servers, vec!["127.0.0.1:5353".parse().expect("addr")]);
+}
+
+#[test]
+fn embedded_default_is_the_catalog_on_localhost() {
+    let c = load_with_env(None, &Overrides::default(), BTreeMap::new()).expect("embedded");
+    assert_eq!(c.origin, "embedded default");
+    assert_eq!(c.catalog, "jamf-pro");
+    assert_eq!(c.flows.len(), 11);
+    assert!(c.flows.iter().all(|f| f.host.to_string() == "localhost"));
+    let closed: Vec<_> = c
+        .flows
+        .iter()
+        .filter(|f| f.expect == flowprobe::config::Expect::Closed)
+        .map(|f| f.port)
+        .collect();
+    assert_eq!(closed, vec![22, 8443]);
+}
+
+#[test]
+fn environment_and_cli_override_the_file() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid/override.toml");
+    let env: BTreeMap<String, String> = [
+        (
+            "FLOWPROBE_LISTEN__ADDRESS".to_string(),
+            "127.0.0.1:19999".to_string(),
+        ),
+        (
+            "FLOWPROBE_DEFAULTS__INTERVAL".to_string(),
+            "45s".to_string(),
+        ),
+    ]
+    .into();
+    let c = load_with_env(Some(&file), &Overrides::default(), env.clone()).expect("valid");
+    assert_eq!(c.listen.port(), 19999);
+    assert!(
+        c.flows
+            .iter()
+            .any(|f| f.interval == Duration::from_secs(45))
+    );
+    let o = Overrides {
+        listen: Some("127.0.0.1:18888".into()),
+        vantages: vec!["administrators".into()],
+        ..Overrides::default()
+    };
+    let c = load_with_env(Some(&file), &o, env).expect("valid");
+    assert_eq!(c.listen.port(), 18888, "CLI wins over the environment");
+    assert_eq!(c.vantages, vec!["administrators".to_string()]);
+    // A bad environment value is attributed to the environment.
+    let env: BTreeMap<String, String> = [(
+        "FLOWPROBE_DEFAULTS__TIMEOUT".to_string(),
+        "soon".to_string(),
+    )]
+    .into();
+    let err = load_with_env(Some(&file), &Overrides::default(), env).expect_err("bad env");
+    assert!(
+        err.to_string().contains(
+            "environment (FLOWPROBE_DEFAULTS__TIMEOUT): defaults.timeout: invalid duration"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_show_round_trips() {
+    let dir = support::tempdir();
+    for source in [
+        Some(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid/override.toml"),
+        ),
+        None,
+    ] {
+        let first = load_with_env(source.as_deref(), &Overrides::default(), BTreeMap::new())
+            .expect("valid");
+        let shown = flowprobe::config::to_toml(&first);
+        let p = support::write(dir.path(), "shown.toml", &shown);
+        let second =
+            load(&p).unwrap_or_else(|e| panic!("shown config does not load:\n{e}\n{shown}"));
+        assert_eq!(first.flows, second.flows);
+        assert_eq!(first.targets, second.targets);
+        assert_eq!(first.vantage_defs, second.vantage_defs);
+        assert_eq!(first.vantages, second.vantages);
+        assert_eq!(first.listen, second.listen);
+        assert_eq!(first.defaults, second.defaults);
+    }
+}
+
+#[test]
+fn config_check_binary_exit_codes() {
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config/invalid/many-errors.toml");
+    let out = support::flowprobe(&["config", "check", "--config", bad.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("many-errors.toml: flow["))
+            .count(),
+        5,
+        "{err}"
+    );
+    let good =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid/override.toml");
+    let out = support::flowprobe(&["config", "check", "--config", good.to_str().expect("utf8")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = support::flowprobe(&["catalog", "jamf-pro"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mobile-mdm-ssh-forbidden"));
+}
