@@ -245,3 +245,78 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).expect("write");
     p
 }
+
+/// Load a configuration from TOML text (written to a temp file so errors
+/// name it).
+pub fn config_from(text: &str) -> flowprobe::config::Config {
+    let dir = tempdir();
+    let p = write(dir.path(), "flowprobe.toml", text);
+    flowprobe::config::load_with_env(
+        Some(&p),
+        &flowprobe::config::Overrides::default(),
+        Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("test config invalid:\n{e}\n{text}"))
+}
+
+/// Probe every active flow of a configuration once, by flow name.
+pub async fn probe_all(
+    c: &flowprobe::config::Config,
+) -> std::collections::BTreeMap<String, flowprobe::probe::ProbeReport> {
+    let nets = flowprobe::daemon::build_nets(c).expect("nets");
+    let flows = flowprobe::daemon::prepare(c).expect("prepare");
+    let mut out = std::collections::BTreeMap::new();
+    for p in flows {
+        let net = nets.get(&p.flow.from).expect("net");
+        out.insert(p.flow.name.clone(), flowprobe::probe::run(&p, net).await);
+    }
+    out
+}
+
+/// dnsmasq answering only for the names given, on 127.0.0.1:port; every
+/// other name under `.test` is NXDOMAIN.
+pub struct Dns {
+    pub port: u16,
+    _proc: Proc,
+}
+
+impl Dns {
+    pub fn start(records: &[(&str, &str)]) -> Option<Dns> {
+        let dnsmasq = which("dnsmasq")?;
+        let port = free_udp_port();
+        let mut cmd = Command::new(dnsmasq);
+        cmd.args([
+            "--keep-in-foreground",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=127.0.0.1",
+            "--pid-file=",
+            "--user=root",
+            "--local=/test/",
+            "--cache-size=0",
+            "--log-facility=/dev/null",
+        ])
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (name, ips) in records {
+            cmd.arg(format!("--host-record={name},{ips}"));
+        }
+        let proc = Proc::spawn(&mut cmd);
+        // Ready when it answers on TCP.
+        wait_for(Duration::from_secs(5), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        })?;
+        Some(Dns { port, _proc: proc })
+    }
+}
+
+pub fn free_udp_port() -> u16 {
+    loop {
+        let port = free_port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}

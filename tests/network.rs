@@ -1,0 +1,154 @@
+//! TCP and DNS outcomes against real sockets and a real DNS server
+//! (dnsmasq) on loopback.
+
+mod support;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use flowprobe::outcome::Reason;
+use flowprobe::probe::Phase;
+use support::*;
+
+#[tokio::test]
+async fn tcp_open_refused_and_closed_expectations() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let open = listener.local_addr().expect("addr").port();
+    let refused = free_port();
+    let c = config_from(&format!(
+        r#"
+catalog = "none"
+[targets]
+lo = "127.0.0.1"
+[[flow]]
+name = "open"
+from = "here"
+to = "lo"
+port = {open}
+[[flow]]
+name = "refused"
+from = "here"
+to = "lo"
+port = {refused}
+[[flow]]
+name = "forbidden-but-open"
+from = "here"
+to = "lo"
+port = {open}
+expect = "closed"
+[[flow]]
+name = "forbidden-and-refused"
+from = "here"
+to = "lo"
+port = {refused}
+expect = "closed"
+"#
+    ));
+    let r = probe_all(&c).await;
+    assert_eq!(r["open"].reason, Reason::Ok);
+    assert!(r["open"].up);
+    assert!(r["open"].phases.get(Phase::Connect).is_some());
+    assert!(r["open"].phases.get(Phase::Dns).is_none(), "IP literals skip DNS");
+    assert_eq!(r["open"].attempts[0].address.port(), open);
+    assert_eq!(r["refused"].reason, Reason::Refused);
+    assert!(!r["refused"].up);
+    assert_eq!(r["forbidden-but-open"].reason, Reason::Ok);
+    assert!(!r["forbidden-but-open"].up, "a reachable forbidden flow is down");
+    assert_eq!(r["forbidden-and-refused"].reason, Reason::Refused);
+    assert!(r["forbidden-and-refused"].up, "refused meets expect = closed");
+}
+
+fn dns_config(port: u16, flows: &str) -> String {
+    format!(
+        r#"
+catalog = "none"
+[vantage.here]
+dns_servers = ["127.0.0.1:{port}"]
+[targets]
+mdm = "mdm.lab.test"
+v4 = "v4only.lab.test"
+nx = "missing.lab.test"
+{flows}
+"#
+    )
+}
+
+#[tokio::test]
+async fn dns_through_the_vantage_server_nxdomain_and_both_families() {
+    if !require(have("dnsmasq"), "dnsmasq (Debian dnsmasq-base)") {
+        return;
+    }
+    let dns = Dns::start(&[("mdm.lab.test", "127.0.0.1,::1"), ("v4only.lab.test", "127.0.0.1")])
+        .expect("dnsmasq started");
+    // A dual-stack listener: one port on 127.0.0.1 and ::1.
+    let v6 = TcpListener::bind("[::1]:0").expect("bind ::1");
+    let port = v6.local_addr().expect("addr").port();
+    let _v4 = TcpListener::bind(("127.0.0.1", port)).expect("bind 127.0.0.1 on the same port");
+    let c = config_from(&dns_config(
+        dns.port,
+        &format!(
+            r#"
+[[flow]]
+name = "by-name"
+from = "here"
+to = "mdm"
+port = {port}
+[[flow]]
+name = "both"
+from = "here"
+to = "mdm"
+port = {port}
+ip_family = "both"
+[[flow]]
+name = "v6"
+from = "here"
+to = "mdm"
+port = {port}
+ip_family = "ipv6"
+[[flow]]
+name = "nx"
+from = "here"
+to = "nx"
+port = {port}
+[[flow]]
+name = "both-but-v4-only"
+from = "here"
+to = "v4"
+port = {port}
+ip_family = "both"
+"#
+        ),
+    ));
+    let r = probe_all(&c).await;
+    assert_eq!(r["by-name"].reason, Reason::Ok, "{}", r["by-name"].detail);
+    assert!(r["by-name"].attempts[0].address.is_ipv4(), "prefer-ipv4");
+    assert!(r["by-name"].phases.get(Phase::Dns).is_some());
+    let both: Vec<_> = r["both"].attempts.iter().map(|a| (a.address.is_ipv4(), a.reason)).collect();
+    assert_eq!(both, vec![(true, Reason::Ok), (false, Reason::Ok)]);
+    assert!(r["v6"].attempts[0].address.is_ipv6());
+    assert_eq!(r["nx"].reason, Reason::DnsNxdomain, "{}", r["nx"].detail);
+    assert!(r["nx"].attempts.is_empty());
+    assert_eq!(r["both-but-v4-only"].reason, Reason::DnsError, "{}", r["both-but-v4-only"].detail);
+    assert!(r["both-but-v4-only"].detail.contains("no IPv6 address"));
+}
+
+#[tokio::test]
+async fn dns_server_that_never_answers_is_dns_timeout_within_budget() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let port = silent.local_addr().expect("addr").port();
+    let c = config_from(&dns_config(
+        port,
+        r#"
+[[flow]]
+name = "silent"
+from = "here"
+to = "mdm"
+port = 443
+timeout = "1s"
+"#,
+    ));
+    let t = Instant::now();
+    let r = probe_all(&c).await;
+    assert_eq!(r["silent"].reason, Reason::DnsTimeout, "{}", r["silent"].detail);
+    assert!(t.elapsed() < Duration::from_millis(1800), "took {:?}", t.elapsed());
+}
