@@ -48,14 +48,23 @@ expect = "closed"
     assert_eq!(r["open"].reason, Reason::Ok);
     assert!(r["open"].up);
     assert!(r["open"].phases.get(Phase::Connect).is_some());
-    assert!(r["open"].phases.get(Phase::Dns).is_none(), "IP literals skip DNS");
+    assert!(
+        r["open"].phases.get(Phase::Dns).is_none(),
+        "IP literals skip DNS"
+    );
     assert_eq!(r["open"].attempts[0].address.port(), open);
     assert_eq!(r["refused"].reason, Reason::Refused);
     assert!(!r["refused"].up);
     assert_eq!(r["forbidden-but-open"].reason, Reason::Ok);
-    assert!(!r["forbidden-but-open"].up, "a reachable forbidden flow is down");
+    assert!(
+        !r["forbidden-but-open"].up,
+        "a reachable forbidden flow is down"
+    );
     assert_eq!(r["forbidden-and-refused"].reason, Reason::Refused);
-    assert!(r["forbidden-and-refused"].up, "refused meets expect = closed");
+    assert!(
+        r["forbidden-and-refused"].up,
+        "refused meets expect = closed"
+    );
 }
 
 fn dns_config(port: u16, flows: &str) -> String {
@@ -78,8 +87,11 @@ async fn dns_through_the_vantage_server_nxdomain_and_both_families() {
     if !require(have("dnsmasq"), "dnsmasq (Debian dnsmasq-base)") {
         return;
     }
-    let dns = Dns::start(&[("mdm.lab.test", "127.0.0.1,::1"), ("v4only.lab.test", "127.0.0.1")])
-        .expect("dnsmasq started");
+    let dns = Dns::start(&[
+        ("mdm.lab.test", "127.0.0.1,::1"),
+        ("v4only.lab.test", "127.0.0.1"),
+    ])
+    .expect("dnsmasq started");
     // A dual-stack listener: one port on 127.0.0.1 and ::1.
     let v6 = TcpListener::bind("[::1]:0").expect("bind ::1");
     let port = v6.local_addr().expect("addr").port();
@@ -123,12 +135,21 @@ ip_family = "both"
     assert_eq!(r["by-name"].reason, Reason::Ok, "{}", r["by-name"].detail);
     assert!(r["by-name"].attempts[0].address.is_ipv4(), "prefer-ipv4");
     assert!(r["by-name"].phases.get(Phase::Dns).is_some());
-    let both: Vec<_> = r["both"].attempts.iter().map(|a| (a.address.is_ipv4(), a.reason)).collect();
+    let both: Vec<_> = r["both"]
+        .attempts
+        .iter()
+        .map(|a| (a.address.is_ipv4(), a.reason))
+        .collect();
     assert_eq!(both, vec![(true, Reason::Ok), (false, Reason::Ok)]);
     assert!(r["v6"].attempts[0].address.is_ipv6());
     assert_eq!(r["nx"].reason, Reason::DnsNxdomain, "{}", r["nx"].detail);
     assert!(r["nx"].attempts.is_empty());
-    assert_eq!(r["both-but-v4-only"].reason, Reason::DnsError, "{}", r["both-but-v4-only"].detail);
+    assert_eq!(
+        r["both-but-v4-only"].reason,
+        Reason::DnsError,
+        "{}",
+        r["both-but-v4-only"].detail
+    );
     assert!(r["both-but-v4-only"].detail.contains("no IPv6 address"));
 }
 
@@ -149,6 +170,15 @@ timeout = "1s"
     ));
     let t = Instant::now();
     let r = probe_all(&c).await;
-    assert_eq!(r["silent"].reason, Reason::DnsTimeout, "{}", r["silent"].detail);
-    assert!(t.elapsed() < Duration::from_millis(1800), "took {:?}", t.elapsed());
+    assert_eq!(
+        r["silent"].reason,
+        Reason::DnsTimeout,
+        "{}",
+        r["silent"].detail
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(1800),
+        "took {:?}",
+        t.elapsed()
+    );
 }
