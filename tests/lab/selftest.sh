@@ -98,7 +98,7 @@ ssh_reason() { # vantage host -> ok|ssh_banner|ssh_weak_algorithms
 	prop=$(x "$1" timeout 5 ssh -vv -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 		-o ConnectTimeout=3 -F /dev/null "flowprobe-lab@$2" true 2>&1 |
 		sed -n '/peer server KEXINIT proposal/,/first_kex_follows/p')
-	[ -n "$prop" ] || { echo ssh_banner; return; }
+	grep -q 'KEX algorithms: .*ecdh-sha2-nistp256' <<<"$prop" || { echo ssh_banner; return; }
 	printf '%s\n' "$prop" > "$WORK/ssh-proposal.txt"
 	if grep -Eq 'curve25519|sntrup|mlkem|chacha20|-cbc|umac|hmac-sha1|hmac-md5|ssh-ed25519|diffie-hellman-group1-|group14-sha1|[ ,:]ssh-rsa(,|$)' <<<"$prop"; then
 		echo ssh_weak_algorithms; return
