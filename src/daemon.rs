@@ -84,6 +84,7 @@ pub async fn run(
         Arc::clone(&state),
         initial.max_in_flight,
         cancel.child_token(),
+        crate::schedule::real_prober(),
     ));
     scheduler.apply(flows, &nets);
     metrics.reload_ok.set(1);

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,8 +17,21 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::probe::{self, VantageNet};
+use crate::probe::{self, Prepared, ProbeReport, VantageNet};
 use crate::state::{FlowKey, FlowSlot, State};
+
+/// What runs one probe. The daemon uses [`real_prober`]; tests substitute
+/// probes whose duration they control.
+pub type Prober = Arc<
+    dyn Fn(Arc<Prepared>, Arc<VantageNet>) -> Pin<Box<dyn Future<Output = ProbeReport> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The prober that runs [`probe::run`].
+pub fn real_prober() -> Prober {
+    Arc::new(|p, net| Box::pin(async move { probe::run(&p, &net).await }))
+}
 
 /// Deterministic start offset within the interval for a flow.
 pub fn spread_offset(vantage: &str, flow: &str, interval: Duration) -> Duration {
@@ -57,13 +71,20 @@ pub struct Scheduler {
     cancel: CancellationToken,
     tracker: TaskTracker,
     running: Mutex<HashMap<FlowKey, Running>>,
+    prober: Prober,
     /// Whether start offsets get jitter (off in tests that assert offsets).
     pub jitter: bool,
 }
 
 impl Scheduler {
-    pub fn new(state: Arc<State>, max_in_flight: usize, cancel: CancellationToken) -> Self {
+    pub fn new(
+        state: Arc<State>,
+        max_in_flight: usize,
+        cancel: CancellationToken,
+        prober: Prober,
+    ) -> Self {
         Scheduler {
+            prober,
             state,
             limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
             cancel,
@@ -76,11 +97,7 @@ impl Scheduler {
     /// Apply a flow set: unchanged flows (same definition, same vantage
     /// network) keep their task and their series; the rest are stopped or
     /// started. `nets` maps vantage name to its network identity.
-    pub fn apply(
-        &self,
-        flows: Vec<Arc<probe::Prepared>>,
-        nets: &BTreeMap<String, Arc<VantageNet>>,
-    ) {
+    pub fn apply(&self, flows: Vec<Arc<Prepared>>, nets: &BTreeMap<String, Arc<VantageNet>>) {
         let Ok(mut running) = self.running.lock() else {
             return;
         };
@@ -91,9 +108,14 @@ impl Scheduler {
             let Some(net) = nets.get(&prepared.flow.from) else {
                 continue;
             };
-            let keep = running
-                .remove(&key)
-                .filter(|r| r.slot.prepared.flow == prepared.flow && r.net.vantage == net.vantage);
+            let keep = running.remove(&key).and_then(|r| {
+                if r.slot.prepared.flow == prepared.flow && r.net.vantage == net.vantage {
+                    Some(r)
+                } else {
+                    r.cancel.cancel();
+                    None
+                }
+            });
             let entry = match keep {
                 Some(mut r) => {
                     r.net = Arc::clone(net);
@@ -123,6 +145,7 @@ impl Scheduler {
     fn spawn(&self, slot: Arc<FlowSlot>, net: Arc<VantageNet>, cancel: CancellationToken) {
         let state = Arc::clone(&self.state);
         let limit = Arc::clone(&self.limit);
+        let prober = Arc::clone(&self.prober);
         let flow = &slot.prepared.flow;
         let interval = flow.interval;
         let mut offset = spread_offset(&flow.from, &flow.name, interval);
@@ -151,7 +174,7 @@ impl Scheduler {
                 let report = tokio::select! {
                     biased;
                     _ = cancel.cancelled() => None,
-                    r = probe::run(&slot.prepared, &net) => Some(r),
+                    r = prober(Arc::clone(&slot.prepared), Arc::clone(&net)) => Some(r),
                 };
                 state.metrics.in_flight.dec();
                 drop(permit);

@@ -1,0 +1,233 @@
+//! The scheduler under paused tokio time, with a prober whose duration the
+//! test controls: spread, no overlap, the in-flight cap, lateness, reload
+//! that keeps unchanged flows, and cancellation of in-flight probes.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use flowprobe::daemon::{build_nets, prepare};
+use flowprobe::metrics::Metrics;
+use flowprobe::outcome::Reason;
+use flowprobe::probe::{Phases, ProbeReport};
+use flowprobe::schedule::{Prober, Scheduler, spread_offset};
+use flowprobe::state::State;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Default)]
+struct Log {
+    starts: Mutex<Vec<(String, Instant)>>,
+    running: Mutex<BTreeMap<String, usize>>,
+    max_per_flow: AtomicUsize,
+    now: AtomicUsize,
+    max_global: AtomicUsize,
+    dropped: AtomicUsize,
+}
+
+struct DropCount(Arc<Log>);
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn fake(log: Arc<Log>, busy: Duration) -> Prober {
+    Arc::new(move |p, _net| {
+        let log = Arc::clone(&log);
+        Box::pin(async move {
+            let name = p.flow.name.clone();
+            let guard = DropCount(Arc::clone(&log));
+            log.starts
+                .lock()
+                .unwrap()
+                .push((name.clone(), Instant::now()));
+            {
+                let mut r = log.running.lock().unwrap();
+                let n = r.entry(name.clone()).or_default();
+                *n += 1;
+                log.max_per_flow.fetch_max(*n, Ordering::SeqCst);
+            }
+            let g = log.now.fetch_add(1, Ordering::SeqCst) + 1;
+            log.max_global.fetch_max(g, Ordering::SeqCst);
+            tokio::time::sleep(busy).await;
+            log.now.fetch_sub(1, Ordering::SeqCst);
+            *log.running.lock().unwrap().get_mut(&name).unwrap() -= 1;
+            std::mem::forget(guard);
+            ProbeReport {
+                reason: Reason::Ok,
+                up: true,
+                detail: String::new(),
+                started: SystemTime::now(),
+                phases: Phases::default(),
+                attempts: Vec::new(),
+            }
+        })
+    })
+}
+
+fn flows_config(n: usize, interval: &str) -> String {
+    let mut s = String::from(
+        "catalog = \"none\"\n[vantage.here]\ndns_servers = [\"127.0.0.1:9\"]\n[targets]\nlo = \"127.0.0.1\"\n",
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "[[flow]]\nname = \"f{i}\"\nfrom = \"here\"\nto = \"lo\"\nport = {}\ninterval = \"{interval}\"\ntimeout = \"1s\"\n",
+            1000 + i
+        ));
+    }
+    s
+}
+
+struct Harness {
+    sched: Scheduler,
+    state: Arc<State>,
+    metrics: Arc<Metrics>,
+    log: Arc<Log>,
+}
+
+fn harness(cfg: &flowprobe::config::Config, cap: usize, busy: Duration) -> Harness {
+    let metrics = Arc::new(Metrics::new().unwrap());
+    let state = Arc::new(State::new(Arc::clone(&metrics)));
+    let log = Arc::new(Log::default());
+    let mut sched = Scheduler::new(
+        Arc::clone(&state),
+        cap,
+        CancellationToken::new(),
+        fake(Arc::clone(&log), busy),
+    );
+    sched.jitter = false;
+    sched.apply(prepare(cfg).unwrap(), &build_nets(cfg).unwrap());
+    Harness {
+        sched,
+        state,
+        metrics,
+        log,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_runs_are_spread_across_the_interval_deterministically() {
+    let cfg = support::config_from(&flows_config(200, "10s"));
+    let t0 = Instant::now();
+    let h = harness(&cfg, 1000, Duration::from_millis(1));
+    tokio::time::sleep(Duration::from_millis(9_999)).await;
+    let starts = h.log.starts.lock().unwrap().clone();
+    assert_eq!(
+        starts.len(),
+        200,
+        "every flow ran once in its first interval"
+    );
+    let mut per_second = [0usize; 10];
+    for (name, at) in &starts {
+        let off = at.duration_since(t0);
+        let want = spread_offset("here", name, Duration::from_secs(10));
+        assert!(
+            off.abs_diff(want) < Duration::from_millis(5),
+            "{name}: {off:?} vs {want:?}"
+        );
+        per_second[off.as_secs() as usize] += 1;
+    }
+    // 200 flows over 10 seconds: no second holds more than a third of them.
+    assert!(per_second.iter().all(|&n| n < 70), "{per_second:?}");
+    assert!(h.state.is_ready());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flow_never_overlaps_itself_and_missed_starts_are_skipped() {
+    let cfg = support::config_from(&flows_config(1, "2s"));
+    let h = harness(&cfg, 10, Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(h.log.max_per_flow.load(Ordering::SeqCst), 1);
+    let starts = h.log.starts.lock().unwrap().len();
+    assert!(
+        (5..=7).contains(&starts),
+        "one probe per 6s (5s busy, skip to the next 2s tick): {starts}"
+    );
+    assert!(
+        h.metrics.missed.get() >= 4,
+        "missed starts counted: {}",
+        h.metrics.missed.get()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_in_flight_cap_holds_and_waiting_shows_as_lateness() {
+    let cfg = support::config_from(&flows_config(20, "60s"));
+    // 20 probes of 20 s each through 3 slots: most have to queue.
+    let h = harness(&cfg, 3, Duration::from_secs(20));
+    tokio::time::sleep(Duration::from_secs(200)).await;
+    assert!(h.log.starts.lock().unwrap().len() >= 20);
+    assert_eq!(h.log.max_global.load(Ordering::SeqCst), 3);
+    let count = h.metrics.lateness.get_sample_count();
+    let sum = h.metrics.lateness.get_sample_sum();
+    assert!(count >= 20, "{count}");
+    assert!(sum > 60.0, "queued probes started late: {sum}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_keeps_unchanged_flows_and_restarts_changed_ones() {
+    let cfg = support::config_from(&flows_config(3, "10s"));
+    let h = harness(&cfg, 10, Duration::from_millis(1));
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let before = h.state.slots();
+    let mut text = flows_config(3, "10s");
+    text = text.replace("port = 1002", "port = 2002");
+    text.push_str("[[flow]]\nname = \"new\"\nfrom = \"here\"\nto = \"lo\"\nport = 3000\ninterval = \"10s\"\ntimeout = \"1s\"\n");
+    let cfg2 = support::config_from(&text.replace("name = \"f0\"", "name = \"f0\""));
+    h.sched
+        .apply(prepare(&cfg2).unwrap(), &build_nets(&cfg2).unwrap());
+    let after = h.state.slots();
+    let key = |n: &str| ("here".to_string(), n.to_string());
+    assert!(
+        Arc::ptr_eq(&before[&key("f0")], &after[&key("f0")]),
+        "unchanged flow kept"
+    );
+    assert!(
+        Arc::ptr_eq(&before[&key("f1")], &after[&key("f1")]),
+        "unchanged flow kept"
+    );
+    assert!(
+        !Arc::ptr_eq(&before[&key("f2")], &after[&key("f2")]),
+        "changed flow replaced"
+    );
+    assert!(after.contains_key(&key("new")));
+    assert!(
+        after[&key("f0")].last().is_some(),
+        "kept flow keeps its last report"
+    );
+    // Dropping a flow removes it and its task.
+    let cfg3 = support::config_from(&flows_config(1, "10s"));
+    h.sched
+        .apply(prepare(&cfg3).unwrap(), &build_nets(&cfg3).unwrap());
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(h.state.slots().len(), 1);
+    assert_eq!(h.sched.task_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_cancels_probes_in_flight() {
+    let cfg = support::config_from(&flows_config(5, "120s"));
+    let h = harness(&cfg, 10, Duration::from_secs(1000));
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(
+        h.log.now.load(Ordering::SeqCst),
+        5,
+        "all five are mid-probe"
+    );
+    let t = Instant::now();
+    assert!(
+        h.sched.shutdown(Duration::from_secs(2)).await,
+        "tasks stopped"
+    );
+    assert!(t.elapsed() < Duration::from_millis(100));
+    assert_eq!(
+        h.log.dropped.load(Ordering::SeqCst),
+        5,
+        "in-flight probes were dropped"
+    );
+    assert_eq!(h.sched.task_count(), 0);
+}
