@@ -4,4 +4,6 @@
 //! # Layout
 //!
 //! - [`outcome`]: the closed set of reasons and findings every probe ends in.
+//! - [`analyze`]: pure judgements over captured facts (certificate chains).
+pub mod analyze;
 pub mod outcome;
