@@ -44,7 +44,8 @@ pub struct StructuralReport {
     pub anchors: Vec<AnchorResult>,
     /// Each certificate certifies the one before it (RFC 5246 7.4.2).
     pub order_ok: bool,
-    /// Positions of sent certificates that are self-signed or an anchor.
+    /// Positions of sent certificates that are self-signed or a copy of an
+    /// anchor of a judged store.
     pub anchor_sent: Vec<usize>,
     /// Positions of repeats of an earlier sent certificate.
     pub duplicates: Vec<usize>,
@@ -134,8 +135,10 @@ pub fn analyze_structure(
         ));
     }
 
+    // A cross-certificate shares subject and key with an anchor but is a
+    // needed intermediate; only the anchor's own bytes count as sent.
     let anchor_sent: Vec<usize> = (0..graph.len())
-        .filter(|p| certificates[*p].self_signed || stores.iter().any(|s| graph.is_anchor(*p, s)))
+        .filter(|p| certificates[*p].self_signed || is_anchor_copy(&certificates[*p], stores))
         .collect();
     for p in &anchor_sent {
         notice(
@@ -327,6 +330,13 @@ fn judge_store(
             }
         }
     }
+}
+
+fn is_anchor_copy(cert: &CertFacts, stores: &[&TrustStore]) -> bool {
+    stores
+        .iter()
+        .flat_map(|s| s.anchors())
+        .any(|a| hex::encode(a.sha256) == cert.sha256)
 }
 
 fn order_detail(graph: &SentGraph<'_>, certificates: &[CertFacts]) -> String {
