@@ -1,0 +1,3 @@
+//! One module per check kind behind one signature.
+
+pub mod tls;
