@@ -7,7 +7,7 @@ use flowprobe::analyze::chain::{
 };
 use flowprobe::analyze::trust::TrustStore;
 use flowprobe::outcome::{Level, Reason};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rcgen::{CertificateParams, DnType, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::time::{Duration, Instant, SystemTime};
 use support::pki::{Pki, PkiOptions, WeakLeaf, pem_all};
@@ -494,7 +494,7 @@ fn structure_is_cached_and_time_is_judged_every_time() {
 #[test]
 fn sixty_certificate_chain_is_bounded() {
     let pki = Pki::new();
-    let sent = hostile_chain(60);
+    let (sent, _) = support::pki::hostile_chain(60);
     let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
     let started = Instant::now();
     let report = analyze(
@@ -564,42 +564,4 @@ fn self_signed_ec(cn: &str) -> CertificateDer<'static> {
     let mut params = CertificateParams::new(vec![cn.to_owned()]).expect("params");
     params.distinguished_name.push(DnType::CommonName, cn);
     params.self_signed(&key).expect("self-signed").der().clone()
-}
-
-/// Two CA names that certify each other many times over (every A is
-/// issued by every B's key and the other way round): a graph whose paths
-/// explode without the search bounds.
-pub fn hostile_chain(len: usize) -> Vec<CertificateDer<'static>> {
-    let (key_a, key_b) = (
-        KeyPair::generate().expect("key"),
-        KeyPair::generate().expect("key"),
-    );
-    let ca = |cn: &str, serial: u64| {
-        let mut params = CertificateParams::default();
-        params.distinguished_name = support::pki::dod_name(cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.serial_number = Some(serial.into());
-        params
-    };
-    let issuer_a = Issuer::new(ca("Loop CA A", 1), &key_a);
-    let issuer_b = Issuer::new(ca("Loop CA B", 2), &key_b);
-    let mut leaf = CertificateParams::new(vec!["mdm.lab.test".to_owned()]).expect("params");
-    leaf.distinguished_name
-        .push(DnType::CommonName, "mdm.lab.test");
-    let leaf_key = KeyPair::generate().expect("key");
-    let mut sent = vec![
-        leaf.signed_by(&leaf_key, &issuer_a)
-            .expect("leaf")
-            .der()
-            .clone(),
-    ];
-    for i in 1..len as u64 {
-        let cert = if i % 2 == 1 {
-            ca("Loop CA A", 100 + i).signed_by(&key_a, &issuer_b)
-        } else {
-            ca("Loop CA B", 100 + i).signed_by(&key_b, &issuer_a)
-        };
-        sent.push(cert.expect("loop cert").der().clone());
-    }
-    sent
 }

@@ -497,3 +497,43 @@ fn openssl(args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Two CA names that certify each other many times over (every "Loop CA
+/// A" is issued by "Loop CA B"'s key and the other way round), after a leaf
+/// issued by A: a graph whose paths explode without the search bounds.
+/// ECDSA P-256, so sixty certificates are quick to make.
+pub fn hostile_chain(len: usize) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let (key_a, key_b) = (
+        KeyPair::generate().expect("key"),
+        KeyPair::generate().expect("key"),
+    );
+    let ca = |cn: &str, serial: u64| {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dod_name(cn);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.serial_number = Some(serial.into());
+        params
+    };
+    let issuer_a = Issuer::new(ca("Loop CA A", 1), &key_a);
+    let issuer_b = Issuer::new(ca("Loop CA B", 2), &key_b);
+    let mut leaf = CertificateParams::new(vec!["mdm.lab.test".to_owned()]).expect("params");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "mdm.lab.test");
+    let leaf_key = KeyPair::generate().expect("key");
+    let mut sent = vec![
+        leaf.signed_by(&leaf_key, &issuer_a)
+            .expect("leaf")
+            .der()
+            .clone(),
+    ];
+    for i in 1..len as u64 {
+        let cert = if i % 2 == 1 {
+            ca("Loop CA A", 100 + i).signed_by(&key_a, &issuer_b)
+        } else {
+            ca("Loop CA B", 100 + i).signed_by(&key_b, &issuer_a)
+        };
+        sent.push(cert.expect("loop cert").der().clone());
+    }
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    (sent, key)
+}
