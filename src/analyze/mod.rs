@@ -1,1 +1,4 @@
 //! Pure analysis: judgements over captured facts, no I/O.
+
+pub mod chain;
+pub mod trust;

@@ -6,6 +6,7 @@ mod check;
 mod report;
 mod run;
 pub mod tcp;
+pub mod tls;
 
 pub(crate) use check::ssh_policies_from;
 pub use check::{CheckKind, CheckSpec, SshPolicies};

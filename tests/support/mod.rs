@@ -2,6 +2,9 @@
 //! processes that clean up on drop, and the flowprobe binary.
 #![allow(dead_code)]
 
+pub mod pki;
+pub mod servers;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,274 @@
+//! Path building over the sent certificates only.
+//!
+//! "Path pushed" means the server's own certificates reach the anchor: no
+//! AIA fetching and no local intermediates. Cross-certificates give one
+//! subject several issuers, so the search branches; it is bounded in depth,
+//! branching and total work so a hostile 60-certificate chain stays cheap.
+
+use crate::analyze::trust::{Anchor, TrustStore};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
+
+/// Longest path (in sent certificates) the search follows; real paths
+/// have at most six.
+pub const MAX_DEPTH: usize = 10;
+/// Issuer candidates with a matching name considered per certificate.
+pub const MAX_CANDIDATES: usize = 8;
+/// Certificates expanded per store before the search gives up.
+pub const MAX_EXPANSIONS: usize = 256;
+
+/// The sent certificates with a memo of "does `parent` certify `child`":
+/// signature checks dominate the cost and are shared by every store, the
+/// order check and the extras check.
+pub struct SentGraph<'a> {
+    certs: &'a [Option<X509Certificate<'a>>],
+    certifies_memo: RefCell<HashMap<(usize, usize), bool>>,
+    self_signed: Vec<bool>,
+}
+
+/// How the search for one store ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathOutcome {
+    /// `path` are positions from the leaf; the anchor is from the store,
+    /// or is the last position when the server sent it.
+    Verified {
+        path: Vec<usize>,
+        anchor_subject: String,
+    },
+    /// The deepest path stops at `stops_at`, whose issuer was not sent.
+    Incomplete { path: Vec<usize>, detail: String },
+    /// The deepest path ends at a certificate the store does not trust.
+    Untrusted { path: Vec<usize>, detail: String },
+}
+
+impl<'a> SentGraph<'a> {
+    pub fn new(certs: &'a [Option<X509Certificate<'a>>], self_signed: Vec<bool>) -> Self {
+        SentGraph {
+            certs,
+            certifies_memo: RefCell::new(HashMap::new()),
+            self_signed,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.certs.len()
+    }
+
+    fn cert(&self, position: usize) -> Option<&X509Certificate<'a>> {
+        self.certs.get(position).and_then(Option::as_ref)
+    }
+
+    /// Whether `parent` issued `child`: names match byte for byte and the
+    /// signature verifies with the parent's key.
+    pub fn certifies(&self, parent: usize, child: usize) -> bool {
+        if parent == child {
+            return false;
+        }
+        if let Some(known) = self.certifies_memo.borrow().get(&(parent, child)) {
+            return *known;
+        }
+        let result = match (self.cert(parent), self.cert(child)) {
+            (Some(p), Some(c)) => {
+                p.subject().as_raw() == c.issuer().as_raw()
+                    && c.verify_signature(Some(p.public_key())).is_ok()
+            }
+            _ => false,
+        };
+        self.certifies_memo
+            .borrow_mut()
+            .insert((parent, child), result);
+        result
+    }
+
+    /// Sent certificates that issued `child`, at most [`MAX_CANDIDATES`]
+    /// name matches examined.
+    pub fn issuers_of(&self, child: usize) -> Vec<usize> {
+        let Some(c) = self.cert(child) else {
+            return Vec::new();
+        };
+        let issuer = c.issuer().as_raw();
+        (0..self.certs.len())
+            .filter(|p| *p != child)
+            .filter(|p| {
+                self.cert(*p)
+                    .is_some_and(|pc| pc.subject().as_raw() == issuer)
+            })
+            .take(MAX_CANDIDATES)
+            .filter(|p| self.certifies(*p, child))
+            .collect()
+    }
+
+    /// Positions reachable from the leaf by following issuers: the
+    /// certificates that belong to some path.
+    pub fn reachable_from_leaf(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.certs.len()];
+        if self.certs.is_empty() {
+            return seen;
+        }
+        seen[0] = true;
+        let mut queue = vec![0];
+        let mut expansions = 0;
+        while let Some(node) = queue.pop() {
+            expansions += 1;
+            if expansions > MAX_EXPANSIONS {
+                break;
+            }
+            for parent in self.issuers_of(node) {
+                if !seen[parent] {
+                    seen[parent] = true;
+                    queue.push(parent);
+                }
+            }
+        }
+        seen
+    }
+
+    /// Whether the sent certificate at `position` is one of the store's anchors.
+    pub fn is_anchor(&self, position: usize, store: &TrustStore) -> bool {
+        self.cert(position).is_some_and(|c| {
+            store
+                .anchors_named(c.subject().as_raw())
+                .any(|a| a.spki_der == c.public_key().raw)
+        })
+    }
+
+    /// Searches a path from the leaf to one of `store`'s anchors.
+    pub fn find_path(&self, store: &TrustStore) -> PathOutcome {
+        if self.cert(0).is_none() {
+            let detail = if self.certs.is_empty() {
+                "no certificate sent".to_owned()
+            } else {
+                "the leaf certificate could not be parsed".to_owned()
+            };
+            return PathOutcome::Incomplete {
+                path: Vec::new(),
+                detail,
+            };
+        }
+        let mut search = Search {
+            graph: self,
+            store,
+            expansions: 0,
+            deepest: None,
+        };
+        let mut path = vec![0];
+        if let Some(found) = search.visit(&mut path) {
+            return found;
+        }
+        search.deepest.unwrap_or_else(|| PathOutcome::Incomplete {
+            path: vec![0],
+            detail: "path search exhausted its budget".to_owned(),
+        })
+    }
+}
+
+struct Search<'g, 'a> {
+    graph: &'g SentGraph<'a>,
+    store: &'g TrustStore,
+    expansions: usize,
+    /// The longest dead end seen so far, reported when no path exists.
+    deepest: Option<PathOutcome>,
+}
+
+impl Search<'_, '_> {
+    fn visit(&mut self, path: &mut Vec<usize>) -> Option<PathOutcome> {
+        let node = *path.last()?;
+        let cert = self.graph.cert(node)?;
+        let subject = super::facts::render_name(cert.subject());
+        if self.graph.is_anchor(node, self.store) {
+            return Some(PathOutcome::Verified {
+                path: path.clone(),
+                anchor_subject: subject,
+            });
+        }
+        let issuer = super::facts::render_name(cert.issuer());
+        let mut named_anchor_rejected = false;
+        for anchor in self.store.anchors_named(cert.issuer().as_raw()) {
+            if anchor_signed(anchor, cert) {
+                return Some(PathOutcome::Verified {
+                    path: path.clone(),
+                    anchor_subject: anchor.subject.clone(),
+                });
+            }
+            named_anchor_rejected = true;
+        }
+        self.expansions += 1;
+        if self.expansions > MAX_EXPANSIONS {
+            self.note_dead_end(PathOutcome::Incomplete {
+                path: path.clone(),
+                detail: format!("path search budget exhausted at {subject}"),
+            });
+            return None;
+        }
+        let issuers = if path.len() < MAX_DEPTH {
+            self.graph.issuers_of(node)
+        } else {
+            Vec::new()
+        };
+        let mut descended = false;
+        for parent in issuers {
+            if path.contains(&parent) {
+                continue;
+            }
+            descended = true;
+            path.push(parent);
+            let found = self.visit(path);
+            path.pop();
+            if found.is_some() {
+                return found;
+            }
+        }
+        if descended {
+            return None;
+        }
+        let dead_end = if named_anchor_rejected {
+            PathOutcome::Untrusted {
+                path: path.clone(),
+                detail: format!(
+                    "path stops at {subject}: its issuer {issuer} is named like an anchor of \
+                     store {} but the signature does not verify with the anchor's key",
+                    self.store.name()
+                ),
+            }
+        } else if self.graph.self_signed[node] {
+            PathOutcome::Untrusted {
+                path: path.clone(),
+                detail: format!(
+                    "path ends at self-signed {subject}, which is not an anchor of store {}",
+                    self.store.name()
+                ),
+            }
+        } else if path.len() >= MAX_DEPTH {
+            PathOutcome::Incomplete {
+                path: path.clone(),
+                detail: format!("path longer than {MAX_DEPTH} certificates at {subject}"),
+            }
+        } else {
+            PathOutcome::Incomplete {
+                path: path.clone(),
+                detail: format!("path stops at {subject}, issuer {issuer} not sent"),
+            }
+        };
+        self.note_dead_end(dead_end);
+        None
+    }
+
+    fn note_dead_end(&mut self, outcome: PathOutcome) {
+        let len = |o: &PathOutcome| match o {
+            PathOutcome::Verified { path, .. }
+            | PathOutcome::Incomplete { path, .. }
+            | PathOutcome::Untrusted { path, .. } => path.len(),
+        };
+        if self.deepest.as_ref().is_none_or(|d| len(&outcome) > len(d)) {
+            self.deepest = Some(outcome);
+        }
+    }
+}
+
+fn anchor_signed(anchor: &Anchor, cert: &X509Certificate<'_>) -> bool {
+    match SubjectPublicKeyInfo::from_der(&anchor.spki_der) {
+        Ok((_, spki)) => cert.verify_signature(Some(&spki)).is_ok(),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,567 @@
+//! Chain analysis over certificates generated in the test: no network.
+
+mod support;
+
+use flowprobe::analyze::chain::{
+    ChainCache, ChainPolicy, ChainReport, analyze, analyze_structure, chain_fingerprint, judge_time,
+};
+use flowprobe::analyze::trust::TrustStore;
+use flowprobe::outcome::{Level, Reason};
+use rcgen::{CertificateParams, DnType, KeyPair};
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::time::{Duration, Instant, SystemTime};
+use support::pki::{Pki, PkiOptions, WeakLeaf, pem_all};
+
+fn host() -> ServerName<'static> {
+    ServerName::try_from("mdm.lab.test").expect("valid name")
+}
+
+fn judge(pki: &Pki, sent: &[CertificateDer<'static>], policy: &ChainPolicy) -> ChainReport {
+    let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
+    analyze(sent, &[&fcpca, &dod], policy, &host(), SystemTime::now())
+}
+
+fn reasons(report: &ChainReport, level: Level) -> Vec<Reason> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.level == level)
+        .map(|f| f.reason)
+        .collect()
+}
+
+fn cns(report: &ChainReport) -> Vec<&str> {
+    report
+        .certificates
+        .iter()
+        .map(|c| c.subject_cn.as_str())
+        .collect()
+}
+
+#[test]
+fn full_path_verifies_for_fcpca_and_dod() {
+    let pki = Pki::new();
+    let report = judge(&pki, &pki.full_path(), &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::Ok, "{:#?}", report.findings);
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(
+        cns(&report),
+        [
+            "mdm.lab.test",
+            "DOD ID SW CA 37",
+            "DoD Root CA 3",
+            "DoD Interoperability Root CA 2",
+            "Federal Bridge CA G4"
+        ]
+    );
+    let fcpca = &report.anchors[0];
+    assert_eq!((fcpca.store.as_str(), fcpca.verified), ("fcpca-g2", true));
+    assert_eq!(fcpca.path, [0, 1, 2, 3, 4]);
+    assert_eq!(
+        fcpca.anchor_subject.as_deref(),
+        Some("CN=Federal Common Policy CA G2, OU=FPKI, O=U.S. Government, C=US")
+    );
+    let dod = &report.anchors[1];
+    assert_eq!((dod.store.as_str(), dod.verified), ("dod", true));
+    assert_eq!(dod.path, [0, 1]);
+    assert!(report.order_ok);
+    assert!(report.anchor_sent.is_empty() && report.unrelated.is_empty());
+
+    let cross = &report.certificates[2];
+    assert_eq!(
+        cross.subject,
+        "CN=DoD Root CA 3, OU=PKI, OU=DoD, O=U.S. Government, C=US"
+    );
+    assert_eq!(cross.issuer_cn, "DoD Interoperability Root CA 2");
+    assert_eq!(cross.serial, "4001");
+    assert!(cross.is_ca && !cross.self_signed);
+    assert_eq!(
+        cross.crl_distribution_points,
+        ["http://crl.lab.test/DoDInteroperabilityRootCA2.crl"]
+    );
+    let leaf = &report.certificates[0];
+    assert_eq!((leaf.key_type.as_str(), leaf.key_bits), ("rsa", 2048));
+    assert_eq!(leaf.signature_algorithm, "sha256WithRSAEncryption");
+    assert_eq!(leaf.sans, ["mdm.lab.test", "localhost", "127.0.0.1"]);
+    assert_eq!(leaf.sha256.len(), 64);
+    assert!(leaf.not_before < leaf.not_after);
+}
+
+#[test]
+fn path_stopping_at_dod_root_ca_3_is_incomplete_for_fcpca_only() {
+    let pki = Pki::new();
+    let report = judge(&pki, &pki.dod_path(), &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::ChainIncomplete);
+    let fcpca = &report.anchors[0];
+    assert!(!fcpca.verified);
+    assert_eq!(fcpca.path, [0, 1, 2]);
+    assert_eq!(
+        fcpca.detail,
+        "path stops at CN=DoD Root CA 3, OU=PKI, OU=DoD, O=U.S. Government, C=US, \
+         issuer CN=DoD Interoperability Root CA 2, OU=PKI, OU=DoD, O=U.S. Government, C=US not sent"
+    );
+    assert!(
+        report.anchors[1].verified,
+        "dod store: {:?}",
+        report.anchors[1]
+    );
+    assert_eq!(reasons(&report, Level::Fail), [Reason::ChainIncomplete]);
+    assert!(report.findings[0].detail.starts_with("store fcpca-g2: "));
+    assert_eq!(
+        cns(&report),
+        ["mdm.lab.test", "DOD ID SW CA 37", "DoD Root CA 3"]
+    );
+}
+
+#[test]
+fn leaf_only_is_incomplete_for_both_stores() {
+    let pki = Pki::new();
+    let report = judge(
+        &pki,
+        std::slice::from_ref(&pki.leaf),
+        &ChainPolicy::default(),
+    );
+    assert_eq!(report.reason(), Reason::ChainIncomplete);
+    assert!(report.anchors.iter().all(|a| !a.verified && a.path == [0]));
+    assert!(
+        report.anchors[0]
+            .detail
+            .contains("issuer CN=DOD ID SW CA 37")
+    );
+    assert_eq!(report.certificates.len(), 1);
+    assert!(report.order_ok);
+}
+
+#[test]
+fn wrong_order_fails_order_but_still_finds_the_path() {
+    let pki = Pki::new();
+    let sent = vec![
+        pki.leaf.clone(),
+        pki.dod_root_cross.clone(),
+        pki.ca37.clone(),
+        pki.bridge.clone(),
+        pki.interop.clone(),
+    ];
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::ChainOrder);
+    assert!(!report.order_ok);
+    assert_eq!(report.anchors[0].path, [0, 2, 1, 4, 3]);
+    assert!(report.anchors.iter().all(|a| a.verified));
+    assert!(
+        report.findings[0]
+            .detail
+            .starts_with("position 1 (DoD Root CA 3) does not certify position 0 (mdm.lab.test)")
+    );
+}
+
+#[test]
+fn anchor_sent_is_reported_as_info_and_passes() {
+    let pki = Pki::new();
+    let mut sent = pki.full_path();
+    sent.push(pki.fcpca.clone());
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::Ok);
+    assert_eq!(report.anchor_sent, [5]);
+    assert!(report.order_ok);
+    assert_eq!(reasons(&report, Level::Info), [Reason::ChainOrder]);
+    assert!(
+        report.findings[0]
+            .detail
+            .contains("Federal Common Policy CA G2")
+    );
+    assert!(report.certificates[5].self_signed);
+    // An anchor's own SHA-1 signature would not be judged; its key would.
+    assert_eq!(report.anchors[0].path, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn duplicates_and_unrelated_extras_are_reported() {
+    let pki = Pki::new();
+    let stray = Pki::generate(&PkiOptions::default()).dod_root_self;
+    let sent = vec![
+        pki.leaf.clone(),
+        pki.ca37.clone(),
+        pki.ca37.clone(),
+        stray.clone(),
+    ];
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    assert_eq!(report.duplicates, [2]);
+    // The self-signed DoD Root CA 3 issued CA 37 (same key): related, and an anchor.
+    assert_eq!(report.anchor_sent, [3]);
+    assert!(report.unrelated.is_empty());
+    // For fcpca-g2 the path now ends at a self-signed DoD Root CA 3.
+    assert_eq!(report.reason(), Reason::ChainUntrusted);
+    assert!(
+        report.anchors[0]
+            .detail
+            .starts_with("path ends at self-signed CN=DoD Root CA 3")
+    );
+    assert_eq!(report.anchors[0].path, [0, 1, 3]);
+    assert!(report.anchors[1].verified);
+    assert!(!report.order_ok);
+
+    let other = self_signed_ec("Unrelated Test CA");
+    let report = judge(
+        &pki,
+        &[pki.leaf.clone(), pki.ca37.clone(), other],
+        &ChainPolicy::default(),
+    );
+    assert_eq!(report.unrelated, [2]);
+    assert!(report.anchors[1].verified);
+}
+
+#[test]
+fn expired_cross_certificate_is_reported_at_its_position() {
+    let pki = Pki::generate(&PkiOptions {
+        cross_expired: true,
+        ..PkiOptions::default()
+    });
+    let report = judge(&pki, &pki.full_path(), &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::CertExpired);
+    assert_eq!(reasons(&report, Level::Fail), [Reason::CertExpired]);
+    assert!(
+        report.findings[0]
+            .detail
+            .starts_with("position 2 (DoD Root CA 3) expired at "),
+        "{}",
+        report.findings[0].detail
+    );
+    // The path itself is still there: expiry is judged separately.
+    assert!(report.anchors.iter().all(|a| a.verified));
+    let cross = &report.certificates[2];
+    assert_eq!(cross.issuer_cn, "DoD Interoperability Root CA 2");
+    assert!(cross.not_after.expect("parsed") < now_secs());
+}
+
+#[test]
+fn expired_leaf_fails_with_its_facts() {
+    let pki = Pki::generate(&PkiOptions {
+        leaf_expired: true,
+        ..PkiOptions::default()
+    });
+    let report = judge(&pki, &pki.full_path(), &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::CertExpired);
+    assert!(
+        report.findings[0]
+            .detail
+            .starts_with("position 0 (mdm.lab.test) expired")
+    );
+    assert_eq!(report.certificates.len(), 5);
+}
+
+#[test]
+fn leaf_expiring_in_ten_days_is_cert_expiring_within_the_window_only() {
+    let pki = Pki::generate(&PkiOptions {
+        leaf_expires_in_days: Some(10),
+        ..PkiOptions::default()
+    });
+    let report = judge(&pki, &pki.full_path(), &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::CertExpiring);
+    assert!(
+        report.findings[0].detail.contains("(in 10 days)"),
+        "{:?}",
+        report.findings
+    );
+
+    let short = policy("expiry_warning = \"5d\"");
+    assert_eq!(judge(&pki, &pki.full_path(), &short).reason(), Reason::Ok);
+    let warn = policy("cert_expiring = \"warn\"");
+    let report = judge(&pki, &pki.full_path(), &warn);
+    assert_eq!(report.reason(), Reason::Ok);
+    assert_eq!(reasons(&report, Level::Warn), [Reason::CertExpiring]);
+}
+
+#[test]
+fn host_name_is_matched_against_dns_and_ip_sans() {
+    let pki = Pki::new();
+    let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
+    let check = |name: &str| {
+        let name = ServerName::try_from(name.to_owned()).expect("name");
+        analyze(
+            &pki.full_path(),
+            &[&fcpca, &dod],
+            &ChainPolicy::default(),
+            &name,
+            SystemTime::now(),
+        )
+    };
+    assert_eq!(check("localhost").reason(), Reason::Ok);
+    assert_eq!(check("127.0.0.1").reason(), Reason::Ok);
+    let report = check("other.lab.test");
+    assert_eq!(report.reason(), Reason::NameMismatch);
+    assert!(report.findings[0].detail.contains("other.lab.test"));
+    assert_eq!(check("127.0.0.2").reason(), Reason::NameMismatch);
+}
+
+#[test]
+fn wrong_host_name_and_wildcards() {
+    let pki = Pki::generate(&PkiOptions {
+        leaf_names: Some(vec!["*.lab.test".into(), "www.example.test".into()]),
+        ..PkiOptions::default()
+    });
+    let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
+    let check = |name: &str| {
+        let name = ServerName::try_from(name.to_owned()).expect("name");
+        analyze(
+            &pki.full_path(),
+            &[&fcpca, &dod],
+            &ChainPolicy::default(),
+            &name,
+            SystemTime::now(),
+        )
+        .reason()
+    };
+    assert_eq!(check("mdm.lab.test"), Reason::Ok);
+    // RFC 6125: a wildcard stands for exactly one left-most label.
+    assert_eq!(check("a.mdm.lab.test"), Reason::NameMismatch);
+    assert_eq!(check("lab.test"), Reason::NameMismatch);
+    assert_eq!(check("localhost"), Reason::NameMismatch);
+}
+
+#[test]
+fn rsa_1024_leaf_is_a_weak_key() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let weak = pki.openssl_leaf(dir.path(), WeakLeaf::Rsa1024);
+    let mut sent = pki.full_path();
+    sent[0] = weak.der;
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::WeakKey);
+    assert_eq!(reasons(&report, Level::Fail), [Reason::WeakKey]);
+    let leaf = &report.certificates[0];
+    assert_eq!((leaf.key_type.as_str(), leaf.key_bits), ("rsa", 1024));
+    assert_eq!(leaf.issuer_cn, "DOD ID SW CA 37");
+    assert!(report.anchors.iter().all(|a| a.verified));
+}
+
+#[test]
+fn sha1_signed_leaf_is_a_weak_signature() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let weak = pki.openssl_leaf(dir.path(), WeakLeaf::Sha1Signed);
+    let mut sent = pki.full_path();
+    sent[0] = weak.der;
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    assert_eq!(report.reason(), Reason::WeakSignature);
+    assert_eq!(
+        report.certificates[0].signature_algorithm,
+        "sha1WithRSAEncryption"
+    );
+    assert!(report.findings[0].detail.contains("sha1WithRSAEncryption"));
+    // Verified through the SHA-1 signature: the path is there, the signature is weak.
+    assert!(report.anchors.iter().all(|a| a.verified));
+}
+
+#[test]
+fn required_certificates_by_subject_issuer_and_sha256() {
+    let pki = Pki::new();
+    let cross_sha = report_sha(&pki, 2);
+    let required = policy(&format!(
+        r#"require = [
+            {{ subject = "^CN=DoD Root CA 3,", issuer = "CN=DoD Interoperability Root CA 2" }},
+            {{ sha256 = "{}" }},
+        ]"#,
+        cross_sha.to_uppercase()
+    ));
+    assert_eq!(
+        judge(&pki, &pki.full_path(), &required).reason(),
+        Reason::Ok
+    );
+    let sent = [pki.leaf.clone(), pki.ca37.clone()];
+    let report = judge(&pki, &sent, &required);
+    let failed = reasons(&report, Level::Fail);
+    assert_eq!(
+        failed
+            .iter()
+            .filter(|r| **r == Reason::CertRequired)
+            .count(),
+        2
+    );
+    assert!(report.findings.iter().any(|f| f.detail
+        == "no sent certificate matches subject=/^CN=DoD Root CA 3,/ issuer=/CN=DoD Interoperability Root CA 2/"));
+}
+
+#[test]
+fn policy_switches_assertions_between_fail_warn_and_off() {
+    let pki = Pki::new();
+    let warn = policy("chain_incomplete = \"warn\"");
+    let report = judge(&pki, &pki.dod_path(), &warn);
+    assert_eq!(report.reason(), Reason::Ok);
+    assert_eq!(reasons(&report, Level::Warn), [Reason::ChainIncomplete]);
+    let off = policy("chain_incomplete = \"off\"\nanchor_sent = \"off\"");
+    assert!(judge(&pki, &pki.dod_path(), &off).findings.is_empty());
+
+    let defaults = ChainPolicy::default();
+    assert_eq!(defaults.expiry_warning, Duration::from_secs(30 * 86_400));
+    for bad in [
+        "chain_incomplet = \"warn\"",
+        "chain_order = \"maybe\"",
+        "require = [{ subject = \"(\" }]",
+        "require = [{}]",
+        "require = [{ sha256 = \"abc\" }]",
+        "expiry_warning = \"soon\"",
+    ] {
+        assert!(
+            toml::from_str::<ChainPolicy>(bad).is_err(),
+            "accepted {bad}"
+        );
+    }
+}
+
+#[test]
+fn self_signed_leaf_is_untrusted() {
+    let pki = Pki::new();
+    let report = judge(
+        &pki,
+        &[self_signed_ec("mdm.lab.test")],
+        &ChainPolicy::default(),
+    );
+    assert_eq!(report.reason(), Reason::ChainUntrusted);
+    assert!(
+        report.anchors[0]
+            .detail
+            .starts_with("path ends at self-signed CN=mdm.lab.test")
+    );
+    assert_eq!(report.certificates[0].key_type, "ec");
+    assert_eq!(report.certificates[0].curve.as_deref(), Some("P-256"));
+    assert_eq!(
+        report.certificates[0].signature_algorithm,
+        "ecdsa-with-SHA256"
+    );
+}
+
+#[test]
+fn unparsable_certificate_still_gets_facts_for_every_position() {
+    let pki = Pki::new();
+    let mut sent = pki.full_path();
+    sent.insert(2, CertificateDer::from(b"not a certificate".to_vec()));
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    assert_eq!(report.certificates.len(), 6);
+    let broken = &report.certificates[2];
+    assert!(broken.error.is_some() && broken.not_after.is_none());
+    assert_eq!(broken.sha256.len(), 64);
+    assert_eq!(report.certificates[5].subject_cn, "Federal Bridge CA G4");
+    assert!(report.anchors[0].verified, "the path skips the junk");
+    assert_eq!(report.reason(), Reason::ChainOrder);
+}
+
+#[test]
+fn structure_is_cached_and_time_is_judged_every_time() {
+    let pki = Pki::new();
+    let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
+    let policy = ChainPolicy::default();
+    let sent = pki.full_path();
+    assert_eq!(
+        chain_fingerprint(&sent),
+        chain_fingerprint(&pki.full_path())
+    );
+    assert_ne!(chain_fingerprint(&sent), chain_fingerprint(&pki.dod_path()));
+
+    let structure = analyze_structure(&sent, &[&fcpca, &dod], &policy, &host());
+    let later = SystemTime::now() + Duration::from_secs(400 * 86_400);
+    assert_eq!(
+        judge_time(&structure, &policy, SystemTime::now()).reason(),
+        Reason::Ok
+    );
+    assert_eq!(
+        judge_time(&structure, &policy, later).reason(),
+        Reason::CertExpired
+    );
+
+    let mut cache = ChainCache::new();
+    let first = cache.analyze(&sent, &[&fcpca, &dod], &policy, &host(), SystemTime::now());
+    let started = Instant::now();
+    for _ in 0..100 {
+        let again = cache.analyze(&sent, &[&fcpca, &dod], &policy, &host(), SystemTime::now());
+        assert_eq!(again, first);
+    }
+    // A cache hit is a hash and a clone, not five RSA verifications.
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    let moved = cache.analyze(
+        &pki.dod_path(),
+        &[&fcpca, &dod],
+        &policy,
+        &host(),
+        SystemTime::now(),
+    );
+    assert_eq!(moved.reason(), Reason::ChainIncomplete);
+}
+
+#[test]
+fn sixty_certificate_chain_is_bounded() {
+    let pki = Pki::new();
+    let (sent, _) = support::pki::hostile_chain(60);
+    let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
+    let started = Instant::now();
+    let report = analyze(
+        &sent,
+        &[&fcpca, &dod],
+        &ChainPolicy::default(),
+        &host(),
+        SystemTime::now(),
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(report.certificates.len(), 60);
+    assert!(report.anchors.iter().all(|a| !a.verified));
+    assert_eq!(report.reason(), Reason::ChainIncomplete);
+    assert_eq!(report.certificates[59].position, 59);
+}
+
+#[test]
+fn trust_store_loads_files_and_directories_and_names_bad_files() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = pki.write_pem(dir.path());
+    let store = TrustStore::from_pem_paths("fcpca-g2", std::slice::from_ref(&files.fcpca_anchor))
+        .expect("load");
+    assert_eq!(store.anchors().len(), 1);
+    assert_eq!(store.name(), "fcpca-g2");
+
+    let anchors = dir.path().join("anchors");
+    std::fs::create_dir(&anchors).expect("mkdir");
+    std::fs::write(
+        anchors.join("a.pem"),
+        pem_all(&[&pki.fcpca, &pki.dod_root_self]),
+    )
+    .expect("write");
+    std::fs::write(anchors.join("README"), "not a pem").expect("write");
+    let store = TrustStore::from_pem_paths("both", std::slice::from_ref(&anchors)).expect("dir");
+    assert_eq!(store.anchors().len(), 2);
+
+    std::fs::write(anchors.join("b.pem"), "garbage").expect("write");
+    let err =
+        TrustStore::from_pem_paths("bad", std::slice::from_ref(&anchors)).expect_err("garbage");
+    assert!(err.to_string().contains("b.pem"), "{err}");
+    let missing = dir.path().join("missing.pem");
+    let err = TrustStore::from_pem_paths("bad", &[missing]).expect_err("missing");
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+}
+
+fn policy(toml_text: &str) -> ChainPolicy {
+    toml::from_str(toml_text).expect("valid policy")
+}
+
+fn report_sha(pki: &Pki, position: usize) -> String {
+    judge(pki, &pki.full_path(), &ChainPolicy::default()).certificates[position]
+        .sha256
+        .clone()
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+fn self_signed_ec(cn: &str) -> CertificateDer<'static> {
+    let key = KeyPair::generate().expect("P-256 key");
+    let mut params = CertificateParams::new(vec![cn.to_owned()]).expect("params");
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params.self_signed(&key).expect("self-signed").der().clone()
+}
