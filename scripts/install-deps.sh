@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs every Debian package the test suite and the lab need, once.
+# Run as root. The packages' own services (sshd, nginx, prometheus, ...) are
+# kept from starting: tests start their own instances on loopback or inside
+# network namespaces they create.
+set -eu
+PKGS="iproute2 nftables openssh-server openssh-client nginx-light dnsmasq-base
+openssl curl python3 procps bind9-dnsutils prometheus prometheus-alertmanager
+systemd"
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+export DEBIAN_FRONTEND=noninteractive
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy=1
+fi
+trap '[ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
