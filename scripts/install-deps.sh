@@ -5,7 +5,7 @@
 # network namespaces they create.
 set -eu
 PKGS="iproute2 nftables openssh-server openssh-client nginx-light dnsmasq-base
-openssl curl python3 procps bind9-dnsutils prometheus prometheus-alertmanager
+openssl ca-certificates curl python3 procps bind9-dnsutils prometheus prometheus-alertmanager
 systemd"
 missing=
 for p in $PKGS; do

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, Config, Overrides};
 use crate::metrics::Metrics;
 use crate::net::dns::Resolver;
-use crate::probe::{Prepared, VantageNet};
+use crate::probe::{CheckSpec, Prepared, VantageNet};
 use crate::schedule::Scheduler;
 use crate::state::State;
 use crate::web;
@@ -42,11 +42,28 @@ pub fn build_nets(c: &Config) -> Result<Nets, Vec<String>> {
 
 /// Prepare every active flow once (checks build their clients here).
 pub fn prepare(c: &Config) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
-    let flows = c
+    let wanted: Vec<String> = c
         .active_flows()
-        .map(|f| Arc::new(Prepared::new(f.clone())))
+        .filter_map(|f| match &f.check {
+            CheckSpec::Tls(t) => Some(t.trust.clone()),
+            _ => None,
+        })
+        .flatten()
         .collect();
-    Ok(flows)
+    let stores = crate::probe::tls::load_stores(&c.trust, &wanted)?;
+    let mut flows = Vec::new();
+    let mut errors = Vec::new();
+    for f in c.active_flows() {
+        match Prepared::new(f.clone(), &stores) {
+            Ok(p) => flows.push(Arc::new(p)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(flows)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Vantage networks by name.

@@ -109,7 +109,7 @@ impl Scheduler {
                 continue;
             };
             let keep = running.remove(&key).and_then(|r| {
-                if r.slot.prepared.flow == prepared.flow && r.net.vantage == net.vantage {
+                if r.slot.prepared.same_as(&prepared) && r.net.vantage == net.vantage {
                     Some(r)
                 } else {
                     r.cancel.cancel();

@@ -192,7 +192,13 @@ fn check_in_a_namespace_classifies_open_refused_filtered_unreachable() {
         .cmd(&[bin, "check", "--config", "/nonexistent.toml"])
         .output()
         .expect("check");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = ns
         .cmd(&[bin, "check", "--config", cfg, "--flow", "nope"])
         .output()

@@ -46,6 +46,7 @@ impl CheckKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckSpec {
     Tcp,
+    Tls(Box<super::tls::spec::TlsSpec>),
 }
 
 /// Named SSH policies (built-in and `[ssh_policy.NAME]`).
@@ -62,6 +63,7 @@ impl CheckSpec {
     pub fn kind(&self) -> CheckKind {
         match self {
             CheckSpec::Tcp => CheckKind::Tcp,
+            CheckSpec::Tls(_) => CheckKind::Tls,
         }
     }
 
@@ -70,7 +72,7 @@ impl CheckSpec {
     pub(crate) fn validate(
         raw: &RawFlow,
         key: &str,
-        _ctx: &FlowCtx,
+        ctx: &FlowCtx,
         errs: &mut Collector,
     ) -> Option<CheckSpec> {
         let name = raw.check.as_deref().unwrap_or("tcp");
@@ -100,6 +102,8 @@ impl CheckSpec {
         }
         match kind {
             CheckKind::Tcp => Some(CheckSpec::Tcp),
+            CheckKind::Tls => super::tls::spec::TlsSpec::validate(raw.tls.as_ref(), key, ctx, errs)
+                .map(|s| CheckSpec::Tls(Box::new(s))),
             other => {
                 errs.push(
                     format!("{key}.check"),
@@ -117,6 +121,7 @@ impl CheckSpec {
     pub fn to_toml(&self) -> Option<(&'static str, toml::Table)> {
         match self {
             CheckSpec::Tcp => None,
+            CheckSpec::Tls(s) => Some(("tls", s.table.clone())),
         }
     }
 }

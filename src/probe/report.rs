@@ -79,6 +79,7 @@ impl Serialize for Phases {
 pub enum Details {
     #[default]
     None,
+    Tls(Box<super::tls::TlsDetails>),
 }
 
 impl Details {

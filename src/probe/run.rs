@@ -11,7 +11,7 @@ use tokio::time::timeout_at;
 use tracing::Instrument;
 
 use super::report::{Attempt, Details, Phase, Phases, ProbeReport};
-use super::{CheckSpec, tcp};
+use super::{CheckSpec, tcp, tls};
 use crate::config::{Expect, Flow, Host, Vantage};
 use crate::net::dns::Resolver;
 use crate::outcome::{Finding, Reason, verdict};
@@ -28,11 +28,40 @@ pub struct VantageNet {
 #[derive(Debug)]
 pub struct Prepared {
     pub flow: Flow,
+    kind: KindState,
+}
+
+/// Per-kind state built once per (re)load.
+#[derive(Debug)]
+enum KindState {
+    Plain,
+    Tls(Box<tls::TlsState>),
 }
 
 impl Prepared {
-    pub fn new(flow: Flow) -> Self {
-        Prepared { flow }
+    /// Prepare a flow: build what its check needs once (TLS client
+    /// configuration, trust stores). Errors name the flow and key.
+    pub fn new(flow: Flow, stores: &tls::Stores) -> Result<Self, String> {
+        let kind = match &flow.check {
+            CheckSpec::Tcp => KindState::Plain,
+            CheckSpec::Tls(spec) => {
+                KindState::Tls(Box::new(tls::TlsState::new(&flow, spec, stores)?))
+            }
+        };
+        Ok(Prepared { flow, kind })
+    }
+
+    /// Whether a reload can keep this flow's task: same definition and the
+    /// same anchors behind its trust stores.
+    pub fn same_as(&self, other: &Prepared) -> bool {
+        self.flow == other.flow && self.anchors() == other.anchors()
+    }
+
+    fn anchors(&self) -> Vec<[u8; 32]> {
+        match &self.kind {
+            KindState::Tls(t) => t.anchors_fingerprint(),
+            KindState::Plain => Vec::new(),
+        }
     }
 }
 
@@ -43,6 +72,7 @@ pub struct Failure {
     pub reason: Reason,
     pub detail: String,
     pub details: Details,
+    pub findings: Vec<Finding>,
 }
 
 impl Failure {
@@ -51,6 +81,7 @@ impl Failure {
             reason,
             detail: detail.into(),
             details: Details::None,
+            findings: Vec::new(),
         }
     }
 }
@@ -286,7 +317,7 @@ async fn attempt(
             reason: failure.reason,
             detail: failure.detail,
             phases: ctx.phases(),
-            findings: Vec::new(),
+            findings: failure.findings,
             details: failure.details,
         },
         Err(_) => {
@@ -309,7 +340,8 @@ async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
     if ctx.flow.expect == Expect::Closed {
         return tcp::check(ctx, addr).await;
     }
-    match &ctx.prepared.flow.check {
-        CheckSpec::Tcp => tcp::check(ctx, addr).await,
+    match &ctx.prepared.kind {
+        KindState::Plain => tcp::check(ctx, addr).await,
+        KindState::Tls(state) => tls::check(ctx, addr, state).await,
     }
 }

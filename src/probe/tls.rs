@@ -6,8 +6,12 @@
 //! applies the timeout; after a timeout, [`TlsClient::take_captured`] still
 //! gives the certificates received so far.
 
+mod check;
 mod error;
 mod recorder;
+pub mod spec;
+
+pub use check::{Stores, TlsDetails, TlsState, check, load_stores};
 
 pub use error::TlsError;
 

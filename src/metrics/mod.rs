@@ -7,7 +7,12 @@
 //! (one series per possible reason) would be 35 series per flow, 350,000 at
 //! 10,000 flows; queries are the same either way (`flowprobe_flow_reason == 1`).
 
+mod dynamic;
+mod kinds;
+
 use std::sync::Mutex;
+
+pub use dynamic::DynamicSet;
 
 use prometheus::{
     Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
@@ -32,6 +37,12 @@ pub struct Metrics {
     probes_total: IntCounterVec,
     duration: GaugeVec,
     last_ts: GaugeVec,
+    consecutive: GaugeVec,
+    tls_verified: GaugeVec,
+    tls_order_ok: GaugeVec,
+    tls_certificates: GaugeVec,
+    /// Vectors of [`DynamicSet`] series, indexed by the `kinds::DYN_*` constants.
+    dynamic: Vec<GaugeVec>,
     pub reload_ok: IntGauge,
     pub reload_ts: Gauge,
     pub lateness: Histogram,
@@ -115,6 +126,31 @@ impl Metrics {
             "When the flow's last probe started (Unix time).",
             VF,
         )?;
+        let consecutive = gauge_vec(
+            &r,
+            "flowprobe_flow_consecutive_failures",
+            "Probes in a row that did not meet the expectation (0 while up).",
+            VF,
+        )?;
+        let tls_verified = gauge_vec(
+            &r,
+            "flowprobe_tls_chain_verified",
+            "1 when the certificates the server sent build a path to the trust store's anchor on their own.",
+            &["vantage", "flow", "anchor"],
+        )?;
+        let tls_order_ok = gauge_vec(
+            &r,
+            "flowprobe_tls_chain_order_ok",
+            "1 when each sent certificate certifies the one before it (RFC 5246).",
+            VF,
+        )?;
+        let tls_certificates = gauge_vec(
+            &r,
+            "flowprobe_tls_chain_certificates",
+            "Certificates the server sent in the last handshake (0 when none arrived).",
+            VF,
+        )?;
+        let dynamic = kinds::register(&r)?;
         let build = GaugeVec::new(
             Opts::new("flowprobe_build_info", "flowprobe's version (always 1)."),
             &["version"],
@@ -167,6 +203,11 @@ impl Metrics {
             probes_total,
             duration,
             last_ts,
+            consecutive,
+            tls_verified,
+            tls_order_ok,
+            tls_certificates,
+            dynamic,
             reload_ok,
             reload_ts,
             lateness,
@@ -217,7 +258,27 @@ impl Metrics {
                 .contains(&p)
                 .then(|| self.duration.with_label_values(&[v, n, p.as_str()]))
         });
+        let tls = match &flow.check {
+            crate::probe::CheckSpec::Tls(spec) if flow.expect == crate::config::Expect::Open => {
+                Some(kinds::TlsSeries {
+                    verified: spec
+                        .trust
+                        .iter()
+                        .map(|a| {
+                            let g = self.tls_verified.with_label_values(&[v, n, a.as_str()]);
+                            (a.clone(), g)
+                        })
+                        .collect(),
+                    order_ok: self.tls_order_ok.with_label_values(&[v, n]),
+                    certificates: self.tls_certificates.with_label_values(&[v, n]),
+                })
+            }
+            _ => None,
+        };
         FlowMetrics {
+            tls,
+            dynamic: DynamicSet::default(),
+            consecutive: self.consecutive.with_label_values(&[v, n]),
             vantage: v.to_string(),
             name: n.to_string(),
             info,
@@ -239,6 +300,15 @@ impl Metrics {
         let _ = self.flow_interval.remove_label_values(&[v, n]);
         let _ = self.flow_timeout.remove_label_values(&[v, n]);
         let _ = self.last_ts.remove_label_values(&[v, n]);
+        let _ = self.consecutive.remove_label_values(&[v, n]);
+        let _ = self.tls_order_ok.remove_label_values(&[v, n]);
+        let _ = self.tls_certificates.remove_label_values(&[v, n]);
+        if let Some(t) = &fm.tls {
+            for (a, _) in &t.verified {
+                let _ = self.tls_verified.remove_label_values(&[v, n, a.as_str()]);
+            }
+        }
+        fm.dynamic.clear(&self.dynamic);
         for r in ["pass", "fail"] {
             let _ = self.probes_total.remove_label_values(&[v, n, r]);
         }
@@ -266,9 +336,12 @@ impl Metrics {
         fm.up.set(if report.up { 1.0 } else { 0.0 });
         if report.up {
             fm.pass.inc();
+            fm.consecutive.set(0.0);
         } else {
             fm.fail.inc();
+            fm.consecutive.inc();
         }
+        kinds::record(self, fm, report);
         for (i, g) in fm.durations.iter().enumerate() {
             if let Some(g) = g {
                 let d = report.phases.0[i].map_or(0.0, |d| d.as_secs_f64());
@@ -364,5 +437,8 @@ pub struct FlowMetrics {
     fail: IntCounter,
     durations: [Option<Gauge>; 6],
     last_ts: Gauge,
+    consecutive: Gauge,
+    tls: Option<kinds::TlsSeries>,
+    dynamic: DynamicSet,
     current: Mutex<Current>,
 }

@@ -1,0 +1,247 @@
+//! `check = "tls"`: a real handshake over the vantage's TCP connection,
+//! then the captured chain judged against the flow's trust stores and
+//! policy. The chain's structure is analysed once per distinct chain; the
+//! time-dependent findings (expiry) are judged every probe.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
+use serde::Serialize;
+
+use super::spec::{SYSTEM, TlsSpec};
+use super::{TlsClient, TlsParams, findings};
+use crate::analyze::chain::{ChainCache, ChainReport};
+use crate::analyze::trust::TrustStore;
+use crate::config::{Flow, Host};
+use crate::outcome::verdict;
+use crate::probe::report::{Details, Phase};
+use crate::probe::run::{CheckResult, Ctx, Failure, Success};
+
+/// Trust stores by name, loaded once per configuration load.
+pub type Stores = BTreeMap<String, Arc<TrustStore>>;
+
+/// What a TLS flow prepares once: its client configuration, its stores and
+/// its chain cache.
+#[derive(Debug)]
+pub struct TlsState {
+    client: TlsClient,
+    stores: Vec<Arc<TrustStore>>,
+    spec: TlsSpec,
+    server_name: ServerName<'static>,
+    cache: Mutex<ChainCache>,
+}
+
+/// TLS facts of one probe, for `/api/v1/flows` and `check --output json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsDetails {
+    pub server_name: String,
+    pub version: Option<String>,
+    pub cipher_suite: Option<String>,
+    pub alpn: Option<String>,
+    pub client_cert_requested: bool,
+    /// Positions of cross-certificates: CA certificates, not self-signed,
+    /// whose subject is an anchor in one of the flow's trust stores (the
+    /// DoD Root CA 3 issued by DoD Interoperability Root CA 2, say).
+    pub cross: Vec<usize>,
+    /// Every certificate the server sent and the judgement of the path;
+    /// present whenever certificates were received, even on failure.
+    pub chain: Option<ChainReport>,
+}
+
+impl TlsState {
+    pub fn new(flow: &Flow, spec: &TlsSpec, stores: &Stores) -> Result<Self, String> {
+        let name = spec
+            .server_name
+            .clone()
+            .unwrap_or_else(|| match &flow.host {
+                Host::Name(n) => n.clone(),
+                Host::Ip(ip) => ip.to_string(),
+            });
+        let server_name = ServerName::try_from(name.clone())
+            .map_err(|e| format!("flow[{}].tls.server_name {name:?}: {e}", flow.name))?;
+        let client_cert = match &spec.client_cert {
+            None => None,
+            Some((cert, key)) => {
+                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                    .and_then(|i| i.collect::<Result<_, _>>())
+                    .map_err(|e| {
+                        format!(
+                            "flow[{}].tls.client_cert {}: {e}",
+                            flow.name,
+                            cert.display()
+                        )
+                    })?;
+                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                    format!("flow[{}].tls.client_key {}: {e}", flow.name, key.display())
+                })?;
+                Some((chain, key))
+            }
+        };
+        let client = TlsClient::new(TlsParams {
+            server_name: server_name.clone(),
+            alpn: spec.alpn.iter().map(|p| p.as_bytes().to_vec()).collect(),
+            min_version: spec.min_version,
+            client_cert,
+        })
+        .map_err(|e| format!("flow[{}].tls: {e}", flow.name))?;
+        let stores =
+            spec.trust
+                .iter()
+                .map(|t| {
+                    stores.get(t).cloned().ok_or_else(|| {
+                        format!("flow[{}].tls.trust: store {t:?} not loaded", flow.name)
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        Ok(TlsState {
+            client,
+            stores,
+            spec: spec.clone(),
+            server_name,
+            cache: Mutex::new(ChainCache::new()),
+        })
+    }
+
+    /// Anchor fingerprints, so a reload notices changed anchor files.
+    pub fn anchors_fingerprint(&self) -> Vec<[u8; 32]> {
+        self.stores
+            .iter()
+            .flat_map(|s| s.anchors().iter().map(|a| a.sha256))
+            .collect()
+    }
+
+    fn cross(&self, chain: Option<&ChainReport>) -> Vec<usize> {
+        let Some(chain) = chain else {
+            return Vec::new();
+        };
+        chain
+            .certificates
+            .iter()
+            .filter(|c| c.is_ca && !c.self_signed)
+            .filter(|c| {
+                self.stores
+                    .iter()
+                    .any(|s| s.anchors().iter().any(|a| a.subject == c.subject))
+            })
+            .map(|c| c.position)
+            .collect()
+    }
+
+    fn judge(&self, certs: &[CertificateDer<'static>]) -> Option<ChainReport> {
+        if certs.is_empty() {
+            return None;
+        }
+        let stores: Vec<&TrustStore> = self.stores.iter().map(Arc::as_ref).collect();
+        let mut cache = self.cache.lock().ok()?;
+        Some(cache.analyze(
+            certs,
+            &stores,
+            &self.spec.policy,
+            &self.server_name,
+            SystemTime::now(),
+        ))
+    }
+}
+
+/// Load every trust store the flows reference, once.
+pub fn load_stores(
+    specs: &BTreeMap<String, crate::config::TrustSpec>,
+    wanted: &[String],
+) -> Result<Stores, Vec<String>> {
+    let mut out = Stores::new();
+    let mut errors = Vec::new();
+    for name in wanted {
+        if out.contains_key(name) {
+            continue;
+        }
+        let loaded = if name == SYSTEM {
+            // A host without CA certificates still probes: its TLS flows
+            // then report an untrusted chain instead of refusing to start.
+            TrustStore::system().or_else(|e| {
+                tracing::warn!(error = %e, "system trust store is empty; flows trusting \"system\" will not verify");
+                Ok(TrustStore::new(SYSTEM, Vec::new()))
+            })
+        } else {
+            match specs.get(name) {
+                Some(spec) => TrustStore::from_pem_paths(name.clone(), &spec.anchors),
+                None => {
+                    errors.push(format!("trust.{name}: not defined"));
+                    continue;
+                }
+            }
+        };
+        match loaded {
+            Ok(s) => {
+                out.insert(name.clone(), Arc::new(s));
+            }
+            Err(e) => errors.push(format!("trust.{name}: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
+    let tcp = ctx.connect(addr).await?;
+    let result = ctx.timed(Phase::Tls, state.client.handshake(tcp)).await;
+    let server_name = state.server_name.to_str().into_owned();
+    match result {
+        Ok(facts) => {
+            let chain = state.judge(&facts.certificates);
+            let found = findings(None, chain.as_ref());
+            let reason = verdict(&found);
+            let detail = format!(
+                "{addr}: {} {}, {} certificates{}",
+                facts.version,
+                facts.cipher_suite,
+                facts.certificates.len(),
+                if reason.as_str() == "ok" {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                }
+            );
+            Ok(Success {
+                detail,
+                findings: found,
+                details: Details::Tls(Box::new(TlsDetails {
+                    server_name,
+                    version: Some(facts.version),
+                    cipher_suite: Some(facts.cipher_suite),
+                    alpn: facts.alpn,
+                    client_cert_requested: facts.client_cert_requested,
+                    cross: state.cross(chain.as_ref()),
+                    chain,
+                })),
+            })
+        }
+        Err(failure) => {
+            let chain = state.judge(&failure.certificates);
+            let found = findings(Some(&failure.error), chain.as_ref());
+            let reason = found.first().map_or(failure.error.reason(), |f| f.reason);
+            Err(Failure {
+                reason,
+                detail: format!("{addr}: {}", failure.error),
+                details: Details::Tls(Box::new(TlsDetails {
+                    server_name,
+                    version: None,
+                    cipher_suite: None,
+                    alpn: None,
+                    client_cert_requested: matches!(
+                        failure.error,
+                        super::TlsError::ClientCertRequired { .. }
+                    ),
+                    cross: state.cross(chain.as_ref()),
+                    chain,
+                })),
+                findings: found,
+            })
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `tls = { ... }` on a flow: handshake settings plus the chain policy, in
+//! one flat table (`trust`, `server_name`, `alpn`, `min_version`,
+//! `client_cert`, `client_key`, and every [`ChainPolicy`] key).
+
+use std::path::PathBuf;
+
+use super::TlsVersion;
+use crate::analyze::chain::ChainPolicy;
+use crate::config::Collector;
+use crate::config::validate::{FlowCtx, section};
+
+/// The built-in trust store name: the operating system's anchors.
+pub const SYSTEM: &str = "system";
+
+const OWN_KEYS: [&str; 6] = [
+    "trust",
+    "server_name",
+    "alpn",
+    "min_version",
+    "client_cert",
+    "client_key",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsSpec {
+    /// Trust stores the sent path must reach, each judged separately.
+    pub trust: Vec<String>,
+    /// SNI and the name checked against the SANs; default the target host.
+    pub server_name: Option<String>,
+    pub alpn: Vec<String>,
+    pub min_version: TlsVersion,
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    pub policy: ChainPolicy,
+    /// The table as written (after catalog merge), for `config show`.
+    pub table: toml::Table,
+}
+
+impl TlsSpec {
+    pub(crate) fn validate(
+        value: Option<&toml::Value>,
+        key: &str,
+        ctx: &FlowCtx,
+        errs: &mut Collector,
+    ) -> Option<TlsSpec> {
+        let key = format!("{key}.tls");
+        let table = match value {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t.clone(),
+            Some(_) => {
+                errs.push(
+                    &key,
+                    "must be a table, e.g. tls = { trust = [\"fcpca-g2\"] }",
+                );
+                return None;
+            }
+        };
+        let before = errs.errors.len();
+        let strings = |name: &str, errs: &mut Collector| -> Option<Vec<String>> {
+            match table.get(name) {
+                None => Some(Vec::new()),
+                Some(toml::Value::Array(a)) => {
+                    let v: Option<Vec<String>> =
+                        a.iter().map(|x| x.as_str().map(String::from)).collect();
+                    if v.is_none() {
+                        errs.push(format!("{key}.{name}"), "must be a list of strings");
+                    }
+                    v
+                }
+                Some(_) => {
+                    errs.push(format!("{key}.{name}"), "must be a list of strings");
+                    None
+                }
+            }
+        };
+        let string = |name: &str, errs: &mut Collector| -> Option<String> {
+            match table.get(name) {
+                None => None,
+                Some(toml::Value::String(s)) => Some(s.clone()),
+                Some(_) => {
+                    errs.push(format!("{key}.{name}"), "must be a string");
+                    None
+                }
+            }
+        };
+        let mut trust = strings("trust", errs).unwrap_or_default();
+        if trust.is_empty() {
+            trust.push(SYSTEM.to_string());
+        }
+        for (i, t) in trust.iter().enumerate() {
+            if t != SYSTEM && !ctx.trust.contains_key(t) {
+                errs.push(
+                    format!("{key}.trust[{i}]"),
+                    format!(
+                        "unknown trust store {t:?}: define [trust.{t}] with anchors, or use \"system\" (defined: {})",
+                        ctx.trust.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+        }
+        let server_name = string("server_name", errs);
+        if let Some(n) = &server_name
+            && rustls::pki_types::ServerName::try_from(n.as_str()).is_err()
+        {
+            errs.push(
+                format!("{key}.server_name"),
+                format!("{n:?} is not a DNS name or IP address"),
+            );
+        }
+        let alpn = strings("alpn", errs).unwrap_or_default();
+        if alpn.iter().any(|p| p.is_empty() || p.len() > 255) {
+            errs.push(format!("{key}.alpn"), "protocol names are 1 to 255 bytes");
+        }
+        let min_version = match string("min_version", errs).as_deref() {
+            None | Some("1.2") => Some(TlsVersion::Tls12),
+            Some("1.3") => Some(TlsVersion::Tls13),
+            Some(other) => {
+                errs.push(
+                    format!("{key}.min_version"),
+                    format!("{other:?}: expected \"1.2\" or \"1.3\""),
+                );
+                None
+            }
+        };
+        let client_cert = match (string("client_cert", errs), string("client_key", errs)) {
+            (None, None) => None,
+            (Some(c), Some(k)) => {
+                for (name, p) in [("client_cert", &c), ("client_key", &k)] {
+                    if let Err(e) = std::fs::metadata(p) {
+                        errs.push(format!("{key}.{name}"), format!("cannot read {p}: {e}"));
+                    }
+                }
+                Some((PathBuf::from(c), PathBuf::from(k)))
+            }
+            _ => {
+                errs.push(
+                    format!("{key}.client_cert"),
+                    "client_cert and client_key go together",
+                );
+                None
+            }
+        };
+        let rest: toml::Table = table
+            .iter()
+            .filter(|(k, _)| !OWN_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let policy = section::<ChainPolicy>(Some(toml::Value::Table(rest)), &key, errs);
+        if errs.errors.len() != before {
+            return None;
+        }
+        Some(TlsSpec {
+            trust,
+            server_name,
+            alpn,
+            min_version: min_version?,
+            client_cert,
+            policy: policy?,
+            table,
+        })
+    }
+}

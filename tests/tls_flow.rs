@@ -1,0 +1,264 @@
+//! TLS flows through the whole pipeline (config -> prepare -> probe ->
+//! metrics and API), for passing and failing cases: certificate facts and
+//! per-anchor verdicts are exported even when the flow fails.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use flowprobe::metrics::Metrics;
+use flowprobe::outcome::Reason;
+use flowprobe::state::State;
+use flowprobe::web::FlowView;
+use support::pki::Pki;
+use support::servers::{ServerMode, rustls_server};
+use support::*;
+
+fn lines<'a>(text: &'a str, name: &str, labels: &[&str]) -> Vec<&'a str> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| labels.iter().all(|x| l.contains(x)))
+        .collect()
+}
+
+#[tokio::test]
+async fn tls_flows_export_chain_facts_for_passing_and_failing_cases() {
+    let pki = Pki::new();
+    let dir = tempdir();
+    let pem = pki.write_pem(dir.path());
+    let full = rustls_server(pki.full_path(), pki.leaf_key(), ServerMode::Default, None).await;
+    let dod = rustls_server(pki.dod_path(), pki.leaf_key(), ServerMode::Default, None).await;
+    let closed = free_port();
+    let cfg = format!(
+        r#"
+catalog = "none"
+[trust.fcpca-g2]
+anchors = ["{fcpca}"]
+[trust.dod]
+anchors = ["{dodpem}"]
+[targets]
+lo = "127.0.0.1"
+[[flow]]
+name = "full"
+from = "mobile-devices"
+to = "lo"
+port = {full}
+check = "tls"
+tls = {{ trust = ["fcpca-g2", "dod"], server_name = "mdm.lab.test" }}
+[[flow]]
+name = "stops-at-dod"
+from = "mobile-devices"
+to = "lo"
+port = {dodp}
+check = "tls"
+tls = {{ trust = ["fcpca-g2", "dod"], server_name = "mdm.lab.test" }}
+[[flow]]
+name = "wrong-name"
+from = "mobile-devices"
+to = "lo"
+port = {full}
+check = "tls"
+tls = {{ trust = ["fcpca-g2"], server_name = "other.lab.test" }}
+[[flow]]
+name = "closed"
+from = "mobile-devices"
+to = "lo"
+port = {closed}
+check = "tls"
+tls = {{ trust = ["fcpca-g2"] }}
+"#,
+        fcpca = pem.fcpca_anchor.display(),
+        dodpem = pem.dod_anchor.display(),
+        full = full.addr.port(),
+        dodp = dod.addr.port(),
+    );
+    let c = config_from(&cfg);
+    let reports = probe_all(&c).await;
+    assert_eq!(
+        reports["full"].reason,
+        Reason::Ok,
+        "{}",
+        reports["full"].detail
+    );
+    assert_eq!(reports["stops-at-dod"].reason, Reason::ChainIncomplete);
+    assert!(!reports["stops-at-dod"].up);
+    assert_eq!(reports["wrong-name"].reason, Reason::NameMismatch);
+    assert_eq!(reports["closed"].reason, Reason::Refused);
+
+    // Metrics: record every report, then read the exposition.
+    let metrics = Arc::new(Metrics::new().expect("metrics"));
+    let state = State::new(Arc::clone(&metrics));
+    let prepared = flowprobe::daemon::prepare(&c).expect("prepare");
+    let mut slots = BTreeMap::new();
+    for p in prepared {
+        let slot = state.make_slot(Arc::clone(&p));
+        slots.insert(p.flow.name.clone(), slot);
+    }
+    for (name, slot) in &slots {
+        state.record(slot, reports[name].clone());
+    }
+    let text = String::from_utf8(metrics.encode()).expect("utf8");
+    let verified = |flow: &str, anchor: &str| {
+        lines(
+            &text,
+            "flowprobe_tls_chain_verified",
+            &[&format!("flow=\"{flow}\""), &format!("anchor=\"{anchor}\"")],
+        )
+        .first()
+        .map(|l| l.ends_with(" 1"))
+    };
+    assert_eq!(verified("full", "fcpca-g2"), Some(true));
+    assert_eq!(verified("full", "dod"), Some(true));
+    assert_eq!(
+        verified("stops-at-dod", "fcpca-g2"),
+        Some(false),
+        "path not pushed to FCPCA G2"
+    );
+    assert_eq!(
+        verified("stops-at-dod", "dod"),
+        Some(true),
+        "but it reaches DoD Root CA 3"
+    );
+    assert_eq!(
+        verified("closed", "fcpca-g2"),
+        Some(false),
+        "present, 0, when nothing arrived"
+    );
+    // Every sent certificate has dates, on the failing flow too.
+    let after = lines(
+        &text,
+        "flowprobe_tls_cert_not_after_timestamp_seconds",
+        &["flow=\"stops-at-dod\""],
+    );
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(
+        after
+            .iter()
+            .any(|l| l.contains("subject_cn=\"DoD Root CA 3\"")
+                && l.contains("issuer_cn=\"DoD Interoperability Root CA 2\""))
+    );
+    let full_after = lines(
+        &text,
+        "flowprobe_tls_cert_not_after_timestamp_seconds",
+        &["flow=\"full\""],
+    );
+    assert_eq!(full_after.len(), 5);
+    let cross = lines(
+        &text,
+        "flowprobe_tls_cert_info",
+        &["flow=\"full\"", "cross=\"true\""],
+    );
+    assert_eq!(
+        cross.len(),
+        1,
+        "the DoD Root CA 3 cross-certificate is marked: {cross:?}"
+    );
+    assert!(cross[0].contains("position=\"2\""));
+    assert!(
+        lines(
+            &text,
+            "flowprobe_tls_cert_info",
+            &[
+                "flow=\"full\"",
+                "position=\"0\"",
+                "key=\"rsa-2048\"",
+                "signature=\"sha256WithRSAEncryption\""
+            ]
+        )
+        .len()
+            == 1,
+        "{text}"
+    );
+    assert_eq!(
+        lines(
+            &text,
+            "flowprobe_tls_chain_certificates",
+            &["flow=\"closed\""]
+        )
+        .first()
+        .map(|l| l.ends_with(" 0")),
+        Some(true)
+    );
+    assert_eq!(
+        lines(&text, "flowprobe_tls_chain_order_ok", &["flow=\"full\""])
+            .first()
+            .map(|l| l.ends_with(" 1")),
+        Some(true)
+    );
+    assert_eq!(
+        lines(
+            &text,
+            "flowprobe_tls_version_info",
+            &["flow=\"full\"", "version=\"TLSv1.3\""]
+        )
+        .len(),
+        1
+    );
+    assert!(
+        lines(
+            &text,
+            "flowprobe_tls_cert_not_after_timestamp_seconds",
+            &["flow=\"closed\""]
+        )
+        .is_empty(),
+        "no sentinel dates"
+    );
+    assert_eq!(
+        lines(
+            &text,
+            "flowprobe_flow_reason",
+            &["flow=\"stops-at-dod\"", "reason=\"chain_incomplete\""]
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        lines(
+            &text,
+            "flowprobe_probe_duration_seconds",
+            &["flow=\"full\"", "phase=\"tls\""]
+        )
+        .len(),
+        1
+    );
+
+    // API view of the failing flow: every certificate and the findings.
+    let flow = c
+        .flows
+        .iter()
+        .find(|f| f.name == "stops-at-dod")
+        .expect("flow");
+    let v = serde_json::to_value(FlowView::new(flow, Some(reports["stops-at-dod"].clone())))
+        .expect("json");
+    let attempt = &v["last"]["attempts"][0];
+    let certs = attempt["details"]["chain"]["certificates"]
+        .as_array()
+        .expect("certificates");
+    assert_eq!(certs.len(), 3);
+    for key in [
+        "subject",
+        "issuer",
+        "serial",
+        "sha256",
+        "not_before",
+        "not_after",
+        "key_type",
+        "signature_algorithm",
+        "sans",
+    ] {
+        assert!(!certs[0][key].is_null(), "certificate {key} missing");
+    }
+    let findings = attempt["findings"].as_array().expect("findings");
+    assert!(
+        findings.iter().any(|f| f["reason"] == "chain_incomplete"
+            && f["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("DoD Root CA 3"))),
+        "{findings:?}"
+    );
+    let anchors = attempt["details"]["chain"]["anchors"]
+        .as_array()
+        .expect("anchors");
+    assert_eq!(anchors.len(), 2);
+}
