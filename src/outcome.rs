@@ -131,7 +131,10 @@ impl Reason {
     /// Outcomes that prove a connection could not be made: these satisfy
     /// `expect = "closed"`.
     pub fn is_blocked(self) -> bool {
-        matches!(self, Reason::Refused | Reason::Filtered | Reason::Unreachable)
+        matches!(
+            self,
+            Reason::Refused | Reason::Filtered | Reason::Unreachable
+        )
     }
 }
 
