@@ -6,13 +6,22 @@
 //!
 //! - [`identification`](parse_identification): the `SSH-2.0-...` line.
 //! - [`kexinit`](parse_kexinit): the algorithm offer.
+//! - [`exchange`]: the conversation over a stream, with [`WireLimits`].
 
+mod error;
+mod exchange;
 mod identification;
+mod inbound;
 mod kexinit;
 
+pub use error::SshWireError;
+pub use exchange::{OUR_IDENTIFICATION, SshHello, WireLimits, encode_packet, exchange};
 pub use identification::{
     Identification, IdentificationError, is_identification_line, parse_identification,
 };
 pub use kexinit::{
     KexInit, KexInitError, MSG_KEXINIT, NameListError, is_valid_algorithm_name, parse_kexinit,
 };
+
+#[cfg(test)]
+mod tests;
