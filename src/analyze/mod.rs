@@ -1,4 +1,5 @@
 //! Pure analysis: judgements over captured facts, no I/O.
 
 pub mod chain;
+pub mod ssh_policy;
 pub mod trust;

@@ -1,0 +1,238 @@
+//! The SSH exchange and the `stig` policy against a real OpenSSH `sshd`,
+//! started on a loopback port with its own host keys and config.
+//!
+//! Without `/usr/sbin/sshd` the tests skip, except under CI (`CI` set), where
+//! a missing server is a failure: CI must install `openssh-server`.
+//! Set `FLOWPROBE_CAPTURE_KEXINIT=DIR` to save each server's KEXINIT payload
+//! there (that is how `fuzz/corpus/kexinit/openssh-*` was made).
+
+use flowprobe::analyze::ssh_policy::{AlgorithmKind, SshJudgement, SshPolicy, findings, judge};
+use flowprobe::outcome::{Action, Reason};
+use flowprobe::probe::ssh_wire::{SshHello, WireLimits, exchange};
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+const STIG_ALGORITHMS: &str = "\
+Ciphers aes256-ctr,aes192-ctr,aes128-ctr,aes256-gcm@openssh.com,aes128-gcm@openssh.com
+MACs hmac-sha2-512,hmac-sha2-256,hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com
+KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512
+HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256
+";
+
+/// The STIG lists with one weak algorithm appended per kind. Explicit lists,
+/// not `Ciphers +aes128-cbc`: `+` appends to OpenSSH's *default* list, which
+/// itself violates the STIG (chacha20, curve25519, umac, ...), so the
+/// violations would not be exactly these four.
+const WEAK_ALGORITHMS: &str = "\
+Ciphers aes256-ctr,aes192-ctr,aes128-ctr,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes128-cbc
+MACs hmac-sha2-512,hmac-sha2-256,hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha1
+KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group1-sha1
+HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-rsa
+";
+
+/// A child process, killed when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running sshd; the process goes before its directory.
+struct Sshd {
+    _process: KillOnDrop,
+    port: u16,
+    _dir: TempDir,
+}
+
+/// Whether to run: false (after saying so) when sshd is missing outside CI.
+fn sshd_available() -> bool {
+    if Path::new(SSHD).exists() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{SSHD} is missing; CI must install openssh-server for tests/ssh_real.rs");
+    }
+    eprintln!("skipping: {SSHD} is missing (install openssh-server)");
+    false
+}
+
+fn keygen(dir: &Path, kind: &str, bits: &str) -> PathBuf {
+    let path = dir.join(kind);
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-N", "", "-t", kind, "-b", bits, "-f"])
+        .arg(&path)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(status.success(), "ssh-keygen -t {kind} failed");
+    path
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Starts sshd with `algorithms` (sshd_config lines) on a free loopback
+/// port, retrying when another process took the port in between.
+fn start_sshd(algorithms: &str) -> Sshd {
+    // Privilege separation directory; root-owned on a real system.
+    let _ = fs::create_dir_all("/run/sshd");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = [
+        keygen(dir.path(), "rsa", "2048"),
+        keygen(dir.path(), "ecdsa", "256"),
+        keygen(dir.path(), "ed25519", "256"),
+    ];
+    let mut last_log = String::new();
+    for _attempt in 0..5 {
+        let port = free_port();
+        let mut config = format!(
+            "ListenAddress 127.0.0.1:{port}\nUsePAM no\nPidFile none\nStrictModes no\n{algorithms}"
+        );
+        for key in &keys {
+            config.push_str(&format!("HostKey {}\n", key.display()));
+        }
+        let config_path = dir.path().join("sshd_config");
+        let log_path = dir.path().join("sshd.log");
+        fs::write(&config_path, config).expect("write sshd_config");
+        let log = fs::File::create(&log_path).expect("create log");
+        let child = Command::new(SSHD)
+            .args(["-D", "-e", "-f"])
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn sshd");
+        let mut process = KillOnDrop(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            last_log = fs::read_to_string(&log_path).unwrap_or_default();
+            if last_log.contains("Server listening on") {
+                return Sshd {
+                    _process: process,
+                    port,
+                    _dir: dir,
+                };
+            }
+            if let Ok(Some(_)) = process.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Another process may have taken the port after we released it.
+        if !last_log.contains("Address already in use") {
+            panic!("sshd did not start:\n{last_log}");
+        }
+    }
+    panic!("sshd never got a free port:\n{last_log}");
+}
+
+async fn probe(sshd: &Sshd) -> SshHello {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", sshd.port))
+        .await
+        .expect("connect to sshd");
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        exchange(&mut stream, &WireLimits::default()),
+    )
+    .await
+    .expect("exchange within 5s")
+    .expect("exchange with sshd")
+}
+
+fn capture(name: &str, hello: &SshHello) {
+    if let Some(dir) = std::env::var_os("FLOWPROBE_CAPTURE_KEXINIT") {
+        let path = PathBuf::from(dir).join(format!("openssh-{name}.bin"));
+        fs::write(&path, hello.kexinit.encode()).expect("write captured KEXINIT");
+    }
+}
+
+fn violations(j: &SshJudgement) -> BTreeMap<AlgorithmKind, Vec<&str>> {
+    j.violations
+        .iter()
+        .map(|(k, v)| (*k, v.iter().map(String::as_str).collect()))
+        .collect()
+}
+
+#[tokio::test]
+async fn stig_config_passes_stig() {
+    if !sshd_available() {
+        return;
+    }
+    let sshd = start_sshd(STIG_ALGORITHMS);
+    let hello = probe(&sshd).await;
+    capture("stig", &hello);
+    assert_eq!(hello.protocol, "2.0");
+    assert!(hello.software.starts_with("OpenSSH_"), "{}", hello.software);
+    let j = judge(&hello.kexinit, &SshPolicy::stig());
+    assert!(j.is_compliant(), "{j:#?}");
+    assert!(findings(&j, Action::Fail).is_empty());
+    assert!(j.offered.iter().any(|a| a.name == "ecdh-sha2-nistp256"));
+}
+
+#[tokio::test]
+async fn weak_config_fails_naming_exactly_the_weak_algorithms() {
+    if !sshd_available() {
+        return;
+    }
+    let sshd = start_sshd(WEAK_ALGORITHMS);
+    let hello = probe(&sshd).await;
+    capture("weak", &hello);
+    let j = judge(&hello.kexinit, &SshPolicy::stig());
+    let want: BTreeMap<AlgorithmKind, Vec<&str>> = [
+        (AlgorithmKind::Kex, vec!["diffie-hellman-group1-sha1"]),
+        (AlgorithmKind::HostKey, vec!["ssh-rsa"]),
+        (AlgorithmKind::Cipher, vec!["aes128-cbc"]),
+        (AlgorithmKind::Mac, vec!["hmac-sha1"]),
+    ]
+    .into();
+    assert_eq!(violations(&j), want);
+    let found = findings(&j, Action::Fail);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].reason, Reason::SshWeakAlgorithms);
+    assert_eq!(
+        found[0].detail,
+        "policy stig: kex: diffie-hellman-group1-sha1; host_key: ssh-rsa; \
+         cipher: aes128-cbc; mac: hmac-sha1"
+    );
+}
+
+#[tokio::test]
+async fn default_config_fails_stig() {
+    if !sshd_available() {
+        return;
+    }
+    let sshd = start_sshd("");
+    let hello = probe(&sshd).await;
+    capture("default", &hello);
+    let j = judge(&hello.kexinit, &SshPolicy::stig());
+    let found = findings(&j, Action::Fail);
+    assert_eq!(found.len(), 1, "{j:#?}");
+    let v = violations(&j);
+    for (kind, name) in [
+        (AlgorithmKind::Kex, "curve25519-sha256"),
+        (AlgorithmKind::HostKey, "ssh-ed25519"),
+        (AlgorithmKind::Cipher, "chacha20-poly1305@openssh.com"),
+        (AlgorithmKind::Mac, "umac-64-etm@openssh.com"),
+    ] {
+        assert!(v[&kind].contains(&name), "{kind:?} {name} not in {v:?}");
+        assert!(found[0].detail.contains(name), "{}", found[0].detail);
+    }
+    // Markers are never violations.
+    for marker in &j.markers {
+        assert!(!found[0].detail.contains(marker.as_str()), "{marker}");
+    }
+    // And the compliant part of the default offer is not blamed.
+    assert!(!v[&AlgorithmKind::Cipher].contains(&"aes256-ctr"));
+}
