@@ -7,7 +7,7 @@ plausible values for one vantage. It is NOT the daemon and proves nothing
 about it: tests/deploy/dashboard_queries.py must also pass against a live
 flowprobe.
 
-Usage: fake_flowprobe.py --listen 127.0.0.1:19725 --vantage mobile-devices [--down FLOW]...
+Usage: fake_flowprobe.py --listen 127.0.0.1:19725 --vantage mobile-devices [--down FLOW]... [--down-file FILE] [--interval S]
 """
 import argparse
 import http.server
@@ -30,7 +30,7 @@ REASONS = ("ok dns_nxdomain dns_timeout dns_error refused filtered unreachable r
            "revoked protocol_error internal").split()
 
 
-def render(vantage, down):
+def render(vantage, down, interval_override=None):
     now = time.time()
     out = []
 
@@ -60,6 +60,8 @@ def render(vantage, down):
     for flow, (frm, to, target, host, port, check, expect, sev, interval, reason) in FLOWS.items():
         if frm != vantage:
             continue
+        if interval_override:
+            interval = interval_override
         if flow in down:
             reason = "filtered" if expect == "open" else "ok"
         up = 1 if (reason == "ok") == (expect == "open") else 0
@@ -119,6 +121,8 @@ def main():
     ap.add_argument("--listen", default="127.0.0.1:19725")
     ap.add_argument("--vantage", default="mobile-devices")
     ap.add_argument("--down", action="append", default=[], help="flow to report as failing")
+    ap.add_argument("--down-file", help="file listing flows to report as failing, one a line (re-read on every scrape)")
+    ap.add_argument("--interval", type=float, help="override every flow's interval (seconds), for fast tests")
     args = ap.parse_args()
     host, port = args.listen.rsplit(":", 1)
 
@@ -127,7 +131,14 @@ def main():
             if self.path != "/metrics":
                 self.send_error(404)
                 return
-            body = render(args.vantage, set(args.down)).encode()
+            down = set(args.down)
+            if args.down_file:
+                try:
+                    with open(args.down_file, encoding="utf-8") as f:
+                        down |= {line.strip() for line in f if line.strip()}
+                except FileNotFoundError:
+                    pass
+            body = render(args.vantage, down, args.interval).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.send_header("Content-Length", str(len(body)))
