@@ -5,7 +5,10 @@
 #   Kubernetes PrometheusRule being in sync, the example configurations.
 # Needs: promtool (Debian: prometheus), amtool (prometheus-alertmanager),
 # systemd-analyze (systemd), python3 >= 3.11. A missing tool is a failure, not a skip.
-# Usage: tests/deploy/check.sh            (from anywhere in the repository)
+# Usage: tests/deploy/check.sh [--e2e]    (from anywhere in the repository)
+#   --e2e also runs tests/deploy/alert_e2e.sh (real Prometheus + Alertmanager on
+#   loopback against tests/deploy/fake_flowprobe.py, ~40 s; needs the prometheus
+#   and prometheus-alertmanager packages and curl).
 # Environment: FLOWPROBE_BIN=/path/to/flowprobe also runs `flowprobe config check`
 #              on the example configurations; MAX_EXPOSURE (default 2.0).
 set -uo pipefail
@@ -202,6 +205,10 @@ if command -v systemd-sysusers >/dev/null; then
     step "systemd-sysusers --dry-run flowprobe.sysusers.conf" bash -c '
         r="'"$tmp"'/root"; mkdir -p "$r/etc"; : > "$r/etc/passwd"; : > "$r/etc/group"
         systemd-sysusers --root="$r" --dry-run - < systemd/flowprobe.sysusers.conf'
+fi
+
+if [ "${1:-}" = "--e2e" ]; then
+    step "alert end to end + dashboard queries (tests/deploy/alert_e2e.sh)" bash tests/deploy/alert_e2e.sh
 fi
 
 echo
