@@ -154,7 +154,8 @@ fi
 
 # --- Grafana --------------------------------------------------------------------
 step "dashboard structure (tests/deploy/check_dashboard.py)" python3 tests/deploy/check_dashboard.py grafana/flowprobe.json
-step "dashboard_queries.py compiles" python3 -m py_compile tests/deploy/dashboard_queries.py tests/deploy/fake_flowprobe.py
+step "tests/deploy/*.py compile" python3 -c 'import sys; [compile(open(f).read(), f, "exec") for f in sys.argv[1:]]' \
+    tests/deploy/dashboard_queries.py tests/deploy/fake_flowprobe.py tests/deploy/check_dashboard.py
 
 # --- systemd --------------------------------------------------------------------
 # systemd-analyze verify checks that ExecStart= is executable. Where flowprobe
