@@ -17,6 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
+mod support;
+
 const SSHD: &str = "/usr/sbin/sshd";
 
 const STIG_ALGORITHMS: &str = "\
@@ -235,4 +237,126 @@ async fn default_config_fails_stig() {
     }
     // And the compliant part of the default offer is not blamed.
     assert!(!v[&AlgorithmKind::Cipher].contains(&"aes256-ctr"));
+}
+
+/// The SSH check through the whole pipeline: config (built-in and custom
+/// policies, fail and warn), probe, metrics series.
+#[tokio::test]
+async fn ssh_flows_judge_real_sshd_and_export_algorithm_series() {
+    if !sshd_available() {
+        return;
+    }
+    let weak = start_sshd(WEAK_ALGORITHMS);
+    let stig = start_sshd(STIG_ALGORITHMS);
+    let cfg = support::config_from(&format!(
+        r#"
+catalog = "none"
+[targets]
+lo = "127.0.0.1"
+[ssh_policy.legacy]
+kex = ["diffie-hellman-group1-sha1", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256"]
+host_key = ["ssh-rsa", "rsa-sha2-256", "rsa-sha2-512", "ecdsa-sha2-nistp256"]
+ciphers = ["aes128-cbc", "aes256-ctr", "aes128-ctr"]
+macs = ["hmac-sha1", "hmac-sha2-256", "hmac-sha2-512"]
+[[flow]]
+name = "weak-stig"
+from = "administrators"
+to = "lo"
+port = {w}
+check = "ssh"
+ssh = {{ policy = "stig" }}
+[[flow]]
+name = "weak-warn"
+from = "administrators"
+to = "lo"
+port = {w}
+check = "ssh"
+ssh = {{ policy = "stig", on_violation = "warn", software = "^OpenSSH_" }}
+[[flow]]
+name = "compliant"
+from = "administrators"
+to = "lo"
+port = {c}
+check = "ssh"
+ssh = {{ policy = "stig", host_key = ["ecdsa-sha2-nistp256"], software = "^Dropbear" }}
+"#,
+        w = weak.port,
+        c = stig.port
+    ));
+    let reports = support::probe_all(&cfg).await;
+    let r = &reports["weak-stig"];
+    assert_eq!(
+        r.reason,
+        flowprobe::outcome::Reason::SshWeakAlgorithms,
+        "{}",
+        r.detail
+    );
+    assert!(!r.up);
+    let finding = r.findings().next().expect("finding");
+    for weak_name in [
+        "aes128-cbc",
+        "hmac-sha1",
+        "diffie-hellman-group1-sha1",
+        "ssh-rsa",
+    ] {
+        assert!(finding.detail.contains(weak_name), "{}", finding.detail);
+    }
+    assert!(reports["weak-warn"].up, "violations only warn");
+    assert_eq!(reports["weak-warn"].findings().count(), 1);
+    let c = &reports["compliant"];
+    assert!(c.up, "{}", c.detail);
+    assert!(
+        c.findings()
+            .any(|f| f.reason == flowprobe::outcome::Reason::SshSoftware),
+        "software pin mismatch warns"
+    );
+    assert!(c.phases.get(flowprobe::probe::Phase::Ssh).is_some());
+
+    let metrics = std::sync::Arc::new(flowprobe::metrics::Metrics::new().expect("metrics"));
+    let state = flowprobe::state::State::new(std::sync::Arc::clone(&metrics));
+    for p in flowprobe::daemon::prepare(&cfg).expect("prepare") {
+        let name = p.flow.name.clone();
+        let slot = state.make_slot(p);
+        state.record(&slot, reports[&name].clone());
+    }
+    let text = String::from_utf8(metrics.encode()).expect("utf8");
+    let has = |parts: &[&str]| text.lines().any(|l| parts.iter().all(|p| l.contains(p)));
+    assert!(
+        has(&[
+            "flowprobe_ssh_algorithm{",
+            "flow=\"weak-stig\"",
+            "algorithm=\"aes128-cbc\"",
+            "allowed=\"false\"",
+            "kind=\"cipher\""
+        ]),
+        "{text}"
+    );
+    assert!(has(&[
+        "flowprobe_ssh_algorithm{",
+        "flow=\"weak-stig\"",
+        "algorithm=\"aes256-ctr\"",
+        "allowed=\"true\""
+    ]));
+    assert!(has(&[
+        "flowprobe_ssh_info{",
+        "flow=\"compliant\"",
+        "protocol=\"2.0\"",
+        "software=\"OpenSSH_"
+    ]));
+    assert!(has(&[
+        "flowprobe_ssh_policy_violations{",
+        "flow=\"weak-stig\"",
+        "kind=\"mac\"",
+        "} 1"
+    ]));
+    assert!(has(&[
+        "flowprobe_ssh_policy_violations{",
+        "flow=\"compliant\"",
+        "kind=\"kex\"",
+        "} 0"
+    ]));
+    assert!(
+        !text.contains("algorithm=\"kex-strict-s-v00@openssh.com\""),
+        "markers are not algorithms"
+    );
 }

@@ -370,7 +370,6 @@ fn parse_dns_server(s: &str) -> Option<SocketAddr> {
 }
 
 /// What a flow's validation needs from the rest of the file.
-#[allow(dead_code)] // trust and ssh_policies are read by the tls and ssh checks
 pub(crate) struct FlowCtx<'a> {
     pub defaults: Option<&'a FlowDefaults>,
     pub targets: &'a BTreeMap<String, Host>,

@@ -18,6 +18,12 @@ pub const DYN_TLS_CIPHER: usize = 1;
 pub const DYN_CERT_NOT_AFTER: usize = 2;
 pub const DYN_CERT_NOT_BEFORE: usize = 3;
 pub const DYN_CERT_INFO: usize = 4;
+pub const DYN_SSH_INFO: usize = 5;
+pub const DYN_SSH_ALGORITHM: usize = 6;
+
+/// At most this many algorithms per kind become series: a hostile server
+/// cannot blow up cardinality (the wire limits already bound the offer).
+const MAX_ALGORITHMS_PER_KIND: usize = 64;
 
 const CERT_LABELS: [&str; 6] = [
     "vantage",
@@ -57,6 +63,16 @@ pub fn register(r: &Registry) -> prometheus::Result<Vec<GaugeVec>> {
             "Every sent certificate's key (type-bits), signature algorithm and whether it is a cross-certificate (1).",
             cert_info,
         ),
+        (
+            "flowprobe_ssh_info",
+            "The SSH server's protocol and software from its identification (1).",
+            vec!["vantage", "flow", "protocol", "software"],
+        ),
+        (
+            "flowprobe_ssh_algorithm",
+            "Every algorithm the SSH server offered, judged by the flow's policy (1).",
+            vec!["vantage", "flow", "kind", "algorithm", "allowed"],
+        ),
     ];
     let mut out = Vec::new();
     for (name, help, labels) in specs {
@@ -75,6 +91,9 @@ pub struct TlsSeries {
 }
 
 pub fn record(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
+    if fm.ssh.is_some() {
+        record_ssh(m, fm, report);
+    }
     let Some(tls) = &fm.tls else {
         return;
     };
@@ -138,6 +157,51 @@ pub fn record(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         info.push(c.signature_algorithm.clone());
         info.push(d.cross.contains(&c.position).to_string());
         next.push((DYN_CERT_INFO, info, 1.0));
+    }
+    fm.dynamic.replace(&m.dynamic, next);
+}
+
+/// SSH series: violations per kind are set every probe (0 when the server
+/// could not be read); identification and algorithm series describe the
+/// last offer seen and are kept when a probe saw none.
+fn record_ssh(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
+    let details = report.attempts.iter().find_map(|a| match &a.details {
+        Details::Ssh(s) => Some(s),
+        _ => None,
+    });
+    if let Some(kinds) = &fm.ssh {
+        for (kind, g) in kinds {
+            let n = details.map_or(0, |d| d.judgement.violation_count(*kind));
+            g.set(n as f64);
+        }
+    }
+    let Some(d) = details else {
+        return;
+    };
+    let (v, n) = (fm.vantage.clone(), fm.name.clone());
+    let mut next: Vec<Entry> = vec![(
+        DYN_SSH_INFO,
+        vec![v.clone(), n.clone(), d.protocol.clone(), d.software.clone()],
+        1.0,
+    )];
+    let mut per_kind = std::collections::BTreeMap::new();
+    for a in &d.judgement.offered {
+        let count = per_kind.entry(a.kind.as_str()).or_insert(0usize);
+        *count += 1;
+        if *count > MAX_ALGORITHMS_PER_KIND {
+            continue;
+        }
+        next.push((
+            DYN_SSH_ALGORITHM,
+            vec![
+                v.clone(),
+                n.clone(),
+                a.kind.as_str().to_string(),
+                a.name.clone(),
+                a.allowed.to_string(),
+            ],
+            1.0,
+        ));
     }
     fm.dynamic.replace(&m.dynamic, next);
 }

@@ -41,6 +41,7 @@ pub struct Metrics {
     tls_verified: GaugeVec,
     tls_order_ok: GaugeVec,
     tls_certificates: GaugeVec,
+    ssh_violations: GaugeVec,
     /// Vectors of [`DynamicSet`] series, indexed by the `kinds::DYN_*` constants.
     dynamic: Vec<GaugeVec>,
     pub reload_ok: IntGauge,
@@ -150,6 +151,12 @@ impl Metrics {
             "Certificates the server sent in the last handshake (0 when none arrived).",
             VF,
         )?;
+        let ssh_violations = gauge_vec(
+            &r,
+            "flowprobe_ssh_policy_violations",
+            "Offered algorithms outside the flow's SSH policy (and required ones missing), by kind.",
+            &["vantage", "flow", "kind"],
+        )?;
         let dynamic = kinds::register(&r)?;
         let build = GaugeVec::new(
             Opts::new("flowprobe_build_info", "flowprobe's version (always 1)."),
@@ -207,6 +214,7 @@ impl Metrics {
             tls_verified,
             tls_order_ok,
             tls_certificates,
+            ssh_violations,
             dynamic,
             reload_ok,
             reload_ts,
@@ -275,8 +283,20 @@ impl Metrics {
             }
             _ => None,
         };
+        let ssh = match &flow.check {
+            crate::probe::CheckSpec::Ssh(_) if flow.expect == crate::config::Expect::Open => {
+                Some(crate::analyze::ssh_policy::AlgorithmKind::ALL.map(|k| {
+                    (
+                        k,
+                        self.ssh_violations.with_label_values(&[v, n, k.as_str()]),
+                    )
+                }))
+            }
+            _ => None,
+        };
         FlowMetrics {
             tls,
+            ssh,
             dynamic: DynamicSet::default(),
             consecutive: self.consecutive.with_label_values(&[v, n]),
             vantage: v.to_string(),
@@ -307,6 +327,9 @@ impl Metrics {
             for (a, _) in &t.verified {
                 let _ = self.tls_verified.remove_label_values(&[v, n, a.as_str()]);
             }
+        }
+        for k in crate::analyze::ssh_policy::AlgorithmKind::ALL {
+            let _ = self.ssh_violations.remove_label_values(&[v, n, k.as_str()]);
         }
         fm.dynamic.clear(&self.dynamic);
         for r in ["pass", "fail"] {
@@ -439,6 +462,7 @@ pub struct FlowMetrics {
     last_ts: Gauge,
     consecutive: Gauge,
     tls: Option<kinds::TlsSeries>,
+    ssh: Option<[(crate::analyze::ssh_policy::AlgorithmKind, Gauge); 5]>,
     dynamic: DynamicSet,
     current: Mutex<Current>,
 }

@@ -47,16 +47,13 @@ impl CheckKind {
 pub enum CheckSpec {
     Tcp,
     Tls(Box<super::tls::spec::TlsSpec>),
+    Ssh(Box<super::ssh::SshSpec>),
 }
 
-/// Named SSH policies (built-in and `[ssh_policy.NAME]`).
-pub type SshPolicies = std::collections::BTreeMap<String, ()>;
+pub use super::ssh::SshPolicies;
 
 pub(crate) fn ssh_policies_from(value: Option<toml::Value>, errs: &mut Collector) -> SshPolicies {
-    if value.is_some() {
-        errs.push("ssh_policy", "SSH policies are not available in this build");
-    }
-    SshPolicies::new()
+    super::ssh::policies_from(value, errs)
 }
 
 impl CheckSpec {
@@ -64,6 +61,7 @@ impl CheckSpec {
         match self {
             CheckSpec::Tcp => CheckKind::Tcp,
             CheckSpec::Tls(_) => CheckKind::Tls,
+            CheckSpec::Ssh(_) => CheckKind::Ssh,
         }
     }
 
@@ -104,6 +102,8 @@ impl CheckSpec {
             CheckKind::Tcp => Some(CheckSpec::Tcp),
             CheckKind::Tls => super::tls::spec::TlsSpec::validate(raw.tls.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Tls(Box::new(s))),
+            CheckKind::Ssh => super::ssh::SshSpec::validate(raw.ssh.as_ref(), key, ctx, errs)
+                .map(|s| CheckSpec::Ssh(Box::new(s))),
             other => {
                 errs.push(
                     format!("{key}.check"),
@@ -122,6 +122,7 @@ impl CheckSpec {
         match self {
             CheckSpec::Tcp => None,
             CheckSpec::Tls(s) => Some(("tls", s.table.clone())),
+            CheckSpec::Ssh(s) => Some(("ssh", s.table.clone())),
         }
     }
 }

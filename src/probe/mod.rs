@@ -5,6 +5,7 @@
 mod check;
 mod report;
 mod run;
+pub mod ssh;
 pub mod ssh_wire;
 pub mod tcp;
 pub mod tls;

@@ -80,6 +80,7 @@ pub enum Details {
     #[default]
     None,
     Tls(Box<super::tls::TlsDetails>),
+    Ssh(Box<super::ssh::SshDetails>),
 }
 
 impl Details {

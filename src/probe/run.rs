@@ -36,6 +36,7 @@ pub struct Prepared {
 enum KindState {
     Plain,
     Tls(Box<tls::TlsState>),
+    Ssh(Box<super::ssh::SshSpec>),
 }
 
 impl Prepared {
@@ -44,6 +45,7 @@ impl Prepared {
     pub fn new(flow: Flow, stores: &tls::Stores) -> Result<Self, String> {
         let kind = match &flow.check {
             CheckSpec::Tcp => KindState::Plain,
+            CheckSpec::Ssh(spec) => KindState::Ssh(spec.clone()),
             CheckSpec::Tls(spec) => {
                 KindState::Tls(Box::new(tls::TlsState::new(&flow, spec, stores)?))
             }
@@ -60,7 +62,7 @@ impl Prepared {
     fn anchors(&self) -> Vec<[u8; 32]> {
         match &self.kind {
             KindState::Tls(t) => t.anchors_fingerprint(),
-            KindState::Plain => Vec::new(),
+            KindState::Plain | KindState::Ssh(_) => Vec::new(),
         }
     }
 }
@@ -343,5 +345,6 @@ async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
     match &ctx.prepared.kind {
         KindState::Plain => tcp::check(ctx, addr).await,
         KindState::Tls(state) => tls::check(ctx, addr, state).await,
+        KindState::Ssh(spec) => super::ssh::check(ctx, addr, spec).await,
     }
 }
