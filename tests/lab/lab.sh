@@ -174,8 +174,9 @@ EOF
 	# the chain the MDM pushes: leaf -> issuing CA -> DoD Root CA 3 (cross) ->
 	# DoD Interoperability Root CA 2 -> Federal Bridge CA G4 (-> FCPCA G2 anchor)
 	cat mdm.pem dod-id-sw-ca-37.pem dod-root-ca-3-cross.pem dod-interop-root-ca-2.pem fbca-g4.pem > chain-full.pem
-	# misconfigured: no cross-certificates, ends at the self-signed DoD Root CA 3
-	cat mdm.pem dod-id-sw-ca-37.pem dod-root-ca-3.pem > chain-without-cross.pem
+	# misconfigured: the DoD issuing path only, no cross-certificates: a
+	# DoD-trusting client copes, a device trusting FCPCA G2 cannot build a path
+	cat mdm.pem dod-id-sw-ca-37.pem > chain-without-cross.pem
 
 	selfsigned apple-root "/C=US/O=Apple Inc. (flowprobe lab)/OU=Certification Authority/CN=Lab Apple Root" 3650 apple-root.pem
 	SAN="DNS:*.push.lab.test,DNS:1-courier.push.lab.test,DNS:api.push.lab.test,DNS:gateway.push.lab.test" \
@@ -511,6 +512,12 @@ catalog = "jamf-pro"
 [listen]
 address = "127.0.0.1:9725"   # inside the vantage namespace
 
+# Short enough that a forbidden (dropped) flow is judged in 2 s and a
+# daemon sees a firewall change within seconds.
+[defaults]
+interval = "5s"
+timeout = "2s"
+
 [targets]
 mdm = "$MDM_NAME"
 apns-courier = "$APNS_COURIER_NAME"
@@ -528,6 +535,27 @@ anchors = ["$DIR/pki/dod-root-ca-3.pem"]
 
 [trust.apple]
 anchors = ["$DIR/pki/apple-root.pem"]
+
+# The APNs stand-ins chain to the lab's Apple root, not the OS store.
+[[flow]]
+name = "mobile-apns-courier"
+tls = { trust = ["apple"] }
+
+[[flow]]
+name = "mobile-apns-courier-fallback"
+tls = { trust = ["apple"] }
+
+[[flow]]
+name = "mdm-apns-provider"
+tls = { trust = ["apple"] }
+
+[[flow]]
+name = "mdm-apns-provider-alt"
+tls = { trust = ["apple"] }
+
+[[flow]]
+name = "mdm-apns-legacy"
+tls = { trust = ["apple"] }
 EOF
 	done
 }

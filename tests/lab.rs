@@ -1,0 +1,327 @@
+//! The STIG topology in network namespaces (tests/lab/lab.sh), proven end to
+//! end: every scenario changes one thing and the whole flow matrix that
+//! `flowprobe check` prints from each vantage must match
+//! tests/lab/expected/<scenario>.json, so collateral damage is caught too.
+//! The daemon side: one `flowprobe run` per vantage, scraped by a real
+//! Prometheus inside the lab, sees a firewall change within two intervals.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+const VANTAGES: [&str; 3] = ["administrators", "mobile-devices", "mdm-server"];
+
+fn lab_sh() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh")
+}
+
+/// Serialises `up` (the first one fills the shared PKI cache).
+static UP: Mutex<()> = Mutex::new(());
+
+/// A lab instance, torn down on drop (also when the test fails).
+struct Lab {
+    id: String,
+    env: BTreeMap<String, String>,
+}
+
+impl Lab {
+    fn up() -> Option<Lab> {
+        if !require(
+            is_root() && have("nft") && have("nginx") && have("dnsmasq") && have("sshd"),
+            "root with nftables, nginx, dnsmasq and sshd (scripts/install-deps.sh)",
+        ) {
+            return None;
+        }
+        let id = format!("t{}", unique("").replace('-', "x"));
+        let mut lab = Lab {
+            id,
+            env: BTreeMap::new(),
+        };
+        {
+            let _g = UP.lock().unwrap_or_else(|e| e.into_inner());
+            let out = lab.sh(&["up"]).output().expect("lab.sh up");
+            assert!(
+                out.status.success(),
+                "lab up failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let out = lab.sh(&["env"]).output().expect("lab.sh env");
+        lab.env = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches(['\'', '"']).to_string()))
+            .collect();
+        Some(lab)
+    }
+
+    fn sh(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("bash");
+        c.arg(lab_sh()).args(args).env("FPLAB_ID", &self.id);
+        c
+    }
+
+    fn var(&self, k: &str) -> String {
+        self.env
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| panic!("lab env has no {k}: {:?}", self.env))
+    }
+
+    fn config(&self, vantage: &str) -> String {
+        format!("{}/flowprobe-{vantage}.toml", self.var("FPLAB_DIR"))
+    }
+
+    fn scenario(&self, name: &str) {
+        let out = self
+            .sh(&["scenario", name])
+            .output()
+            .expect("lab.sh scenario");
+        assert!(
+            out.status.success(),
+            "scenario {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn exec(&self, ns: &str, args: &[&str]) -> Command {
+        let mut c = self.sh(&["exec", ns]);
+        c.args(args);
+        c
+    }
+
+    /// `flowprobe check --output json` from every vantage, as one matrix.
+    fn matrix(&self) -> BTreeMap<String, (String, bool, String)> {
+        let mut out = BTreeMap::new();
+        let bin = bin();
+        for v in VANTAGES {
+            let cfg = self.config(v);
+            let o = self
+                .exec(
+                    v,
+                    &[
+                        bin.to_str().expect("utf8"),
+                        "check",
+                        "--config",
+                        &cfg,
+                        "--output",
+                        "json",
+                    ],
+                )
+                .output()
+                .expect("check");
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "check from {v}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+            for f in j["flows"].as_array().expect("flows") {
+                let name = f["name"].as_str().expect("name").to_string();
+                let up = f["last"]["up"].as_bool().expect("up");
+                let reason = f["last"]["reason"].as_str().expect("reason").to_string();
+                out.insert(name, (v.to_string(), up, reason));
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self
+            .sh(&["down"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn expected(scenario: &str) -> BTreeMap<String, (String, bool, String)> {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/lab/expected/{scenario}.json"));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).expect("expected matrix")).expect("json");
+    j.as_object()
+        .expect("object")
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                (
+                    v["vantage"].as_str().expect("vantage").to_string(),
+                    v["up"].as_bool().expect("up"),
+                    v["reason"].as_str().expect("reason").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn render(m: &BTreeMap<String, (String, bool, String)>) -> String {
+    m.iter()
+        .map(|(k, (v, up, r))| {
+            format!(
+                "  {v:<15} {k:<32} {:<5} {r}\n",
+                if *up { "UP" } else { "DOWN" }
+            )
+        })
+        .collect()
+}
+
+fn scenario_matches(name: &str) {
+    let Some(lab) = Lab::up() else { return };
+    if name != "compliant" {
+        lab.scenario(name);
+    }
+    let got = lab.matrix();
+    let want = expected(name);
+    assert_eq!(
+        got,
+        want,
+        "scenario {name}\ngot:\n{}want:\n{}",
+        render(&got),
+        render(&want)
+    );
+    println!("scenario {name}:\n{}", render(&got));
+}
+
+#[test]
+fn lab_compliant_network() {
+    scenario_matches("compliant");
+}
+
+#[test]
+fn lab_admin_8443_dropped_is_filtered() {
+    scenario_matches("admin-8443-dropped");
+}
+
+#[test]
+fn lab_mobile_443_rejected_is_refused() {
+    scenario_matches("mobile-443-rejected");
+}
+
+#[test]
+fn lab_ssh_opened_to_mobile_devices_is_a_forbidden_flow_reachable() {
+    scenario_matches("mobile-ssh-open");
+}
+
+#[test]
+fn lab_chain_without_cross_certificates_is_chain_incomplete() {
+    scenario_matches("chain-without-cross");
+}
+
+#[test]
+fn lab_stale_crl() {
+    scenario_matches("stale-crl");
+}
+
+#[test]
+fn lab_dns_nxdomain_for_the_mdm() {
+    scenario_matches("dns-nxdomain");
+}
+
+/// Query Prometheus (running in the firewall namespace) for an instant value.
+fn prom_value(lab: &Lab, query: &str) -> Option<f64> {
+    let url = format!(
+        "http://127.0.0.1:9090/api/v1/query?query={}",
+        urlencode(query)
+    );
+    let o = lab.exec("firewall", &["curl", "-sf", &url]).output().ok()?;
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+    j["data"]["result"].as_array()?.first()?["value"][1]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn lab_daemons_scraped_by_prometheus_see_a_firewall_change_within_two_intervals() {
+    if !require(have("prometheus") && have("curl"), "prometheus and curl") {
+        return;
+    }
+    let Some(lab) = Lab::up() else { return };
+    let bin = bin();
+    let bin = bin.to_str().expect("utf8");
+    let ips = [
+        ("administrators", lab.var("FPLAB_IP_ADMINISTRATORS")),
+        ("mobile-devices", lab.var("FPLAB_IP_MOBILE_DEVICES")),
+        ("mdm-server", lab.var("FPLAB_IP_MDM_SERVER")),
+    ];
+    let mut daemons = Vec::new();
+    for (v, ip) in &ips {
+        let listen = format!("{ip}:9725");
+        let cfg = lab.config(v);
+        let mut cmd = lab.exec(v, &[bin, "run", "--config", &cfg, "--listen", &listen]);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        daemons.push(Proc::spawn(&mut cmd));
+    }
+    let dir = tempdir();
+    let targets: Vec<String> = ips.iter().map(|(_, ip)| format!("'{ip}:9725'")).collect();
+    let prom_cfg = write(
+        dir.path(),
+        "prometheus.yml",
+        &format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: flowprobe\n    honor_labels: true\n    static_configs:\n      - targets: [{}]\n",
+            targets.join(", ")
+        ),
+    );
+    let data = dir.path().join("data");
+    let mut prom = lab.exec(
+        "firewall",
+        &[
+            "prometheus",
+            &format!("--config.file={}", prom_cfg.display()),
+            &format!("--storage.tsdb.path={}", data.display()),
+            "--web.listen-address=127.0.0.1:9090",
+        ],
+    );
+    prom.stdout(Stdio::null()).stderr(Stdio::null());
+    let _prom = Proc::spawn(&mut prom);
+
+    let q = "flowprobe_flow_up{flow=\"admin-mdm-https-alt\",vantage=\"administrators\"}";
+    let up = wait_for(Duration::from_secs(40), || {
+        prom_value(&lab, q).filter(|v| *v == 1.0)
+    });
+    assert_eq!(
+        up,
+        Some(1.0),
+        "the compliant network shows the flow up in Prometheus"
+    );
+    let scraped = wait_for(Duration::from_secs(20), || {
+        prom_value(&lab, "count(up{job=\"flowprobe\"} == 1)").filter(|n| *n == 3.0)
+    });
+    assert_eq!(scraped, Some(3.0), "all three vantages scraped");
+
+    let changed = Instant::now();
+    lab.scenario("admin-8443-dropped");
+    let down = wait_for(Duration::from_secs(30), || {
+        prom_value(&lab, q).filter(|v| *v == 0.0)
+    });
+    let took = changed.elapsed();
+    assert_eq!(down, Some(0.0), "the drop shows in Prometheus");
+    // Two probe intervals (5 s each) plus one scrape interval.
+    assert!(took <= Duration::from_secs(11), "flipped after {took:?}");
+    let reason = prom_value(
+        &lab,
+        "flowprobe_flow_reason{flow=\"admin-mdm-https-alt\",reason=\"filtered\"}",
+    );
+    assert_eq!(reason, Some(1.0));
+    println!("flowprobe_flow_up flipped to 0 in Prometheus {took:?} after the firewall change");
+}
