@@ -205,6 +205,17 @@ pub(crate) fn validate(
         }
         None => Vec::new(),
     };
+    // Vantages known: those defined and those the flows run from. Flows of
+    // vantages this instance does not probe as are left out (a per-vantage
+    // file need not name every other vantage's targets); their names still
+    // count for duplicates.
+    let mut known: BTreeSet<String> = vantage_defs.keys().cloned().collect();
+    known.extend(
+        raw_flows
+            .iter()
+            .filter_map(|f| f.get("from").and_then(|v| v.as_str()).map(str::to_string)),
+    );
+    let chosen: Option<&Vec<String>> = selected.as_ref().filter(|v| !v.is_empty());
     let mut flows = Vec::new();
     let mut seen = BTreeSet::new();
     for (i, value) in raw_flows.into_iter().enumerate() {
@@ -227,14 +238,16 @@ pub(crate) fn validate(
         if raw.enabled == Some(false) {
             continue;
         }
+        if let (Some(chosen), Some(from)) = (chosen, &raw.from)
+            && !chosen.contains(from)
+        {
+            continue;
+        }
         if let Some(f) = flow(raw, &label, &ctx, errs) {
             flows.push(f);
         }
     }
 
-    // Vantages known: the flows' and the defined ones.
-    let mut known: BTreeSet<String> = vantage_defs.keys().cloned().collect();
-    known.extend(flows.iter().map(|f| f.from.clone()));
     let vantages = match selected {
         Some(v) if !v.is_empty() => {
             for (i, name) in v.iter().enumerate() {

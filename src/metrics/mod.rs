@@ -306,7 +306,6 @@ impl Metrics {
             pass: self.probes_total.with_label_values(&[v, n, "pass"]),
             fail: self.probes_total.with_label_values(&[v, n, "fail"]),
             durations,
-            last_ts: self.last_ts.with_label_values(&[v, n]),
             current: Mutex::new(Current::default()),
         }
     }
@@ -375,7 +374,9 @@ impl Metrics {
             .started
             .duration_since(std::time::SystemTime::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        fm.last_ts.set(ts);
+        // Created at the first probe: before it there is no timestamp, and a
+        // 0 would be a sentinel date.
+        self.last_ts.with_label_values(&[v, n]).set(ts);
         let Ok(mut cur) = fm.current.lock() else {
             return;
         };
@@ -459,7 +460,6 @@ pub struct FlowMetrics {
     pass: IntCounter,
     fail: IntCounter,
     durations: [Option<Gauge>; 6],
-    last_ts: Gauge,
     consecutive: Gauge,
     tls: Option<kinds::TlsSeries>,
     ssh: Option<[(crate::analyze::ssh_policy::AlgorithmKind, Gauge); 5]>,
