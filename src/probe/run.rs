@@ -309,7 +309,11 @@ async fn attempt(
         Ok(Ok(success)) => Attempt {
             address: addr,
             reason: verdict(&success.findings),
-            detail: success.detail,
+            detail: if p.flow.expect == Expect::Closed {
+                format!("{}: connected, but this flow must be blocked", addr)
+            } else {
+                success.detail
+            },
             phases: ctx.phases(),
             findings: success.findings,
             details: success.details,
