@@ -47,6 +47,8 @@ impl CheckKind {
 pub enum CheckSpec {
     Tcp,
     Tls(Box<super::tls::spec::TlsSpec>),
+    Http(Box<super::http::spec::HttpSpec>),
+    Crl(Box<super::crl::spec::CrlSpec>),
 }
 
 /// Named SSH policies (built-in and `[ssh_policy.NAME]`).
@@ -64,6 +66,8 @@ impl CheckSpec {
         match self {
             CheckSpec::Tcp => CheckKind::Tcp,
             CheckSpec::Tls(_) => CheckKind::Tls,
+            CheckSpec::Http(_) => CheckKind::Http,
+            CheckSpec::Crl(_) => CheckKind::Crl,
         }
     }
 
@@ -90,10 +94,7 @@ impl CheckSpec {
             ("crl", raw.crl.is_some(), CheckKind::Crl),
         ];
         for (table, present, for_kind) in tables {
-            if present
-                && for_kind != kind
-                && !(kind == CheckKind::Crl && for_kind == CheckKind::Http)
-            {
+            if present && for_kind != kind {
                 errs.push(
                     format!("{key}.{table}"),
                     format!("settings for check \"{table}\" on a \"{name}\" flow"),
@@ -104,6 +105,10 @@ impl CheckSpec {
             CheckKind::Tcp => Some(CheckSpec::Tcp),
             CheckKind::Tls => super::tls::spec::TlsSpec::validate(raw.tls.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Tls(Box::new(s))),
+            CheckKind::Http => super::http::spec::HttpSpec::validate(raw.http.as_ref(), key, errs)
+                .map(|s| CheckSpec::Http(Box::new(s))),
+            CheckKind::Crl => super::crl::spec::CrlSpec::validate(raw.crl.as_ref(), key, ctx, errs)
+                .map(|s| CheckSpec::Crl(Box::new(s))),
             other => {
                 errs.push(
                     format!("{key}.check"),
@@ -122,6 +127,8 @@ impl CheckSpec {
         match self {
             CheckSpec::Tcp => None,
             CheckSpec::Tls(s) => Some(("tls", s.table.clone())),
+            CheckSpec::Http(s) => Some(("http", s.table.clone())),
+            CheckSpec::Crl(s) => Some(("crl", s.table.clone())),
         }
     }
 }
