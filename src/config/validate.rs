@@ -640,7 +640,16 @@ impl<'a> Keys<'a> {
     pub fn regex(&self, name: &str, errs: &mut Collector) -> Option<String> {
         let s = self.string(name, errs)?;
         if let Err(e) = regex::bytes::Regex::new(&s) {
-            errs.push(self.path(name), format!("invalid regular expression: {e}"));
+            // The regex error draws a caret under the pattern: one line here.
+            let msg = e.to_string();
+            let last = msg.lines().map(str::trim).rfind(|l| !l.is_empty());
+            errs.push(
+                self.path(name),
+                format!(
+                    "invalid regular expression {s:?}: {}",
+                    last.unwrap_or("does not compile")
+                ),
+            );
             return None;
         }
         Some(s)

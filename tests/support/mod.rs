@@ -2,6 +2,7 @@
 //! processes that clean up on drop, and the flowprobe binary.
 #![allow(dead_code)]
 
+pub mod httpd;
 pub mod pki;
 pub mod servers;
 

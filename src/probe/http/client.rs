@@ -373,6 +373,16 @@ async fn exchange(
                     return Err(too_large(out.body_bytes, "exceeded"));
                 }
                 if opts.keep_body {
+                    // Grow by doubling but never past the cap: memory stays
+                    // within max_body however the body arrives.
+                    let need = out.body.len() + data.len();
+                    if need > out.body.capacity() {
+                        let target = (out.body.capacity() * 2)
+                            .max(need)
+                            .min(opts.max_body as usize)
+                            .max(need);
+                        out.body.reserve_exact(target - out.body.len());
+                    }
                     out.body.extend_from_slice(&data);
                 }
             }
