@@ -180,3 +180,45 @@ impl HttpSpec {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(table: &str) -> Result<HttpSpec, Vec<String>> {
+        let v: toml::Table = format!("http = {{ {table} }}").parse().expect("toml");
+        let mut errs = Collector::new("test");
+        HttpSpec::validate(v.get("http"), "flow[x]", &mut errs)
+            .ok_or_else(|| errs.errors.iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn status_codes_ranges_and_classes() {
+        let s = parse(r#"status = ["2xx", 304, "400-404"]"#).expect("valid");
+        for ok in [200, 250, 299, 304, 400, 404] {
+            assert!(s.status.contains(ok), "{ok}");
+        }
+        for bad in [199, 300, 301, 405, 500] {
+            assert!(!s.status.contains(bad), "{bad}");
+        }
+        // Two numbers are two codes, never a range.
+        let s = parse("status = [200, 299]").expect("valid");
+        assert!(s.status.contains(299) && !s.status.contains(250));
+        assert_eq!(parse("").expect("valid").status, StatusSet(vec![(200, 299)]));
+        assert!(parse(r#"status = "300-200""#).is_err());
+        assert!(parse("status = []").is_err());
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        let max = |s: &str| parse(&format!("max_body = {s}")).map(|h| h.max_body);
+        assert_eq!(max(r#""64MiB""#), Ok(64 << 20));
+        assert_eq!(max(r#""10MB""#), Ok(10_000_000));
+        assert_eq!(max(r#""1.5KiB""#), Ok(1536));
+        assert_eq!(max("4096"), Ok(4096));
+        assert_eq!(parse("").map(|h| h.max_body), Ok(DEFAULT_MAX_BODY));
+        for bad in ["0", "-1", r#""lots""#, r#""5 parsecs""#, "true"] {
+            assert!(max(bad).is_err(), "{bad}");
+        }
+    }
+}
