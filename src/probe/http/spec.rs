@@ -204,7 +204,10 @@ mod tests {
         // Two numbers are two codes, never a range.
         let s = parse("status = [200, 299]").expect("valid");
         assert!(s.status.contains(299) && !s.status.contains(250));
-        assert_eq!(parse("").expect("valid").status, StatusSet(vec![(200, 299)]));
+        assert_eq!(
+            parse("").expect("valid").status,
+            StatusSet(vec![(200, 299)])
+        );
         assert!(parse(r#"status = "300-200""#).is_err());
         assert!(parse("status = []").is_err());
     }
