@@ -567,6 +567,16 @@ async fn flowprobe_check_orders_crl_flows_after_their_tls_source() {
         assert!(c["http"]["body_bytes"].as_u64().is_some_and(|b| b > 0));
     }
 
+    let (code, table) = run(write_cfg("fresh.toml", fresh.port()), "table").await;
+    assert_eq!(code, Some(0), "{table}");
+    let lines: Vec<&str> = table
+        .lines()
+        .filter(|l| l.trim_start().starts_with("crl "))
+        .collect();
+    assert_eq!(lines.len(), 5, "one line per CRL: {table}");
+    assert!(lines.iter().all(|l| l.ends_with(": ok")), "{table}");
+    eprintln!("{table}");
+
     let (code, table) = run(write_cfg("stale.toml", stale.port()), "table").await;
     assert_eq!(code, Some(1), "{table}");
     assert!(table.contains("crl_stale"), "{table}");
