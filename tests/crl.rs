@@ -577,6 +577,22 @@ async fn flowprobe_check_orders_crl_flows_after_their_tls_source() {
     assert!(lines.iter().all(|l| l.ends_with(": ok")), "{table}");
     eprintln!("{table}");
 
+    // Only the crl flow selected: its source still runs, unreported.
+    let out = tokio::process::Command::new(bin())
+        .args(["check", "--flow", "mobile-mdm-crl", "--config"])
+        .arg(dir.path().join("fresh.toml"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run flowprobe check --flow");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("1 flows, 1 pass") && !text.contains("mdm-https"),
+        "{text}"
+    );
+
     let (code, table) = run(write_cfg("stale.toml", stale.port()), "table").await;
     assert_eq!(code, Some(1), "{table}");
     assert!(table.contains("crl_stale"), "{table}");
