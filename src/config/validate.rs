@@ -207,6 +207,7 @@ pub(crate) fn validate(
     };
     let mut flows = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut disabled = BTreeSet::new();
     for (i, value) in raw_flows.into_iter().enumerate() {
         let label = value
             .get("name")
@@ -225,6 +226,7 @@ pub(crate) fn validate(
             continue;
         }
         if raw.enabled == Some(false) {
+            disabled.extend(raw.name.clone());
             continue;
         }
         if let Some(f) = flow(raw, &label, &ctx, errs) {
@@ -232,7 +234,7 @@ pub(crate) fn validate(
         }
     }
 
-    crate::probe::crl::spec::link(&mut flows, errs);
+    crate::probe::crl::spec::link(&mut flows, &seen, &disabled, errs);
 
     // Vantages known: the flows' and the defined ones.
     let mut known: BTreeSet<String> = vantage_defs.keys().cloned().collect();

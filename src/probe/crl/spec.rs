@@ -114,7 +114,12 @@ impl CrlSpec {
 /// Cross-flow checks once every flow is validated: `from_flow` must name an
 /// enabled `tls` flow, whose trust stores a CRL flow inherits unless it
 /// sets its own.
-pub(crate) fn link(flows: &mut [crate::config::Flow], errs: &mut Collector) {
+pub(crate) fn link(
+    flows: &mut [crate::config::Flow],
+    named: &std::collections::BTreeSet<String>,
+    disabled: &std::collections::BTreeSet<String>,
+    errs: &mut Collector,
+) {
     use crate::probe::CheckSpec;
     let tls: std::collections::BTreeMap<String, Vec<String>> = flows
         .iter()
@@ -123,7 +128,7 @@ pub(crate) fn link(flows: &mut [crate::config::Flow], errs: &mut Collector) {
             _ => None,
         })
         .collect();
-    let names: Vec<String> = flows.iter().map(|f| f.name.clone()).collect();
+    let valid: Vec<String> = flows.iter().map(|f| f.name.clone()).collect();
     for f in flows.iter_mut() {
         let CheckSpec::Crl(c) = &mut f.check else {
             continue;
@@ -131,22 +136,26 @@ pub(crate) fn link(flows: &mut [crate::config::Flow], errs: &mut Collector) {
         let Some(src) = c.from_flow.clone() else {
             continue;
         };
-        match tls.get(&src) {
-            Some(trust) => {
-                if !c.trust_set {
-                    c.trust = trust.clone();
-                }
+        let key = format!("flow[{}].crl.from_flow", f.name);
+        if let Some(trust) = tls.get(&src) {
+            if !c.trust_set {
+                c.trust = trust.clone();
             }
-            None => errs.push(
-                format!("flow[{}].crl.from_flow", f.name),
-                if names.contains(&src) {
-                    format!(
-                        "flow {src:?} is not a check = \"tls\" flow: only TLS flows capture chains"
-                    )
-                } else {
-                    format!("no enabled flow named {src:?}")
-                },
-            ),
+        } else if valid.contains(&src) {
+            errs.push(
+                key,
+                format!(
+                    "flow {src:?} is not a check = \"tls\" flow: only TLS flows capture chains"
+                ),
+            );
+        } else if disabled.contains(&src) {
+            errs.push(
+                key,
+                format!("flow {src:?} is disabled: enable it or remove from_flow"),
+            );
+        } else if !named.contains(&src) {
+            errs.push(key, format!("no flow named {src:?}"));
         }
+        // Otherwise the source flow is invalid and its own errors say why.
     }
 }
