@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, Config, Overrides};
 use crate::metrics::Metrics;
 use crate::net::dns::Resolver;
+use crate::probe::board::ChainBoard;
 use crate::probe::{CheckSpec, Prepared, VantageNet};
 use crate::schedule::Scheduler;
 use crate::state::State;
@@ -42,10 +43,17 @@ pub fn build_nets(c: &Config) -> Result<Nets, Vec<String>> {
 
 /// Prepare every active flow once (checks build their clients here).
 pub fn prepare(c: &Config) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
+    prepare_with(c, ChainBoard::new())
+}
+
+/// Prepare every active flow around one chain board (the daemon keeps one
+/// for its lifetime, so reloads keep TLS and CRL flows connected).
+pub fn prepare_with(c: &Config, board: Arc<ChainBoard>) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
     let wanted: Vec<String> = c
         .active_flows()
         .filter_map(|f| match &f.check {
             CheckSpec::Tls(t) => Some(t.trust.clone()),
+            CheckSpec::Crl(s) => Some(s.trust.clone()),
             _ => None,
         })
         .flatten()
@@ -54,7 +62,7 @@ pub fn prepare(c: &Config) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
     let mut flows = Vec::new();
     let mut errors = Vec::new();
     for f in c.active_flows() {
-        match Prepared::new(f.clone(), &stores) {
+        match Prepared::with_board(f.clone(), &stores, Arc::clone(&board)) {
             Ok(p) => flows.push(Arc::new(p)),
             Err(e) => errors.push(e),
         }
@@ -72,11 +80,15 @@ pub type Nets = BTreeMap<String, Arc<VantageNet>>;
 /// Everything a load produces, or every reason it failed.
 type Loaded = (Config, Nets, Vec<Arc<Prepared>>);
 
-fn load_all(path: Option<&PathBuf>, overrides: &Overrides) -> Result<Loaded, Vec<String>> {
+fn load_all(
+    path: Option<&PathBuf>,
+    overrides: &Overrides,
+    board: &Arc<ChainBoard>,
+) -> Result<Loaded, Vec<String>> {
     let c = config::load(path.map(|p| p.as_path()), overrides)
         .map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let nets = build_nets(&c)?;
-    let flows = prepare(&c)?;
+    let flows = prepare_with(&c, Arc::clone(board))?;
     Ok((c, nets, flows))
 }
 
@@ -96,7 +108,8 @@ pub async fn run(
     let state = Arc::new(State::new(Arc::clone(&metrics)));
     let cancel = CancellationToken::new();
     let nets = build_nets(&initial).map_err(|e| e.join("; "))?;
-    let flows = prepare(&initial).map_err(|e| e.join("; "))?;
+    let board = ChainBoard::new();
+    let flows = prepare_with(&initial, Arc::clone(&board)).map_err(|e| e.join("; "))?;
     let scheduler = Arc::new(Scheduler::new(
         Arc::clone(&state),
         initial.max_in_flight,
@@ -146,7 +159,7 @@ pub async fn run(
             r = reload_rx.recv() => r,
         };
         tracing::info!("reloading configuration");
-        let result = match load_all(path.as_ref(), &overrides) {
+        let result = match load_all(path.as_ref(), &overrides, &board) {
             Ok((c, nets, flows)) => {
                 if c.listen != listen {
                     tracing::warn!(old = %listen, new = %c.listen, "listen address changes need a restart; keeping the old one");

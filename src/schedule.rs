@@ -103,6 +103,14 @@ impl Scheduler {
         };
         let mut next: HashMap<FlowKey, Running> = HashMap::new();
         let mut slots = BTreeMap::new();
+        // Flows other flows read (a crl flow's from_flow), by name.
+        let sources: HashMap<String, (String, Duration, Duration)> = flows
+            .iter()
+            .map(|p| {
+                let f = &p.flow;
+                (f.name.clone(), (f.from.clone(), f.interval, f.timeout))
+            })
+            .collect();
         for prepared in flows {
             let key = (prepared.flow.from.clone(), prepared.flow.name.clone());
             let Some(net) = nets.get(&prepared.flow.from) else {
@@ -122,9 +130,10 @@ impl Scheduler {
                     r
                 }
                 None => {
+                    let offset = self.offset(&prepared, &sources);
                     let slot = self.state.make_slot(prepared);
                     let cancel = self.cancel.child_token();
-                    self.spawn(Arc::clone(&slot), Arc::clone(net), cancel.clone());
+                    self.spawn(Arc::clone(&slot), Arc::clone(net), cancel.clone(), offset);
                     Running {
                         slot,
                         net: Arc::clone(net),
@@ -142,16 +151,47 @@ impl Scheduler {
         self.state.replace(slots);
     }
 
-    fn spawn(&self, slot: Arc<FlowSlot>, net: Arc<VantageNet>, cancel: CancellationToken) {
+    /// A flow's first start: spread across its interval, except that a
+    /// flow reading another flow's chain (a crl flow's `from_flow`) starts
+    /// once that flow's probe has had its whole timeout, so with equal
+    /// intervals every round judges the chain of the same round.
+    fn offset(
+        &self,
+        prepared: &Prepared,
+        sources: &HashMap<String, (String, Duration, Duration)>,
+    ) -> Duration {
+        let flow = &prepared.flow;
+        let own = |from: &str, name: &str, interval: Duration| {
+            let o = spread_offset(from, name, interval);
+            if self.jitter {
+                o + jitter(interval, o.as_nanos() as u64)
+            } else {
+                o
+            }
+        };
+        match prepared
+            .depends_on()
+            .and_then(|n| sources.get(n).map(|s| (n, s)))
+        {
+            Some((name, (from, interval, timeout))) => {
+                // The source's jitter is at most 100 ms.
+                spread_offset(from, name, *interval) + *timeout + Duration::from_millis(150)
+            }
+            None => own(&flow.from, &flow.name, flow.interval),
+        }
+    }
+
+    fn spawn(
+        &self,
+        slot: Arc<FlowSlot>,
+        net: Arc<VantageNet>,
+        cancel: CancellationToken,
+        offset: Duration,
+    ) {
         let state = Arc::clone(&self.state);
         let limit = Arc::clone(&self.limit);
         let prober = Arc::clone(&self.prober);
-        let flow = &slot.prepared.flow;
-        let interval = flow.interval;
-        let mut offset = spread_offset(&flow.from, &flow.name, interval);
-        if self.jitter {
-            offset += jitter(interval, offset.as_nanos() as u64);
-        }
+        let interval = slot.prepared.flow.interval;
         self.tracker.spawn(async move {
             let mut planned = Instant::now() + offset;
             loop {

@@ -231,3 +231,52 @@ async fn shutdown_cancels_probes_in_flight() {
     );
     assert_eq!(h.sched.task_count(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_crl_flow_starts_after_the_tls_flow_it_reads_every_round() {
+    let mut text = flows_config(0, "10s");
+    text.push_str(
+        r#"
+[[flow]]
+name = "mdm-crl"
+from = "here"
+to = "lo"
+port = 80
+interval = "10s"
+timeout = "2s"
+check = "crl"
+crl = { from_flow = "mdm-https" }
+[[flow]]
+name = "mdm-https"
+from = "here"
+to = "lo"
+port = 443
+interval = "10s"
+timeout = "3s"
+check = "tls"
+"#,
+    );
+    let cfg = support::config_from(&text);
+    let t0 = Instant::now();
+    let h = harness(&cfg, 10, Duration::from_millis(500));
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    let starts = h.log.starts.lock().unwrap().clone();
+    let of = |name: &str| -> Vec<Duration> {
+        starts
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, at)| at.duration_since(t0))
+            .collect()
+    };
+    let (tls, crl) = (of("mdm-https"), of("mdm-crl"));
+    assert!(tls.len() >= 3 && crl.len() >= 3, "{tls:?} {crl:?}");
+    let want = spread_offset("here", "mdm-https", Duration::from_secs(10));
+    assert!(tls[0].abs_diff(want) < Duration::from_millis(5));
+    for (t, c) in tls.iter().zip(&crl) {
+        // After the TLS probe's whole 3 s budget, in the same round.
+        assert!(
+            *c >= *t + Duration::from_secs(3) && *c < *t + Duration::from_secs(4),
+            "tls {t:?} crl {c:?}"
+        );
+    }
+}

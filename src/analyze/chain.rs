@@ -11,7 +11,7 @@ mod facts;
 mod path;
 mod policy;
 
-pub use facts::{CertFacts, is_weak_signature, render_name};
+pub use facts::{CertFacts, is_weak_signature, render_name, signature_name};
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS};
 pub use policy::{ChainPolicy, Notice, Pattern, RequiredCert};
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{EXIT_FAIL, EXIT_USAGE, Output, render};
 use crate::config::Config;
 use crate::daemon::{build_nets, prepare};
-use crate::probe;
+use crate::probe::{self, Prepared};
 use crate::web::FlowView;
 
 pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
@@ -30,25 +30,37 @@ pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
         let nets = build_nets(c)?;
         let flows = prepare(c)?;
         let limit = Arc::new(tokio::sync::Semaphore::new(c.max_in_flight.max(1)));
-        let mut set = tokio::task::JoinSet::new();
-        for (i, p) in flows.into_iter().enumerate() {
-            if !only.is_empty() && !only.contains(&p.flow.name) {
-                continue;
-            }
-            let Some(net) = nets.get(&p.flow.from).cloned() else {
-                continue;
-            };
-            let limit = Arc::clone(&limit);
-            set.spawn(async move {
-                let _permit = limit.acquire().await.ok();
-                let report = probe::run(&p, &net).await;
-                (i, FlowView::new(&p.flow, Some(report)))
-            });
-        }
+        let selected = |p: &Prepared| only.is_empty() || only.contains(&p.flow.name);
+        // A CRL flow fed by a TLS flow runs after it, so discovery works
+        // on this one round; a source flow that was not selected still
+        // runs (unreported) to capture its chain.
+        let needed: Vec<String> = flows
+            .iter()
+            .filter(|p| selected(p))
+            .filter_map(|p| p.depends_on().map(String::from))
+            .collect();
         let mut out = Vec::new();
-        while let Some(r) = set.join_next().await {
-            if let Ok(v) = r {
-                out.push(v);
+        for wave in [false, true] {
+            let mut set = tokio::task::JoinSet::new();
+            for (i, p) in flows.iter().enumerate() {
+                let dependant = p.depends_on().is_some();
+                if dependant != wave || !(selected(p) || needed.contains(&p.flow.name)) {
+                    continue;
+                }
+                let Some(net) = nets.get(&p.flow.from).cloned() else {
+                    continue;
+                };
+                let (p, limit, report) = (Arc::clone(p), Arc::clone(&limit), selected(p));
+                set.spawn(async move {
+                    let _permit = limit.acquire().await.ok();
+                    let r = probe::run(&p, &net).await;
+                    (i, report.then(|| FlowView::new(&p.flow, Some(r))))
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                if let Ok((i, Some(v))) = r {
+                    out.push((i, v));
+                }
             }
         }
         out.sort_by_key(|(i, _)| *i);

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use crate::config::catalog;
 use crate::outcome::Level;
-use crate::probe::Phase;
+use crate::probe::crl::CrlEntry;
+use crate::probe::{Details, Phase};
 use crate::web::FlowView;
 
 fn status(v: &FlowView) -> &'static str {
@@ -66,6 +67,13 @@ pub fn table(views: &[FlowView]) -> String {
             if !rep.up && !rep.detail.is_empty() {
                 let _ = writeln!(out, "    {}", rep.detail);
             }
+            for a in &rep.attempts {
+                if let Details::Crl(d) = &a.details {
+                    for e in &d.crls {
+                        let _ = writeln!(out, "    {}", crl_line(e));
+                    }
+                }
+            }
             for f in rep.findings() {
                 if f.level != Level::Info || !rep.up {
                     let lvl = match f.level {
@@ -87,6 +95,47 @@ pub fn table(views: &[FlowView]) -> String {
         failed
     );
     out
+}
+
+fn date(ts: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ts.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// One CRL for people: issuer, URL, dates, size, verdict.
+fn crl_line(e: &CrlEntry) -> String {
+    let url = if e.http.url.is_empty() || e.http.url == e.url {
+        e.url.clone()
+    } else {
+        format!("{} (as {})", e.http.url, e.url)
+    };
+    match &e.crl {
+        Some(c) => format!(
+            "crl {}: {url} this_update {} next_update {} {} bytes {} entries signature {}: {}",
+            if c.issuer_cn.is_empty() {
+                &c.issuer
+            } else {
+                &c.issuer_cn
+            },
+            date(c.this_update),
+            c.next_update.map_or_else(|| "none".into(), date),
+            e.http.body_bytes,
+            c.entries,
+            if c.signature_valid {
+                "valid"
+            } else {
+                "INVALID"
+            },
+            e.reason
+        ),
+        None => format!(
+            "crl ?: {url}{}: {}",
+            e.http
+                .status
+                .map_or_else(String::new, |s| format!(" status {s}")),
+            e.reason
+        ),
+    }
 }
 
 pub fn json(views: &[FlowView], ok: bool) -> String {

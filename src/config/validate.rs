@@ -218,6 +218,7 @@ pub(crate) fn validate(
     let chosen: Option<&Vec<String>> = selected.as_ref().filter(|v| !v.is_empty());
     let mut flows = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut disabled = BTreeSet::new();
     for (i, value) in raw_flows.into_iter().enumerate() {
         let label = value
             .get("name")
@@ -236,6 +237,7 @@ pub(crate) fn validate(
             continue;
         }
         if raw.enabled == Some(false) {
+            disabled.extend(raw.name.clone());
             continue;
         }
         if let (Some(chosen), Some(from)) = (chosen, &raw.from)
@@ -247,6 +249,8 @@ pub(crate) fn validate(
             flows.push(f);
         }
     }
+
+    crate::probe::crl::spec::link(&mut flows, &seen, &disabled, errs);
 
     let vantages = match selected {
         Some(v) if !v.is_empty() => {
@@ -530,4 +534,155 @@ fn required(v: &Option<String>, key: &str, field: &str, errs: &mut Collector) ->
         errs.push(format!("{key}.{field}"), "missing");
     }
     v.clone()
+}
+
+/// Parse a size: a number of bytes (`1048576`) or a number with a unit
+/// (`"64MiB"`, `"10MB"`, `"512KiB"`, `"1GiB"`, `"200B"`).
+pub(crate) fn size(value: &toml::Value, key: &str, errs: &mut Collector) -> Option<u64> {
+    let bad = |errs: &mut Collector, what: &str| {
+        errs.push(
+            key,
+            format!("{what}: write a byte count or a size like \"64MiB\", \"10MB\", \"512KiB\""),
+        );
+        None
+    };
+    match value {
+        toml::Value::Integer(n) if *n > 0 => Some(*n as u64),
+        toml::Value::Integer(n) => bad(errs, &format!("{n} is not a positive size")),
+        toml::Value::String(s) => {
+            let t = s.trim();
+            let split = t
+                .find(|c: char| !c.is_ascii_digit() && c != '.')
+                .unwrap_or(t.len());
+            let (num, unit) = t.split_at(split);
+            let mult: u64 = match unit.trim() {
+                "" | "B" => 1,
+                "KB" | "kB" => 1000,
+                "MB" => 1000 * 1000,
+                "GB" => 1000 * 1000 * 1000,
+                "KiB" => 1 << 10,
+                "MiB" => 1 << 20,
+                "GiB" => 1 << 30,
+                _ => return bad(errs, &format!("{s:?} has an unknown unit")),
+            };
+            match num.parse::<f64>() {
+                Ok(n) if n > 0.0 && (n * mult as f64) < 1e15 => Some((n * mult as f64) as u64),
+                _ => bad(errs, &format!("{s:?} is not a positive size")),
+            }
+        }
+        _ => bad(errs, "must be an integer or a string"),
+    }
+}
+
+/// Typed reads of a check's settings table; every problem is collected
+/// under `key.name`.
+pub(crate) struct Keys<'a> {
+    pub table: &'a toml::Table,
+    pub key: String,
+}
+
+impl<'a> Keys<'a> {
+    /// Reject keys outside `known`.
+    pub fn only(&self, known: &[&str], errs: &mut Collector) {
+        for k in self.table.keys() {
+            if !known.contains(&k.as_str()) {
+                errs.push(
+                    format!("{}.{k}", self.key),
+                    format!("unknown key; expected one of: {}", known.join(", ")),
+                );
+            }
+        }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        format!("{}.{name}", self.key)
+    }
+
+    pub fn string(&self, name: &str, errs: &mut Collector) -> Option<String> {
+        match self.table.get(name)? {
+            toml::Value::String(s) => Some(s.clone()),
+            _ => {
+                errs.push(self.path(name), "must be a string");
+                None
+            }
+        }
+    }
+
+    pub fn strings(&self, name: &str, errs: &mut Collector) -> Option<Vec<String>> {
+        let v = self.table.get(name)?;
+        let out = v
+            .as_array()
+            .and_then(|a| a.iter().map(|x| x.as_str().map(String::from)).collect());
+        if out.is_none() {
+            errs.push(self.path(name), "must be a list of strings");
+        }
+        out
+    }
+
+    pub fn bool(&self, name: &str, errs: &mut Collector) -> Option<bool> {
+        match self.table.get(name)? {
+            toml::Value::Boolean(b) => Some(*b),
+            _ => {
+                errs.push(self.path(name), "must be true or false");
+                None
+            }
+        }
+    }
+
+    pub fn uint(&self, name: &str, max: u64, errs: &mut Collector) -> Option<u64> {
+        match self.table.get(name)? {
+            toml::Value::Integer(n) if (0..=max as i64).contains(n) => Some(*n as u64),
+            _ => {
+                errs.push(
+                    self.path(name),
+                    format!("must be an integer from 0 to {max}"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn size(&self, name: &str, errs: &mut Collector) -> Option<u64> {
+        size(self.table.get(name)?, &self.path(name), errs)
+    }
+
+    pub fn duration(&self, name: &str, errs: &mut Collector) -> Option<Duration> {
+        let s = self.string(name, errs)?;
+        duration(&s, &self.path(name), errs)
+    }
+
+    pub fn regex(&self, name: &str, errs: &mut Collector) -> Option<String> {
+        let s = self.string(name, errs)?;
+        if let Err(e) = regex::bytes::Regex::new(&s) {
+            // The regex error draws a caret under the pattern: one line here.
+            let msg = e.to_string();
+            let last = msg.lines().map(str::trim).rfind(|l| !l.is_empty());
+            errs.push(
+                self.path(name),
+                format!(
+                    "invalid regular expression {s:?}: {}",
+                    last.unwrap_or("does not compile")
+                ),
+            );
+            return None;
+        }
+        Some(s)
+    }
+}
+
+/// A check's table as written: `None` when absent, an error when not a table.
+pub(crate) fn check_table(
+    value: Option<&toml::Value>,
+    key: &str,
+    example: &str,
+    errs: &mut Collector,
+) -> Option<toml::Table> {
+    match value {
+        None => Some(toml::Table::new()),
+        Some(toml::Value::Table(t)) => Some(t.clone()),
+        Some(_) => {
+            errs.push(key, format!("must be a table, e.g. {example}"));
+            None
+        }
+    }
 }

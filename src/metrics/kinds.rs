@@ -24,6 +24,15 @@ pub const DYN_SSH_ALGORITHM: usize = 6;
 /// At most this many algorithms per kind become series: a hostile server
 /// cannot blow up cardinality (the wire limits already bound the offer).
 const MAX_ALGORITHMS_PER_KIND: usize = 64;
+pub const DYN_HTTP_STATUS: usize = 7;
+pub const DYN_CRL_THIS_UPDATE: usize = 8;
+pub const DYN_CRL_NEXT_UPDATE: usize = 9;
+pub const DYN_CRL_ENTRIES: usize = 10;
+pub const DYN_CRL_BYTES: usize = 11;
+pub const DYN_CRL_SIGNATURE: usize = 12;
+pub const DYN_CRL_REVOKED: usize = 13;
+
+const CRL_LABELS: [&str; 3] = ["vantage", "flow", "issuer_cn"];
 
 const CERT_LABELS: [&str; 6] = [
     "vantage",
@@ -73,6 +82,41 @@ pub fn register(r: &Registry) -> prometheus::Result<Vec<GaugeVec>> {
             "Every algorithm the SSH server offered, judged by the flow's policy (1).",
             vec!["vantage", "flow", "kind", "algorithm", "allowed"],
         ),
+        (
+            "flowprobe_http_status_code",
+            "Final HTTP status of the last probe (http flows; crl flows: the first non-2xx CRL answer, else the first). Absent when no response arrived.",
+            vec!["vantage", "flow"],
+        ),
+        (
+            "flowprobe_crl_this_update_timestamp_seconds",
+            "thisUpdate of each CRL the flow fetched and parsed, by issuer.",
+            CRL_LABELS.to_vec(),
+        ),
+        (
+            "flowprobe_crl_next_update_timestamp_seconds",
+            "nextUpdate of each CRL the flow fetched and parsed, by issuer.",
+            CRL_LABELS.to_vec(),
+        ),
+        (
+            "flowprobe_crl_entries",
+            "Revoked-certificate entries in each CRL.",
+            CRL_LABELS.to_vec(),
+        ),
+        (
+            "flowprobe_crl_bytes",
+            "Size of each CRL as served.",
+            CRL_LABELS.to_vec(),
+        ),
+        (
+            "flowprobe_crl_signature_valid",
+            "1 when the CRL's signature verifies with its issuer's certificate (from the captured chain or a trust store).",
+            CRL_LABELS.to_vec(),
+        ),
+        (
+            "flowprobe_crl_revoked",
+            "1 when the CRL lists the captured path's certificate at `position`; 0 for every position the CRL covers but does not list.",
+            vec!["vantage", "flow", "issuer_cn", "position"],
+        ),
     ];
     let mut out = Vec::new();
     for (name, help, labels) in specs {
@@ -94,6 +138,74 @@ pub fn record(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     if fm.ssh.is_some() {
         record_ssh(m, fm, report);
     }
+    record_tls(m, fm, report);
+    record_http_crl(m, fm, report);
+}
+
+/// HTTP status and CRL series, from the chosen attempt's details. A probe
+/// without such details (DNS failed, budget ran out) leaves them as they
+/// were; a probe with details replaces them, so a CRL no longer served
+/// loses its series (there is never a sentinel date).
+fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
+    let details = report.attempts.iter().find_map(|a| match &a.details {
+        Details::Http(_) | Details::Crl(_) => Some(&a.details),
+        _ => None,
+    });
+    let Some(details) = details else {
+        return;
+    };
+    let (v, n) = (fm.vantage.clone(), fm.name.clone());
+    let mut next: Vec<Entry> = Vec::new();
+    let status = match details {
+        Details::Http(h) => h.status,
+        Details::Crl(c) => {
+            let statuses: Vec<u16> = c.crls.iter().filter_map(|e| e.http.status).collect();
+            statuses
+                .iter()
+                .find(|s| !(200..300).contains(*s))
+                .or(statuses.first())
+                .copied()
+        }
+        _ => None,
+    };
+    if let Some(s) = status {
+        next.push((DYN_HTTP_STATUS, vec![v.clone(), n.clone()], f64::from(s)));
+    }
+    if let Details::Crl(c) = details {
+        let mut seen: Vec<&str> = Vec::new();
+        for e in &c.crls {
+            let Some(crl) = &e.crl else {
+                continue;
+            };
+            // One series set per issuer: the first CRL of an issuer speaks.
+            if seen.contains(&crl.issuer_cn.as_str()) {
+                continue;
+            }
+            seen.push(&crl.issuer_cn);
+            let labels = vec![v.clone(), n.clone(), crl.issuer_cn.clone()];
+            next.push((DYN_CRL_THIS_UPDATE, labels.clone(), crl.this_update as f64));
+            if let Some(t) = crl.next_update {
+                next.push((DYN_CRL_NEXT_UPDATE, labels.clone(), t as f64));
+            }
+            next.push((DYN_CRL_ENTRIES, labels.clone(), crl.entries as f64));
+            next.push((DYN_CRL_BYTES, labels.clone(), e.http.body_bytes as f64));
+            next.push((
+                DYN_CRL_SIGNATURE,
+                labels.clone(),
+                if crl.signature_valid { 1.0 } else { 0.0 },
+            ));
+            for p in &crl.covers {
+                let mut l = labels.clone();
+                l.push(p.to_string());
+                let revoked = crl.revoked.iter().any(|r| r.position == *p);
+                next.push((DYN_CRL_REVOKED, l, if revoked { 1.0 } else { 0.0 }));
+            }
+        }
+    }
+    fm.dynamic.replace(&m.dynamic, next);
+}
+
+fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let Some(tls) = &fm.tls else {
         return;
     };

@@ -48,6 +48,8 @@ pub enum CheckSpec {
     Tcp,
     Tls(Box<super::tls::spec::TlsSpec>),
     Ssh(Box<super::ssh::SshSpec>),
+    Http(Box<super::http::spec::HttpSpec>),
+    Crl(Box<super::crl::spec::CrlSpec>),
 }
 
 pub use super::ssh::SshPolicies;
@@ -62,6 +64,8 @@ impl CheckSpec {
             CheckSpec::Tcp => CheckKind::Tcp,
             CheckSpec::Tls(_) => CheckKind::Tls,
             CheckSpec::Ssh(_) => CheckKind::Ssh,
+            CheckSpec::Http(_) => CheckKind::Http,
+            CheckSpec::Crl(_) => CheckKind::Crl,
         }
     }
 
@@ -88,10 +92,7 @@ impl CheckSpec {
             ("crl", raw.crl.is_some(), CheckKind::Crl),
         ];
         for (table, present, for_kind) in tables {
-            if present
-                && for_kind != kind
-                && !(kind == CheckKind::Crl && for_kind == CheckKind::Http)
-            {
+            if present && for_kind != kind {
                 errs.push(
                     format!("{key}.{table}"),
                     format!("settings for check \"{table}\" on a \"{name}\" flow"),
@@ -104,16 +105,10 @@ impl CheckSpec {
                 .map(|s| CheckSpec::Tls(Box::new(s))),
             CheckKind::Ssh => super::ssh::SshSpec::validate(raw.ssh.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Ssh(Box::new(s))),
-            other => {
-                errs.push(
-                    format!("{key}.check"),
-                    format!(
-                        "check \"{}\" is not available in this build",
-                        other.as_str()
-                    ),
-                );
-                None
-            }
+            CheckKind::Http => super::http::spec::HttpSpec::validate(raw.http.as_ref(), key, errs)
+                .map(|s| CheckSpec::Http(Box::new(s))),
+            CheckKind::Crl => super::crl::spec::CrlSpec::validate(raw.crl.as_ref(), key, ctx, errs)
+                .map(|s| CheckSpec::Crl(Box::new(s))),
         }
     }
 
@@ -123,6 +118,8 @@ impl CheckSpec {
             CheckSpec::Tcp => None,
             CheckSpec::Tls(s) => Some(("tls", s.table.clone())),
             CheckSpec::Ssh(s) => Some(("ssh", s.table.clone())),
+            CheckSpec::Http(s) => Some(("http", s.table.clone())),
+            CheckSpec::Crl(s) => Some(("crl", s.table.clone())),
         }
     }
 }

@@ -2,7 +2,10 @@
 //! wrapper ([`run`]) that does DNS, the timeout budget, phase timing, tracing
 //! and the verdict.
 
+pub mod board;
 mod check;
+pub mod crl;
+pub mod http;
 mod report;
 mod run;
 pub mod ssh;

@@ -58,6 +58,13 @@ impl Phases {
     pub fn set(&mut self, p: Phase, d: Duration) {
         self.0[p.index()] = Some(d);
     }
+
+    /// Add to a phase that can run more than once (DNS and connect of each
+    /// redirect hop, one HTTP exchange per CRL).
+    pub fn add(&mut self, p: Phase, d: Duration) {
+        let cur = self.0[p.index()].unwrap_or_default();
+        self.0[p.index()] = Some(cur + d);
+    }
 }
 
 impl Serialize for Phases {
@@ -81,6 +88,8 @@ pub enum Details {
     None,
     Tls(Box<super::tls::TlsDetails>),
     Ssh(Box<super::ssh::SshDetails>),
+    Http(Box<super::http::HttpDetails>),
+    Crl(Box<super::crl::CrlDetails>),
 }
 
 impl Details {

@@ -10,11 +10,13 @@ use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 use tracing::Instrument;
 
+use super::board::ChainBoard;
 use super::report::{Attempt, Details, Phase, Phases, ProbeReport};
-use super::{CheckSpec, tcp, tls};
+use super::{CheckSpec, crl, http, tcp, tls};
 use crate::config::{Expect, Flow, Host, Vantage};
 use crate::net::dns::Resolver;
 use crate::outcome::{Finding, Reason, verdict};
+use std::sync::Arc;
 
 /// A vantage's network identity, built once per (re)load and shared by all
 /// of its flows.
@@ -29,6 +31,8 @@ pub struct VantageNet {
 pub struct Prepared {
     pub flow: Flow,
     kind: KindState,
+    /// Where TLS flows leave their last chain and CRL flows find it.
+    pub board: Arc<ChainBoard>,
 }
 
 /// Per-kind state built once per (re)load.
@@ -37,20 +41,47 @@ enum KindState {
     Plain,
     Tls(Box<tls::TlsState>),
     Ssh(Box<super::ssh::SshSpec>),
+    Http(Box<http::spec::HttpSpec>),
+    Crl(Box<crl::CrlState>),
 }
 
 impl Prepared {
     /// Prepare a flow: build what its check needs once (TLS client
     /// configuration, trust stores). Errors name the flow and key.
     pub fn new(flow: Flow, stores: &tls::Stores) -> Result<Self, String> {
+        Prepared::with_board(flow, stores, ChainBoard::new())
+    }
+
+    /// Prepare a flow that shares `board` with the other flows of its
+    /// configuration (CRL flows read the chains TLS flows leave there).
+    pub fn with_board(
+        flow: Flow,
+        stores: &tls::Stores,
+        board: Arc<ChainBoard>,
+    ) -> Result<Self, String> {
         let kind = match &flow.check {
             CheckSpec::Tcp => KindState::Plain,
             CheckSpec::Ssh(spec) => KindState::Ssh(spec.clone()),
             CheckSpec::Tls(spec) => {
                 KindState::Tls(Box::new(tls::TlsState::new(&flow, spec, stores)?))
             }
+            CheckSpec::Http(spec) => KindState::Http(spec.clone()),
+            CheckSpec::Crl(spec) => KindState::Crl(Box::new(crl::CrlState::new(
+                &flow,
+                spec,
+                stores,
+                Arc::clone(&board),
+            )?)),
         };
-        Ok(Prepared { flow, kind })
+        Ok(Prepared { flow, kind, board })
+    }
+
+    /// The TLS flow whose chain this flow reads, if any.
+    pub fn depends_on(&self) -> Option<&str> {
+        match &self.flow.check {
+            CheckSpec::Crl(c) => c.from_flow.as_deref(),
+            _ => None,
+        }
     }
 
     /// Whether a reload can keep this flow's task: same definition and the
@@ -62,7 +93,8 @@ impl Prepared {
     fn anchors(&self) -> Vec<[u8; 32]> {
         match &self.kind {
             KindState::Tls(t) => t.anchors_fingerprint(),
-            KindState::Plain | KindState::Ssh(_) => Vec::new(),
+            KindState::Crl(c) => c.anchors_fingerprint(),
+            KindState::Plain | KindState::Ssh(_) | KindState::Http(_) => Vec::new(),
         }
     }
 }
@@ -123,9 +155,37 @@ impl<'a> Ctx<'a> {
         let out = fut.await;
         if let Ok(mut c) = self.clock.lock() {
             c.running = None;
-            c.phases.set(phase, start.elapsed());
+            c.phases.add(phase, start.elapsed());
         }
         out
+    }
+
+    /// Resolve `host` through the vantage's DNS (timed as `dns`) and
+    /// connect to it (timed as `connect`): a redirect hop or a CRL URL on
+    /// another host than the flow's.
+    pub async fn connect_host(
+        &self,
+        host: &Host,
+        port: u16,
+    ) -> Result<(TcpStream, SocketAddr), Failure> {
+        let ip = match host {
+            Host::Ip(ip) => *ip,
+            Host::Name(name) => {
+                let family = match self.flow.ip_family {
+                    crate::config::IpFamily::Both => crate::config::IpFamily::PreferIpv4,
+                    f => f,
+                };
+                let addrs = self
+                    .timed(Phase::Dns, self.net.resolver.resolve(name, family))
+                    .await
+                    .map_err(|e| Failure::new(e.reason(), e.to_string()))?;
+                *addrs
+                    .first()
+                    .ok_or_else(|| Failure::new(Reason::DnsError, format!("{name}: no address")))?
+            }
+        };
+        let addr = SocketAddr::new(ip, port);
+        Ok((self.connect(addr).await?, addr))
     }
 
     /// TCP connect as the vantage, timed as the `connect` phase.
@@ -143,7 +203,7 @@ impl<'a> Ctx<'a> {
         };
         let (reason, what) = match c.running.take() {
             Some((phase, start)) => {
-                c.phases.set(phase, start.elapsed());
+                c.phases.add(phase, start.elapsed());
                 match phase {
                     Phase::Connect => (
                         Reason::Filtered,
@@ -228,7 +288,8 @@ pub async fn run(p: &Prepared, net: &VantageNet) -> ProbeReport {
         if let Some(a) = attempts.get(chosen) {
             for ph in Phase::ALL {
                 if let Some(d) = a.phases.get(ph) {
-                    phases.set(ph, d);
+                    // DNS of redirect hops adds to the flow's own lookup.
+                    phases.add(ph, d);
                 }
             }
         }
@@ -350,5 +411,7 @@ async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
         KindState::Plain => tcp::check(ctx, addr).await,
         KindState::Tls(state) => tls::check(ctx, addr, state).await,
         KindState::Ssh(spec) => super::ssh::check(ctx, addr, spec).await,
+        KindState::Http(spec) => http::check(ctx, addr, spec).await,
+        KindState::Crl(state) => crl::check(ctx, addr, state).await,
     }
 }

@@ -536,6 +536,13 @@ anchors = ["$DIR/pki/dod-root-ca-3.pem"]
 [trust.apple]
 anchors = ["$DIR/pki/apple-root.pem"]
 
+# CRL signatures: issuers come from the 443 chain and these anchors; with
+# DoD Root CA 3 among them the DoD CRLs verify even when the server stops
+# sending the cross-certificates.
+[[flow]]
+name = "mobile-mdm-crl"
+crl = { trust = ["fcpca-g2", "dod"] }
+
 # The APNs stand-ins chain to the lab's Apple root, not the OS store.
 [[flow]]
 name = "mobile-apns-courier"

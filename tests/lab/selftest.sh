@@ -155,9 +155,15 @@ probe_flow() { # flow spec words -> JSON line in $WORK/obs/<name>
 				case $anchor in fcpca) anchor=$FPLAB_ANCHOR_FCPCA_G2 ;; apple) anchor=$FPLAB_ANCHOR_APPLE ;; esac
 				reason=$(tls_reason "$v" "$host" "$port" "$anchor" "$alpn") ;;
 			crl)
-				local url
-				url=$(openssl x509 -in "$FPLAB_DIR/pki/mdm.pem" -noout -ext crlDistributionPoints | sed -n 's/.*URI://p' | head -1)
-				reason=$(crl_reason "$v" "$url" "$FPLAB_DIR/pki/dod-id-sw-ca-37.pem") ;;
+				# flowprobe discovers the CRL URLs from the chain the 443 flow
+				# captured in the same run: no handshake, no URLs.
+				if [ "$(tcp_reason "$v" "$host" 443)" != ok ]; then
+					reason=crl_missing
+				else
+					local url
+					url=$(openssl x509 -in "$FPLAB_DIR/pki/mdm.pem" -noout -ext crlDistributionPoints | sed -n 's/.*URI://p' | head -1)
+					reason=$(crl_reason "$v" "$url" "$FPLAB_DIR/pki/dod-id-sw-ca-37.pem")
+				fi ;;
 			esac
 		fi
 	fi

@@ -2,6 +2,7 @@
 //! processes that clean up on drop, and the flowprobe binary.
 #![allow(dead_code)]
 
+pub mod httpd;
 pub mod lab;
 pub mod pki;
 pub mod servers;
@@ -268,7 +269,9 @@ pub async fn probe_all(
     c: &flowprobe::config::Config,
 ) -> std::collections::BTreeMap<String, flowprobe::probe::ProbeReport> {
     let nets = flowprobe::daemon::build_nets(c).expect("nets");
-    let flows = flowprobe::daemon::prepare(c).expect("prepare");
+    let mut flows = flowprobe::daemon::prepare(c).expect("prepare");
+    // CRL flows fed by a TLS flow run after it (as in `flowprobe check`).
+    flows.sort_by_key(|p| p.depends_on().is_some());
     let mut out = std::collections::BTreeMap::new();
     for p in flows {
         let net = nets.get(&p.flow.from).expect("net");

@@ -537,3 +537,116 @@ pub fn hostile_chain(len: usize) -> (Vec<CertificateDer<'static>>, PrivateKeyDer
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
     (sent, key)
 }
+
+/// The CAs of the test PKI that issue CRLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ca {
+    Fcpca,
+    Bridge,
+    Interop,
+    DodRoot,
+    Ca37,
+}
+
+impl Ca {
+    pub const ALL: [Ca; 5] = [Ca::Fcpca, Ca::Bridge, Ca::Interop, Ca::DodRoot, Ca::Ca37];
+
+    pub fn cn(self) -> &'static str {
+        match self {
+            Ca::Fcpca => "Federal Common Policy CA G2",
+            Ca::Bridge => "Federal Bridge CA G4",
+            Ca::Interop => "DoD Interoperability Root CA 2",
+            Ca::DodRoot => "DoD Root CA 3",
+            Ca::Ca37 => "DOD ID SW CA 37",
+        }
+    }
+
+    /// The path of this CA's CRL in the certificates' distribution points.
+    pub fn crl_path(self) -> String {
+        format!("/{}.crl", self.cn().replace(' ', ""))
+    }
+
+    fn dn(self) -> DistinguishedName {
+        match self {
+            Ca::Fcpca | Ca::Bridge => fpki_name(self.cn()),
+            _ => dod_name(self.cn()),
+        }
+    }
+
+    fn key_pem(self) -> &'static str {
+        let k = keys();
+        match self {
+            Ca::Fcpca => &k.fcpca,
+            Ca::Bridge => &k.bridge,
+            Ca::Interop => &k.interop,
+            Ca::DodRoot => &k.dod_root,
+            Ca::Ca37 => &k.ca37,
+        }
+    }
+}
+
+/// How a test CRL is made.
+#[derive(Debug, Clone)]
+pub struct CrlOptions {
+    /// thisUpdate and nextUpdate in seconds from now.
+    pub this_update: i64,
+    pub next_update: i64,
+    /// Serials listed as revoked.
+    pub revoked: Vec<u64>,
+    /// Signed by another key under the CA's name.
+    pub wrong_key: bool,
+}
+
+impl Default for CrlOptions {
+    fn default() -> Self {
+        CrlOptions {
+            this_update: -3600,
+            next_update: days(7),
+            revoked: Vec::new(),
+            wrong_key: false,
+        }
+    }
+}
+
+/// A DER CRL issued by `ca` (rcgen, RSA-SHA256 with the CA's key).
+pub fn crl(ca: Ca, opts: &CrlOptions) -> Vec<u8> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64;
+    // rcgen takes `time` values; reached from the epoch (no `time` dep).
+    let offset =
+        |secs: i64| rcgen::date_time_ymd(1970, 1, 1) + Duration::from_secs((now + secs) as u64);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = ca.dn();
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let signing = if opts.wrong_key {
+        key(&keys().leaf)
+    } else {
+        key(ca.key_pem())
+    };
+    let issuer = Issuer::new(params, &signing);
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: offset(opts.this_update),
+        next_update: offset(opts.next_update),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: opts
+            .revoked
+            .iter()
+            .map(|s| rcgen::RevokedCertParams {
+                serial_number: SerialNumber::from(*s),
+                revocation_time: offset(-600),
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    crl.signed_by(&issuer).expect("CRL").der().to_vec()
+}
+
+/// The CRL as PEM (`-----BEGIN X509 CRL-----`).
+pub fn crl_pem(der: &[u8]) -> String {
+    to_pem("X509 CRL", der)
+}

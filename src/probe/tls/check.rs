@@ -194,6 +194,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
     match result {
         Ok(facts) => {
             let chain = state.judge(&facts.certificates);
+            publish(ctx, chain.as_ref(), &facts.certificates);
             let found = findings(None, chain.as_ref());
             let reason = verdict(&found);
             let detail = format!(
@@ -223,6 +224,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
         }
         Err(failure) => {
             let chain = state.judge(&failure.certificates);
+            publish(ctx, chain.as_ref(), &failure.certificates);
             let found = findings(Some(&failure.error), chain.as_ref());
             let reason = found.first().map_or(failure.error.reason(), |f| f.reason);
             Err(Failure {
@@ -243,5 +245,19 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
                 findings: found,
             })
         }
+    }
+}
+
+/// Leave the captured chain on the board for CRL flows (`from_flow`).
+fn publish(ctx: &Ctx<'_>, chain: Option<&ChainReport>, certs: &[CertificateDer<'static>]) {
+    if let Some(chain) = chain {
+        ctx.prepared.board.put(
+            &ctx.flow.name,
+            crate::probe::board::Captured {
+                chain: chain.clone(),
+                certificates: certs.to_vec(),
+                at: SystemTime::now(),
+            },
+        );
     }
 }

@@ -1,0 +1,285 @@
+//! CRL judgement: parse (DER or PEM), verify the signature with the
+//! issuer's certificate, check freshness and look up the captured path's
+//! serials. Pure: bytes and certificates in, facts and findings out.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::revocation_list::CertificateRevocationList;
+
+use crate::analyze::chain::render_name;
+use crate::outcome::{Finding, Level, Reason};
+
+/// A certificate that may have signed a CRL (an issuer from the captured
+/// chain or a trust store) or be listed on one (a chain position).
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    pub der: &'a [u8],
+    /// Chain position when the certificate came from the captured chain.
+    pub position: Option<usize>,
+    /// For people: `chain position 1`, `trust store fcpca-g2`.
+    pub origin: &'a str,
+}
+
+/// A certificate of the captured path that the CRL lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevokedCert {
+    pub position: usize,
+    pub subject_cn: String,
+    /// Lower-case hex without leading zero bytes, as in the chain facts.
+    pub serial: String,
+    pub revoked_at: i64,
+}
+
+/// What a CRL says and how it was judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrlFacts {
+    /// `der` or `pem`.
+    pub format: &'static str,
+    pub issuer: String,
+    pub issuer_cn: String,
+    pub this_update: i64,
+    pub next_update: Option<i64>,
+    pub entries: usize,
+    pub crl_number: Option<String>,
+    pub signature_algorithm: String,
+    pub signature_valid: bool,
+    /// The certificate whose key verified the signature.
+    pub signer: Option<String>,
+    /// Chain positions issued by this CRL's issuer: the ones it can revoke.
+    pub covers: Vec<usize>,
+    pub revoked: Vec<RevokedCert>,
+    pub findings: Vec<Finding>,
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn rfc3339(ts: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_secs(ts.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn strip_zeros(b: &[u8]) -> &[u8] {
+    let i = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+    &b[i..]
+}
+
+fn common_name(name: &x509_parser::x509::X509Name<'_>) -> String {
+    name.iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The DER of a CRL given as DER or as PEM (`-----BEGIN X509 CRL-----`).
+pub fn decode(bytes: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    if bytes[start..].starts_with(b"-----BEGIN") {
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&bytes[start..])
+            .map_err(|e| format!("PEM does not decode: {e}"))?;
+        if pem.label != "X509 CRL" {
+            return Err(format!("PEM block is {:?}, not \"X509 CRL\"", pem.label));
+        }
+        return Ok((pem.contents, "pem"));
+    }
+    Ok((bytes.to_vec(), "der"))
+}
+
+/// A short, printable description of what was served instead of a CRL.
+fn looks_like(bytes: &[u8]) -> String {
+    let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if bytes.is_empty() {
+        "an empty body".into()
+    } else if head.trim_start().starts_with('<') {
+        format!("markup starting {:?}", head.trim())
+    } else {
+        format!("{} bytes starting {:?}", bytes.len(), head.trim())
+    }
+}
+
+/// Judge one CRL. `Err` means it is not a CRL at all (`crl_invalid`);
+/// otherwise the facts carry the findings (signature, revocation,
+/// freshness) in that order.
+pub fn judge(
+    bytes: &[u8],
+    chain: &[Known<'_>],
+    issuers: &[Known<'_>],
+    now: SystemTime,
+    margin: Duration,
+) -> Result<CrlFacts, String> {
+    let (der, format) = decode(bytes)?;
+    let crl = match CertificateRevocationList::from_der(&der) {
+        Ok((rest, _)) if !rest.is_empty() => {
+            return Err(format!(
+                "{} bytes of trailing data after the CRL",
+                rest.len()
+            ));
+        }
+        Ok((_, crl)) => crl,
+        Err(e) => {
+            return Err(format!(
+                "not a CRL (DER or PEM): {e}; got {}",
+                looks_like(bytes)
+            ));
+        }
+    };
+    let issuer_raw = crl.issuer().as_raw();
+    let issuer = render_name(crl.issuer());
+    let issuer_cn = common_name(crl.issuer());
+    let mut findings = Vec::new();
+
+    // Signature: every known certificate named like the issuer is tried.
+    let mut tried = Vec::new();
+    let mut signer = None;
+    for k in chain.iter().chain(issuers) {
+        let Ok((_, cert)) = X509Certificate::from_der(k.der) else {
+            continue;
+        };
+        if cert.subject().as_raw() != issuer_raw {
+            continue;
+        }
+        match crl.verify_signature(cert.public_key()) {
+            Ok(()) => {
+                signer = Some(format!("{} ({})", render_name(cert.subject()), k.origin));
+                break;
+            }
+            Err(e) => tried.push(format!("{} ({e})", k.origin)),
+        }
+    }
+    let signature_valid = signer.is_some();
+    if !signature_valid {
+        let detail = if tried.is_empty() {
+            format!(
+                "CRL of {issuer}: no certificate of that name in the captured chain or the trust stores to verify its signature"
+            )
+        } else {
+            format!(
+                "CRL of {issuer}: signature does not verify with the issuer's key: {}",
+                tried.join(", ")
+            )
+        };
+        findings.push(Finding::new(Reason::CrlInvalid, Level::Fail, detail));
+    }
+
+    // Revocation of the captured path: serials are unique per issuer.
+    let listed: Vec<(&[u8], i64)> = crl
+        .iter_revoked_certificates()
+        .map(|r| (strip_zeros(r.raw_serial()), r.revocation_date.timestamp()))
+        .collect();
+    let mut covers = Vec::new();
+    let mut revoked = Vec::new();
+    for k in chain {
+        let (Some(position), Ok((_, cert))) = (k.position, X509Certificate::from_der(k.der)) else {
+            continue;
+        };
+        if cert.issuer().as_raw() != issuer_raw {
+            continue;
+        }
+        covers.push(position);
+        let serial = strip_zeros(cert.raw_serial());
+        if let Some((_, at)) = listed.iter().find(|(s, _)| *s == serial) {
+            let r = RevokedCert {
+                position,
+                subject_cn: common_name(cert.subject()),
+                serial: hex::encode(serial),
+                revoked_at: *at,
+            };
+            let detail = format!(
+                "position {position} ({}, serial {}) is revoked by the CRL of {issuer_cn} since {}",
+                r.subject_cn,
+                r.serial,
+                rfc3339(*at)
+            );
+            // A listing on a CRL whose signature failed is not proof.
+            let level = if signature_valid {
+                Level::Fail
+            } else {
+                Level::Warn
+            };
+            findings.push(Finding::new(Reason::Revoked, level, detail));
+            revoked.push(r);
+        }
+    }
+
+    // Freshness: thisUpdate <= now < nextUpdate - margin.
+    let this_update = crl.last_update().timestamp();
+    let next_update = crl.next_update().map(|t| t.timestamp());
+    let now_s = unix(now);
+    let margin_s = margin.as_secs() as i64;
+    if this_update > now_s {
+        findings.push(Finding::new(
+            Reason::CrlStale,
+            Level::Fail,
+            format!(
+                "CRL of {issuer_cn}: thisUpdate {} is in the future (clock skew or a bad CRL)",
+                rfc3339(this_update)
+            ),
+        ));
+    }
+    match next_update {
+        None => findings.push(Finding::new(
+            Reason::CrlInvalid,
+            Level::Fail,
+            format!("CRL of {issuer_cn} has no nextUpdate (RFC 5280 5.1.2.5 requires one)"),
+        )),
+        Some(next) if now_s >= next => findings.push(Finding::new(
+            Reason::CrlStale,
+            Level::Fail,
+            format!(
+                "CRL of {issuer_cn} expired: nextUpdate {} passed {} ago",
+                rfc3339(next),
+                humantime::format_duration(Duration::from_secs((now_s - next) as u64))
+            ),
+        )),
+        Some(next) if now_s >= next - margin_s => findings.push(Finding::new(
+            Reason::CrlStale,
+            Level::Fail,
+            format!(
+                "CRL of {issuer_cn}: nextUpdate {} is within the {} margin",
+                rfc3339(next),
+                humantime::format_duration(margin)
+            ),
+        )),
+        Some(_) => {}
+    }
+
+    Ok(CrlFacts {
+        format,
+        issuer,
+        issuer_cn,
+        this_update,
+        next_update,
+        entries: listed.len(),
+        crl_number: crl.crl_number().map(|n| n.to_str_radix(16)),
+        signature_algorithm: crate::analyze::chain::signature_name(
+            &crl.signature_algorithm.algorithm.to_id_string(),
+        ),
+        signature_valid,
+        signer,
+        covers,
+        revoked,
+        findings,
+    })
+}
+
+/// Rank of a failing reason across the CRLs of one flow: a revoked path
+/// matters most, then a CRL that cannot be trusted, then a stale one.
+pub fn rank(reason: Reason) -> u8 {
+    match reason {
+        Reason::Revoked => 0,
+        Reason::CrlInvalid => 1,
+        Reason::CrlStale => 2,
+        _ => 3,
+    }
+}

@@ -1,0 +1,343 @@
+//! `check = "crl"`: fetch every CRL a flow names or discovers and judge it:
+//! signature (issuer from the captured chain or a trust store), freshness,
+//! and revocation of the captured path.
+//!
+//! URLs come from `crl.urls` and, with `crl.from_flow`, from the CRL
+//! Distribution Points of every certificate the named TLS flow last
+//! captured (read from the [`ChainBoard`]). With `rewrite` (default) a
+//! discovered URL is fetched from this flow's target and port, path kept:
+//! the deployment serves the CRLs from the MDM itself on port 80.
+
+pub mod spec;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rustls::pki_types::CertificateDer;
+use serde::Serialize;
+
+use crate::analyze::crl::{self as judge, CrlFacts, Known};
+use crate::config::Flow;
+use crate::outcome::{Finding, Level, Reason, verdict};
+use crate::probe::board::{Captured, ChainBoard};
+use crate::probe::http::HttpDetails;
+use crate::probe::http::client::{self, FetchOpts, Target};
+use crate::probe::report::Details;
+use crate::probe::run::{CheckResult, Ctx, Success};
+use crate::probe::tls::Stores;
+use spec::CrlSpec;
+
+/// What a CRL flow prepares once: its settings, the anchors that may sign
+/// CRLs, and the board it reads chains from.
+#[derive(Debug)]
+pub struct CrlState {
+    spec: CrlSpec,
+    /// `(store name, anchor DER)`.
+    issuers: Vec<(String, CertificateDer<'static>)>,
+    board: Arc<ChainBoard>,
+}
+
+impl CrlState {
+    pub fn new(
+        flow: &Flow,
+        spec: &CrlSpec,
+        stores: &Stores,
+        board: Arc<ChainBoard>,
+    ) -> Result<Self, String> {
+        let mut issuers = Vec::new();
+        for t in &spec.trust {
+            let store = stores
+                .get(t)
+                .ok_or_else(|| format!("flow[{}].crl.trust: store {t:?} not loaded", flow.name))?;
+            for a in store.anchors() {
+                issuers.push((format!("trust store {t}"), a.der.clone()));
+            }
+        }
+        Ok(CrlState {
+            spec: spec.clone(),
+            issuers,
+            board,
+        })
+    }
+
+    pub fn anchors_fingerprint(&self) -> Vec<[u8; 32]> {
+        use sha2::{Digest, Sha256};
+        self.issuers
+            .iter()
+            .map(|(_, d)| Sha256::digest(d.as_ref()).into())
+            .collect()
+    }
+}
+
+/// One CRL of a probe: where it came from, what the server answered and
+/// what the CRL says.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlEntry {
+    /// As configured, or as found in a certificate.
+    pub url: String,
+    /// `config` or `discovered`.
+    pub source: &'static str,
+    /// Chain positions whose CRL Distribution Points name this URL.
+    pub listed_by: Vec<usize>,
+    /// What was fetched (after rewrite and redirects).
+    pub http: HttpDetails,
+    /// Facts of the CRL; `None` when it was not fetched or not a CRL.
+    pub crl: Option<CrlFacts>,
+    /// This CRL's verdict.
+    pub reason: Reason,
+    pub detail: String,
+}
+
+/// CRL facts of one probe, for `/api/v1/flows` and `check --output json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlDetails {
+    pub from_flow: Option<String>,
+    /// When the `from_flow` chain used was captured (Unix seconds).
+    pub chain_captured_at: Option<f64>,
+    pub crls: Vec<CrlEntry>,
+}
+
+struct Source {
+    url: String,
+    fetch: Result<Target, String>,
+    source: &'static str,
+    listed_by: Vec<usize>,
+}
+
+/// The URLs to fetch: configured ones, then each distinct discovered one.
+fn sources(ctx: &Ctx<'_>, spec: &CrlSpec, captured: Option<&Captured>) -> Vec<Source> {
+    let mut out: Vec<Source> = spec
+        .urls
+        .iter()
+        .map(|u| Source {
+            url: u.clone(),
+            fetch: Target::parse(u),
+            source: "config",
+            listed_by: Vec::new(),
+        })
+        .collect();
+    let Some(c) = captured else {
+        return out;
+    };
+    for cert in &c.chain.certificates {
+        for url in &cert.crl_distribution_points {
+            if let Some(s) = out
+                .iter_mut()
+                .find(|s| s.url == *url && s.source == "discovered")
+            {
+                if !s.listed_by.contains(&cert.position) {
+                    s.listed_by.push(cert.position);
+                }
+                continue;
+            }
+            // LDAP and HTTPS distribution points are not fetched over this
+            // flow; they are reported, not judged.
+            let fetch = Target::parse(url).map(|t| {
+                if spec.rewrite {
+                    Target {
+                        host: ctx.flow.host.clone(),
+                        port: ctx.flow.port,
+                        path: t.path,
+                    }
+                } else {
+                    t
+                }
+            });
+            out.push(Source {
+                url: url.clone(),
+                fetch,
+                source: "discovered",
+                listed_by: vec![cert.position],
+            });
+        }
+    }
+    out
+}
+
+pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckResult {
+    let spec = &state.spec;
+    let captured = spec.from_flow.as_deref().and_then(|f| state.board.get(f));
+    let chain_ders: &[CertificateDer<'static>] = captured
+        .as_deref()
+        .map_or(&[], |c| c.certificates.as_slice());
+    let origins: Vec<String> = (0..chain_ders.len())
+        .map(|i| format!("chain position {i}"))
+        .collect();
+    let chain: Vec<Known<'_>> = chain_ders
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Known {
+            der: d.as_ref(),
+            position: Some(i),
+            origin: &origins[i],
+        })
+        .collect();
+    let issuers: Vec<Known<'_>> = state
+        .issuers
+        .iter()
+        .map(|(origin, d)| Known {
+            der: d.as_ref(),
+            position: None,
+            origin,
+        })
+        .collect();
+
+    let mut findings = Vec::new();
+    let mut entries = Vec::new();
+    let list = sources(ctx, spec, captured.as_deref());
+    let fetchable = list.iter().filter(|s| s.fetch.is_ok()).count();
+    if fetchable == 0 {
+        // Nothing to fetch: the port itself must still be open, and a
+        // closed one says so (refused, filtered) before crl_missing does.
+        drop(ctx.connect(addr).await?);
+        let why = match (&spec.from_flow, &captured) {
+            (Some(f), None) => format!(
+                "no CRL URL: flow {f:?} has not captured a chain yet{}",
+                if spec.urls.is_empty() {
+                    ""
+                } else {
+                    " and no configured URL is fetchable"
+                }
+            ),
+            (Some(f), Some(_)) => format!(
+                "no http:// CRL Distribution Point in the chain flow {f:?} captured{}",
+                if list.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({})",
+                        list.iter()
+                            .map(|s| s.url.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ),
+            (None, _) => "no fetchable CRL URL".to_string(),
+        };
+        findings.push(Finding::new(Reason::CrlMissing, Level::Fail, why));
+    }
+    let opts = FetchOpts {
+        max_redirects: spec.max_redirects,
+        max_body: spec.max_size,
+        keep_body: true,
+        host_header: None,
+    };
+    let now = SystemTime::now();
+    for s in list {
+        let target = match s.fetch {
+            Ok(t) => t,
+            Err(e) => {
+                findings.push(Finding::new(
+                    Reason::CrlMissing,
+                    Level::Info,
+                    format!("not fetched: {e}"),
+                ));
+                entries.push(CrlEntry {
+                    url: s.url,
+                    source: s.source,
+                    listed_by: s.listed_by,
+                    http: HttpDetails::default(),
+                    crl: None,
+                    reason: Reason::CrlMissing,
+                    detail: e,
+                });
+                continue;
+            }
+        };
+        let fetched_url = target.url();
+        let mut http = HttpDetails {
+            url: fetched_url.clone(),
+            ..HttpDetails::default()
+        };
+        let (crl, mine) = match client::fetch(ctx, addr, target, &opts).await {
+            Err(e) => {
+                http.final_url = e.url;
+                http.status = e.status;
+                http.redirects = e.hops;
+                http.body_bytes = e.body_bytes;
+                (None, vec![Finding::new(e.reason, Level::Fail, e.detail)])
+            }
+            Ok(r) => {
+                http.final_url = r.url.clone();
+                http.status = Some(r.status);
+                http.redirects = r.hops;
+                http.content_type = r.content_type;
+                http.body_bytes = r.body_bytes;
+                http.first_byte_seconds = Some(r.first_byte.as_secs_f64());
+                http.transfer_seconds = Some(r.transfer.as_secs_f64());
+                if !(200..300).contains(&r.status) {
+                    (
+                        None,
+                        vec![Finding::new(
+                            Reason::HttpStatus,
+                            Level::Fail,
+                            format!("GET {}: status {}, expected 2xx", r.url, r.status),
+                        )],
+                    )
+                } else {
+                    match judge::judge(&r.body, &chain, &issuers, now, spec.stale_margin) {
+                        Ok(facts) => {
+                            let f = facts.findings.clone();
+                            (Some(facts), f)
+                        }
+                        Err(e) => (
+                            None,
+                            vec![Finding::new(
+                                Reason::CrlInvalid,
+                                Level::Fail,
+                                format!("GET {}: {e}", r.url),
+                            )],
+                        ),
+                    }
+                }
+            }
+        };
+        let reason = verdict(&mine);
+        let detail = match (&crl, mine.iter().find(|f| f.level == Level::Fail)) {
+            (_, Some(f)) => f.detail.clone(),
+            (Some(c), None) => format!(
+                "CRL of {}: {} entries, {} bytes, fresh",
+                c.issuer_cn, c.entries, http.body_bytes
+            ),
+            (None, None) => String::new(),
+        };
+        findings.extend(mine);
+        entries.push(CrlEntry {
+            url: s.url,
+            source: s.source,
+            listed_by: s.listed_by,
+            http,
+            crl,
+            reason,
+            detail,
+        });
+    }
+    // Failing findings first, the worst reason leading.
+    findings.sort_by_key(|f| (f.level != Level::Fail, judge::rank(f.reason)));
+    let reason = verdict(&findings);
+    let judged = entries.iter().filter(|e| e.crl.is_some()).count();
+    let detail = format!(
+        "{addr}: {judged} of {} CRLs judged{}",
+        entries.len(),
+        if reason == Reason::Ok {
+            String::new()
+        } else {
+            format!(": {reason}")
+        }
+    );
+    Ok(Success {
+        detail,
+        findings,
+        details: Details::Crl(Box::new(CrlDetails {
+            from_flow: spec.from_flow.clone(),
+            chain_captured_at: captured.as_ref().and_then(|c| {
+                c.at.duration_since(SystemTime::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs_f64())
+            }),
+            crls: entries,
+        })),
+    })
+}

@@ -1,0 +1,445 @@
+//! One HTTP/1.1 GET with bounded redirects and a hard body cap, over the
+//! vantage's own TCP connections (hyper's client connection API; no pool,
+//! one connection per hop, closed afterwards).
+//!
+//! The caller's budget (the probe wrapper's `timeout_at`) bounds the whole
+//! exchange: a body that drips ends in `timeout`, not in a hung probe. A
+//! body over the cap is abandoned at the cap: memory stays bounded by the
+//! cap plus one read buffer.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, USER_AGENT};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::net::TcpStream;
+
+use crate::config::Host;
+use crate::outcome::Reason;
+use crate::probe::report::Phase;
+use crate::probe::run::Ctx;
+
+/// An `http://` URL split into what a request needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: Host,
+    pub port: u16,
+    /// Path and query, starting with `/`.
+    pub path: String,
+}
+
+impl Target {
+    /// `host` or `host:port` as written in `Host:` (IPv6 in brackets).
+    pub fn authority(&self) -> String {
+        let host = match &self.host {
+            Host::Ip(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+            h => h.to_string(),
+        };
+        if self.port == 80 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.authority(), self.path)
+    }
+
+    /// Parse an absolute `http://` URL. Other schemes are refused: this
+    /// client speaks plain HTTP (CRLs are served over it by design).
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("http") => {}
+            Some(s) => {
+                return Err(format!(
+                    "{url:?}: scheme {s:?} is not supported (http only)"
+                ));
+            }
+            None => return Err(format!("{url:?} is not an absolute http:// URL")),
+        }
+        let auth = uri
+            .authority()
+            .ok_or_else(|| format!("{url:?} has no host"))?;
+        if auth.as_str().contains('@') {
+            return Err(format!("{url:?}: credentials in URLs are not supported"));
+        }
+        let host = Host::parse(auth.host())
+            .ok_or_else(|| format!("{url:?}: {:?} is not a host", auth.host()))?;
+        let path = uri
+            .path_and_query()
+            .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
+        let path = if path.is_empty() { "/".into() } else { path };
+        Ok(Target {
+            host,
+            port: auth.port_u16().unwrap_or(80),
+            path,
+        })
+    }
+
+    /// Where a `Location` points from here: absolute, scheme-relative,
+    /// absolute-path or relative.
+    pub fn join(&self, location: &str) -> Result<Target, String> {
+        let loc = location.trim();
+        if loc.contains("://") {
+            return Target::parse(loc);
+        }
+        if let Some(rest) = loc.strip_prefix("//") {
+            return Target::parse(&format!("http://{rest}"));
+        }
+        let path = if loc.starts_with('/') {
+            loc.to_string()
+        } else {
+            let base = self.path.split('?').next().unwrap_or("/");
+            let dir = &base[..base.rfind('/').map_or(0, |i| i + 1)];
+            format!("{dir}{loc}")
+        };
+        if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(format!("Location {location:?} is not a valid path"));
+        }
+        Ok(Target {
+            host: self.host.clone(),
+            port: self.port,
+            path,
+        })
+    }
+}
+
+/// What one fetch may do.
+#[derive(Debug, Clone)]
+pub struct FetchOpts {
+    pub max_redirects: u32,
+    pub max_body: u64,
+    /// Keep the body (CRLs, body_regex); otherwise it is only counted.
+    pub keep_body: bool,
+    /// `Host:` of the first request; later hops use their URL's host.
+    pub host_header: Option<String>,
+}
+
+/// One response that redirected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    pub url: String,
+    pub status: u16,
+    pub location: Option<String>,
+}
+
+/// The final response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub url: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// Empty unless `keep_body`.
+    pub body: Vec<u8>,
+    pub body_bytes: u64,
+    pub hops: Vec<Hop>,
+    /// Request sent to response head received, final hop.
+    pub first_byte: Duration,
+    /// Response head to last body byte, final hop.
+    pub transfer: Duration,
+}
+
+/// A fetch that did not produce a judgeable response, with what it saw.
+#[derive(Debug, Clone)]
+pub struct FetchError {
+    pub reason: Reason,
+    pub detail: String,
+    pub url: String,
+    pub status: Option<u16>,
+    pub hops: Vec<Hop>,
+    pub body_bytes: u64,
+}
+
+struct Exchange {
+    status: u16,
+    location: Option<String>,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    body_bytes: u64,
+    first_byte: Duration,
+    transfer: Duration,
+}
+
+struct HopError {
+    reason: Reason,
+    detail: String,
+    status: Option<u16>,
+    body_bytes: u64,
+}
+
+fn hop_err(reason: Reason, detail: impl Into<String>) -> HopError {
+    HopError {
+        reason,
+        detail: detail.into(),
+        status: None,
+        body_bytes: 0,
+    }
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// GET `start`, following redirects within `opts.max_redirects` (each new
+/// host re-resolved through the vantage's DNS). `addr` is the flow's
+/// address for this attempt: hops to the flow's own host and port reuse it.
+pub async fn fetch(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    start: Target,
+    opts: &FetchOpts,
+) -> Result<Response, FetchError> {
+    let mut hops: Vec<Hop> = Vec::new();
+    let mut seen = vec![start.url()];
+    let mut target = start;
+    loop {
+        let url = target.url();
+        let fail = |e: HopError, hops: &[Hop]| FetchError {
+            reason: e.reason,
+            detail: format!("GET {url}: {}", e.detail),
+            url: url.clone(),
+            status: e.status,
+            hops: hops.to_vec(),
+            body_bytes: e.body_bytes,
+        };
+        let tcp = if target.host == ctx.flow.host && target.port == ctx.flow.port {
+            ctx.connect(addr).await
+        } else {
+            ctx.connect_host(&target.host, target.port)
+                .await
+                .map(|(t, _)| t)
+        };
+        let tcp = tcp.map_err(|f| fail(hop_err(f.reason, f.detail), &hops))?;
+        let host_header = match (&opts.host_header, hops.is_empty()) {
+            (Some(h), true) => h.clone(),
+            _ => target.authority(),
+        };
+        let following = (hops.len() as u32) < opts.max_redirects;
+        let ex = ctx
+            .timed(Phase::Http, exchange(tcp, &host_header, &target.path, opts))
+            .await
+            .map_err(|e| fail(e, &hops))?;
+        let redirect = is_redirect(ex.status) && opts.max_redirects > 0;
+        if !redirect {
+            return Ok(Response {
+                url,
+                status: ex.status,
+                content_type: ex.content_type,
+                body: ex.body,
+                body_bytes: ex.body_bytes,
+                hops,
+                first_byte: ex.first_byte,
+                transfer: ex.transfer,
+            });
+        }
+        hops.push(Hop {
+            url: url.clone(),
+            status: ex.status,
+            location: ex.location.clone(),
+        });
+        let redirect_err = |detail: String, hops: &[Hop]| FetchError {
+            reason: Reason::HttpRedirects,
+            detail,
+            url: url.clone(),
+            status: Some(ex.status),
+            hops: hops.to_vec(),
+            body_bytes: 0,
+        };
+        let Some(location) = ex.location else {
+            return Err(redirect_err(
+                format!("GET {url}: {} without a Location header", ex.status),
+                &hops,
+            ));
+        };
+        if !following {
+            return Err(redirect_err(
+                format!(
+                    "more than {} redirects: {}",
+                    opts.max_redirects,
+                    chain_text(&hops)
+                ),
+                &hops,
+            ));
+        }
+        let next = target.join(&location).map_err(|e| {
+            redirect_err(
+                format!("GET {url}: {} to {location:?}: {e}", ex.status),
+                &hops,
+            )
+        })?;
+        let next_url = next.url();
+        if seen.contains(&next_url) {
+            return Err(redirect_err(
+                format!("redirect loop: {} -> {next_url}", chain_text(&hops)),
+                &hops,
+            ));
+        }
+        seen.push(next_url);
+        target = next;
+    }
+}
+
+fn chain_text(hops: &[Hop]) -> String {
+    hops.iter()
+        .map(|h| format!("{} ({})", h.url, h.status))
+        .collect::<Vec<_>>()
+        .join(" -> ")
+}
+
+/// One request and response on a fresh connection. The connection task is
+/// polled here, not spawned, so nothing outlives the probe.
+async fn exchange(
+    tcp: TcpStream,
+    host: &str,
+    path: &str,
+    opts: &FetchOpts,
+) -> Result<Exchange, HopError> {
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+            .await
+            .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
+    let request = hyper::Request::get(path)
+        .header(HOST, host)
+        .header(USER_AGENT, concat!("flowprobe/", env!("CARGO_PKG_VERSION")))
+        .header(hyper::header::ACCEPT, "*/*")
+        .header(CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| hop_err(Reason::Internal, format!("cannot build the request: {e}")))?;
+    let work = async move {
+        let sent = Instant::now();
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
+        let first_byte = sent.elapsed();
+        let status = response.status().as_u16();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &hyper::header::HeaderValue| {
+                    String::from_utf8_lossy(v.as_bytes()).into_owned()
+                })
+        };
+        let location = header(LOCATION);
+        let content_type = header(CONTENT_TYPE);
+        let declared = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
+        let mut out = Exchange {
+            status,
+            location,
+            content_type,
+            body: Vec::new(),
+            body_bytes: 0,
+            first_byte,
+            transfer: Duration::ZERO,
+        };
+        // A redirect (followed or over the bound): its body is not read.
+        if is_redirect(status) && opts.max_redirects > 0 {
+            return Ok(out);
+        }
+        let too_large = |n: u64, what: &str| HopError {
+            reason: Reason::BodyTooLarge,
+            detail: format!(
+                "status {status}: body {what} the {} byte limit ({n} bytes)",
+                opts.max_body
+            ),
+            status: Some(status),
+            body_bytes: n,
+        };
+        if let Some(n) = declared
+            && n > opts.max_body
+        {
+            return Err(too_large(n, "declared larger than"));
+        }
+        let mut body = response.into_body();
+        let head = Instant::now();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| HopError {
+                reason: hyper_reason(&e),
+                detail: format!("status {status}: body after {} bytes: {e}", out.body_bytes),
+                status: Some(status),
+                body_bytes: out.body_bytes,
+            })?;
+            if let Ok(data) = frame.into_data() {
+                out.body_bytes += data.len() as u64;
+                if out.body_bytes > opts.max_body {
+                    return Err(too_large(out.body_bytes, "exceeded"));
+                }
+                if opts.keep_body {
+                    // Grow by doubling but never past the cap: memory stays
+                    // within max_body however the body arrives.
+                    let need = out.body.len() + data.len();
+                    if need > out.body.capacity() {
+                        let target = (out.body.capacity() * 2)
+                            .max(need)
+                            .min(opts.max_body as usize)
+                            .max(need);
+                        out.body.reserve_exact(target - out.body.len());
+                    }
+                    out.body.extend_from_slice(&data);
+                }
+            }
+        }
+        out.transfer = head.elapsed();
+        Ok(out)
+    };
+    let mut conn = std::pin::pin!(conn);
+    let mut work = std::pin::pin!(work);
+    tokio::select! {
+        r = &mut work => r,
+        // The connection ended (closed or failed): the response channels
+        // say how the request fared.
+        _ = &mut conn => work.await,
+    }
+}
+
+/// `reset` when the peer reset the connection, `protocol_error` otherwise
+/// (unparsable response, closed mid-message).
+fn hyper_reason(e: &hyper::Error) -> Reason {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
+                    Reason::Reset
+                }
+                _ => Reason::ProtocolError,
+            };
+        }
+        source = s.source();
+    }
+    Reason::ProtocolError
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_and_join() {
+        let t = Target::parse("http://crl.lab.test/DODIDSWCA37.crl").unwrap();
+        assert_eq!(t.port, 80);
+        assert_eq!(t.path, "/DODIDSWCA37.crl");
+        assert_eq!(t.url(), "http://crl.lab.test/DODIDSWCA37.crl");
+        let t = Target::parse("http://127.0.0.1:8080/a/b.crl?x=1").unwrap();
+        assert_eq!(t.authority(), "127.0.0.1:8080");
+        assert_eq!(t.join("c.crl").unwrap().path, "/a/c.crl");
+        assert_eq!(t.join("/d").unwrap().url(), "http://127.0.0.1:8080/d");
+        assert_eq!(
+            t.join("//other.test:81/e").unwrap().url(),
+            "http://other.test:81/e"
+        );
+        assert!(Target::parse("https://x.test/").is_err());
+        assert!(Target::parse("ldap://x.test/cn=x").is_err());
+        assert!(Target::parse("/relative").is_err());
+        let v6 = Target::parse("http://[::1]:8080/x").unwrap();
+        assert_eq!(v6.authority(), "[::1]:8080");
+    }
+}

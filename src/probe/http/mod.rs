@@ -1,0 +1,144 @@
+//! `check = "http"`: an HTTP/1.1 GET over the vantage's TCP connection,
+//! judged by status, redirects, size, content type and body. The client
+//! ([`client`]) is shared with the CRL check.
+
+pub mod client;
+pub mod spec;
+
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use crate::outcome::{Finding, Level, Reason, verdict};
+use crate::probe::report::Details;
+use crate::probe::run::{CheckResult, Ctx, Failure, Success};
+use client::{FetchOpts, Hop, Target};
+use spec::HttpSpec;
+
+/// HTTP facts of one probe, for `/api/v1/flows` and `check --output json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HttpDetails {
+    /// The first URL requested.
+    pub url: String,
+    /// The URL that gave the final answer (after redirects).
+    pub final_url: String,
+    /// Final status; `None` when no response arrived.
+    pub status: Option<u16>,
+    /// Every redirect followed, in order.
+    pub redirects: Vec<Hop>,
+    pub content_type: Option<String>,
+    /// Body bytes read (up to the cap).
+    pub body_bytes: u64,
+    /// Request sent to response head, final hop.
+    pub first_byte_seconds: Option<f64>,
+    /// Response head to last byte, final hop.
+    pub transfer_seconds: Option<f64>,
+}
+
+/// The flow's default `Host:` and first URL.
+pub fn flow_target(ctx: &Ctx<'_>, path: &str) -> Target {
+    Target {
+        host: ctx.flow.host.clone(),
+        port: ctx.flow.port,
+        path: path.to_string(),
+    }
+}
+
+pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckResult {
+    let start = flow_target(ctx, &spec.path);
+    let url = start.url();
+    let opts = FetchOpts {
+        max_redirects: spec.max_redirects,
+        max_body: spec.max_body,
+        keep_body: spec.body_regex.is_some(),
+        host_header: spec.host_header.clone(),
+    };
+    match client::fetch(ctx, addr, start, &opts).await {
+        Ok(r) => {
+            let mut findings = Vec::new();
+            if !spec.status.contains(r.status) {
+                findings.push(Finding::new(
+                    Reason::HttpStatus,
+                    Level::Fail,
+                    format!(
+                        "GET {}: status {}, expected {}",
+                        r.url, r.status, spec.status
+                    ),
+                ));
+            }
+            if let Some(re) = &spec.content_type {
+                let ct = r.content_type.as_deref().unwrap_or("");
+                if !re.is_match(ct) {
+                    findings.push(Finding::new(
+                        Reason::HttpContent,
+                        Level::Fail,
+                        format!(
+                            "Content-Type {:?} does not match /{}/",
+                            r.content_type.as_deref().unwrap_or("(none)"),
+                            re.as_str()
+                        ),
+                    ));
+                }
+            }
+            if let Some(re) = &spec.body_regex
+                && !re.is_match(&r.body)
+            {
+                findings.push(Finding::new(
+                    Reason::HttpContent,
+                    Level::Fail,
+                    format!(
+                        "body ({} bytes) does not match /{}/",
+                        r.body_bytes,
+                        re.as_str()
+                    ),
+                ));
+            }
+            let reason = verdict(&findings);
+            let detail = format!(
+                "{addr}: GET {} -> {}{}, {} bytes{}",
+                url,
+                r.status,
+                if r.hops.is_empty() {
+                    String::new()
+                } else {
+                    format!(" after {} redirects", r.hops.len())
+                },
+                r.body_bytes,
+                if reason == Reason::Ok {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                }
+            );
+            Ok(Success {
+                detail,
+                findings,
+                details: Details::Http(Box::new(HttpDetails {
+                    url,
+                    final_url: r.url,
+                    status: Some(r.status),
+                    redirects: r.hops,
+                    content_type: r.content_type,
+                    body_bytes: r.body_bytes,
+                    first_byte_seconds: Some(r.first_byte.as_secs_f64()),
+                    transfer_seconds: Some(r.transfer.as_secs_f64()),
+                })),
+            })
+        }
+        Err(e) => Err(Failure {
+            reason: e.reason,
+            detail: format!("{addr}: {}", e.detail),
+            findings: vec![Finding::new(e.reason, Level::Fail, e.detail.clone())],
+            details: Details::Http(Box::new(HttpDetails {
+                url,
+                final_url: e.url,
+                status: e.status,
+                redirects: e.hops,
+                content_type: None,
+                body_bytes: e.body_bytes,
+                first_byte_seconds: None,
+                transfer_seconds: None,
+            })),
+        }),
+    }
+}
