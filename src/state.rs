@@ -14,7 +14,7 @@ pub type FlowKey = (String, String);
 
 pub struct FlowSlot {
     pub prepared: Arc<Prepared>,
-    pub metrics: FlowMetrics,
+    pub metrics: Arc<FlowMetrics>,
     last: Mutex<Option<ProbeReport>>,
 }
 

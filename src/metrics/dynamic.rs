@@ -21,9 +21,8 @@ impl DynamicSet {
         let Ok(mut cur) = self.current.lock() else {
             return;
         };
-        if *cur == next {
-            return;
-        }
+        // Series are set every time, not only on change: a reload that
+        // replaced this flow may have removed shared label sets.
         for (i, labels, _) in cur.iter() {
             if !next.iter().any(|(j, l, _)| j == i && l == labels) {
                 let refs: Vec<&str> = labels.iter().map(String::as_str).collect();

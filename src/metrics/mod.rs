@@ -1,6 +1,7 @@
 //! The Prometheus series (design.md section 4). One [`Metrics`] is created
 //! at start-up and shared; each flow gets a [`FlowMetrics`] with its label
-//! sets resolved once, so recording a probe hashes no labels.
+//! sets resolved once, so recording a probe hashes no labels, and a scrape
+//! writes the fixed per-flow series straight from atomics (see [`text`]).
 //!
 //! `flowprobe_flow_reason` carries one series per flow, for the current
 //! reason (value 1), and `pending` before the first probe. A full state set
@@ -9,14 +10,19 @@
 
 mod dynamic;
 mod kinds;
+mod text;
 
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use text::{AtomicF64, Writer, labels};
 
 pub use dynamic::DynamicSet;
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::config::Flow;
@@ -28,16 +34,10 @@ pub const PENDING: &str = "pending";
 
 pub struct Metrics {
     pub registry: Registry,
-    flow_info: GaugeVec,
-    flow_up: GaugeVec,
-    flow_reason: GaugeVec,
-    flow_finding: GaugeVec,
-    flow_interval: GaugeVec,
-    flow_timeout: GaugeVec,
-    probes_total: IntCounterVec,
-    duration: GaugeVec,
-    last_ts: GaugeVec,
-    consecutive: GaugeVec,
+    /// Every flow's fixed series, in exposition order.
+    flows_by_key: RwLock<BTreeMap<(String, String), Arc<FlowMetrics>>>,
+    /// Size of the last exposition, to allocate the next one at once.
+    last_size: AtomicUsize,
     tls_verified: GaugeVec,
     tls_order_ok: GaugeVec,
     tls_certificates: GaugeVec,
@@ -68,71 +68,6 @@ const VF: &[&str] = &["vantage", "flow"];
 impl Metrics {
     pub fn new() -> prometheus::Result<Self> {
         let r = Registry::new();
-        let flow_info = gauge_vec(
-            &r,
-            "flowprobe_flow_info",
-            "A configured flow: its definition as labels (always 1).",
-            &[
-                "vantage", "flow", "from", "to", "target", "host", "port", "check", "expect",
-                "severity",
-            ],
-        )?;
-        let flow_up = gauge_vec(
-            &r,
-            "flowprobe_flow_up",
-            "1 when the flow's last outcome met its expectation.",
-            VF,
-        )?;
-        let flow_reason = gauge_vec(
-            &r,
-            "flowprobe_flow_reason",
-            "The reason of the flow's last outcome (1); reason=\"pending\" before its first probe.",
-            &["vantage", "flow", "reason"],
-        )?;
-        let flow_finding = gauge_vec(
-            &r,
-            "flowprobe_flow_finding",
-            "A finding of the flow's last probe (1), with its level fail|warn|info.",
-            &["vantage", "flow", "reason", "level"],
-        )?;
-        let flow_interval = gauge_vec(
-            &r,
-            "flowprobe_flow_interval_seconds",
-            "The flow's probe interval.",
-            VF,
-        )?;
-        let flow_timeout = gauge_vec(
-            &r,
-            "flowprobe_flow_timeout_seconds",
-            "The flow's probe timeout.",
-            VF,
-        )?;
-        let probes_total = IntCounterVec::new(
-            Opts::new(
-                "flowprobe_probes_total",
-                "Probes run, by result (pass: met the expectation).",
-            ),
-            &["vantage", "flow", "result"],
-        )?;
-        r.register(Box::new(probes_total.clone()))?;
-        let duration = gauge_vec(
-            &r,
-            "flowprobe_probe_duration_seconds",
-            "Time spent in each phase of the flow's last probe.",
-            &["vantage", "flow", "phase"],
-        )?;
-        let last_ts = gauge_vec(
-            &r,
-            "flowprobe_probe_last_timestamp_seconds",
-            "When the flow's last probe started (Unix time).",
-            VF,
-        )?;
-        let consecutive = gauge_vec(
-            &r,
-            "flowprobe_flow_consecutive_failures",
-            "Probes in a row that did not meet the expectation (0 while up).",
-            VF,
-        )?;
         let tls_verified = gauge_vec(
             &r,
             "flowprobe_tls_chain_verified",
@@ -201,16 +136,8 @@ impl Metrics {
         ))?;
         Ok(Metrics {
             registry: r,
-            flow_info,
-            flow_up,
-            flow_reason,
-            flow_finding,
-            flow_interval,
-            flow_timeout,
-            probes_total,
-            duration,
-            last_ts,
-            consecutive,
+            flows_by_key: RwLock::new(BTreeMap::new()),
+            last_size: AtomicUsize::new(64 * 1024),
             tls_verified,
             tls_order_ok,
             tls_certificates,
@@ -227,45 +154,41 @@ impl Metrics {
 
     /// The text exposition of every series.
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(64 * 1024);
+        let flows: Vec<Arc<FlowMetrics>> = self
+            .flows_by_key
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        let mut w = Writer {
+            out: String::with_capacity(self.last_size.load(Ordering::Relaxed) + 4096),
+        };
+        encode_flows(&mut w, &flows);
+        let mut buf = w.out.into_bytes();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        self.last_size.store(buf.len(), Ordering::Relaxed);
         buf
     }
 
     /// Create a flow's series (they exist from start-up) and its handle.
-    pub fn flow(&self, flow: &Flow) -> FlowMetrics {
+    pub fn flow(&self, flow: &Flow) -> Arc<FlowMetrics> {
         let v = flow.from.as_str();
         let n = flow.name.as_str();
-        let info = [
-            v.to_string(),
-            n.to_string(),
-            flow.from.clone(),
-            flow.to.clone(),
-            flow.to.clone(),
-            flow.host.to_string(),
-            flow.port.to_string(),
-            flow.check.kind().as_str().to_string(),
-            flow.expect.as_str().to_string(),
-            flow.severity.as_str().to_string(),
-        ];
-        self.flow_info.with_label_values(&info).set(1.0);
-        self.flow_interval
-            .with_label_values(&[v, n])
-            .set(flow.interval.as_secs_f64());
-        self.flow_timeout
-            .with_label_values(&[v, n])
-            .set(flow.timeout.as_secs_f64());
-        let up = self.flow_up.with_label_values(&[v, n]);
-        up.set(0.0);
-        self.flow_reason
-            .with_label_values(&[v, n, PENDING])
-            .set(1.0);
+        let base = labels(&[("flow", n), ("vantage", v)]);
+        let target = flow.host.to_string();
+        let port = flow.port.to_string();
+        let info = labels(&[
+            ("check", flow.check.kind().as_str()),
+            ("expect", flow.expect.as_str()),
+            ("flow", n),
+            ("from", &flow.from),
+            ("host", &target),
+            ("port", &port),
+            ("severity", flow.severity.as_str()),
+            ("target", &flow.to),
+            ("to", &flow.to),
+            ("vantage", v),
+        ]);
         let phases = phases_of(flow);
-        let durations = Phase::ALL.map(|p| {
-            phases
-                .contains(&p)
-                .then(|| self.duration.with_label_values(&[v, n, p.as_str()]))
-        });
         let tls = match &flow.check {
             crate::probe::CheckSpec::Tls(spec) if flow.expect == crate::config::Expect::Open => {
                 Some(kinds::TlsSeries {
@@ -294,119 +217,225 @@ impl Metrics {
             }
             _ => None,
         };
-        FlowMetrics {
+        let fm = Arc::new(FlowMetrics {
             tls,
             ssh,
             dynamic: DynamicSet::default(),
-            consecutive: self.consecutive.with_label_values(&[v, n]),
             vantage: v.to_string(),
             name: n.to_string(),
+            base,
             info,
-            up,
-            pass: self.probes_total.with_label_values(&[v, n, "pass"]),
-            fail: self.probes_total.with_label_values(&[v, n, "fail"]),
-            durations,
+            interval: flow.interval.as_secs_f64(),
+            timeout: flow.timeout.as_secs_f64(),
+            phases: Phase::ALL.map(|p| phases.contains(&p)),
+            up: AtomicBool::new(false),
+            pass: AtomicU64::new(0),
+            fail: AtomicU64::new(0),
+            consecutive: AtomicU64::new(0),
+            durations: Default::default(),
+            last_ts: AtomicF64::new(0.0),
             current: Mutex::new(Current::default()),
+        });
+        if let Ok(mut m) = self.flows_by_key.write() {
+            m.insert((v.to_string(), n.to_string()), Arc::clone(&fm));
         }
+        fm
     }
 
-    /// Remove every series of a flow (reload dropped or changed it).
+    /// Remove every series of a flow (reload dropped or changed it). A
+    /// changed flow was re-created under the same key first: series that
+    /// the new handle shares are left to it.
     pub fn remove_flow(&self, fm: &FlowMetrics) {
         let (v, n) = (fm.vantage.as_str(), fm.name.as_str());
-        let info: Vec<&str> = fm.info.iter().map(String::as_str).collect();
-        let _ = self.flow_info.remove_label_values(&info);
-        let _ = self.flow_up.remove_label_values(&[v, n]);
-        let _ = self.flow_interval.remove_label_values(&[v, n]);
-        let _ = self.flow_timeout.remove_label_values(&[v, n]);
-        let _ = self.last_ts.remove_label_values(&[v, n]);
-        let _ = self.consecutive.remove_label_values(&[v, n]);
-        let _ = self.tls_order_ok.remove_label_values(&[v, n]);
-        let _ = self.tls_certificates.remove_label_values(&[v, n]);
+        let key = (v.to_string(), n.to_string());
+        let successor = match self.flows_by_key.write() {
+            Ok(mut m) => match m.get(&key) {
+                Some(cur) if std::ptr::eq(Arc::as_ptr(cur), fm) => {
+                    m.remove(&key);
+                    None
+                }
+                other => other.cloned(),
+            },
+            Err(_) => None,
+        };
+        let next_tls = successor.as_ref().and_then(|s| s.tls.as_ref());
+        if next_tls.is_none() {
+            let _ = self.tls_order_ok.remove_label_values(&[v, n]);
+            let _ = self.tls_certificates.remove_label_values(&[v, n]);
+        }
         if let Some(t) = &fm.tls {
             for (a, _) in &t.verified {
-                let _ = self.tls_verified.remove_label_values(&[v, n, a.as_str()]);
+                if !next_tls.is_some_and(|nt| nt.verified.iter().any(|(b, _)| b == a)) {
+                    let _ = self.tls_verified.remove_label_values(&[v, n, a.as_str()]);
+                }
             }
         }
-        for k in crate::analyze::ssh_policy::AlgorithmKind::ALL {
-            let _ = self.ssh_violations.remove_label_values(&[v, n, k.as_str()]);
+        if successor.as_ref().is_none_or(|s| s.ssh.is_none()) {
+            for k in crate::analyze::ssh_policy::AlgorithmKind::ALL {
+                let _ = self.ssh_violations.remove_label_values(&[v, n, k.as_str()]);
+            }
         }
+        // The successor re-asserts its own dynamic series at every probe.
         fm.dynamic.clear(&self.dynamic);
-        for r in ["pass", "fail"] {
-            let _ = self.probes_total.remove_label_values(&[v, n, r]);
-        }
-        for p in Phase::ALL {
-            let _ = self.duration.remove_label_values(&[v, n, p.as_str()]);
-        }
-        if let Ok(cur) = fm.current.lock() {
-            let _ = self
-                .flow_reason
-                .remove_label_values(&[v, n, cur.reason_label()]);
-            for (reason, level) in &cur.findings {
-                let _ = self.flow_finding.remove_label_values(&[
-                    v,
-                    n,
-                    reason.as_str(),
-                    level_str(*level),
-                ]);
-            }
-        }
     }
 
     /// Record a probe's outcome on the flow's series.
     pub fn record(&self, fm: &FlowMetrics, report: &ProbeReport) {
-        let (v, n) = (fm.vantage.as_str(), fm.name.as_str());
-        fm.up.set(if report.up { 1.0 } else { 0.0 });
+        fm.up.store(report.up, Ordering::Relaxed);
         if report.up {
-            fm.pass.inc();
-            fm.consecutive.set(0.0);
+            fm.pass.fetch_add(1, Ordering::Relaxed);
+            fm.consecutive.store(0, Ordering::Relaxed);
         } else {
-            fm.fail.inc();
-            fm.consecutive.inc();
+            fm.fail.fetch_add(1, Ordering::Relaxed);
+            fm.consecutive.fetch_add(1, Ordering::Relaxed);
         }
         kinds::record(self, fm, report);
         for (i, g) in fm.durations.iter().enumerate() {
-            if let Some(g) = g {
-                let d = report.phases.0[i].map_or(0.0, |d| d.as_secs_f64());
-                g.set(d);
-            }
+            g.set(report.phases.0[i].map_or(0.0, |d| d.as_secs_f64()));
         }
         let ts = report
             .started
             .duration_since(std::time::SystemTime::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        // Created at the first probe: before it there is no timestamp, and a
-        // 0 would be a sentinel date.
-        self.last_ts.with_label_values(&[v, n]).set(ts);
+        fm.last_ts.set(ts);
         let Ok(mut cur) = fm.current.lock() else {
             return;
         };
-        if cur.reason != Some(report.reason) {
-            let _ = self
-                .flow_reason
-                .remove_label_values(&[v, n, cur.reason_label()]);
-            self.flow_reason
-                .with_label_values(&[v, n, report.reason.as_str()])
-                .set(1.0);
-            cur.reason = Some(report.reason);
-        }
+        cur.reason = Some(report.reason);
         let mut findings: Vec<(Reason, Level)> =
             report.findings().map(|f| (f.reason, f.level)).collect();
         findings.sort_by_key(|(r, l)| (*r, level_str(*l)));
         findings.dedup();
-        if findings != cur.findings {
+        cur.findings = findings;
+    }
+}
+
+/// The fixed per-flow families, one pass each over the flows.
+fn encode_flows(w: &mut Writer, flows: &[Arc<FlowMetrics>]) {
+    if flows.is_empty() {
+        return;
+    }
+    w.header(
+        "flowprobe_flow_info",
+        "gauge",
+        "A configured flow: its definition as labels (always 1).",
+    );
+    for f in flows {
+        w.sample("flowprobe_flow_info", &f.info, "", 1.0);
+    }
+    w.header(
+        "flowprobe_flow_up",
+        "gauge",
+        "1 when the flow's last outcome met its expectation.",
+    );
+    for f in flows {
+        let up = if f.up.load(Ordering::Relaxed) {
+            1.0
+        } else {
+            0.0
+        };
+        w.sample("flowprobe_flow_up", &f.base, "", up);
+    }
+    w.header(
+        "flowprobe_flow_reason",
+        "gauge",
+        "The reason of the flow's last outcome (1); reason=\"pending\" before its first probe.",
+    );
+    let snapshots: Vec<Current> = flows
+        .iter()
+        .map(|f| f.current.lock().map(|c| c.clone()).unwrap_or_default())
+        .collect();
+    for (f, cur) in flows.iter().zip(&snapshots) {
+        let r = cur.reason.map_or(PENDING, Reason::as_str);
+        w.sample(
+            "flowprobe_flow_reason",
+            &f.base,
+            &format!("reason=\"{r}\""),
+            1.0,
+        );
+    }
+    if snapshots.iter().any(|c| !c.findings.is_empty()) {
+        w.header(
+            "flowprobe_flow_finding",
+            "gauge",
+            "A finding of the flow's last probe (1), with its level fail|warn|info.",
+        );
+        for (f, cur) in flows.iter().zip(&snapshots) {
             for (r, l) in &cur.findings {
-                if !findings.contains(&(*r, *l)) {
-                    let _ =
-                        self.flow_finding
-                            .remove_label_values(&[v, n, r.as_str(), level_str(*l)]);
-                }
+                let extra = format!("level=\"{}\",reason=\"{}\"", level_str(*l), r.as_str());
+                w.sample("flowprobe_flow_finding", &f.base, &extra, 1.0);
             }
-            for (r, l) in &findings {
-                self.flow_finding
-                    .with_label_values(&[v, n, r.as_str(), level_str(*l)])
-                    .set(1.0);
+        }
+    }
+    w.header(
+        "flowprobe_flow_consecutive_failures",
+        "gauge",
+        "Probes in a row that did not meet the expectation (0 while up).",
+    );
+    for f in flows {
+        let n = f.consecutive.load(Ordering::Relaxed) as f64;
+        w.sample("flowprobe_flow_consecutive_failures", &f.base, "", n);
+    }
+    w.header(
+        "flowprobe_flow_interval_seconds",
+        "gauge",
+        "The flow's probe interval.",
+    );
+    for f in flows {
+        w.sample("flowprobe_flow_interval_seconds", &f.base, "", f.interval);
+    }
+    w.header(
+        "flowprobe_flow_timeout_seconds",
+        "gauge",
+        "The flow's probe timeout.",
+    );
+    for f in flows {
+        w.sample("flowprobe_flow_timeout_seconds", &f.base, "", f.timeout);
+    }
+    w.header(
+        "flowprobe_probes_total",
+        "counter",
+        "Probes run, by result (pass: met the expectation).",
+    );
+    for f in flows {
+        let pass = f.pass.load(Ordering::Relaxed) as f64;
+        let fail = f.fail.load(Ordering::Relaxed) as f64;
+        w.sample("flowprobe_probes_total", &f.base, "result=\"fail\"", fail);
+        w.sample("flowprobe_probes_total", &f.base, "result=\"pass\"", pass);
+    }
+    w.header(
+        "flowprobe_probe_duration_seconds",
+        "gauge",
+        "Time spent in each phase of the flow's last probe.",
+    );
+    for f in flows {
+        for (i, p) in Phase::ALL.iter().enumerate() {
+            if f.phases[i] {
+                let extra = format!("phase=\"{}\"", p.as_str());
+                w.sample(
+                    "flowprobe_probe_duration_seconds",
+                    &f.base,
+                    &extra,
+                    f.durations[i].get(),
+                );
             }
-            cur.findings = findings;
+        }
+    }
+    // Absent before a flow's first probe: a 0 would be a sentinel date.
+    let probed: Vec<&Arc<FlowMetrics>> = flows.iter().filter(|f| f.last_ts.get() > 0.0).collect();
+    if !probed.is_empty() {
+        w.header(
+            "flowprobe_probe_last_timestamp_seconds",
+            "gauge",
+            "When the flow's last probe started (Unix time).",
+        );
+        for f in probed {
+            w.sample(
+                "flowprobe_probe_last_timestamp_seconds",
+                &f.base,
+                "",
+                f.last_ts.get(),
+            );
         }
     }
 }
@@ -439,28 +468,30 @@ fn phases_of(flow: &Flow) -> Vec<Phase> {
     p
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Current {
     reason: Option<Reason>,
     findings: Vec<(Reason, Level)>,
-}
-
-impl Current {
-    fn reason_label(&self) -> &'static str {
-        self.reason.map_or(PENDING, Reason::as_str)
-    }
 }
 
 /// A flow's series, resolved once.
 pub struct FlowMetrics {
     vantage: String,
     name: String,
-    info: [String; 10],
-    up: Gauge,
-    pass: IntCounter,
-    fail: IntCounter,
-    durations: [Option<Gauge>; 6],
-    consecutive: Gauge,
+    /// `flow="..",vantage=".."`, rendered once.
+    base: String,
+    /// The label set of `flowprobe_flow_info`, rendered once.
+    info: String,
+    interval: f64,
+    timeout: f64,
+    /// Which phases this flow's check goes through (get duration series).
+    phases: [bool; 6],
+    up: AtomicBool,
+    pass: AtomicU64,
+    fail: AtomicU64,
+    consecutive: AtomicU64,
+    durations: [AtomicF64; 6],
+    last_ts: AtomicF64,
     tls: Option<kinds::TlsSeries>,
     ssh: Option<[(crate::analyze::ssh_policy::AlgorithmKind, Gauge); 5]>,
     dynamic: DynamicSet,
