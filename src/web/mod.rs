@@ -37,7 +37,12 @@ pub fn router(app: AppState) -> Router {
 }
 
 async fn metrics(AxState(app): AxState<AppState>) -> Response {
-    let body = app.state.metrics.encode();
+    // Encoding is CPU work proportional to the flow count: keep it off the
+    // runtime's workers so probes are not delayed by a scrape.
+    let metrics = std::sync::Arc::clone(&app.state.metrics);
+    let body = tokio::task::spawn_blocking(move || metrics.encode())
+        .await
+        .unwrap_or_default();
     (
         [(
             header::CONTENT_TYPE,
