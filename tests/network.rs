@@ -182,3 +182,38 @@ timeout = "1s"
         t.elapsed()
     );
 }
+
+/// The scheduler boxes one probe future per probe; check-specific futures
+/// are boxed inside it, so it stays small (it was tens of kilobytes, and
+/// copying it cost more CPU than the TCP connect itself).
+#[test]
+fn probe_future_is_small() {
+    let c = config_from(
+        r#"
+catalog = "none"
+[targets]
+lo = "127.0.0.1"
+[[flow]]
+name = "tls"
+from = "here"
+to = "lo"
+port = 443
+check = "tls"
+"#,
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let _guard = rt.enter();
+    let nets = flowprobe::daemon::build_nets(&c).expect("nets");
+    let flows = flowprobe::daemon::prepare(&c).expect("prepare");
+    let net = &nets["here"];
+    let fut = flowprobe::probe::run(&flows[0], net);
+    let size = std::mem::size_of_val(&fut);
+    drop(fut);
+    assert!(
+        size < 8192,
+        "probe future is {size} bytes (was 30,928 before the boxing)"
+    );
+}
