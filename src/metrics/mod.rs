@@ -310,6 +310,20 @@ impl Metrics {
     }
 }
 
+/// A gauge family with one sample per flow, labelled by flow and vantage.
+fn gauge_per_flow(
+    w: &mut Writer,
+    flows: &[Arc<FlowMetrics>],
+    name: &str,
+    help: &str,
+    value: impl Fn(&FlowMetrics) -> f64,
+) {
+    w.header(name, "gauge", help);
+    for f in flows {
+        w.sample(name, &f.base, "", value(f));
+    }
+}
+
 /// The fixed per-flow families, one pass each over the flows.
 fn encode_flows(w: &mut Writer, flows: &[Arc<FlowMetrics>]) {
     if flows.is_empty() {
@@ -323,19 +337,13 @@ fn encode_flows(w: &mut Writer, flows: &[Arc<FlowMetrics>]) {
     for f in flows {
         w.sample("flowprobe_flow_info", &f.info, "", 1.0);
     }
-    w.header(
+    gauge_per_flow(
+        w,
+        flows,
         "flowprobe_flow_up",
-        "gauge",
         "1 when the flow's last outcome met its expectation.",
+        |f| f64::from(u8::from(f.up.load(Ordering::Relaxed))),
     );
-    for f in flows {
-        let up = if f.up.load(Ordering::Relaxed) {
-            1.0
-        } else {
-            0.0
-        };
-        w.sample("flowprobe_flow_up", &f.base, "", up);
-    }
     w.header(
         "flowprobe_flow_reason",
         "gauge",
@@ -367,31 +375,27 @@ fn encode_flows(w: &mut Writer, flows: &[Arc<FlowMetrics>]) {
             }
         }
     }
-    w.header(
+    gauge_per_flow(
+        w,
+        flows,
         "flowprobe_flow_consecutive_failures",
-        "gauge",
         "Probes in a row that did not meet the expectation (0 while up).",
+        |f| f.consecutive.load(Ordering::Relaxed) as f64,
     );
-    for f in flows {
-        let n = f.consecutive.load(Ordering::Relaxed) as f64;
-        w.sample("flowprobe_flow_consecutive_failures", &f.base, "", n);
-    }
-    w.header(
+    gauge_per_flow(
+        w,
+        flows,
         "flowprobe_flow_interval_seconds",
-        "gauge",
         "The flow's probe interval.",
+        |f| f.interval,
     );
-    for f in flows {
-        w.sample("flowprobe_flow_interval_seconds", &f.base, "", f.interval);
-    }
-    w.header(
+    gauge_per_flow(
+        w,
+        flows,
         "flowprobe_flow_timeout_seconds",
-        "gauge",
         "The flow's probe timeout.",
+        |f| f.timeout,
     );
-    for f in flows {
-        w.sample("flowprobe_flow_timeout_seconds", &f.base, "", f.timeout);
-    }
     w.header(
         "flowprobe_probes_total",
         "counter",
