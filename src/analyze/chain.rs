@@ -54,18 +54,40 @@ pub struct StructuralReport {
     pub findings: Vec<Finding>,
 }
 
-/// The full judgement of a chain at one instant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The full judgement of a chain at one instant: the (shared, cached)
+/// structure plus every finding, time-dependent ones included. Structure
+/// fields are reached through `Deref`; sharing it keeps a TLS probe from
+/// deep-copying every certificate's facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
-    pub fingerprint: String,
-    pub certificates: Vec<CertFacts>,
-    pub anchors: Vec<AnchorResult>,
-    pub order_ok: bool,
-    pub anchor_sent: Vec<usize>,
-    pub duplicates: Vec<usize>,
-    pub unrelated: Vec<usize>,
+    pub structure: Arc<StructuralReport>,
     /// Most important first; [`crate::outcome::verdict`] gives the reason.
     pub findings: Vec<Finding>,
+}
+
+impl std::ops::Deref for ChainReport {
+    type Target = StructuralReport;
+    fn deref(&self) -> &StructuralReport {
+        &self.structure
+    }
+}
+
+/// The same JSON as the structure, with this report's findings.
+impl Serialize for ChainReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let st = &self.structure;
+        let mut m = s.serialize_struct("ChainReport", 8)?;
+        m.serialize_field("fingerprint", &st.fingerprint)?;
+        m.serialize_field("certificates", &st.certificates)?;
+        m.serialize_field("anchors", &st.anchors)?;
+        m.serialize_field("order_ok", &st.order_ok)?;
+        m.serialize_field("anchor_sent", &st.anchor_sent)?;
+        m.serialize_field("duplicates", &st.duplicates)?;
+        m.serialize_field("unrelated", &st.unrelated)?;
+        m.serialize_field("findings", &self.findings)?;
+        m.end()
+    }
 }
 
 impl ChainReport {
@@ -94,8 +116,8 @@ pub fn analyze(
     server_name: &ServerName<'_>,
     now: SystemTime,
 ) -> ChainReport {
-    judge_time(
-        &analyze_structure(sent, stores, policy, server_name),
+    judge_shared(
+        Arc::new(analyze_structure(sent, stores, policy, server_name)),
         policy,
         now,
     )
@@ -206,6 +228,15 @@ pub fn judge_time(
     policy: &ChainPolicy,
     now: SystemTime,
 ) -> ChainReport {
+    judge_shared(Arc::new(structure.clone()), policy, now)
+}
+
+/// [`judge_time`] on a shared structure: no copy of the certificate facts.
+fn judge_shared(
+    structure: Arc<StructuralReport>,
+    policy: &ChainPolicy,
+    now: SystemTime,
+) -> ChainReport {
     let mut findings = structure.findings.clone();
     let now_secs = unix_secs(now);
     let warning = i64::try_from(policy.expiry_warning.as_secs()).unwrap_or(i64::MAX);
@@ -237,13 +268,7 @@ pub fn judge_time(
     }
     findings.sort_by_key(|f| (level_rank(f.level), reason_rank(f.reason)));
     ChainReport {
-        fingerprint: structure.fingerprint.clone(),
-        certificates: structure.certificates.clone(),
-        anchors: structure.anchors.clone(),
-        order_ok: structure.order_ok,
-        anchor_sent: structure.anchor_sent.clone(),
-        duplicates: structure.duplicates.clone(),
-        unrelated: structure.unrelated.clone(),
+        structure,
         findings,
     }
 }
@@ -279,7 +304,7 @@ impl ChainCache {
                 structure
             }
         };
-        judge_time(&structure, policy, now)
+        judge_shared(structure, policy, now)
     }
 }
 
