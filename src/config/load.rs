@@ -206,16 +206,21 @@ fn merge_catalog(mut tree: toml::Table, errs: &mut Collector) -> Option<toml::Ta
         errs.push("catalog", format!("built-in catalog {name} does not parse"));
         return None;
     };
-    // Targets: the file wins.
-    if let Some(toml::Value::Table(user)) = tree.remove("targets") {
-        let targets = base
-            .entry("targets")
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if let toml::Value::Table(t) = targets {
-            t.extend(user);
+    // Targets: the file wins. A `targets` that is not a table stays as
+    // written, so validation reports it.
+    match tree.remove("targets") {
+        Some(toml::Value::Table(user)) => {
+            let targets = base
+                .entry("targets")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = targets {
+                t.extend(user);
+            }
         }
-    } else if let Some(other) = tree.get("targets") {
-        let _ = other; // wrong type: validation reports it
+        Some(other) => {
+            tree.insert("targets".into(), other);
+        }
+        None => {}
     }
     if let Some(t) = base.remove("targets") {
         tree.entry("targets").or_insert(t);
