@@ -152,21 +152,35 @@ impl Metrics {
         })
     }
 
-    /// The text exposition of every series.
+    /// The text exposition of every series, whole (tests, benches, `check`).
     pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::buffered(self.last_size.load(Ordering::Relaxed) + 4096);
+        self.write(&mut w);
+        let mut buf = w.out.into_bytes();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        self.last_size.store(buf.len(), Ordering::Relaxed);
+        buf
+    }
+
+    /// The text exposition in chunks of about `chunk` bytes, handed to
+    /// `sink` as they fill (it returns false to stop). Memory stays bounded
+    /// by the chunk size, not by the number of flows.
+    pub fn encode_chunked(&self, chunk: usize, sink: &mut dyn FnMut(String) -> bool) {
+        let mut w = Writer::chunked(chunk, sink);
+        self.write(&mut w);
+        let mut rest = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut rest);
+        w.out.push_str(&String::from_utf8_lossy(&rest));
+        w.flush();
+    }
+
+    fn write(&self, w: &mut Writer<'_>) {
         let flows: Vec<Arc<FlowMetrics>> = self
             .flows_by_key
             .read()
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default();
-        let mut w = Writer {
-            out: String::with_capacity(self.last_size.load(Ordering::Relaxed) + 4096),
-        };
-        encode_flows(&mut w, &flows);
-        let mut buf = w.out.into_bytes();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        self.last_size.store(buf.len(), Ordering::Relaxed);
-        buf
+        encode_flows(w, &flows);
     }
 
     /// Create a flow's series (they exist from start-up) and its handle.
@@ -312,7 +326,7 @@ impl Metrics {
 
 /// A gauge family with one sample per flow, labelled by flow and vantage.
 fn gauge_per_flow(
-    w: &mut Writer,
+    w: &mut Writer<'_>,
     flows: &[Arc<FlowMetrics>],
     name: &str,
     help: &str,
@@ -325,7 +339,7 @@ fn gauge_per_flow(
 }
 
 /// The fixed per-flow families, one pass each over the flows.
-fn encode_flows(w: &mut Writer, flows: &[Arc<FlowMetrics>]) {
+fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
     if flows.is_empty() {
         return;
     }

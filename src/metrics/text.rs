@@ -54,18 +54,73 @@ pub fn labels(pairs: &[(&str, &str)]) -> String {
 }
 
 /// Writes families: `# HELP`/`# TYPE` once, then samples.
-pub struct Writer {
+/// Text exposition writer. With a sink it hands over the text in chunks of
+/// about `chunk` bytes as it goes, so a scrape of 100,000 flows never holds
+/// the whole (tens of megabytes) body in memory at once.
+pub struct Writer<'a> {
     pub out: String,
+    sink: Option<&'a mut dyn FnMut(String) -> bool>,
+    chunk: usize,
+    /// The sink refused a chunk (the scraper went away): stop sending.
+    closed: bool,
 }
 
-impl Writer {
+impl<'a> Writer<'a> {
+    /// A writer that keeps everything in `out`.
+    pub fn buffered(capacity: usize) -> Writer<'static> {
+        Writer {
+            out: String::with_capacity(capacity),
+            sink: None,
+            chunk: usize::MAX,
+            closed: false,
+        }
+    }
+
+    /// A writer that passes chunks of about `chunk` bytes to `sink`; the
+    /// sink returns false when nobody wants more.
+    pub fn chunked(chunk: usize, sink: &'a mut dyn FnMut(String) -> bool) -> Writer<'a> {
+        Writer {
+            out: String::with_capacity(chunk + 1024),
+            sink: Some(sink),
+            chunk,
+            closed: false,
+        }
+    }
+
+    /// Hand what is buffered to the sink (no-op without one).
+    pub fn flush(&mut self) {
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        if self.out.is_empty() {
+            return;
+        }
+        let full = std::mem::replace(&mut self.out, String::with_capacity(self.chunk + 1024));
+        if !self.closed && !sink(full) {
+            self.closed = true;
+        }
+    }
+
+    fn maybe_flush(&mut self) {
+        if self.out.len() >= self.chunk {
+            self.flush();
+        }
+    }
+
     pub fn header(&mut self, name: &str, kind: &str, help: &str) {
+        if self.closed {
+            return;
+        }
         let _ = writeln!(self.out, "# HELP {name} {help}");
         let _ = writeln!(self.out, "# TYPE {name} {kind}");
+        self.maybe_flush();
     }
 
     /// `name{base,extra} value`; `extra` may be empty.
     pub fn sample(&mut self, name: &str, base: &str, extra: &str, value: f64) {
+        if self.closed {
+            return;
+        }
         self.out.push_str(name);
         self.out.push('{');
         self.out.push_str(base);
@@ -80,5 +135,6 @@ impl Writer {
             let _ = write!(self.out, "{value}");
         }
         self.out.push('\n');
+        self.maybe_flush();
     }
 }

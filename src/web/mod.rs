@@ -6,6 +6,7 @@ mod page;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::State as AxState;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -36,19 +37,28 @@ pub fn router(app: AppState) -> Router {
         .with_state(app)
 }
 
+/// Bytes per body chunk of `/metrics`.
+const METRICS_CHUNK: usize = 64 * 1024;
+
 async fn metrics(AxState(app): AxState<AppState>) -> Response {
     // Encoding is CPU work proportional to the flow count: keep it off the
-    // runtime's workers so probes are not delayed by a scrape.
-    let metrics = std::sync::Arc::clone(&app.state.metrics);
-    let body = tokio::task::spawn_blocking(move || metrics.encode())
-        .await
-        .unwrap_or_default();
+    // runtime's workers so probes are not delayed by a scrape. The body is
+    // streamed in chunks, so a scrape of 100,000 flows (about 90 MB of
+    // text) never sits in memory whole; a scraper that goes away stops it.
+    let metrics = Arc::clone(&app.state.metrics);
+    let (mut tx, body) = http_body_util::Channel::<Bytes>::new(2);
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        metrics.encode_chunked(METRICS_CHUNK, &mut |chunk| {
+            runtime.block_on(tx.send_data(Bytes::from(chunk))).is_ok()
+        });
+    });
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        body,
+        Body::new(body),
     )
         .into_response()
 }
