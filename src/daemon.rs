@@ -173,7 +173,15 @@ pub async fn run(
             r = reload_rx.recv() => r,
         };
         tracing::info!("reloading configuration");
-        let result = match load_all(path.as_ref(), &overrides, &board) {
+        // Parsing and preparing a large file is CPU work: keep it off the
+        // runtime (with one worker it would stall every probe meanwhile).
+        let loaded = tokio::task::spawn_blocking({
+            let (path, overrides, board) = (path.clone(), overrides.clone(), Arc::clone(&board));
+            move || load_all(path.as_ref(), &overrides, &board)
+        })
+        .await
+        .unwrap_or_else(|e| Err(vec![format!("reload task failed: {e}")]));
+        let result = match loaded {
             Ok((c, nets, flows)) => {
                 if c.listen != listen {
                     tracing::warn!(old = %listen, new = %c.listen, "listen address changes need a restart; keeping the old one");

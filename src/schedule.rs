@@ -5,6 +5,13 @@
 //! caps probes in flight; every wait races cancellation. Lateness (actual
 //! start minus planned start) goes into a histogram; a start that is more
 //! than a whole interval late is skipped and counted, never bunched up.
+//!
+//! Starts fall on a grid of [`TICK`] steps from the scheduler's epoch, so
+//! the process wakes once per step for all the flows due in it instead of
+//! once per flow: at 500 TCP probes/s that halves the CPU per probe (most of
+//! a lone probe's cost is waking an idle process). Timings stay exact: a
+//! probe's phases are measured from its own start, and lateness from its
+//! planned (grid) start.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -33,13 +40,27 @@ pub fn real_prober() -> Prober {
     Arc::new(|p, net| Box::pin(async move { probe::run(&p, &net).await }))
 }
 
-/// Deterministic start offset within the interval for a flow.
+/// The step of the start grid. Short intervals get a finer grid (at least
+/// ten steps per interval) so their flows still spread.
+pub const TICK: Duration = Duration::from_millis(50);
+
+fn tick_for(interval: Duration) -> Duration {
+    TICK.min(interval / 10).max(Duration::from_millis(1))
+}
+
+/// `d` rounded down to a multiple of `step`.
+fn floor_to(d: Duration, step: Duration) -> Duration {
+    let step_n = step.as_nanos().max(1);
+    Duration::from_nanos((d.as_nanos() - d.as_nanos() % step_n) as u64)
+}
+
+/// Deterministic start offset within the interval for a flow, on the grid.
 pub fn spread_offset(vantage: &str, flow: &str, interval: Duration) -> Duration {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     vantage.hash(&mut h);
     flow.hash(&mut h);
     let nanos = interval.as_nanos().max(1) as u64;
-    Duration::from_nanos(h.finish() % nanos)
+    floor_to(Duration::from_nanos(h.finish() % nanos), tick_for(interval))
 }
 
 /// Up to 1% of the interval (at most 100 ms) of per-process jitter, so two
@@ -54,7 +75,7 @@ fn jitter(interval: Duration, salt: u64) -> Duration {
     if cap_n == 0 {
         Duration::ZERO
     } else {
-        Duration::from_nanos(x % cap_n)
+        floor_to(Duration::from_nanos(x % cap_n), tick_for(interval))
     }
 }
 
@@ -74,6 +95,8 @@ pub struct Scheduler {
     prober: Prober,
     /// Whether start offsets get jitter (off in tests that assert offsets).
     pub jitter: bool,
+    /// Origin of the start grid; flows added by a reload join the same grid.
+    epoch: Instant,
 }
 
 impl Scheduler {
@@ -91,6 +114,7 @@ impl Scheduler {
             tracker: TaskTracker::new(),
             running: Mutex::new(HashMap::new()),
             jitter: true,
+            epoch: Instant::now(),
         }
     }
 
@@ -174,8 +198,15 @@ impl Scheduler {
             .and_then(|n| sources.get(n).map(|s| (n, s)))
         {
             Some((name, (from, interval, timeout))) => {
-                // The source's jitter is at most 100 ms.
-                spread_offset(from, name, *interval) + *timeout + Duration::from_millis(150)
+                // The source's jitter is at most 100 ms; stay on the grid.
+                let step = tick_for(flow.interval);
+                floor_to(
+                    spread_offset(from, name, *interval)
+                        + *timeout
+                        + Duration::from_millis(150)
+                        + step,
+                    step,
+                )
             }
             None => own(&flow.from, &flow.name, flow.interval),
         }
@@ -192,8 +223,15 @@ impl Scheduler {
         let limit = Arc::clone(&self.limit);
         let prober = Arc::clone(&self.prober);
         let interval = slot.prepared.flow.interval;
+        let mut planned = self.epoch + offset;
+        let now = Instant::now();
+        if planned < now {
+            // A flow added by a reload: its next grid start.
+            let behind = now.duration_since(planned).as_nanos();
+            let steps = behind.div_ceil(interval.as_nanos().max(1));
+            planned += interval * u32::try_from(steps).unwrap_or(u32::MAX);
+        }
         self.tracker.spawn(async move {
-            let mut planned = Instant::now() + offset;
             loop {
                 tokio::select! {
                     biased;

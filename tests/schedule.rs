@@ -13,7 +13,7 @@ use flowprobe::daemon::{build_nets, prepare};
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
 use flowprobe::probe::{Phases, ProbeReport};
-use flowprobe::schedule::{Prober, Scheduler, spread_offset};
+use flowprobe::schedule::{Prober, Scheduler, TICK, spread_offset};
 use flowprobe::state::State;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -129,6 +129,8 @@ async fn first_runs_are_spread_across_the_interval_deterministically() {
             off.abs_diff(want) < Duration::from_millis(5),
             "{name}: {off:?} vs {want:?}"
         );
+        // Starts share a grid, so the process wakes once per step.
+        assert_eq!(want.as_nanos() % TICK.as_nanos(), 0, "{name}: {want:?}");
         per_second[off.as_secs() as usize] += 1;
     }
     // 200 flows over 10 seconds: no second holds more than a third of them.
@@ -198,6 +200,34 @@ async fn reload_keeps_unchanged_flows_and_restarts_changed_ones() {
     assert!(
         after[&key("f0")].last().is_some(),
         "kept flow keeps its last report"
+    );
+    // The new flow starts on the scheduler's grid, at its own offset.
+    let first_f0 = h
+        .log
+        .starts
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(n, _)| n == "f0")
+        .map(|(_, at)| *at)
+        .expect("f0 ran");
+    let t0 = first_f0 - spread_offset("here", "f0", Duration::from_secs(10));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let new_starts: Vec<Instant> = h
+        .log
+        .starts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| n == "new")
+        .map(|(_, at)| *at)
+        .collect();
+    assert_eq!(new_starts.len(), 1, "the new flow ran once in 10 s");
+    let off = new_starts[0].duration_since(t0).as_nanos() % 10_000_000_000;
+    assert_eq!(
+        off,
+        spread_offset("here", "new", Duration::from_secs(10)).as_nanos(),
+        "the new flow joined the grid at its offset"
     );
     // Dropping a flow removes it and its task.
     let cfg3 = support::config_from(&flows_config(1, "10s"));

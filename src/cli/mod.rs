@@ -134,10 +134,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 Err(code) => return code,
             };
             init_logging(&c.log.level, c.log.format);
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let rt = match runtime(c.worker_threads) {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("cannot start the runtime: {e}");
@@ -197,5 +194,22 @@ pub fn main(cli: Cli) -> ExitCode {
             }
         },
         Command::Catalog { name } => render::catalog(name.as_deref()),
+    }
+}
+
+/// The daemon's runtime. With one worker it is tokio's current-thread
+/// runtime: no wake-ups between worker threads, which on a 2-core host cost
+/// as much CPU per TCP probe as the probe's own syscalls. `/metrics`
+/// encoding and other blocking work still run on the blocking pool.
+fn runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if workers <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
     }
 }

@@ -24,6 +24,7 @@ pub struct RawDefaults {
     pub timeout: Option<String>,
     pub ip_family: Option<String>,
     pub max_in_flight: Option<i64>,
+    pub worker_threads: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

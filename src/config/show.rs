@@ -45,6 +45,10 @@ pub fn to_toml(c: &Config) -> String {
         "max_in_flight".into(),
         Value::Integer(c.max_in_flight as i64),
     );
+    defaults.insert(
+        "worker_threads".into(),
+        Value::Integer(c.worker_threads as i64),
+    );
     t.insert("defaults".into(), Value::Table(defaults));
     t.insert(
         "targets".into(),

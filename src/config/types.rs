@@ -22,6 +22,8 @@ pub struct Config {
     pub log: LogSettings,
     pub defaults: FlowDefaults,
     pub max_in_flight: usize,
+    /// Runtime worker threads; 1 runs every probe on one thread.
+    pub worker_threads: usize,
     pub targets: BTreeMap<String, Host>,
     pub vantage_defs: BTreeMap<String, Vantage>,
     pub trust: BTreeMap<String, TrustSpec>,

@@ -134,9 +134,9 @@ pub(crate) fn validate(
         };
         Some(LogSettings { level, format })
     });
-    let (defaults, max_in_flight) = match defaults {
+    let (defaults, max_in_flight, worker_threads) = match defaults {
         Some(d) => flow_defaults(d, errs),
-        None => (None, None),
+        None => (None, None, None),
     };
 
     let mut target_map = BTreeMap::new();
@@ -282,6 +282,7 @@ pub(crate) fn validate(
         log: log?,
         defaults,
         max_in_flight: max_in_flight?,
+        worker_threads: worker_threads?,
         targets: target_map,
         vantage_defs,
         trust,
@@ -289,7 +290,9 @@ pub(crate) fn validate(
     })
 }
 
-fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> (Option<FlowDefaults>, Option<usize>) {
+type Globals = (Option<FlowDefaults>, Option<usize>, Option<usize>);
+
+fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> Globals {
     let interval = d
         .interval
         .as_deref()
@@ -313,6 +316,17 @@ fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> (Option<FlowDefaults>,
         }
         None => Some(256),
     };
+    let threads = match d.worker_threads {
+        Some(n) if (1..=256).contains(&n) => Some(n as usize),
+        Some(n) => {
+            errs.push(
+                "defaults.worker_threads",
+                format!("{n} is out of range 1..=256"),
+            );
+            None
+        }
+        None => Some(1),
+    };
     let defaults = match (interval, timeout, ip_family) {
         (Some(interval), Some(timeout), Some(ip_family)) => Some(FlowDefaults {
             interval,
@@ -321,7 +335,7 @@ fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> (Option<FlowDefaults>,
         }),
         _ => None,
     };
-    (defaults, max)
+    (defaults, max, threads)
 }
 
 fn ip_family(s: &str, key: &str, errs: &mut Collector) -> Option<IpFamily> {

@@ -188,8 +188,19 @@ impl<'a> Ctx<'a> {
         Ok((self.connect(addr).await?, addr))
     }
 
-    /// TCP connect as the vantage, timed as the `connect` phase.
+    /// TCP connect as the vantage, timed as the `connect` phase, for a
+    /// check that talks: TCP_NODELAY, so a request written after a TLS
+    /// Finished does not wait for its ACK (Nagle with delayed ACKs: 40 ms).
     pub async fn connect(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
+        let stream = self.connect_only(addr).await?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| Failure::new(Reason::Internal, format!("TCP_NODELAY: {e}")))?;
+        Ok(stream)
+    }
+
+    /// The bare connect of a port check, which never sends a byte.
+    pub async fn connect_only(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
         self.timed(Phase::Connect, tcp::connect_as(addr, &self.net.vantage))
             .await
             .map_err(|e| Failure::new(e.reason(), e.to_string()))

@@ -155,26 +155,53 @@ fn sources(ctx: &Ctx<'_>, spec: &CrlSpec, captured: Option<&Captured>) -> Vec<So
     out
 }
 
-pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckResult {
-    let spec = &state.spec;
-    let captured = spec.from_flow.as_deref().and_then(|f| state.board.get(f));
-    let chain_ders: &[CertificateDer<'static>] = captured
-        .as_deref()
-        .map_or(&[], |c| c.certificates.as_slice());
+/// A CRL larger than this is judged on the blocking pool: DoD CRLs run to
+/// megabytes, and parsing one on the runtime would stall every probe that
+/// shares it (with one worker thread, all of them).
+const INLINE_JUDGE_MAX: usize = 256 * 1024;
+
+async fn judge_off_runtime(
+    body: Vec<u8>,
+    captured: Option<Arc<Captured>>,
+    state: &CrlState,
+    now: SystemTime,
+) -> Result<CrlFacts, String> {
+    let margin = state.spec.stale_margin;
+    if body.len() <= INLINE_JUDGE_MAX {
+        return judge_with(&body, captured.as_deref(), &state.issuers, now, margin);
+    }
+    let issuers = state.issuers.clone();
+    tokio::task::spawn_blocking(move || {
+        judge_with(&body, captured.as_deref(), &issuers, now, margin)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("CRL analysis failed: {e}")))
+}
+
+/// Judge a CRL against the captured chain and the trust-store issuers.
+fn judge_with(
+    body: &[u8],
+    captured: Option<&Captured>,
+    issuers: &[(String, CertificateDer<'static>)],
+    now: SystemTime,
+    margin: std::time::Duration,
+) -> Result<CrlFacts, String> {
+    let chain_ders: &[CertificateDer<'static>] =
+        captured.map_or(&[], |c| c.certificates.as_slice());
     let origins: Vec<String> = (0..chain_ders.len())
         .map(|i| format!("chain position {i}"))
         .collect();
     let chain: Vec<Known<'_>> = chain_ders
         .iter()
+        .zip(&origins)
         .enumerate()
-        .map(|(i, d)| Known {
+        .map(|(i, (d, origin))| Known {
             der: d.as_ref(),
             position: Some(i),
-            origin: &origins[i],
+            origin,
         })
         .collect();
-    let issuers: Vec<Known<'_>> = state
-        .issuers
+    let issuers: Vec<Known<'_>> = issuers
         .iter()
         .map(|(origin, d)| Known {
             der: d.as_ref(),
@@ -182,7 +209,12 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckRe
             origin,
         })
         .collect();
+    judge::judge(body, &chain, &issuers, now, margin)
+}
 
+pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckResult {
+    let spec = &state.spec;
+    let captured = spec.from_flow.as_deref().and_then(|f| state.board.get(f));
     let mut findings = Vec::new();
     let mut entries = Vec::new();
     let list = sources(ctx, spec, captured.as_deref());
@@ -190,7 +222,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckRe
     if fetchable == 0 {
         // Nothing to fetch: the port itself must still be open, and a
         // closed one says so (refused, filtered) before crl_missing does.
-        drop(ctx.connect(addr).await?);
+        drop(ctx.connect_only(addr).await?);
         let why = match (&spec.from_flow, &captured) {
             (Some(f), None) => format!(
                 "no CRL URL: flow {f:?} has not captured a chain yet{}",
@@ -277,7 +309,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckRe
                         )],
                     )
                 } else {
-                    match judge::judge(&r.body, &chain, &issuers, now, spec.stale_margin) {
+                    match judge_off_runtime(r.body, captured.clone(), state, now).await {
                         Ok(facts) => {
                             let f = facts.findings.clone();
                             (Some(facts), f)
