@@ -2,4 +2,5 @@
 //! TCP from its source address and interface.
 
 pub mod dns;
+pub mod kernel_time;
 pub mod tcp;

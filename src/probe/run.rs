@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
@@ -148,14 +148,30 @@ struct Clock {
 impl<'a> Ctx<'a> {
     /// Run `fut` as `phase`, recording its duration.
     pub async fn timed<T>(&self, phase: Phase, fut: impl Future<Output = T>) -> T {
+        self.timed_net(phase, fut, |_| None).await
+    }
+
+    /// Like [`Ctx::timed`], but the phase takes the network-level duration
+    /// `net` reports from the kernel's own timestamps when there is one
+    /// (see `net::kernel_time`): the time this task waited to be polled is
+    /// not the network's. Wall time stands when `net` has nothing, or
+    /// something longer.
+    pub async fn timed_net<T>(
+        &self,
+        phase: Phase,
+        fut: impl Future<Output = T>,
+        net: impl FnOnce(&T) -> Option<Duration>,
+    ) -> T {
         let start = Instant::now();
         if let Ok(mut c) = self.clock.lock() {
             c.running = Some((phase, start));
         }
         let out = fut.await;
+        let wall = start.elapsed();
+        let took = net(&out).filter(|d| *d <= wall).unwrap_or(wall);
         if let Ok(mut c) = self.clock.lock() {
             c.running = None;
-            c.phases.add(phase, start.elapsed());
+            c.phases.add(phase, took);
         }
         out
     }
@@ -201,9 +217,17 @@ impl<'a> Ctx<'a> {
 
     /// The bare connect of a port check, which never sends a byte.
     pub async fn connect_only(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
-        self.timed(Phase::Connect, tcp::connect_as(addr, &self.net.vantage))
-            .await
-            .map_err(|e| Failure::new(e.reason(), e.to_string()))
+        self.timed_net(
+            Phase::Connect,
+            tcp::connect_as(addr, &self.net.vantage),
+            |r| {
+                r.as_ref()
+                    .ok()
+                    .and_then(crate::net::kernel_time::connect_rtt)
+            },
+        )
+        .await
+        .map_err(|e| Failure::new(e.reason(), e.to_string()))
     }
 
     /// Close the running phase at the deadline and name the reason for a

@@ -16,6 +16,7 @@ pub use check::{Stores, TlsDetails, TlsState, check, load_stores};
 pub use error::TlsError;
 
 use crate::analyze::chain::ChainReport;
+use crate::net::kernel_time::StampedStream;
 use crate::outcome::{Finding, Level, Reason};
 use recorder::Recorder;
 use rustls::client::danger::ServerCertVerifier;
@@ -26,7 +27,6 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 /// How long to wait, after a TLS 1.3 handshake in which the server asked
@@ -134,7 +134,8 @@ impl TlsClient {
     }
 
     /// Runs one handshake over `tcp`, then sends close_notify.
-    pub async fn handshake(&self, tcp: TcpStream) -> Result<TlsFacts, TlsFailure> {
+    pub async fn handshake(&self, tcp: impl Into<StampedStream>) -> Result<TlsFacts, TlsFailure> {
+        let tcp = tcp.into();
         let _turn = self.in_flight.lock().await;
         self.recorder.reset();
         let connector = TlsConnector::from(Arc::clone(&self.config));
@@ -192,7 +193,7 @@ impl TlsClient {
 /// Waits briefly for a TLS 1.3 server to reject our missing client
 /// certificate; `None` when it did not.
 async fn server_verdict(
-    stream: &mut tokio_rustls::client::TlsStream<TcpStream>,
+    stream: &mut tokio_rustls::client::TlsStream<StampedStream>,
 ) -> Option<TlsError> {
     let mut byte = [0u8; 1];
     match tokio::time::timeout(CLIENT_AUTH_VERDICT_WAIT, stream.read(&mut byte)).await {

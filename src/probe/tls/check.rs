@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use crate::net::kernel_time::StampedStream;
+
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use serde::Serialize;
 
@@ -189,7 +191,12 @@ pub fn load_stores(
 
 pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
     let tcp = ctx.connect(addr).await?;
-    let result = ctx.timed(Phase::Tls, state.client.handshake(tcp)).await;
+    let (tcp, stamps) = StampedStream::new(tcp);
+    let result = ctx
+        .timed_net(Phase::Tls, state.client.handshake(tcp), |_| {
+            stamps.exchange()
+        })
+        .await;
     let server_name = state.server_name.to_str().into_owned();
     match result {
         Ok(facts) => {
