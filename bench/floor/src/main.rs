@@ -5,6 +5,8 @@
 //! Usage:
 //!   flowprobe-floor tcp  N ADDR [ADDR...]
 //!   flowprobe-floor tls  N ANCHOR_PEM SERVER_NAME ADDR [ADDR...]
+//!   flowprobe-floor proxy DIRECT_PORT DELAYED_PORT UPSTREAM HOLD_MS DELAY_MS LOG
+//!     (the accuracy phase's delaying proxy, see proxy.rs; runs until killed)
 //!
 //! Prints one JSON line: ops, cpu seconds (getrusage, this process: user +
 //! system), cpu ms per op, wall seconds, ops per second.
@@ -47,8 +49,14 @@ fn tls_config(anchor: &str) -> Arc<ClientConfig> {
     Arc::new(config)
 }
 
+mod proxy;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("proxy") {
+        proxy::main(&args[1..]);
+        return;
+    }
     let (mode, n) = (args[0].as_str(), args[1].parse::<usize>().expect("N"));
     let (targets, tls) = match mode {
         "tcp" => (addrs(&args[2..]), None),
