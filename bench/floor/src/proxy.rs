@@ -59,10 +59,10 @@ fn first_bytes(c: &TcpStream) -> Option<(Vec<u8>, Instant)> {
                 let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(h).cast());
                 let at =
                     SystemTime::UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
-                if let Ok(age) = now_real.duration_since(at) {
-                    if age < Duration::from_secs(1) {
-                        arrival = now - age;
-                    }
+                if let Ok(age) = now_real.duration_since(at)
+                    && age < Duration::from_secs(1)
+                {
+                    arrival = now - age;
                 }
             }
             h = libc::CMSG_NXTHDR(&raw const msg, h);
