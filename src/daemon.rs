@@ -186,8 +186,19 @@ pub async fn run(
                 if c.listen != listen {
                     tracing::warn!(old = %listen, new = %c.listen, "listen address changes need a restart; keeping the old one");
                 }
-                scheduler.apply(flows, &nets);
-                release_free_memory();
+                // Building 100,000 flows' series takes seconds: off the
+                // probe thread too. Flow tasks are spawned from there.
+                let applied = tokio::task::spawn_blocking({
+                    let scheduler = Arc::clone(&scheduler);
+                    move || {
+                        scheduler.apply(flows, &nets);
+                        release_free_memory();
+                    }
+                })
+                .await;
+                if let Err(e) = applied {
+                    tracing::error!(error = %e, "applying the reloaded flows failed");
+                }
                 if let Ok(mut cur) = current.write() {
                     *cur = Arc::new(c);
                 }

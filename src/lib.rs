@@ -6,13 +6,16 @@
 //! - [`config`]: typed configuration, built-in catalogs, layered loading and
 //!   validation that names every error with its file and key path.
 //! - [`net`]: the vantage's network identity: DNS (hickory) and TCP connect
-//!   (socket2) from its source address and interface.
+//!   (socket2) from its source address and interface; phase times from the
+//!   kernel (`TCP_INFO`, receive timestamps) in `net::kernel_time`.
 //! - [`probe`]: one module per check kind behind one signature, and the
 //!   shared wrapper that times phases, enforces the budget and judges.
 //! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs).
 //! - [`outcome`]: the closed set of reasons and findings.
-//! - [`schedule`]: per-flow timing, spread, concurrency cap, reload, cancel.
-//! - [`metrics`]: the Prometheus series, created once and updated per probe.
+//! - [`schedule`]: per-flow timing on a shared start grid, spread,
+//!   concurrency cap, reload, cancel.
+//! - [`metrics`]: the Prometheus series, created once and updated per probe,
+//!   encoded in chunks that `/metrics` streams.
 //! - [`state`]: the last report of every flow, for the API and `check`.
 //! - [`web`]: the HTTP server: `/metrics`, `/-/*`, `/api/v1/flows`, `/`.
 //! - [`daemon`]: `flowprobe run`: wiring, signals, reload.

@@ -95,8 +95,9 @@ pub struct Scheduler {
     prober: Prober,
     /// Whether start offsets get jitter (off in tests that assert offsets).
     pub jitter: bool,
-    /// Origin of the start grid; flows added by a reload join the same grid.
-    epoch: Instant,
+    /// Origin of the start grid, set when the first flow set is in place;
+    /// flows added by a reload join the same grid.
+    epoch: std::sync::OnceLock<Instant>,
 }
 
 impl Scheduler {
@@ -114,7 +115,7 @@ impl Scheduler {
             tracker: TaskTracker::new(),
             running: Mutex::new(HashMap::new()),
             jitter: true,
-            epoch: Instant::now(),
+            epoch: std::sync::OnceLock::new(),
         }
     }
 
@@ -127,6 +128,7 @@ impl Scheduler {
         };
         let mut next: HashMap<FlowKey, Running> = HashMap::new();
         let mut slots = BTreeMap::new();
+        let mut to_start = Vec::new();
         // Flows other flows read (a crl flow's from_flow), by name.
         let sources: HashMap<String, (String, Duration, Duration)> = flows
             .iter()
@@ -157,7 +159,7 @@ impl Scheduler {
                     let offset = self.offset(&prepared, &sources);
                     let slot = self.state.make_slot(prepared);
                     let cancel = self.cancel.child_token();
-                    self.spawn(Arc::clone(&slot), Arc::clone(net), cancel.clone(), offset);
+                    to_start.push((Arc::clone(&slot), Arc::clone(net), cancel.clone(), offset));
                     Running {
                         slot,
                         net: Arc::clone(net),
@@ -173,6 +175,14 @@ impl Scheduler {
         }
         *running = next;
         self.state.replace(slots);
+        // Start the tasks only now: building 100,000 slots takes seconds on
+        // the runtime thread, and a task started early in that loop would
+        // find its first start already past.
+        let now = Instant::now();
+        self.epoch.get_or_init(|| now);
+        for (slot, net, cancel, offset) in to_start {
+            self.spawn(slot, net, cancel, offset, now);
+        }
     }
 
     /// A flow's first start: spread across its interval, except that a
@@ -218,13 +228,13 @@ impl Scheduler {
         net: Arc<VantageNet>,
         cancel: CancellationToken,
         offset: Duration,
+        now: Instant,
     ) {
         let state = Arc::clone(&self.state);
         let limit = Arc::clone(&self.limit);
         let prober = Arc::clone(&self.prober);
         let interval = slot.prepared.flow.interval;
-        let mut planned = self.epoch + offset;
-        let now = Instant::now();
+        let mut planned = *self.epoch.get_or_init(|| now) + offset;
         if planned < now {
             // A flow added by a reload: its next grid start.
             let behind = now.duration_since(planned).as_nanos();

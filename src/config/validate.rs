@@ -305,28 +305,14 @@ fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> Globals {
         .ip_family
         .as_deref()
         .and_then(|s| ip_family(s, "defaults.ip_family", errs));
-    let max = match d.max_in_flight {
-        Some(n) if (1..=1_000_000).contains(&n) => Some(n as usize),
-        Some(n) => {
-            errs.push(
-                "defaults.max_in_flight",
-                format!("{n} is out of range 1..=1000000"),
-            );
-            None
-        }
-        None => Some(256),
-    };
-    let threads = match d.worker_threads {
-        Some(n) if (1..=256).contains(&n) => Some(n as usize),
-        Some(n) => {
-            errs.push(
-                "defaults.worker_threads",
-                format!("{n} is out of range 1..=256"),
-            );
-            None
-        }
-        None => Some(1),
-    };
+    let max = count(
+        d.max_in_flight,
+        "defaults.max_in_flight",
+        1_000_000,
+        256,
+        errs,
+    );
+    let threads = count(d.worker_threads, "defaults.worker_threads", 256, 1, errs);
     let defaults = match (interval, timeout, ip_family) {
         (Some(interval), Some(timeout), Some(ip_family)) => Some(FlowDefaults {
             interval,
@@ -336,6 +322,24 @@ fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> Globals {
         _ => None,
     };
     (defaults, max, threads)
+}
+
+/// A count in 1..=max, or `default` when not given.
+fn count(
+    v: Option<i64>,
+    key: &str,
+    max: i64,
+    default: usize,
+    errs: &mut Collector,
+) -> Option<usize> {
+    match v {
+        Some(n) if (1..=max).contains(&n) => usize::try_from(n).ok(),
+        Some(n) => {
+            errs.push(key, format!("{n} is out of range 1..={max}"));
+            None
+        }
+        None => Some(default),
+    }
 }
 
 fn ip_family(s: &str, key: &str, errs: &mut Collector) -> Option<IpFamily> {
