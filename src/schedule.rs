@@ -179,7 +179,12 @@ impl Scheduler {
         // the runtime thread, and a task started early in that loop would
         // find its first start already past.
         let now = Instant::now();
-        self.epoch.get_or_init(|| now);
+        // The grid starts once every first task has had its first poll
+        // (about a microsecond each), so a large initial set does not
+        // begin with a burst of late starts.
+        let lead = Duration::from_micros(2) * u32::try_from(to_start.len()).unwrap_or(u32::MAX);
+        self.epoch
+            .get_or_init(|| now + lead.min(Duration::from_secs(1)));
         for (slot, net, cancel, offset) in to_start {
             self.spawn(slot, net, cancel, offset, now);
         }
