@@ -166,6 +166,7 @@ fn connect_time_is_the_kernels_round_trip_not_the_probers_delay() {
     assert!(r.up, "{r:?}");
     let connect = phase(&r, Phase::Connect);
     let total = phase(&r, Phase::Total);
+    eprintln!("blocked {block:?}: connect {connect:?}, total {total:?}");
     assert!(
         total >= block,
         "the block did delay the probe: total {total:?}"
@@ -211,6 +212,9 @@ fn tls_handshake_time_is_the_networks_even_when_the_prober_is_busy() {
     assert!(r.up, "{r:?}");
     let tls = phase(&r, Phase::Tls);
     let total = phase(&r, Phase::Total);
+    eprintln!(
+        "blocked {block:?}: tls {tls:?} (delay {DELAY:?} + idle handshake {base:?}), total {total:?}"
+    );
     assert!(
         total >= block,
         "the block did delay the probe: total {total:?}"
