@@ -144,16 +144,45 @@ fn views(app: &AppState) -> Vec<FlowView> {
         .collect()
 }
 
-async fn flows(AxState(app): AxState<AppState>) -> Response {
-    let body = serde_json::json!({ "flows": views(&app) });
-    axum::Json(body).into_response()
+/// Views of every flow are built and rendered on the blocking pool: at
+/// 10,000 flows that is tens of milliseconds the probe thread must not lose.
+async fn off_runtime<T: Send + 'static>(
+    app: AppState,
+    f: impl FnOnce(&AppState) -> T + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(move || f(&app))
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response())
 }
 
-async fn status_page(AxState(app): AxState<AppState>) -> Html<String> {
-    let origin = app
-        .config
-        .read()
-        .map(|c| c.origin.clone())
-        .unwrap_or_default();
-    Html(page::render(&views(&app), &origin, app.state.is_ready()))
+async fn flows(AxState(app): AxState<AppState>) -> Response {
+    let body = off_runtime(app, |app| {
+        serde_json::to_vec(&serde_json::json!({ "flows": views(app) }))
+    })
+    .await;
+    match body {
+        Ok(Ok(bytes)) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            Body::from(bytes),
+        )
+            .into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn status_page(AxState(app): AxState<AppState>) -> Response {
+    let page = off_runtime(app, |app| {
+        let origin = app
+            .config
+            .read()
+            .map(|c| c.origin.clone())
+            .unwrap_or_default();
+        page::render(&views(app), &origin, app.state.is_ready())
+    })
+    .await;
+    match page {
+        Ok(html) => Html(html).into_response(),
+        Err(r) => r,
+    }
 }
