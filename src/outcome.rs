@@ -192,6 +192,15 @@ impl Finding {
     }
 }
 
+/// `": reason"` for the end of a probe's detail line; nothing when ok.
+pub fn reason_suffix(reason: Reason) -> String {
+    if reason == Reason::Ok {
+        String::new()
+    } else {
+        format!(": {reason}")
+    }
+}
+
 /// The reason a list of findings leads to: the first failing finding, or ok.
 pub fn verdict(findings: &[Finding]) -> Reason {
     findings

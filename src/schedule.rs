@@ -40,13 +40,9 @@ pub fn real_prober() -> Prober {
     Arc::new(|p, net| Box::pin(async move { probe::run(&p, &net).await }))
 }
 
-/// The step of the start grid. Short intervals get a finer grid (at least
-/// ten steps per interval) so their flows still spread.
+/// The step of the start grid: intervals are at least 1 s (validation), so
+/// every interval has at least twenty steps to spread its flows over.
 pub const TICK: Duration = Duration::from_millis(50);
-
-fn tick_for(interval: Duration) -> Duration {
-    TICK.min(interval / 10).max(Duration::from_millis(1))
-}
 
 /// `d` rounded down to a multiple of `step`.
 fn floor_to(d: Duration, step: Duration) -> Duration {
@@ -60,7 +56,7 @@ pub fn spread_offset(vantage: &str, flow: &str, interval: Duration) -> Duration 
     vantage.hash(&mut h);
     flow.hash(&mut h);
     let nanos = interval.as_nanos().max(1) as u64;
-    floor_to(Duration::from_nanos(h.finish() % nanos), tick_for(interval))
+    floor_to(Duration::from_nanos(h.finish() % nanos), TICK)
 }
 
 /// Up to 1% of the interval (at most 100 ms) of per-process jitter, so two
@@ -75,7 +71,7 @@ fn jitter(interval: Duration, salt: u64) -> Duration {
     if cap_n == 0 {
         Duration::ZERO
     } else {
-        floor_to(Duration::from_nanos(x % cap_n), tick_for(interval))
+        floor_to(Duration::from_nanos(x % cap_n), TICK)
     }
 }
 
@@ -214,13 +210,12 @@ impl Scheduler {
         {
             Some((name, (from, interval, timeout))) => {
                 // The source's jitter is at most 100 ms; stay on the grid.
-                let step = tick_for(flow.interval);
                 floor_to(
                     spread_offset(from, name, *interval)
                         + *timeout
                         + Duration::from_millis(150)
-                        + step,
-                    step,
+                        + TICK,
+                    TICK,
                 )
             }
             None => own(&flow.from, &flow.name, flow.interval),

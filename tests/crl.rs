@@ -35,6 +35,22 @@ async fn crl_server(overrides: Vec<(Ca, Route)>) -> HttpServer {
     srv
 }
 
+/// CA 37's CRL expired a day ago; the others are fresh.
+async fn stale_ca37_crl_server() -> HttpServer {
+    crl_server(vec![(
+        Ca::Ca37,
+        Route::crl(crl(
+            Ca::Ca37,
+            &CrlOptions {
+                this_update: -8 * DAY,
+                next_update: -DAY,
+                ..CrlOptions::default()
+            },
+        )),
+    )])
+    .await
+}
+
 struct Lab {
     _dir: tempfile::TempDir,
     _tls: Server,
@@ -117,18 +133,7 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
     let lab = Lab::new().await;
     let ca37 = Ca::Ca37.crl_path();
     let fresh = crl_server(vec![]).await;
-    let stale = crl_server(vec![(
-        Ca::Ca37,
-        Route::crl(crl(
-            Ca::Ca37,
-            &CrlOptions {
-                this_update: -8 * DAY,
-                next_update: -DAY,
-                ..CrlOptions::default()
-            },
-        )),
-    )])
-    .await;
+    let stale = stale_ca37_crl_server().await;
     let near = crl_server(vec![(
         Ca::Ca37,
         Route::crl(crl(
@@ -508,18 +513,7 @@ check = "tls"
 async fn flowprobe_check_orders_crl_flows_after_their_tls_source() {
     let lab = Lab::new().await;
     let fresh = crl_server(vec![]).await;
-    let stale = crl_server(vec![(
-        Ca::Ca37,
-        Route::crl(crl(
-            Ca::Ca37,
-            &CrlOptions {
-                this_update: -8 * DAY,
-                next_update: -DAY,
-                ..CrlOptions::default()
-            },
-        )),
-    )])
-    .await;
+    let stale = stale_ca37_crl_server().await;
     let dir = tempdir();
     // The crl flow comes first in the file: check must still run it second.
     let (head, tls_flow) = lab.head.split_at(lab.head.find("[[flow]]").expect("flow"));

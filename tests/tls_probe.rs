@@ -229,13 +229,7 @@ async fn openssl_s_server_full_path_passes() {
 async fn openssl_rsa_1024_leaf_is_weak_key_even_though_the_handshake_fails() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().expect("tempdir");
-    let weak = pki.openssl_leaf(dir.path(), WeakLeaf::Rsa1024);
-    let server = openssl_server(
-        &weak.cert_path,
-        &weak.key_path,
-        Some(&intermediates(&pki, dir.path())),
-        &[],
-    );
+    let server = weak_leaf_server(&pki, dir.path(), WeakLeaf::Rsa1024);
     let probe = probe(&client(), server.addr, &pki).await;
     let failure = probe
         .handshake
@@ -256,13 +250,7 @@ async fn openssl_rsa_1024_leaf_is_weak_key_even_though_the_handshake_fails() {
 async fn openssl_sha1_signed_leaf_is_weak_signature() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().expect("tempdir");
-    let weak = pki.openssl_leaf(dir.path(), WeakLeaf::Sha1Signed);
-    let server = openssl_server(
-        &weak.cert_path,
-        &weak.key_path,
-        Some(&intermediates(&pki, dir.path())),
-        &[],
-    );
+    let server = weak_leaf_server(&pki, dir.path(), WeakLeaf::Sha1Signed);
     let probe = probe(&client(), server.addr, &pki).await;
     assert!(probe.handshake.is_ok(), "{:?}", probe.handshake);
     assert_eq!(probe.reason(), Reason::WeakSignature);
@@ -473,6 +461,21 @@ fn client_identity() -> (
 }
 
 /// Writes every sent certificate but the leaf, for `openssl s_server -cert_chain`.
+/// OpenSSL serving a weak leaf of the test PKI with the rest of the path.
+fn weak_leaf_server(
+    pki: &Pki,
+    dir: &std::path::Path,
+    kind: WeakLeaf,
+) -> support::servers::OpensslServer {
+    let weak = pki.openssl_leaf(dir, kind);
+    openssl_server(
+        &weak.cert_path,
+        &weak.key_path,
+        Some(&intermediates(pki, dir)),
+        &[],
+    )
+}
+
 fn intermediates(pki: &Pki, dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("intermediates.pem");
     let rest: Vec<_> = pki.full_path().into_iter().skip(1).collect();

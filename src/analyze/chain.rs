@@ -326,34 +326,43 @@ fn judge_store(
             path,
             anchor_subject: Some(anchor_subject),
         },
-        PathOutcome::Incomplete { path, detail } => {
-            findings.extend(Finding::for_action(
-                policy.chain_incomplete,
-                Reason::ChainIncomplete,
-                format!("store {name}: {detail}"),
-            ));
-            AnchorResult {
-                store: name,
-                verified: false,
-                path,
-                anchor_subject: None,
-                detail,
-            }
-        }
-        PathOutcome::Untrusted { path, detail } => {
-            findings.extend(Finding::for_action(
-                policy.chain_untrusted,
-                Reason::ChainUntrusted,
-                format!("store {name}: {detail}"),
-            ));
-            AnchorResult {
-                store: name,
-                verified: false,
-                path,
-                anchor_subject: None,
-                detail,
-            }
-        }
+        PathOutcome::Incomplete { path, detail } => unverified(
+            name,
+            path,
+            detail,
+            (policy.chain_incomplete, Reason::ChainIncomplete),
+            findings,
+        ),
+        PathOutcome::Untrusted { path, detail } => unverified(
+            name,
+            path,
+            detail,
+            (policy.chain_untrusted, Reason::ChainUntrusted),
+            findings,
+        ),
+    }
+}
+
+/// A store the sent certificates do not reach, and the finding the policy
+/// asks for.
+fn unverified(
+    store: String,
+    path: Vec<usize>,
+    detail: String,
+    (action, reason): (Action, Reason),
+    findings: &mut Vec<Finding>,
+) -> AnchorResult {
+    findings.extend(Finding::for_action(
+        action,
+        reason,
+        format!("store {store}: {detail}"),
+    ));
+    AnchorResult {
+        store,
+        verified: false,
+        path,
+        anchor_subject: None,
+        detail,
     }
 }
 

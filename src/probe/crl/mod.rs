@@ -353,11 +353,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckRe
     let detail = format!(
         "{addr}: {judged} of {} CRLs judged{}",
         entries.len(),
-        if reason == Reason::Ok {
-            String::new()
-        } else {
-            format!(": {reason}")
-        }
+        crate::outcome::reason_suffix(reason)
     );
     Ok(Success {
         detail,

@@ -104,11 +104,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckRes
                     format!(" after {} redirects", r.hops.len())
                 },
                 r.body_bytes,
-                if reason == Reason::Ok {
-                    String::new()
-                } else {
-                    format!(": {reason}")
-                }
+                crate::outcome::reason_suffix(reason)
             );
             Ok(Success {
                 detail,

@@ -209,11 +209,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
                 facts.version,
                 facts.cipher_suite,
                 facts.certificates.len(),
-                if reason.as_str() == "ok" {
-                    String::new()
-                } else {
-                    format!(": {reason}")
-                }
+                crate::outcome::reason_suffix(reason)
             );
             Ok(Success {
                 detail,
