@@ -11,9 +11,8 @@ use flowprobe::outcome::{Action, Reason};
 use flowprobe::probe::ssh_wire::{SshHello, WireLimits, exchange};
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -39,33 +38,17 @@ KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-he
 HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-rsa
 ";
 
-/// A child process, killed when dropped.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A running sshd; the process goes before its directory.
 struct Sshd {
-    _process: KillOnDrop,
+    _process: support::Proc,
     port: u16,
     _dir: TempDir,
 }
 
-/// Whether to run: false (after saying so) when sshd is missing outside CI.
+/// Whether to run: false (after saying so) when sshd is missing outside CI;
+/// a failure in CI.
 fn sshd_available() -> bool {
-    if Path::new(SSHD).exists() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{SSHD} is missing; CI must install openssh-server for tests/ssh_real.rs");
-    }
-    eprintln!("skipping: {SSHD} is missing (install openssh-server)");
-    false
+    support::require(Path::new(SSHD).exists(), "openssh-server (/usr/sbin/sshd)")
 }
 
 fn keygen(dir: &Path, kind: &str, bits: &str) -> PathBuf {
@@ -77,11 +60,6 @@ fn keygen(dir: &Path, kind: &str, bits: &str) -> PathBuf {
         .expect("run ssh-keygen");
     assert!(status.success(), "ssh-keygen -t {kind} failed");
     path
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
 }
 
 /// Starts sshd with `algorithms` (sshd_config lines) on a free loopback
@@ -97,7 +75,7 @@ fn start_sshd(algorithms: &str) -> Sshd {
     ];
     let mut last_log = String::new();
     for _attempt in 0..5 {
-        let port = free_port();
+        let port = support::free_port();
         let mut config = format!(
             "ListenAddress 127.0.0.1:{port}\nUsePAM no\nPidFile none\nStrictModes no\n{algorithms}"
         );
@@ -116,7 +94,7 @@ fn start_sshd(algorithms: &str) -> Sshd {
             .stderr(log)
             .spawn()
             .expect("spawn sshd");
-        let mut process = KillOnDrop(child);
+        let mut process = support::Proc(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             last_log = fs::read_to_string(&log_path).unwrap_or_default();
