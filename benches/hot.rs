@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use flowprobe::analyze::chain::{self, ChainCache, ChainPolicy};
+use flowprobe::analyze::chain::{self, ChainCache, ChainPolicy, OrderRule};
 use flowprobe::config::{Overrides, load_with_env};
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
@@ -40,17 +40,17 @@ fn chain_benches(c: &mut Criterion) {
     let name = ServerName::try_from("mdm.lab.test").expect("name");
     let now = SystemTime::now();
 
-    let report = chain::analyze(&sent, &stores, &policy, &name, now);
-    assert!(report.anchors.iter().any(|a| a.verified), "{report:#?}");
+    let report = chain::analyze(&sent, &stores, &policy, &name, now, OrderRule::Tls13);
+    assert!(report.anchors().iter().any(|a| a.verified), "{report:#?}");
 
     let mut g = c.benchmark_group("chain");
     g.bench_function("analyze_6_certs", |b| {
-        b.iter(|| chain::analyze(&sent, &stores, &policy, &name, now))
+        b.iter(|| chain::analyze(&sent, &stores, &policy, &name, now, OrderRule::Tls13))
     });
     let mut cache = ChainCache::new();
-    let _ = cache.analyze(&sent, &stores, &policy, &name, now);
+    let _ = cache.analyze(&sent, &stores, &policy, &name, now, OrderRule::Tls13);
     g.bench_function("cache_analyze_6_certs_unchanged", |b| {
-        b.iter(|| cache.analyze(&sent, &stores, &policy, &name, now))
+        b.iter(|| cache.analyze(&sent, &stores, &policy, &name, now, OrderRule::Tls13))
     });
     g.bench_function("fingerprint_6_certs", |b| {
         b.iter(|| chain::chain_fingerprint(&sent))

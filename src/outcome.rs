@@ -25,6 +25,8 @@ pub enum Reason {
     ChainIncomplete,
     ChainUntrusted,
     ChainOrder,
+    ChainInvalid,
+    ChainExtra,
     CertRequired,
     CertExpired,
     CertNotYetValid,
@@ -50,7 +52,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in label order; used to pre-create the state-set series.
-    pub const ALL: [Reason; 35] = [
+    pub const ALL: [Reason; 37] = [
         Reason::Ok,
         Reason::DnsNxdomain,
         Reason::DnsTimeout,
@@ -65,6 +67,8 @@ impl Reason {
         Reason::ChainIncomplete,
         Reason::ChainUntrusted,
         Reason::ChainOrder,
+        Reason::ChainInvalid,
+        Reason::ChainExtra,
         Reason::CertRequired,
         Reason::CertExpired,
         Reason::CertNotYetValid,
@@ -104,6 +108,8 @@ impl Reason {
             Reason::ChainIncomplete => "chain_incomplete",
             Reason::ChainUntrusted => "chain_untrusted",
             Reason::ChainOrder => "chain_order",
+            Reason::ChainInvalid => "chain_invalid",
+            Reason::ChainExtra => "chain_extra",
             Reason::CertRequired => "cert_required",
             Reason::CertExpired => "cert_expired",
             Reason::CertNotYetValid => "cert_not_yet_valid",

@@ -3,7 +3,7 @@
 mod support;
 
 use flowprobe::analyze::chain::{
-    ChainCache, ChainPolicy, ChainReport, analyze, analyze_structure, chain_fingerprint, judge_time,
+    ChainCache, ChainPolicy, ChainReport, OrderRule, analyze, chain_fingerprint,
 };
 use flowprobe::analyze::trust::TrustStore;
 use flowprobe::outcome::{Level, Reason};
@@ -18,7 +18,14 @@ fn host() -> ServerName<'static> {
 
 fn judge(pki: &Pki, sent: &[CertificateDer<'static>], policy: &ChainPolicy) -> ChainReport {
     let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
-    analyze(sent, &[&fcpca, &dod], policy, &host(), SystemTime::now())
+    analyze(
+        sent,
+        &[&fcpca, &dod],
+        policy,
+        &host(),
+        SystemTime::now(),
+        OrderRule::Tls12,
+    )
 }
 
 fn reasons(report: &ChainReport, level: Level) -> Vec<Reason> {
@@ -54,17 +61,17 @@ fn full_path_verifies_for_fcpca_and_dod() {
             "Federal Bridge CA G4"
         ]
     );
-    let fcpca = &report.anchors[0];
+    let fcpca = &report.anchors()[0];
     assert_eq!((fcpca.store.as_str(), fcpca.verified), ("fcpca-g2", true));
     assert_eq!(fcpca.path, [0, 1, 2, 3, 4]);
     assert_eq!(
         fcpca.anchor_subject.as_deref(),
         Some("CN=Federal Common Policy CA G2, OU=FPKI, O=U.S. Government, C=US")
     );
-    let dod = &report.anchors[1];
+    let dod = &report.anchors()[1];
     assert_eq!((dod.store.as_str(), dod.verified), ("dod", true));
     assert_eq!(dod.path, [0, 1]);
-    assert!(report.order_ok);
+    assert!(report.order_ok());
     assert!(report.anchor_sent.is_empty() && report.unrelated.is_empty());
 
     let cross = &report.certificates[2];
@@ -92,7 +99,7 @@ fn path_stopping_at_dod_root_ca_3_is_incomplete_for_fcpca_only() {
     let pki = Pki::new();
     let report = judge(&pki, &pki.dod_path(), &ChainPolicy::default());
     assert_eq!(report.reason(), Reason::ChainIncomplete);
-    let fcpca = &report.anchors[0];
+    let fcpca = &report.anchors()[0];
     assert!(!fcpca.verified);
     assert_eq!(fcpca.path, [0, 1, 2]);
     assert_eq!(
@@ -101,9 +108,9 @@ fn path_stopping_at_dod_root_ca_3_is_incomplete_for_fcpca_only() {
          issuer CN=DoD Interoperability Root CA 2, OU=PKI, OU=DoD, O=U.S. Government, C=US not sent"
     );
     assert!(
-        report.anchors[1].verified,
+        report.anchors()[1].verified,
         "dod store: {:?}",
-        report.anchors[1]
+        report.anchors()[1]
     );
     assert_eq!(reasons(&report, Level::Fail), [Reason::ChainIncomplete]);
     assert!(report.findings[0].detail.starts_with("store fcpca-g2: "));
@@ -122,14 +129,19 @@ fn leaf_only_is_incomplete_for_both_stores() {
         &ChainPolicy::default(),
     );
     assert_eq!(report.reason(), Reason::ChainIncomplete);
-    assert!(report.anchors.iter().all(|a| !a.verified && a.path == [0]));
     assert!(
-        report.anchors[0]
+        report
+            .anchors()
+            .iter()
+            .all(|a| !a.verified && a.path == [0])
+    );
+    assert!(
+        report.anchors()[0]
             .detail
             .contains("issuer CN=DOD ID SW CA 37")
     );
     assert_eq!(report.certificates.len(), 1);
-    assert!(report.order_ok);
+    assert!(report.order_ok());
 }
 
 #[test]
@@ -144,9 +156,9 @@ fn wrong_order_fails_order_but_still_finds_the_path() {
     ];
     let report = judge(&pki, &sent, &ChainPolicy::default());
     assert_eq!(report.reason(), Reason::ChainOrder);
-    assert!(!report.order_ok);
-    assert_eq!(report.anchors[0].path, [0, 2, 1, 4, 3]);
-    assert!(report.anchors.iter().all(|a| a.verified));
+    assert!(!report.order_ok());
+    assert_eq!(report.anchors()[0].path, [0, 2, 1, 4, 3]);
+    assert!(report.anchors().iter().all(|a| a.verified));
     assert!(
         report.findings[0]
             .detail
@@ -162,8 +174,8 @@ fn anchor_sent_is_reported_as_info_and_passes() {
     let report = judge(&pki, &sent, &ChainPolicy::default());
     assert_eq!(report.reason(), Reason::Ok);
     assert_eq!(report.anchor_sent, [5]);
-    assert!(report.order_ok);
-    assert_eq!(reasons(&report, Level::Info), [Reason::ChainOrder]);
+    assert!(report.order_ok());
+    assert_eq!(reasons(&report, Level::Info), [Reason::ChainExtra]);
     assert!(
         report.findings[0]
             .detail
@@ -171,7 +183,7 @@ fn anchor_sent_is_reported_as_info_and_passes() {
     );
     assert!(report.certificates[5].self_signed);
     // An anchor's own SHA-1 signature would not be judged; its key would.
-    assert_eq!(report.anchors[0].path, [0, 1, 2, 3, 4]);
+    assert_eq!(report.anchors()[0].path, [0, 1, 2, 3, 4]);
 }
 
 #[test]
@@ -192,13 +204,13 @@ fn duplicates_and_unrelated_extras_are_reported() {
     // For fcpca-g2 the path now ends at a self-signed DoD Root CA 3.
     assert_eq!(report.reason(), Reason::ChainUntrusted);
     assert!(
-        report.anchors[0]
+        report.anchors()[0]
             .detail
             .starts_with("path ends at self-signed CN=DoD Root CA 3")
     );
-    assert_eq!(report.anchors[0].path, [0, 1, 3]);
-    assert!(report.anchors[1].verified);
-    assert!(!report.order_ok);
+    assert_eq!(report.anchors()[0].path, [0, 1, 3]);
+    assert!(report.anchors()[1].verified);
+    assert!(!report.order_ok());
 
     let other = self_signed_ec("Unrelated Test CA");
     let report = judge(
@@ -207,7 +219,7 @@ fn duplicates_and_unrelated_extras_are_reported() {
         &ChainPolicy::default(),
     );
     assert_eq!(report.unrelated, [2]);
-    assert!(report.anchors[1].verified);
+    assert!(report.anchors()[1].verified);
 }
 
 #[test]
@@ -222,12 +234,15 @@ fn expired_cross_certificate_is_reported_at_its_position() {
     assert!(
         report.findings[0]
             .detail
-            .starts_with("position 2 (DoD Root CA 3) expired at "),
+            .starts_with("store fcpca-g2: position 2 (DoD Root CA 3) expired at "),
         "{}",
         report.findings[0].detail
     );
-    // The path itself is still there: expiry is judged separately.
-    assert!(report.anchors.iter().all(|a| a.verified));
+    // Expiry is judged on the path (it used to be judged on every sent
+    // certificate): the only path to fcpca-g2 uses the expired
+    // cross-certificate, the dod path does not and still validates.
+    assert!(!report.anchors()[0].verified && report.anchors()[1].verified);
+    assert_eq!(report.anchors()[0].path, [0, 1, 2, 3, 4]);
     let cross = &report.certificates[2];
     assert_eq!(cross.issuer_cn, "DoD Interoperability Root CA 2");
     assert!(cross.not_after.expect("parsed") < now_secs());
@@ -244,7 +259,7 @@ fn expired_leaf_fails_with_its_facts() {
     assert!(
         report.findings[0]
             .detail
-            .starts_with("position 0 (mdm.lab.test) expired")
+            .starts_with("store fcpca-g2: position 0 (mdm.lab.test) expired")
     );
     assert_eq!(report.certificates.len(), 5);
 }
@@ -255,8 +270,11 @@ fn leaf_expiring_in_ten_days_is_cert_expiring_within_the_window_only() {
         leaf_expires_in_days: Some(10),
         ..PkiOptions::default()
     });
+    // The default is now a warning (the flow still works; the path-expiry
+    // alert pages), it used to fail the flow.
     let report = judge(&pki, &pki.full_path(), &ChainPolicy::default());
-    assert_eq!(report.reason(), Reason::CertExpiring);
+    assert_eq!(report.reason(), Reason::Ok);
+    assert_eq!(reasons(&report, Level::Warn), [Reason::CertExpiring]);
     assert!(
         report.findings[0].detail.contains("(in 10 days)"),
         "{:?}",
@@ -264,11 +282,10 @@ fn leaf_expiring_in_ten_days_is_cert_expiring_within_the_window_only() {
     );
 
     let short = policy("expiry_warning = \"5d\"");
-    assert_eq!(judge(&pki, &pki.full_path(), &short).reason(), Reason::Ok);
-    let warn = policy("cert_expiring = \"warn\"");
-    let report = judge(&pki, &pki.full_path(), &warn);
-    assert_eq!(report.reason(), Reason::Ok);
-    assert_eq!(reasons(&report, Level::Warn), [Reason::CertExpiring]);
+    assert!(judge(&pki, &pki.full_path(), &short).findings.is_empty());
+    let fail = policy("cert_expiring = \"fail\"");
+    let report = judge(&pki, &pki.full_path(), &fail);
+    assert_eq!(report.reason(), Reason::CertExpiring);
 }
 
 #[test]
@@ -283,6 +300,7 @@ fn host_name_is_matched_against_dns_and_ip_sans() {
             &ChainPolicy::default(),
             &name,
             SystemTime::now(),
+            OrderRule::Tls12,
         )
     };
     assert_eq!(check("localhost").reason(), Reason::Ok);
@@ -308,6 +326,7 @@ fn wrong_host_name_and_wildcards() {
             &ChainPolicy::default(),
             &name,
             SystemTime::now(),
+            OrderRule::Tls12,
         )
         .reason()
     };
@@ -331,11 +350,11 @@ fn rsa_1024_leaf_is_a_weak_key() {
     let leaf = &report.certificates[0];
     assert_eq!((leaf.key_type.as_str(), leaf.key_bits), ("rsa", 1024));
     assert_eq!(leaf.issuer_cn, "DOD ID SW CA 37");
-    assert!(report.anchors.iter().all(|a| a.verified));
+    assert!(report.anchors().iter().all(|a| a.verified));
 }
 
 #[test]
-fn sha1_signed_leaf_is_a_weak_signature() {
+fn sha1_signed_leaf_is_a_weak_signature_and_no_path_validates() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().expect("tempdir");
     let weak = pki.openssl_leaf(dir.path(), WeakLeaf::Sha1Signed);
@@ -348,8 +367,17 @@ fn sha1_signed_leaf_is_a_weak_signature() {
         "sha1WithRSAEncryption"
     );
     assert!(report.findings[0].detail.contains("sha1WithRSAEncryption"));
-    // Verified through the SHA-1 signature: the path is there, the signature is weak.
-    assert!(report.anchors.iter().all(|a| a.verified));
+    // The validator refuses SHA-1 certificate signatures, as iOS 13+ and
+    // macOS 10.15+ do: no store validates (it used to count as verified
+    // with a weak signature), and the explanation names the signature.
+    assert!(report.anchors().iter().all(|a| !a.verified));
+    assert!(
+        report.anchors()[0]
+            .detail
+            .contains("is signed with sha1WithRSAEncryption"),
+        "{}",
+        report.anchors()[0].detail
+    );
 }
 
 #[test]
@@ -418,7 +446,7 @@ fn self_signed_leaf_is_untrusted() {
     );
     assert_eq!(report.reason(), Reason::ChainUntrusted);
     assert!(
-        report.anchors[0]
+        report.anchors()[0]
             .detail
             .starts_with("path ends at self-signed CN=mdm.lab.test")
     );
@@ -441,12 +469,12 @@ fn unparsable_certificate_still_gets_facts_for_every_position() {
     assert!(broken.error.is_some() && broken.not_after.is_none());
     assert_eq!(broken.sha256.len(), 64);
     assert_eq!(report.certificates[5].subject_cn, "Federal Bridge CA G4");
-    assert!(report.anchors[0].verified, "the path skips the junk");
+    assert!(report.anchors()[0].verified, "the path skips the junk");
     assert_eq!(report.reason(), Reason::ChainOrder);
 }
 
 #[test]
-fn structure_is_cached_and_time_is_judged_every_time() {
+fn structure_is_cached_and_paths_are_revalidated_when_time_crosses_a_boundary() {
     let pki = Pki::new();
     let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
     let policy = ChainPolicy::default();
@@ -457,36 +485,37 @@ fn structure_is_cached_and_time_is_judged_every_time() {
     );
     assert_ne!(chain_fingerprint(&sent), chain_fingerprint(&pki.dod_path()));
 
-    let structure = analyze_structure(&sent, &[&fcpca, &dod], &policy, &host());
-    let later = SystemTime::now() + Duration::from_secs(400 * 86_400);
-    assert_eq!(
-        judge_time(&structure, &policy, SystemTime::now()).reason(),
-        Reason::Ok
-    );
-    assert_eq!(
-        judge_time(&structure, &policy, later).reason(),
-        Reason::CertExpired
-    );
-
+    let stores = [&fcpca, &dod];
+    let now = SystemTime::now();
     let mut cache = ChainCache::new();
-    let first = cache.analyze(&sent, &[&fcpca, &dod], &policy, &host(), SystemTime::now());
-    let started = Instant::now();
-    for _ in 0..100 {
-        let again = cache.analyze(&sent, &[&fcpca, &dod], &policy, &host(), SystemTime::now());
-        assert_eq!(again, first);
-    }
-    // A cache hit is a hash and a clone, not five RSA verifications.
-    assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        started.elapsed()
-    );
-    let moved = cache.analyze(
-        &pki.dod_path(),
-        &[&fcpca, &dod],
+    let first = cache.analyze(&sent, &stores, &policy, &host(), now, OrderRule::Tls12);
+    assert_eq!(first.reason(), Reason::Ok);
+    // Later, but before any notBefore/notAfter: the very same analysis.
+    let again = cache.analyze(
+        &sent,
+        &stores,
         &policy,
         &host(),
-        SystemTime::now(),
+        now + Duration::from_secs(3600),
+        OrderRule::Tls12,
+    );
+    assert_eq!(again, first);
+    assert!(std::sync::Arc::ptr_eq(&again.structure, &first.structure));
+    assert!(std::sync::Arc::ptr_eq(&again.paths, &first.paths));
+    // Past the leaf's notAfter (365 days): revalidated, the path is gone.
+    let later = now + Duration::from_secs(400 * 86_400);
+    let expired = cache.analyze(&sent, &stores, &policy, &host(), later, OrderRule::Tls12);
+    assert_eq!(expired.reason(), Reason::CertExpired);
+    assert!(std::sync::Arc::ptr_eq(&expired.structure, &first.structure));
+    assert!(expired.anchors().iter().all(|a| !a.verified));
+
+    let moved = cache.analyze(
+        &pki.dod_path(),
+        &stores,
+        &policy,
+        &host(),
+        now,
+        OrderRule::Tls12,
     );
     assert_eq!(moved.reason(), Reason::ChainIncomplete);
 }
@@ -503,11 +532,12 @@ fn sixty_certificate_chain_is_bounded() {
         &ChainPolicy::default(),
         &host(),
         SystemTime::now(),
+        OrderRule::Tls12,
     );
     let took = started.elapsed();
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert_eq!(report.certificates.len(), 60);
-    assert!(report.anchors.iter().all(|a| !a.verified));
+    assert!(report.anchors().iter().all(|a| !a.verified));
     assert_eq!(report.reason(), Reason::ChainIncomplete);
     assert_eq!(report.certificates[59].position, 59);
 }

@@ -4,8 +4,8 @@
 
 mod support;
 
-use flowprobe::analyze::chain::{ChainPolicy, ChainReport, analyze};
-use flowprobe::outcome::{Reason, verdict};
+use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
+use flowprobe::outcome::{Level, Reason, verdict};
 use flowprobe::probe::tls::{
     TlsClient, TlsError, TlsFacts, TlsFailure, TlsParams, TlsVersion, findings,
 };
@@ -61,12 +61,17 @@ async fn probe(client: &TlsClient, addr: SocketAddr, pki: &Pki) -> Probe {
         Err(failure) => failure.certificates.clone(),
     };
     let (fcpca, dod) = (pki.fcpca_store(), pki.dod_store());
+    let rule = match &handshake {
+        Ok(facts) if facts.version == "TLSv1.3" => OrderRule::Tls13,
+        _ => OrderRule::Tls12,
+    };
     let chain = analyze(
         &sent,
         &[&fcpca, &dod],
         &ChainPolicy::default(),
         client.server_name(),
         SystemTime::now(),
+        rule,
     );
     Probe { handshake, chain }
 }
@@ -102,7 +107,7 @@ async fn full_path_passes_for_both_stores_and_the_client_is_reused() {
         assert!(!facts.client_cert_requested);
         assert_eq!(probe.reason(), Reason::Ok, "{:#?}", probe.chain.findings);
         assert_eq!(probe.cns(), FULL_CNS);
-        assert!(probe.chain.anchors.iter().all(|a| a.verified));
+        assert!(probe.chain.anchors().iter().all(|a| a.verified));
     }
 }
 
@@ -112,8 +117,8 @@ async fn path_stopping_at_dod_root_ca_3_fails_fcpca_only() {
     let probe = serve_and_probe(&pki, pki.dod_path()).await;
     assert!(probe.handshake.is_ok());
     assert_eq!(probe.reason(), Reason::ChainIncomplete);
-    assert!(!probe.chain.anchors[0].verified);
-    assert!(probe.chain.anchors[1].verified);
+    assert!(!probe.chain.anchors()[0].verified);
+    assert!(probe.chain.anchors()[1].verified);
     assert_eq!(probe.cns(), FULL_CNS[..3]);
 }
 
@@ -126,14 +131,28 @@ async fn leaf_only_is_incomplete() {
 }
 
 #[tokio::test]
-async fn wrong_order_is_chain_order() {
+async fn wrong_order_fails_under_tls12_and_warns_under_tls13() {
+    // RFC 5246 7.4.2 makes the order a MUST, RFC 8446 4.4.2 a SHOULD: the
+    // same bundle fails a TLS 1.2 handshake's flow and warns on TLS 1.3.
     let pki = Pki::new();
     let mut sent = pki.full_path();
     sent.swap(1, 2);
-    let probe = serve_and_probe(&pki, sent).await;
-    assert_eq!(probe.reason(), Reason::ChainOrder);
-    assert_eq!(probe.chain.certificates[1].subject_cn, "DoD Root CA 3");
-    assert!(probe.chain.anchors.iter().all(|a| a.verified));
+    let tls13 = serve_and_probe(&pki, sent.clone()).await;
+    assert_eq!(tls13.reason(), Reason::Ok, "{:#?}", tls13.chain.findings);
+    assert!(
+        tls13
+            .chain
+            .findings
+            .iter()
+            .any(|f| f.reason == Reason::ChainOrder && f.level == Level::Warn)
+    );
+    assert_eq!(tls13.chain.certificates[1].subject_cn, "DoD Root CA 3");
+    assert!(tls13.chain.anchors().iter().all(|a| a.verified));
+
+    let server = rustls_server(sent, pki.leaf_key(), ServerMode::Tls12Only, None).await;
+    let tls12 = probe(&client(), server.addr, &pki).await;
+    assert_eq!(tls12.reason(), Reason::ChainOrder);
+    assert!(tls12.chain.anchors().iter().all(|a| a.verified));
 }
 
 #[tokio::test]
@@ -167,11 +186,16 @@ async fn expired_cross_certificate_is_reported_with_its_facts() {
         (cross.subject_cn.as_str(), cross.issuer_cn.as_str()),
         ("DoD Root CA 3", "DoD Interoperability Root CA 2")
     );
+    // The only path to fcpca-g2 uses the cross-certificate; the dod path
+    // does not, and still validates.
     assert!(
         probe.chain.findings[0]
             .detail
-            .starts_with("position 2 (DoD Root CA 3) expired")
+            .starts_with("store fcpca-g2: position 2 (DoD Root CA 3) expired"),
+        "{:?}",
+        probe.chain.findings
     );
+    assert!(!probe.chain.anchors()[0].verified && probe.chain.anchors()[1].verified);
 }
 
 #[tokio::test]
@@ -186,13 +210,30 @@ async fn expired_leaf_is_cert_expired() {
 }
 
 #[tokio::test]
-async fn leaf_expiring_in_ten_days_is_cert_expiring() {
+async fn leaf_expiring_in_ten_days_is_a_cert_expiring_warning() {
+    // A path that still validates is up; its coming expiry is a warning
+    // and an alert on flowprobe_tls_path_not_after_timestamp_seconds.
     let pki = Pki::generate(&PkiOptions {
         leaf_expires_in_days: Some(10),
         ..PkiOptions::default()
     });
     let probe = serve_and_probe(&pki, pki.full_path()).await;
-    assert_eq!(probe.reason(), Reason::CertExpiring);
+    assert_eq!(probe.reason(), Reason::Ok);
+    assert!(
+        probe
+            .chain
+            .findings
+            .iter()
+            .any(|f| f.reason == Reason::CertExpiring && f.level == Level::Warn)
+    );
+    let leaf_not_after = probe.chain.certificates[0].not_after;
+    assert!(
+        probe
+            .chain
+            .anchors()
+            .iter()
+            .all(|a| a.verified && a.not_after == leaf_not_after)
+    );
 }
 
 #[tokio::test]
@@ -338,7 +379,7 @@ async fn server_requiring_a_client_certificate_fails_but_reports_the_chain() {
         );
         assert_eq!(probe.reason(), Reason::TlsHandshake);
         assert_eq!(probe.cns(), FULL_CNS);
-        assert!(probe.chain.anchors.iter().all(|a| a.verified));
+        assert!(probe.chain.anchors().iter().all(|a| a.verified));
     }
 
     let mut with_cert = params(TlsVersion::Tls12);

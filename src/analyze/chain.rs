@@ -1,19 +1,25 @@
-//! Certificate-chain analysis: is the whole path to each required anchor
-//! pushed, in order, valid, for this name, with strong keys and signatures?
+//! Certificate-chain analysis: would a device that trusts each required
+//! store accept the path the server sent, in order, for this name, with
+//! strong keys and signatures?
 //!
-//! Pure functions over DER. Analysis is split in two so a daemon probing
-//! every 30 s does not redo signature checks for an unchanged chain:
-//! [`analyze_structure`] (paths, order, names, keys; cached by
-//! [`chain_fingerprint`] in [`ChainCache`]) and [`judge_time`] (validity,
-//! recomputed every probe because time moves).
+//! Pure functions over DER, in three steps so a daemon probing every 30 s
+//! does not redo signature checks for an unchanged chain:
+//! [`analyze_structure`] (facts, name, keys, duplicates: cached by
+//! [`chain_fingerprint`]), [`validate_paths`] (the verdict per store from
+//! rustls-webpki and its explanation, order, extras: cached until a
+//! validity boundary of a sent certificate or anchor is crossed) and
+//! [`judge`] (the findings at this instant: expiry windows, order rule of
+//! the negotiated version).
 
 mod facts;
 mod path;
 mod policy;
+mod validate;
 
 pub use facts::{CertFacts, is_weak_signature, render_name, signature_name};
-pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS};
+pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
 pub use policy::{ChainPolicy, Notice, Pattern, RequiredCert};
+pub use validate::Violation;
 
 use crate::analyze::trust::TrustStore;
 use crate::outcome::{Action, Finding, Level, Reason};
@@ -23,16 +29,25 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use validate::Explanation;
 
-/// The result of judging one store: did the sent certificates alone reach
-/// one of its anchors?
+/// The verdict for one store at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AnchorResult {
     pub store: String,
+    /// The validator accepted a path from the leaf to one of the store's
+    /// anchors using only the sent certificates.
     pub verified: bool,
-    /// Sent positions from the leaf; on failure, the deepest path tried.
+    /// Sent positions from the leaf: the verified path, or on failure the
+    /// candidate the explanation is about.
     pub path: Vec<usize>,
     pub anchor_subject: Option<String>,
+    /// Earliest notAfter and latest notBefore of the sent certificates on
+    /// the verified path: when the path stops validating.
+    pub not_after: Option<i64>,
+    pub not_before: Option<i64>,
+    /// Why the store is not verified, as facts.
+    pub violation: Option<Violation>,
     pub detail: String,
 }
 
@@ -41,9 +56,6 @@ pub struct AnchorResult {
 pub struct StructuralReport {
     pub fingerprint: String,
     pub certificates: Vec<CertFacts>,
-    pub anchors: Vec<AnchorResult>,
-    /// Each certificate certifies the one before it (RFC 5246 7.4.2).
-    pub order_ok: bool,
     /// Positions of sent certificates that are self-signed or a copy of an
     /// anchor of a judged store.
     pub anchor_sent: Vec<usize>,
@@ -54,13 +66,36 @@ pub struct StructuralReport {
     pub findings: Vec<Finding>,
 }
 
+/// The verdict of every store at one instant, the order of the sent
+/// paths and the certificates on none of them. Valid for every instant in
+/// `[valid_from, valid_until)`: no sent certificate's or anchor's validity
+/// begins or ends inside it, so the validator would answer the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathReport {
+    pub anchors: Vec<AnchorResult>,
+    /// The sent list, up to the last certificate any path uses, is a
+    /// chain in which each certificate certifies the one before it.
+    pub order_ok: bool,
+    /// Positions on no path of any store, anchors and duplicates aside
+    /// from their own lists.
+    pub extras: Vec<usize>,
+    #[serde(skip)]
+    order_detail: String,
+    #[serde(skip)]
+    findings: Vec<Finding>,
+    #[serde(skip)]
+    valid_from: i64,
+    #[serde(skip)]
+    valid_until: i64,
+}
+
 /// The full judgement of a chain at one instant: the (shared, cached)
-/// structure plus every finding, time-dependent ones included. Structure
-/// fields are reached through `Deref`; sharing it keeps a TLS probe from
-/// deep-copying every certificate's facts.
+/// structure and paths plus every finding. Structure fields are reached
+/// through `Deref`; sharing keeps a TLS probe from deep-copying facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
     pub structure: Arc<StructuralReport>,
+    pub paths: Arc<PathReport>,
     /// Most important first; [`crate::outcome::verdict`] gives the reason.
     pub findings: Vec<Finding>,
 }
@@ -72,19 +107,20 @@ impl std::ops::Deref for ChainReport {
     }
 }
 
-/// The same JSON as the structure, with this report's findings.
+/// The same JSON as before the split, plus `extras`.
 impl Serialize for ChainReport {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let st = &self.structure;
-        let mut m = s.serialize_struct("ChainReport", 8)?;
+        let mut m = s.serialize_struct("ChainReport", 9)?;
         m.serialize_field("fingerprint", &st.fingerprint)?;
         m.serialize_field("certificates", &st.certificates)?;
-        m.serialize_field("anchors", &st.anchors)?;
-        m.serialize_field("order_ok", &st.order_ok)?;
+        m.serialize_field("anchors", &self.paths.anchors)?;
+        m.serialize_field("order_ok", &self.paths.order_ok)?;
         m.serialize_field("anchor_sent", &st.anchor_sent)?;
         m.serialize_field("duplicates", &st.duplicates)?;
         m.serialize_field("unrelated", &st.unrelated)?;
+        m.serialize_field("extras", &self.paths.extras)?;
         m.serialize_field("findings", &self.findings)?;
         m.end()
     }
@@ -94,6 +130,28 @@ impl ChainReport {
     pub fn reason(&self) -> Reason {
         crate::outcome::verdict(&self.findings)
     }
+
+    pub fn anchors(&self) -> &[AnchorResult] {
+        &self.paths.anchors
+    }
+
+    pub fn order_ok(&self) -> bool {
+        self.paths.order_ok
+    }
+
+    pub fn extras(&self) -> &[usize] {
+        &self.paths.extras
+    }
+}
+
+/// Which order rule the negotiated version imposes on the sent list:
+/// RFC 5246 7.4.2 (TLS 1.2) says each certificate MUST certify the one
+/// before it; RFC 8446 4.4.2 (TLS 1.3) makes that a SHOULD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderRule {
+    /// TLS 1.2, and any handshake whose version is unknown.
+    Tls12,
+    Tls13,
 }
 
 /// SHA-256 over the length-prefixed DER of every sent certificate: equal
@@ -108,23 +166,20 @@ pub fn chain_fingerprint(sent: &[CertificateDer<'_>]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// Judges a chain completely: structure, then time.
+/// Judges a chain completely at `now`.
 pub fn analyze(
     sent: &[CertificateDer<'_>],
     stores: &[&TrustStore],
     policy: &ChainPolicy,
     server_name: &ServerName<'_>,
     now: SystemTime,
+    rule: OrderRule,
 ) -> ChainReport {
-    judge_shared(
-        Arc::new(analyze_structure(sent, stores, policy, server_name)),
-        policy,
-        now,
-    )
+    ChainCache::new().analyze(sent, stores, policy, server_name, now, rule)
 }
 
-/// Paths per store, order, duplicates, extras, required certificates, the
-/// host name and key/signature strength: everything the clock cannot change.
+/// Order, duplicates, unrelated extras, required certificates, the host
+/// name and key/signature strength: everything the clock cannot change.
 pub fn analyze_structure(
     sent: &[CertificateDer<'_>],
     stores: &[&TrustStore],
@@ -142,21 +197,6 @@ pub fn analyze_structure(
     );
     let mut findings = Vec::new();
 
-    let anchors: Vec<AnchorResult> = stores
-        .iter()
-        .map(|store| judge_store(&graph, store, policy, &mut findings))
-        .collect();
-
-    let order_ok = (1..graph.len()).all(|i| graph.certifies(i, i - 1));
-    if !order_ok {
-        let detail = order_detail(&graph, &certificates);
-        findings.extend(Finding::for_action(
-            policy.chain_order,
-            Reason::ChainOrder,
-            detail,
-        ));
-    }
-
     // A cross-certificate shares subject and key with an anchor but is a
     // needed intermediate; only the anchor's own bytes count as sent.
     let anchor_sent: Vec<usize> = (0..graph.len())
@@ -172,7 +212,6 @@ pub fn analyze_structure(
             ),
         );
     }
-
     let duplicates: Vec<usize> = (0..certificates.len())
         .filter(|p| {
             certificates[..*p]
@@ -180,31 +219,10 @@ pub fn analyze_structure(
                 .any(|c| c.sha256 == certificates[*p].sha256)
         })
         .collect();
-    for p in &duplicates {
-        notice(
-            &mut findings,
-            policy.duplicates,
-            format!(
-                "position {p} ({}) repeats an earlier certificate",
-                label(&certificates[*p])
-            ),
-        );
-    }
-
     let reachable = graph.reachable_from_leaf();
     let unrelated: Vec<usize> = (0..certificates.len())
         .filter(|p| !reachable[*p] && !duplicates.contains(p))
         .collect();
-    for p in &unrelated {
-        notice(
-            &mut findings,
-            policy.unrelated,
-            format!(
-                "position {p} ({}) certifies nothing in the leaf's path",
-                label(&certificates[*p])
-            ),
-        );
-    }
 
     judge_required(&certificates, policy, &mut findings);
     judge_name(sent.first(), server_name, policy, &mut findings);
@@ -213,8 +231,6 @@ pub fn analyze_structure(
     StructuralReport {
         fingerprint: hex::encode(chain_fingerprint(sent)),
         certificates,
-        anchors,
-        order_ok,
         anchor_sent,
         duplicates,
         unrelated,
@@ -222,63 +238,183 @@ pub fn analyze_structure(
     }
 }
 
-/// Adds the validity findings of every sent certificate at `now`.
-pub fn judge_time(
+/// Validates every store at `now` and explains each refusal; finds the
+/// order of the sent list and the certificates on no path.
+pub fn validate_paths(
+    sent: &[CertificateDer<'_>],
     structure: &StructuralReport,
+    stores: &[&TrustStore],
     policy: &ChainPolicy,
     now: SystemTime,
-) -> ChainReport {
-    judge_shared(Arc::new(structure.clone()), policy, now)
+) -> PathReport {
+    let now = unix_secs(now);
+    let certs = &structure.certificates;
+    let parsed: Vec<_> = sent
+        .iter()
+        .enumerate()
+        .map(|(position, der)| facts::extract(position, der.as_ref()).1)
+        .collect();
+    let graph = SentGraph::new(&parsed, certs.iter().map(|c| c.self_signed).collect());
+    let mut findings = Vec::new();
+    let anchors: Vec<AnchorResult> = stores
+        .iter()
+        .map(|store| judge_store(sent, certs, &graph, store, policy, now, &mut findings))
+        .collect();
+
+    let reach = anchors
+        .iter()
+        .filter_map(|a| a.path.iter().max())
+        .max()
+        .map_or(1, |m| m + 1)
+        .min(certs.len());
+    let broken: Vec<String> = (1..reach)
+        .filter(|i| !graph.certifies(*i, i - 1))
+        .take(3)
+        .map(|i| {
+            format!(
+                "position {i} ({}) does not certify position {} ({})",
+                label(&certs[i]),
+                i - 1,
+                label(&certs[i - 1])
+            )
+        })
+        .collect();
+
+    let on_path: Vec<bool> = (0..certs.len())
+        .map(|p| anchors.iter().any(|a| a.path.contains(&p)))
+        .collect();
+    let extras: Vec<usize> = (0..certs.len())
+        .filter(|p| !on_path[*p] && !structure.anchor_sent.contains(p))
+        .collect();
+    for p in &extras {
+        notice(
+            &mut findings,
+            policy.chain_extra,
+            extra_detail(*p, structure),
+        );
+    }
+
+    let (valid_from, valid_until) = stable_interval(certs, stores, now);
+    PathReport {
+        anchors,
+        order_ok: broken.is_empty(),
+        extras,
+        order_detail: broken.join("; "),
+        findings,
+        valid_from,
+        valid_until,
+    }
 }
 
-/// [`judge_time`] on a shared structure: no copy of the certificate facts.
-fn judge_shared(
+/// Every finding at `now`: structure, paths, order under `rule`, and the
+/// expiry of the verified paths (recomputed every probe: days left change).
+pub fn judge(
     structure: Arc<StructuralReport>,
+    paths: Arc<PathReport>,
     policy: &ChainPolicy,
     now: SystemTime,
+    rule: OrderRule,
 ) -> ChainReport {
+    let now = unix_secs(now);
     let mut findings = structure.findings.clone();
-    let now_secs = unix_secs(now);
-    let warning = i64::try_from(policy.expiry_warning.as_secs()).unwrap_or(i64::MAX);
-    for cert in &structure.certificates {
-        let (Some(not_before), Some(not_after)) = (cert.not_before, cert.not_after) else {
-            continue;
+    findings.extend(paths.findings.iter().cloned());
+    if !paths.order_ok {
+        let action = match rule {
+            OrderRule::Tls12 => policy.chain_order,
+            OrderRule::Tls13 => policy.chain_order_tls13,
         };
-        let who = format!("position {} ({})", cert.position, label(cert));
-        if now_secs < not_before {
-            findings.extend(Finding::for_action(
-                policy.cert_not_yet_valid,
-                Reason::CertNotYetValid,
-                format!("{who} is not valid before {}", rfc3339(not_before)),
-            ));
-        } else if now_secs > not_after {
-            findings.extend(Finding::for_action(
-                policy.cert_expired,
-                Reason::CertExpired,
-                format!("{who} expired at {}", rfc3339(not_after)),
-            ));
-        } else if not_after.saturating_sub(now_secs) < warning {
-            let days = (not_after - now_secs) / 86_400;
-            findings.extend(Finding::for_action(
-                policy.cert_expiring,
-                Reason::CertExpiring,
-                format!("{who} expires at {} (in {days} days)", rfc3339(not_after)),
-            ));
-        }
+        findings.extend(Finding::for_action(
+            action,
+            Reason::ChainOrder,
+            paths.order_detail.clone(),
+        ));
     }
+    judge_expiring(
+        &structure.certificates,
+        &paths.anchors,
+        policy,
+        now,
+        &mut findings,
+    );
     findings.sort_by_key(|f| (level_rank(f.level), reason_rank(f.reason)));
     ChainReport {
         structure,
+        paths,
         findings,
     }
 }
 
-/// Remembers the structure of the last chain a flow saw. One cache per flow
-/// (stores, policy and server name are the flow's, fixed until a reload,
-/// which builds a new cache).
+/// A verified path that stops validating within the warning window: per
+/// certificate on any verified path, the leaf against `expiry_warning`,
+/// CA certificates against `ca_expiry_warning` when set.
+fn judge_expiring(
+    certs: &[CertFacts],
+    anchors: &[AnchorResult],
+    policy: &ChainPolicy,
+    now: i64,
+    findings: &mut Vec<Finding>,
+) {
+    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    for cert in certs {
+        let stores: Vec<&str> = anchors
+            .iter()
+            .filter(|a| a.verified && a.path.contains(&cert.position))
+            .map(|a| a.store.as_str())
+            .collect();
+        let Some(not_after) = cert.not_after.filter(|_| !stores.is_empty()) else {
+            continue;
+        };
+        let window = match (cert.position, policy.ca_expiry_warning) {
+            (0, _) | (_, None) => secs(policy.expiry_warning),
+            (_, Some(ca)) => secs(ca),
+        };
+        if not_after.saturating_sub(now) < window {
+            let days = (not_after - now) / 86_400;
+            findings.extend(Finding::for_action(
+                policy.cert_expiring,
+                Reason::CertExpiring,
+                format!(
+                    "position {} ({}) expires at {} (in {days} days), on the verified path to {}",
+                    cert.position,
+                    label(cert),
+                    rfc3339(not_after),
+                    stores.join(", ")
+                ),
+            ));
+        }
+    }
+}
+
+/// The instants around `now` at which some sent certificate or anchor
+/// becomes valid or stops being valid; between them the validator's
+/// answer cannot change.
+fn stable_interval(certs: &[CertFacts], stores: &[&TrustStore], now: i64) -> (i64, i64) {
+    let sent = certs
+        .iter()
+        .flat_map(|c| [c.not_before, c.not_after.map(|t| t.saturating_add(1))])
+        .flatten();
+    let anchors = stores
+        .iter()
+        .flat_map(|s| s.anchors())
+        .flat_map(|a| [a.not_before, a.not_after.saturating_add(1)]);
+    let (mut from, mut until) = (i64::MIN, i64::MAX);
+    for t in sent.chain(anchors) {
+        if t <= now {
+            from = from.max(t);
+        } else {
+            until = until.min(t);
+        }
+    }
+    (from, until)
+}
+
+/// Remembers the last chain a flow saw: its structure, and its paths for
+/// as long as no validity boundary is crossed. One cache per flow (stores,
+/// policy and server name are the flow's, fixed until a reload, which
+/// builds a new cache).
 #[derive(Debug, Default)]
 pub struct ChainCache {
-    last: Option<([u8; 32], Arc<StructuralReport>)>,
+    last: Option<([u8; 32], Arc<StructuralReport>, Arc<PathReport>)>,
 }
 
 impl ChainCache {
@@ -286,7 +422,7 @@ impl ChainCache {
         ChainCache::default()
     }
 
-    /// Like [`analyze`], reusing the structure when the chain is unchanged.
+    /// Like [`analyze`], reusing what the chain and the clock allow.
     pub fn analyze(
         &mut self,
         sent: &[CertificateDer<'_>],
@@ -294,75 +430,129 @@ impl ChainCache {
         policy: &ChainPolicy,
         server_name: &ServerName<'_>,
         now: SystemTime,
+        rule: OrderRule,
     ) -> ChainReport {
         let fingerprint = chain_fingerprint(sent);
-        let structure = match &self.last {
-            Some((known, structure)) if *known == fingerprint => Arc::clone(structure),
+        let secs = unix_secs(now);
+        let (structure, paths) = match &self.last {
+            Some((known, structure, paths))
+                if *known == fingerprint
+                    && (paths.valid_from..paths.valid_until).contains(&secs) =>
+            {
+                (Arc::clone(structure), Arc::clone(paths))
+            }
+            Some((known, structure, _)) if *known == fingerprint => {
+                let structure = Arc::clone(structure);
+                let paths = Arc::new(validate_paths(sent, &structure, stores, policy, now));
+                (structure, paths)
+            }
             _ => {
                 let structure = Arc::new(analyze_structure(sent, stores, policy, server_name));
-                self.last = Some((fingerprint, Arc::clone(&structure)));
-                structure
+                let paths = Arc::new(validate_paths(sent, &structure, stores, policy, now));
+                (structure, paths)
             }
         };
-        judge_shared(structure, policy, now)
+        self.last = Some((fingerprint, Arc::clone(&structure), Arc::clone(&paths)));
+        judge(structure, paths, policy, now, rule)
     }
 }
 
 fn judge_store(
+    sent: &[CertificateDer<'_>],
+    certs: &[CertFacts],
     graph: &SentGraph<'_>,
     store: &TrustStore,
     policy: &ChainPolicy,
+    now: i64,
     findings: &mut Vec<Finding>,
 ) -> AnchorResult {
     let name = store.name().to_owned();
-    match graph.find_path(store) {
-        PathOutcome::Verified {
-            path,
-            anchor_subject,
-        } => AnchorResult {
-            detail: format!("sent path reaches {anchor_subject}"),
-            store: name,
-            verified: true,
-            path,
-            anchor_subject: Some(anchor_subject),
-        },
-        PathOutcome::Incomplete { path, detail } => unverified(
-            name,
-            path,
-            detail,
-            (policy.chain_incomplete, Reason::ChainIncomplete),
-            findings,
-        ),
-        PathOutcome::Untrusted { path, detail } => unverified(
-            name,
-            path,
-            detail,
-            (policy.chain_untrusted, Reason::ChainUntrusted),
-            findings,
-        ),
-    }
-}
-
-/// A store the sent certificates do not reach, and the finding the policy
-/// asks for.
-fn unverified(
-    store: String,
-    path: Vec<usize>,
-    detail: String,
-    (action, reason): (Action, Reason),
-    findings: &mut Vec<Finding>,
-) -> AnchorResult {
+    let refusal = match validate::validate(sent, certs, store, now) {
+        Ok(valid) => {
+            let on_path = || valid.path.iter().filter_map(|p| certs.get(*p));
+            let anchor_subject = store
+                .anchors()
+                .get(valid.anchor)
+                .map(|a| a.subject.clone())
+                .unwrap_or_default();
+            return AnchorResult {
+                store: name,
+                verified: true,
+                not_after: on_path().filter_map(|c| c.not_after).min(),
+                not_before: on_path().filter_map(|c| c.not_before).max(),
+                detail: format!("sent path validates to {anchor_subject}"),
+                path: valid.path,
+                anchor_subject: Some(anchor_subject),
+                violation: None,
+            };
+        }
+        Err(refusal) => refusal,
+    };
+    let search = graph.search(store);
+    let (path, violation, reason, detail) =
+        match validate::explain(&search, certs, store, now, &refusal) {
+            Explanation::Unlinked(PathOutcome::Incomplete { path, detail }) => {
+                (path, None, Reason::ChainIncomplete, detail)
+            }
+            Explanation::Unlinked(PathOutcome::Untrusted { path, detail }) => {
+                (path, None, Reason::ChainUntrusted, detail)
+            }
+            Explanation::Broken { path, violation } => {
+                let detail = violation.render(certs, store.name());
+                (path, Some(violation.clone()), violation.reason(), detail)
+            }
+        };
+    let action = match reason {
+        Reason::ChainIncomplete => policy.chain_incomplete,
+        Reason::ChainUntrusted => policy.chain_untrusted,
+        Reason::CertExpired => policy.cert_expired,
+        Reason::CertNotYetValid => policy.cert_not_yet_valid,
+        Reason::WeakSignature => policy.weak_signature,
+        _ => policy.chain_invalid,
+    };
     findings.extend(Finding::for_action(
         action,
         reason,
-        format!("store {store}: {detail}"),
+        format!("store {name}: {detail}"),
     ));
     AnchorResult {
-        store,
+        store: name,
         verified: false,
         path,
         anchor_subject: None,
+        not_after: None,
+        not_before: None,
+        violation,
         detail,
+    }
+}
+
+/// A certificate on no path, with the facts that tell a superseded
+/// cross-certificate from a stray one.
+fn extra_detail(position: usize, structure: &StructuralReport) -> String {
+    let certs = &structure.certificates;
+    let cert = &certs[position];
+    if let Some(first) = certs[..position].iter().find(|c| c.sha256 == cert.sha256) {
+        return format!(
+            "position {position} ({}) repeats position {}",
+            label(cert),
+            first.position
+        );
+    }
+    if cert.error.is_some() {
+        return format!("position {position} ({}) is on no path", label(cert));
+    }
+    let facts = format!(
+        "{}, issuer {}, serial {}, notAfter {}",
+        label(cert),
+        cert.issuer_cn,
+        cert.serial,
+        cert.not_after.map_or_else(String::new, rfc3339)
+    );
+    if structure.unrelated.contains(&position) {
+        format!("position {position} ({facts}) certifies nothing in the leaf's path")
+    } else {
+        format!("position {position} ({facts}) is on no valid path")
     }
 }
 
@@ -371,22 +561,6 @@ fn is_anchor_copy(cert: &CertFacts, stores: &[&TrustStore]) -> bool {
         .iter()
         .flat_map(|s| s.anchors())
         .any(|a| hex::encode(a.sha256) == cert.sha256)
-}
-
-fn order_detail(graph: &SentGraph<'_>, certificates: &[CertFacts]) -> String {
-    let broken: Vec<String> = (1..graph.len())
-        .filter(|i| !graph.certifies(*i, i - 1))
-        .take(3)
-        .map(|i| {
-            format!(
-                "position {i} ({}) does not certify position {} ({})",
-                label(&certificates[i]),
-                i - 1,
-                label(&certificates[i - 1])
-            )
-        })
-        .collect();
-    broken.join("; ")
 }
 
 fn judge_required(certificates: &[CertFacts], policy: &ChainPolicy, findings: &mut Vec<Finding>) {
@@ -467,11 +641,11 @@ fn notice(findings: &mut Vec<Finding>, notice: Notice, detail: String) {
         Notice::Warn => Action::Warn,
         Notice::Off => Action::Off,
         Notice::Info => {
-            findings.push(Finding::new(Reason::ChainOrder, Level::Info, detail));
+            findings.push(Finding::new(Reason::ChainExtra, Level::Info, detail));
             return;
         }
     };
-    findings.extend(Finding::for_action(action, Reason::ChainOrder, detail));
+    findings.extend(Finding::for_action(action, Reason::ChainExtra, detail));
 }
 
 /// How a certificate is named in details: its CN, or its subject, or its hash.
@@ -502,13 +676,15 @@ fn reason_rank(reason: Reason) -> u8 {
         Reason::CertNotYetValid => 1,
         Reason::ChainIncomplete => 2,
         Reason::ChainUntrusted => 3,
-        Reason::NameMismatch => 4,
-        Reason::WeakKey => 5,
-        Reason::WeakSignature => 6,
-        Reason::ChainOrder => 7,
-        Reason::CertRequired => 8,
-        Reason::CertExpiring => 9,
-        _ => 10,
+        Reason::ChainInvalid => 4,
+        Reason::NameMismatch => 5,
+        Reason::WeakKey => 6,
+        Reason::WeakSignature => 7,
+        Reason::ChainOrder => 8,
+        Reason::CertRequired => 9,
+        Reason::ChainExtra => 10,
+        Reason::CertExpiring => 11,
+        _ => 12,
     }
 }
 

@@ -5,8 +5,8 @@
 //! configuration time; `system` is the OS store for Apple's endpoints.
 
 use crate::analyze::chain::render_name;
-use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, TrustAnchor};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -46,19 +46,29 @@ pub struct Anchor {
     /// DER of the SubjectPublicKeyInfo: an anchor is a name and a key.
     pub spki_der: Vec<u8>,
     pub sha256: [u8; 32],
+    /// Validity in Unix seconds: a device refuses a path to an expired
+    /// anchor, which webpki does not check.
+    pub not_before: i64,
+    pub not_after: i64,
 }
 
 impl Anchor {
     /// Digests one DER certificate; `Err` carries the parser's complaint.
     pub fn from_der(der: CertificateDer<'static>) -> Result<Self, String> {
-        let (subject_der, subject, spki_der) = {
+        let (subject_der, subject, spki_der, not_before, not_after) = {
             let (_, cert) = X509Certificate::from_der(der.as_ref()).map_err(|e| e.to_string())?;
             (
                 cert.subject().as_raw().to_vec(),
                 render_name(cert.subject()),
                 cert.public_key().raw.to_vec(),
+                cert.validity().not_before.timestamp(),
+                cert.validity().not_after.timestamp(),
             )
         };
+        // The validator takes anchors in its own form; one that it cannot
+        // read would silently never match, so it is refused here.
+        webpki::anchor_from_trusted_cert(&der)
+            .map_err(|e| format!("not usable as a trust anchor: {e}"))?;
         let sha256 = Sha256::digest(der.as_ref()).into();
         Ok(Anchor {
             der,
@@ -66,6 +76,8 @@ impl Anchor {
             subject,
             spki_der,
             sha256,
+            not_before,
+            not_after,
         })
     }
 }
@@ -75,14 +87,35 @@ impl Anchor {
 pub struct TrustStore {
     name: String,
     anchors: Vec<Anchor>,
+    /// The same anchors, index for index, as webpki takes them.
+    trust_anchors: Vec<TrustAnchor<'static>>,
 }
 
 impl TrustStore {
     pub fn new(name: impl Into<String>, anchors: Vec<Anchor>) -> Self {
+        // `Anchor::from_der` proved every anchor converts.
+        let anchors: Vec<Anchor> = anchors
+            .into_iter()
+            .filter(|a| webpki::anchor_from_trusted_cert(&a.der).is_ok())
+            .collect();
+        let trust_anchors = anchors
+            .iter()
+            .filter_map(|a| {
+                webpki::anchor_from_trusted_cert(&a.der)
+                    .ok()
+                    .map(|t| t.to_owned())
+            })
+            .collect();
         TrustStore {
             name: name.into(),
             anchors,
+            trust_anchors,
         }
+    }
+
+    /// The anchors in webpki's form, index for index with [`Self::anchors`].
+    pub fn trust_anchors(&self) -> &[TrustAnchor<'static>] {
+        &self.trust_anchors
     }
 
     /// Loads every certificate from PEM files, or from every `*.pem` / `*.crt`

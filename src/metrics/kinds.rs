@@ -31,6 +31,7 @@ pub const DYN_CRL_ENTRIES: usize = 10;
 pub const DYN_CRL_BYTES: usize = 11;
 pub const DYN_CRL_SIGNATURE: usize = 12;
 pub const DYN_CRL_REVOKED: usize = 13;
+pub const DYN_TLS_PATH_NOT_AFTER: usize = 14;
 
 const CRL_LABELS: [&str; 3] = ["vantage", "flow", "issuer_cn"];
 
@@ -116,6 +117,11 @@ pub fn register(r: &Registry) -> prometheus::Result<Vec<GaugeVec>> {
             "flowprobe_crl_revoked",
             "1 when the CRL lists the captured path's certificate at `position`; 0 for every position the CRL covers but does not list.",
             vec!["vantage", "flow", "issuer_cn", "position"],
+        ),
+        (
+            "flowprobe_tls_path_not_after_timestamp_seconds",
+            "Earliest notAfter on the path that validates to each trust store: when that path stops validating. Absent for a store whose path does not validate (flowprobe_tls_chain_verified is 0).",
+            vec!["vantage", "flow", "store"],
         ),
     ];
     let mut out = Vec::new();
@@ -215,10 +221,10 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     });
     let chain = details.and_then(|d| d.chain.as_ref());
     for (store, g) in &tls.verified {
-        let ok = chain.is_some_and(|c| c.anchors.iter().any(|a| &a.store == store && a.verified));
+        let ok = chain.is_some_and(|c| c.anchors().iter().any(|a| &a.store == store && a.verified));
         g.set(if ok { 1.0 } else { 0.0 });
     }
-    tls.order_ok.set(if chain.is_some_and(|c| c.order_ok) {
+    tls.order_ok.set(if chain.is_some_and(|c| c.order_ok()) {
         1.0
     } else {
         0.0
@@ -243,6 +249,15 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
             vec![v.clone(), n.clone(), cipher.clone()],
             1.0,
         ));
+    }
+    for a in chain.anchors() {
+        if let (true, Some(t)) = (a.verified, a.not_after) {
+            next.push((
+                DYN_TLS_PATH_NOT_AFTER,
+                vec![v.clone(), n.clone(), a.store.clone()],
+                t as f64,
+            ));
+        }
     }
     for c in &chain.certificates {
         let labels = vec![

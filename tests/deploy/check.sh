@@ -95,9 +95,9 @@ step "alertmanager routing: critical->pager+chat, warning->chat, info->null" bas
     set -e
     $(declare -f routes)
     routes pager,chat alertname=FlowprobeRequiredFlowDown severity=critical flow_severity=critical vantage=mobile-devices flow=mobile-mdm-https
-    routes chat alertname=FlowprobeCertificateExpiringSoon severity=warning flow_severity=critical
+    routes chat alertname=FlowprobeTLSPathExpiringSoon severity=warning flow_severity=critical
     routes null alertname=FlowprobeRequiredFlowDown severity=info flow_severity=info
-    routes null alertname=FlowprobeCertificateExpiringCritical severity=critical flow_severity=info
+    routes null alertname=FlowprobeTLSPathExpiringCritical severity=critical flow_severity=info
     routes pager,chat alertname=FlowprobeInstanceDown severity=critical"
 
 # --- Kubernetes -----------------------------------------------------------------

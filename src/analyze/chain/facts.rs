@@ -42,6 +42,20 @@ pub struct CertFacts {
     /// dNSName and iPAddress subject alternative names.
     pub sans: Vec<String>,
     pub is_ca: bool,
+    /// Whether the certificate has a basicConstraints extension at all.
+    #[serde(skip)]
+    pub basic_constraints: bool,
+    /// basicConstraints pathLenConstraint of a CA certificate.
+    pub path_len: Option<u32>,
+    /// keyUsage bits by RFC 5280 name; `None` when the extension is absent
+    /// (absent allows every use, present restricts).
+    pub key_usage: Option<Vec<String>>,
+    /// extendedKeyUsage purposes (`serverAuth`, `clientAuth`, `any`, or the
+    /// OID); `None` when absent.
+    pub ext_key_usage: Option<Vec<String>>,
+    /// The nameConstraints extension for people
+    /// (`permitted: DNS:.mil; excluded: DNS:.lab.test`), when present.
+    pub name_constraints: Option<String>,
     /// Subject equals issuer and the certificate verifies with its own key.
     pub self_signed: bool,
     /// URIs from the CRL Distribution Points extension.
@@ -81,6 +95,15 @@ pub fn extract(position: usize, der: &[u8]) -> (CertFacts, Option<X509Certificat
         signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
         sans: subject_alt_names(&cert),
         is_ca: cert.is_ca(),
+        basic_constraints: cert.basic_constraints().ok().flatten().is_some(),
+        path_len: cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .and_then(|b| b.value.path_len_constraint),
+        key_usage: key_usage(&cert),
+        ext_key_usage: ext_key_usage(&cert),
+        name_constraints: name_constraints(&cert),
         self_signed: is_self_signed(&cert),
         crl_distribution_points: crl_uris(&cert),
     };
@@ -300,4 +323,80 @@ fn crl_uris(cert: &X509Certificate<'_>) -> Vec<String> {
         }
     }
     uris
+}
+
+fn key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+    let ku = cert.key_usage().ok().flatten()?.value;
+    let bits = [
+        (ku.digital_signature(), "digitalSignature"),
+        (ku.non_repudiation(), "nonRepudiation"),
+        (ku.key_encipherment(), "keyEncipherment"),
+        (ku.data_encipherment(), "dataEncipherment"),
+        (ku.key_agreement(), "keyAgreement"),
+        (ku.key_cert_sign(), "keyCertSign"),
+        (ku.crl_sign(), "cRLSign"),
+        (ku.encipher_only(), "encipherOnly"),
+        (ku.decipher_only(), "decipherOnly"),
+    ];
+    Some(
+        bits.iter()
+            .filter(|(set, _)| *set)
+            .map(|(_, name)| (*name).to_owned())
+            .collect(),
+    )
+}
+
+fn ext_key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+    let eku = cert.extended_key_usage().ok().flatten()?.value;
+    let named = [
+        (eku.any, "any"),
+        (eku.server_auth, "serverAuth"),
+        (eku.client_auth, "clientAuth"),
+        (eku.code_signing, "codeSigning"),
+        (eku.email_protection, "emailProtection"),
+        (eku.time_stamping, "timeStamping"),
+        (eku.ocsp_signing, "OCSPSigning"),
+    ];
+    let mut out: Vec<String> = named
+        .iter()
+        .filter(|(set, _)| *set)
+        .map(|(_, name)| (*name).to_owned())
+        .collect();
+    out.extend(eku.other.iter().map(|oid| oid.to_id_string()));
+    Some(out)
+}
+
+fn name_constraints(cert: &X509Certificate<'_>) -> Option<String> {
+    let nc = cert.name_constraints().ok().flatten()?.value;
+    let render = |trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
+        trees.as_ref().map(|t| {
+            t.iter()
+                .map(|s| general_name(&s.base))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    let mut parts = Vec::new();
+    if let Some(p) = render(&nc.permitted_subtrees) {
+        parts.push(format!("permitted: {p}"));
+    }
+    if let Some(e) = render(&nc.excluded_subtrees) {
+        parts.push(format!("excluded: {e}"));
+    }
+    Some(parts.join("; "))
+}
+
+fn general_name(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(d) => format!("DNS:{d}"),
+        GeneralName::RFC822Name(e) => format!("email:{e}"),
+        GeneralName::URI(u) => format!("URI:{u}"),
+        GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
+            let (addr, mask) = b.split_at(b.len() / 2);
+            format!("IP:{}/{}", render_ip(addr), render_ip(mask))
+        }
+        GeneralName::IPAddress(b) => format!("IP:{}", render_ip(b)),
+        GeneralName::DirectoryName(n) => format!("DirName:{}", render_name(n)),
+        other => format!("{other:?}"),
+    }
 }

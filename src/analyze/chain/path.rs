@@ -27,15 +27,9 @@ pub struct SentGraph<'a> {
     self_signed: Vec<bool>,
 }
 
-/// How the search for one store ended.
+/// Why the search for one store found no linked path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathOutcome {
-    /// `path` are positions from the leaf; the anchor is from the store,
-    /// or is the last position when the server sent it.
-    Verified {
-        path: Vec<usize>,
-        anchor_subject: String,
-    },
     /// The deepest path stops at `stops_at`, whose issuer was not sent.
     Incomplete { path: Vec<usize>, detail: String },
     /// The deepest path ends at a certificate the store does not trust.
@@ -133,65 +127,121 @@ impl<'a> SentGraph<'a> {
         })
     }
 
-    /// Searches a path from the leaf to one of `store`'s anchors.
-    pub fn find_path(&self, store: &TrustStore) -> PathOutcome {
+    /// Every path (up to [`MAX_LINKED`]) from the leaf to one of `store`'s
+    /// anchors by names and signatures alone, and the deepest dead end.
+    /// These are candidates to explain a verdict, never a verdict: the
+    /// validator decides whether a path is valid.
+    pub fn search(&self, store: &TrustStore) -> PathSearch {
         if self.cert(0).is_none() {
             let detail = if self.certs.is_empty() {
                 "no certificate sent".to_owned()
             } else {
                 "the leaf certificate could not be parsed".to_owned()
             };
-            return PathOutcome::Incomplete {
-                path: Vec::new(),
-                detail,
+            return PathSearch {
+                linked: Vec::new(),
+                dead_end: Some(PathOutcome::Incomplete {
+                    path: Vec::new(),
+                    detail,
+                }),
             };
         }
         let mut search = Search {
             graph: self,
             store,
             expansions: 0,
+            linked: Vec::new(),
             deepest: None,
         };
         let mut path = vec![0];
-        if let Some(found) = search.visit(&mut path) {
-            return found;
+        search.visit(&mut path);
+        let dead_end = match (&search.deepest, search.linked.is_empty()) {
+            (None, true) => Some(PathOutcome::Incomplete {
+                path: vec![0],
+                detail: "path search exhausted its budget".to_owned(),
+            }),
+            _ => search.deepest,
+        };
+        PathSearch {
+            linked: search.linked,
+            dead_end,
         }
-        search.deepest.unwrap_or_else(|| PathOutcome::Incomplete {
-            path: vec![0],
-            detail: "path search exhausted its budget".to_owned(),
-        })
     }
+}
+
+/// At most this many linked paths are collected per store; real
+/// hierarchies have two or three (one per cross-certificate generation).
+pub const MAX_LINKED: usize = 8;
+
+/// What the name-and-signature search found for one store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathSearch {
+    /// Paths that reach an anchor, shortest search order first.
+    pub linked: Vec<Linked>,
+    /// The deepest path that reached no anchor, when one was seen.
+    pub dead_end: Option<PathOutcome>,
+}
+
+/// A path whose names and signatures link the leaf to an anchor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linked {
+    /// Sent positions from the leaf.
+    pub path: Vec<usize>,
+    /// Index into the store's anchors; `None` when the last position is a
+    /// sent copy of an anchor.
+    pub anchor: Option<usize>,
+    pub anchor_subject: String,
 }
 
 struct Search<'g, 'a> {
     graph: &'g SentGraph<'a>,
     store: &'g TrustStore,
     expansions: usize,
+    linked: Vec<Linked>,
     /// The longest dead end seen so far, reported when no path exists.
     deepest: Option<PathOutcome>,
 }
 
 impl Search<'_, '_> {
-    fn visit(&mut self, path: &mut Vec<usize>) -> Option<PathOutcome> {
-        let node = *path.last()?;
-        let cert = self.graph.cert(node)?;
+    fn visit(&mut self, path: &mut Vec<usize>) {
+        if self.linked.len() >= MAX_LINKED {
+            return;
+        }
+        let Some(node) = path.last().copied() else {
+            return;
+        };
+        let Some(cert) = self.graph.cert(node) else {
+            return;
+        };
         let subject = super::facts::render_name(cert.subject());
         if self.graph.is_anchor(node, self.store) {
-            return Some(PathOutcome::Verified {
+            self.linked.push(Linked {
                 path: path.clone(),
+                anchor: None,
                 anchor_subject: subject,
             });
+            return;
         }
         let issuer = super::facts::render_name(cert.issuer());
         let mut named_anchor_rejected = false;
-        for anchor in self.store.anchors_named(cert.issuer().as_raw()) {
+        let mut linked_here = false;
+        for (index, anchor) in self.store.anchors().iter().enumerate() {
+            if anchor.subject_der != cert.issuer().as_raw() {
+                continue;
+            }
             if anchor_signed(anchor, cert) {
-                return Some(PathOutcome::Verified {
+                self.linked.push(Linked {
                     path: path.clone(),
+                    anchor: Some(index),
                     anchor_subject: anchor.subject.clone(),
                 });
+                linked_here = true;
+            } else {
+                named_anchor_rejected = true;
             }
-            named_anchor_rejected = true;
+        }
+        if linked_here {
+            return;
         }
         self.expansions += 1;
         if self.expansions > MAX_EXPANSIONS {
@@ -199,7 +249,7 @@ impl Search<'_, '_> {
                 path: path.clone(),
                 detail: format!("path search budget exhausted at {subject}"),
             });
-            return None;
+            return;
         }
         let issuers = if path.len() < MAX_DEPTH {
             self.graph.issuers_of(node)
@@ -213,14 +263,11 @@ impl Search<'_, '_> {
             }
             descended = true;
             path.push(parent);
-            let found = self.visit(path);
+            self.visit(path);
             path.pop();
-            if found.is_some() {
-                return found;
-            }
         }
         if descended {
-            return None;
+            return;
         }
         let dead_end = if named_anchor_rejected {
             PathOutcome::Untrusted {
@@ -251,14 +298,13 @@ impl Search<'_, '_> {
             }
         };
         self.note_dead_end(dead_end);
-        None
     }
 
     fn note_dead_end(&mut self, outcome: PathOutcome) {
         let len = |o: &PathOutcome| match o {
-            PathOutcome::Verified { path, .. }
-            | PathOutcome::Incomplete { path, .. }
-            | PathOutcome::Untrusted { path, .. } => path.len(),
+            PathOutcome::Incomplete { path, .. } | PathOutcome::Untrusted { path, .. } => {
+                path.len()
+            }
         };
         if self.deepest.as_ref().is_none_or(|d| len(&outcome) > len(d)) {
             self.deepest = Some(outcome);

@@ -8,15 +8,12 @@ use regex::Regex;
 use serde::{Deserialize, Deserializer};
 use std::time::Duration;
 
-/// Per-flow chain assertions. Every assertion defaults to `fail`: a flow
-/// passes only when every enabled assertion holds (issue 3).
-///
-/// `cert_expiring` also defaults to `fail`: cross-certificates are
-/// short-lived and reissued, and the STIG requirement is that devices can
-/// build the path; a path that breaks within `expiry_warning` is a flow
-/// that needs action now, not a dashboard curiosity. Operators who page on
-/// `flowprobe_tls_cert_not_after_timestamp_seconds` instead set
-/// `cert_expiring = "warn"`.
+/// Per-flow chain assertions. What a device would refuse defaults to
+/// `fail`; what still works today defaults to `warn`: a verified path that
+/// expires within `expiry_warning` (`cert_expiring`; paged through its own
+/// alert on `flowprobe_tls_path_not_after_timestamp_seconds`, not as a
+/// down flow), certificates on no valid path (`chain_extra`), and a broken
+/// order under TLS 1.3, where RFC 8446 only recommends it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChainPolicy {
@@ -26,17 +23,29 @@ pub struct ChainPolicy {
     /// The sent path ends at a self-signed certificate (or a name-alike)
     /// that is not an anchor of the store.
     pub chain_untrusted: Action,
-    /// A certificate does not certify the one before it (RFC 5246 7.4.2).
+    /// The path links by names and signatures but breaks a rule of RFC
+    /// 5280 validation (basicConstraints, keyUsage, pathLen, EKU, name
+    /// constraints).
+    pub chain_invalid: Action,
+    /// Under TLS 1.2: a certificate does not certify the one before it
+    /// (RFC 5246 7.4.2 MUST).
     pub chain_order: Action,
+    /// The same under TLS 1.3 (RFC 8446 4.4.2 SHOULD).
+    pub chain_order_tls13: Action,
     /// A `require` entry matched no sent certificate.
     pub cert_required: Action,
     pub require: Vec<RequiredCert>,
     pub cert_expired: Action,
     pub cert_not_yet_valid: Action,
     pub cert_expiring: Action,
-    /// How long before `notAfter` a certificate counts as expiring.
+    /// How long before `notAfter` a certificate of a verified path counts
+    /// as expiring.
     #[serde(deserialize_with = "human_duration")]
     pub expiry_warning: Duration,
+    /// The same for the path's CA certificates, when they need more notice
+    /// (cross-certificates are reissued by another organisation).
+    #[serde(deserialize_with = "optional_duration")]
+    pub ca_expiry_warning: Option<Duration>,
     /// The leaf's SANs do not cover the server name (RFC 6125; no CN fallback).
     pub name_mismatch: Action,
     pub weak_key: Action,
@@ -50,10 +59,9 @@ pub struct ChainPolicy {
     /// The server sent a self-signed certificate or an anchor itself:
     /// allowed by RFC 5246, worth knowing.
     pub anchor_sent: Notice,
-    /// The same certificate sent twice.
-    pub duplicates: Notice,
-    /// A sent certificate that certifies nothing in the leaf's path.
-    pub unrelated: Notice,
+    /// A sent certificate on no valid path: a superseded
+    /// cross-certificate, a duplicate, an unrelated extra.
+    pub chain_extra: Notice,
 }
 
 impl Default for ChainPolicy {
@@ -61,21 +69,23 @@ impl Default for ChainPolicy {
         ChainPolicy {
             chain_incomplete: Action::Fail,
             chain_untrusted: Action::Fail,
+            chain_invalid: Action::Fail,
             chain_order: Action::Fail,
+            chain_order_tls13: Action::Warn,
             cert_required: Action::Fail,
             require: Vec::new(),
             cert_expired: Action::Fail,
             cert_not_yet_valid: Action::Fail,
-            cert_expiring: Action::Fail,
+            cert_expiring: Action::Warn,
             expiry_warning: Duration::from_secs(30 * 86_400),
+            ca_expiry_warning: None,
             name_mismatch: Action::Fail,
             weak_key: Action::Fail,
             min_rsa_bits: 2048,
             min_ec_bits: 256,
             weak_signature: Action::Fail,
             anchor_sent: Notice::Info,
-            duplicates: Notice::Info,
-            unrelated: Notice::Info,
+            chain_extra: Notice::Warn,
         }
     }
 }
@@ -188,4 +198,8 @@ impl<'de> Deserialize<'de> for Pattern {
 fn human_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    human_duration(d).map(Some)
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::spec::{SYSTEM, TlsSpec};
 use super::{TlsClient, TlsParams, findings};
-use crate::analyze::chain::{ChainCache, ChainReport};
+use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
 use crate::config::{Flow, Host};
 use crate::outcome::verdict;
@@ -132,7 +132,7 @@ impl TlsState {
             .collect()
     }
 
-    fn judge(&self, certs: &[CertificateDer<'static>]) -> Option<ChainReport> {
+    fn judge(&self, certs: &[CertificateDer<'static>], rule: OrderRule) -> Option<ChainReport> {
         if certs.is_empty() {
             return None;
         }
@@ -144,6 +144,7 @@ impl TlsState {
             &self.spec.policy,
             &self.server_name,
             SystemTime::now(),
+            rule,
         ))
     }
 }
@@ -200,7 +201,12 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
     let server_name = state.server_name.to_str().into_owned();
     match result {
         Ok(facts) => {
-            let chain = state.judge(&facts.certificates);
+            let rule = if facts.version == "TLSv1.3" {
+                OrderRule::Tls13
+            } else {
+                OrderRule::Tls12
+            };
+            let chain = state.judge(&facts.certificates, rule);
             publish(ctx, chain.as_ref(), &facts.certificates);
             let found = findings(None, chain.as_ref());
             let reason = verdict(&found);
@@ -226,7 +232,8 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
             })
         }
         Err(failure) => {
-            let chain = state.judge(&failure.certificates);
+            // The version is unknown: judge order by the stricter rule.
+            let chain = state.judge(&failure.certificates, OrderRule::Tls12);
             publish(ctx, chain.as_ref(), &failure.certificates);
             let found = findings(Some(&failure.error), chain.as_ref());
             let reason = found.first().map_or(failure.error.reason(), |f| f.reason);
