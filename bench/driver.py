@@ -2,7 +2,7 @@
 """flowprobe benchmark driver (issue 8). Python 3 stdlib only; loopback only.
 
 Phases (every one stops by itself within its budget):
-  pki       openssl: RSA-2048 path root -> bridge -> interop -> dod-root -> ca37 -> leaf
+  pki       openssl: RSA-2048 path root -> bridge -> interop -> dod-root -> ca66 -> leaf
   farm      N TCP listeners (accept+close), TLS servers with the full path (nginx,
             else Python ssl), an SSH banner+KEXINIT server, a delaying TLS proxy
   floor     bench/floor: blocking connect+close and rustls handshakes, CPU/op
@@ -288,9 +288,9 @@ class Bench:
         def ossl(*args):
             subprocess.run(["openssl", *args], check=True, cwd=d,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        names = ["root", "bridge", "interop", "dodroot", "ca37", "leaf"]
+        names = ["root", "bridge", "interop", "dodroot", "ca66", "leaf"]
         cns = ["Federal Common Policy CA G2", "Federal Bridge CA G4",
-               "DoD Interoperability Root CA 2", "DoD Root CA 3", "DOD ID SW CA 37",
+               "DoD Interoperability Root CA 2", "DoD Root CA 3", "DOD SW CA-66",
                SERVER_NAME]
         for n in names:
             ossl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",

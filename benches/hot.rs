@@ -28,7 +28,7 @@ use rustls::pki_types::ServerName;
 
 fn chain_benches(c: &mut Criterion) {
     let pki = pki::Pki::new();
-    // leaf, DOD ID SW CA 37, DoD Root CA 3 (cross), Interop, Bridge, and the
+    // leaf, DOD SW CA-66, DoD Root CA 3 (cross), Interop, Bridge, and the
     // FCPCA G2 anchor itself: 6 certificates, judged against two stores.
     let mut sent = pki.full_path();
     sent.push(pki.fcpca.clone());

@@ -35,12 +35,12 @@ async fn crl_server(overrides: Vec<(Ca, Route)>) -> HttpServer {
     srv
 }
 
-/// CA 37's CRL expired a day ago; the others are fresh.
-async fn stale_ca37_crl_server() -> HttpServer {
+/// CA-66's CRL expired a day ago; the others are fresh.
+async fn stale_ca66_crl_server() -> HttpServer {
     crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::crl(crl(
-            Ca::Ca37,
+            Ca::Ca66,
             &CrlOptions {
                 this_update: -8 * DAY,
                 next_update: -DAY,
@@ -131,13 +131,13 @@ fn crl_of<'a>(list: &'a [serde_json::Value], path: &str) -> &'a serde_json::Valu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
     let lab = Lab::new().await;
-    let ca37 = Ca::Ca37.crl_path();
+    let ca66 = Ca::Ca66.crl_path();
     let fresh = crl_server(vec![]).await;
-    let stale = stale_ca37_crl_server().await;
+    let stale = stale_ca66_crl_server().await;
     let near = crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::crl(crl(
-            Ca::Ca37,
+            Ca::Ca66,
             &CrlOptions {
                 next_update: 1800,
                 ..CrlOptions::default()
@@ -146,9 +146,9 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
     )])
     .await;
     let wrong_key = crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::crl(crl(
-            Ca::Ca37,
+            Ca::Ca66,
             &CrlOptions {
                 wrong_key: true,
                 ..CrlOptions::default()
@@ -157,9 +157,9 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
     )])
     .await;
     let revoked = crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::crl(crl(
-            Ca::Ca37,
+            Ca::Ca66,
             &CrlOptions {
                 revoked: vec![0x1234, 0x6001],
                 ..CrlOptions::default()
@@ -167,13 +167,13 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
         )),
     )])
     .await;
-    // The CA 37 path is not served: 404.
+    // The CA-66 path is not served: 404.
     let missing = HttpServer::start().await;
-    for ca in Ca::ALL.into_iter().filter(|c| *c != Ca::Ca37) {
+    for ca in Ca::ALL.into_iter().filter(|c| *c != Ca::Ca66) {
         missing.route(&ca.crl_path(), Route::crl(crl(ca, &CrlOptions::default())));
     }
     let html = crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::ok(
             "text/html",
             "<!DOCTYPE html><html><body>Jamf Pro login</body></html>",
@@ -181,18 +181,18 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
     )])
     .await;
     let looping = crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::Redirect {
             status: 302,
-            location: ca37.clone(),
+            location: ca66.clone(),
         },
     )])
     .await;
     let pem = crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::ok(
             "application/x-pem-file",
-            crl_pem(&crl(Ca::Ca37, &CrlOptions::default())),
+            crl_pem(&crl(Ca::Ca66, &CrlOptions::default())),
         ),
     )])
     .await;
@@ -247,20 +247,20 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
     // certificates, fetched from the flow's own target and port.
     let list = crls(&r["fresh"]);
     assert_eq!(list.len(), 5, "{list:?}");
-    let leaf_crl = crl_of(&list, &ca37);
+    let leaf_crl = crl_of(&list, &ca66);
     assert_eq!(
         leaf_crl["url"],
-        format!("http://crl.lab.test{ca37}"),
+        format!("http://crl.lab.test{ca66}"),
         "as found in the leaf"
     );
     assert_eq!(
         leaf_crl["http"]["url"],
-        format!("http://127.0.0.1:{}{ca37}", fresh.port()),
+        format!("http://127.0.0.1:{}{ca66}", fresh.port()),
         "rewritten to the flow's target and port"
     );
     assert_eq!(leaf_crl["source"], "discovered");
     assert_eq!(leaf_crl["listed_by"], serde_json::json!([0]));
-    assert_eq!(leaf_crl["crl"]["issuer_cn"], "DOD ID SW CA 37");
+    assert_eq!(leaf_crl["crl"]["issuer_cn"], "DOD SW CA-66");
     assert_eq!(leaf_crl["crl"]["signature_valid"], true);
     assert_eq!(leaf_crl["crl"]["covers"], serde_json::json!([0]));
     assert!(
@@ -315,12 +315,12 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
         state.record(slot, r[name].clone());
     }
     let text = String::from_utf8(metrics.encode()).expect("utf8");
-    let ca37_series = |metric: &str, flow: &str| {
+    let ca66_series = |metric: &str, flow: &str| {
         value(
             series(
                 &text,
                 metric,
-                &[&format!("flow=\"{flow}\""), "issuer_cn=\"DOD ID SW CA 37\""],
+                &[&format!("flow=\"{flow}\""), "issuer_cn=\"DOD SW CA-66\""],
             )
             .first(),
         )
@@ -342,18 +342,18 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
             "{metric}: one per issuer"
         );
     }
-    let next = ca37_series("flowprobe_crl_next_update_timestamp_seconds", "fresh").expect("next");
+    let next = ca66_series("flowprobe_crl_next_update_timestamp_seconds", "fresh").expect("next");
     assert!((next - (now + 7.0 * DAY as f64)).abs() < 120.0, "{next}");
-    let next = ca37_series("flowprobe_crl_next_update_timestamp_seconds", "stale").expect("next");
+    let next = ca66_series("flowprobe_crl_next_update_timestamp_seconds", "stale").expect("next");
     assert!(next < now, "the stale CRL's date is exported as it is");
-    assert_eq!(ca37_series("flowprobe_crl_entries", "revoked"), Some(2.0));
-    assert!(ca37_series("flowprobe_crl_bytes", "fresh").is_some_and(|b| b > 300.0));
+    assert_eq!(ca66_series("flowprobe_crl_entries", "revoked"), Some(2.0));
+    assert!(ca66_series("flowprobe_crl_bytes", "fresh").is_some_and(|b| b > 300.0));
     assert_eq!(
-        ca37_series("flowprobe_crl_signature_valid", "fresh"),
+        ca66_series("flowprobe_crl_signature_valid", "fresh"),
         Some(1.0)
     );
     assert_eq!(
-        ca37_series("flowprobe_crl_signature_valid", "wrong-key"),
+        ca66_series("flowprobe_crl_signature_valid", "wrong-key"),
         Some(0.0)
     );
     assert_eq!(
@@ -363,7 +363,7 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
                 "flowprobe_crl_revoked",
                 &[
                     "flow=\"revoked\"",
-                    "issuer_cn=\"DOD ID SW CA 37\"",
+                    "issuer_cn=\"DOD SW CA-66\"",
                     "position=\"0\""
                 ]
             )
@@ -378,7 +378,7 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
                 "flowprobe_crl_revoked",
                 &[
                     "flow=\"fresh\"",
-                    "issuer_cn=\"DOD ID SW CA 37\"",
+                    "issuer_cn=\"DOD SW CA-66\"",
                     "position=\"0\""
                 ]
             )
@@ -390,7 +390,7 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
     // A CRL that could not be parsed has no series at all: no sentinels.
     for flow in ["html", "missing", "loop"] {
         assert_eq!(
-            ca37_series("flowprobe_crl_next_update_timestamp_seconds", flow),
+            ca66_series("flowprobe_crl_next_update_timestamp_seconds", flow),
             None,
             "{flow}"
         );
@@ -428,7 +428,7 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
 async fn hostile_crl_servers_are_capped_and_timed_out() {
     let lab = Lab::new().await;
     let big = crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::Stream {
             total: 200 * 1000 * 1000,
             declared: false,
@@ -436,7 +436,7 @@ async fn hostile_crl_servers_are_capped_and_timed_out() {
     )])
     .await;
     let drip = crl_server(vec![(
-        Ca::Ca37,
+        Ca::Ca66,
         Route::Drip {
             total: 100,
             every: Duration::from_secs(1),
@@ -454,7 +454,7 @@ async fn hostile_crl_servers_are_capped_and_timed_out() {
     let started = std::time::Instant::now();
     let r = probe_all(&c).await;
     assert_eq!(r["big"].reason, Reason::BodyTooLarge, "{}", r["big"].detail);
-    let entry = crl_of(&crls(&r["big"]), &Ca::Ca37.crl_path()).clone();
+    let entry = crl_of(&crls(&r["big"]), &Ca::Ca66.crl_path()).clone();
     assert!(
         entry["http"]["body_bytes"]
             .as_u64()
@@ -513,7 +513,7 @@ check = "tls"
 async fn flowprobe_check_orders_crl_flows_after_their_tls_source() {
     let lab = Lab::new().await;
     let fresh = crl_server(vec![]).await;
-    let stale = stale_ca37_crl_server().await;
+    let stale = stale_ca66_crl_server().await;
     let dir = tempdir();
     // The crl flow comes first in the file: check must still run it second.
     let (head, tls_flow) = lab.head.split_at(lab.head.find("[[flow]]").expect("flow"));
@@ -591,8 +591,7 @@ async fn flowprobe_check_orders_crl_flows_after_their_tls_source() {
     assert_eq!(code, Some(1), "{table}");
     assert!(table.contains("crl_stale"), "{table}");
     assert!(
-        table.contains("crl DOD ID SW CA 37: http://127.0.0.1:")
-            && table.contains("/DODIDSWCA37.crl"),
+        table.contains("crl DOD SW CA-66: http://127.0.0.1:") && table.contains("/DODSWCA_66.crl"),
         "each CRL is listed with issuer and URL: {table}"
     );
     eprintln!("{table}");

@@ -362,10 +362,10 @@ async fn a_redirect_to_a_name_is_resolved_through_the_vantage_dns() {
         "/moved",
         Route::Redirect {
             status: 301,
-            location: format!("http://crl.lab.test:{}/DODIDSWCA37.crl", other.port()),
+            location: format!("http://crl.lab.test:{}/DODSWCA_66.crl", other.port()),
         },
     );
-    other.route("/DODIDSWCA37.crl", Route::ok("application/pkix-crl", "x"));
+    other.route("/DODSWCA_66.crl", Route::ok("application/pkix-crl", "x"));
     let text = format!(
         "catalog = \"none\"\n[targets]\nlo = \"127.0.0.1\"\n[vantage.mobile-devices]\ndns_servers = [\"127.0.0.1:{}\"]\n{}{}",
         dns.port,

@@ -55,7 +55,7 @@ fn full_path_verifies_for_fcpca_and_dod() {
         cns(&report),
         [
             "mdm.lab.test",
-            "DOD ID SW CA 37",
+            "DOD SW CA-66",
             "DoD Root CA 3",
             "DoD Interoperability Root CA 2",
             "Federal Bridge CA G4"
@@ -116,7 +116,7 @@ fn path_stopping_at_dod_root_ca_3_is_incomplete_for_fcpca_only() {
     assert!(report.findings[0].detail.starts_with("store fcpca-g2: "));
     assert_eq!(
         cns(&report),
-        ["mdm.lab.test", "DOD ID SW CA 37", "DoD Root CA 3"]
+        ["mdm.lab.test", "DOD SW CA-66", "DoD Root CA 3"]
     );
 }
 
@@ -138,7 +138,7 @@ fn leaf_only_is_incomplete_for_both_stores() {
     assert!(
         report.anchors()[0]
             .detail
-            .contains("issuer CN=DOD ID SW CA 37")
+            .contains("issuer CN=DOD SW CA-66")
     );
     assert_eq!(report.certificates.len(), 1);
     assert!(report.order_ok());
@@ -150,7 +150,7 @@ fn wrong_order_fails_order_but_still_finds_the_path() {
     let sent = vec![
         pki.leaf.clone(),
         pki.dod_root_cross.clone(),
-        pki.ca37.clone(),
+        pki.ca66.clone(),
         pki.bridge.clone(),
         pki.interop.clone(),
     ];
@@ -192,13 +192,13 @@ fn duplicates_and_unrelated_extras_are_reported() {
     let stray = Pki::generate(&PkiOptions::default()).dod_root_self;
     let sent = vec![
         pki.leaf.clone(),
-        pki.ca37.clone(),
-        pki.ca37.clone(),
+        pki.ca66.clone(),
+        pki.ca66.clone(),
         stray.clone(),
     ];
     let report = judge(&pki, &sent, &ChainPolicy::default());
     assert_eq!(report.duplicates, [2]);
-    // The self-signed DoD Root CA 3 issued CA 37 (same key): related, and an anchor.
+    // The self-signed DoD Root CA 3 issued CA-66 (same key): related, and an anchor.
     assert_eq!(report.anchor_sent, [3]);
     assert!(report.unrelated.is_empty());
     // For fcpca-g2 the path now ends at a self-signed DoD Root CA 3.
@@ -215,7 +215,7 @@ fn duplicates_and_unrelated_extras_are_reported() {
     let other = self_signed_ec("Unrelated Test CA");
     let report = judge(
         &pki,
-        &[pki.leaf.clone(), pki.ca37.clone(), other],
+        &[pki.leaf.clone(), pki.ca66.clone(), other],
         &ChainPolicy::default(),
     );
     assert_eq!(report.unrelated, [2]);
@@ -349,7 +349,7 @@ fn rsa_1024_leaf_is_a_weak_key() {
     assert_eq!(reasons(&report, Level::Fail), [Reason::WeakKey]);
     let leaf = &report.certificates[0];
     assert_eq!((leaf.key_type.as_str(), leaf.key_bits), ("rsa", 1024));
-    assert_eq!(leaf.issuer_cn, "DOD ID SW CA 37");
+    assert_eq!(leaf.issuer_cn, "DOD SW CA-66");
     assert!(report.anchors().iter().all(|a| a.verified));
 }
 
@@ -395,7 +395,7 @@ fn required_certificates_by_subject_issuer_and_sha256() {
         judge(&pki, &pki.full_path(), &required).reason(),
         Reason::Ok
     );
-    let sent = [pki.leaf.clone(), pki.ca37.clone()];
+    let sent = [pki.leaf.clone(), pki.ca66.clone()];
     let report = judge(&pki, &sent, &required);
     let failed = reasons(&report, Level::Fail);
     assert_eq!(

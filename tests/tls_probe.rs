@@ -83,7 +83,7 @@ async fn serve_and_probe(pki: &Pki, chain: Vec<CertificateDer<'static>>) -> Prob
 
 const FULL_CNS: [&str; 5] = [
     "mdm.lab.test",
-    "DOD ID SW CA 37",
+    "DOD SW CA-66",
     "DoD Root CA 3",
     "DoD Interoperability Root CA 2",
     "Federal Bridge CA G4",
@@ -340,7 +340,7 @@ async fn openssl_without_tls13_and_minimum_1_3_is_tls_version() {
     let server = openssl_server(
         &files.leaf,
         &files.leaf_key,
-        Some(&files.ca37),
+        Some(&files.ca66),
         &["-no_tls1_3"],
     );
     let strict = TlsClient::new(params(TlsVersion::Tls13)).expect("client");

@@ -4,6 +4,7 @@
 
 pub mod httpd;
 pub mod lab;
+pub mod openssl_ca;
 pub mod pki;
 pub mod servers;
 

@@ -5,7 +5,7 @@
 //!  -> Federal Bridge CA G4
 //!   -> DoD Interoperability Root CA 2
 //!    -> DoD Root CA 3 (cross-certificate; same key as the self-signed one)
-//!     -> DOD ID SW CA 37
+//!     -> DOD SW CA-66
 //!      -> leaf (mdm.lab.test, localhost, 127.0.0.1)
 //! DoD Root CA 3 (self-signed anchor of the dod store)
 //! ```
@@ -52,11 +52,11 @@ pub struct Pki {
     pub dod_root_cross: CertificateDer<'static>,
     /// DoD Root CA 3, self-signed, same key and subject as the cross-cert.
     pub dod_root_self: CertificateDer<'static>,
-    pub ca37: CertificateDer<'static>,
+    pub ca66: CertificateDer<'static>,
     pub leaf: CertificateDer<'static>,
     pub leaf_key_pem: String,
     /// For signing extra leaves with the `openssl` CLI.
-    pub ca37_key_pem: String,
+    pub ca66_key_pem: String,
 }
 
 struct KeyPems {
@@ -64,7 +64,7 @@ struct KeyPems {
     bridge: String,
     interop: String,
     dod_root: String,
-    ca37: String,
+    ca66: String,
     leaf: String,
 }
 
@@ -75,7 +75,7 @@ fn keys() -> &'static KeyPems {
         bridge: openssl_rsa_key(2048),
         interop: openssl_rsa_key(2048),
         dod_root: openssl_rsa_key(2048),
-        ca37: openssl_rsa_key(2048),
+        ca66: openssl_rsa_key(2048),
         leaf: openssl_rsa_key(2048),
     })
 }
@@ -118,8 +118,14 @@ pub fn fpki_name(cn: &str) -> DistinguishedName {
     dn
 }
 
+/// The CRL file name DISA uses: the CN without spaces, `-` as `_`
+/// (`DOD SW CA-66` -> `DODSWCA_66.crl`).
+fn crl_file(cn: &str) -> String {
+    format!("{}.crl", cn.replace(' ', "").replace('-', "_"))
+}
+
 fn crl_url(ca: &str) -> String {
-    format!("http://crl.lab.test/{}.crl", ca.replace(' ', ""))
+    format!("http://crl.lab.test/{}", crl_file(ca))
 }
 
 /// Sets validity relative to the real clock, in seconds from now. rcgen
@@ -161,7 +167,7 @@ impl Pki {
     pub fn generate(options: &PkiOptions) -> Pki {
         let k = keys();
         let (fcpca_key, bridge_key, interop_key) = (key(&k.fcpca), key(&k.bridge), key(&k.interop));
-        let (dod_root_key, ca37_key, leaf_key) = (key(&k.dod_root), key(&k.ca37), key(&k.leaf));
+        let (dod_root_key, ca66_key, leaf_key) = (key(&k.dod_root), key(&k.ca66), key(&k.leaf));
 
         // Self-signed anchors carry no CRL distribution point of their own
         // in real life, but the issuing CA's URL is harmless and testable.
@@ -209,11 +215,11 @@ impl Pki {
         let dod_root_self = root_params.self_signed(&dod_root_key).expect("dod root");
         let dod_root_issuer = Issuer::new(root_params, &dod_root_key);
 
-        let ca37_params = ca_params(dod_name("DOD ID SW CA 37"), "DoD Root CA 3", 0x5001);
-        let ca37 = ca37_params
-            .signed_by(&ca37_key, &dod_root_issuer)
-            .expect("ca37");
-        let ca37_issuer = Issuer::new(ca37_params, &ca37_key);
+        let ca66_params = ca_params(dod_name("DOD SW CA-66"), "DoD Root CA 3", 0x5001);
+        let ca66 = ca66_params
+            .signed_by(&ca66_key, &dod_root_issuer)
+            .expect("ca66");
+        let ca66_issuer = Issuer::new(ca66_params, &ca66_key);
 
         let names = options
             .leaf_names
@@ -229,7 +235,7 @@ impl Pki {
         ];
         leaf_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         leaf_params.crl_distribution_points = vec![CrlDistributionPoint {
-            uris: vec![crl_url("DOD ID SW CA 37")],
+            uris: vec![crl_url("DOD SW CA-66")],
         }];
         set_validity(&mut leaf_params, days(-30), days(365));
         if options.leaf_expired {
@@ -240,7 +246,7 @@ impl Pki {
             set_validity(&mut leaf_params, days(-30), days(n as i64) + 3600);
         }
         let leaf = leaf_params
-            .signed_by(&leaf_key, &ca37_issuer)
+            .signed_by(&leaf_key, &ca66_issuer)
             .expect("leaf");
 
         Pki {
@@ -249,10 +255,10 @@ impl Pki {
             interop: interop.der().clone(),
             dod_root_cross: dod_root_cross.der().clone(),
             dod_root_self: dod_root_self.der().clone(),
-            ca37: ca37.der().clone(),
+            ca66: ca66.der().clone(),
             leaf: leaf.der().clone(),
             leaf_key_pem: k.leaf.clone(),
-            ca37_key_pem: k.ca37.clone(),
+            ca66_key_pem: k.ca66.clone(),
         }
     }
 
@@ -261,7 +267,7 @@ impl Pki {
     pub fn full_path(&self) -> Vec<CertificateDer<'static>> {
         vec![
             self.leaf.clone(),
-            self.ca37.clone(),
+            self.ca66.clone(),
             self.dod_root_cross.clone(),
             self.interop.clone(),
             self.bridge.clone(),
@@ -273,7 +279,7 @@ impl Pki {
     pub fn dod_path(&self) -> Vec<CertificateDer<'static>> {
         vec![
             self.leaf.clone(),
-            self.ca37.clone(),
+            self.ca66.clone(),
             self.dod_root_cross.clone(),
         ]
     }
@@ -306,8 +312,8 @@ impl Pki {
         );
         write(&files.leaf, &pem_all(&[&self.leaf]));
         write(&files.leaf_key, &self.leaf_key_pem);
-        write(&files.ca37, &pem_all(&[&self.ca37]));
-        write(&files.ca37_key, &self.ca37_key_pem);
+        write(&files.ca66, &pem_all(&[&self.ca66]));
+        write(&files.ca66_key, &self.ca66_key_pem);
         files
     }
 }
@@ -323,14 +329,14 @@ impl Default for Pki {
 pub struct PemFiles {
     pub fcpca_anchor: PathBuf,
     pub dod_anchor: PathBuf,
-    /// leaf, DOD ID SW CA 37, DoD Root CA 3 (cross), Interop, Bridge.
+    /// leaf, DOD SW CA-66, DoD Root CA 3 (cross), Interop, Bridge.
     pub full_chain: PathBuf,
-    /// leaf, DOD ID SW CA 37, DoD Root CA 3 (cross).
+    /// leaf, DOD SW CA-66, DoD Root CA 3 (cross).
     pub dod_chain: PathBuf,
     pub leaf: PathBuf,
     pub leaf_key: PathBuf,
-    pub ca37: PathBuf,
-    pub ca37_key: PathBuf,
+    pub ca66: PathBuf,
+    pub ca66_key: PathBuf,
 }
 
 impl PemFiles {
@@ -342,8 +348,8 @@ impl PemFiles {
             dod_chain: dir.join("chain-dod.pem"),
             leaf: dir.join("leaf.pem"),
             leaf_key: dir.join("leaf.key"),
-            ca37: dir.join("dod-id-sw-ca-37.pem"),
-            ca37_key: dir.join("dod-id-sw-ca-37.key"),
+            ca66: dir.join("dod-sw-ca-66.pem"),
+            ca66_key: dir.join("dod-sw-ca-66.key"),
         }
     }
 }
@@ -400,7 +406,7 @@ fn write(path: &Path, text: &str) {
 }
 
 /// Leaves rustls and rcgen will not make: the `openssl` CLI signs them
-/// with DOD ID SW CA 37's key.
+/// with DOD SW CA-66's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeakLeaf {
     Rsa1024,
@@ -445,7 +451,7 @@ impl Pki {
              basicConstraints=CA:FALSE\n\
              keyUsage=digitalSignature,keyEncipherment\n\
              extendedKeyUsage=serverAuth\n\
-             crlDistributionPoints=URI:http://crl.lab.test/DODIDSWCA37.crl\n",
+             crlDistributionPoints=URI:http://crl.lab.test/DODSWCA_66.crl\n",
         );
         let cert_path = dir.join(format!("leaf-{tag}.pem"));
         let digest = match weak {
@@ -458,9 +464,9 @@ impl Pki {
             "-in",
             path_str(&csr),
             "-CA",
-            path_str(&files.ca37),
+            path_str(&files.ca66),
             "-CAkey",
-            path_str(&files.ca37_key),
+            path_str(&files.ca66_key),
             "-set_serial",
             "0x7001",
             "-days",
@@ -545,11 +551,11 @@ pub enum Ca {
     Bridge,
     Interop,
     DodRoot,
-    Ca37,
+    Ca66,
 }
 
 impl Ca {
-    pub const ALL: [Ca; 5] = [Ca::Fcpca, Ca::Bridge, Ca::Interop, Ca::DodRoot, Ca::Ca37];
+    pub const ALL: [Ca; 5] = [Ca::Fcpca, Ca::Bridge, Ca::Interop, Ca::DodRoot, Ca::Ca66];
 
     pub fn cn(self) -> &'static str {
         match self {
@@ -557,13 +563,13 @@ impl Ca {
             Ca::Bridge => "Federal Bridge CA G4",
             Ca::Interop => "DoD Interoperability Root CA 2",
             Ca::DodRoot => "DoD Root CA 3",
-            Ca::Ca37 => "DOD ID SW CA 37",
+            Ca::Ca66 => "DOD SW CA-66",
         }
     }
 
     /// The path of this CA's CRL in the certificates' distribution points.
     pub fn crl_path(self) -> String {
-        format!("/{}.crl", self.cn().replace(' ', ""))
+        format!("/{}", crl_file(self.cn()))
     }
 
     fn dn(self) -> DistinguishedName {
@@ -580,7 +586,7 @@ impl Ca {
             Ca::Bridge => &k.bridge,
             Ca::Interop => &k.interop,
             Ca::DodRoot => &k.dod_root,
-            Ca::Ca37 => &k.ca37,
+            Ca::Ca66 => &k.ca66,
         }
     }
 }

@@ -424,10 +424,10 @@ mod tests {
 
     #[test]
     fn urls_parse_and_join() {
-        let t = Target::parse("http://crl.lab.test/DODIDSWCA37.crl").unwrap();
+        let t = Target::parse("http://crl.lab.test/DODSWCA_66.crl").unwrap();
         assert_eq!(t.port, 80);
-        assert_eq!(t.path, "/DODIDSWCA37.crl");
-        assert_eq!(t.url(), "http://crl.lab.test/DODIDSWCA37.crl");
+        assert_eq!(t.path, "/DODSWCA_66.crl");
+        assert_eq!(t.url(), "http://crl.lab.test/DODSWCA_66.crl");
         let t = Target::parse("http://127.0.0.1:8080/a/b.crl?x=1").unwrap();
         assert_eq!(t.authority(), "127.0.0.1:8080");
         assert_eq!(t.join("c.crl").unwrap().path, "/a/c.crl");
