@@ -595,3 +595,345 @@ fn self_signed_ec(cn: &str) -> CertificateDer<'static> {
     params.distinguished_name.push(DnType::CommonName, cn);
     params.self_signed(&key).expect("self-signed").der().clone()
 }
+
+// ---- RFC 5280 rules the verdict enforces (rcgen hierarchies) ----------
+
+fn judge_ec(anchor: &CertificateDer<'static>, sent: &[CertificateDer<'static>]) -> ChainReport {
+    let store = support::pki::store("test-root", &[anchor]);
+    analyze(
+        sent,
+        &[&store],
+        &ChainPolicy::default(),
+        &host(),
+        SystemTime::now(),
+        OrderRule::Tls12,
+    )
+}
+
+fn fail_detail(report: &ChainReport) -> &str {
+    &report.anchors()[0].detail
+}
+
+#[test]
+fn issuer_with_ca_false_is_chain_invalid() {
+    let mut ca = support::pki::ec_ca("DOD SW CA-66");
+    ca.is_ca = rcgen::IsCa::ExplicitNoCa;
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![support::pki::ec_ca("Test Root"), ca],
+        support::pki::ec_leaf(),
+    );
+    let report = judge_ec(&anchor, &sent);
+    assert_eq!(report.reason(), Reason::ChainInvalid);
+    assert!(!report.anchors()[0].verified);
+    assert_eq!(
+        fail_detail(&report),
+        "position 1 (DOD SW CA-66) is not a CA: basicConstraints CA:FALSE"
+    );
+    assert_eq!(
+        report.findings[0].detail,
+        "store test-root: position 1 (DOD SW CA-66) is not a CA: basicConstraints CA:FALSE"
+    );
+
+    let mut none = support::pki::ec_ca("DOD SW CA-66");
+    none.is_ca = rcgen::IsCa::NoCa;
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![support::pki::ec_ca("Test Root"), none],
+        support::pki::ec_leaf(),
+    );
+    assert_eq!(
+        fail_detail(&judge_ec(&anchor, &sent)),
+        "position 1 (DOD SW CA-66) is not a CA: no basicConstraints"
+    );
+}
+
+#[test]
+fn issuer_without_key_cert_sign_is_chain_invalid() {
+    // webpki alone accepts this path; RFC 5280 6.1.4 (n), OpenSSL and
+    // devices refuse it.
+    let mut ca = support::pki::ec_ca("DOD SW CA-66");
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![support::pki::ec_ca("Test Root"), ca],
+        support::pki::ec_leaf(),
+    );
+    let report = judge_ec(&anchor, &sent);
+    assert_eq!(report.reason(), Reason::ChainInvalid);
+    assert_eq!(
+        fail_detail(&report),
+        "position 1 (DOD SW CA-66) keyUsage lacks keyCertSign (digitalSignature, cRLSign)"
+    );
+    assert_eq!(report.anchors()[0].path, [0, 1]);
+}
+
+#[test]
+fn path_length_constraint_of_a_cross_certificate_is_enforced() {
+    let mut cross = support::pki::ec_ca("DoD Interoperability Root CA 2");
+    cross.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![
+            support::pki::ec_ca("Federal Bridge CA G4"),
+            cross,
+            support::pki::ec_ca("DoD Root CA 3"),
+            support::pki::ec_ca("DOD SW CA-66"),
+        ],
+        support::pki::ec_leaf(),
+    );
+    let report = judge_ec(&anchor, &sent);
+    assert_eq!(report.reason(), Reason::ChainInvalid);
+    assert_eq!(
+        fail_detail(&report),
+        "pathLenConstraint 0 of position 3 (DoD Interoperability Root CA 2) exceeded: \
+         2 CA certificates below it"
+    );
+    // pathLen counts the CA certificates below (RFC 5280 4.2.1.9): one is
+    // allowed under pathLen 1.
+    let mut cross = support::pki::ec_ca("DoD Interoperability Root CA 2");
+    cross.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(1));
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![
+            support::pki::ec_ca("Federal Bridge CA G4"),
+            cross,
+            support::pki::ec_ca("DOD SW CA-66"),
+        ],
+        support::pki::ec_leaf(),
+    );
+    assert_eq!(judge_ec(&anchor, &sent).reason(), Reason::Ok);
+}
+
+#[test]
+fn client_auth_only_leaf_is_chain_invalid() {
+    let mut leaf = support::pki::ec_leaf();
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![
+            support::pki::ec_ca("Test Root"),
+            support::pki::ec_ca("DOD SW CA-66"),
+        ],
+        leaf,
+    );
+    let report = judge_ec(&anchor, &sent);
+    assert_eq!(report.reason(), Reason::ChainInvalid);
+    assert_eq!(
+        fail_detail(&report),
+        "leaf EKU (clientAuth) does not allow serverAuth"
+    );
+    assert_eq!(
+        report.certificates[0].ext_key_usage.as_deref(),
+        Some(&["clientAuth".to_owned()][..])
+    );
+}
+
+#[test]
+fn leaf_key_usage_without_a_tls_server_use_is_chain_invalid() {
+    let mut leaf = support::pki::ec_leaf();
+    leaf.key_usages = vec![rcgen::KeyUsagePurpose::CrlSign];
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![
+            support::pki::ec_ca("Test Root"),
+            support::pki::ec_ca("DOD SW CA-66"),
+        ],
+        leaf,
+    );
+    let report = judge_ec(&anchor, &sent);
+    assert_eq!(report.reason(), Reason::ChainInvalid);
+    assert!(
+        fail_detail(&report).starts_with("leaf keyUsage (cRLSign) allows no TLS server key use"),
+        "{}",
+        fail_detail(&report)
+    );
+}
+
+#[test]
+fn name_constraints_excluding_the_leaf_are_chain_invalid() {
+    let mut ca = support::pki::ec_ca("DOD SW CA-66");
+    ca.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: Vec::new(),
+        excluded_subtrees: vec![rcgen::GeneralSubtree::DnsName("lab.test".into())],
+    });
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![support::pki::ec_ca("Test Root"), ca],
+        support::pki::ec_leaf(),
+    );
+    let report = judge_ec(&anchor, &sent);
+    assert_eq!(report.reason(), Reason::ChainInvalid);
+    assert_eq!(
+        fail_detail(&report),
+        "name constraints of position 1 (DOD SW CA-66) (excluded: DNS:lab.test) exclude \
+         the leaf's names (mdm.lab.test, localhost, 127.0.0.1)"
+    );
+    // Permitting the leaf's domain passes.
+    let mut ca = support::pki::ec_ca("DOD SW CA-66");
+    ca.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![
+            rcgen::GeneralSubtree::DnsName("lab.test".into()),
+            rcgen::GeneralSubtree::DnsName("localhost".into()),
+            rcgen::GeneralSubtree::IpAddress(rcgen::CidrSubnet::V4([127, 0, 0, 0], [255, 0, 0, 0])),
+        ],
+        excluded_subtrees: Vec::new(),
+    });
+    let (anchor, sent) = support::pki::ec_hierarchy(
+        vec![support::pki::ec_ca("Test Root"), ca],
+        support::pki::ec_leaf(),
+    );
+    let report = judge_ec(&anchor, &sent);
+    assert_eq!(report.reason(), Reason::Ok, "{:#?}", report.findings);
+}
+
+#[test]
+fn valid_path_plus_an_expired_superseded_cross_certificate_passes_with_a_chain_extra() {
+    let pki = Pki::new();
+    let stale = Pki::generate(&PkiOptions {
+        cross_expired: true,
+        ..PkiOptions::default()
+    });
+    let mut sent = pki.full_path();
+    sent.push(stale.dod_root_cross.clone());
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    // It used to be cert_expired and chain_order.
+    assert_eq!(report.reason(), Reason::Ok, "{:#?}", report.findings);
+    assert!(report.anchors().iter().all(|a| a.verified));
+    assert_eq!(report.anchors()[0].path, [0, 1, 2, 3, 4]);
+    assert!(report.order_ok());
+    assert_eq!(report.extras(), [5]);
+    assert_eq!(reasons(&report, Level::Warn), [Reason::ChainExtra]);
+    assert!(
+        report.findings[0].detail.starts_with(
+            "position 5 (DoD Root CA 3, issuer DoD Interoperability Root CA 2, serial 4001, notAfter "
+        ),
+        "{}",
+        report.findings[0].detail
+    );
+    // The path's expiry is the earliest notAfter on it, not the extra's.
+    let earliest = report.certificates[..5]
+        .iter()
+        .filter_map(|c| c.not_after)
+        .min();
+    assert_eq!(report.anchors()[0].not_after, earliest);
+    assert!(report.certificates[5].not_after < earliest);
+}
+
+#[test]
+fn dod_root_ca_3_and_6_branches_validate_against_one_store_holding_both() {
+    let pki = Pki::new();
+    let (fcpca, dod) = (pki.fcpca_store(), pki.dod_roots_store());
+    for (sent, issuing, root) in [
+        (pki.full_path(), "DOD SW CA-66", "DoD Root CA 3"),
+        (pki.full_path_root6(), "DOD SW CA-74", "DoD Root CA 6"),
+    ] {
+        let report = analyze(
+            &sent,
+            &[&fcpca, &dod],
+            &ChainPolicy::default(),
+            &host(),
+            SystemTime::now(),
+            OrderRule::Tls12,
+        );
+        assert_eq!(report.reason(), Reason::Ok, "{:#?}", report.findings);
+        assert_eq!(report.anchors()[0].path, [0, 1, 2, 3, 4]);
+        assert_eq!(report.anchors()[1].path, [0, 1]);
+        assert_eq!(report.certificates[1].subject_cn, issuing);
+        assert!(
+            report.anchors()[1]
+                .anchor_subject
+                .as_deref()
+                .is_some_and(|s| s.starts_with(&format!("CN={root},")))
+        );
+    }
+    // A Root CA 6 leaf with the Root CA 3 cross-certificate does not reach FCPCA G2.
+    let mut wrong = pki.full_path_root6();
+    wrong[2] = pki.dod_root_cross.clone();
+    let report = analyze(
+        &wrong,
+        &[&fcpca, &dod],
+        &ChainPolicy::default(),
+        &host(),
+        SystemTime::now(),
+        OrderRule::Tls12,
+    );
+    assert_eq!(report.reason(), Reason::ChainIncomplete);
+    assert!(!report.anchors()[0].verified && report.anchors()[1].verified);
+    assert!(
+        report.anchors()[0]
+            .detail
+            .starts_with("path stops at CN=DOD SW CA-74, OU=PKI, OU=DoD, O=U.S. Government, C=US, issuer CN=DoD Root CA 6"),
+        "{}",
+        report.anchors()[0].detail
+    );
+}
+
+// ---- The verdict is webpki's (property) --------------------------------
+
+/// webpki alone, as an independent check of each store's verdict.
+fn webpki_accepts(sent: &[CertificateDer<'static>], store: &TrustStore) -> bool {
+    let Ok(leaf) = webpki::EndEntityCert::try_from(&sent[0]) else {
+        return false;
+    };
+    let now = rustls::pki_types::UnixTime::now();
+    leaf.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        store.trust_anchors(),
+        &sent[1..],
+        now,
+        webpki::KeyUsage::server_auth(),
+        None,
+        None,
+    )
+    .is_ok()
+}
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn pki() -> &'static Pki {
+        static PKI: OnceLock<Pki> = OnceLock::new();
+        PKI.get_or_init(Pki::new)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        #[test]
+        fn verdict_equals_webpki_for_any_subset_and_order(
+            picks in proptest::sample::subsequence((0usize..9).collect::<Vec<_>>(), 0..=9),
+            order in any::<proptest::sample::Index>(),
+            leaf74 in any::<bool>(),
+        ) {
+            let pki = pki();
+            let pool = [
+                pki.ca66.clone(), pki.dod_root_cross.clone(), pki.interop.clone(),
+                pki.bridge.clone(), pki.fcpca.clone(), pki.dod_root_self.clone(),
+                pki.dod_root6_cross.clone(), pki.ca74.clone(), pki.ca66.clone(),
+            ];
+            let mut rest: Vec<_> = picks.iter().map(|i| pool[*i].clone()).collect();
+            if !rest.is_empty() {
+                let k = order.index(rest.len());
+                rest.rotate_left(k);
+                if k % 2 == 1 { rest.reverse(); }
+            }
+            let mut sent = vec![if leaf74 { pki.leaf74.clone() } else { pki.leaf.clone() }];
+            sent.extend(rest);
+            let (fcpca, dod) = (pki.fcpca_store(), pki.dod_roots_store());
+            let report = analyze(&sent, &[&fcpca, &dod], &ChainPolicy::default(), &host(),
+                SystemTime::now(), OrderRule::Tls13);
+            for (result, store) in report.anchors().iter().zip([&fcpca, &dod]) {
+                prop_assert_eq!(result.verified, webpki_accepts(&sent, store), "{:?}", result);
+                if result.verified {
+                    // The reported path alone validates too.
+                    let only: Vec<_> = result.path.iter().map(|p| sent[*p].clone()).collect();
+                    prop_assert!(webpki_accepts(&only, store), "{:?}", result);
+                } else {
+                    let prefix = format!("store {}: ", result.store);
+                    let failed = report.findings.iter()
+                        .any(|f| f.level == Level::Fail && f.detail.starts_with(&prefix));
+                    prop_assert!(failed, "{:?}", report.findings);
+                }
+            }
+            prop_assert_eq!(report.reason() == Reason::Ok,
+                report.anchors().iter().all(|a| a.verified));
+        }
+    }
+}

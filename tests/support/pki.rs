@@ -57,6 +57,14 @@ pub struct Pki {
     pub leaf_key_pem: String,
     /// For signing extra leaves with the `openssl` CLI.
     pub ca66_key_pem: String,
+    /// The DoD Root CA 6 branch, also cross-certified by DoD
+    /// Interoperability Root CA 2: the cross-certificate, the self-signed
+    /// root (same key), DOD SW CA-74 under it and a leaf (same names and
+    /// key as [`Pki::leaf`]) issued by CA-74.
+    pub dod_root6_cross: CertificateDer<'static>,
+    pub dod_root6_self: CertificateDer<'static>,
+    pub ca74: CertificateDer<'static>,
+    pub leaf74: CertificateDer<'static>,
 }
 
 struct KeyPems {
@@ -66,6 +74,8 @@ struct KeyPems {
     dod_root: String,
     ca66: String,
     leaf: String,
+    dod_root6: String,
+    ca74: String,
 }
 
 fn keys() -> &'static KeyPems {
@@ -77,6 +87,8 @@ fn keys() -> &'static KeyPems {
         dod_root: openssl_rsa_key(2048),
         ca66: openssl_rsa_key(2048),
         leaf: openssl_rsa_key(2048),
+        dod_root6: openssl_rsa_key(2048),
+        ca74: openssl_rsa_key(2048),
     })
 }
 
@@ -249,6 +261,30 @@ impl Pki {
             .signed_by(&leaf_key, &ca66_issuer)
             .expect("leaf");
 
+        let (root6_key, ca74_key) = (key(&k.dod_root6), key(&k.ca74));
+        let root6_cross = ca_params(
+            dod_name("DoD Root CA 6"),
+            "DoD Interoperability Root CA 2",
+            0x4101,
+        )
+        .signed_by(&root6_key, &interop_issuer)
+        .expect("root 6 cross");
+        let root6_params = ca_params(dod_name("DoD Root CA 6"), "DoD Root CA 6", 0x4102);
+        let root6_self = root6_params.self_signed(&root6_key).expect("root 6");
+        let root6_issuer = Issuer::new(root6_params, &root6_key);
+        let ca74_params = ca_params(dod_name("DOD SW CA-74"), "DoD Root CA 6", 0x5101);
+        let ca74 = ca74_params
+            .signed_by(&ca74_key, &root6_issuer)
+            .expect("ca74");
+        let ca74_issuer = Issuer::new(ca74_params, &ca74_key);
+        leaf_params.serial_number = Some(SerialNumber::from(0x6101u64));
+        leaf_params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![crl_url("DOD SW CA-74")],
+        }];
+        let leaf74 = leaf_params
+            .signed_by(&leaf_key, &ca74_issuer)
+            .expect("leaf74");
+
         Pki {
             fcpca: fcpca.der().clone(),
             bridge: bridge.der().clone(),
@@ -259,7 +295,27 @@ impl Pki {
             leaf: leaf.der().clone(),
             leaf_key_pem: k.leaf.clone(),
             ca66_key_pem: k.ca66.clone(),
+            dod_root6_cross: root6_cross.der().clone(),
+            dod_root6_self: root6_self.der().clone(),
+            ca74: ca74.der().clone(),
+            leaf74: leaf74.der().clone(),
         }
+    }
+
+    /// The Root CA 6 branch's full path: leaf (CA-74) to Federal Bridge CA G4.
+    pub fn full_path_root6(&self) -> Vec<CertificateDer<'static>> {
+        vec![
+            self.leaf74.clone(),
+            self.ca74.clone(),
+            self.dod_root6_cross.clone(),
+            self.interop.clone(),
+            self.bridge.clone(),
+        ]
+    }
+
+    /// One `dod` store holding both DoD roots, as a real DoD trust list does.
+    pub fn dod_roots_store(&self) -> TrustStore {
+        store("dod", &[&self.dod_root_self, &self.dod_root6_self])
     }
 
     /// What a correctly configured MDM server sends: leaf to Federal
@@ -655,4 +711,61 @@ pub fn crl(ca: Ca, opts: &CrlOptions) -> Vec<u8> {
 /// The CRL as PEM (`-----BEGIN X509 CRL-----`).
 pub fn crl_pem(der: &[u8]) -> String {
     to_pem("X509 CRL", der)
+}
+
+/// A P-256 hierarchy for constraint cases: `cas[0]` is made self-signed
+/// (the anchor), each next one is issued by the one before, the leaf by
+/// the last. Returns the anchor and what a server would send (leaf first,
+/// then the CAs bottom-up, the anchor left out).
+pub fn ec_hierarchy(
+    cas: Vec<CertificateParams>,
+    leaf: CertificateParams,
+) -> (CertificateDer<'static>, Vec<CertificateDer<'static>>) {
+    let mut issued: Vec<CertificateDer<'static>> = Vec::new();
+    let mut issuer: Option<Issuer<'static, KeyPair>> = None;
+    for params in cas {
+        let key = KeyPair::generate().expect("P-256 key");
+        let cert = match &issuer {
+            None => params.self_signed(&key),
+            Some(i) => params.signed_by(&key, i),
+        }
+        .expect("CA certificate");
+        issued.push(cert.der().clone());
+        issuer = Some(Issuer::new(params, key));
+    }
+    let leaf_key = KeyPair::generate().expect("P-256 key");
+    let leaf = leaf
+        .signed_by(&leaf_key, issuer.as_ref().expect("at least the anchor"))
+        .expect("leaf");
+    let anchor = issued.remove(0);
+    let mut sent = vec![leaf.der().clone()];
+    sent.extend(issued.into_iter().rev());
+    (anchor, sent)
+}
+
+/// A CA for [`ec_hierarchy`]: CA:TRUE, keyCertSign and cRLSign, valid for a
+/// year around now.
+pub fn ec_ca(cn: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dod_name(cn);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    set_validity(&mut params, days(-30), days(365));
+    params
+}
+
+/// A TLS server leaf for [`LEAF_NAMES`], EKU serverAuth.
+pub fn ec_leaf() -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dod_name(LEAF_NAMES[0]);
+    params.subject_alt_names = LEAF_NAMES.iter().map(|n| san(n)).collect();
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    set_validity(&mut params, days(-30), days(200));
+    params
+}
+
+/// Validity in days from now, for [`ec_ca`] and [`ec_leaf`] parameters.
+pub fn valid_days(params: &mut CertificateParams, from: i64, to: i64) {
+    set_validity(params, days(from), days(to));
 }
