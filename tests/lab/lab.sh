@@ -351,7 +351,9 @@ dns_reload() { # full|no-mdm
 # ------------------------------------------------------------ services -----
 write_sshd_config() {
 	cat > "$DIR/ssh/sshd_config" <<EOF
-# flowprobe lab: STIG/FIPS-compliant OpenSSH (DISA SRG), mdm-server namespace
+# flowprobe lab: OpenSSH within what every current STIG release allows
+# (flowprobe's `stig` policy: RHEL 8 V2R5, RHEL 9 V2R7, Ubuntu 22.04 V2R7,
+# Ubuntu 24.04 V1R1), mdm-server namespace
 Port 22
 ListenAddress $MDM_IP
 HostKey $DIR/pki/ssh_host_rsa_key
@@ -372,9 +374,9 @@ Compression no
 ClientAliveInterval 600
 ClientAliveCountMax 1
 LogLevel VERBOSE
-Ciphers aes256-ctr,aes192-ctr,aes128-ctr,aes256-gcm@openssh.com,aes128-gcm@openssh.com
-MACs hmac-sha2-512,hmac-sha2-256,hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com
-KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512
+Ciphers aes256-gcm@openssh.com,aes256-ctr,aes128-gcm@openssh.com,aes128-ctr
+MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512,hmac-sha2-256
+KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256
 HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521
 PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521
 CASignatureAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521
