@@ -222,3 +222,152 @@ fn config_check_binary_exit_codes() {
     let out = support::flowprobe(&["catalog", "jamf-pro"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("mobile-mdm-ssh-forbidden"));
 }
+
+/// `catalog = ["jamf-pro", "apple-mdm"]`: both catalogs' flows, the Apple
+/// hosts as configuration, through `config check`, `config show` and
+/// `catalog` (nothing is probed: the Apple hosts are never contacted).
+#[test]
+fn catalog_list_merges_jamf_pro_and_apple_mdm() {
+    let dir = support::tempdir();
+    let text = "catalog = [\"jamf-pro\", \"apple-mdm\"]\n[targets]\nmdm = \"mdm.example.mil\"\n";
+    let p = support::write(dir.path(), "two.toml", text);
+    let c = load(&p).expect("valid");
+    assert_eq!(c.catalog, "jamf-pro, apple-mdm");
+    assert_eq!(c.flows.len(), 18);
+    let apple: Vec<_> = c
+        .flows
+        .iter()
+        .filter(|f| f.name.contains("-apple-"))
+        .collect();
+    assert_eq!(apple.len(), 7);
+    for f in &apple {
+        assert_eq!(
+            f.severity,
+            flowprobe::config::Severity::Warning,
+            "{}",
+            f.name
+        );
+        assert_eq!(f.port, 443, "{}", f.name);
+        assert!(
+            f.from == "mdm-server" || f.from == "mobile-devices",
+            "{}",
+            f.name
+        );
+    }
+    let hosts: Vec<String> = apple.iter().map(|f| f.host.to_string()).collect();
+    for host in [
+        "deviceenrollment.apple.com",
+        "mdmenrollment.apple.com",
+        "iprofiles.apple.com",
+        "identity.apple.com",
+        "gdmf.apple.com",
+        "albert.apple.com",
+        "vpp.itunes.apple.com",
+    ] {
+        assert!(hosts.iter().any(|h| h == host), "{host} not in {hosts:?}");
+    }
+    // A target is still the user's to point elsewhere.
+    let text2 = format!("{text}apple-activation = \"activation-proxy.example.mil\"\n");
+    let p2 = support::write(dir.path(), "two-override.toml", &text2);
+    let c2 = load(&p2).expect("valid");
+    let activation = c2
+        .flows
+        .iter()
+        .find(|f| f.name == "mobile-apple-activation")
+        .expect("flow");
+    assert_eq!(activation.host.to_string(), "activation-proxy.example.mil");
+
+    let out = support::flowprobe(&["config", "check", "--config", p.to_str().expect("utf8")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = flowprobe::config::to_toml(&c);
+    let p3 = support::write(dir.path(), "shown.toml", &shown);
+    assert_eq!(load(&p3).expect("shown loads").flows, c.flows);
+    let out = support::flowprobe(&["catalog"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("apple-mdm"));
+    let out = support::flowprobe(&["catalog", "apple-mdm"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mdm-apple-apps-and-books"));
+}
+
+#[test]
+fn catalog_list_errors_name_the_entry() {
+    let dir = support::tempdir();
+    for (text, want) in [
+        (
+            "catalog = [\"jamf-pro\", \"apple-mbm\"]",
+            "catalog[1]: unknown catalog \"apple-mbm\"; built-in: jamf-pro, apple-mdm, or \"none\"",
+        ),
+        (
+            "catalog = [\"apple-mdm\", \"apple-mdm\"]",
+            "catalog[1]: catalog \"apple-mdm\" is named twice",
+        ),
+        (
+            "catalog = [\"jamf-pro\", 3]",
+            "catalog: must be a catalog name, a list of them",
+        ),
+        (
+            "catalog = []",
+            "catalog: must be a catalog name, a list of them",
+        ),
+    ] {
+        let p = support::write(dir.path(), "bad.toml", text);
+        let err = load(&p).expect_err(text);
+        assert!(err.contains(want), "{text}: {err}");
+    }
+}
+
+/// The MDM's TLS flows trust the built-in, pinned FCPCA G2 without a
+/// `[trust.fcpca-g2]`; one in the file replaces it.
+#[test]
+fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
+    let embedded = load_with_env(None, &Overrides::default(), BTreeMap::new()).expect("embedded");
+    let https = embedded
+        .flows
+        .iter()
+        .find(|f| f.name == "mobile-mdm-https")
+        .expect("flow");
+    let trust = match &https.check {
+        flowprobe::probe::CheckSpec::Tls(t) => t.trust.clone(),
+        other => panic!("not TLS: {other:?}"),
+    };
+    assert_eq!(trust, ["fcpca-g2"]);
+    assert!(embedded.trust.is_empty(), "no PEM file needed");
+    let wanted = vec![
+        "fcpca-g2".to_string(),
+        "dod-root-ca-3".to_string(),
+        "dod-root-ca-6".to_string(),
+    ];
+    let stores = flowprobe::probe::tls::load_stores(&embedded.trust, &wanted).expect("built-ins");
+    let subject = |name: &str| stores[name].anchors()[0].subject.clone();
+    assert_eq!(
+        subject("fcpca-g2"),
+        "CN=Federal Common Policy CA G2, OU=FPKI, O=U.S. Government, C=US"
+    );
+    assert_eq!(
+        subject("dod-root-ca-6"),
+        "CN=DoD Root CA 6, OU=PKI, OU=DoD, O=U.S. Government, C=US"
+    );
+
+    let dir = support::tempdir();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trust/fcpca-g2-fixture.pem");
+    let text = format!(
+        "catalog = \"jamf-pro\"\n[targets]\nmdm = \"mdm.example.mil\"\n[trust.fcpca-g2]\nanchors = [{:?}]\n",
+        fixture.display().to_string()
+    );
+    let p = support::write(dir.path(), "override.toml", &text);
+    let c = load(&p).expect("valid");
+    let stores =
+        flowprobe::probe::tls::load_stores(&c.trust, &["fcpca-g2".to_string()]).expect("loads");
+    assert!(
+        stores["fcpca-g2"].anchors()[0]
+            .subject
+            .ends_with("G2 (fixture), OU=FPKI, O=U.S. Government, C=US"),
+        "{}",
+        stores["fcpca-g2"].anchors()[0].subject
+    );
+}

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
+mod support;
+
 /// What the probe's wrapper gives every SSH probe here.
 const BUDGET: Duration = Duration::from_secs(1);
 
@@ -59,6 +61,11 @@ async fn hold(mut stream: TcpStream) {
 }
 
 fn kexinit_packet() -> Vec<u8> {
+    kexinit_packet_with("none")
+}
+
+/// A compliant KEXINIT whose compression lists are `compression`.
+fn kexinit_packet_with(compression: &str) -> Vec<u8> {
     let names = |s: &str| s.split(',').map(str::to_owned).collect::<Vec<_>>();
     let kex = KexInit {
         cookie: [9; 16],
@@ -68,8 +75,8 @@ fn kexinit_packet() -> Vec<u8> {
         encryption_server_to_client: names("aes256-ctr"),
         mac_client_to_server: names("hmac-sha2-256"),
         mac_server_to_client: names("hmac-sha2-256"),
-        compression_client_to_server: names("none"),
-        compression_server_to_client: names("none"),
+        compression_client_to_server: names(compression),
+        compression_server_to_client: names(compression),
         languages_client_to_server: vec![],
         languages_server_to_client: vec![],
         first_kex_packet_follows: false,
@@ -246,4 +253,57 @@ async fn valid_fake_passes_so_the_fakes_are_not_vacuous() {
         .expect("in time")
         .expect("valid exchange");
     assert_eq!(hello.software, "fake");
+}
+
+/// A server that offers pre-authentication `zlib` (what `Compression yes`
+/// meant before OpenSSH 7.4), judged through config, probe and metrics:
+/// RHEL-09-255130 is named, and the compression series counts it.
+#[tokio::test]
+async fn pre_auth_zlib_fails_stig_rhel9_naming_rhel_09_255130() {
+    let addr = fake_server(|mut s| async move {
+        let _ = s.write_all(b"SSH-2.0-OpenSSH_7.3\r\n").await;
+        let _ = s.write_all(&kexinit_packet_with("none,zlib")).await;
+        hold(s).await;
+    })
+    .await;
+    let cfg = support::config_from(&format!(
+        r#"
+catalog = "none"
+[targets]
+lo = "127.0.0.1"
+[[flow]]
+name = "old-sshd"
+from = "administrators"
+to = "lo"
+port = {port}
+check = "ssh"
+ssh = {{ policy = "stig-rhel9" }}
+"#,
+        port = addr.port()
+    ));
+    let reports = support::probe_all(&cfg).await;
+    let r = &reports["old-sshd"];
+    assert_eq!(r.reason, Reason::SshWeakAlgorithms, "{}", r.detail);
+    let finding = r.findings().next().expect("finding");
+    assert_eq!(
+        finding.detail,
+        "policy stig-rhel9 (RHEL 9 STIG V2R7): RHEL-09-255130: compression zlib is not \
+         allowed (zlib compresses before authentication)"
+    );
+
+    let metrics = std::sync::Arc::new(flowprobe::metrics::Metrics::new().expect("metrics"));
+    let state = flowprobe::state::State::new(std::sync::Arc::clone(&metrics));
+    for p in flowprobe::daemon::prepare(&cfg).expect("prepare") {
+        let name = p.flow.name.clone();
+        let slot = state.make_slot(p);
+        state.record(&slot, reports[&name].clone());
+    }
+    let text = String::from_utf8(metrics.encode()).expect("utf8");
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("flowprobe_ssh_policy_violations{") && l.contains("kind=\"compression\"")
+        })
+        .unwrap_or_else(|| panic!("no compression series:\n{text}"));
+    assert!(line.ends_with("} 1"), "{line}");
 }

@@ -1,12 +1,15 @@
-//! The SSH exchange and the `stig` policy against a real OpenSSH `sshd`,
-//! started on a loopback port with its own host keys and config.
+//! The SSH exchange and the built-in policies (one per STIG release, and the
+//! `stig` common ground) against a real OpenSSH `sshd`, started on a
+//! loopback port with its own host keys and config per policy.
 //!
 //! Without `/usr/sbin/sshd` the tests skip, except under CI (`CI` set), where
 //! a missing server is a failure: CI must install `openssh-server`.
 //! Set `FLOWPROBE_CAPTURE_KEXINIT=DIR` to save each server's KEXINIT payload
 //! there (that is how `fuzz/corpus/kexinit/openssh-*` was made).
 
-use flowprobe::analyze::ssh_policy::{AlgorithmKind, SshJudgement, SshPolicy, findings, judge};
+use flowprobe::analyze::ssh_policy::{
+    AlgorithmKind, COMPRESSION_NOTE, SshJudgement, SshPolicy, findings, judge,
+};
 use flowprobe::outcome::{Action, Reason};
 use flowprobe::probe::ssh_wire::{SshHello, WireLimits, exchange};
 use std::collections::BTreeMap;
@@ -20,10 +23,30 @@ mod support;
 
 const SSHD: &str = "/usr/sbin/sshd";
 
+/// What every current STIG release allows (the `stig` common ground).
 const STIG_ALGORITHMS: &str = "\
-Ciphers aes256-ctr,aes192-ctr,aes128-ctr,aes256-gcm@openssh.com,aes128-gcm@openssh.com
-MACs hmac-sha2-512,hmac-sha2-256,hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com
+Ciphers aes256-gcm@openssh.com,aes256-ctr,aes128-gcm@openssh.com,aes128-ctr
+MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512,hmac-sha2-256
+KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256
+HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256
+";
+
+/// A RHEL 9 host under the FIPS crypto policy (RHEL 9 STIG V2R7:
+/// RHEL-09-255065, RHEL-09-255075, RHEL-09-215105), `Compression no`.
+const RHEL9_ALGORITHMS: &str = "\
+Ciphers aes256-gcm@openssh.com,aes256-ctr,aes128-gcm@openssh.com,aes128-ctr
+MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512
 KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512
+HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256
+Compression no
+";
+
+/// An Ubuntu 22.04 host configured by the V1R1 text of UBTU-22-255050,
+/// -255055 and -255060 (ciphers still with `aes192-ctr`).
+const UBUNTU2204_V1R1_ALGORITHMS: &str = "\
+Ciphers aes256-ctr,aes256-gcm@openssh.com,aes192-ctr,aes128-ctr,aes128-gcm@openssh.com
+MACs hmac-sha2-512,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-256-etm@openssh.com
+KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256
 HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256
 ";
 
@@ -32,9 +55,9 @@ HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256
 /// itself violates the STIG (chacha20, curve25519, umac, ...), so the
 /// violations would not be exactly these four.
 const WEAK_ALGORITHMS: &str = "\
-Ciphers aes256-ctr,aes192-ctr,aes128-ctr,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes128-cbc
-MACs hmac-sha2-512,hmac-sha2-256,hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha1
-KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group1-sha1
+Ciphers aes256-gcm@openssh.com,aes256-ctr,aes128-gcm@openssh.com,aes128-ctr,aes128-cbc
+MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512,hmac-sha2-256,hmac-sha1
+KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group1-sha1
 HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-rsa
 ";
 
@@ -159,6 +182,11 @@ async fn stig_config_passes_stig() {
     assert!(j.is_compliant(), "{j:#?}");
     assert!(findings(&j, Action::Fail).is_empty());
     assert!(j.offered.iter().any(|a| a.name == "ecdh-sha2-nistp256"));
+    // The common ground passes every built-in policy.
+    for name in flowprobe::analyze::ssh_policy::BUILTIN_POLICIES {
+        let j = judge(&hello.kexinit, &policy(name));
+        assert!(j.is_compliant(), "{name}: {j:#?}");
+    }
 }
 
 #[tokio::test]
@@ -181,11 +209,111 @@ async fn weak_config_fails_naming_exactly_the_weak_algorithms() {
     let found = findings(&j, Action::Fail);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].reason, Reason::SshWeakAlgorithms);
-    assert_eq!(
-        found[0].detail,
-        "policy stig: kex: diffie-hellman-group1-sha1; host_key: ssh-rsa; \
-         cipher: aes128-cbc; mac: hmac-sha1"
+    let d = &found[0].detail;
+    for part in [
+        "UBTU-24-100840: kex diffie-hellman-group1-sha1 is not allowed",
+        "; host_key ssh-rsa is not allowed; ",
+        "UBTU-24-100820: cipher aes128-cbc is not allowed",
+        "UBTU-24-100830: mac hmac-sha1 is not allowed",
+    ] {
+        assert!(d.contains(part), "{part} not in {d}");
+    }
+}
+
+fn policy(name: &str) -> SshPolicy {
+    SshPolicy::builtin(name).unwrap_or_else(|| panic!("no built-in {name}"))
+}
+
+/// The one finding of `policy` on `hello`, which must exist.
+fn finding_detail(hello: &SshHello, name: &str) -> String {
+    let found = findings(&judge(&hello.kexinit, &policy(name)), Action::Fail);
+    assert_eq!(found.len(), 1, "{name}: {found:?}");
+    found[0].detail.clone()
+}
+
+#[tokio::test]
+async fn rhel9_config_passes_stig_rhel9_and_fails_ubuntu_2204_on_its_kex_rule() {
+    if !sshd_available() {
+        return;
+    }
+    let sshd = start_sshd(RHEL9_ALGORITHMS);
+    let hello = probe(&sshd).await;
+    let j = judge(&hello.kexinit, &policy("stig-rhel9"));
+    assert!(j.is_compliant(), "{j:#?}");
+    assert!(
+        j.notes.is_empty(),
+        "`Compression no` leaves nothing to guess"
     );
+    assert!(judge(&hello.kexinit, &policy("stig-rhel8")).is_compliant());
+    // Ubuntu 22.04 allows only the ECDH curves and group exchange.
+    let d = finding_detail(&hello, "stig-ubuntu2204");
+    assert!(
+        d.ends_with(
+            "UBTU-22-255060: kex algorithms diffie-hellman-group14-sha256, \
+             diffie-hellman-group16-sha512, diffie-hellman-group18-sha512 are not allowed"
+        ),
+        "{d}"
+    );
+    // Ubuntu 24.04 allows group14 and group16 but not group18.
+    let d = finding_detail(&hello, "stig-ubuntu2404");
+    assert!(
+        d.ends_with("UBTU-24-100840: kex diffie-hellman-group18-sha512 is not allowed"),
+        "{d}"
+    );
+}
+
+#[tokio::test]
+async fn aes192_ctr_passes_ubuntu_2204_v1r1_and_fails_rhel9_and_stig_naming_the_rule() {
+    if !sshd_available() {
+        return;
+    }
+    let sshd = start_sshd(UBUNTU2204_V1R1_ALGORITHMS);
+    let hello = probe(&sshd).await;
+    assert!(
+        hello
+            .kexinit
+            .encryption_server_to_client
+            .contains(&"aes192-ctr".to_string())
+    );
+    let j = judge(&hello.kexinit, &policy("stig-ubuntu2204-v1r1"));
+    assert!(j.is_compliant(), "{j:#?}");
+    let d = finding_detail(&hello, "stig-rhel9");
+    assert_eq!(
+        d,
+        "policy stig-rhel9 (RHEL 9 STIG V2R7): RHEL-09-255065: cipher aes192-ctr is not allowed"
+    );
+    // V2R7 of the Ubuntu 22.04 STIG dropped it too.
+    let d = finding_detail(&hello, "stig-ubuntu2204");
+    assert!(
+        d.ends_with("UBTU-22-255050: cipher aes192-ctr is not allowed"),
+        "{d}"
+    );
+    let d = finding_detail(&hello, "stig");
+    assert!(
+        d.ends_with(
+            "RHEL-08-010291, RHEL-09-255065, UBTU-22-255050, UBTU-24-100820: \
+             cipher aes192-ctr is not allowed"
+        ),
+        "{d}"
+    );
+}
+
+#[tokio::test]
+async fn compression_yes_passes_stig_rhel9_as_delayed_compression_with_a_note() {
+    if !sshd_available() {
+        return;
+    }
+    let sshd = start_sshd(&RHEL9_ALGORITHMS.replace("Compression no", "Compression yes"));
+    let hello = probe(&sshd).await;
+    // OpenSSH >= 7.4 offers only delayed compression for `yes`.
+    assert_eq!(
+        hello.kexinit.compression_server_to_client,
+        ["none", "zlib@openssh.com"]
+    );
+    let j = judge(&hello.kexinit, &policy("stig-rhel9"));
+    assert!(j.is_compliant(), "{j:#?}");
+    assert_eq!(j.violation_count(AlgorithmKind::Compression), 0);
+    assert_eq!(j.notes, [COMPRESSION_NOTE]);
 }
 
 #[tokio::test]
@@ -331,6 +459,12 @@ ssh = {{ policy = "stig", host_key = ["ecdsa-sha2-nistp256"], software = "^Dropb
         "flowprobe_ssh_policy_violations{",
         "flow=\"compliant\"",
         "kind=\"kex\"",
+        "} 0"
+    ]));
+    assert!(has(&[
+        "flowprobe_ssh_policy_violations{",
+        "flow=\"weak-stig\"",
+        "kind=\"compression\"",
         "} 0"
     ]));
     assert!(

@@ -1,12 +1,20 @@
 //! SSH algorithm policy as data, and the judgement of a server's offer.
 //!
 //! A policy lists, per kind, the algorithms a server may offer. Anything
-//! else the server offers is a violation: a client could negotiate it. The
-//! built-in `stig` and `fips` policies follow design.md section 1; users
-//! define their own in config because the lists change between STIG releases:
+//! else the server offers is a violation: a client could negotiate it.
+//! STIG lists change between releases of the same STIG (RHEL-08-010291 once
+//! allowed `aes192-ctr`, UBTU-22-255050 until V2R7), so the built-ins are one
+//! policy per release (`stig-rhel8`, `stig-rhel9`, `stig-ubuntu2204`,
+//! `stig-ubuntu2204-v1r1`, `stig-ubuntu2404`), each list tagged with the rule
+//! that sets it, so a violation names the rule it breaks; `stig` is what all
+//! current releases allow, and `fips` the FIPS 140-approved algorithms. The
+//! data and its sources are in `ssh_policy/builtin.rs`. Users define their
+//! own in config:
 //!
 //! ```toml
 //! [ssh_policy.site]
+//! release = "Site SSH baseline 2026-01"               # optional, shown in findings
+//! rules = { ciphers = "SITE-SSH-7" }                  # optional rule IDs per list
 //! kex = ["ecdh-sha2-nistp384", "ecdh-sha2-nistp521"]  # allowed key exchange
 //! host_key = ["ecdsa-sha2-nistp384"]                  # allowed host-key algorithms
 //! ciphers = ["aes256-gcm@openssh.com", "aes256-ctr"]  # allowed ciphers
@@ -75,6 +83,30 @@ pub fn is_marker(name: &str) -> bool {
     MARKERS.contains(&name)
 }
 
+/// One STIG rule an allowed list comes from: a violation of `kind` names
+/// every rule whose list does not allow the offered name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Basis {
+    pub kind: AlgorithmKind,
+    /// `RHEL-09-255065`
+    pub rule: String,
+    /// `RHEL 9 STIG V2R7`
+    pub release: String,
+    /// What the rule allows (compression: besides `none`).
+    pub allows: Vec<String>,
+}
+
+/// Rule IDs a configured policy's lists come from, by list key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleIds {
+    pub kex: Option<String>,
+    pub host_key: Option<String>,
+    pub ciphers: Option<String>,
+    pub macs: Option<String>,
+    pub compression: Option<String>,
+}
+
 /// Which algorithms a server may offer; see the module doc for the TOML form.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -83,6 +115,13 @@ pub struct SshPolicy {
     /// [`SshPolicy::named`], not read from the table.
     #[serde(skip)]
     pub name: String,
+    /// Where the lists come from (`RHEL 9 STIG V2R7`); empty when unsaid.
+    #[serde(default)]
+    pub release: String,
+    /// The rule IDs of a configured policy's lists (`rules = { ciphers =
+    /// "SITE-SSH-7" }`); built-ins carry theirs in `basis`.
+    #[serde(default)]
+    pub rules: RuleIds,
     pub kex: Vec<String>,
     pub host_key: Vec<String>,
     pub ciphers: Vec<String>,
@@ -105,43 +144,43 @@ pub struct SshPolicy {
     pub required_macs: Vec<String>,
     #[serde(default)]
     pub required_compression: Vec<String>,
+    /// The rules the lists come from; built from `rules` for a configured
+    /// policy by [`SshPolicy::named`].
+    #[serde(skip)]
+    pub basis: Vec<Basis>,
 }
 
 fn yes() -> bool {
     true
 }
 
-/// Names of the built-in policies.
-pub const BUILTIN_POLICIES: [&str; 2] = ["stig", "fips"];
+/// Names of the built-in policies: the STIG common ground (`stig`, the
+/// catalog's default), one per STIG release, and `fips`.
+pub const BUILTIN_POLICIES: [&str; 7] = [
+    "stig",
+    "stig-rhel8",
+    "stig-rhel9",
+    "stig-ubuntu2204",
+    "stig-ubuntu2204-v1r1",
+    "stig-ubuntu2404",
+    "fips",
+];
 
-const STIG_KEX: [&str; 7] = [
-    "ecdh-sha2-nistp256",
-    "ecdh-sha2-nistp384",
-    "ecdh-sha2-nistp521",
-    "diffie-hellman-group-exchange-sha256",
-    "diffie-hellman-group14-sha256",
-    "diffie-hellman-group16-sha512",
-    "diffie-hellman-group18-sha512",
-];
-const STIG_HOST_KEY: [&str; 5] = [
-    "rsa-sha2-256",
-    "rsa-sha2-512",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-];
-const STIG_CIPHERS: [&str; 5] = [
+/// What the wire cannot tell about `zlib@openssh.com` under a compression
+/// rule such as RHEL-09-255130.
+pub const COMPRESSION_NOTE: &str = "zlib@openssh.com is delayed compression (after authentication), \
+which the rule accepts; the wire cannot tell `Compression delayed` from `Compression yes` \
+(OpenSSH 7.4 and later offer the same for both), and the rule's check of sshd_config still \
+flags `yes`";
+
+/// The FIPS 140 lists of `fips`: approved primitives, so wider than any
+/// STIG release (`aes192-ctr`, host certificates).
+const FIPS_CIPHERS: [&str; 5] = [
     "aes256-ctr",
     "aes192-ctr",
     "aes128-ctr",
     "aes256-gcm@openssh.com",
     "aes128-gcm@openssh.com",
-];
-const STIG_MACS: [&str; 4] = [
-    "hmac-sha2-512",
-    "hmac-sha2-256",
-    "hmac-sha2-512-etm@openssh.com",
-    "hmac-sha2-256-etm@openssh.com",
 ];
 
 fn strings(names: &[&str]) -> Vec<String> {
@@ -149,22 +188,17 @@ fn strings(names: &[&str]) -> Vec<String> {
 }
 
 impl SshPolicy {
-    /// The policy under its config or built-in name.
-    pub fn named(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// The DISA STIG lists (design.md section 1): the union of what recent
-    /// OpenSSH STIG rules allow, plain host-key forms only.
-    pub fn stig() -> Self {
+    /// A policy that allows nothing, for builders.
+    fn empty(name: &str) -> Self {
         SshPolicy {
-            name: "stig".to_owned(),
-            kex: strings(&STIG_KEX),
-            host_key: strings(&STIG_HOST_KEY),
-            ciphers: strings(&STIG_CIPHERS),
-            macs: strings(&STIG_MACS),
-            compression: strings(&["zlib@openssh.com"]),
+            name: name.to_owned(),
+            release: String::new(),
+            rules: RuleIds::default(),
+            kex: Vec::new(),
+            host_key: Vec::new(),
+            ciphers: Vec::new(),
+            macs: Vec::new(),
+            compression: Vec::new(),
             allow_none_compression: true,
             allow_protocol_1_99: false,
             required_kex: Vec::new(),
@@ -172,22 +206,63 @@ impl SshPolicy {
             required_ciphers: Vec::new(),
             required_macs: Vec::new(),
             required_compression: Vec::new(),
+            basis: Vec::new(),
         }
     }
 
-    /// `stig` plus the OpenSSH host-certificate forms of its host-key
-    /// algorithms (`rsa-sha2-256-cert-v01@openssh.com`, ...). FIPS 140
-    /// approves primitives, and a host certificate uses the same approved
-    /// signature algorithms, which is also what RHEL's FIPS crypto policy
-    /// allows; the STIG rule text lists only the plain forms.
+    /// The policy under its config or built-in name; a configured policy's
+    /// `rules` become its basis.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        let release = if self.release.is_empty() {
+            format!("policy {}", self.name)
+        } else {
+            self.release.clone()
+        };
+        let rules = self.rules.clone();
+        let tagged = [
+            (AlgorithmKind::Kex, rules.kex),
+            (AlgorithmKind::HostKey, rules.host_key),
+            (AlgorithmKind::Cipher, rules.ciphers),
+            (AlgorithmKind::Mac, rules.macs),
+            (AlgorithmKind::Compression, rules.compression),
+        ];
+        for (kind, rule) in tagged {
+            if let Some(rule) = rule {
+                let allows = self.allowed(kind).to_vec();
+                self.basis.push(Basis {
+                    kind,
+                    rule,
+                    release: release.clone(),
+                    allows,
+                });
+            }
+        }
+        self
+    }
+
+    /// The strict common ground of the current STIG releases (RHEL 8, RHEL 9,
+    /// Ubuntu 22.04, Ubuntu 24.04); `ssh_policy/builtin.rs` cites the sources.
+    pub fn stig() -> Self {
+        builtin::common_ground()
+    }
+
+    /// FIPS 140-approved algorithms, not a STIG release: the STIG ciphers
+    /// plus `aes192-ctr`, the FIPS key exchange set, and the OpenSSH
+    /// host-certificate forms of the host-key algorithms
+    /// (`rsa-sha2-256-cert-v01@openssh.com`, ...), which use the same
+    /// approved signatures and which RHEL's FIPS crypto policy allows.
     pub fn fips() -> Self {
-        let mut policy = SshPolicy::stig().named("fips");
-        let certs: Vec<String> = STIG_HOST_KEY
+        let mut p = builtin::RHEL9.policy();
+        p.name = "fips".to_owned();
+        p.release = "FIPS 140-approved algorithms".to_owned();
+        p.ciphers = strings(&FIPS_CIPHERS);
+        let certs = builtin::HOST_KEY
             .iter()
-            .map(|n| format!("{n}-cert-v01@openssh.com"))
-            .collect();
-        policy.host_key.extend(certs);
-        policy
+            .map(|n| format!("{n}-cert-v01@openssh.com"));
+        p.host_key.extend(certs);
+        p.basis.clear();
+        p
     }
 
     /// A built-in policy by name.
@@ -195,7 +270,10 @@ impl SshPolicy {
         match name {
             "stig" => Some(SshPolicy::stig()),
             "fips" => Some(SshPolicy::fips()),
-            _ => None,
+            _ => builtin::RELEASES
+                .iter()
+                .find(|r| r.policy == name)
+                .map(|r| r.policy()),
         }
     }
 
@@ -207,6 +285,16 @@ impl SshPolicy {
             AlgorithmKind::Cipher => &self.ciphers,
             AlgorithmKind::Mac => &self.macs,
             AlgorithmKind::Compression => &self.compression,
+        }
+    }
+
+    fn allowed_mut(&mut self, kind: AlgorithmKind) -> &mut Vec<String> {
+        match kind {
+            AlgorithmKind::Kex => &mut self.kex,
+            AlgorithmKind::HostKey => &mut self.host_key,
+            AlgorithmKind::Cipher => &mut self.ciphers,
+            AlgorithmKind::Mac => &mut self.macs,
+            AlgorithmKind::Compression => &mut self.compression,
         }
     }
 
@@ -226,6 +314,18 @@ impl SshPolicy {
             return self.allow_none_compression;
         }
         self.allowed(kind).iter().any(|a| a == name)
+    }
+
+    /// The rules a disallowed `kind` algorithm `name` breaks, in basis order.
+    pub fn broken_rules(&self, kind: AlgorithmKind, name: &str) -> Vec<String> {
+        let mut rules: Vec<String> = Vec::new();
+        for b in self.basis.iter().filter(|b| b.kind == kind) {
+            let none_ok = kind == AlgorithmKind::Compression && name == "none";
+            if !none_ok && !b.allows.iter().any(|a| a == name) && !rules.contains(&b.rule) {
+                rules.push(b.rule.clone());
+            }
+        }
+        rules
     }
 
     /// Problems that make the policy useless or contradictory, each naming
@@ -276,12 +376,18 @@ pub struct OfferedAlgorithm {
     pub kind: AlgorithmKind,
     pub name: String,
     pub allowed: bool,
+    /// The rules a disallowed algorithm breaks (`RHEL-09-255065`); empty
+    /// when allowed or when no rule sets the list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 /// A server's offer judged by one policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SshJudgement {
     pub policy: String,
+    /// Where the policy's lists come from (`RHEL 9 STIG V2R7`).
+    pub release: String,
     /// Every offered algorithm, by kind, in the server's order.
     pub offered: Vec<OfferedAlgorithm>,
     /// Marker names seen in the kex list.
@@ -290,6 +396,9 @@ pub struct SshJudgement {
     pub violations: BTreeMap<AlgorithmKind, Vec<String>>,
     /// Required but not offered; kinds without gaps are absent.
     pub missing_required: BTreeMap<AlgorithmKind, Vec<String>>,
+    /// What the wire cannot tell, for people ([`COMPRESSION_NOTE`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl SshJudgement {
@@ -332,10 +441,12 @@ fn offered_names(kex: &KexInit, kind: AlgorithmKind) -> Vec<&str> {
 pub fn judge(kex: &KexInit, policy: &SshPolicy) -> SshJudgement {
     let mut judgement = SshJudgement {
         policy: policy.name.clone(),
+        release: policy.release.clone(),
         offered: Vec::new(),
         markers: Vec::new(),
         violations: BTreeMap::new(),
         missing_required: BTreeMap::new(),
+        notes: Vec::new(),
     };
     for kind in AlgorithmKind::ALL {
         let names = offered_names(kex, kind);
@@ -352,10 +463,16 @@ pub fn judge(kex: &KexInit, policy: &SshPolicy) -> SshJudgement {
                     .or_default()
                     .push(name.to_owned());
             }
+            let rules = if allowed {
+                Vec::new()
+            } else {
+                policy.broken_rules(kind, name)
+            };
             judgement.offered.push(OfferedAlgorithm {
                 kind,
                 name: name.to_owned(),
                 allowed,
+                rules,
             });
         }
         let missing: Vec<String> = policy
@@ -368,27 +485,89 @@ pub fn judge(kex: &KexInit, policy: &SshPolicy) -> SshJudgement {
             judgement.missing_required.insert(kind, missing);
         }
     }
+    let compression_rule = policy
+        .basis
+        .iter()
+        .any(|b| b.kind == AlgorithmKind::Compression);
+    let delayed = judgement
+        .offered
+        .iter()
+        .any(|a| a.kind == AlgorithmKind::Compression && a.allowed && a.name == "zlib@openssh.com");
+    if compression_rule && delayed {
+        judgement.notes.push(COMPRESSION_NOTE.to_owned());
+    }
     judgement
 }
 
+/// `RULE: cipher a is not allowed`, `RULE: ciphers a, b are not allowed`:
+/// a kind's violations grouped by the rules they break, in offer order.
+fn violation_phrases(j: &SshJudgement, kind: AlgorithmKind) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for a in j.offered.iter().filter(|a| a.kind == kind && !a.allowed) {
+        let rules = a.rules.join(", ");
+        match groups.iter_mut().find(|(r, _)| *r == rules) {
+            Some((_, names)) => names.push(&a.name),
+            None => groups.push((rules, vec![&a.name])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(rules, names)| {
+            let what = if names.len() == 1 {
+                format!("{} {} is not allowed", kind.as_str(), names[0])
+            } else {
+                let plural = match kind {
+                    AlgorithmKind::Kex => "kex algorithms",
+                    AlgorithmKind::HostKey => "host_key algorithms",
+                    AlgorithmKind::Cipher => "ciphers",
+                    AlgorithmKind::Mac => "macs",
+                    AlgorithmKind::Compression => "compression methods",
+                };
+                format!("{plural} {} are not allowed", names.join(", "))
+            };
+            let what = if kind == AlgorithmKind::Compression && names.contains(&"zlib") {
+                format!("{what} (zlib compresses before authentication)")
+            } else {
+                what
+            };
+            if rules.is_empty() {
+                what
+            } else {
+                format!("{rules}: {what}")
+            }
+        })
+        .collect()
+}
+
 /// The `ssh_weak_algorithms` finding for a judgement, naming every violation
-/// by kind (`kex: diffie-hellman-group1-sha1; cipher: aes128-cbc`); none when
-/// the offer complies or `action` is off.
+/// with the rule it breaks (`policy stig-rhel9 (RHEL 9 STIG V2R7):
+/// RHEL-09-255065: cipher aes192-ctr is not allowed`); none when the offer
+/// complies or `action` is off.
 pub fn findings(j: &SshJudgement, action: Action) -> Vec<Finding> {
     if j.is_compliant() {
         return Vec::new();
     }
-    let mut parts: Vec<String> = j
-        .violations
-        .iter()
-        .map(|(kind, names)| format!("{}: {}", kind.as_str(), names.join(", ")))
+    let mut parts: Vec<String> = AlgorithmKind::ALL
+        .into_iter()
+        .flat_map(|kind| violation_phrases(j, kind))
         .collect();
     parts.extend(
         j.missing_required.iter().map(|(kind, names)| {
             format!("missing required {}: {}", kind.as_str(), names.join(", "))
         }),
     );
-    let detail = format!("policy {}: {}", j.policy, parts.join("; "));
+    let policy = if j.release.is_empty() {
+        format!("policy {}", j.policy)
+    } else {
+        format!("policy {} ({})", j.policy, j.release)
+    };
+    let mut detail = format!("{policy}: {}", parts.join("; "));
+    // The compression note matters where compression is judged.
+    if j.violations.contains_key(&AlgorithmKind::Compression) {
+        for note in &j.notes {
+            detail.push_str(&format!(" (note: {note})"));
+        }
+    }
     Finding::for_action(action, Reason::SshWeakAlgorithms, detail)
         .into_iter()
         .collect()
@@ -446,6 +625,8 @@ pub fn software_pin_finding(
     let detail = format!("software {seen:?} does not match {:?}", pattern.as_str());
     Finding::for_action(action, Reason::SshSoftware, detail)
 }
+
+mod builtin;
 
 #[cfg(test)]
 mod tests;

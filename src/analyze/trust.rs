@@ -1,8 +1,11 @@
 //! Named trust stores: the anchors a flow's sent path must reach.
 //!
 //! FCPCA G2 is not in the operating systems' stores, so the anchor a flow
-//! must chain to is configuration (`[trust.fcpca-g2]`), loaded here once at
-//! configuration time; `system` is the OS store for Apple's endpoints.
+//! must chain to is named: `fcpca-g2`, `dod-root-ca-3` and `dod-root-ca-6`
+//! are built in (pinned, see [`crate::analyze::builtin_anchors`]), any
+//! `[trust.NAME]` in configuration is loaded here once at configuration time
+//! (and overrides a built-in of the same name); `system` is the OS store for
+//! Apple's endpoints.
 
 use crate::analyze::chain::render_name;
 use rustls::pki_types::pem::PemObject;
@@ -32,6 +35,12 @@ pub enum TrustError {
     Empty { path: PathBuf },
     #[error("system trust store: {0}")]
     System(String),
+    #[error("built-in trust store {name}: SHA-256 {got} is not the pinned {want}")]
+    Pin {
+        name: String,
+        got: String,
+        want: String,
+    },
 }
 
 /// One trusted certificate, pre-digested so path building compares bytes
@@ -194,8 +203,13 @@ fn load_pem_file(path: &Path) -> Result<Vec<Anchor>, TrustError> {
         path: path.to_path_buf(),
         source,
     })?;
+    anchors_from_pem(&bytes, path)
+}
+
+/// Every certificate of PEM text; `path` names its origin in errors.
+pub(crate) fn anchors_from_pem(bytes: &[u8], path: &Path) -> Result<Vec<Anchor>, TrustError> {
     let mut anchors = Vec::new();
-    for (index, item) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
+    for (index, item) in CertificateDer::pem_slice_iter(bytes).enumerate() {
         let der = item.map_err(|e| TrustError::Pem {
             path: path.to_path_buf(),
             detail: e.to_string(),

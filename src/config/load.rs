@@ -180,32 +180,27 @@ fn apply_overrides(tree: &mut toml::Table, o: &Overrides) {
 /// Merge the named catalog under the file: catalog targets under the file's
 /// targets, and each catalog flow under the file flow of the same name.
 fn merge_catalog(mut tree: toml::Table, errs: &mut Collector) -> Option<toml::Table> {
-    let name = match tree.get("catalog") {
-        Some(toml::Value::String(s)) => s.clone(),
+    let names: Vec<String> = match tree.get("catalog") {
+        Some(toml::Value::String(s)) => vec![s.clone()],
+        Some(toml::Value::Array(a)) if a.iter().all(|v| v.is_str()) && !a.is_empty() => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         Some(_) => {
-            errs.push("catalog", "must be a string (a catalog name or \"none\")");
+            errs.push(
+                "catalog",
+                "must be a catalog name, a list of them (catalog = [\"jamf-pro\", \"apple-mdm\"]) or \"none\"",
+            );
             return None;
         }
-        None => catalog::NO_CATALOG.to_string(),
+        None => vec![catalog::NO_CATALOG.to_string()],
     };
-    if name == catalog::NO_CATALOG {
+    if names.len() == 1 && names[0] == catalog::NO_CATALOG {
         return Some(tree);
     }
-    let Some(cat) = catalog::find(&name) else {
-        let known: Vec<_> = catalog::CATALOGS.iter().map(|c| c.name).collect();
-        errs.push(
-            "catalog",
-            format!(
-                "unknown catalog {name:?}; built-in: {}, or \"none\"",
-                known.join(", ")
-            ),
-        );
-        return None;
-    };
-    let Ok(mut base) = cat.toml.parse::<toml::Table>() else {
-        errs.push("catalog", format!("built-in catalog {name} does not parse"));
-        return None;
-    };
+    // Validation sees the names joined: `Config::catalog` is "jamf-pro, apple-mdm".
+    tree.insert("catalog".into(), toml::Value::String(names.join(", ")));
+    let mut base = combined_catalogs(&names, errs)?;
     // Targets: the file wins. A `targets` that is not a table stays as
     // written, so validation reports it.
     match tree.remove("targets") {
@@ -268,6 +263,78 @@ fn merge_catalog(mut tree: toml::Table, errs: &mut Collector) -> Option<toml::Ta
     }
     tree.insert("flow".into(), toml::Value::Array(flows));
     Some(tree)
+}
+
+/// The catalogs named, in order, as one table: their targets (a name two
+/// catalogs give different hosts is an error) and their flows (a flow name
+/// in two catalogs is an error).
+fn combined_catalogs(names: &[String], errs: &mut Collector) -> Option<toml::Table> {
+    let known: Vec<_> = catalog::CATALOGS.iter().map(|c| c.name).collect();
+    let mut targets = toml::Table::new();
+    let mut flows: Vec<toml::Value> = Vec::new();
+    let mut flow_origin: BTreeMap<String, String> = BTreeMap::new();
+    let before = errs.errors.len();
+    for (i, name) in names.iter().enumerate() {
+        let key = if names.len() == 1 {
+            "catalog".to_string()
+        } else {
+            format!("catalog[{i}]")
+        };
+        if names[..i].contains(name) {
+            errs.push(&key, format!("catalog {name:?} is named twice"));
+            continue;
+        }
+        let Some(cat) = catalog::find(name) else {
+            errs.push(
+                &key,
+                format!(
+                    "unknown catalog {name:?}; built-in: {}, or \"none\"",
+                    known.join(", ")
+                ),
+            );
+            continue;
+        };
+        let Ok(mut table) = cat.toml.parse::<toml::Table>() else {
+            errs.push(&key, format!("built-in catalog {name} does not parse"));
+            continue;
+        };
+        if let Some(toml::Value::Table(t)) = table.remove("targets") {
+            for (target, host) in t {
+                match targets.get(&target) {
+                    Some(h) if *h != host => errs.push(
+                        &key,
+                        format!("catalog {name} gives target {target:?} another host than an earlier catalog"),
+                    ),
+                    _ => {
+                        targets.insert(target, host);
+                    }
+                }
+            }
+        }
+        if let Some(toml::Value::Array(a)) = table.remove("flow") {
+            for f in a {
+                let flow = f
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                if let Some(first) = flow_origin.insert(flow.clone(), name.clone()) {
+                    errs.push(
+                        &key,
+                        format!("flow {flow:?} is in catalogs {first} and {name}"),
+                    );
+                }
+                flows.push(f);
+            }
+        }
+    }
+    if errs.errors.len() != before {
+        return None;
+    }
+    let mut base = toml::Table::new();
+    base.insert("targets".into(), toml::Value::Table(targets));
+    base.insert("flow".into(), toml::Value::Array(flows));
+    Some(base)
 }
 
 /// Tables merge key by key; any other value is replaced.

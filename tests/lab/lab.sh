@@ -43,8 +43,8 @@ CRL_BASE=http://$MDM_NAME/crl
 
 # CA file stem -> CRL file name (as DISA names them on crl.disa.mil)
 declare -A CRLNAME=([fcpca-g2]=FCPCAG2 [fbca-g4]=FBCAG4 [dod-interop-root-ca-2]=DODINTEROPERABILITYROOTCA2
-	[dod-root-ca-3]=DODROOTCA3 [dod-id-sw-ca-37]=DODIDSWCA_37)
-CAS=(fcpca-g2 fbca-g4 dod-interop-root-ca-2 dod-root-ca-3 dod-id-sw-ca-37)
+	[dod-root-ca-3]=DODROOTCA3 [dod-sw-ca-66]=DODSWCA_66)
+CAS=(fcpca-g2 fbca-g4 dod-interop-root-ca-2 dod-root-ca-3 dod-sw-ca-66)
 
 ID=${FPLAB_ID:-lab}
 DIR=
@@ -159,7 +159,7 @@ EOF
 	local crl=${CRL_BASE:-http://mdm.lab.test/crl}
 	local fpki="/C=US/O=U.S. Government/OU=FPKI"
 	local dod="/C=US/O=U.S. Government/OU=DoD/OU=PKI"
-	for k in fcpca-g2 fbca-g4 dod-interop-root-ca-2 dod-root-ca-3 dod-id-sw-ca-37 mdm apple-root apns; do key "$k" & done
+	for k in fcpca-g2 fbca-g4 dod-interop-root-ca-2 dod-root-ca-3 dod-sw-ca-66 mdm apple-root apns; do key "$k" & done
 	wait
 	selfsigned fcpca-g2 "$fpki/CN=Federal Common Policy CA G2" 3650 fcpca-g2.pem
 	CDP=$crl/FCPCAG2.crl issue fbca-g4 "$fpki/CN=Federal Bridge CA G4" fcpca-g2 1095 sub_ca fbca-g4.pem
@@ -168,15 +168,15 @@ EOF
 	# DoD Interoperability Root CA 2, and the self-signed root (the anchor).
 	CDP=$crl/DODINTEROPERABILITYROOTCA2.crl issue dod-root-ca-3 "$dod/CN=DoD Root CA 3" dod-interop-root-ca-2 365 sub_ca dod-root-ca-3-cross.pem
 	selfsigned dod-root-ca-3 "$dod/CN=DoD Root CA 3" 3650 dod-root-ca-3.pem
-	CDP=$crl/DODROOTCA3.crl issue dod-id-sw-ca-37 "$dod/CN=DOD ID SW CA-37" dod-root-ca-3 1825 issuing_ca dod-id-sw-ca-37.pem
-	CDP=$crl/DODIDSWCA_37.crl SAN="DNS:mdm.lab.test" \
-		issue mdm "$dod/OU=USN/CN=mdm.lab.test" dod-id-sw-ca-37 365 server mdm.pem
+	CDP=$crl/DODROOTCA3.crl issue dod-sw-ca-66 "$dod/CN=DOD SW CA-66" dod-root-ca-3 1825 issuing_ca dod-sw-ca-66.pem
+	CDP=$crl/DODSWCA_66.crl SAN="DNS:mdm.lab.test" \
+		issue mdm "$dod/OU=USN/CN=mdm.lab.test" dod-sw-ca-66 365 server mdm.pem
 	# the chain the MDM pushes: leaf -> issuing CA -> DoD Root CA 3 (cross) ->
 	# DoD Interoperability Root CA 2 -> Federal Bridge CA G4 (-> FCPCA G2 anchor)
-	cat mdm.pem dod-id-sw-ca-37.pem dod-root-ca-3-cross.pem dod-interop-root-ca-2.pem fbca-g4.pem > chain-full.pem
+	cat mdm.pem dod-sw-ca-66.pem dod-root-ca-3-cross.pem dod-interop-root-ca-2.pem fbca-g4.pem > chain-full.pem
 	# misconfigured: the DoD issuing path only, no cross-certificates: a
 	# DoD-trusting client copes, a device trusting FCPCA G2 cannot build a path
-	cat mdm.pem dod-id-sw-ca-37.pem > chain-without-cross.pem
+	cat mdm.pem dod-sw-ca-66.pem > chain-without-cross.pem
 
 	selfsigned apple-root "/C=US/O=Apple Inc. (flowprobe lab)/OU=Certification Authority/CN=Lab Apple Root" 3650 apple-root.pem
 	SAN="DNS:*.push.lab.test,DNS:1-courier.push.lab.test,DNS:api.push.lab.test,DNS:gateway.push.lab.test" \
@@ -193,7 +193,7 @@ EOF
 pki_valid() { # dir: complete and nothing expires within 60 days
 	local d=$1 f
 	[ -f "$d/.complete" ] || return 1
-	for f in fcpca-g2 fbca-g4 dod-interop-root-ca-2 dod-root-ca-3 dod-root-ca-3-cross dod-id-sw-ca-37 mdm apple-root apns; do
+	for f in fcpca-g2 fbca-g4 dod-interop-root-ca-2 dod-root-ca-3 dod-root-ca-3-cross dod-sw-ca-66 mdm apple-root apns; do
 		openssl x509 -noout -checkend $((60 * 86400)) -in "$d/$f.pem" >/dev/null 2>&1 || return 1
 	done
 }
@@ -219,7 +219,7 @@ pki_install() {
 }
 
 # CRLs: fresh (lastUpdate now, nextUpdate +7d) and stale (nextUpdate 7 days
-# ago), DER, one per CA. DOD ID SW CA-37's lists one revoked (made-up) serial.
+# ago), DER, one per CA. DOD SW CA-66's lists one revoked (made-up) serial.
 make_crls() {
 	local p=$DIR/pki c db out
 	cat > "$DIR/ca/ca.cnf" <<'EOF'
@@ -241,7 +241,7 @@ EOF
 	for c in "${CAS[@]}"; do
 		db=$DIR/ca/$c; mkdir -p "$db"
 		: > "$db/index.txt"
-		if [ "$c" = dod-id-sw-ca-37 ]; then
+		if [ "$c" = dod-sw-ca-66 ]; then
 			printf 'R\t301231235959Z\t250101000000Z,keyCompromise\t0DEADBEEF0\tunknown\t/CN=revoked.mdm.lab.test\n' > "$db/index.txt"
 		fi
 		echo 1000 > "$db/crlnumber"
@@ -351,7 +351,9 @@ dns_reload() { # full|no-mdm
 # ------------------------------------------------------------ services -----
 write_sshd_config() {
 	cat > "$DIR/ssh/sshd_config" <<EOF
-# flowprobe lab: STIG/FIPS-compliant OpenSSH (DISA SRG), mdm-server namespace
+# flowprobe lab: OpenSSH within what every current STIG release allows
+# (flowprobe's `stig` policy: RHEL 8 V2R5, RHEL 9 V2R7, Ubuntu 22.04 V2R7,
+# Ubuntu 24.04 V1R1), mdm-server namespace
 Port 22
 ListenAddress $MDM_IP
 HostKey $DIR/pki/ssh_host_rsa_key
@@ -372,9 +374,9 @@ Compression no
 ClientAliveInterval 600
 ClientAliveCountMax 1
 LogLevel VERBOSE
-Ciphers aes256-ctr,aes192-ctr,aes128-ctr,aes256-gcm@openssh.com,aes128-gcm@openssh.com
-MACs hmac-sha2-512,hmac-sha2-256,hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com
-KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512
+Ciphers aes256-gcm@openssh.com,aes256-ctr,aes128-gcm@openssh.com,aes128-ctr
+MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512,hmac-sha2-256
+KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256
 HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521
 PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521
 CASignatureAlgorithms rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521

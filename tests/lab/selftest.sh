@@ -162,7 +162,7 @@ probe_flow() { # flow spec words -> JSON line in $WORK/obs/<name>
 				else
 					local url
 					url=$(openssl x509 -in "$FPLAB_DIR/pki/mdm.pem" -noout -ext crlDistributionPoints | sed -n 's/.*URI://p' | head -1)
-					reason=$(crl_reason "$v" "$url" "$FPLAB_DIR/pki/dod-id-sw-ca-37.pem")
+					reason=$(crl_reason "$v" "$url" "$FPLAB_DIR/pki/dod-sw-ca-66.pem")
 				fi ;;
 			esac
 		fi
@@ -213,7 +213,7 @@ chain_count() { # vantage port
 all_crls() { # fresh|stale: every CA's CRL, fetched by a mobile device, signature checked
 	local want=$1 stem name r ok=0
 	for stem in fcpca-g2:FCPCAG2 fbca-g4:FBCAG4 dod-interop-root-ca-2:DODINTEROPERABILITYROOTCA2 \
-		dod-root-ca-3:DODROOTCA3 dod-id-sw-ca-37:DODIDSWCA_37; do
+		dod-root-ca-3:DODROOTCA3 dod-sw-ca-66:DODSWCA_66; do
 		name=${stem#*:}
 		r=$(crl_reason mobile-devices "http://$FPLAB_MDM_NAME/crl/$name.crl" "$FPLAB_DIR/pki/${stem%%:*}.pem")
 		if { [ "$want" = fresh ] && [ "$r" != ok ]; } || { [ "$want" = stale ] && [ "$r" != crl_stale ]; }; then

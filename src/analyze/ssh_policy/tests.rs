@@ -30,7 +30,7 @@ fn offer(kex: &str, host_key: &str, ciphers: &str, macs: &str, compression: &str
 
 fn stig_offer() -> KexInit {
     offer(
-        "ecdh-sha2-nistp256,diffie-hellman-group16-sha512,ext-info-s,kex-strict-s-v00@openssh.com",
+        "ecdh-sha2-nistp256,diffie-hellman-group-exchange-sha256,ext-info-s,kex-strict-s-v00@openssh.com",
         "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256",
         "aes256-gcm@openssh.com,aes256-ctr,aes128-ctr",
         "hmac-sha2-512-etm@openssh.com,hmac-sha2-256",
@@ -72,8 +72,15 @@ fn weak_offer_names_exactly_the_violations() {
     assert_eq!(found[0].level, Level::Fail);
     assert_eq!(
         found[0].detail,
-        "policy stig: kex: diffie-hellman-group1-sha1; host_key: ssh-rsa; \
-         cipher: aes128-cbc; mac: hmac-sha1"
+        "policy stig (common ground of RHEL 8 STIG V2R5, RHEL 9 STIG V2R7, \
+         Ubuntu 22.04 STIG V2R7, Ubuntu 24.04 STIG V1R1): \
+         RHEL-08-040342, RHEL-09-215105, UBTU-22-255060, UBTU-24-100840: \
+         kex diffie-hellman-group1-sha1 is not allowed; \
+         host_key ssh-rsa is not allowed; \
+         RHEL-08-010291, RHEL-09-255065, UBTU-22-255050, UBTU-24-100820: \
+         cipher aes128-cbc is not allowed; \
+         RHEL-08-010290, RHEL-09-255075, UBTU-22-255055, UBTU-24-100830: \
+         mac hmac-sha1 is not allowed"
     );
     assert_eq!(findings(&j, Action::Warn)[0].level, Level::Warn);
     assert!(findings(&j, Action::Off).is_empty());
@@ -136,7 +143,7 @@ fn none_compression_is_a_switch() {
 
 #[test]
 fn missing_required_algorithms_are_findings() {
-    let mut policy = SshPolicy::stig();
+    let mut policy = SshPolicy::builtin("stig-rhel9").unwrap();
     policy.required_kex = names("ecdh-sha2-nistp384");
     policy.required_macs = names("hmac-sha2-256");
     let j = judge(&stig_offer(), &policy);
@@ -147,7 +154,7 @@ fn missing_required_algorithms_are_findings() {
     );
     assert_eq!(
         findings(&j, Action::Fail)[0].detail,
-        "policy stig: missing required kex: ecdh-sha2-nistp384"
+        "policy stig-rhel9 (RHEL 9 STIG V2R7): missing required kex: ecdh-sha2-nistp384"
     );
 }
 
@@ -186,7 +193,7 @@ fn validate_names_keys() {
         policy.validate(),
         [
             "required_host_key[0]: \"ssh-ed25519\" is required but not allowed",
-            "ciphers[5]: \"aes 128\" is not an algorithm name",
+            "ciphers[4]: \"aes 128\" is not an algorithm name",
             "macs: empty, so every server would violate",
             "compression: list `none` through allow_none_compression, not here",
         ]
@@ -219,17 +226,234 @@ fn pins() {
     assert!(software_pin_finding("OpenSSH_9.3p1", None, &pin, Action::Off).is_none());
 }
 
+fn policy(name: &str) -> SshPolicy {
+    SshPolicy::builtin(name).unwrap_or_else(|| panic!("no built-in {name}"))
+}
+
+fn with_cipher(cipher: &str) -> KexInit {
+    let mut kex = stig_offer();
+    kex.encryption_client_to_server.push(cipher.into());
+    kex
+}
+
+#[test]
+fn every_builtin_is_named_valid_and_cites_a_release() {
+    for name in BUILTIN_POLICIES {
+        let p = policy(name);
+        assert_eq!(p.name, name);
+        assert!(p.validate().is_empty(), "{name}: {:?}", p.validate());
+        assert!(!p.release.is_empty(), "{name}");
+        // The common-ground offer passes every built-in.
+        assert!(judge(&stig_offer(), &p).is_compliant(), "{name}");
+    }
+    assert!(SshPolicy::builtin("nope").is_none());
+}
+
+#[test]
+fn release_lists_are_the_rule_texts() {
+    let rhel9 = policy("stig-rhel9");
+    assert_eq!(rhel9.release, "RHEL 9 STIG V2R7");
+    assert_eq!(
+        rhel9.ciphers,
+        names("aes256-gcm@openssh.com,aes256-ctr,aes128-gcm@openssh.com,aes128-ctr")
+    );
+    assert_eq!(
+        rhel9.macs,
+        names(
+            "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512,hmac-sha2-256"
+        )
+    );
+    assert_eq!(rhel9.compression, names("zlib@openssh.com"));
+    let rules: Vec<(AlgorithmKind, &str)> = rhel9
+        .basis
+        .iter()
+        .map(|b| (b.kind, b.rule.as_str()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            (AlgorithmKind::Kex, "RHEL-09-215105"),
+            (AlgorithmKind::Cipher, "RHEL-09-255065"),
+            (AlgorithmKind::Mac, "RHEL-09-255075"),
+            (AlgorithmKind::Compression, "RHEL-09-255130"),
+        ]
+    );
+    let ubuntu = policy("stig-ubuntu2204");
+    assert_eq!(
+        ubuntu.kex,
+        names(
+            "ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256"
+        )
+    );
+    assert!(policy("stig-ubuntu2204-v1r1").allows(AlgorithmKind::Cipher, "aes192-ctr"));
+    let ubuntu24 = policy("stig-ubuntu2404");
+    assert!(ubuntu24.allows(AlgorithmKind::Kex, "diffie-hellman-group14-sha256"));
+    assert!(!ubuntu24.allows(AlgorithmKind::Kex, "diffie-hellman-group18-sha512"));
+    let rhel8 = policy("stig-rhel8");
+    assert!(rhel8.allows(AlgorithmKind::Kex, "diffie-hellman-group18-sha512"));
+    assert!(!rhel8.allows(AlgorithmKind::Cipher, "aes192-ctr"));
+}
+
+#[test]
+fn stig_is_the_strict_common_ground() {
+    let stig = SshPolicy::stig();
+    assert_eq!(
+        stig.kex,
+        names(
+            "ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256"
+        )
+    );
+    assert_eq!(stig.ciphers, policy("stig-rhel9").ciphers);
+    assert_eq!(stig.macs, policy("stig-rhel9").macs);
+    for kind in AlgorithmKind::ALL {
+        for name in stig.allowed(kind) {
+            for release in [
+                "stig-rhel8",
+                "stig-rhel9",
+                "stig-ubuntu2204",
+                "stig-ubuntu2404",
+            ] {
+                assert!(policy(release).allows(kind, name), "{release} {name}");
+            }
+        }
+    }
+    // A name one release allows and another does not breaks only the other.
+    let mut kex = stig_offer();
+    kex.kex_algorithms
+        .push("diffie-hellman-group14-sha256".into());
+    let found = findings(&judge(&kex, &stig), Action::Fail);
+    assert!(
+        found[0]
+            .detail
+            .ends_with("): UBTU-22-255060: kex diffie-hellman-group14-sha256 is not allowed"),
+        "{}",
+        found[0].detail
+    );
+}
+
+#[test]
+fn aes192_ctr_passes_old_ubuntu_and_fips_and_fails_current_releases_naming_the_rule() {
+    let kex = with_cipher("aes192-ctr");
+    assert!(judge(&kex, &policy("stig-ubuntu2204-v1r1")).is_compliant());
+    assert!(judge(&kex, &policy("fips")).is_compliant());
+    for (name, rule) in [
+        ("stig-rhel9", "RHEL-09-255065"),
+        ("stig-rhel8", "RHEL-08-010291"),
+        ("stig-ubuntu2204", "UBTU-22-255050"),
+        ("stig-ubuntu2404", "UBTU-24-100820"),
+    ] {
+        let found = findings(&judge(&kex, &policy(name)), Action::Fail);
+        assert_eq!(found.len(), 1, "{name}");
+        assert!(
+            found[0]
+                .detail
+                .ends_with(&format!("{rule}: cipher aes192-ctr is not allowed")),
+            "{name}: {}",
+            found[0].detail
+        );
+    }
+    let j = judge(&kex, &SshPolicy::stig());
+    let offered = j.offered.iter().find(|a| a.name == "aes192-ctr").unwrap();
+    assert_eq!(
+        offered.rules,
+        names("RHEL-08-010291,RHEL-09-255065,UBTU-22-255050,UBTU-24-100820")
+    );
+}
+
+#[test]
+fn delayed_compression_passes_rhel9_with_a_note_pre_auth_zlib_breaks_255130() {
+    let rhel9 = policy("stig-rhel9");
+    let j = judge(&stig_offer(), &rhel9);
+    assert!(j.is_compliant());
+    assert_eq!(j.notes, [COMPRESSION_NOTE]);
+    // `Compression no`: only `none`, nothing the wire cannot tell.
+    let mut no = stig_offer();
+    no.compression_client_to_server = names("none");
+    no.compression_server_to_client = names("none");
+    assert!(judge(&no, &rhel9).notes.is_empty());
+
+    let mut pre_auth = stig_offer();
+    pre_auth.compression_server_to_client = names("none,zlib");
+    let j = judge(&pre_auth, &rhel9);
+    assert_eq!(j.violation_count(AlgorithmKind::Compression), 1);
+    let found = findings(&j, Action::Fail);
+    assert!(
+        found[0].detail.starts_with(
+            "policy stig-rhel9 (RHEL 9 STIG V2R7): RHEL-09-255130: compression zlib is not \
+             allowed (zlib compresses before authentication) (note: zlib@openssh.com is delayed"
+        ),
+        "{}",
+        found[0].detail
+    );
+    // Releases without a compression rule still refuse pre-auth zlib, unattributed.
+    let found = findings(&judge(&pre_auth, &policy("stig-ubuntu2404")), Action::Fail);
+    assert!(
+        found[0].detail.ends_with(
+            "): compression zlib is not allowed (zlib compresses before authentication)"
+        ),
+        "{}",
+        found[0].detail
+    );
+}
+
+#[test]
+fn post_quantum_kex_is_data_and_not_fips() {
+    for pq in [
+        "mlkem768x25519-sha256",
+        "sntrup761x25519-sha512",
+        "sntrup761x25519-sha512@openssh.com",
+    ] {
+        let mut kex = stig_offer();
+        kex.kex_algorithms.insert(0, pq.into());
+        for name in ["stig", "fips", "stig-rhel9"] {
+            let j = judge(&kex, &policy(name));
+            assert_eq!(j.violations[&AlgorithmKind::Kex], [pq], "{name}");
+        }
+    }
+}
+
+#[test]
+fn configured_rule_ids_are_named_in_violations() {
+    let text = r#"
+        release = "Site SSH baseline 2026-01"
+        rules = { ciphers = "SITE-SSH-7" }
+        kex = ["ecdh-sha2-nistp256", "diffie-hellman-group-exchange-sha256"]
+        host_key = ["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256"]
+        ciphers = ["aes256-gcm@openssh.com", "aes256-ctr", "aes128-ctr"]
+        macs = ["hmac-sha2-512-etm@openssh.com", "hmac-sha2-256"]
+        compression = ["zlib@openssh.com"]
+    "#;
+    let site = toml::from_str::<SshPolicy>(text).unwrap().named("site");
+    let found = findings(&judge(&with_cipher("aes192-ctr"), &site), Action::Fail);
+    assert_eq!(
+        found[0].detail,
+        "policy site (Site SSH baseline 2026-01): SITE-SSH-7: cipher aes192-ctr is not allowed"
+    );
+    let bad = text.replace("ciphers = \"SITE-SSH-7\"", "cipher = \"X\"");
+    let err = toml::from_str::<SshPolicy>(&bad).unwrap_err();
+    assert!(err.to_string().contains("unknown field `cipher`"), "{err}");
+}
+
 fn name() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(
-            STIG_CIPHERS
+        prop::sample::select({
+            let stig = SshPolicy::stig();
+            stig.ciphers
                 .iter()
-                .chain(&STIG_MACS)
-                .chain(&MARKERS)
-                .chain(&["none", "aes128-cbc", "ssh-rsa", "hmac-sha1"])
+                .chain(&stig.macs)
+                .map(String::as_str)
+                .chain(MARKERS)
+                .chain([
+                    "none",
+                    "zlib",
+                    "aes192-ctr",
+                    "aes128-cbc",
+                    "ssh-rsa",
+                    "hmac-sha1",
+                ])
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>()
-        ),
+        }),
         "[a-z0-9@.-]{1,20}",
     ]
 }
@@ -257,6 +481,11 @@ proptest! {
         };
         let policy = SshPolicy::stig();
         let judged = judge(&kex, &policy);
+        // Every violation under the STIG common ground names a rule, except
+        // host keys, which no STIG rule lists.
+        for o in judged.offered.iter().filter(|o| !o.allowed) {
+            prop_assert_eq!(o.rules.is_empty(), o.kind == AlgorithmKind::HostKey);
+        }
         for kind in AlgorithmKind::ALL {
             let offered: Vec<&str> = judged
                 .offered

@@ -87,10 +87,13 @@ impl CrlSpec {
             .map_or(DEFAULT_MAX_REDIRECTS, |n| n as u32);
         let trust = k.strings("trust", errs);
         for (i, t) in trust.iter().flatten().enumerate() {
-            if t != SYSTEM && !ctx.trust.contains_key(t) {
+            if t != SYSTEM
+                && !ctx.trust.contains_key(t)
+                && !crate::analyze::builtin_anchors::is_builtin(t)
+            {
                 errs.push(
                     format!("{key}.trust[{i}]"),
-                    format!("unknown trust store {t:?}: define [trust.{t}] or use \"system\""),
+                    format!("unknown trust store {t:?}: define [trust.{t}], or use a built-in (fcpca-g2, dod-root-ca-3, dod-root-ca-6) or \"system\""),
                 );
             }
         }

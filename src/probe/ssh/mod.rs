@@ -58,7 +58,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> CheckResu
         ));
     }
     let reason = verdict(&findings);
-    let detail = format!(
+    let mut detail = format!(
         "{addr}: SSH-{}-{}, policy {} {}",
         hello.protocol,
         hello.software,
@@ -69,6 +69,12 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> CheckResu
             format!("violated ({reason})")
         }
     );
+    if !judgement.notes.is_empty() {
+        // The full note is in the judgement (API, JSON output).
+        detail.push_str(
+            "; zlib@openssh.com offered: the wire cannot tell `Compression delayed` from `yes`",
+        );
+    }
     Ok(Success {
         detail,
         findings,

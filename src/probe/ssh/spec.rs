@@ -1,6 +1,6 @@
 //! `ssh = { policy, on_violation, host_key, software, on_pin_mismatch }` on a
-//! flow, and the `[ssh_policy.NAME]` tables beside the built-in `stig` and
-//! `fips` policies.
+//! flow, and the `[ssh_policy.NAME]` tables beside the built-in policies
+//! (`stig`, one per STIG release, `fips`).
 
 use std::collections::BTreeMap;
 

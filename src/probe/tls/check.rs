@@ -170,6 +170,9 @@ pub fn load_stores(
         } else {
             match specs.get(name) {
                 Some(spec) => TrustStore::from_pem_paths(name.clone(), &spec.anchors),
+                None if crate::analyze::builtin_anchors::is_builtin(name) => {
+                    crate::analyze::builtin_anchors::store(name).expect("built in")
+                }
                 None => {
                     errors.push(format!("trust.{name}: not defined"));
                     continue;

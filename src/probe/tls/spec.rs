@@ -87,11 +87,14 @@ impl TlsSpec {
             trust.push(SYSTEM.to_string());
         }
         for (i, t) in trust.iter().enumerate() {
-            if t != SYSTEM && !ctx.trust.contains_key(t) {
+            if t != SYSTEM
+                && !ctx.trust.contains_key(t)
+                && !crate::analyze::builtin_anchors::is_builtin(t)
+            {
                 errs.push(
                     format!("{key}.trust[{i}]"),
                     format!(
-                        "unknown trust store {t:?}: define [trust.{t}] with anchors, or use \"system\" (defined: {})",
+                        "unknown trust store {t:?}: define [trust.{t}] with anchors, or use a built-in (fcpca-g2, dod-root-ca-3, dod-root-ca-6) or \"system\" (defined: {})",
                         ctx.trust.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                 );
