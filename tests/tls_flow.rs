@@ -29,6 +29,17 @@ async fn tls_flows_export_chain_facts_for_passing_and_failing_cases() {
     let pem = pki.write_pem(dir.path());
     let full = rustls_server(pki.full_path(), pki.leaf_key(), ServerMode::Default, None).await;
     let dod = rustls_server(pki.dod_path(), pki.leaf_key(), ServerMode::Default, None).await;
+    let not_ca = support::pki::Pki::generate(&support::pki::PkiOptions {
+        issuing_not_ca: true,
+        ..Default::default()
+    });
+    let invalid = rustls_server(
+        not_ca.full_path(),
+        not_ca.leaf_key(),
+        ServerMode::Default,
+        None,
+    )
+    .await;
     let closed = free_port();
     let cfg = format!(
         r#"
@@ -54,6 +65,13 @@ port = {dodp}
 check = "tls"
 tls = {{ trust = ["fcpca-g2", "dod"], server_name = "mdm.lab.test" }}
 [[flow]]
+name = "not-a-ca"
+from = "mobile-devices"
+to = "lo"
+port = {invalidp}
+check = "tls"
+tls = {{ trust = ["fcpca-g2", "dod"], server_name = "mdm.lab.test" }}
+[[flow]]
 name = "wrong-name"
 from = "mobile-devices"
 to = "lo"
@@ -72,6 +90,7 @@ tls = {{ trust = ["fcpca-g2"] }}
         dodpem = pem.dod_anchor.display(),
         full = full.addr.port(),
         dodp = dod.addr.port(),
+        invalidp = invalid.addr.port(),
     );
     let c = config_from(&cfg);
     let reports = probe_all(&c).await;
@@ -85,6 +104,13 @@ tls = {{ trust = ["fcpca-g2"] }}
     assert!(!reports["stops-at-dod"].up);
     assert_eq!(reports["wrong-name"].reason, Reason::NameMismatch);
     assert_eq!(reports["closed"].reason, Reason::Refused);
+    assert_eq!(reports["not-a-ca"].reason, Reason::ChainInvalid);
+    assert!(
+        reports["not-a-ca"].findings().any(|f| f.detail
+            == "store fcpca-g2: position 1 (DOD SW CA-66) is not a CA: basicConstraints CA:FALSE"),
+        "{:#?}",
+        reports["not-a-ca"].detail
+    );
 
     // Metrics: record every report, then read the exposition.
     let metrics = Arc::new(Metrics::new().expect("metrics"));
@@ -124,6 +150,40 @@ tls = {{ trust = ["fcpca-g2"] }}
         verified("closed", "fcpca-g2"),
         Some(false),
         "present, 0, when nothing arrived"
+    );
+    assert_eq!(verified("not-a-ca", "fcpca-g2"), Some(false));
+    assert_eq!(verified("not-a-ca", "dod"), Some(false));
+    assert_eq!(
+        lines(
+            &text,
+            "flowprobe_flow_reason",
+            &["flow=\"not-a-ca\"", "reason=\"chain_invalid\""]
+        )
+        .first()
+        .map(|l| l.ends_with(" 1")),
+        Some(true)
+    );
+    // The path's expiry per store: the earliest notAfter on it (the leaf's
+    // here), for verified stores only.
+    let path_after = |flow: &str| {
+        lines(
+            &text,
+            "flowprobe_tls_path_not_after_timestamp_seconds",
+            &[&format!("flow=\"{flow}\"")],
+        )
+    };
+    let full_path = path_after("full");
+    assert_eq!(full_path.len(), 2, "{full_path:?}");
+    let leaf_not_after = format!(" {}", pki_leaf_not_after(&pki));
+    assert!(
+        full_path.iter().all(|l| l.ends_with(&leaf_not_after)),
+        "{full_path:?} vs {leaf_not_after}"
+    );
+    assert!(path_after("not-a-ca").is_empty());
+    assert_eq!(
+        path_after("stops-at-dod").len(),
+        1,
+        "only the dod store validates"
     );
     // Every sent certificate has dates, on the failing flow too.
     let after = lines(
@@ -261,4 +321,11 @@ tls = {{ trust = ["fcpca-g2"] }}
         .as_array()
         .expect("anchors");
     assert_eq!(anchors.len(), 2);
+}
+
+fn pki_leaf_not_after(pki: &Pki) -> i64 {
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(pki.leaf.as_ref())
+        .expect("leaf parses");
+    cert.validity().not_after.timestamp()
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
+use crate::analyze::chain::AnchorResult;
 use crate::config::catalog;
 use crate::outcome::Level;
 use crate::probe::crl::CrlEntry;
@@ -68,10 +69,18 @@ pub fn table(views: &[FlowView]) -> String {
                 let _ = writeln!(out, "    {}", rep.detail);
             }
             for a in &rep.attempts {
-                if let Details::Crl(d) = &a.details {
-                    for e in &d.crls {
-                        let _ = writeln!(out, "    {}", crl_line(e));
+                match &a.details {
+                    Details::Crl(d) => {
+                        for e in &d.crls {
+                            let _ = writeln!(out, "    {}", crl_line(e));
+                        }
                     }
+                    Details::Tls(t) => {
+                        for anchor in t.chain.iter().flat_map(|c| c.anchors()) {
+                            let _ = writeln!(out, "    {}", path_line(anchor));
+                        }
+                    }
+                    _ => {}
                 }
             }
             for f in rep.findings() {
@@ -100,6 +109,28 @@ pub fn table(views: &[FlowView]) -> String {
 fn date(ts: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ts.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// One store's verdict for people: the sent positions of the path, and
+/// until when it validates or why it does not.
+fn path_line(a: &AnchorResult) -> String {
+    let positions: Vec<String> = a.path.iter().map(usize::to_string).collect();
+    if a.verified {
+        format!(
+            "path {}: valid, positions {} to {}, until {}",
+            a.store,
+            positions.join(" -> "),
+            a.anchor_subject.as_deref().unwrap_or("?"),
+            a.not_after.map_or_else(|| "?".into(), date)
+        )
+    } else {
+        format!(
+            "path {}: not valid, positions {}: {}",
+            a.store,
+            positions.join(" -> "),
+            a.detail
+        )
+    }
 }
 
 /// One CRL for people: issuer, URL, dates, size, verdict.

@@ -41,6 +41,8 @@ pub struct PkiOptions {
     pub leaf_expires_in_days: Option<u64>,
     /// SANs of the leaf instead of [`LEAF_NAMES`] (the wrong-host case).
     pub leaf_names: Option<Vec<String>>,
+    /// DOD SW CA-66 carries basicConstraints CA:FALSE (it cannot issue).
+    pub issuing_not_ca: bool,
 }
 
 /// The generated certificates and the keys the tests serve them with.
@@ -227,7 +229,10 @@ impl Pki {
         let dod_root_self = root_params.self_signed(&dod_root_key).expect("dod root");
         let dod_root_issuer = Issuer::new(root_params, &dod_root_key);
 
-        let ca66_params = ca_params(dod_name("DOD SW CA-66"), "DoD Root CA 3", 0x5001);
+        let mut ca66_params = ca_params(dod_name("DOD SW CA-66"), "DoD Root CA 3", 0x5001);
+        if options.issuing_not_ca {
+            ca66_params.is_ca = IsCa::ExplicitNoCa;
+        }
         let ca66 = ca66_params
             .signed_by(&ca66_key, &dod_root_issuer)
             .expect("ca66");
