@@ -371,3 +371,107 @@ fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
         stores["fcpca-g2"].anchors()[0].subject
     );
 }
+// Issue 17, row 4: a file that is not UTF-8 says where the bad byte is.
+#[test]
+fn invalid_utf8_names_line_and_byte_offset() {
+    let dir = support::tempdir();
+    let p = dir.path().join("latin1.toml");
+    std::fs::write(&p, b"catalog = \"none\"\n# ok\nvantages = [\"caf\xe9\"]\n").expect("write");
+    let err = load(&p).expect_err("not UTF-8");
+    assert!(
+        err.contains(&format!(
+            "{}: not valid UTF-8 at line 3, column 17 (byte offset 38, byte 0xe9)",
+            p.display()
+        )),
+        "{err}"
+    );
+}
+
+// Issue 17, row 5: nesting past the parser's recursion limit gives the
+// line, whichever construct hits it; nesting past any setting's depth
+// (but under the parser's limit) is rejected with its key path.
+#[test]
+fn deep_nesting_is_located() {
+    let dir = support::tempdir();
+    let dotted = vec!["k"; 300].join(".");
+    let cases = [
+        (
+            format!("catalog = \"none\"\n\n[{dotted}]\nb = 1\n"),
+            "TOML syntax error at line 3: recursion limit",
+        ),
+        (
+            format!("catalog = \"none\"\n{dotted} = 1\n"),
+            "TOML syntax error at line 2: recursion limit",
+        ),
+        (
+            format!(
+                "catalog = \"none\"\nx = {}{}\n",
+                "[".repeat(300),
+                "]".repeat(300)
+            ),
+            "TOML syntax error at line 2, column",
+        ),
+        (
+            format!(
+                "catalog = \"none\"\nx = {}1{}\n",
+                "{a = ".repeat(300),
+                "}".repeat(300)
+            ),
+            "TOML syntax error at line 2, column",
+        ),
+    ];
+    for (text, want) in cases {
+        let p = support::write(dir.path(), "deep.toml", &text);
+        let err = load(&p).expect_err("too deep");
+        assert!(err.contains(want), "want {want:?} in:\n{err}");
+    }
+    // 40 levels parse, but no setting goes that deep: the key path says where.
+    let p = support::write(
+        dir.path(),
+        "deep.toml",
+        &format!(
+            "catalog = \"none\"\n[vantage.a]\nlabels = {}{}\n",
+            "[".repeat(40),
+            "]".repeat(40)
+        ),
+    );
+    let err = load(&p).expect_err("too deep");
+    let path = format!("vantage.a.labels{}...", "[0]".repeat(14));
+    assert!(
+        err.contains(&format!(
+            "{}: {path}: nested deeper than 16 levels",
+            p.display()
+        )),
+        "{err}"
+    );
+}
+
+// Issue 17, row 6: 50k CRL flows whose from_flow name each other in a ring
+// are all reported, each at its own key (validation looks names up in
+// sets, not lists: it was quadratic).
+#[test]
+fn ring_of_from_flow_references_reports_every_flow() {
+    let n = 50_000;
+    let mut text = String::from("catalog = \"none\"\n[targets]\nmdm = \"127.0.0.1\"\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "[[flow]]\nname = \"crl-{i}\"\nfrom = \"v\"\nto = \"mdm\"\nport = 80\ncheck = \"crl\"\ncrl = {{ from_flow = \"crl-{}\" }}\n",
+            (i + 1) % n
+        ));
+    }
+    let dir = support::tempdir();
+    let p = support::write(dir.path(), "ring.toml", &text);
+    let err = load(&p).expect_err("ring");
+    assert!(
+        err.starts_with(&format!("configuration has {n} errors")),
+        "{}",
+        &err[..err.len().min(500)]
+    );
+    for i in [0, 1, n / 2, n - 1] {
+        let want = format!(
+            "flow[crl-{i}].crl.from_flow: flow \"crl-{}\" is not a check = \"tls\" flow",
+            (i + 1) % n
+        );
+        assert!(err.contains(&want), "missing {want}");
+    }
+}

@@ -183,6 +183,55 @@ timeout = "1s"
     );
 }
 
+// Issue 17, row 8: a DNS server that is down (nothing on its port: the
+// kernel answers ICMP port-unreachable, TCP is refused) ends the DNS phase
+// at once with dns_error "server unreachable"; the budget is 10 s, so a
+// dns_timeout here would mean the lookup waited for silence.
+#[tokio::test]
+async fn dns_server_that_is_down_is_dns_error_server_unreachable() {
+    let closed = support::free_udp_port();
+    let c = config_from(&dns_config(
+        closed,
+        r#"
+[[flow]]
+name = "down"
+from = "here"
+to = "mdm"
+port = 443
+timeout = "10s"
+interval = "30s"
+"#,
+    ));
+    let r = probe_all(&c).await;
+    assert_eq!(r["down"].reason, Reason::DnsError, "{}", r["down"].detail);
+    assert!(
+        r["down"].detail.contains("server unreachable"),
+        "{}",
+        r["down"].detail
+    );
+    // One server down and one silent: only silence can be the answer, so
+    // the lookup waits for it and times out.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let port = silent.local_addr().expect("addr").port();
+    let text = dns_config(
+        closed,
+        r#"
+[[flow]]
+name = "half"
+from = "here"
+to = "mdm"
+port = 443
+timeout = "1s"
+"#,
+    )
+    .replace(
+        &format!("[\"127.0.0.1:{closed}\"]"),
+        &format!("[\"127.0.0.1:{closed}\", \"127.0.0.1:{port}\"]"),
+    );
+    let r = probe_all(&config_from(&text)).await;
+    assert_eq!(r["half"].reason, Reason::DnsTimeout, "{}", r["half"].detail);
+}
+
 /// The scheduler boxes one probe future per probe; check-specific futures
 /// are boxed inside it, so it stays small (it was tens of kilobytes, and
 /// copying it cost more CPU than the TCP connect itself).

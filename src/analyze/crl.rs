@@ -1,12 +1,19 @@
 //! CRL judgement: parse (DER or PEM), verify the signature with the
 //! issuer's certificate, check freshness and look up the captured path's
 //! serials. Pure: bytes and certificates in, facts and findings out.
+//!
+//! The CRL is read in place ([`scan`]): memory stays about the size of the
+//! DER, however many entries it lists.
 
+pub mod scan;
+
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::revocation_list::CertificateRevocationList;
+
+use scan::{Crl, strip_zeros};
 
 use crate::analyze::chain::render_name;
 use crate::outcome::{Finding, Level, Reason};
@@ -63,11 +70,6 @@ fn rfc3339(ts: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-fn strip_zeros(b: &[u8]) -> &[u8] {
-    let i = b.iter().position(|x| *x != 0).unwrap_or(b.len());
-    &b[i..]
-}
-
 fn common_name(name: &x509_parser::x509::X509Name<'_>) -> String {
     name.iter_common_name()
         .next()
@@ -76,8 +78,9 @@ fn common_name(name: &x509_parser::x509::X509Name<'_>) -> String {
         .to_string()
 }
 
-/// The DER of a CRL given as DER or as PEM (`-----BEGIN X509 CRL-----`).
-pub fn decode(bytes: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
+/// The DER of a CRL given as DER (borrowed as is) or as PEM
+/// (`-----BEGIN X509 CRL-----`, decoded).
+pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, &'static str), String> {
     let start = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -88,9 +91,9 @@ pub fn decode(bytes: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
         if pem.label != "X509 CRL" {
             return Err(format!("PEM block is {:?}, not \"X509 CRL\"", pem.label));
         }
-        return Ok((pem.contents, "pem"));
+        return Ok((Cow::Owned(pem.contents), "pem"));
     }
-    Ok((bytes.to_vec(), "der"))
+    Ok((Cow::Borrowed(bytes), "der"))
 }
 
 /// A short, printable description of what was served instead of a CRL.
@@ -119,24 +122,11 @@ pub fn judge(
     margin: Duration,
 ) -> Result<CrlFacts, String> {
     let (der, format) = decode(bytes)?;
-    let crl = match CertificateRevocationList::from_der(&der) {
-        Ok((rest, _)) if !rest.is_empty() => {
-            return Err(format!(
-                "{} bytes of trailing data after the CRL",
-                rest.len()
-            ));
-        }
-        Ok((_, crl)) => crl,
-        Err(e) => {
-            return Err(format!(
-                "not a CRL (DER or PEM): {e}; got {}",
-                looks_like(bytes)
-            ));
-        }
-    };
-    let issuer_raw = crl.issuer().as_raw();
-    let issuer = render_name(crl.issuer());
-    let issuer_cn = common_name(crl.issuer());
+    let crl = Crl::parse(&der)
+        .map_err(|e| format!("not a CRL (DER or PEM): {e}; got {}", looks_like(bytes)))?;
+    let issuer_raw = crl.issuer.as_raw();
+    let issuer = render_name(&crl.issuer);
+    let issuer_cn = common_name(&crl.issuer);
     let mut findings = Vec::new();
 
     // Signature: every known certificate named like the issuer is tried.
@@ -172,49 +162,53 @@ pub fn judge(
         findings.push(Finding::new(Reason::CrlInvalid, Level::Fail, detail));
     }
 
-    // Revocation of the captured path: serials are unique per issuer.
-    let listed: Vec<(&[u8], i64)> = crl
-        .iter_revoked_certificates()
-        .map(|r| (strip_zeros(r.raw_serial()), r.revocation_date.timestamp()))
+    // Revocation of the captured path: the certificates this issuer
+    // issued, looked up in one pass over the entries.
+    let covered: Vec<(usize, X509Certificate<'_>)> = chain
+        .iter()
+        .filter_map(|k| {
+            let position = k.position?;
+            let (_, cert) = X509Certificate::from_der(k.der).ok()?;
+            (cert.issuer().as_raw() == issuer_raw).then_some((position, cert))
+        })
         .collect();
+    let serials: Vec<&[u8]> = covered.iter().map(|(_, c)| c.raw_serial()).collect();
+    let scan = crl
+        .scan(&serials)
+        .map_err(|e| format!("not a CRL (DER or PEM): {e}"))?;
     let mut covers = Vec::new();
     let mut revoked = Vec::new();
-    for k in chain {
-        let (Some(position), Ok((_, cert))) = (k.position, X509Certificate::from_der(k.der)) else {
+    for ((position, cert), at) in covered.iter().zip(&scan.found) {
+        let position = *position;
+        covers.push(position);
+        let Some(at) = at else {
             continue;
         };
-        if cert.issuer().as_raw() != issuer_raw {
-            continue;
-        }
-        covers.push(position);
-        let serial = strip_zeros(cert.raw_serial());
-        if let Some((_, at)) = listed.iter().find(|(s, _)| *s == serial) {
-            let r = RevokedCert {
-                position,
-                subject_cn: common_name(cert.subject()),
-                serial: hex::encode(serial),
-                revoked_at: *at,
-            };
-            let detail = format!(
-                "position {position} ({}, serial {}) is revoked by the CRL of {issuer_cn} since {}",
-                r.subject_cn,
-                r.serial,
-                rfc3339(*at)
-            );
-            // A listing on a CRL whose signature failed is not proof.
-            let level = if signature_valid {
-                Level::Fail
-            } else {
-                Level::Warn
-            };
-            findings.push(Finding::new(Reason::Revoked, level, detail));
-            revoked.push(r);
-        }
+        let r = RevokedCert {
+            position,
+            subject_cn: common_name(cert.subject()),
+            serial: hex::encode(strip_zeros(cert.raw_serial())),
+            revoked_at: *at,
+        };
+        let detail = format!(
+            "position {position} ({}, serial {}) is revoked by the CRL of {issuer_cn} since {}",
+            r.subject_cn,
+            r.serial,
+            rfc3339(*at)
+        );
+        // A listing on a CRL whose signature failed is not proof.
+        let level = if signature_valid {
+            Level::Fail
+        } else {
+            Level::Warn
+        };
+        findings.push(Finding::new(Reason::Revoked, level, detail));
+        revoked.push(r);
     }
 
     // Freshness: thisUpdate <= now < nextUpdate - margin.
-    let this_update = crl.last_update().timestamp();
-    let next_update = crl.next_update().map(|t| t.timestamp());
+    let this_update = crl.this_update.timestamp();
+    let next_update = crl.next_update.map(|t| t.timestamp());
     let now_s = unix(now);
     let margin_s = margin.as_secs() as i64;
     if this_update > now_s {
@@ -260,8 +254,8 @@ pub fn judge(
         issuer_cn,
         this_update,
         next_update,
-        entries: listed.len(),
-        crl_number: crl.crl_number().map(|n| n.to_str_radix(16)),
+        entries: scan.entries,
+        crl_number: crl.crl_number.as_ref().map(|n| n.to_str_radix(16)),
         signature_algorithm: crate::analyze::chain::signature_name(
             &crl.signature_algorithm.algorithm.to_id_string(),
         ),

@@ -5,11 +5,12 @@
 //! the catalog is merged by flow name here, because `config` replaces arrays
 //! wholesale and users override single fields of a catalog flow.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::catalog::{self, DEFAULTS_TOML, EMBEDDED_TOML};
 use super::error::{Collector, ConfigError, ConfigErrors};
+use super::locate;
 use super::types::Config;
 use super::validate;
 
@@ -58,24 +59,47 @@ pub fn load_with_env(
     let (origin, text) = match file {
         Some(path) => {
             let origin = path.display().to_string();
-            match std::fs::read_to_string(path) {
-                Ok(t) => (origin, t),
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
                 Err(e) => {
                     return Err(one(&origin, "", format!("cannot read file: {e}")));
                 }
+            };
+            match locate::utf8(bytes) {
+                Ok(t) => (origin, t),
+                Err(e) => return Err(one(&origin, "", e)),
             }
         }
         None => ("embedded default".to_string(), EMBEDDED_TOML.to_string()),
     };
     // Syntax first, with our own parser: it gives line and column.
-    if let Err(e) = text.parse::<toml::Table>() {
-        let msg = e.message().to_string();
-        let at = e
-            .span()
-            .map(|s| line_col(&text, s.start))
-            .map(|(l, c)| format!("TOML syntax error at line {l}, column {c}: "))
-            .unwrap_or_else(|| "TOML syntax error: ".into());
-        return Err(one(&origin, "", format!("{at}{msg}")));
+    match text.parse::<toml::Table>() {
+        Err(e) => {
+            let msg = e.message().to_string();
+            let at = match e.span() {
+                Some(s) => {
+                    let (l, c) = locate::line_col(&text, s.start);
+                    format!("TOML syntax error at line {l}, column {c}: ")
+                }
+                None => match locate::spanless_error_line(&text, &msg) {
+                    Some(l) => format!("TOML syntax error at line {l}: "),
+                    None => "TOML syntax error: ".into(),
+                },
+            };
+            return Err(one(&origin, "", format!("{at}{msg}")));
+        }
+        Ok(table) => {
+            if let Some(path) = locate::too_deep(&table) {
+                return Err(one(
+                    &origin,
+                    &path,
+                    format!(
+                        "nested deeper than {} levels; no setting nests this far",
+                        locate::MAX_DEPTH
+                    ),
+                ));
+            }
+        }
     }
 
     let env_keys: Vec<String> = env
@@ -143,13 +167,6 @@ fn one(origin: &str, key: &str, message: impl Into<String>) -> ConfigErrors {
         key: key.to_string(),
         message: message.into(),
     }])
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 fn apply_overrides(tree: &mut toml::Table, o: &Overrides) {
@@ -233,32 +250,24 @@ fn merge_catalog(mut tree: toml::Table, errs: &mut Collector) -> Option<toml::Ta
         }
         None => Vec::new(),
     };
-    for user in user_flows {
-        let name = user
-            .get("name")
-            .and_then(|n| n.as_str())
-            .map(str::to_string);
-        let slot = name.as_ref().and_then(|n| {
-            flows.iter_mut().find(|f| {
-                f.get("name").and_then(|x| x.as_str()) == Some(n.as_str())
-                    && f.get("__overridden").is_none()
-            })
-        });
-        match slot {
-            Some(cat_flow) => {
-                deep_merge(cat_flow, user);
-                if let toml::Value::Table(t) = cat_flow {
-                    // Marks that this catalog flow was overridden once; a
-                    // second file flow of the same name is then a duplicate.
-                    t.insert("__overridden".into(), toml::Value::Boolean(true));
-                }
-            }
-            None => flows.push(user),
+    // Catalog flows by name (the first of a name), each overridden at most
+    // once: a second file flow of that name is then a duplicate, which
+    // validation reports. A map, so merging stays linear in the flows.
+    let mut by_name: HashMap<String, Option<usize>> = HashMap::new();
+    for (i, f) in flows.iter().enumerate() {
+        if let Some(n) = f.get("name").and_then(|x| x.as_str()) {
+            by_name.entry(n.to_string()).or_insert(Some(i));
         }
     }
-    for f in &mut flows {
-        if let toml::Value::Table(t) = f {
-            t.remove("__overridden");
+    for user in user_flows {
+        let slot = user
+            .get("name")
+            .and_then(|n| n.as_str())
+            .and_then(|n| by_name.get_mut(n))
+            .and_then(Option::take);
+        match slot {
+            Some(i) => deep_merge(&mut flows[i], user),
+            None => flows.push(user),
         }
     }
     tree.insert("flow".into(), toml::Value::Array(flows));

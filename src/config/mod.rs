@@ -4,6 +4,7 @@
 pub mod catalog;
 mod error;
 mod load;
+mod locate;
 pub(crate) mod raw;
 mod show;
 mod types;

@@ -7,12 +7,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::NetError;
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RecordType;
 
+use super::dns_socket::{self, ConnectedUdp};
 use crate::config::{IpFamily, Vantage};
 use crate::outcome::Reason;
 
@@ -24,6 +23,10 @@ pub enum DnsError {
     NoAddress { name: String, family: &'static str },
     #[error("{name}: lookup timed out")]
     Timeout { name: String },
+    /// Every server refused (ICMP port-unreachable on UDP, a refused TCP
+    /// connection) or has no route: known at once, no timeout waited.
+    #[error("{name}: server unreachable ({detail})")]
+    Unreachable { name: String, detail: String },
     #[error("{name}: {detail}")]
     Other { name: String, detail: String },
     #[error("resolver setup: {0}")]
@@ -43,23 +46,27 @@ impl DnsError {
 /// A vantage's view of DNS.
 #[derive(Clone)]
 pub struct Resolver {
-    inner: TokioResolver,
+    inner: hickory_resolver::Resolver<ConnectedUdp>,
 }
 
 impl Resolver {
     /// Build the resolver for a vantage: its `dns_servers` (queried from its
     /// source address) or, without them, the system configuration.
     pub fn for_vantage(v: &Vantage) -> Result<Self, DnsError> {
-        let provider = TokioRuntimeProvider::default();
+        let provider = ConnectedUdp::default();
         let mut builder = if v.dns_servers.is_empty() {
-            TokioResolver::builder(provider).map_err(|e| DnsError::Setup(e.to_string()))?
+            hickory_resolver::Resolver::builder(provider)
+                .map_err(|e| DnsError::Setup(e.to_string()))?
         } else {
             let servers = v
                 .dns_servers
                 .iter()
                 .map(|s| name_server(*s, v.source_address))
                 .collect();
-            TokioResolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider)
+            hickory_resolver::Resolver::builder_with_config(
+                ResolverConfig::from_name_servers(servers),
+                provider,
+            )
         };
         let opts: &mut ResolverOpts = builder.options_mut();
         opts.timeout = Duration::from_secs(2);
@@ -142,6 +149,17 @@ impl Resolver {
                 name: name.to_string(),
                 family,
             }),
+            // Every server refused or has no route: hickory reports the
+            // I/O error, or, once the failed servers are out of its pool
+            // on a retry, that no connection is left.
+            Err(e @ (NetError::Io(_) | NetError::NoConnections))
+                if dns_socket::is_unreachable(&e) =>
+            {
+                Err(DnsError::Unreachable {
+                    name: name.to_string(),
+                    detail: e.to_string(),
+                })
+            }
             Err(e) => Err(DnsError::Other {
                 name: name.to_string(),
                 detail: e.to_string(),

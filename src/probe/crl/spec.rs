@@ -131,7 +131,8 @@ pub(crate) fn link(
             _ => None,
         })
         .collect();
-    let valid: Vec<String> = flows.iter().map(|f| f.name.clone()).collect();
+    // A set: a ring of 50k CRL flows naming each other stays linear.
+    let valid: std::collections::BTreeSet<String> = flows.iter().map(|f| f.name.clone()).collect();
     for f in flows.iter_mut() {
         let CheckSpec::Crl(c) = &mut f.check else {
             continue;

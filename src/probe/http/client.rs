@@ -358,6 +358,14 @@ async fn exchange(
         {
             return Err(too_large(n, "declared larger than"));
         }
+        // A declared length (already within the cap) is reserved once: a
+        // large CRL is then one allocation, never copied while it grows,
+        // and returned to the system whole when dropped.
+        if opts.keep_body
+            && let Some(n) = declared
+        {
+            out.body.reserve_exact(n as usize);
+        }
         let mut body = response.into_body();
         let head = Instant::now();
         while let Some(frame) = body.frame().await {
