@@ -22,6 +22,7 @@ pub enum Reason {
     Timeout,
     TlsHandshake,
     TlsVersion,
+    TlsIntercepted,
     ChainIncomplete,
     ChainUntrusted,
     ChainOrder,
@@ -52,7 +53,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in label order; used to pre-create the state-set series.
-    pub const ALL: [Reason; 37] = [
+    pub const ALL: [Reason; 38] = [
         Reason::Ok,
         Reason::DnsNxdomain,
         Reason::DnsTimeout,
@@ -64,6 +65,7 @@ impl Reason {
         Reason::Timeout,
         Reason::TlsHandshake,
         Reason::TlsVersion,
+        Reason::TlsIntercepted,
         Reason::ChainIncomplete,
         Reason::ChainUntrusted,
         Reason::ChainOrder,
@@ -105,6 +107,7 @@ impl Reason {
             Reason::Timeout => "timeout",
             Reason::TlsHandshake => "tls_handshake",
             Reason::TlsVersion => "tls_version",
+            Reason::TlsIntercepted => "tls_intercepted",
             Reason::ChainIncomplete => "chain_incomplete",
             Reason::ChainUntrusted => "chain_untrusted",
             Reason::ChainOrder => "chain_order",

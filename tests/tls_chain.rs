@@ -618,7 +618,7 @@ fn fail_detail(report: &ChainReport) -> &str {
 fn issuer_with_ca_false_is_chain_invalid() {
     let mut ca = support::pki::ec_ca("DOD SW CA-66");
     ca.is_ca = rcgen::IsCa::ExplicitNoCa;
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![support::pki::ec_ca("Test Root"), ca],
         support::pki::ec_leaf(),
     );
@@ -636,7 +636,7 @@ fn issuer_with_ca_false_is_chain_invalid() {
 
     let mut none = support::pki::ec_ca("DOD SW CA-66");
     none.is_ca = rcgen::IsCa::NoCa;
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![support::pki::ec_ca("Test Root"), none],
         support::pki::ec_leaf(),
     );
@@ -655,7 +655,7 @@ fn issuer_without_key_cert_sign_is_chain_invalid() {
         rcgen::KeyUsagePurpose::DigitalSignature,
         rcgen::KeyUsagePurpose::CrlSign,
     ];
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![support::pki::ec_ca("Test Root"), ca],
         support::pki::ec_leaf(),
     );
@@ -672,7 +672,7 @@ fn issuer_without_key_cert_sign_is_chain_invalid() {
 fn path_length_constraint_of_a_cross_certificate_is_enforced() {
     let mut cross = support::pki::ec_ca("DoD Interoperability Root CA 2");
     cross.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![
             support::pki::ec_ca("Federal Bridge CA G4"),
             cross,
@@ -692,7 +692,7 @@ fn path_length_constraint_of_a_cross_certificate_is_enforced() {
     // allowed under pathLen 1.
     let mut cross = support::pki::ec_ca("DoD Interoperability Root CA 2");
     cross.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(1));
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![
             support::pki::ec_ca("Federal Bridge CA G4"),
             cross,
@@ -707,7 +707,7 @@ fn path_length_constraint_of_a_cross_certificate_is_enforced() {
 fn client_auth_only_leaf_is_chain_invalid() {
     let mut leaf = support::pki::ec_leaf();
     leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![
             support::pki::ec_ca("Test Root"),
             support::pki::ec_ca("DOD SW CA-66"),
@@ -730,7 +730,7 @@ fn client_auth_only_leaf_is_chain_invalid() {
 fn leaf_key_usage_without_a_tls_server_use_is_chain_invalid() {
     let mut leaf = support::pki::ec_leaf();
     leaf.key_usages = vec![rcgen::KeyUsagePurpose::CrlSign];
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![
             support::pki::ec_ca("Test Root"),
             support::pki::ec_ca("DOD SW CA-66"),
@@ -753,7 +753,7 @@ fn name_constraints_excluding_the_leaf_are_chain_invalid() {
         permitted_subtrees: Vec::new(),
         excluded_subtrees: vec![rcgen::GeneralSubtree::DnsName("lab.test".into())],
     });
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![support::pki::ec_ca("Test Root"), ca],
         support::pki::ec_leaf(),
     );
@@ -774,7 +774,7 @@ fn name_constraints_excluding_the_leaf_are_chain_invalid() {
         ],
         excluded_subtrees: Vec::new(),
     });
-    let (anchor, sent) = support::pki::ec_hierarchy(
+    let (anchor, sent, _) = support::pki::ec_hierarchy(
         vec![support::pki::ec_ca("Test Root"), ca],
         support::pki::ec_leaf(),
     );

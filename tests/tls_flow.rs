@@ -329,3 +329,108 @@ fn pki_leaf_not_after(pki: &Pki) -> i64 {
         .expect("leaf parses");
     cert.validity().not_after.timestamp()
 }
+
+/// A CA or leaf named `O=<org>, CN=<cn>`, for the APNs stand-ins.
+fn org_params(org: &str, cn: &str, ca: bool) -> rcgen::CertificateParams {
+    let mut params = if ca {
+        support::pki::ec_ca(cn)
+    } else {
+        let mut leaf = support::pki::ec_leaf();
+        leaf.subject_alt_names = vec![rcgen::SanType::DnsName(cn.try_into().expect("DNS name"))];
+        leaf
+    };
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CountryName, "US");
+    dn.push(rcgen::DnType::OrganizationName, org);
+    dn.push(rcgen::DnType::CommonName, cn);
+    params.distinguished_name = dn;
+    params
+}
+
+/// The courier flows as the catalog defines them, against a stand-in that
+/// asks for a client certificate and refuses the handshake without one,
+/// with a certificate for courier.push.apple.com issued by an "Apple Inc."
+/// CA: up. The same name re-signed by an inspecting proxy's CA (what a
+/// device behind TLS interception is shown): `tls_intercepted`.
+#[tokio::test]
+async fn apns_courier_with_client_auth_passes_and_a_resigning_proxy_is_tls_intercepted() {
+    let (apple_root, apple_sent, apple_key) = support::pki::ec_hierarchy(
+        vec![
+            org_params("Apple Inc.", "Apple Root CA (test)", true),
+            org_params("Apple Inc.", "Apple Server Authentication CA (test)", true),
+        ],
+        org_params("Apple Inc.", "courier.push.apple.com", false),
+    );
+    let courier = rustls_server(
+        apple_sent.clone(),
+        apple_key,
+        ServerMode::ClientAuthRequired,
+        Some(apple_root.clone()),
+    )
+    .await;
+    let (_, proxy_sent, proxy_key) = support::pki::ec_hierarchy(
+        vec![org_params("Example Corp", "Corp Inspection CA", true)],
+        org_params("Example Corp", "courier.push.apple.com", false),
+    );
+    let proxy = rustls_server(proxy_sent, proxy_key, ServerMode::Default, None).await;
+    let cfg = format!(
+        r#"
+catalog = "jamf-pro"
+vantages = ["mobile-devices"]
+[targets]
+mdm = "127.0.0.1"
+apns-courier = "127.0.0.1"
+[[flow]]
+name = "mobile-apns-courier"
+port = {courier}
+[[flow]]
+name = "mobile-apns-courier-fallback"
+port = {proxy}
+"#,
+        courier = courier.addr.port(),
+        proxy = proxy.addr.port(),
+    );
+    let c = config_from(&cfg);
+    let reports = probe_all(&c).await;
+    let ok = &reports["mobile-apns-courier"];
+    assert_eq!(ok.reason, Reason::Ok, "{} {:#?}", ok.detail, ok.attempts);
+    assert!(ok.up);
+    assert!(
+        ok.detail
+            .contains("client certificate requested (expected)"),
+        "{}",
+        ok.detail
+    );
+    let json = serde_json::to_value(ok).expect("json");
+    assert_eq!(
+        json["attempts"][0]["details"]["client_cert_requested"],
+        serde_json::Value::Bool(true)
+    );
+    let cns: Vec<&str> = json["attempts"][0]["details"]["chain"]["certificates"]
+        .as_array()
+        .expect("certificates")
+        .iter()
+        .filter_map(|c| c["subject_cn"].as_str())
+        .collect();
+    assert_eq!(
+        cns,
+        [
+            "courier.push.apple.com",
+            "Apple Server Authentication CA (test)"
+        ]
+    );
+
+    let bad = &reports["mobile-apns-courier-fallback"];
+    assert_eq!(bad.reason, Reason::TlsIntercepted, "{}", bad.detail);
+    let finding = bad
+        .findings()
+        .find(|f| f.reason == Reason::TlsIntercepted)
+        .expect("interception finding");
+    assert!(
+        finding
+            .detail
+            .starts_with("position 0 (courier.push.apple.com) is issued by CN=Corp Inspection CA, O=Example Corp, C=US, not by /O=Apple Inc\\./"),
+        "{}",
+        finding.detail
+    );
+}

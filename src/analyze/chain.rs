@@ -225,6 +225,7 @@ pub fn analyze_structure(
         .collect();
 
     judge_required(&certificates, policy, &mut findings);
+    judge_issuer(&certificates, policy, &mut findings);
     judge_name(sent.first(), server_name, policy, &mut findings);
     judge_strength(&certificates, policy, &mut findings);
 
@@ -578,6 +579,35 @@ fn judge_required(certificates: &[CertFacts], policy: &ChainPolicy, findings: &m
     }
 }
 
+/// TLS interception: a sent certificate whose issuer is not the one the
+/// service's own PKI uses. The first such certificate is named.
+fn judge_issuer(certificates: &[CertFacts], policy: &ChainPolicy, findings: &mut Vec<Finding>) {
+    let Some(pattern) = &policy.issuer else {
+        return;
+    };
+    let stranger = certificates
+        .iter()
+        .find(|c| c.error.is_some() || !pattern.0.is_match(&c.issuer));
+    if let Some(c) = stranger {
+        let issuer = if c.error.is_some() {
+            "an unparsable certificate".to_owned()
+        } else {
+            c.issuer.clone()
+        };
+        findings.extend(Finding::for_action(
+            policy.tls_intercepted,
+            Reason::TlsIntercepted,
+            format!(
+                "position {} ({}) is issued by {issuer}, not by /{}/: the connection is \
+                 re-signed by someone else (TLS interception)",
+                c.position,
+                label(c),
+                pattern.0.as_str()
+            ),
+        ));
+    }
+}
+
 fn judge_name(
     leaf: Option<&CertificateDer<'_>>,
     server_name: &ServerName<'_>,
@@ -672,6 +702,8 @@ fn level_rank(level: Level) -> u8 {
 /// what a client would reject, then hygiene, then what is merely coming.
 fn reason_rank(reason: Reason) -> u8 {
     match reason {
+        // Interception explains every other failure of the chain.
+        Reason::TlsIntercepted => 0,
         Reason::CertExpired => 0,
         Reason::CertNotYetValid => 1,
         Reason::ChainIncomplete => 2,

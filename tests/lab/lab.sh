@@ -548,11 +548,11 @@ crl = { trust = ["fcpca-g2", "dod"] }
 # The APNs stand-ins chain to the lab's Apple root, not the OS store.
 [[flow]]
 name = "mobile-apns-courier"
-tls = { trust = ["apple"] }
+tls = { trust = ["apple"], server_name = "courier.push.lab.test" }
 
 [[flow]]
 name = "mobile-apns-courier-fallback"
-tls = { trust = ["apple"] }
+tls = { trust = ["apple"], server_name = "courier.push.lab.test" }
 
 [[flow]]
 name = "mdm-apns-provider"

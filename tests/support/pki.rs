@@ -720,12 +720,16 @@ pub fn crl_pem(der: &[u8]) -> String {
 
 /// A P-256 hierarchy for constraint cases: `cas[0]` is made self-signed
 /// (the anchor), each next one is issued by the one before, the leaf by
-/// the last. Returns the anchor and what a server would send (leaf first,
-/// then the CAs bottom-up, the anchor left out).
+/// the last. Returns the anchor, what a server would send (leaf first,
+/// then the CAs bottom-up, the anchor left out) and the leaf's key.
 pub fn ec_hierarchy(
     cas: Vec<CertificateParams>,
     leaf: CertificateParams,
-) -> (CertificateDer<'static>, Vec<CertificateDer<'static>>) {
+) -> (
+    CertificateDer<'static>,
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+) {
     let mut issued: Vec<CertificateDer<'static>> = Vec::new();
     let mut issuer: Option<Issuer<'static, KeyPair>> = None;
     for params in cas {
@@ -745,7 +749,8 @@ pub fn ec_hierarchy(
     let anchor = issued.remove(0);
     let mut sent = vec![leaf.der().clone()];
     sent.extend(issued.into_iter().rev());
-    (anchor, sent)
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    (anchor, sent, key)
 }
 
 /// A CA for [`ec_hierarchy`]: CA:TRUE, keyCertSign and cRLSign, valid for a

@@ -34,6 +34,11 @@ pub struct ChainPolicy {
     pub chain_order_tls13: Action,
     /// A `require` entry matched no sent certificate.
     pub cert_required: Action,
+    /// Every sent certificate must be issued by a name matching this
+    /// pattern (`"O=Apple Inc\\."` for APNs); one that is not means a
+    /// proxy re-signed the connection (`tls_intercepted`).
+    pub issuer: Option<Pattern>,
+    pub tls_intercepted: Action,
     pub require: Vec<RequiredCert>,
     pub cert_expired: Action,
     pub cert_not_yet_valid: Action,
@@ -73,6 +78,8 @@ impl Default for ChainPolicy {
             chain_order: Action::Fail,
             chain_order_tls13: Action::Warn,
             cert_required: Action::Fail,
+            issuer: None,
+            tls_intercepted: Action::Fail,
             require: Vec::new(),
             cert_expired: Action::Fail,
             cert_not_yet_valid: Action::Fail,

@@ -13,12 +13,12 @@ use crate::net::kernel_time::StampedStream;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use serde::Serialize;
 
-use super::spec::{SYSTEM, TlsSpec};
+use super::spec::{ClientAuth, SYSTEM, TlsSpec};
 use super::{TlsClient, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
 use crate::config::{Flow, Host};
-use crate::outcome::verdict;
+use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::report::{Details, Phase};
 use crate::probe::run::{CheckResult, Ctx, Failure, Success};
 
@@ -229,6 +229,41 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
                     cipher_suite: Some(facts.cipher_suite),
                     alpn: facts.alpn,
                     client_cert_requested: facts.client_cert_requested,
+                    cross: state.cross(chain.as_ref()),
+                    chain,
+                })),
+            })
+        }
+        Err(failure)
+            if state.spec.client_auth == ClientAuth::Expected
+                && matches!(failure.error, super::TlsError::ClientCertRequired { .. })
+                && !failure.certificates.is_empty() =>
+        {
+            // The service authenticates its clients and refused us, as it
+            // refuses every client without a device certificate: the
+            // server's side of the handshake is what a device would see.
+            let chain = state.judge(&failure.certificates, OrderRule::Tls12);
+            publish(ctx, chain.as_ref(), &failure.certificates);
+            let mut found = findings(None, chain.as_ref());
+            found.push(Finding::new(
+                Reason::TlsHandshake,
+                Level::Info,
+                format!("expected: {}", failure.error),
+            ));
+            let reason = verdict(&found);
+            Ok(Success {
+                detail: format!(
+                    "{addr}: {} certificates, client certificate requested (expected){}",
+                    failure.certificates.len(),
+                    crate::outcome::reason_suffix(reason)
+                ),
+                findings: found,
+                details: Details::Tls(Box::new(TlsDetails {
+                    server_name,
+                    version: None,
+                    cipher_suite: None,
+                    alpn: None,
+                    client_cert_requested: true,
                     cross: state.cross(chain.as_ref()),
                     chain,
                 })),

@@ -12,14 +12,27 @@ use crate::config::validate::{FlowCtx, section};
 /// The built-in trust store name: the operating system's anchors.
 pub const SYSTEM: &str = "system";
 
-const OWN_KEYS: [&str; 6] = [
+const OWN_KEYS: [&str; 7] = [
     "trust",
     "server_name",
     "alpn",
     "min_version",
     "client_cert",
     "client_key",
+    "client_auth",
 ];
+
+/// What a server that asks for a client certificate, and refuses the
+/// handshake without one, means for the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// A failure (`tls_handshake`): the flow is meant to complete.
+    Fail,
+    /// Expected: the service authenticates its clients (APNs courier asks
+    /// for the device's certificate). The chain the server sent is judged
+    /// as in a completed handshake.
+    Expected,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TlsSpec {
@@ -30,6 +43,7 @@ pub struct TlsSpec {
     pub alpn: Vec<String>,
     pub min_version: TlsVersion,
     pub client_cert: Option<(PathBuf, PathBuf)>,
+    pub client_auth: ClientAuth,
     pub policy: ChainPolicy,
     /// The table as written (after catalog merge), for `config show`.
     pub table: toml::Table,
@@ -82,8 +96,11 @@ impl TlsSpec {
                 }
             }
         };
+        // Absent: the system store. An explicit empty list judges no
+        // path (facts, name and issuer only: APNs courier chains to Apple's
+        // own CA, in no Linux store).
         let mut trust = strings("trust", errs).unwrap_or_default();
-        if trust.is_empty() {
+        if table.get("trust").is_none() {
             trust.push(SYSTEM.to_string());
         }
         for (i, t) in trust.iter().enumerate() {
@@ -142,6 +159,17 @@ impl TlsSpec {
                 None
             }
         };
+        let client_auth = match string("client_auth", errs).as_deref() {
+            None | Some("fail") => Some(ClientAuth::Fail),
+            Some("expected") => Some(ClientAuth::Expected),
+            Some(other) => {
+                errs.push(
+                    format!("{key}.client_auth"),
+                    format!("{other:?}: expected \"fail\" or \"expected\""),
+                );
+                None
+            }
+        };
         let rest: toml::Table = table
             .iter()
             .filter(|(k, _)| !OWN_KEYS.contains(&k.as_str()))
@@ -157,6 +185,7 @@ impl TlsSpec {
             alpn,
             min_version: min_version?,
             client_cert,
+            client_auth: client_auth?,
             policy: policy?,
             table,
         })
