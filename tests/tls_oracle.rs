@@ -47,7 +47,7 @@ impl Judged {
     }
 }
 
-async fn serve_and_judge(dir: &Path, ca: &OpensslCa, case: &Case) -> Judged {
+async fn serve_and_judge(ca: &OpensslCa, case: &Case) -> Judged {
     let leaf = &case.sent[0];
     let rest: Vec<&Made> = case.sent[1..].iter().collect();
     let chain = ca.bundle("sent-chain.pem", &rest);
@@ -86,7 +86,6 @@ async fn serve_and_judge(dir: &Path, ca: &OpensslCa, case: &Case) -> Judged {
         SystemTime::now(),
         rule,
     );
-    let _ = dir;
     Judged {
         report,
         openssl_ok,
@@ -125,36 +124,36 @@ fn ca_ok() -> String {
     ca_ext("CA:TRUE", "keyCertSign,cRLSign")
 }
 
-#[tokio::test]
-async fn issuing_ca_with_ca_false_is_refused_like_openssl() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut h = Hierarchy::new(dir.path());
+/// FCPCA G2 -> DoD Interoperability Root CA 2 -> DOD SW CA-66 (with
+/// `ca66_ext`) -> leaf (EKU `leaf_eku`); the server sends all but the root.
+fn three_tier(dir: &Path, ca66_ext: &str, leaf_eku: &str) -> (Hierarchy, Case) {
+    let mut h = Hierarchy::new(dir);
+    let root = h.root.clone();
     let interop = h.issue(
         "interop",
         "interop",
         "DoD Interoperability Root CA 2",
-        &h.root.clone(),
+        &root,
         &ca_ok(),
     );
-    let ca66 = h.issue(
-        "ca66",
-        "ca66",
-        "DOD SW CA-66",
-        &interop,
-        &ca_ext("CA:FALSE", "keyCertSign,cRLSign"),
-    );
-    let leaf = h.issue(
-        "leaf",
-        "leaf",
-        "mdm.lab.test",
-        &ca66,
-        &leaf_ext("serverAuth"),
-    );
+    let ca66 = h.issue("ca66", "ca66", "DOD SW CA-66", &interop, ca66_ext);
+    let leaf = h.issue("leaf", "leaf", "mdm.lab.test", &ca66, &leaf_ext(leaf_eku));
     let case = Case {
-        root: h.root.clone(),
+        root,
         sent: vec![leaf, ca66, interop],
     };
-    let judged = serve_and_judge(dir.path(), &h.ca, &case).await;
+    (h, case)
+}
+
+#[tokio::test]
+async fn issuing_ca_with_ca_false_is_refused_like_openssl() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (h, case) = three_tier(
+        dir.path(),
+        &ca_ext("CA:FALSE", "keyCertSign,cRLSign"),
+        "serverAuth",
+    );
+    let judged = serve_and_judge(&h.ca, &case).await;
     judged.assert_agree();
     assert!(!judged.openssl_ok);
     assert_eq!(judged.report.reason(), Reason::ChainInvalid);
@@ -168,33 +167,12 @@ async fn issuing_ca_with_ca_false_is_refused_like_openssl() {
 #[tokio::test]
 async fn issuing_ca_without_key_cert_sign_is_refused_like_openssl() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut h = Hierarchy::new(dir.path());
-    let interop = h.issue(
-        "interop",
-        "interop",
-        "DoD Interoperability Root CA 2",
-        &h.root.clone(),
-        &ca_ok(),
-    );
-    let ca66 = h.issue(
-        "ca66",
-        "ca66",
-        "DOD SW CA-66",
-        &interop,
+    let (h, case) = three_tier(
+        dir.path(),
         &ca_ext("CA:TRUE", "digitalSignature,cRLSign"),
+        "serverAuth",
     );
-    let leaf = h.issue(
-        "leaf",
-        "leaf",
-        "mdm.lab.test",
-        &ca66,
-        &leaf_ext("serverAuth"),
-    );
-    let case = Case {
-        root: h.root.clone(),
-        sent: vec![leaf, ca66, interop],
-    };
-    let judged = serve_and_judge(dir.path(), &h.ca, &case).await;
+    let judged = serve_and_judge(&h.ca, &case).await;
     judged.assert_agree();
     assert_eq!(judged.report.reason(), Reason::ChainInvalid);
     assert_eq!(
@@ -227,7 +205,7 @@ async fn path_length_constraint_exceeded_is_refused_like_openssl() {
         root: h.root.clone(),
         sent: vec![leaf, ca66, root3, interop],
     };
-    let judged = serve_and_judge(dir.path(), &h.ca, &case).await;
+    let judged = serve_and_judge(&h.ca, &case).await;
     judged.assert_agree();
     assert!(!judged.openssl_ok);
     assert_eq!(judged.report.reason(), Reason::ChainInvalid);
@@ -241,27 +219,8 @@ async fn path_length_constraint_exceeded_is_refused_like_openssl() {
 #[tokio::test]
 async fn client_auth_only_leaf_is_refused_like_openssl() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut h = Hierarchy::new(dir.path());
-    let interop = h.issue(
-        "interop",
-        "interop",
-        "DoD Interoperability Root CA 2",
-        &h.root.clone(),
-        &ca_ok(),
-    );
-    let ca66 = h.issue("ca66", "ca66", "DOD SW CA-66", &interop, &ca_ok());
-    let leaf = h.issue(
-        "leaf",
-        "leaf",
-        "mdm.lab.test",
-        &ca66,
-        &leaf_ext("clientAuth"),
-    );
-    let case = Case {
-        root: h.root.clone(),
-        sent: vec![leaf, ca66, interop],
-    };
-    let judged = serve_and_judge(dir.path(), &h.ca, &case).await;
+    let (h, case) = three_tier(dir.path(), &ca_ok(), "clientAuth");
+    let judged = serve_and_judge(&h.ca, &case).await;
     judged.assert_agree();
     assert_eq!(judged.report.reason(), Reason::ChainInvalid);
     assert_eq!(
@@ -310,7 +269,7 @@ async fn superseded_expired_cross_certificate_at_the_end_is_a_chain_extra_warnin
         root: h.root.clone(),
         sent: vec![leaf, ca66, cross, interop, old],
     };
-    let judged = serve_and_judge(dir.path(), &h.ca, &case).await;
+    let judged = serve_and_judge(&h.ca, &case).await;
     judged.assert_agree();
     assert!(judged.openssl_ok, "{}", judged.openssl_said);
     // It used to be cert_expired plus a chain_order failure.
@@ -351,7 +310,7 @@ async fn superseded_cross_certificate_before_the_valid_one_still_validates() {
         root: h.root.clone(),
         sent: vec![leaf, ca66, old, cross, interop],
     };
-    let judged = serve_and_judge(dir.path(), &h.ca, &case).await;
+    let judged = serve_and_judge(&h.ca, &case).await;
     judged.assert_agree();
     assert!(judged.openssl_ok, "{}", judged.openssl_said);
     assert_eq!(judged.fcpca().path, [0, 1, 3, 4]);
@@ -369,7 +328,7 @@ async fn only_an_expired_cross_certificate_on_the_path_is_cert_expired() {
         root: h.root.clone(),
         sent: vec![leaf, ca66, old, interop],
     };
-    let judged = serve_and_judge(dir.path(), &h.ca, &case).await;
+    let judged = serve_and_judge(&h.ca, &case).await;
     judged.assert_agree();
     assert!(!judged.openssl_ok);
     assert!(

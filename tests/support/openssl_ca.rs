@@ -209,15 +209,7 @@ fn s(p: &Path) -> &str {
 }
 
 fn run(args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    super::pki::openssl(args);
 }
 
 /// `YYYYMMDDHHMMSSZ` for `days` from now (negative: in the past).
