@@ -168,12 +168,13 @@ pub fn load_stores(
                 Ok(TrustStore::new(SYSTEM, Vec::new()))
             })
         } else {
-            match specs.get(name) {
-                Some(spec) => TrustStore::from_pem_paths(name.clone(), &spec.anchors),
-                None if crate::analyze::builtin_anchors::is_builtin(name) => {
-                    crate::analyze::builtin_anchors::store(name).expect("built in")
-                }
-                None => {
+            match (
+                specs.get(name),
+                crate::analyze::builtin_anchors::store(name),
+            ) {
+                (Some(spec), _) => TrustStore::from_pem_paths(name.clone(), &spec.anchors),
+                (None, Some(builtin)) => builtin,
+                (None, None) => {
                     errors.push(format!("trust.{name}: not defined"));
                     continue;
                 }
