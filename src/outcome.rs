@@ -46,6 +46,7 @@ pub enum Reason {
     Revoked,
     ProtocolError,
     Internal,
+    Resource,
 }
 
 impl Reason {
@@ -125,6 +126,7 @@ impl Reason {
             Reason::Revoked => "revoked",
             Reason::ProtocolError => "protocol_error",
             Reason::Internal => "internal",
+            Reason::Resource => "resource",
         }
     }
 

@@ -2,5 +2,6 @@
 //! TCP from its source address and interface.
 
 pub mod dns;
+pub mod fds;
 pub mod kernel_time;
 pub mod tcp;
