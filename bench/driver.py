@@ -695,6 +695,8 @@ http {{
         add("|---|---|---|---|---|---|---|---|")
         fl = R.get("floor", {})
         for kind, goal_bb, goal_fl in (("tcp", 0.2, 1.5), ("tls", 0.4, 1.2)):
+            if "cpu" not in R:
+                break
             c = R.get("cpu", {}).get(kind, {})
             fp, bb = c.get("flowprobe"), c.get("blackbox")
             fp_ms = fp["cpu_ms_per_probe"] if fp else None
@@ -772,8 +774,10 @@ http {{
         t = time.time()
         try:
             self.pki()
-            self.farm()
             phases = self.a.only.split(",") if self.a.only else ["floor", "cpu", "scale", "accuracy", "failmix"]
+            self.tls_server = "none"
+            if set(phases) - {"failmix"}:
+                self.farm()
             for ph in phases:
                 log(f"phase {ph} ({time.time() - t:.0f} s elapsed)")
                 getattr(self, "run_" + ph)()
@@ -860,10 +864,12 @@ class FailMix(Bench):
         log(f"failmix daemon: {r}")
         return r
 
-    def run_check(self, cfg, name):
+    def run_check(self, cfg, name, nice=None):
+        argv = [self.flowprobe, "check", "--config", cfg, "--output", "json"]
+        if nice is not None:
+            argv = ["nice", "-n", str(nice)] + argv
         t = time.perf_counter()
-        out = subprocess.run([self.flowprobe, "check", "--config", cfg, "--output", "json"],
-                             capture_output=True, timeout=300)
+        out = subprocess.run(argv, capture_output=True, timeout=300)
         wall = time.perf_counter() - t
         reasons = {}
         for f in json.loads(out.stdout)["flows"]:
@@ -879,11 +885,20 @@ class FailMix(Bench):
             else:
                 flows.append((f"o-{i:05d}", TCP_BASE + i % TCP_N, "tcp", "30s", "2s"))
         cfg = self.config("failmix-check-10k", flows)
-        runs = [self.run_check(cfg, "check 10k") for _ in range(1 if self.a.quick else 3)]
+        n = 1 if self.a.quick else 3
+        runs = [self.run_check(cfg, "check 10k") for _ in range(n)]
         walls = [w for w, _ in runs]
-        return {"flows": 10000, "dropped": 5000, "timeout_s": 2, "walls_s": walls,
-                "wall_s_median": statistics.median(walls), "wall_s_max": max(walls),
-                "reasons": runs[-1][1]}
+        out = {"flows": 10000, "dropped": 5000, "timeout_s": 2, "walls_s": walls,
+               "wall_s_median": statistics.median(walls), "wall_s_max": max(walls),
+               "reasons": runs[-1][1]}
+        # The same at nice -10: on a shared host, what the check gets when
+        # other processes (niced builds) do not take its CPU.
+        if os.geteuid() == 0:
+            niced = [self.run_check(cfg, "check 10k nice -10", nice=-10)[0] for _ in range(n)]
+            out.update(niced_walls_s=niced, niced_wall_s_median=statistics.median(niced),
+                       niced_wall_s_max=max(niced))
+        out["loadavg_1m"] = os.getloadavg()[0]
+        return out
 
     def nmap(self, name, extra):
         nmap = shutil.which("nmap")
@@ -948,6 +963,10 @@ def failmix_table(fm, R):
             f"{c['wall_s_median']:.2f} s (median of {len(c['walls_s'])}, max {c['wall_s_max']:.2f}; "
             f"{', '.join(f'{k} {v}' for k, v in sorted(c['reasons'].items()))}) | <= {c['timeout_s'] + 1} s | "
             f"{'yes' if c['wall_s_max'] <= c['timeout_s'] + 1 else 'NO'} |")
+        if "niced_wall_s_median" in c:
+            add(f"| (b) the same at `nice -n -10` (load average {c['loadavg_1m']:.1f}) | "
+                f"{c['niced_wall_s_median']:.2f} s (median of {len(c['niced_walls_s'])}, max {c['niced_wall_s_max']:.2f}) | "
+                f"<= {c['timeout_s'] + 1} s | {'yes' if c['niced_wall_s_max'] <= c['timeout_s'] + 1 else 'NO'} |")
     pt = fm.get("ports_5000")
     if pt:
         f = pt["flowprobe_check"]
