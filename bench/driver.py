@@ -764,9 +764,11 @@ http {{
             "SYN/SYN-ACK RTT sample (TCP_INFO).")
         text = "\n".join(lines) + "\n"
         os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-        with open(os.path.join(HERE, "results", "latest.md"), "w") as f:
+        # `--only failmix` keeps the last full run's latest.* untouched.
+        name = "failmix" if self.a.only == "failmix" else "latest"
+        with open(os.path.join(HERE, "results", name + ".md"), "w") as f:
             f.write(text)
-        with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
+        with open(os.path.join(HERE, "results", name + ".json"), "w") as f:
             json.dump(R, f, indent=1, default=str)
         print(text)
 

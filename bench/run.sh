@@ -9,7 +9,8 @@
 # Builds flowprobe (release) and bench/floor, installs
 # prometheus-blackbox-exporter and nmap with apt-get if missing (a policy-rc.d
 # guard keeps the package's service from starting), then runs bench/driver.py.
-# Prints the table and writes bench/results/latest.md (+ latest.json).
+# Prints the table and writes bench/results/latest.md (+ latest.json);
+# `--only failmix` writes bench/results/failmix.md (+ failmix.json).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$HERE")"
