@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, Config, Overrides};
 use crate::metrics::Metrics;
 use crate::net::dns::Resolver;
+use crate::net::fds::{self, Budget};
 use crate::probe::board::ChainBoard;
 use crate::probe::{CheckSpec, Prepared, VantageNet};
 use crate::schedule::Scheduler;
@@ -105,6 +106,43 @@ fn release_free_memory() {
     }
 }
 
+/// Raise the soft descriptor limit to the hard one and cut the probes'
+/// share from it (see `net::fds`), saying what was done.
+pub fn descriptor_budget() -> Budget {
+    let (limits, err) = fds::raise_nofile();
+    if let Some(e) = err {
+        tracing::warn!(soft = limits.soft, hard = limits.hard, error = %e,
+            "cannot raise the soft RLIMIT_NOFILE to the hard limit; probes share the soft limit (set LimitNOFILE= in the unit)");
+    }
+    let budget = Budget::of_process(&limits);
+    tracing::info!(
+        soft = limits.soft,
+        hard = limits.hard,
+        raised_from = ?limits.raised_from,
+        open = budget.open,
+        reserved = budget.reserved,
+        probes = budget.probes,
+        "file-descriptor budget"
+    );
+    budget
+}
+
+/// The probes-in-flight limit for a configuration, under the budget.
+pub fn in_flight_limit(budget: &Budget, configured: Option<usize>) -> usize {
+    let limit = budget.max_in_flight(configured);
+    if let Some(c) = configured
+        && c > limit
+    {
+        tracing::warn!(
+            configured = c,
+            budget = budget.probes,
+            soft_limit = budget.soft,
+            "defaults.max_in_flight is above the file-descriptor budget; using the budget (raise LimitNOFILE to allow more)"
+        );
+    }
+    limit
+}
+
 fn now_secs() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -117,6 +155,7 @@ pub async fn run(
     overrides: Overrides,
     initial: Config,
 ) -> Result<(), String> {
+    let budget = descriptor_budget();
     let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
     let state = Arc::new(State::new(Arc::clone(&metrics)));
     let cancel = CancellationToken::new();
@@ -125,7 +164,7 @@ pub async fn run(
     let flows = prepare_with(&initial, Arc::clone(&board)).map_err(|e| e.join("; "))?;
     let scheduler = Arc::new(Scheduler::new(
         Arc::clone(&state),
-        initial.max_in_flight,
+        in_flight_limit(&budget, initial.max_in_flight),
         cancel.child_token(),
         crate::schedule::real_prober(),
     ));
@@ -188,6 +227,7 @@ pub async fn run(
                 }
                 // Building 100,000 flows' series takes seconds: off the
                 // probe thread too. Flow tasks are spawned from there.
+                scheduler.set_limit(in_flight_limit(&budget, c.max_in_flight));
                 let applied = tokio::task::spawn_blocking({
                     let scheduler = Arc::clone(&scheduler);
                     move || {

@@ -7,13 +7,15 @@
 //!   validation that names every error with its file and key path.
 //! - [`net`]: the vantage's network identity: DNS (hickory) and TCP connect
 //!   (socket2) from its source address and interface; phase times from the
-//!   kernel (`TCP_INFO`, receive timestamps) in `net::kernel_time`.
+//!   kernel (`TCP_INFO`, receive timestamps) in `net::kernel_time`; the
+//!   file-descriptor budget of the probes in `net::fds`.
 //! - [`probe`]: one module per check kind behind one signature, and the
 //!   shared wrapper that times phases, enforces the budget and judges.
 //! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs).
 //! - [`outcome`]: the closed set of reasons and findings.
 //! - [`schedule`]: per-flow timing on a shared start grid, spread,
-//!   concurrency cap, reload, cancel.
+//!   probe slots by severity with shedding (`schedule::slots`), reload,
+//!   cancel.
 //! - [`metrics`]: the Prometheus series, created once and updated per probe,
 //!   encoded in chunks that `/metrics` streams.
 //! - [`state`]: the last report of every flow, for the API and `check`.

@@ -49,11 +49,12 @@ pub enum Reason {
     Revoked,
     ProtocolError,
     Internal,
+    Resource,
 }
 
 impl Reason {
     /// Every reason, in label order; used to pre-create the state-set series.
-    pub const ALL: [Reason; 38] = [
+    pub const ALL: [Reason; 39] = [
         Reason::Ok,
         Reason::DnsNxdomain,
         Reason::DnsTimeout,
@@ -92,6 +93,7 @@ impl Reason {
         Reason::Revoked,
         Reason::ProtocolError,
         Reason::Internal,
+        Reason::Resource,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +136,7 @@ impl Reason {
             Reason::Revoked => "revoked",
             Reason::ProtocolError => "protocol_error",
             Reason::Internal => "internal",
+            Reason::Resource => "resource",
         }
     }
 

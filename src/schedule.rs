@@ -1,8 +1,11 @@
 //! Per-flow timing. One lightweight task per flow (no thread per flow):
 //! the first start is spread across the interval by a deterministic offset
 //! (plus a little jitter) so 10,000 flows do not fire at once; a flow never
-//! overlaps itself (its task runs one probe at a time); a global semaphore
-//! caps probes in flight; every wait races cancellation. Lateness (actual
+//! overlaps itself (its task runs one probe at a time); probes in flight
+//! share the file-descriptor budget through [`Slots`], and a start that
+//! finds no slot within [`SHED_AFTER`] is shed (recorded as `resource`,
+//! counted in `flowprobe_probes_shed_total`) instead of queueing behind a
+//! full budget; every wait races cancellation. Lateness (actual
 //! start minus planned start) goes into a histogram; a start that is more
 //! than a whole interval late is skipped and counted, never bunched up.
 //!
@@ -19,13 +22,24 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::probe::{self, Prepared, ProbeReport, VantageNet};
+use crate::outcome::Reason;
+use crate::probe::{self, Phases, Prepared, ProbeReport, VantageNet};
 use crate::state::{FlowKey, FlowSlot, State};
+
+mod slots;
+pub use slots::{Busy, Slot, Slots};
+
+/// How long a start may wait for a probe slot before it is shed. Short:
+/// a wait is lateness, and a budget that is full now is usually full for a
+/// whole timeout (dropped probes hold their slot that long).
+pub const SHED_AFTER: Duration = Duration::from_millis(250);
+
+/// At most one "shedding" log line per this period (the counter has them all).
+const SHED_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// What runs one probe. The daemon uses [`real_prober`]; tests substitute
 /// probes whose duration they control.
@@ -84,7 +98,9 @@ struct Running {
 /// Owns the flow tasks of a daemon.
 pub struct Scheduler {
     state: Arc<State>,
-    limit: Arc<Semaphore>,
+    slots: Arc<Slots>,
+    /// When shedding was last logged.
+    shed_logged: Arc<Mutex<Option<Instant>>>,
     cancel: CancellationToken,
     tracker: TaskTracker,
     running: Mutex<HashMap<FlowKey, Running>>,
@@ -103,16 +119,30 @@ impl Scheduler {
         cancel: CancellationToken,
         prober: Prober,
     ) -> Self {
+        state
+            .metrics
+            .in_flight_limit
+            .set(i64::try_from(max_in_flight.max(1)).unwrap_or(i64::MAX));
         Scheduler {
             prober,
             state,
-            limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            slots: Slots::new(max_in_flight),
+            shed_logged: Arc::new(Mutex::new(None)),
             cancel,
             tracker: TaskTracker::new(),
             running: Mutex::new(HashMap::new()),
             jitter: true,
             epoch: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Change the probes-in-flight limit (a reload changed it).
+    pub fn set_limit(&self, max_in_flight: usize) {
+        self.slots.set_limit(max_in_flight);
+        self.state
+            .metrics
+            .in_flight_limit
+            .set(i64::try_from(self.slots.limit()).unwrap_or(i64::MAX));
     }
 
     /// Apply a flow set: unchanged flows (same definition, same vantage
@@ -231,7 +261,8 @@ impl Scheduler {
         now: Instant,
     ) {
         let state = Arc::clone(&self.state);
-        let limit = Arc::clone(&self.limit);
+        let slots = Arc::clone(&self.slots);
+        let shed_logged = Arc::clone(&self.shed_logged);
         let prober = Arc::clone(&self.prober);
         let interval = slot.prepared.flow.interval;
         let mut planned = *self.epoch.get_or_init(|| now) + offset;
@@ -248,24 +279,35 @@ impl Scheduler {
                     _ = cancel.cancelled() => return,
                     _ = sleep_until(planned) => {}
                 }
-                let permit = tokio::select! {
+                let flow = &slot.prepared.flow;
+                let acquired = tokio::select! {
                     biased;
                     _ = cancel.cancelled() => return,
-                    p = limit.acquire() => match p { Ok(p) => p, Err(_) => return },
+                    s = slots.acquire(flow.severity, slot.prepared.descriptors(), SHED_AFTER) => s,
                 };
-                let started = Instant::now();
-                state
-                    .metrics
-                    .lateness
-                    .observe(started.saturating_duration_since(planned).as_secs_f64());
-                state.metrics.in_flight.inc();
-                let report = tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => None,
-                    r = prober(Arc::clone(&slot.prepared), Arc::clone(&net)) => Some(r),
+                let report = match acquired {
+                    Ok(permit) => {
+                        let started = Instant::now();
+                        state
+                            .metrics
+                            .lateness
+                            .observe(started.saturating_duration_since(planned).as_secs_f64());
+                        state.metrics.in_flight.inc();
+                        let report = tokio::select! {
+                            biased;
+                            _ = cancel.cancelled() => None,
+                            r = prober(Arc::clone(&slot.prepared), Arc::clone(&net)) => Some(r),
+                        };
+                        state.metrics.in_flight.dec();
+                        drop(permit);
+                        report
+                    }
+                    Err(busy) => {
+                        state.metrics.shed(flow.severity).inc();
+                        log_shedding(&shed_logged, busy);
+                        Some(shed_report(busy))
+                    }
                 };
-                state.metrics.in_flight.dec();
-                drop(permit);
                 let Some(report) = report else { return };
                 state.record(&slot, report);
                 planned += interval;
@@ -294,4 +336,39 @@ impl Scheduler {
     pub fn task_count(&self) -> usize {
         self.tracker.len()
     }
+}
+
+/// The report of a start that found no probe slot: down, reason
+/// `resource`, saying what was full.
+fn shed_report(busy: Busy) -> ProbeReport {
+    ProbeReport {
+        reason: Reason::Resource,
+        up: false,
+        detail: format!(
+            "not probed: no probe slot free within {} ({} of {} in use; the limit is the file-descriptor budget or defaults.max_in_flight)",
+            humantime::format_duration(SHED_AFTER),
+            busy.used,
+            busy.limit
+        ),
+        started: std::time::SystemTime::now(),
+        phases: Phases::default(),
+        attempts: Vec::new(),
+    }
+}
+
+/// One warning per [`SHED_LOG_EVERY`] while probes are shed.
+fn log_shedding(last: &Mutex<Option<Instant>>, busy: Busy) {
+    let Ok(mut last) = last.lock() else {
+        return;
+    };
+    let now = Instant::now();
+    if last.is_some_and(|t| now.duration_since(t) < SHED_LOG_EVERY) {
+        return;
+    }
+    *last = Some(now);
+    tracing::warn!(
+        limit = busy.limit,
+        in_use = busy.used,
+        "probes are being shed (reason resource): every probe slot is in use; raise LimitNOFILE / defaults.max_in_flight, or probe fewer flows (see flowprobe_probes_shed_total)"
+    );
 }

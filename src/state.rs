@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::metrics::{FlowMetrics, Metrics};
+use crate::outcome::Reason;
 use crate::probe::{Prepared, ProbeReport};
 
 /// `(vantage, flow name)`: unique within an instance.
@@ -16,6 +17,10 @@ pub struct FlowSlot {
     pub prepared: Arc<Prepared>,
     pub metrics: Arc<FlowMetrics>,
     last: Mutex<Option<ProbeReport>>,
+    /// The state last logged. Shed starts (`resource`) are not logged one
+    /// by one (the scheduler logs shedding as a whole), so a flow that
+    /// alternates between `filtered` and `resource` logs nothing new.
+    logged: Mutex<Option<(bool, Reason)>>,
 }
 
 impl FlowSlot {
@@ -64,6 +69,7 @@ impl State {
             prepared,
             metrics,
             last: Mutex::new(None),
+            logged: Mutex::new(None),
         })
     }
 
@@ -101,8 +107,12 @@ impl State {
         let Ok(mut last) = slot.last.lock() else {
             return;
         };
-        let changed = last.as_ref().map(|l| (l.up, l.reason)) != Some((report.up, report.reason));
-        if changed {
+        let now = (report.up, report.reason);
+        if report.reason != Reason::Resource
+            && let Ok(mut logged) = slot.logged.lock()
+            && *logged != Some(now)
+        {
+            *logged = Some(now);
             if report.up {
                 tracing::info!(
                     vantage = %flow.from, flow = %flow.name, target = %flow.endpoint(),

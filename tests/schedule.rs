@@ -1,5 +1,6 @@
 //! The scheduler under paused tokio time, with a prober whose duration the
-//! test controls: spread, no overlap, the in-flight cap, lateness, reload
+//! test controls: spread, no overlap, the in-flight cap and shedding by
+//! severity, lateness, reload
 //! that keeps unchanged flows, and cancellation of in-flight probes.
 
 mod support;
@@ -9,11 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use flowprobe::config::Severity;
 use flowprobe::daemon::{build_nets, prepare};
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
 use flowprobe::probe::{Phases, ProbeReport};
-use flowprobe::schedule::{Prober, Scheduler, TICK, spread_offset};
+use flowprobe::schedule::{Prober, SHED_AFTER, Scheduler, TICK, spread_offset};
 use flowprobe::state::State;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -157,17 +159,65 @@ async fn a_flow_never_overlaps_itself_and_missed_starts_are_skipped() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_in_flight_cap_holds_and_waiting_shows_as_lateness() {
+async fn the_in_flight_cap_holds_and_starts_beyond_it_are_shed_as_resource() {
     let cfg = support::config_from(&flows_config(20, "60s"));
-    // 20 probes of 20 s each through 3 slots: most have to queue.
+    // 20 probes of 20 s each through 3 slots: most find none free.
     let h = harness(&cfg, 3, Duration::from_secs(20));
+    assert_eq!(h.metrics.in_flight_limit.get(), 3);
     tokio::time::sleep(Duration::from_secs(200)).await;
-    assert!(h.log.starts.lock().unwrap().len() >= 20);
     assert_eq!(h.log.max_global.load(Ordering::SeqCst), 3);
+    let shed = h.metrics.shed(Severity::Critical).get();
+    let ran = h.log.starts.lock().unwrap().len() as u64;
+    assert!(shed > 0 && ran >= 3, "shed {shed}, ran {ran}");
+    // Every planned start either ran or was shed: none queued for long.
+    assert!(ran + shed >= 3 * 20, "ran {ran} + shed {shed}");
+    assert_eq!(h.metrics.missed.get(), 0);
+    let waited = h.metrics.lateness.get_sample_sum();
     let count = h.metrics.lateness.get_sample_count();
-    let sum = h.metrics.lateness.get_sample_sum();
-    assert!(count >= 20, "{count}");
-    assert!(sum > 60.0, "queued probes started late: {sum}");
+    assert!(
+        waited <= count as f64 * SHED_AFTER.as_secs_f64(),
+        "no start waited longer than the shed bound: {waited} s over {count}"
+    );
+    let shed_flows: Vec<_> = h
+        .state
+        .slots()
+        .values()
+        .filter_map(|s| s.last())
+        .filter(|r| r.reason == Reason::Resource)
+        .collect();
+    assert!(!shed_flows.is_empty());
+    for r in shed_flows {
+        assert!(!r.up, "a shed probe is down");
+        assert!(r.detail.contains("of 3 in use"), "{}", r.detail);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn critical_flows_get_slots_before_info_flows() {
+    let mut text = flows_config(0, "10s");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "[[flow]]\nname = \"info{i}\"\nfrom = \"here\"\nto = \"lo\"\nport = {}\ninterval = \"10s\"\ntimeout = \"6s\"\nseverity = \"info\"\n",
+            2000 + i
+        ));
+    }
+    for i in 0..2 {
+        text.push_str(&format!(
+            "[[flow]]\nname = \"crit{i}\"\nfrom = \"here\"\nto = \"lo\"\nport = {}\ninterval = \"10s\"\ntimeout = \"6s\"\n",
+            3000 + i
+        ));
+    }
+    let cfg = support::config_from(&text);
+    // 200 info flows want 100 slots at once; there are 40.
+    let h = harness(&cfg, 40, Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(h.metrics.shed(Severity::Info).get() > 100);
+    assert_eq!(h.metrics.shed(Severity::Critical).get(), 0);
+    let starts = h.log.starts.lock().unwrap();
+    for c in ["crit0", "crit1"] {
+        let n = starts.iter().filter(|(name, _)| name == c).count();
+        assert!(n >= 5, "{c} ran every interval: {n}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

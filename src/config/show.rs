@@ -41,10 +41,9 @@ pub fn to_toml(c: &Config) -> String {
     defaults.insert("interval".into(), dur(c.defaults.interval));
     defaults.insert("timeout".into(), dur(c.defaults.timeout));
     defaults.insert("ip_family".into(), s(c.defaults.ip_family.as_str()));
-    defaults.insert(
-        "max_in_flight".into(),
-        Value::Integer(c.max_in_flight as i64),
-    );
+    if let Some(max) = c.max_in_flight {
+        defaults.insert("max_in_flight".into(), Value::Integer(max as i64));
+    }
     defaults.insert(
         "worker_threads".into(),
         Value::Integer(c.worker_threads as i64),

@@ -21,7 +21,9 @@ pub struct Config {
     pub listen: SocketAddr,
     pub log: LogSettings,
     pub defaults: FlowDefaults,
-    pub max_in_flight: usize,
+    /// `defaults.max_in_flight` when set; otherwise the probes-in-flight
+    /// limit follows from the file-descriptor budget (`net::fds`).
+    pub max_in_flight: Option<usize>,
     /// Runtime worker threads; 1 runs every probe on one thread.
     pub worker_threads: usize,
     pub targets: BTreeMap<String, Host>,

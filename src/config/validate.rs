@@ -290,7 +290,9 @@ pub(crate) fn validate(
     })
 }
 
-type Globals = (Option<FlowDefaults>, Option<usize>, Option<usize>);
+/// Flow defaults, `max_in_flight` (outer None: invalid; inner None: not
+/// set, derived from the descriptor budget) and `worker_threads`.
+type Globals = (Option<FlowDefaults>, Option<Option<usize>>, Option<usize>);
 
 fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> Globals {
     let interval = d
@@ -305,13 +307,10 @@ fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> Globals {
         .ip_family
         .as_deref()
         .and_then(|s| ip_family(s, "defaults.ip_family", errs));
-    let max = count(
-        d.max_in_flight,
-        "defaults.max_in_flight",
-        1_000_000,
-        256,
-        errs,
-    );
+    let max = match d.max_in_flight {
+        None => Some(None),
+        Some(n) => count(Some(n), "defaults.max_in_flight", 1_000_000, 1, errs).map(Some),
+    };
     let threads = count(d.worker_threads, "defaults.worker_threads", 256, 1, errs);
     let defaults = match (interval, timeout, ip_family) {
         (Some(interval), Some(timeout), Some(ip_family)) => Some(FlowDefaults {

@@ -21,11 +21,11 @@ use text::{AtomicF64, Writer, labels};
 pub use dynamic::DynamicSet;
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
-use crate::config::Flow;
+use crate::config::{Flow, Severity};
 use crate::outcome::{Level, Reason};
 use crate::probe::{Phase, ProbeReport};
 
@@ -48,8 +48,13 @@ pub struct Metrics {
     pub reload_ts: Gauge,
     pub lateness: Histogram,
     pub in_flight: IntGauge,
+    /// The probes-in-flight limit in force (the file-descriptor budget, or
+    /// `defaults.max_in_flight` when lower).
+    pub in_flight_limit: IntGauge,
     pub flows: IntGauge,
     pub missed: IntCounter,
+    /// Starts that found no probe slot, by the flow's severity.
+    shed: IntCounterVec,
 }
 
 fn gauge_vec(
@@ -123,6 +128,22 @@ impl Metrics {
         r.register(Box::new(lateness.clone()))?;
         let in_flight = IntGauge::new("flowprobe_probes_in_flight", "Probes running now.")?;
         r.register(Box::new(in_flight.clone()))?;
+        let in_flight_limit = IntGauge::new(
+            "flowprobe_probes_in_flight_limit",
+            "Probes that may be in flight at once: the file-descriptor budget (soft RLIMIT_NOFILE minus the HTTP server's and DNS's reserve), or defaults.max_in_flight when lower.",
+        )?;
+        r.register(Box::new(in_flight_limit.clone()))?;
+        let shed = IntCounterVec::new(
+            Opts::new(
+                "flowprobe_probes_shed_total",
+                "Planned probe starts that found no probe slot free and were recorded as reason resource instead of probing, by flow severity.",
+            ),
+            &["severity"],
+        )?;
+        r.register(Box::new(shed.clone()))?;
+        for s in [Severity::Critical, Severity::Warning, Severity::Info] {
+            shed.with_label_values(&[s.as_str()]);
+        }
         let flows = IntGauge::new("flowprobe_flows", "Flows scheduled by this instance.")?;
         r.register(Box::new(flows.clone()))?;
         let missed = IntCounter::new(
@@ -147,9 +168,16 @@ impl Metrics {
             reload_ts,
             lateness,
             in_flight,
+            in_flight_limit,
             flows,
             missed,
+            shed,
         })
+    }
+
+    /// The shed counter of a severity.
+    pub fn shed(&self, severity: Severity) -> IntCounter {
+        self.shed.with_label_values(&[severity.as_str()])
     }
 
     /// The text exposition of every series, whole (tests, benches, `check`).

@@ -3,5 +3,6 @@
 
 pub mod dns;
 mod dns_socket;
+pub mod fds;
 pub mod kernel_time;
 pub mod tcp;

@@ -25,6 +25,8 @@ pub enum ConnectError {
     TimedOut { addr: SocketAddr },
     #[error("cannot set up the socket: {0}")]
     Setup(io::Error),
+    #[error("no socket: the process is out of file descriptors or socket memory ({0})")]
+    Resource(io::Error),
     #[error("{addr}: {source}")]
     Other { addr: SocketAddr, source: io::Error },
 }
@@ -36,6 +38,7 @@ impl ConnectError {
             ConnectError::Unreachable { .. } => Reason::Unreachable,
             ConnectError::Reset { .. } => Reason::Reset,
             ConnectError::TimedOut { .. } => Reason::Filtered,
+            ConnectError::Resource(_) => Reason::Resource,
             ConnectError::Setup(_) | ConnectError::Other { .. } => Reason::Internal,
         }
     }
@@ -62,10 +65,17 @@ const ETIMEDOUT: i32 = 110;
 /// administratively-prohibited answer, or a local firewall reject).
 const UNREACHABLE: [i32; 6] = [113, 101, 112, 100, 13, 1];
 
+/// EMFILE, ENFILE, ENOBUFS, ENOMEM: the budget was too generous (another
+/// part of the process, or the whole system, holds the descriptors).
+const OUT_OF_RESOURCES: [i32; 4] = [24, 23, 105, 12];
+
 /// Connect to `addr` as the vantage. No timeout here: the caller's probe
 /// budget bounds it, and a budget that runs out in this phase is `filtered`.
 pub async fn connect(addr: SocketAddr, vantage: &Vantage) -> Result<TcpStream, ConnectError> {
-    let socket = prepare(addr, vantage).map_err(ConnectError::Setup)?;
+    let socket = prepare(addr, vantage).map_err(|e| match e.raw_os_error() {
+        Some(c) if OUT_OF_RESOURCES.contains(&c) => ConnectError::Resource(e),
+        _ => ConnectError::Setup(e),
+    })?;
     socket
         .connect(addr)
         .await

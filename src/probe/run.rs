@@ -84,6 +84,17 @@ impl Prepared {
         }
     }
 
+    /// File descriptors a probe of this flow holds at most at once: one
+    /// socket per address family it tries (DNS, redirects and CRL fetches
+    /// run one after the other, each on one socket).
+    pub fn descriptors(&self) -> usize {
+        if self.flow.ip_family == crate::config::IpFamily::Both {
+            2
+        } else {
+            1
+        }
+    }
+
     /// Whether a reload can keep this flow's task: same definition and the
     /// same anchors behind its trust stores.
     pub fn same_as(&self, other: &Prepared) -> bool {

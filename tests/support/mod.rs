@@ -115,6 +115,40 @@ impl Netns {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Run `f` on a thread that has joined this namespace: sockets it
+    /// makes (listeners, HTTP clients) live in the namespace, whatever
+    /// thread uses them afterwards.
+    pub fn run_inside<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        in_netns(&self.name, f)
+    }
+
+    /// A TCP listener on 127.0.0.1 inside the namespace that accepts and
+    /// closes every connection, until dropped.
+    pub fn acceptor(&self) -> Acceptor {
+        let listener = self
+            .run_inside(|| TcpListener::bind("127.0.0.1:0"))
+            .expect("bind inside the namespace");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = std::sync::Arc::clone(&stop);
+            move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    drop(conn);
+                }
+            }
+        });
+        Acceptor {
+            ns: self.name.clone(),
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
     /// Load an nftables ruleset into the namespace.
     pub fn nft(&self, rules: &str) {
         let mut child = self
@@ -152,6 +186,48 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
+    }
+}
+
+/// Run `f` on a thread that joined the network namespace `name`.
+fn in_netns<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{name}");
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let ns = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        // SAFETY: a valid namespace descriptor; setns only changes this
+        // thread's network namespace.
+        let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+        f()
+    })
+    .join()
+    .expect("thread inside the namespace")
+}
+
+/// See [`Netns::acceptor`].
+pub struct Acceptor {
+    ns: String,
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the blocked accept with one last connection from inside
+        // (the namespace may already be gone; then so is the listener's
+        // traffic, and the thread stays parked until the process ends).
+        let port = self.port;
+        if std::path::Path::new(&format!("/run/netns/{}", self.ns)).exists()
+            && in_netns(&self.ns, move || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            })
+            && let Some(t) = self.thread.take()
+        {
+            let _ = t.join();
+        }
     }
 }
 

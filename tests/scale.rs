@@ -1,0 +1,301 @@
+//! Scale when the network breaks: thousands of silently dropped flows in
+//! flight. Each test builds a network namespace whose nftables ruleset
+//! drops TCP to ports 20000-29999 (below the ephemeral range, so no
+//! listener of the test lands there) on its loopback (a silent drop: the SYN
+//! never gets an answer), runs the real binary inside it under `prlimit`,
+//! and asserts outcomes: reasons, counters, the limits in force. Wall time
+//! goes to the bench (`bench/run.sh --only failmix`).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::*;
+
+const DROP_RULES: &str = "table inet fp {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    tcp dport 20000-29999 drop
+  }
+}
+";
+const LISTEN: &str = "127.0.0.1:9725";
+
+fn lab() -> Option<Netns> {
+    if !require(
+        is_root() && have("nft") && have("prlimit"),
+        "root with nftables and prlimit (scripts/install-deps.sh)",
+    ) {
+        return None;
+    }
+    let ns = Netns::new("fpscale");
+    ns.nft(DROP_RULES);
+    Some(ns)
+}
+
+/// A configuration of TCP flows `(name, port)` from vantage `here`.
+fn flows_config(flows: &[(String, u16)], interval: &str, timeout: &str) -> String {
+    let mut s = String::from("catalog = \"none\"\n[targets]\nlo = \"127.0.0.1\"\n");
+    for (name, port) in flows {
+        s.push_str(&format!(
+            "[[flow]]\nname = \"{name}\"\nfrom = \"here\"\nto = \"lo\"\nport = {port}\ninterval = \"{interval}\"\ntimeout = \"{timeout}\"\n"
+        ));
+    }
+    s
+}
+
+fn dropped(n: usize) -> Vec<(String, u16)> {
+    (0..n)
+        .map(|i| (format!("dropped-{i:05}"), 20000 + (i % 10000) as u16))
+        .collect()
+}
+
+fn open(n: usize, ports: &[u16]) -> Vec<(String, u16)> {
+    (0..n)
+        .map(|i| (format!("open-{i:05}"), ports[i % ports.len()]))
+        .collect()
+}
+
+/// `flowprobe run` inside the namespace under `prlimit --nofile=LIMITS`,
+/// its log in `dir/daemon.log` (a pipe would fill and stall it).
+fn daemon(ns: &Netns, dir: &Path, config: &Path, limits: &str) -> Proc {
+    let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
+    let bin = bin();
+    Proc::spawn(
+        ns.cmd(&[
+            "prlimit",
+            &format!("--nofile={limits}"),
+            "--",
+            bin.to_str().expect("utf8"),
+            "run",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--listen",
+            LISTEN,
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(log),
+    )
+}
+
+fn get(ns: &Netns, method: &'static str, path: &'static str) -> Option<(u16, String)> {
+    ns.run_inside(move || http(method, LISTEN, path))
+}
+
+fn wait_ready(ns: &Netns, daemon: &mut Proc, dir: &Path) {
+    let ready = wait_for(Duration::from_secs(60), || {
+        if let Ok(Some(status)) = daemon.0.try_wait() {
+            panic!("daemon exited ({status}): {}", log(dir));
+        }
+        get(ns, "GET", "/-/ready").filter(|(s, _)| *s == 200)
+    });
+    assert!(ready.is_some(), "not ready within 60 s: {}", log(dir));
+}
+
+fn log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default()
+}
+
+/// Sum of every sample of `name` (any labels).
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|r| r.starts_with('{') || r.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Probes run per flow, from `flowprobe_probes_total{flow=...}`.
+fn probes_per_flow(text: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("flowprobe_probes_total{"))
+    {
+        let flow = l
+            .split("flow=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default();
+        let v: f64 = l
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        *out.entry(flow.to_string()).or_default() += v;
+    }
+    out
+}
+
+/// Every flow's last (reason, detail), from `/api/v1/flows`.
+fn reasons(ns: &Netns) -> BTreeMap<String, (String, String)> {
+    let (status, body) = get(ns, "GET", "/api/v1/flows").expect("api answers");
+    assert_eq!(status, 200);
+    let j: serde_json::Value = serde_json::from_str(&body).expect("json");
+    j["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .map(|f| {
+            let last = &f["last"];
+            (
+                f["name"].as_str().unwrap_or_default().to_string(),
+                (
+                    last["reason"].as_str().unwrap_or("pending").to_string(),
+                    last["detail"].as_str().unwrap_or_default().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The daemon's own limits, as the kernel holds them.
+fn nofile_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(3)
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn thousands_of_dropped_flows_in_flight_miss_no_start() {
+    let Some(ns) = lab() else { return };
+    let acceptors: Vec<Acceptor> = (0..8).map(|_| ns.acceptor()).collect();
+    let ports: Vec<u16> = acceptors.iter().map(|a| a.port).collect();
+    let dir = tempdir();
+    let mut flows = dropped(2000);
+    flows.extend(open(2000, &ports));
+    // 2,000 dropped flows holding a slot for 2 s of every 5 s need 800 in
+    // flight: with the old fixed cap of 256 they queued and missed starts.
+    let cfg = write(dir.path(), "flows.toml", &flows_config(&flows, "5s", "2s"));
+    // A soft limit of 1024 (Linux's default): the daemon raises it itself.
+    let mut d = daemon(&ns, dir.path(), &cfg, "1024:8192");
+    wait_ready(&ns, &mut d, dir.path());
+    assert_eq!(nofile_of(d.pid()), "8192 8192", "soft limit raised to hard");
+    // Every flow has run once; two more intervals (and a timeout) on.
+    std::thread::sleep(Duration::from_secs(2 * 5 + 2 + 1));
+    let (status, text) = get(&ns, "GET", "/metrics").expect("metrics");
+    assert_eq!(status, 200);
+    let limit = metric(&text, "flowprobe_probes_in_flight_limit");
+    assert!(limit > 8000.0, "budget from the raised limit: {limit}");
+    assert_eq!(metric(&text, "flowprobe_scheduler_missed_total"), 0.0);
+    assert_eq!(metric(&text, "flowprobe_probes_shed_total"), 0.0);
+    let runs = probes_per_flow(&text);
+    assert_eq!(runs.len(), 4000);
+    let short: Vec<_> = runs.iter().filter(|(_, n)| **n < 3.0).collect();
+    assert!(
+        short.is_empty(),
+        "flows with fewer than 3 probes: {short:?}"
+    );
+    let r = reasons(&ns);
+    assert_eq!(r.len(), 4000);
+    for (name, (reason, detail)) in &r {
+        let want = if name.starts_with("dropped") {
+            "filtered"
+        } else {
+            "ok"
+        };
+        assert_eq!(reason, want, "{name}: {detail}");
+    }
+    assert!(!log(dir.path()).contains("panicked"));
+}
+
+#[test]
+fn a_small_descriptor_limit_sheds_as_resource_and_recovers_after_reload() {
+    let Some(ns) = lab() else { return };
+    let acceptor = ns.acceptor();
+    let dir = tempdir();
+    // 500 dropped flows want 300 descriptors at once; 64 is the whole limit.
+    let cfg = write(
+        dir.path(),
+        "flows.toml",
+        &flows_config(&dropped(500), "5s", "3s"),
+    );
+    let mut d = daemon(&ns, dir.path(), &cfg, "64");
+    wait_ready(&ns, &mut d, dir.path());
+    std::thread::sleep(Duration::from_secs(5));
+    let (status, text) = get(&ns, "GET", "/metrics").expect("/metrics answers under the limit");
+    assert_eq!(status, 200);
+    let limit = metric(&text, "flowprobe_probes_in_flight_limit");
+    assert!(limit > 0.0 && limit < 64.0, "{limit}");
+    assert!(metric(&text, "flowprobe_probes_shed_total") > 0.0);
+    let r = reasons(&ns);
+    let count = |want: &str| r.values().filter(|(reason, _)| reason == want).count();
+    assert!(count("resource") > 0, "flows beyond the budget: {r:?}");
+    assert!(count("filtered") > 0, "flows within the budget were probed");
+    assert_eq!(count("resource") + count("filtered"), 500, "{r:?}");
+    let (_, detail) = r
+        .values()
+        .find(|(reason, _)| reason == "resource")
+        .expect("a shed flow");
+    assert!(detail.contains("no probe slot"), "{detail}");
+    // Fewer flows: the limit is no longer the problem.
+    let few = open(20, &[acceptor.port]);
+    std::fs::write(&cfg, flows_config(&few, "2s", "1s")).expect("rewrite");
+    let (status, body) = get(&ns, "POST", "/-/reload").expect("reload answers");
+    assert_eq!(status, 200, "{body}");
+    let all_ok = wait_for(Duration::from_secs(15), || {
+        let r = reasons(&ns);
+        (r.len() == 20 && r.values().all(|(reason, _)| reason == "ok")).then_some(())
+    });
+    assert!(all_ok.is_some(), "after reload: {:?}", reasons(&ns));
+    assert!(matches!(d.0.try_wait(), Ok(None)), "still running");
+    assert!(!log(dir.path()).contains("panicked"), "{}", log(dir.path()));
+}
+
+#[test]
+fn check_with_5000_dropped_flows_reports_every_one_filtered() {
+    let Some(ns) = lab() else { return };
+    let dir = tempdir();
+    let cfg = write(
+        dir.path(),
+        "flows.toml",
+        &flows_config(&dropped(5000), "30s", "1s"),
+    );
+    let bin = bin();
+    let out = ns
+        .cmd(&[
+            "prlimit",
+            "--nofile=1024:8192",
+            "--",
+            bin.to_str().expect("utf8"),
+            "check",
+            "--config",
+            cfg.to_str().expect("utf8"),
+            "--output",
+            "json",
+        ])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains("note:"),
+        "every flow fits the budget: {stderr}"
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let flows = j["flows"].as_array().expect("flows");
+    assert_eq!(flows.len(), 5000);
+    let mut started = Vec::new();
+    for f in flows {
+        assert_eq!(f["last"]["reason"], "filtered", "{f}");
+        started.push(f["last"]["started"].as_f64().expect("started"));
+    }
+    // All at once: every probe started before the first one timed out.
+    let spread = started.iter().cloned().fold(f64::MIN, f64::max)
+        - started.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread < 1.0, "starts spread over {spread:.2} s");
+}
