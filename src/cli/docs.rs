@@ -13,7 +13,21 @@ use crate::version;
 
 /// `flowprobe completions SHELL`: the completion script on stdout.
 pub fn completions(shell: Shell, out: &mut dyn Write) {
-    clap_complete::generate(shell, &mut Cli::command(), "flowprobe", out);
+    clap_complete::generate(shell, &mut without_hidden(Cli::command()), "flowprobe", out);
+}
+
+/// The command line as users see it. clap_complete offers hidden
+/// subcommands (`man`) like any other, so they are left out of the copy it
+/// is given; only top-level subcommands are hidden today.
+fn without_hidden(cmd: clap::Command) -> clap::Command {
+    let mut visible = clap::Command::new("flowprobe")
+        .version(version::LONG)
+        .args(cmd.get_arguments().cloned())
+        .subcommands(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(about) = cmd.get_about() {
+        visible = visible.about(about.clone());
+    }
+    visible
 }
 
 /// `flowprobe man --dir DIR`: one page per visible (sub)command, section 1
