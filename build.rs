@@ -56,16 +56,16 @@ fn git_commit(manifest: &Path) -> Option<String> {
         return None;
     }
     // Re-run when HEAD moves: HEAD itself (branch switch) and the branch ref
-    // (commit), loose or packed. Paths resolve for worktrees too.
-    for path in ["HEAD", "packed-refs"] {
-        if let Some(p) = git(&["rev-parse", "--git-path", path]) {
-            println!("cargo:rerun-if-changed={}", manifest.join(p).display());
+    // (commit), loose or packed. Paths resolve for worktrees too. Only files
+    // that exist: cargo re-runs on every build for a missing one.
+    let mut watch = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    watch.extend(git(&["symbolic-ref", "-q", "HEAD"]));
+    for path in watch {
+        if let Some(p) = git(&["rev-parse", "--git-path", &path]).map(|p| manifest.join(p))
+            && p.is_file()
+        {
+            println!("cargo:rerun-if-changed={}", p.display());
         }
-    }
-    if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"])
-        && let Some(p) = git(&["rev-parse", "--git-path", &reference])
-    {
-        println!("cargo:rerun-if-changed={}", manifest.join(p).display());
     }
     git(&["rev-parse", "--short=12", "HEAD"])
 }
