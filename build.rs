@@ -2,7 +2,7 @@
 //! `flowprobe --version`, the man pages and `flowprobe_build_info`.
 //!
 //! Works without git: from a release tarball (no `.git`) the commit is
-//! `FLOWPROBE_GIT_COMMIT` when set, else `unknown`. The date honours
+//! `BUILD_GIT_COMMIT` when set, else `unknown`. The date honours
 //! `SOURCE_DATE_EPOCH` (reproducible builds, Debian and RPM tooling set it).
 //! Only changes of HEAD re-run this script, so ordinary edits do not make
 //! cargo rebuild the crate for a new timestamp.
@@ -13,16 +13,18 @@ use std::time::{Duration, SystemTime};
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=FLOWPROBE_GIT_COMMIT");
+    println!("cargo:rerun-if-env-changed=BUILD_GIT_COMMIT");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
 
-    let commit = std::env::var("FLOWPROBE_GIT_COMMIT")
+    let commit = std::env::var("BUILD_GIT_COMMIT")
         .ok()
         .filter(|c| !c.trim().is_empty())
         .or_else(|| git_commit(&manifest))
         .unwrap_or_else(|| "unknown".to_string());
-    println!("cargo:rustc-env=FLOWPROBE_GIT_COMMIT={commit}");
+    // Not FLOWPROBE_*: cargo also sets these in the environment of `cargo
+    // run` and `cargo test`, where FLOWPROBE_* are configuration overrides.
+    println!("cargo:rustc-env=BUILD_INFO_COMMIT={commit}");
 
     let now = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
@@ -31,7 +33,7 @@ fn main() {
         .unwrap_or_else(SystemTime::now);
     let stamp = humantime::format_rfc3339_seconds(now).to_string();
     let date = stamp.get(..10).unwrap_or("unknown");
-    println!("cargo:rustc-env=FLOWPROBE_BUILD_DATE={date}");
+    println!("cargo:rustc-env=BUILD_INFO_DATE={date}");
 }
 
 /// The short commit of the checkout this crate is the top of. (No `-dirty`

@@ -5,15 +5,15 @@
 /// The crate version (`Cargo.toml`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Short git commit of the build, or `unknown` (built outside git).
-pub const COMMIT: &str = env!("FLOWPROBE_GIT_COMMIT");
+pub const COMMIT: &str = env!("BUILD_INFO_COMMIT");
 /// Build date, `YYYY-MM-DD` (UTC; `SOURCE_DATE_EPOCH` when set).
-pub const BUILD_DATE: &str = env!("FLOWPROBE_BUILD_DATE");
+pub const BUILD_DATE: &str = env!("BUILD_INFO_DATE");
 /// `flowprobe --version`: `0.1.0 (commit 0123abcd4567, built 2026-01-31)`.
 pub const LONG: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
-    env!("FLOWPROBE_GIT_COMMIT"),
+    env!("BUILD_INFO_COMMIT"),
     ", built ",
-    env!("FLOWPROBE_BUILD_DATE"),
+    env!("BUILD_INFO_DATE"),
     ")"
 );
