@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, from a fresh Debian machine with the Rust toolchain:
 # installs the real peers (OpenSSH, nginx, dnsmasq, nftables, Prometheus,
-# Alertmanager, systemd-analyze), then runs every test. Run as root: the
+# Alertmanager, systemd-analyze, rpm, man-db), then runs every test, and
+# builds, installs and purges the .deb (tests/package/check.sh). Run as root: the
 # network tests build their own namespaces. With CI set (the default here) a
 # missing peer or privilege fails the run instead of skipping.
 set -eu
@@ -12,5 +13,6 @@ cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked --all-targets
 if [ -x tests/deploy/check.sh ]; then tests/deploy/check.sh; fi
+tests/package/check.sh
 tests/lab/selftest.sh
 echo "all tests passed"

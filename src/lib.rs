@@ -21,7 +21,9 @@
 //! - [`state`]: the last report of every flow, for the API and `check`.
 //! - [`web`]: the HTTP server: `/metrics`, `/-/*`, `/api/v1/flows`, `/`.
 //! - [`daemon`]: `flowprobe run`: wiring, signals, reload.
-//! - [`cli`]: the command line and the `check` renderers.
+//! - [`cli`]: the command line, the `check` renderers, shell completions
+//!   and man pages.
+//! - [`version`]: version, git commit and build date (from `build.rs`).
 
 pub mod analyze;
 pub mod cli;
@@ -33,4 +35,5 @@ pub mod outcome;
 pub mod probe;
 pub mod schedule;
 pub mod state;
+pub mod version;
 pub mod web;

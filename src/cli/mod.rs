@@ -1,7 +1,9 @@
 //! The command line (design.md section 3): `run`, `check`, `config check`,
-//! `config show`, `catalog`.
+//! `config show`, `catalog`; `completions` and the hidden `man` for
+//! packaging.
 
 mod check;
+pub mod docs;
 mod render;
 
 use std::path::PathBuf;
@@ -14,7 +16,7 @@ use crate::config::{self, LogFormat, Overrides};
 #[derive(Parser, Debug)]
 #[command(
     name = "flowprobe",
-    version,
+    version = crate::version::LONG,
     about = "Proves that the network flows a Jamf Pro MDM deployment needs are open, and only those."
 )]
 pub struct Cli {
@@ -32,6 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon: probe every flow at its interval, serve /metrics.
     Run {
+        /// Configuration file [default: /etc/flowprobe/flowprobe.toml when present, else the embedded default].
         #[arg(long, short)]
         config: Option<PathBuf>,
         /// Probe as this vantage (repeatable); default: `vantages` from the file.
@@ -43,10 +46,13 @@ pub enum Command {
     },
     /// Probe every selected flow once; exit 0 when all meet expectations.
     Check {
+        /// Configuration file [default: /etc/flowprobe/flowprobe.toml when present, else the embedded default].
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Probe as this vantage (repeatable); default: `vantages` from the file.
         #[arg(long = "vantage")]
         vantages: Vec<String>,
+        /// Output format.
         #[arg(long, short, value_enum, default_value = "table")]
         output: Output,
         /// Only these flows (repeatable).
@@ -59,18 +65,36 @@ pub enum Command {
         action: ConfigAction,
     },
     /// List the built-in catalogs, or the flows of one.
-    Catalog { name: Option<String> },
+    Catalog {
+        /// Catalog to list the flows of (e.g. `jamf-pro`).
+        name: Option<String>,
+    },
+    /// Print a shell completion script (e.g. `source <(flowprobe completions bash)`).
+    Completions {
+        /// Shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (one per command) into a directory; for packaging.
+    #[command(hide = true)]
+    Man {
+        /// Directory to write `flowprobe*.1` into (created when missing).
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigAction {
     /// Validate and exit: 0 when valid, 2 with every error listed.
     Check {
+        /// Configuration file [default: /etc/flowprobe/flowprobe.toml when present, else the embedded default].
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
     /// Print the effective configuration (defaults and catalog included).
     Show {
+        /// Configuration file [default: /etc/flowprobe/flowprobe.toml when present, else the embedded default].
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
@@ -194,6 +218,22 @@ pub fn main(cli: Cli) -> ExitCode {
             }
         },
         Command::Catalog { name } => render::catalog(name.as_deref()),
+        Command::Completions { shell } => {
+            docs::completions(*shell, &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man { dir } => match docs::man_pages(dir) {
+            Ok(pages) => {
+                for p in pages {
+                    println!("{}", p.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("flowprobe man: {}: {e}", dir.display());
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
     }
 }
 

@@ -99,12 +99,15 @@ impl Metrics {
         )?;
         let dynamic = kinds::register(&r)?;
         let build = GaugeVec::new(
-            Opts::new("flowprobe_build_info", "flowprobe's version (always 1)."),
-            &["version"],
+            Opts::new(
+                "flowprobe_build_info",
+                "flowprobe's version and git revision (always 1).",
+            ),
+            &["version", "revision"],
         )?;
         r.register(Box::new(build.clone()))?;
         build
-            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .with_label_values(&[crate::version::VERSION, crate::version::COMMIT])
             .set(1.0);
         let reload_ok = IntGauge::new(
             "flowprobe_config_last_reload_successful",
