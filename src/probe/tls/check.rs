@@ -132,6 +132,25 @@ impl TlsState {
             .collect()
     }
 
+    /// The details of a handshake that did not complete: nothing was
+    /// negotiated, the chain (if one arrived) is judged.
+    fn unfinished(
+        &self,
+        server_name: String,
+        client_cert_requested: bool,
+        chain: Option<ChainReport>,
+    ) -> Details {
+        Details::Tls(Box::new(TlsDetails {
+            server_name,
+            version: None,
+            cipher_suite: None,
+            alpn: None,
+            client_cert_requested,
+            cross: self.cross(chain.as_ref()),
+            chain,
+        }))
+    }
+
     fn judge(&self, certs: &[CertificateDer<'static>], rule: OrderRule) -> Option<ChainReport> {
         if certs.is_empty() {
             return None;
@@ -259,15 +278,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
                     crate::outcome::reason_suffix(reason)
                 ),
                 findings: found,
-                details: Details::Tls(Box::new(TlsDetails {
-                    server_name,
-                    version: None,
-                    cipher_suite: None,
-                    alpn: None,
-                    client_cert_requested: true,
-                    cross: state.cross(chain.as_ref()),
-                    chain,
-                })),
+                details: state.unfinished(server_name, true, chain),
             })
         }
         Err(failure) => {
@@ -279,18 +290,11 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
             Err(Failure {
                 reason,
                 detail: format!("{addr}: {}", failure.error),
-                details: Details::Tls(Box::new(TlsDetails {
+                details: state.unfinished(
                     server_name,
-                    version: None,
-                    cipher_suite: None,
-                    alpn: None,
-                    client_cert_requested: matches!(
-                        failure.error,
-                        super::TlsError::ClientCertRequired { .. }
-                    ),
-                    cross: state.cross(chain.as_ref()),
+                    matches!(failure.error, super::TlsError::ClientCertRequired { .. }),
                     chain,
-                })),
+                ),
                 findings: found,
             })
         }
