@@ -21,9 +21,9 @@ use flowprobe::analyze::chain::{self, ChainCache, ChainPolicy, OrderRule};
 use flowprobe::config::{Overrides, load_with_env};
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
-use flowprobe::probe::ssh_wire::{KexInit, parse_kexinit};
 use flowprobe::probe::{Attempt, Details, Phase, Phases, ProbeReport};
 use flowprobe::state::State;
+use flowprobe::wire::ssh::{KexInit, parse_kexinit};
 use rustls::pki_types::ServerName;
 
 fn chain_benches(c: &mut Criterion) {

@@ -9,12 +9,13 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::CheckSpec;
 use crate::config::{self, Config, Overrides};
 use crate::metrics::Metrics;
 use crate::net::dns::Resolver;
 use crate::net::fds::{self, Budget};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckSpec, Prepared, VantageNet};
+use crate::probe::{Prepared, VantageNet};
 use crate::schedule::Scheduler;
 use crate::state::State;
 use crate::web;

@@ -4,7 +4,8 @@
 //! # Layout
 //!
 //! - [`config`]: typed configuration, built-in catalogs, layered loading and
-//!   validation that names every error with its file and key path.
+//!   validation that names every error with its file and key path; each
+//!   check kind's settings and their validation in `config::check`.
 //! - [`net`]: the vantage's network identity: DNS (hickory) and TCP connect
 //!   (socket2) from its source address and interface; phase times from the
 //!   kernel (`TCP_INFO`, receive timestamps) in `net::kernel_time`; the
@@ -12,6 +13,8 @@
 //! - [`probe`]: one module per check kind behind one signature, and the
 //!   shared wrapper that times phases, enforces the budget and judges.
 //! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs).
+//! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start),
+//!   fuzzed in `fuzz/`.
 //! - [`outcome`]: the closed set of reasons and findings.
 //! - [`schedule`]: per-flow timing on a shared start grid, spread,
 //!   probe slots by severity with shedding (`schedule::slots`), reload,
@@ -37,3 +40,4 @@ pub mod schedule;
 pub mod state;
 pub mod version;
 pub mod web;
+pub mod wire;

@@ -331,7 +331,7 @@ fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
         .find(|f| f.name == "mobile-mdm-https")
         .expect("flow");
     let trust = match &https.check {
-        flowprobe::probe::CheckSpec::Tls(t) => t.trust.clone(),
+        flowprobe::config::CheckSpec::Tls(t) => t.trust.clone(),
         other => panic!("not TLS: {other:?}"),
     };
     assert_eq!(trust, ["fcpca-g2"]);

@@ -2,7 +2,7 @@
 //! time budget the caller applies, without reading more than the limits.
 
 use flowprobe::outcome::Reason;
-use flowprobe::probe::ssh_wire::{KexInit, SshWireError, WireLimits, encode_packet, exchange};
+use flowprobe::wire::ssh::{KexInit, SshWireError, WireLimits, encode_packet, exchange};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

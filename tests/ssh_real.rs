@@ -11,7 +11,7 @@ use flowprobe::analyze::ssh_policy::{
     AlgorithmKind, COMPRESSION_NOTE, SshJudgement, SshPolicy, findings, judge,
 };
 use flowprobe::outcome::{Action, Reason};
-use flowprobe::probe::ssh_wire::{SshHello, WireLimits, exchange};
+use flowprobe::wire::ssh::{SshHello, WireLimits, exchange};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! result or an error, never a panic, and never reads past its limits.
 #![no_main]
 
-use flowprobe::probe::ssh_wire::{WireLimits, exchange};
+use flowprobe::wire::ssh::{WireLimits, exchange};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use tokio::runtime::Runtime;

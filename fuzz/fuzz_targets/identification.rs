@@ -2,7 +2,7 @@
 //! is exactly its fields put back together.
 #![no_main]
 
-use flowprobe::probe::ssh_wire::parse_identification;
+use flowprobe::wire::ssh::parse_identification;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

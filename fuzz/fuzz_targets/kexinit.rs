@@ -2,7 +2,7 @@
 //! to something that parses to the same offer.
 #![no_main]
 
-use flowprobe::probe::ssh_wire::parse_kexinit;
+use flowprobe::wire::ssh::parse_kexinit;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -34,7 +34,7 @@
 //! algorithms: they are reported apart and never violate.
 
 use crate::outcome::{Action, Finding, Reason};
-use crate::probe::ssh_wire::{KexInit, is_valid_algorithm_name};
+use crate::wire::ssh::{KexInit, is_valid_algorithm_name};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -2,16 +2,20 @@
 //! validation that reports every error with its file and key path.
 
 pub mod catalog;
+pub mod check;
 mod error;
 mod load;
 mod locate;
 pub(crate) mod raw;
 mod show;
+mod target;
 mod types;
 pub(crate) mod validate;
 
+pub use check::{CheckKind, CheckSpec, SshPolicies};
 pub(crate) use error::Collector;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{DEFAULT_PATH, Overrides, load, load_with_env, resolve_path};
 pub use show::to_toml;
+pub use target::Target;
 pub use types::*;

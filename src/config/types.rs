@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::probe::CheckSpec;
+use super::CheckSpec;
 
 /// The whole effective configuration.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::error::Collector;
 use super::raw::*;
 use super::types::*;
-use crate::probe::CheckSpec;
+use crate::config::CheckSpec;
 
 const TOP_KEYS: &[&str] = &[
     "vantages",
@@ -98,7 +98,7 @@ pub(crate) fn validate(
     let trust_raw: Option<BTreeMap<String, RawTrust>> =
         section(tree.remove("trust"), "trust", errs);
     let selected: Option<Vec<String>> = section(tree.remove("vantages"), "vantages", errs);
-    let ssh_policies = crate::probe::ssh_policies_from(tree.remove("ssh_policy"), errs);
+    let ssh_policies = super::check::ssh::policies_from(tree.remove("ssh_policy"), errs);
 
     let listen = listen.and_then(|l| {
         let s = l.address.unwrap_or_default();
@@ -250,7 +250,7 @@ pub(crate) fn validate(
         }
     }
 
-    crate::probe::crl::spec::link(&mut flows, &seen, &disabled, errs);
+    crate::config::check::crl::link(&mut flows, &seen, &disabled, errs);
 
     let vantages = match selected {
         Some(v) if !v.is_empty() => {
@@ -408,7 +408,7 @@ pub(crate) struct FlowCtx<'a> {
     pub defaults: Option<&'a FlowDefaults>,
     pub targets: &'a BTreeMap<String, Host>,
     pub trust: &'a BTreeMap<String, TrustSpec>,
-    pub ssh_policies: &'a crate::probe::SshPolicies,
+    pub ssh_policies: &'a super::SshPolicies,
 }
 
 fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<Flow> {

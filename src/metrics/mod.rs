@@ -235,7 +235,7 @@ impl Metrics {
         ]);
         let phases = phases_of(flow);
         let tls = match &flow.check {
-            crate::probe::CheckSpec::Tls(spec) if flow.expect == crate::config::Expect::Open => {
+            crate::config::CheckSpec::Tls(spec) if flow.expect == crate::config::Expect::Open => {
                 Some(kinds::TlsSeries {
                     verified: spec
                         .trust
@@ -252,7 +252,7 @@ impl Metrics {
             _ => None,
         };
         let ssh = match &flow.check {
-            crate::probe::CheckSpec::Ssh(_) if flow.expect == crate::config::Expect::Open => {
+            crate::config::CheckSpec::Ssh(_) if flow.expect == crate::config::Expect::Open => {
                 Some(crate::analyze::ssh_policy::AlgorithmKind::ALL.map(|k| {
                     (
                         k,
@@ -499,7 +499,7 @@ fn level_str(l: Level) -> &'static str {
 
 /// Phases a flow's check goes through: only these get duration series.
 fn phases_of(flow: &Flow) -> Vec<Phase> {
-    use crate::probe::CheckKind;
+    use crate::config::CheckKind;
     let mut p = Vec::with_capacity(4);
     if matches!(flow.host, crate::config::Host::Name(_)) {
         p.push(Phase::Dns);

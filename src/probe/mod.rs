@@ -3,17 +3,13 @@
 //! and the verdict.
 
 pub mod board;
-mod check;
 pub mod crl;
 pub mod http;
 mod report;
 mod run;
 pub mod ssh;
-pub mod ssh_wire;
 pub mod tcp;
 pub mod tls;
 
-pub(crate) use check::ssh_policies_from;
-pub use check::{CheckKind, CheckSpec, SshPolicies};
 pub use report::{Attempt, Details, Phase, Phases, ProbeReport};
 pub use run::{Prepared, VantageNet, run};

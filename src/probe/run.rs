@@ -12,7 +12,8 @@ use tracing::Instrument;
 
 use super::board::ChainBoard;
 use super::report::{Attempt, Details, Phase, Phases, ProbeReport};
-use super::{CheckSpec, crl, http, tcp, tls};
+use super::{crl, http, ssh, tcp, tls};
+use crate::config::CheckSpec;
 use crate::config::{Expect, Flow, Host, Vantage};
 use crate::net::dns::Resolver;
 use crate::outcome::{Finding, Reason, verdict};
@@ -40,8 +41,8 @@ pub struct Prepared {
 enum KindState {
     Plain,
     Tls(Box<tls::TlsState>),
-    Ssh(Box<super::ssh::SshSpec>),
-    Http(Box<http::spec::HttpSpec>),
+    Ssh(Box<ssh::SshSpec>),
+    Http(Box<crate::config::check::http::HttpSpec>),
     Crl(Box<crl::CrlState>),
 }
 

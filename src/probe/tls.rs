@@ -9,7 +9,8 @@
 mod check;
 mod error;
 mod recorder;
-pub mod spec;
+
+pub use crate::config::check::tls::TlsVersion;
 
 pub use check::{Stores, TlsDetails, TlsState, check, load_stores};
 
@@ -23,7 +24,6 @@ use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ProtocolVersion};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,15 +33,6 @@ use tokio_rustls::TlsConnector;
 /// for a client certificate we do not have, for the server's verdict: in
 /// TLS 1.3 the client finishes before the server judges its certificate.
 pub const CLIENT_AUTH_VERDICT_WAIT: Duration = Duration::from_secs(1);
-
-/// The lowest TLS version a flow accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-pub enum TlsVersion {
-    #[serde(rename = "1.2")]
-    Tls12,
-    #[serde(rename = "1.3")]
-    Tls13,
-}
 
 /// A flow's TLS settings.
 #[derive(Debug)]

@@ -8,8 +8,6 @@
 //! discovered URL is fetched from this flow's target and port, path kept:
 //! the deployment serves the CRLs from the MDM itself on port 80.
 
-pub mod spec;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -19,14 +17,15 @@ use serde::Serialize;
 
 use crate::analyze::crl::{self as judge, CrlFacts, Known};
 use crate::config::Flow;
+use crate::config::Target;
+use crate::config::check::crl::CrlSpec;
 use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::board::{Captured, ChainBoard};
 use crate::probe::http::HttpDetails;
-use crate::probe::http::client::{self, FetchOpts, Target};
+use crate::probe::http::client::{self, FetchOpts};
 use crate::probe::report::Details;
 use crate::probe::run::{CheckResult, Ctx, Success};
 use crate::probe::tls::Stores;
-use spec::CrlSpec;
 
 /// What a CRL flow prepares once: its settings, the anchors that may sign
 /// CRLs, and the board it reads chains from.

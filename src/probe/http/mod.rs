@@ -3,17 +3,17 @@
 //! ([`client`]) is shared with the CRL check.
 
 pub mod client;
-pub mod spec;
 
 use std::net::SocketAddr;
 
 use serde::Serialize;
 
+use crate::config::Target;
+use crate::config::check::http::HttpSpec;
 use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::report::Details;
 use crate::probe::run::{CheckResult, Ctx, Failure, Success};
-use client::{FetchOpts, Hop, Target};
-use spec::HttpSpec;
+use client::{FetchOpts, Hop};
 
 /// HTTP facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Default, Serialize)]

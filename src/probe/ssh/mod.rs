@@ -2,10 +2,7 @@
 //! vantage's TCP connection (never authenticating, never completing a key
 //! exchange), then judge the offered algorithms by the flow's policy.
 
-mod spec;
-
-pub(crate) use spec::policies_from;
-pub use spec::{SshPolicies, SshSpec};
+pub use crate::config::check::ssh::SshSpec;
 
 use std::net::SocketAddr;
 
@@ -15,7 +12,7 @@ use crate::analyze::ssh_policy::{self, SshJudgement};
 use crate::outcome::verdict;
 use crate::probe::report::{Details, Phase};
 use crate::probe::run::{CheckResult, Ctx, Failure, Success};
-use crate::probe::ssh_wire::{WireLimits, exchange};
+use crate::wire::ssh::{WireLimits, exchange};
 
 /// SSH facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Serialize)]

@@ -13,10 +13,10 @@ use crate::net::kernel_time::StampedStream;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use serde::Serialize;
 
-use super::spec::{ClientAuth, SYSTEM, TlsSpec};
 use super::{TlsClient, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
+use crate::config::check::tls::{ClientAuth, SYSTEM, TlsSpec};
 use crate::config::{Flow, Host};
 use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::report::{Details, Phase};

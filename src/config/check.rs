@@ -1,4 +1,13 @@
-//! What a flow checks, validated from its config table into a typed spec.
+//! What a flow checks, validated from its config table into a typed spec:
+//! one file per check kind below `check/`, each owning its keys, defaults
+//! and validation, so the probes receive settings that cannot be invalid.
+
+pub mod crl;
+pub mod http;
+pub mod ssh;
+pub mod tls;
+
+pub use ssh::SshPolicies;
 
 use serde::Serialize;
 
@@ -46,16 +55,10 @@ impl CheckKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckSpec {
     Tcp,
-    Tls(Box<super::tls::spec::TlsSpec>),
-    Ssh(Box<super::ssh::SshSpec>),
-    Http(Box<super::http::spec::HttpSpec>),
-    Crl(Box<super::crl::spec::CrlSpec>),
-}
-
-pub use super::ssh::SshPolicies;
-
-pub(crate) fn ssh_policies_from(value: Option<toml::Value>, errs: &mut Collector) -> SshPolicies {
-    super::ssh::policies_from(value, errs)
+    Tls(Box<tls::TlsSpec>),
+    Ssh(Box<ssh::SshSpec>),
+    Http(Box<http::HttpSpec>),
+    Crl(Box<crl::CrlSpec>),
 }
 
 impl CheckSpec {
@@ -101,13 +104,13 @@ impl CheckSpec {
         }
         match kind {
             CheckKind::Tcp => Some(CheckSpec::Tcp),
-            CheckKind::Tls => super::tls::spec::TlsSpec::validate(raw.tls.as_ref(), key, ctx, errs)
+            CheckKind::Tls => tls::TlsSpec::validate(raw.tls.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Tls(Box::new(s))),
-            CheckKind::Ssh => super::ssh::SshSpec::validate(raw.ssh.as_ref(), key, ctx, errs)
+            CheckKind::Ssh => ssh::SshSpec::validate(raw.ssh.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Ssh(Box::new(s))),
-            CheckKind::Http => super::http::spec::HttpSpec::validate(raw.http.as_ref(), key, errs)
+            CheckKind::Http => http::HttpSpec::validate(raw.http.as_ref(), key, errs)
                 .map(|s| CheckSpec::Http(Box::new(s))),
-            CheckKind::Crl => super::crl::spec::CrlSpec::validate(raw.crl.as_ref(), key, ctx, errs)
+            CheckKind::Crl => crl::CrlSpec::validate(raw.crl.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Crl(Box::new(s))),
         }
     }

@@ -4,10 +4,20 @@
 
 use std::path::PathBuf;
 
-use super::TlsVersion;
+use serde::{Deserialize, Serialize};
+
 use crate::analyze::chain::ChainPolicy;
 use crate::config::Collector;
 use crate::config::validate::{FlowCtx, section};
+
+/// The lowest TLS version a flow accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+pub enum TlsVersion {
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[serde(rename = "1.3")]
+    Tls13,
+}
 
 /// The built-in trust store name: the operating system's anchors.
 pub const SYSTEM: &str = "system";

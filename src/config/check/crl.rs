@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use crate::config::Collector;
+use crate::config::Target;
+use crate::config::check::http::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
+use crate::config::check::tls::SYSTEM;
 use crate::config::validate::{FlowCtx, Keys, check_table};
-use crate::probe::http::client::Target;
-use crate::probe::http::spec::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
-use crate::probe::tls::spec::SYSTEM;
 
 const KEYS: [&str; 7] = [
     "urls",
@@ -123,7 +123,7 @@ pub(crate) fn link(
     disabled: &std::collections::BTreeSet<String>,
     errs: &mut Collector,
 ) {
-    use crate::probe::CheckSpec;
+    use crate::config::CheckSpec;
     let tls: std::collections::BTreeMap<String, Vec<String>> = flows
         .iter()
         .filter_map(|f| match &f.check {
