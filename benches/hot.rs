@@ -143,7 +143,7 @@ fn metrics_benches(c: &mut Criterion) {
     std::fs::write(&path, config_text(FLOWS)).expect("write config");
     let config = load_with_env(Some(&path), &Overrides::default(), Default::default())
         .expect("valid config");
-    let prepared = flowprobe::daemon::prepare(&config).expect("prepare");
+    let prepared = flowprobe::probe::plan::prepare(&config).expect("prepare");
     assert_eq!(prepared.len(), FLOWS);
     let state = State::new(Arc::new(Metrics::new().expect("metrics")));
     let slots: Vec<_> = prepared.into_iter().map(|p| state.make_slot(p)).collect();

@@ -16,10 +16,11 @@
 //! probe's phases are measured from its own start, and lateness from its
 //! planned (grid) start.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
@@ -149,9 +150,7 @@ impl Scheduler {
     /// network) keep their task and their series; the rest are stopped or
     /// started. `nets` maps vantage name to its network identity.
     pub fn apply(&self, flows: Vec<Arc<Prepared>>, nets: &BTreeMap<String, Arc<VantageNet>>) {
-        let Ok(mut running) = self.running.lock() else {
-            return;
-        };
+        let mut running = self.running.lock();
         let mut next: HashMap<FlowKey, Running> = HashMap::new();
         let mut slots = BTreeMap::new();
         let mut to_start = Vec::new();
@@ -358,9 +357,7 @@ fn shed_report(busy: Busy) -> ProbeReport {
 
 /// One warning per [`SHED_LOG_EVERY`] while probes are shed.
 fn log_shedding(last: &Mutex<Option<Instant>>, busy: Busy) {
-    let Ok(mut last) = last.lock() else {
-        return;
-    };
+    let mut last = last.lock();
     let now = Instant::now();
     if last.is_some_and(|t| now.duration_since(t) < SHED_LOG_EVERY) {
         return;

@@ -2,9 +2,10 @@
 //! metric handles and its last report. The scheduler writes it, the API and
 //! `check` read it.
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 
 use crate::metrics::{FlowMetrics, Metrics};
 use crate::outcome::Reason;
@@ -32,7 +33,7 @@ impl FlowSlot {
     }
 
     pub fn last(&self) -> Option<ProbeReport> {
-        self.last.lock().ok().and_then(|l| l.clone())
+        self.last.lock().clone()
     }
 }
 
@@ -56,10 +57,7 @@ impl State {
     }
 
     pub fn slots(&self) -> Arc<BTreeMap<FlowKey, Arc<FlowSlot>>> {
-        self.slots
-            .read()
-            .map(|s| Arc::clone(&s))
-            .unwrap_or_default()
+        Arc::clone(&self.slots.read())
     }
 
     /// A slot for a flow: metric series are created now.
@@ -75,9 +73,7 @@ impl State {
 
     /// Replace the set of slots; series of slots that left are removed.
     pub fn replace(&self, next: BTreeMap<FlowKey, Arc<FlowSlot>>) {
-        let Ok(mut guard) = self.slots.write() else {
-            return;
-        };
+        let mut guard = self.slots.write();
         for (k, old) in guard.iter() {
             if next.get(k).is_none_or(|n| !Arc::ptr_eq(n, old)) {
                 self.metrics.remove_flow(&old.metrics);
@@ -104,15 +100,10 @@ impl State {
     pub fn record(&self, slot: &FlowSlot, report: ProbeReport) {
         self.metrics.record(&slot.metrics, &report);
         let flow = &slot.prepared.flow;
-        let Ok(mut last) = slot.last.lock() else {
-            return;
-        };
+        let mut last = slot.last.lock();
         let now = (report.up, report.reason);
-        if report.reason != Reason::Resource
-            && let Ok(mut logged) = slot.logged.lock()
-            && *logged != Some(now)
-        {
-            *logged = Some(now);
+        if report.reason != Reason::Resource && *slot.logged.lock() != Some(now) {
+            *slot.logged.lock() = Some(now);
             if report.up {
                 tracing::info!(
                     vantage = %flow.from, flow = %flow.name, target = %flow.endpoint(),

@@ -307,7 +307,7 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
     let metrics = Arc::new(Metrics::new().expect("metrics"));
     let state = State::new(Arc::clone(&metrics));
     let mut slots = BTreeMap::new();
-    for p in flowprobe::daemon::prepare(&c).expect("prepare") {
+    for p in flowprobe::probe::plan::prepare(&c).expect("prepare") {
         let slot = state.make_slot(Arc::clone(&p));
         slots.insert(p.flow.name.clone(), slot);
     }

@@ -49,7 +49,7 @@ fn details(r: &ProbeReport) -> serde_json::Value {
 fn metrics_text(c: &flowprobe::config::Config, reports: &BTreeMap<String, ProbeReport>) -> String {
     let metrics = Arc::new(Metrics::new().expect("metrics"));
     let state = State::new(Arc::clone(&metrics));
-    for p in flowprobe::daemon::prepare(c).expect("prepare") {
+    for p in flowprobe::probe::plan::prepare(c).expect("prepare") {
         let slot = state.make_slot(Arc::clone(&p));
         state.record(&slot, reports[&p.flow.name].clone());
     }

@@ -6,8 +6,8 @@ mod support;
 
 use std::sync::Arc;
 
-use flowprobe::daemon::prepare;
 use flowprobe::metrics::Metrics;
+use flowprobe::probe::plan::prepare;
 use flowprobe::state::State;
 
 fn state_with_flows(n: usize) -> State {

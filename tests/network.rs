@@ -255,8 +255,8 @@ check = "tls"
         .build()
         .expect("rt");
     let _guard = rt.enter();
-    let nets = flowprobe::daemon::build_nets(&c).expect("nets");
-    let flows = flowprobe::daemon::prepare(&c).expect("prepare");
+    let nets = flowprobe::probe::plan::build_nets(&c).expect("nets");
+    let flows = flowprobe::probe::plan::prepare(&c).expect("prepare");
     let net = &nets["here"];
     let fut = flowprobe::probe::run(&flows[0], net);
     let size = std::mem::size_of_val(&fut);

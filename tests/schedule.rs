@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use flowprobe::config::Severity;
-use flowprobe::daemon::{build_nets, prepare};
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
+use flowprobe::probe::plan::{build_nets, prepare};
 use flowprobe::probe::{Phases, ProbeReport};
 use flowprobe::schedule::{Prober, SHED_AFTER, Scheduler, TICK, spread_offset};
 use flowprobe::state::State;

@@ -293,7 +293,7 @@ ssh = {{ policy = "stig-rhel9" }}
 
     let metrics = std::sync::Arc::new(flowprobe::metrics::Metrics::new().expect("metrics"));
     let state = flowprobe::state::State::new(std::sync::Arc::clone(&metrics));
-    for p in flowprobe::daemon::prepare(&cfg).expect("prepare") {
+    for p in flowprobe::probe::plan::prepare(&cfg).expect("prepare") {
         let name = p.flow.name.clone();
         let slot = state.make_slot(p);
         state.record(&slot, reports[&name].clone());

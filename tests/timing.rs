@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use flowprobe::daemon::{build_nets, prepare};
+use flowprobe::probe::plan::{build_nets, prepare};
 use flowprobe::probe::{Phase, ProbeReport};
 use support::pki::Pki;
 use support::servers::{ServerMode, rustls_server};

@@ -115,7 +115,7 @@ tls = {{ trust = ["fcpca-g2"] }}
     // Metrics: record every report, then read the exposition.
     let metrics = Arc::new(Metrics::new().expect("metrics"));
     let state = State::new(Arc::clone(&metrics));
-    let prepared = flowprobe::daemon::prepare(&c).expect("prepare");
+    let prepared = flowprobe::probe::plan::prepare(&c).expect("prepare");
     let mut slots = BTreeMap::new();
     for p in prepared {
         let slot = state.make_slot(Arc::clone(&p));

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{EXIT_FAIL, EXIT_USAGE, Output, render};
 use crate::config::Config;
-use crate::daemon::{build_nets, descriptor_budget, in_flight_limit, prepare};
+use crate::probe::plan::{build_nets, descriptor_budget, in_flight_limit, prepare};
 use crate::probe::{self, Prepared};
 use crate::web::FlowView;
 

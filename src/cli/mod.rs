@@ -5,6 +5,7 @@
 mod check;
 pub mod docs;
 mod render;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,7 +108,8 @@ pub enum Output {
     Junit,
 }
 
-/// Exit codes: 0 all good, 1 a flow failed its expectation, 2 usage/config.
+/// Exit codes: 0 all good, 1 a flow failed its expectation (`check`) or
+/// the daemon could not run (`run`), 2 usage/config.
 pub const EXIT_FAIL: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
@@ -158,22 +160,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 Err(code) => return code,
             };
             init_logging(&c.log.level, c.log.format);
-            let rt = match runtime(c.worker_threads) {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
-            };
-            let path = config::resolve_path(config.as_deref());
-            match rt.block_on(crate::daemon::run(path, o, c)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!(error = %e, "flowprobe stopped");
-                    eprintln!("flowprobe: {e}");
-                    ExitCode::from(EXIT_USAGE)
-                }
-            }
+            run::serve(c, config::resolve_path(config.as_deref()), o)
         }
         Command::Check {
             config,

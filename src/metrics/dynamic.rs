@@ -3,7 +3,7 @@
 //! exported; a new set replaces it, removing series that are gone, so label
 //! values stay bounded by what one probe can see.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use prometheus::GaugeVec;
 
@@ -18,9 +18,7 @@ pub struct DynamicSet {
 impl DynamicSet {
     /// Replace the exported set; unchanged sets cost one comparison.
     pub fn replace(&self, vecs: &[GaugeVec], next: Vec<Entry>) {
-        let Ok(mut cur) = self.current.lock() else {
-            return;
-        };
+        let mut cur = self.current.lock();
         // Series are set every time, not only on change: a reload that
         // replaced this flow may have removed shared label sets.
         for (i, labels, _) in cur.iter() {

@@ -12,9 +12,10 @@ mod dynamic;
 mod kinds;
 mod text;
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 
 use text::{AtomicF64, Writer, labels};
 
@@ -206,11 +207,7 @@ impl Metrics {
     }
 
     fn write(&self, w: &mut Writer<'_>) {
-        let flows: Vec<Arc<FlowMetrics>> = self
-            .flows_by_key
-            .read()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
+        let flows: Vec<Arc<FlowMetrics>> = self.flows_by_key.read().values().cloned().collect();
         encode_flows(w, &flows);
     }
 
@@ -281,9 +278,9 @@ impl Metrics {
             last_ts: AtomicF64::new(0.0),
             current: Mutex::new(Current::default()),
         });
-        if let Ok(mut m) = self.flows_by_key.write() {
-            m.insert((v.to_string(), n.to_string()), Arc::clone(&fm));
-        }
+        self.flows_by_key
+            .write()
+            .insert((v.to_string(), n.to_string()), Arc::clone(&fm));
         fm
     }
 
@@ -293,15 +290,15 @@ impl Metrics {
     pub fn remove_flow(&self, fm: &FlowMetrics) {
         let (v, n) = (fm.vantage.as_str(), fm.name.as_str());
         let key = (v.to_string(), n.to_string());
-        let successor = match self.flows_by_key.write() {
-            Ok(mut m) => match m.get(&key) {
+        let successor = {
+            let mut m = self.flows_by_key.write();
+            match m.get(&key) {
                 Some(cur) if std::ptr::eq(Arc::as_ptr(cur), fm) => {
                     m.remove(&key);
                     None
                 }
                 other => other.cloned(),
-            },
-            Err(_) => None,
+            }
         };
         let next_tls = successor.as_ref().and_then(|s| s.tls.as_ref());
         if next_tls.is_none() {
@@ -343,9 +340,7 @@ impl Metrics {
             .duration_since(std::time::SystemTime::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         fm.last_ts.set(ts);
-        let Ok(mut cur) = fm.current.lock() else {
-            return;
-        };
+        let mut cur = fm.current.lock();
         cur.reason = Some(report.reason);
         let mut findings: Vec<(Reason, Level)> =
             report.findings().map(|f| (f.reason, f.level)).collect();
@@ -394,10 +389,7 @@ fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
         "gauge",
         "The reason of the flow's last outcome (1); reason=\"pending\" before its first probe.",
     );
-    let snapshots: Vec<Current> = flows
-        .iter()
-        .map(|f| f.current.lock().map(|c| c.clone()).unwrap_or_default())
-        .collect();
+    let snapshots: Vec<Current> = flows.iter().map(|f| f.current.lock().clone()).collect();
     for (f, cur) in flows.iter().zip(&snapshots) {
         let r = cur.reason.map_or(PENDING, Reason::as_str);
         w.sample(

@@ -3,8 +3,9 @@
 //! the daemon (reloads keep it, so a kept TLS flow and a new CRL flow still
 //! meet); `flowprobe check` makes one per run.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use rustls::pki_types::CertificateDer;
@@ -34,12 +35,12 @@ impl ChainBoard {
 
     /// Record a chain; a probe that received none leaves the last one.
     pub fn put(&self, flow: &str, captured: Captured) {
-        if let Ok(mut m) = self.flows.write() {
-            m.insert(flow.to_string(), Arc::new(captured));
-        }
+        self.flows
+            .write()
+            .insert(flow.to_string(), Arc::new(captured));
     }
 
     pub fn get(&self, flow: &str) -> Option<Arc<Captured>> {
-        self.flows.read().ok()?.get(flow).cloned()
+        self.flows.read().get(flow).cloned()
     }
 }

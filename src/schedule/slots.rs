@@ -8,8 +8,9 @@
 //! and warning and info flows never take the last twentieth of the budget,
 //! so a flood of dropped info flows cannot lock a critical flow out.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -105,8 +106,7 @@ impl Slots {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // Nothing panics while holding the lock; a poisoned one is intact.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
     }
 
     pub fn limit(&self) -> usize {
@@ -259,7 +259,7 @@ mod tests {
             let (pool, order) = (Arc::clone(&pool), Arc::clone(&order));
             tasks.push(tokio::spawn(async move {
                 if let Ok(slot) = pool.acquire(s, 1, Duration::from_secs(10)).await {
-                    order.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+                    order.lock().push(s);
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     drop(slot);
                 }
@@ -270,7 +270,7 @@ mod tests {
         for t in tasks {
             t.await.expect("task");
         }
-        let got = order.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let got = order.lock().clone();
         assert_eq!(
             got,
             vec![Severity::Critical, Severity::Warning, Severity::Info]

@@ -3,7 +3,8 @@
 
 mod page;
 
-use std::sync::{Arc, RwLock};
+use parking_lot::RwLock;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,9 +16,12 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
-use crate::daemon::ReloadRequest;
 use crate::probe::ProbeReport;
 use crate::state::State;
+
+/// A reload request from `POST /-/reload`; the daemon answers on it with
+/// every error when the reload failed.
+pub type ReloadRequest = oneshot::Sender<Result<(), Vec<String>>>;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -173,11 +177,7 @@ async fn flows(AxState(app): AxState<AppState>) -> Response {
 
 async fn status_page(AxState(app): AxState<AppState>) -> Response {
     let page = off_runtime(app, |app| {
-        let origin = app
-            .config
-            .read()
-            .map(|c| c.origin.clone())
-            .unwrap_or_default();
+        let origin = app.config.read().origin.clone();
         page::render(&views(app), &origin, app.state.is_ready())
     })
     .await;

@@ -345,8 +345,8 @@ pub fn config_from(text: &str) -> flowprobe::config::Config {
 pub async fn probe_all(
     c: &flowprobe::config::Config,
 ) -> std::collections::BTreeMap<String, flowprobe::probe::ProbeReport> {
-    let nets = flowprobe::daemon::build_nets(c).expect("nets");
-    let mut flows = flowprobe::daemon::prepare(c).expect("prepare");
+    let nets = flowprobe::probe::plan::build_nets(c).expect("nets");
+    let mut flows = flowprobe::probe::plan::prepare(c).expect("prepare");
     // CRL flows fed by a TLS flow run after it (as in `flowprobe check`).
     flows.sort_by_key(|p| p.depends_on().is_some());
     let mut out = std::collections::BTreeMap::new();

@@ -3,9 +3,10 @@
 //! policy. The chain's structure is analysed once per distinct chain; the
 //! time-dependent findings (expiry) are judged every probe.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::net::kernel_time::StampedStream;
@@ -156,7 +157,7 @@ impl TlsState {
             return None;
         }
         let stores: Vec<&TrustStore> = self.stores.iter().map(Arc::as_ref).collect();
-        let mut cache = self.cache.lock().ok()?;
+        let mut cache = self.cache.lock();
         Some(cache.analyze(
             certs,
             &stores,

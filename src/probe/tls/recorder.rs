@@ -6,14 +6,15 @@
 //! signature (proof that the server holds the leaf's key) is still verified
 //! for real with the ring provider's algorithms.
 
+use parking_lot::Mutex;
 use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, Error, SignatureScheme};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 /// Records the server's certificates and whether it asked for ours.
 ///
@@ -43,17 +44,14 @@ impl Recorder {
 
     /// Forgets the previous handshake.
     pub fn reset(&self) {
-        *self.chain.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *self.chain.lock() = None;
         self.client_cert_requested.store(false, Ordering::SeqCst);
     }
 
     /// The certificates of the last handshake, leaf first; `None` when the
     /// server never sent its Certificate message.
     pub fn take_chain(&self) -> Option<Vec<CertificateDer<'static>>> {
-        self.chain
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        self.chain.lock().take()
     }
 
     pub fn client_cert_requested(&self) -> bool {
@@ -77,7 +75,7 @@ impl ServerCertVerifier for Recorder {
         let mut chain = Vec::with_capacity(intermediates.len() + 1);
         chain.push(end_entity.clone().into_owned());
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        *self.chain.lock().unwrap_or_else(PoisonError::into_inner) = Some(chain);
+        *self.chain.lock() = Some(chain);
         // Judged afterwards by analyze::chain, with every fact kept.
         Ok(ServerCertVerified::assertion())
     }
