@@ -61,9 +61,7 @@ fn release_free_memory() {
 }
 
 fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    crate::text::unix_secs_f64(SystemTime::now())
 }
 
 /// Run the daemon on `listener` until `shutdown` completes. Each message

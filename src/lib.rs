@@ -38,6 +38,7 @@ pub mod outcome;
 pub mod probe;
 pub mod schedule;
 pub mod state;
+pub mod text;
 pub mod version;
 pub mod web;
 pub mod wire;

@@ -5,141 +5,56 @@
 //! that the README's reason table, the alert rules and the dashboard follow.
 
 use serde::Serialize;
-use std::fmt;
 
+use crate::text::named_enum;
+
+named_enum! {
 /// Why a probe ended the way it did. `Ok` is the only success.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reason {
-    Ok,
-    DnsNxdomain,
-    DnsTimeout,
-    DnsError,
-    Refused,
-    Filtered,
-    Unreachable,
-    Reset,
-    Timeout,
-    TlsHandshake,
-    TlsVersion,
-    TlsIntercepted,
-    ChainIncomplete,
-    ChainUntrusted,
-    ChainOrder,
-    ChainInvalid,
-    ChainExtra,
-    CertRequired,
-    CertExpired,
-    CertNotYetValid,
-    CertExpiring,
-    NameMismatch,
-    WeakKey,
-    WeakSignature,
-    SshBanner,
-    SshWeakAlgorithms,
-    SshHostKey,
-    SshSoftware,
-    HttpStatus,
-    HttpRedirects,
-    HttpContent,
-    BodyTooLarge,
-    CrlStale,
-    CrlInvalid,
-    CrlMissing,
-    Revoked,
-    ProtocolError,
-    Internal,
-    Resource,
+    Ok = "ok",
+    DnsNxdomain = "dns_nxdomain",
+    DnsTimeout = "dns_timeout",
+    DnsError = "dns_error",
+    Refused = "refused",
+    Filtered = "filtered",
+    Unreachable = "unreachable",
+    Reset = "reset",
+    Timeout = "timeout",
+    TlsHandshake = "tls_handshake",
+    TlsVersion = "tls_version",
+    TlsIntercepted = "tls_intercepted",
+    ChainIncomplete = "chain_incomplete",
+    ChainUntrusted = "chain_untrusted",
+    ChainOrder = "chain_order",
+    ChainInvalid = "chain_invalid",
+    ChainExtra = "chain_extra",
+    CertRequired = "cert_required",
+    CertExpired = "cert_expired",
+    CertNotYetValid = "cert_not_yet_valid",
+    CertExpiring = "cert_expiring",
+    NameMismatch = "name_mismatch",
+    WeakKey = "weak_key",
+    WeakSignature = "weak_signature",
+    SshBanner = "ssh_banner",
+    SshWeakAlgorithms = "ssh_weak_algorithms",
+    SshHostKey = "ssh_host_key",
+    SshSoftware = "ssh_software",
+    HttpStatus = "http_status",
+    HttpRedirects = "http_redirects",
+    HttpContent = "http_content",
+    BodyTooLarge = "body_too_large",
+    CrlStale = "crl_stale",
+    CrlInvalid = "crl_invalid",
+    CrlMissing = "crl_missing",
+    Revoked = "revoked",
+    ProtocolError = "protocol_error",
+    Internal = "internal",
+    Resource = "resource",
+}
 }
 
 impl Reason {
-    /// Every reason, in label order; used to pre-create the state-set series.
-    pub const ALL: [Reason; 39] = [
-        Reason::Ok,
-        Reason::DnsNxdomain,
-        Reason::DnsTimeout,
-        Reason::DnsError,
-        Reason::Refused,
-        Reason::Filtered,
-        Reason::Unreachable,
-        Reason::Reset,
-        Reason::Timeout,
-        Reason::TlsHandshake,
-        Reason::TlsVersion,
-        Reason::TlsIntercepted,
-        Reason::ChainIncomplete,
-        Reason::ChainUntrusted,
-        Reason::ChainOrder,
-        Reason::ChainInvalid,
-        Reason::ChainExtra,
-        Reason::CertRequired,
-        Reason::CertExpired,
-        Reason::CertNotYetValid,
-        Reason::CertExpiring,
-        Reason::NameMismatch,
-        Reason::WeakKey,
-        Reason::WeakSignature,
-        Reason::SshBanner,
-        Reason::SshWeakAlgorithms,
-        Reason::SshHostKey,
-        Reason::SshSoftware,
-        Reason::HttpStatus,
-        Reason::HttpRedirects,
-        Reason::HttpContent,
-        Reason::BodyTooLarge,
-        Reason::CrlStale,
-        Reason::CrlInvalid,
-        Reason::CrlMissing,
-        Reason::Revoked,
-        Reason::ProtocolError,
-        Reason::Internal,
-        Reason::Resource,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Ok => "ok",
-            Reason::DnsNxdomain => "dns_nxdomain",
-            Reason::DnsTimeout => "dns_timeout",
-            Reason::DnsError => "dns_error",
-            Reason::Refused => "refused",
-            Reason::Filtered => "filtered",
-            Reason::Unreachable => "unreachable",
-            Reason::Reset => "reset",
-            Reason::Timeout => "timeout",
-            Reason::TlsHandshake => "tls_handshake",
-            Reason::TlsVersion => "tls_version",
-            Reason::TlsIntercepted => "tls_intercepted",
-            Reason::ChainIncomplete => "chain_incomplete",
-            Reason::ChainUntrusted => "chain_untrusted",
-            Reason::ChainOrder => "chain_order",
-            Reason::ChainInvalid => "chain_invalid",
-            Reason::ChainExtra => "chain_extra",
-            Reason::CertRequired => "cert_required",
-            Reason::CertExpired => "cert_expired",
-            Reason::CertNotYetValid => "cert_not_yet_valid",
-            Reason::CertExpiring => "cert_expiring",
-            Reason::NameMismatch => "name_mismatch",
-            Reason::WeakKey => "weak_key",
-            Reason::WeakSignature => "weak_signature",
-            Reason::SshBanner => "ssh_banner",
-            Reason::SshWeakAlgorithms => "ssh_weak_algorithms",
-            Reason::SshHostKey => "ssh_host_key",
-            Reason::SshSoftware => "ssh_software",
-            Reason::HttpStatus => "http_status",
-            Reason::HttpRedirects => "http_redirects",
-            Reason::HttpContent => "http_content",
-            Reason::BodyTooLarge => "body_too_large",
-            Reason::CrlStale => "crl_stale",
-            Reason::CrlInvalid => "crl_invalid",
-            Reason::CrlMissing => "crl_missing",
-            Reason::Revoked => "revoked",
-            Reason::ProtocolError => "protocol_error",
-            Reason::Internal => "internal",
-            Reason::Resource => "resource",
-        }
-    }
-
     /// Outcomes that prove a connection could not be made: these satisfy
     /// `expect = "closed"`.
     pub fn is_blocked(self) -> bool {
@@ -150,29 +65,25 @@ impl Reason {
     }
 }
 
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
+named_enum! {
 /// What a failed assertion does to the flow: fail it, only warn, or skip the
 /// assertion entirely.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
-    Fail,
-    Warn,
-    Off,
+    Fail = "fail",
+    Warn = "warn",
+    Off = "off",
+}
 }
 
+named_enum! {
 /// Severity of a finding that was raised (an `Off` assertion raises none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Level {
-    Fail,
-    Warn,
-    Info,
+    Fail = "fail",
+    Warn = "warn",
+    Info = "info",
+}
 }
 
 /// One judged fact about a probe: a reason, how much it matters and the

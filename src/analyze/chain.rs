@@ -16,19 +16,21 @@ mod path;
 mod policy;
 mod validate;
 
-pub use facts::{CertFacts, is_weak_signature, render_name, signature_name};
+pub use crate::analyze::x509::{is_weak_signature, render_name, signature_name};
+pub use facts::CertFacts;
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
 pub use policy::{ChainPolicy, Notice, Pattern, RequiredCert};
 pub use validate::Violation;
 
 use crate::analyze::trust::TrustStore;
 use crate::outcome::{Action, Finding, Level, Reason};
+use crate::text::{rfc3339, unix_secs};
 use path::{PathOutcome, SentGraph};
 use rustls::pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 use validate::Explanation;
 
 /// The verdict for one store at one instant.
@@ -717,19 +719,5 @@ fn reason_rank(reason: Reason) -> u8 {
         Reason::ChainExtra => 10,
         Reason::CertExpiring => 11,
         _ => 12,
-    }
-}
-
-fn unix_secs(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    }
-}
-
-fn rfc3339(secs: i64) -> String {
-    match u64::try_from(secs) {
-        Ok(s) => humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(s)).to_string(),
-        Err(_) => format!("{secs} (unix seconds)"),
     }
 }

@@ -8,15 +8,16 @@
 pub mod scan;
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use scan::{Crl, strip_zeros};
+use scan::Crl;
 
-use crate::analyze::chain::render_name;
+use crate::analyze::x509::{common_name, render_name, serial_hex, signature_name};
 use crate::outcome::{Finding, Level, Reason};
+use crate::text::{rfc3339, unix_secs};
 
 /// A certificate that may have signed a CRL (an issuer from the captured
 /// chain or a trust store) or be listed on one (a chain position).
@@ -58,24 +59,6 @@ pub struct CrlFacts {
     pub covers: Vec<usize>,
     pub revoked: Vec<RevokedCert>,
     pub findings: Vec<Finding>,
-}
-
-fn unix(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn rfc3339(ts: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_secs(ts.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
-}
-
-fn common_name(name: &x509_parser::x509::X509Name<'_>) -> String {
-    name.iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .unwrap_or("")
-        .to_string()
 }
 
 /// The DER of a CRL given as DER (borrowed as is) or as PEM
@@ -187,7 +170,7 @@ pub fn judge(
         let r = RevokedCert {
             position,
             subject_cn: common_name(cert.subject()),
-            serial: hex::encode(strip_zeros(cert.raw_serial())),
+            serial: serial_hex(cert.raw_serial()),
             revoked_at: *at,
         };
         let detail = format!(
@@ -209,7 +192,7 @@ pub fn judge(
     // Freshness: thisUpdate <= now < nextUpdate - margin.
     let this_update = crl.this_update.timestamp();
     let next_update = crl.next_update.map(|t| t.timestamp());
-    let now_s = unix(now);
+    let now_s = unix_secs(now);
     let margin_s = margin.as_secs() as i64;
     if this_update > now_s {
         findings.push(Finding::new(
@@ -256,9 +239,7 @@ pub fn judge(
         next_update,
         entries: scan.entries,
         crl_number: crl.crl_number.as_ref().map(|n| n.to_str_radix(16)),
-        signature_algorithm: crate::analyze::chain::signature_name(
-            &crl.signature_algorithm.algorithm.to_id_string(),
-        ),
+        signature_algorithm: signature_name(&crl.signature_algorithm.algorithm.to_id_string()),
         signature_valid,
         signer,
         covers,

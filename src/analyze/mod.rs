@@ -3,5 +3,7 @@
 pub mod builtin_anchors;
 pub mod chain;
 pub mod crl;
+pub mod pattern;
 pub mod ssh_policy;
 pub mod trust;
+pub mod x509;

@@ -7,7 +7,7 @@
 //! (and overrides a built-in of the same name); `system` is the OS store for
 //! Apple's endpoints.
 
-use crate::analyze::chain::render_name;
+use crate::analyze::x509::render_name;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, TrustAnchor};
 use sha2::{Digest, Sha256};

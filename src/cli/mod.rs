@@ -118,10 +118,7 @@ fn overrides(cli: &Cli, vantages: &[String], listen: Option<&String>) -> Overrid
         vantages: vantages.to_vec(),
         listen: listen.cloned(),
         log_level: cli.log_level.clone(),
-        log_format: cli.log_format.map(|f| match f {
-            LogFormat::Text => "text".to_string(),
-            LogFormat::Json => "json".to_string(),
-        }),
+        log_format: cli.log_format.map(|f| f.as_str().to_string()),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::config::catalog;
 use crate::outcome::Level;
 use crate::probe::crl::CrlEntry;
 use crate::probe::{Details, Phase};
+use crate::text::{escape_markup, rfc3339};
 use crate::web::FlowView;
 
 fn status(v: &FlowView) -> &'static str {
@@ -85,12 +86,7 @@ pub fn table(views: &[FlowView]) -> String {
             }
             for f in rep.findings() {
                 if f.level != Level::Info || !rep.up {
-                    let lvl = match f.level {
-                        Level::Fail => "fail",
-                        Level::Warn => "warn",
-                        Level::Info => "info",
-                    };
-                    let _ = writeln!(out, "    {lvl} {}: {}", f.reason, f.detail);
+                    let _ = writeln!(out, "    {} {}: {}", f.level, f.reason, f.detail);
                 }
             }
         }
@@ -106,11 +102,6 @@ pub fn table(views: &[FlowView]) -> String {
     out
 }
 
-fn date(ts: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ts.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
-}
-
 /// One store's verdict for people: the sent positions of the path, and
 /// until when it validates or why it does not.
 fn path_line(a: &AnchorResult) -> String {
@@ -121,7 +112,7 @@ fn path_line(a: &AnchorResult) -> String {
             a.store,
             positions.join(" -> "),
             a.anchor_subject.as_deref().unwrap_or("?"),
-            a.not_after.map_or_else(|| "?".into(), date)
+            a.not_after.map_or_else(|| "?".into(), rfc3339)
         )
     } else {
         format!(
@@ -148,8 +139,8 @@ fn crl_line(e: &CrlEntry) -> String {
             } else {
                 &c.issuer_cn
             },
-            date(c.this_update),
-            c.next_update.map_or_else(|| "none".into(), date),
+            rfc3339(c.this_update),
+            c.next_update.map_or_else(|| "none".into(), rfc3339),
             e.http.body_bytes,
             c.entries,
             if c.signature_valid {
@@ -181,16 +172,6 @@ pub fn json(views: &[FlowView], ok: bool) -> String {
         .map_or_else(|e| format!("{{\"error\":\"{e}\"}}"), |s| s + "\n")
 }
 
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect()
-}
-
 /// JUnit XML: one test case per flow, so CI systems show a firewall check
 /// like a test run.
 pub fn junit(views: &[FlowView]) -> String {
@@ -220,9 +201,9 @@ pub fn junit(views: &[FlowView]) -> String {
         let _ = write!(
             out,
             "    <testcase classname=\"{}\" name=\"{} ({}:{} expect {})\" time=\"{time:.3}\"",
-            xml(&v.vantage),
-            xml(&v.name),
-            xml(&v.host),
+            escape_markup(&v.vantage),
+            escape_markup(&v.name),
+            escape_markup(&v.host),
             v.port,
             v.expect
         );
@@ -237,8 +218,8 @@ pub fn junit(views: &[FlowView]) -> String {
                     out,
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>",
                     r.reason,
-                    xml(&r.reason.to_string()),
-                    xml(&body)
+                    escape_markup(&r.reason.to_string()),
+                    escape_markup(&body)
                 );
                 let _ = writeln!(out, "    </testcase>");
             }

@@ -9,46 +9,21 @@ pub mod tls;
 
 pub use ssh::SshPolicies;
 
-use serde::Serialize;
-
 use crate::config::Collector;
 use crate::config::raw::RawFlow;
 use crate::config::validate::FlowCtx;
+use crate::text::named_enum;
 
+named_enum! {
 /// The kind of check, as written in `check = "..."`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckKind {
-    Tcp,
-    Tls,
-    Ssh,
-    Http,
-    Crl,
+    Tcp = "tcp",
+    Tls = "tls",
+    Ssh = "ssh",
+    Http = "http",
+    Crl = "crl",
 }
-
-impl CheckKind {
-    pub const NAMES: [&'static str; 5] = ["tcp", "tls", "ssh", "http", "crl"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckKind::Tcp => "tcp",
-            CheckKind::Tls => "tls",
-            CheckKind::Ssh => "ssh",
-            CheckKind::Http => "http",
-            CheckKind::Crl => "crl",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "tcp" => CheckKind::Tcp,
-            "tls" => CheckKind::Tls,
-            "ssh" => CheckKind::Ssh,
-            "http" => CheckKind::Http,
-            "crl" => CheckKind::Crl,
-            _ => return None,
-        })
-    }
 }
 
 /// A flow's check with its validated settings.
@@ -84,7 +59,7 @@ impl CheckSpec {
         let Some(kind) = CheckKind::parse(name) else {
             errs.push(
                 format!("{key}.check"),
-                format!("{name:?}: expected one of {}", CheckKind::NAMES.join(", ")),
+                format!("{name:?}: {}", CheckKind::expected()),
             );
             return None;
         };

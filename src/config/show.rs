@@ -29,13 +29,7 @@ pub fn to_toml(c: &Config) -> String {
     t.insert("listen".into(), Value::Table(listen));
     let mut log = Table::new();
     log.insert("level".into(), s(&c.log.level));
-    log.insert(
-        "format".into(),
-        s(match c.log.format {
-            LogFormat::Text => "text",
-            LogFormat::Json => "json",
-        }),
-    );
+    log.insert("format".into(), s(c.log.format.as_str()));
     t.insert("log".into(), Value::Table(log));
     let mut defaults = Table::new();
     defaults.insert("interval".into(), dur(c.defaults.interval));

@@ -15,10 +15,7 @@ pub struct Target {
 impl Target {
     /// `host` or `host:port` as written in `Host:` (IPv6 in brackets).
     pub fn authority(&self) -> String {
-        let host = match &self.host {
-            Host::Ip(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
-            h => h.to_string(),
-        };
+        let host = self.host.authority();
         if self.port == 80 {
             host
         } else {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::CheckSpec;
+use crate::text::named_enum;
 
 /// The whole effective configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,11 +57,12 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+named_enum! {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
-    Text,
-    Json,
+    Text = "text",
+    Json = "json",
+}
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,17 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The host as a URL or `host:port` writes it: an IPv6 address in
+    /// brackets (RFC 3986 3.2.2).
+    pub fn authority(&self) -> String {
+        match self {
+            Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
+            h => h.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -140,75 +153,34 @@ impl From<Host> for String {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+named_enum! {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Expect {
-    Open,
-    Closed,
+    Open = "open",
+    Closed = "closed",
+}
 }
 
-impl Expect {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Expect::Open => "open",
-            Expect::Closed => "closed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+named_enum! {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Severity {
-    Critical,
-    Warning,
-    Info,
+    Critical = "critical",
+    Warning = "warning",
+    Info = "info",
+}
 }
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
-
+named_enum! {
 /// Which address families a flow probes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IpFamily {
-    Ipv4,
-    Ipv6,
+    Ipv4 = "ipv4",
+    Ipv6 = "ipv6",
     /// Probe one address of each family and report each; both must pass.
-    Both,
-    PreferIpv4,
-    PreferIpv6,
+    Both = "both",
+    PreferIpv4 = "prefer-ipv4",
+    PreferIpv6 = "prefer-ipv6",
 }
-
-impl IpFamily {
-    pub const NAMES: [&'static str; 5] = ["ipv4", "ipv6", "both", "prefer-ipv4", "prefer-ipv6"];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "ipv4" => IpFamily::Ipv4,
-            "ipv6" => IpFamily::Ipv6,
-            "both" => IpFamily::Both,
-            "prefer-ipv4" => IpFamily::PreferIpv4,
-            "prefer-ipv6" => IpFamily::PreferIpv6,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IpFamily::Ipv4 => "ipv4",
-            IpFamily::Ipv6 => "ipv6",
-            IpFamily::Both => "both",
-            IpFamily::PreferIpv4 => "prefer-ipv4",
-            IpFamily::PreferIpv6 => "prefer-ipv6",
-        }
-    }
 }
 
 /// One flow: `from` vantage -> `to` target : `port`, checked by `check`.
@@ -232,9 +204,6 @@ pub struct Flow {
 impl Flow {
     /// `host:port` as people write it (IPv6 in brackets).
     pub fn endpoint(&self) -> String {
-        match &self.host {
-            Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{}", self.port),
-            h => format!("{h}:{}", self.port),
-        }
+        format!("{}:{}", self.host.authority(), self.port)
     }
 }

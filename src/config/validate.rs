@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use super::error::Collector;
 use super::raw::*;
 use super::types::*;
+use crate::analyze::pattern::{BytesPattern, Pattern};
 use crate::config::CheckSpec;
 
 const TOP_KEYS: &[&str] = &[
@@ -121,16 +122,10 @@ pub(crate) fn validate(
                 format!("{level:?} is not a log level or filter (error, warn, info, debug, trace)"),
             );
         }
-        let format = match l.format.as_deref().unwrap_or("text") {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => {
-                errs.push(
-                    "log.format",
-                    format!("{other:?}: expected \"text\" or \"json\""),
-                );
-                return None;
-            }
+        let text = l.format.as_deref().unwrap_or("text");
+        let Some(format) = LogFormat::parse(text) else {
+            errs.push("log.format", format!("{text:?}: {}", LogFormat::expected()));
+            return None;
         };
         Some(LogSettings { level, format })
     });
@@ -341,13 +336,20 @@ fn count(
     }
 }
 
+/// One of a closed set of words (`expect`, `severity`), or an error
+/// listing them.
+fn named<T: std::str::FromStr<Err = String>>(
+    s: &str,
+    key: &str,
+    errs: &mut Collector,
+) -> Option<T> {
+    s.parse().map_err(|e: String| errs.push(key, e)).ok()
+}
+
 fn ip_family(s: &str, key: &str, errs: &mut Collector) -> Option<IpFamily> {
     let f = IpFamily::parse(s);
     if f.is_none() {
-        errs.push(
-            key,
-            format!("{s:?}: expected one of {}", IpFamily::NAMES.join(", ")),
-        );
+        errs.push(key, format!("{s:?}: {}", IpFamily::expected()));
     }
     f
 }
@@ -465,29 +467,16 @@ fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<
             None
         }
     };
-    let expect = match raw.expect.as_deref().unwrap_or("open") {
-        "open" => Some(Expect::Open),
-        "closed" => Some(Expect::Closed),
-        other => {
-            errs.push(
-                format!("{key}.expect"),
-                format!("{other:?}: expected \"open\" or \"closed\""),
-            );
-            None
-        }
-    };
-    let severity = match raw.severity.as_deref().unwrap_or("critical") {
-        "critical" => Some(Severity::Critical),
-        "warning" => Some(Severity::Warning),
-        "info" => Some(Severity::Info),
-        other => {
-            errs.push(
-                format!("{key}.severity"),
-                format!("{other:?}: expected \"critical\", \"warning\" or \"info\""),
-            );
-            None
-        }
-    };
+    let expect = named(
+        raw.expect.as_deref().unwrap_or("open"),
+        &format!("{key}.expect"),
+        errs,
+    );
+    let severity = named(
+        raw.severity.as_deref().unwrap_or("critical"),
+        &format!("{key}.severity"),
+        errs,
+    );
     let interval = match &raw.interval {
         Some(s) => duration(s, &format!("{key}.interval"), errs),
         None => ctx.defaults.map(|d| d.interval),
@@ -668,22 +657,32 @@ impl<'a> Keys<'a> {
         duration(&s, &self.path(name), errs)
     }
 
-    pub fn regex(&self, name: &str, errs: &mut Collector) -> Option<String> {
+    /// A text regex, compiled here with the type the check uses.
+    pub fn regex(&self, name: &str, errs: &mut Collector) -> Option<Pattern> {
         let s = self.string(name, errs)?;
-        if let Err(e) = regex::bytes::Regex::new(&s) {
-            // The regex error draws a caret under the pattern: one line here.
-            let msg = e.to_string();
-            let last = msg.lines().map(str::trim).rfind(|l| !l.is_empty());
+        self.compiled(name, &s, Pattern::compile(&s), errs)
+    }
+
+    /// A bytes regex (for bodies that need not be UTF-8).
+    pub fn bytes_regex(&self, name: &str, errs: &mut Collector) -> Option<BytesPattern> {
+        let s = self.string(name, errs)?;
+        self.compiled(name, &s, BytesPattern::compile(&s), errs)
+    }
+
+    fn compiled<T>(
+        &self,
+        name: &str,
+        text: &str,
+        r: Result<T, String>,
+        errs: &mut Collector,
+    ) -> Option<T> {
+        r.map_err(|e| {
             errs.push(
                 self.path(name),
-                format!(
-                    "invalid regular expression {s:?}: {}",
-                    last.unwrap_or("does not compile")
-                ),
-            );
-            return None;
-        }
-        Some(s)
+                format!("invalid regular expression {text:?}: {e}"),
+            )
+        })
+        .ok()
     }
 }
 

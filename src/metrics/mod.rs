@@ -335,16 +335,12 @@ impl Metrics {
         for (i, g) in fm.durations.iter().enumerate() {
             g.set(report.phases.0[i].map_or(0.0, |d| d.as_secs_f64()));
         }
-        let ts = report
-            .started
-            .duration_since(std::time::SystemTime::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        fm.last_ts.set(ts);
+        fm.last_ts.set(crate::text::unix_secs_f64(report.started));
         let mut cur = fm.current.lock();
         cur.reason = Some(report.reason);
         let mut findings: Vec<(Reason, Level)> =
             report.findings().map(|f| (f.reason, f.level)).collect();
-        findings.sort_by_key(|(r, l)| (*r, level_str(*l)));
+        findings.sort_by_key(|(r, l)| (*r, l.as_str()));
         findings.dedup();
         cur.findings = findings;
     }
@@ -407,7 +403,7 @@ fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
         );
         for (f, cur) in flows.iter().zip(&snapshots) {
             for (r, l) in &cur.findings {
-                let extra = format!("level=\"{}\",reason=\"{}\"", level_str(*l), r.as_str());
+                let extra = format!("level=\"{}\",reason=\"{}\"", l.as_str(), r.as_str());
                 w.sample("flowprobe_flow_finding", &f.base, &extra, 1.0);
             }
         }
@@ -478,14 +474,6 @@ fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
                 f.last_ts.get(),
             );
         }
-    }
-}
-
-fn level_str(l: Level) -> &'static str {
-    match l {
-        Level::Fail => "fail",
-        Level::Warn => "warn",
-        Level::Info => "info",
     }
 }
 

@@ -4,12 +4,12 @@
 //! parse: blackbox_exporter and ssl_exporter lose every fact the moment
 //! verification fails, and that is the gap flowprobe closes.
 
+use crate::analyze::x509::{common_name, render_name, serial_hex, signature_name};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
-use x509_parser::objects::{oid_registry, oid2abbrev};
-use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 /// Everything people and metrics need about one sent certificate.
@@ -119,45 +119,6 @@ fn unparsable(position: usize, sha256: String, error: String) -> CertFacts {
     }
 }
 
-/// Renders a name the way RFC 4514 and the DoD's documents write it: most
-/// specific attribute first (`CN=DoD Root CA 3, OU=PKI, OU=DoD, ...`).
-pub fn render_name(name: &X509Name<'_>) -> String {
-    let rdns: Vec<_> = name.iter().collect();
-    let mut parts = Vec::new();
-    for rdn in rdns.into_iter().rev() {
-        for attr in rdn.iter() {
-            let oid = attr.attr_type();
-            let key = oid2abbrev(oid, oid_registry())
-                .map(str::to_owned)
-                .unwrap_or_else(|_| oid.to_id_string());
-            let value = attr
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|_| format!("#{}", hex::encode(attr.as_slice())));
-            parts.push(format!("{key}={value}"));
-        }
-    }
-    parts.join(", ")
-}
-
-fn common_name(name: &X509Name<'_>) -> String {
-    name.iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn serial_hex(raw: &[u8]) -> String {
-    let significant = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
-    let trimmed = &raw[significant..];
-    if trimmed.is_empty() {
-        "00".to_owned()
-    } else {
-        hex::encode(trimmed)
-    }
-}
-
 /// A certificate is self-signed when it is self-issued and its signature
 /// verifies with its own key. When the signature algorithm is one the
 /// verifier does not support, self-issued is all that can be known.
@@ -247,38 +208,6 @@ fn curve_name(oid: &str) -> (String, u32) {
         other => return (other.to_owned(), 0),
     };
     (name.to_owned(), bits)
-}
-
-/// Signature algorithm names as OpenSSL prints them, so operators can
-/// grep the same string in `openssl x509 -text`.
-pub fn signature_name(oid: &str) -> String {
-    let name = match oid {
-        "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
-        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
-        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => "sha1WithRSAEncryption",
-        "1.2.840.113549.1.1.10" => "rsassaPss",
-        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
-        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
-        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
-        "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption",
-        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
-        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
-        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
-        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
-        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
-        "1.2.840.10040.4.3" => "dsa_with_SHA1",
-        "2.16.840.1.101.3.4.3.2" => "dsa_with_SHA256",
-        "1.3.101.112" => "ED25519",
-        "1.3.101.113" => "ED448",
-        other => other,
-    };
-    name.to_owned()
-}
-
-/// MD2, MD5 and SHA-1 signatures can be forged (SHA-1: SHAttered, 2017).
-pub fn is_weak_signature(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.starts_with("md2") || lower.starts_with("md5") || lower.contains("sha1")
 }
 
 fn subject_alt_names(cert: &X509Certificate<'_>) -> Vec<String> {

@@ -213,7 +213,7 @@ impl Search<'_, '_> {
         let Some(cert) = self.graph.cert(node) else {
             return;
         };
-        let subject = super::facts::render_name(cert.subject());
+        let subject = crate::analyze::x509::render_name(cert.subject());
         if self.graph.is_anchor(node, self.store) {
             self.linked.push(Linked {
                 path: path.clone(),
@@ -222,7 +222,7 @@ impl Search<'_, '_> {
             });
             return;
         }
-        let issuer = super::facts::render_name(cert.issuer());
+        let issuer = crate::analyze::x509::render_name(cert.issuer());
         let mut named_anchor_rejected = false;
         let mut linked_here = false;
         for (index, anchor) in self.store.anchors().iter().enumerate() {

@@ -3,8 +3,8 @@
 //! Keys are the reason labels they raise (`chain_incomplete = "warn"`), so
 //! the configuration, the metrics and the alert rules use one vocabulary.
 
+pub use crate::analyze::pattern::Pattern;
 use crate::outcome::Action;
-use regex::Regex;
 use serde::{Deserialize, Deserializer};
 use std::time::Duration;
 
@@ -180,25 +180,6 @@ impl RequiredCert {
             parts.push(format!("sha256={h}"));
         }
         parts.join(" ")
-    }
-}
-
-/// A regex compiled at load time, so a bad pattern is a config error.
-#[derive(Debug, Clone)]
-pub struct Pattern(pub Regex);
-
-impl PartialEq for Pattern {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.as_str() == other.0.as_str()
-    }
-}
-
-impl<'de> Deserialize<'de> for Pattern {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Regex::new(&text)
-            .map(Pattern)
-            .map_err(serde::de::Error::custom)
     }
 }
 

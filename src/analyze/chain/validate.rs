@@ -9,9 +9,10 @@
 //! [`super::path`] are checked rule by rule to say which certificate
 //! breaks which rule. The explanation never changes the verdict.
 
-use super::facts::{CertFacts, is_weak_signature};
+use super::facts::CertFacts;
 use super::path::{Linked, PathOutcome, PathSearch};
 use crate::analyze::trust::TrustStore;
+use crate::analyze::x509::is_weak_signature;
 use crate::outcome::Reason;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use serde::Serialize;
@@ -293,7 +294,7 @@ impl Violation {
             } => format!(
                 "{} expired at {}",
                 who(position),
-                super::rfc3339(*not_after)
+                crate::text::rfc3339(*not_after)
             ),
             Violation::NotYetValid {
                 position,
@@ -301,18 +302,18 @@ impl Violation {
             } => format!(
                 "{} is not valid before {}",
                 who(position),
-                super::rfc3339(*not_before)
+                crate::text::rfc3339(*not_before)
             ),
             Violation::AnchorExpired { subject, not_after } => format!(
                 "anchor {subject} of store {store} expired at {}",
-                super::rfc3339(*not_after)
+                crate::text::rfc3339(*not_after)
             ),
             Violation::AnchorNotYetValid {
                 subject,
                 not_before,
             } => format!(
                 "anchor {subject} of store {store} is not valid before {}",
-                super::rfc3339(*not_before)
+                crate::text::rfc3339(*not_before)
             ),
             Violation::LeafIsCa => format!(
                 "{} is a CA certificate (basicConstraints CA:TRUE) serving as the leaf",

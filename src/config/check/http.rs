@@ -4,6 +4,7 @@
 //! `status = "200-299"`, `status = "2xx"` or a mix (`["2xx", 304]`). A bare
 //! two-number list is a list of two codes, never a range.
 
+use crate::analyze::pattern::{BytesPattern, Pattern};
 use crate::config::Collector;
 use crate::config::validate::{Keys, check_table};
 
@@ -86,8 +87,8 @@ pub struct HttpSpec {
     pub status: StatusSet,
     pub max_redirects: u32,
     pub max_body: u64,
-    pub content_type: Option<regex::Regex>,
-    pub body_regex: Option<regex::bytes::Regex>,
+    pub content_type: Option<Pattern>,
+    pub body_regex: Option<BytesPattern>,
     /// `Host:` of the first request; default the target (and port if not 80).
     pub host_header: Option<String>,
     /// The table as written, for `config show` and equality.
@@ -153,12 +154,8 @@ impl HttpSpec {
             .uint("max_redirects", 20, errs)
             .map_or(DEFAULT_MAX_REDIRECTS, |n| n as u32);
         let max_body = k.size("max_body", errs).unwrap_or(DEFAULT_MAX_BODY);
-        let content_type = k
-            .regex("content_type", errs)
-            .and_then(|s| regex::Regex::new(&s).ok());
-        let body_regex = k
-            .regex("body_regex", errs)
-            .and_then(|s| regex::bytes::Regex::new(&s).ok());
+        let content_type = k.regex("content_type", errs);
+        let body_regex = k.bytes_regex("body_regex", errs);
         let host_header = k.string("host_header", errs);
         if let Some(h) = &host_header
             && (h.is_empty() || h.bytes().any(|b| b <= b' ' || b == 0x7f))
@@ -223,5 +220,15 @@ mod tests {
         for bad in ["0", "-1", r#""lots""#, r#""5 parsecs""#, "true"] {
             assert!(max(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A pattern valid only as a bytes regex used to pass validation and
+    /// then silently disable the `content_type` check.
+    #[test]
+    fn each_pattern_is_compiled_as_the_type_it_is_used_as() {
+        let err = parse(r#"content_type = '(?-u)\xff'"#).expect_err("text regex");
+        assert!(err[0].contains("content_type"), "{err:?}");
+        let s = parse(r#"body_regex = '(?-u)\xff', content_type = "^text/""#).expect("valid");
+        assert!(s.body_regex.is_some() && s.content_type.is_some());
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::analyze::pattern::Pattern;
 use crate::analyze::ssh_policy::{BUILTIN_POLICIES, SshPolicy};
 use crate::config::Collector;
 use crate::config::validate::{FlowCtx, section};
@@ -13,16 +14,6 @@ use crate::outcome::Action;
 
 /// Every policy a flow may name, built-in and configured.
 pub type SshPolicies = BTreeMap<String, SshPolicy>;
-
-/// A regex that compares by its source text (for reload diffs).
-#[derive(Debug, Clone)]
-pub struct Pattern(pub regex::Regex);
-
-impl PartialEq for Pattern {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.as_str() == other.0.as_str()
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SshSpec {
@@ -125,17 +116,12 @@ impl SshSpec {
         };
         let software = match raw.software {
             None => Some(None),
-            Some(s) => match regex::Regex::new(&s) {
-                Ok(r) => Some(Some(Pattern(r))),
+            Some(s) => match Pattern::compile(&s) {
+                Ok(p) => Some(Some(p)),
                 Err(e) => {
-                    let e: Vec<String> = e
-                        .to_string()
-                        .lines()
-                        .map(|l| l.trim().to_string())
-                        .collect();
                     errs.push(
                         format!("{key}.software"),
-                        format!("not a regular expression: {}", e.join(" ")),
+                        format!("invalid regular expression {s:?}: {e}"),
                     );
                     None
                 }

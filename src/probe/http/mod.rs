@@ -68,20 +68,20 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckRes
             }
             if let Some(re) = &spec.content_type {
                 let ct = r.content_type.as_deref().unwrap_or("");
-                if !re.is_match(ct) {
+                if !re.0.is_match(ct) {
                     findings.push(Finding::new(
                         Reason::HttpContent,
                         Level::Fail,
                         format!(
                             "Content-Type {:?} does not match /{}/",
                             r.content_type.as_deref().unwrap_or("(none)"),
-                            re.as_str()
+                            re.0.as_str()
                         ),
                     ));
                 }
             }
             if let Some(re) = &spec.body_regex
-                && !re.is_match(&r.body)
+                && !re.0.is_match(&r.body)
             {
                 findings.push(Finding::new(
                     Reason::HttpContent,
@@ -89,7 +89,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckRes
                     format!(
                         "body ({} bytes) does not match /{}/",
                         r.body_bytes,
-                        re.as_str()
+                        re.0.as_str()
                     ),
                 ));
             }

@@ -1,0 +1,80 @@
+//! How certificates and CRLs name things, one way for every judgement:
+//! distinguished names in RFC 4514 order, serials in hex, signature
+//! algorithms as OpenSSL prints them (so an operator can grep the same
+//! string in `openssl x509 -text`).
+
+use x509_parser::objects::{oid_registry, oid2abbrev};
+use x509_parser::prelude::X509Name;
+
+/// Renders a name the way RFC 4514 and the DoD's documents write it: most
+/// specific attribute first (`CN=DoD Root CA 3, OU=PKI, OU=DoD, ...`).
+pub fn render_name(name: &X509Name<'_>) -> String {
+    let rdns: Vec<_> = name.iter().collect();
+    let mut parts = Vec::new();
+    for rdn in rdns.into_iter().rev() {
+        for attr in rdn.iter() {
+            let oid = attr.attr_type();
+            let key = oid2abbrev(oid, oid_registry())
+                .map(str::to_owned)
+                .unwrap_or_else(|_| oid.to_id_string());
+            let value = attr
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|_| format!("#{}", hex::encode(attr.as_slice())));
+            parts.push(format!("{key}={value}"));
+        }
+    }
+    parts.join(", ")
+}
+
+pub fn common_name(name: &X509Name<'_>) -> String {
+    name.iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A serial in hex without leading zero octets (`00` for zero), as
+/// `openssl x509 -serial` prints it, lower case.
+pub fn serial_hex(raw: &[u8]) -> String {
+    let significant = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    let trimmed = &raw[significant..];
+    if trimmed.is_empty() {
+        "00".to_owned()
+    } else {
+        hex::encode(trimmed)
+    }
+}
+
+/// Signature algorithm names as OpenSSL prints them, so operators can
+/// grep the same string in `openssl x509 -text`.
+pub fn signature_name(oid: &str) -> String {
+    let name = match oid {
+        "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => "sha1WithRSAEncryption",
+        "1.2.840.113549.1.1.10" => "rsassaPss",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.2.840.10040.4.3" => "dsa_with_SHA1",
+        "2.16.840.1.101.3.4.3.2" => "dsa_with_SHA256",
+        "1.3.101.112" => "ED25519",
+        "1.3.101.113" => "ED448",
+        other => other,
+    };
+    name.to_owned()
+}
+
+/// MD2, MD5 and SHA-1 signatures can be forged (SHA-1: SHAttered, 2017).
+pub fn is_weak_signature(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("md2") || lower.starts_with("md5") || lower.contains("sha1")
+}

@@ -1,0 +1,145 @@
+//! Small renderings every layer shares, written once: Unix and RFC 3339
+//! times, and escaping for HTML and XML (the status page, JUnit).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch; negative before it (a certificate may
+/// carry such a date), saturating instead of wrapping.
+pub fn unix_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Seconds since the Unix epoch as a float, as Prometheus timestamps are;
+/// 0 before the epoch (a clock that wrong is not a time worth exporting).
+pub fn unix_secs_f64(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `2026-12-01T23:31:08Z`; a time before 1970 says its Unix seconds.
+pub fn rfc3339(secs: i64) -> String {
+    match u64::try_from(secs) {
+        Ok(s) => humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(s)).to_string(),
+        Err(_) => format!("{secs} (unix seconds)"),
+    }
+}
+
+/// Text for HTML and XML content or attribute values: the five markup
+/// characters escaped, control characters other than newline and tab
+/// dropped (XML 1.0 forbids them, even escaped).
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An enum whose variants have one spelling each, in config, labels, JSON
+/// and prose: the table is written once, here, and `as_str`, `parse`,
+/// `NAMES`, `ALL`, `Display` and `Serialize` all read it.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// Every spelling, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// `expected "a", "b" or "c"` for a config error.
+            pub fn expected() -> String {
+                $crate::text::expected_one_of(Self::NAMES)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::parse(s).ok_or_else(|| format!("{s:?}: {}", $name::expected()))
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <String as ::serde::Deserialize>::deserialize(d)?;
+                text.parse().map_err(::serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use named_enum;
+
+/// `expected "a", "b" or "c"`: the words of a closed set, quoted as they
+/// are written in the file.
+pub fn expected_one_of(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => format!("expected {last}"),
+        Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+        None => "expected nothing".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_escaping() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(-5), "-5 (unix seconds)");
+        assert_eq!(unix_secs(UNIX_EPOCH - Duration::from_secs(7)), -7);
+        assert_eq!(unix_secs_f64(UNIX_EPOCH - Duration::from_secs(7)), 0.0);
+        assert_eq!(
+            escape_markup("<script>a&'b\"</script>\u{1}\n"),
+            "&lt;script&gt;a&amp;&#39;b&quot;&lt;/script&gt;\n"
+        );
+    }
+}
