@@ -86,13 +86,31 @@ pub enum Level {
 }
 }
 
-/// One judged fact about a probe: a reason, how much it matters and the
-/// facts behind it, printed for people.
+/// One judged fact about a probe: a reason, how much it matters, what it
+/// is about (typed, for code and for `/api/v1/flows`), and the facts behind
+/// it printed for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub reason: Reason,
     pub level: Level,
     pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+}
+
+/// What a finding is about. Code that needs to know ("is this the leaf's
+/// weak key?") matches this, never the detail's wording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    /// A sent certificate, by its position (0 is the leaf).
+    Certificate { position: usize },
+    /// The path to one trust store.
+    Store { store: String },
+    /// The SSH server's offer as a whole, judged by a policy.
+    SshOffer { policy: String },
+    /// One CRL, by its issuer's name.
+    Crl { issuer: String },
 }
 
 impl Finding {
@@ -101,7 +119,14 @@ impl Finding {
             reason,
             level,
             detail: detail.into(),
+            subject: None,
         }
+    }
+
+    /// The same finding, saying what it is about.
+    pub fn about(mut self, subject: Subject) -> Self {
+        self.subject = Some(subject);
+        self
     }
 
     /// A finding for an assertion configured with `action`; `None` when off.

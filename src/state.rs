@@ -25,13 +25,6 @@ pub struct FlowSlot {
 }
 
 impl FlowSlot {
-    pub fn key(&self) -> FlowKey {
-        (
-            self.prepared.flow.from.clone(),
-            self.prepared.flow.name.clone(),
-        )
-    }
-
     pub fn last(&self) -> Option<ProbeReport> {
         self.last.lock().clone()
     }

@@ -232,6 +232,74 @@ timeout = "1s"
     assert_eq!(r["half"].reason, Reason::DnsTimeout, "{}", r["half"].detail);
 }
 
+/// A DNS server that answers every query with `rcode` (2 SERVFAIL, 5
+/// REFUSED): the question echoed, no answers. Stops when dropped.
+struct RcodeDns {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RcodeDns {
+    fn start(rcode: u8) -> RcodeDns {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let port = sock.local_addr().expect("addr").port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                if n < 12 {
+                    continue;
+                }
+                let mut reply = buf[..n].to_vec();
+                reply[2] = 0x81; // QR, RD
+                reply[3] = 0x80 | rcode; // RA, the code
+                let _ = sock.send_to(&reply, peer);
+            }
+        });
+        RcodeDns { port, stop }
+    }
+}
+
+impl Drop for RcodeDns {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// SERVFAIL and REFUSED call for different fixes (the resolver's upstream
+/// vs. the resolver's ACL for this vantage), so the detail keeps the code.
+#[tokio::test]
+async fn dns_error_answers_keep_their_response_code() {
+    for (rcode, text) in [(2u8, "Server Failure"), (5, "Refused")] {
+        let dns = RcodeDns::start(rcode);
+        let c = config_from(&dns_config(
+            dns.port,
+            r#"
+[[flow]]
+name = "answered"
+from = "here"
+to = "mdm"
+port = 443
+timeout = "3s"
+"#,
+        ));
+        let r = probe_all(&c).await;
+        let r = &r["answered"];
+        assert_eq!(r.reason, Reason::DnsError, "{}", r.detail);
+        assert!(
+            r.detail.contains("server answered") && r.detail.contains(text),
+            "rcode {rcode}: {}",
+            r.detail
+        );
+    }
+}
+
 /// The scheduler boxes one probe future per probe; check-specific futures
 /// are boxed inside it, so it stays small (it was tens of kilobytes, and
 /// copying it cost more CPU than the TCP connect itself).

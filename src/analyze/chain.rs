@@ -23,7 +23,7 @@ pub use policy::{ChainPolicy, Notice, Pattern, RequiredCert};
 pub use validate::Violation;
 
 use crate::analyze::trust::TrustStore;
-use crate::outcome::{Action, Finding, Level, Reason};
+use crate::outcome::{Action, Finding, Level, Reason, Subject};
 use crate::text::{rfc3339, unix_secs};
 use path::{PathOutcome, SentGraph};
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -373,17 +373,20 @@ fn judge_expiring(
         };
         if not_after.saturating_sub(now) < window {
             let days = (not_after - now) / 86_400;
-            findings.extend(Finding::for_action(
-                policy.cert_expiring,
-                Reason::CertExpiring,
-                format!(
-                    "position {} ({}) expires at {} (in {days} days), on the verified path to {}",
-                    cert.position,
-                    label(cert),
-                    rfc3339(not_after),
-                    stores.join(", ")
-                ),
-            ));
+            findings.extend(
+                Finding::for_action(
+                    policy.cert_expiring,
+                    Reason::CertExpiring,
+                    format!(
+                        "position {} ({}) expires at {} (in {days} days), on the verified path to {}",
+                        cert.position,
+                        label(cert),
+                        rfc3339(not_after),
+                        stores.join(", ")
+                    ),
+                )
+                .map(|f| f.about(at(cert))),
+            );
         }
     }
 }
@@ -513,11 +516,13 @@ fn judge_store(
         Reason::WeakSignature => policy.weak_signature,
         _ => policy.chain_invalid,
     };
-    findings.extend(Finding::for_action(
-        action,
-        reason,
-        format!("store {name}: {detail}"),
-    ));
+    findings.extend(
+        Finding::for_action(action, reason, format!("store {name}: {detail}")).map(|f| {
+            f.about(Subject::Store {
+                store: name.clone(),
+            })
+        }),
+    );
     AnchorResult {
         store: name,
         verified: false,
@@ -596,17 +601,20 @@ fn judge_issuer(certificates: &[CertFacts], policy: &ChainPolicy, findings: &mut
         } else {
             c.issuer.clone()
         };
-        findings.extend(Finding::for_action(
-            policy.tls_intercepted,
-            Reason::TlsIntercepted,
-            format!(
-                "position {} ({}) is issued by {issuer}, not by /{}/: the connection is \
-                 re-signed by someone else (TLS interception)",
-                c.position,
-                label(c),
-                pattern.0.as_str()
-            ),
-        ));
+        findings.extend(
+            Finding::for_action(
+                policy.tls_intercepted,
+                Reason::TlsIntercepted,
+                format!(
+                    "position {} ({}) is issued by {issuer}, not by /{}/: the connection is \
+                     re-signed by someone else (TLS interception)",
+                    c.position,
+                    label(c),
+                    pattern.0.as_str()
+                ),
+            )
+            .map(|f| f.about(at(c))),
+        );
     }
 }
 
@@ -640,29 +648,35 @@ fn judge_strength(certificates: &[CertFacts], policy: &ChainPolicy, findings: &m
             _ => None,
         };
         if let Some(minimum) = minimum.filter(|m| cert.key_bits < *m) {
-            findings.extend(Finding::for_action(
-                policy.weak_key,
-                Reason::WeakKey,
-                format!(
-                    "position {} ({}) has a {}-bit {} key, below {minimum}",
-                    cert.position,
-                    label(cert),
-                    cert.key_bits,
-                    cert.key_type
-                ),
-            ));
+            findings.extend(
+                Finding::for_action(
+                    policy.weak_key,
+                    Reason::WeakKey,
+                    format!(
+                        "position {} ({}) has a {}-bit {} key, below {minimum}",
+                        cert.position,
+                        label(cert),
+                        cert.key_bits,
+                        cert.key_type
+                    ),
+                )
+                .map(|f| f.about(at(cert))),
+            );
         }
         if !cert.self_signed && is_weak_signature(&cert.signature_algorithm) {
-            findings.extend(Finding::for_action(
-                policy.weak_signature,
-                Reason::WeakSignature,
-                format!(
-                    "position {} ({}) is signed with {}",
-                    cert.position,
-                    label(cert),
-                    cert.signature_algorithm
-                ),
-            ));
+            findings.extend(
+                Finding::for_action(
+                    policy.weak_signature,
+                    Reason::WeakSignature,
+                    format!(
+                        "position {} ({}) is signed with {}",
+                        cert.position,
+                        label(cert),
+                        cert.signature_algorithm
+                    ),
+                )
+                .map(|f| f.about(at(cert))),
+            );
         }
     }
 }
@@ -678,6 +692,12 @@ fn notice(findings: &mut Vec<Finding>, notice: Notice, detail: String) {
         }
     };
     findings.extend(Finding::for_action(action, Reason::ChainExtra, detail));
+}
+
+fn at(cert: &CertFacts) -> Subject {
+    Subject::Certificate {
+        position: cert.position,
+    }
 }
 
 /// How a certificate is named in details: its CN, or its subject, or its hash.

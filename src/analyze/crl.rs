@@ -16,7 +16,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use scan::Crl;
 
 use crate::analyze::x509::{common_name, render_name, serial_hex, signature_name};
-use crate::outcome::{Finding, Level, Reason};
+use crate::outcome::{Finding, Level, Reason, Subject};
 use crate::text::{rfc3339, unix_secs};
 
 /// A certificate that may have signed a CRL (an issuer from the captured
@@ -185,7 +185,9 @@ pub fn judge(
         } else {
             Level::Warn
         };
-        findings.push(Finding::new(Reason::Revoked, level, detail));
+        findings.push(
+            Finding::new(Reason::Revoked, level, detail).about(Subject::Certificate { position }),
+        );
         revoked.push(r);
     }
 
@@ -229,6 +231,11 @@ pub fn judge(
             ),
         )),
         Some(_) => {}
+    }
+    for f in findings.iter_mut().filter(|f| f.subject.is_none()) {
+        f.subject = Some(Subject::Crl {
+            issuer: issuer.clone(),
+        });
     }
 
     Ok(CrlFacts {

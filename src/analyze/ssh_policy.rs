@@ -33,7 +33,7 @@
 //! Markers (`ext-info-*`, `kex-strict-*`) are signals in the kex list, not
 //! algorithms: they are reported apart and never violate.
 
-use crate::outcome::{Action, Finding, Reason};
+use crate::outcome::{Action, Finding, Reason, Subject};
 use crate::wire::ssh::{KexInit, is_valid_algorithm_name};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -569,6 +569,11 @@ pub fn findings(j: &SshJudgement, action: Action) -> Vec<Finding> {
         }
     }
     Finding::for_action(action, Reason::SshWeakAlgorithms, detail)
+        .map(|f| {
+            f.about(Subject::SshOffer {
+                policy: j.policy.clone(),
+            })
+        })
         .into_iter()
         .collect()
 }

@@ -7,8 +7,10 @@ use parking_lot::Mutex;
 
 use prometheus::GaugeVec;
 
+use super::kinds::Family;
+
 /// One series: which vector, its label values, its value.
-pub type Entry = (usize, Vec<String>, f64);
+pub type Entry = (Family, Vec<String>, f64);
 
 #[derive(Default)]
 pub struct DynamicSet {
@@ -24,12 +26,12 @@ impl DynamicSet {
         for (i, labels, _) in cur.iter() {
             if !next.iter().any(|(j, l, _)| j == i && l == labels) {
                 let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-                let _ = vecs[*i].remove_label_values(&refs);
+                let _ = vecs[i.index()].remove_label_values(&refs);
             }
         }
         for (i, labels, value) in &next {
             let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-            vecs[*i].with_label_values(&refs).set(*value);
+            vecs[i.index()].with_label_values(&refs).set(*value);
         }
         *cur = next;
     }

@@ -13,25 +13,143 @@ use super::dynamic::Entry;
 use super::{FlowMetrics, Metrics};
 use crate::probe::{Details, ProbeReport};
 
-pub const DYN_TLS_VERSION: usize = 0;
-pub const DYN_TLS_CIPHER: usize = 1;
-pub const DYN_CERT_NOT_AFTER: usize = 2;
-pub const DYN_CERT_NOT_BEFORE: usize = 3;
-pub const DYN_CERT_INFO: usize = 4;
-pub const DYN_SSH_INFO: usize = 5;
-pub const DYN_SSH_ALGORITHM: usize = 6;
-
 /// At most this many algorithms per kind become series: a hostile server
 /// cannot blow up cardinality (the wire limits already bound the offer).
 const MAX_ALGORITHMS_PER_KIND: usize = 64;
-pub const DYN_HTTP_STATUS: usize = 7;
-pub const DYN_CRL_THIS_UPDATE: usize = 8;
-pub const DYN_CRL_NEXT_UPDATE: usize = 9;
-pub const DYN_CRL_ENTRIES: usize = 10;
-pub const DYN_CRL_BYTES: usize = 11;
-pub const DYN_CRL_SIGNATURE: usize = 12;
-pub const DYN_CRL_REVOKED: usize = 13;
-pub const DYN_TLS_PATH_NOT_AFTER: usize = 14;
+
+/// The per-flow families whose label values come from what a probe saw.
+/// One variant per family; [`Family::spec`] is the one table of names,
+/// help texts and labels, and the registered vectors are indexed by
+/// [`Family::index`], so no number is written twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    TlsVersion,
+    TlsCipher,
+    CertNotAfter,
+    CertNotBefore,
+    CertInfo,
+    SshInfo,
+    SshAlgorithm,
+    HttpStatus,
+    CrlThisUpdate,
+    CrlNextUpdate,
+    CrlEntries,
+    CrlBytes,
+    CrlSignature,
+    CrlRevoked,
+    TlsPathNotAfter,
+}
+
+impl Family {
+    pub const ALL: [Family; 15] = [
+        Family::TlsVersion,
+        Family::TlsCipher,
+        Family::CertNotAfter,
+        Family::CertNotBefore,
+        Family::CertInfo,
+        Family::SshInfo,
+        Family::SshAlgorithm,
+        Family::HttpStatus,
+        Family::CrlThisUpdate,
+        Family::CrlNextUpdate,
+        Family::CrlEntries,
+        Family::CrlBytes,
+        Family::CrlSignature,
+        Family::CrlRevoked,
+        Family::TlsPathNotAfter,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Name, help and label names of the family.
+    fn spec(self) -> (&'static str, &'static str, Vec<&'static str>) {
+        match self {
+            Family::TlsVersion => (
+                "flowprobe_tls_version_info",
+                "The TLS version negotiated in the last handshake (1).",
+                vec!["vantage", "flow", "version"],
+            ),
+            Family::TlsCipher => (
+                "flowprobe_tls_cipher_info",
+                "The cipher suite negotiated in the last handshake (1).",
+                vec!["vantage", "flow", "cipher"],
+            ),
+            Family::CertNotAfter => (
+                "flowprobe_tls_cert_not_after_timestamp_seconds",
+                "notAfter of every certificate the server sent (position 0 = leaf), cross-certificates included.",
+                CERT_LABELS.to_vec(),
+            ),
+            Family::CertNotBefore => (
+                "flowprobe_tls_cert_not_before_timestamp_seconds",
+                "notBefore of every certificate the server sent.",
+                CERT_LABELS.to_vec(),
+            ),
+            Family::CertInfo => (
+                "flowprobe_tls_cert_info",
+                "Every sent certificate's key (type-bits), signature algorithm and whether it is a cross-certificate (1).",
+                cert_info(),
+            ),
+            Family::SshInfo => (
+                "flowprobe_ssh_info",
+                "The SSH server's protocol and software from its identification (1).",
+                vec!["vantage", "flow", "protocol", "software"],
+            ),
+            Family::SshAlgorithm => (
+                "flowprobe_ssh_algorithm",
+                "Every algorithm the SSH server offered, judged by the flow's policy (1).",
+                vec!["vantage", "flow", "kind", "algorithm", "allowed"],
+            ),
+            Family::HttpStatus => (
+                "flowprobe_http_status_code",
+                "Final HTTP status of the last probe (http flows; crl flows: the first non-2xx CRL answer, else the first). Absent when no response arrived.",
+                vec!["vantage", "flow"],
+            ),
+            Family::CrlThisUpdate => (
+                "flowprobe_crl_this_update_timestamp_seconds",
+                "thisUpdate of each CRL the flow fetched and parsed, by issuer.",
+                CRL_LABELS.to_vec(),
+            ),
+            Family::CrlNextUpdate => (
+                "flowprobe_crl_next_update_timestamp_seconds",
+                "nextUpdate of each CRL the flow fetched and parsed, by issuer.",
+                CRL_LABELS.to_vec(),
+            ),
+            Family::CrlEntries => (
+                "flowprobe_crl_entries",
+                "Revoked-certificate entries in each CRL.",
+                CRL_LABELS.to_vec(),
+            ),
+            Family::CrlBytes => (
+                "flowprobe_crl_bytes",
+                "Size of each CRL as served.",
+                CRL_LABELS.to_vec(),
+            ),
+            Family::CrlSignature => (
+                "flowprobe_crl_signature_valid",
+                "1 when the CRL's signature verifies with its issuer's certificate (from the captured chain or a trust store).",
+                CRL_LABELS.to_vec(),
+            ),
+            Family::CrlRevoked => (
+                "flowprobe_crl_revoked",
+                "1 when the CRL lists the captured path's certificate at `position`; 0 for every position the CRL covers but does not list.",
+                vec!["vantage", "flow", "issuer_cn", "position"],
+            ),
+            Family::TlsPathNotAfter => (
+                "flowprobe_tls_path_not_after_timestamp_seconds",
+                "Earliest notAfter on the path that validates to each trust store: when that path stops validating. Absent for a store whose path does not validate (flowprobe_tls_chain_verified is 0).",
+                vec!["vantage", "flow", "store"],
+            ),
+        }
+    }
+}
+
+fn cert_info() -> Vec<&'static str> {
+    let mut labels: Vec<&str> = CERT_LABELS.to_vec();
+    labels.extend(["key", "signature", "cross"]);
+    labels
+}
 
 const CRL_LABELS: [&str; 3] = ["vantage", "flow", "issuer_cn"];
 
@@ -45,87 +163,10 @@ const CERT_LABELS: [&str; 6] = [
 ];
 
 pub fn register(r: &Registry) -> prometheus::Result<Vec<GaugeVec>> {
-    let mut cert_info: Vec<&str> = CERT_LABELS.to_vec();
-    cert_info.extend(["key", "signature", "cross"]);
-    let specs: Vec<(&str, &str, Vec<&str>)> = vec![
-        (
-            "flowprobe_tls_version_info",
-            "The TLS version negotiated in the last handshake (1).",
-            vec!["vantage", "flow", "version"],
-        ),
-        (
-            "flowprobe_tls_cipher_info",
-            "The cipher suite negotiated in the last handshake (1).",
-            vec!["vantage", "flow", "cipher"],
-        ),
-        (
-            "flowprobe_tls_cert_not_after_timestamp_seconds",
-            "notAfter of every certificate the server sent (position 0 = leaf), cross-certificates included.",
-            CERT_LABELS.to_vec(),
-        ),
-        (
-            "flowprobe_tls_cert_not_before_timestamp_seconds",
-            "notBefore of every certificate the server sent.",
-            CERT_LABELS.to_vec(),
-        ),
-        (
-            "flowprobe_tls_cert_info",
-            "Every sent certificate's key (type-bits), signature algorithm and whether it is a cross-certificate (1).",
-            cert_info,
-        ),
-        (
-            "flowprobe_ssh_info",
-            "The SSH server's protocol and software from its identification (1).",
-            vec!["vantage", "flow", "protocol", "software"],
-        ),
-        (
-            "flowprobe_ssh_algorithm",
-            "Every algorithm the SSH server offered, judged by the flow's policy (1).",
-            vec!["vantage", "flow", "kind", "algorithm", "allowed"],
-        ),
-        (
-            "flowprobe_http_status_code",
-            "Final HTTP status of the last probe (http flows; crl flows: the first non-2xx CRL answer, else the first). Absent when no response arrived.",
-            vec!["vantage", "flow"],
-        ),
-        (
-            "flowprobe_crl_this_update_timestamp_seconds",
-            "thisUpdate of each CRL the flow fetched and parsed, by issuer.",
-            CRL_LABELS.to_vec(),
-        ),
-        (
-            "flowprobe_crl_next_update_timestamp_seconds",
-            "nextUpdate of each CRL the flow fetched and parsed, by issuer.",
-            CRL_LABELS.to_vec(),
-        ),
-        (
-            "flowprobe_crl_entries",
-            "Revoked-certificate entries in each CRL.",
-            CRL_LABELS.to_vec(),
-        ),
-        (
-            "flowprobe_crl_bytes",
-            "Size of each CRL as served.",
-            CRL_LABELS.to_vec(),
-        ),
-        (
-            "flowprobe_crl_signature_valid",
-            "1 when the CRL's signature verifies with its issuer's certificate (from the captured chain or a trust store).",
-            CRL_LABELS.to_vec(),
-        ),
-        (
-            "flowprobe_crl_revoked",
-            "1 when the CRL lists the captured path's certificate at `position`; 0 for every position the CRL covers but does not list.",
-            vec!["vantage", "flow", "issuer_cn", "position"],
-        ),
-        (
-            "flowprobe_tls_path_not_after_timestamp_seconds",
-            "Earliest notAfter on the path that validates to each trust store: when that path stops validating. Absent for a store whose path does not validate (flowprobe_tls_chain_verified is 0).",
-            vec!["vantage", "flow", "store"],
-        ),
-    ];
     let mut out = Vec::new();
-    for (name, help, labels) in specs {
+    for family in Family::ALL {
+        debug_assert_eq!(family.index(), out.len());
+        let (name, help, labels) = family.spec();
         let g = GaugeVec::new(Opts::new(name, help), &labels)?;
         r.register(Box::new(g.clone()))?;
         out.push(g);
@@ -175,7 +216,7 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         _ => None,
     };
     if let Some(s) = status {
-        next.push((DYN_HTTP_STATUS, vec![v.clone(), n.clone()], f64::from(s)));
+        next.push((Family::HttpStatus, vec![v.clone(), n.clone()], f64::from(s)));
     }
     if let Details::Crl(c) = details {
         let mut seen: Vec<&str> = Vec::new();
@@ -189,14 +230,18 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
             }
             seen.push(&crl.issuer_cn);
             let labels = vec![v.clone(), n.clone(), crl.issuer_cn.clone()];
-            next.push((DYN_CRL_THIS_UPDATE, labels.clone(), crl.this_update as f64));
-            if let Some(t) = crl.next_update {
-                next.push((DYN_CRL_NEXT_UPDATE, labels.clone(), t as f64));
-            }
-            next.push((DYN_CRL_ENTRIES, labels.clone(), crl.entries as f64));
-            next.push((DYN_CRL_BYTES, labels.clone(), e.http.body_bytes as f64));
             next.push((
-                DYN_CRL_SIGNATURE,
+                Family::CrlThisUpdate,
+                labels.clone(),
+                crl.this_update as f64,
+            ));
+            if let Some(t) = crl.next_update {
+                next.push((Family::CrlNextUpdate, labels.clone(), t as f64));
+            }
+            next.push((Family::CrlEntries, labels.clone(), crl.entries as f64));
+            next.push((Family::CrlBytes, labels.clone(), e.http.body_bytes as f64));
+            next.push((
+                Family::CrlSignature,
                 labels.clone(),
                 if crl.signature_valid { 1.0 } else { 0.0 },
             ));
@@ -204,7 +249,7 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
                 let mut l = labels.clone();
                 l.push(p.to_string());
                 let revoked = crl.revoked.iter().any(|r| r.position == *p);
-                next.push((DYN_CRL_REVOKED, l, if revoked { 1.0 } else { 0.0 }));
+                next.push((Family::CrlRevoked, l, if revoked { 1.0 } else { 0.0 }));
             }
         }
     }
@@ -238,14 +283,14 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let mut next: Vec<Entry> = Vec::with_capacity(2 + 3 * chain.certificates.len());
     if let Some(version) = &d.version {
         next.push((
-            DYN_TLS_VERSION,
+            Family::TlsVersion,
             vec![v.clone(), n.clone(), version.clone()],
             1.0,
         ));
     }
     if let Some(cipher) = &d.cipher_suite {
         next.push((
-            DYN_TLS_CIPHER,
+            Family::TlsCipher,
             vec![v.clone(), n.clone(), cipher.clone()],
             1.0,
         ));
@@ -253,7 +298,7 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     for a in chain.anchors() {
         if let (true, Some(t)) = (a.verified, a.not_after) {
             next.push((
-                DYN_TLS_PATH_NOT_AFTER,
+                Family::TlsPathNotAfter,
                 vec![v.clone(), n.clone(), a.store.clone()],
                 t as f64,
             ));
@@ -270,10 +315,10 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         ];
         // No date, no series: an unparsable certificate gets no sentinel.
         if let Some(t) = c.not_after {
-            next.push((DYN_CERT_NOT_AFTER, labels.clone(), t as f64));
+            next.push((Family::CertNotAfter, labels.clone(), t as f64));
         }
         if let Some(t) = c.not_before {
-            next.push((DYN_CERT_NOT_BEFORE, labels.clone(), t as f64));
+            next.push((Family::CertNotBefore, labels.clone(), t as f64));
         }
         let mut info = labels;
         info.push(if c.key_bits > 0 {
@@ -283,7 +328,7 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         });
         info.push(c.signature_algorithm.clone());
         info.push(d.cross.contains(&c.position).to_string());
-        next.push((DYN_CERT_INFO, info, 1.0));
+        next.push((Family::CertInfo, info, 1.0));
     }
     fm.dynamic.replace(&m.dynamic, next);
 }
@@ -307,7 +352,7 @@ fn record_ssh(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     };
     let (v, n) = (fm.vantage.clone(), fm.name.clone());
     let mut next: Vec<Entry> = vec![(
-        DYN_SSH_INFO,
+        Family::SshInfo,
         vec![v.clone(), n.clone(), d.protocol.clone(), d.software.clone()],
         1.0,
     )];
@@ -319,7 +364,7 @@ fn record_ssh(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
             continue;
         }
         next.push((
-            DYN_SSH_ALGORITHM,
+            Family::SshAlgorithm,
             vec![
                 v.clone(),
                 n.clone(),

@@ -43,7 +43,7 @@ pub struct Metrics {
     tls_order_ok: GaugeVec,
     tls_certificates: GaugeVec,
     ssh_violations: GaugeVec,
-    /// Vectors of [`DynamicSet`] series, indexed by the `kinds::DYN_*` constants.
+    /// Vectors of [`DynamicSet`] series, indexed by [`kinds::Family::index`].
     dynamic: Vec<GaugeVec>,
     pub reload_ok: IntGauge,
     pub reload_ts: Gauge,

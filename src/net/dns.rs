@@ -27,6 +27,14 @@ pub enum DnsError {
     /// connection) or has no route: known at once, no timeout waited.
     #[error("{name}: server unreachable ({detail})")]
     Unreachable { name: String, detail: String },
+    /// The server answered with an error code (SERVFAIL: its upstream
+    /// failed; REFUSED: it will not resolve for this vantage). The code is
+    /// kept, since the two call for different fixes.
+    #[error("{name}: server answered {code}")]
+    Answered {
+        name: String,
+        code: hickory_resolver::proto::op::ResponseCode,
+    },
     #[error("{name}: {detail}")]
     Other { name: String, detail: String },
     #[error("resolver setup: {0}")]
@@ -158,6 +166,12 @@ impl Resolver {
                 Err(DnsError::Unreachable {
                     name: name.to_string(),
                     detail: e.to_string(),
+                })
+            }
+            Err(NetError::Dns(hickory_resolver::net::DnsError::ResponseCode(code))) => {
+                Err(DnsError::Answered {
+                    name: name.to_string(),
+                    code,
                 })
             }
             Err(e) => Err(DnsError::Other {

@@ -48,13 +48,9 @@ enum KindState {
 
 impl Prepared {
     /// Prepare a flow: build what its check needs once (TLS client
-    /// configuration, trust stores). Errors name the flow and key.
-    pub fn new(flow: Flow, stores: &tls::Stores) -> Result<Self, String> {
-        Prepared::with_board(flow, stores, ChainBoard::new())
-    }
-
-    /// Prepare a flow that shares `board` with the other flows of its
-    /// configuration (CRL flows read the chains TLS flows leave there).
+    /// configuration, trust stores), sharing `board` with the other flows
+    /// of its configuration (CRL flows read the chains TLS flows leave
+    /// there). Errors name the flow and key.
     pub fn with_board(
         flow: Flow,
         stores: &tls::Stores,
@@ -374,20 +370,13 @@ fn pick(expect: Expect, attempts: &[Attempt]) -> usize {
 
 /// At most two futures (one per address family): poll them together.
 async fn join_all<F: Future<Output = Attempt>>(futs: impl Iterator<Item = F>) -> Vec<Attempt> {
-    let mut futs: Vec<F> = futs.collect();
-    match futs.len() {
-        2 => {
-            let b = futs.pop();
-            let a = futs.pop();
-            match (a, b) {
-                (Some(a), Some(b)) => {
-                    let (a, b) = tokio::join!(a, b);
-                    vec![a, b]
-                }
-                _ => Vec::new(),
-            }
+    let futs: Vec<F> = futs.collect();
+    match <[F; 2]>::try_from(futs) {
+        Ok([a, b]) => {
+            let (a, b) = tokio::join!(a, b);
+            vec![a, b]
         }
-        _ => {
+        Err(futs) => {
             let mut out = Vec::with_capacity(futs.len());
             for f in futs {
                 out.push(f.await);

@@ -18,7 +18,7 @@ pub use error::TlsError;
 
 use crate::analyze::chain::ChainReport;
 use crate::net::kernel_time::StampedStream;
-use crate::outcome::{Finding, Level, Reason};
+use crate::outcome::{Finding, Level, Reason, Subject};
 use recorder::Recorder;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -60,7 +60,7 @@ pub struct TlsFacts {
 }
 
 /// A failed handshake and whatever certificates arrived before it failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TlsFailure {
     pub error: TlsError,
     /// Empty when the server never sent its Certificate message.
@@ -114,10 +114,6 @@ impl TlsClient {
             server_name: params.server_name,
             in_flight: tokio::sync::Mutex::new(()),
         })
-    }
-
-    pub fn config(&self) -> &Arc<ClientConfig> {
-        &self.config
     }
 
     pub fn server_name(&self) -> &ServerName<'static> {
@@ -191,6 +187,7 @@ async fn server_verdict(
         Ok(Err(err)) => Some(TlsError::from_handshake(&err, true)),
         Ok(Ok(0)) => Some(TlsError::ClientCertRequired {
             detail: "server closed the connection after asking for a client certificate".into(),
+            cause: None,
         }),
         Ok(Ok(_)) | Err(_) => None,
     }
@@ -221,7 +218,7 @@ pub fn findings(handshake: Option<&TlsError>, chain: Option<&ChainReport>) -> Ve
         let weak_leaf = findings.iter().position(|f| {
             f.reason == Reason::WeakKey
                 && f.level == Level::Fail
-                && f.detail.starts_with("position 0 ")
+                && f.subject == Some(Subject::Certificate { position: 0 })
         });
         if let Some(i) = weak_leaf {
             let weak = findings.remove(i);

@@ -6,7 +6,6 @@ use std::time::Duration;
 use crate::config::Collector;
 use crate::config::Target;
 use crate::config::check::http::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
-use crate::config::check::tls::SYSTEM;
 use crate::config::validate::{FlowCtx, Keys, check_table};
 
 const KEYS: [&str; 7] = [
@@ -86,16 +85,8 @@ impl CrlSpec {
             .uint("max_redirects", 20, errs)
             .map_or(DEFAULT_MAX_REDIRECTS, |n| n as u32);
         let trust = k.strings("trust", errs);
-        for (i, t) in trust.iter().flatten().enumerate() {
-            if t != SYSTEM
-                && !ctx.trust.contains_key(t)
-                && !crate::analyze::builtin_anchors::is_builtin(t)
-            {
-                errs.push(
-                    format!("{key}.trust[{i}]"),
-                    format!("unknown trust store {t:?}: define [trust.{t}], or use a built-in (fcpca-g2, dod-root-ca-3, dod-root-ca-6) or \"system\""),
-                );
-            }
+        if let Some(names) = &trust {
+            super::tls::check_store_names(names, &format!("{key}.trust"), ctx, errs);
         }
         if errs.errors.len() != before {
             return None;

@@ -19,6 +19,30 @@ pub enum TlsVersion {
     Tls13,
 }
 
+/// Every name must be `system`, a built-in store or a `[trust.NAME]` of
+/// the file; the error lists what exists.
+pub(crate) fn check_store_names(names: &[String], key: &str, ctx: &FlowCtx, errs: &mut Collector) {
+    for (i, t) in names.iter().enumerate() {
+        if t != SYSTEM
+            && !ctx.trust.contains_key(t)
+            && !crate::analyze::builtin_anchors::is_builtin(t)
+        {
+            let builtins: Vec<&str> = crate::analyze::builtin_anchors::BUILTIN_ANCHORS
+                .iter()
+                .map(|a| a.name)
+                .collect();
+            errs.push(
+                format!("{key}[{i}]"),
+                format!(
+                    "unknown trust store {t:?}: define [trust.{t}] with anchors, or use a built-in ({}) or \"system\" (defined: {})",
+                    builtins.join(", "),
+                    ctx.trust.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+    }
+}
+
 /// The built-in trust store name: the operating system's anchors.
 pub const SYSTEM: &str = "system";
 
@@ -113,20 +137,7 @@ impl TlsSpec {
         if table.get("trust").is_none() {
             trust.push(SYSTEM.to_string());
         }
-        for (i, t) in trust.iter().enumerate() {
-            if t != SYSTEM
-                && !ctx.trust.contains_key(t)
-                && !crate::analyze::builtin_anchors::is_builtin(t)
-            {
-                errs.push(
-                    format!("{key}.trust[{i}]"),
-                    format!(
-                        "unknown trust store {t:?}: define [trust.{t}] with anchors, or use a built-in (fcpca-g2, dod-root-ca-3, dod-root-ca-6) or \"system\" (defined: {})",
-                        ctx.trust.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                );
-            }
-        }
+        check_store_names(&trust, &format!("{key}.trust"), ctx, errs);
         let server_name = string("server_name", errs);
         if let Some(n) = &server_name
             && rustls::pki_types::ServerName::try_from(n.as_str()).is_err()

@@ -6,27 +6,49 @@ use std::io;
 use thiserror::Error;
 
 /// A failed handshake, with the facts an operator needs to act on it.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+/// Variants a rustls error can lead to keep it as their `source`, so a
+/// caller can match rustls's typed error instead of our wording.
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum TlsError {
     /// No TLS version both sides accept (e.g. a TLS-1.2-only server and
     /// `min_version = "1.3"`).
     #[error("no common TLS version: {detail}")]
-    Version { detail: String },
+    Version {
+        detail: String,
+        #[source]
+        cause: Option<rustls::Error>,
+    },
     /// The server asked for a client certificate and rejected us without one.
     #[error("server requires a client certificate: {detail}")]
-    ClientCertRequired { detail: String },
+    ClientCertRequired {
+        detail: String,
+        #[source]
+        cause: Option<rustls::Error>,
+    },
     /// The server's handshake signature did not verify with its leaf key
     /// (forged, or a key the ring provider refuses, such as RSA-1024).
     #[error("server's handshake signature does not verify: {detail}")]
-    Signature { detail: String },
+    Signature {
+        detail: String,
+        #[source]
+        cause: Option<rustls::Error>,
+    },
     /// Any other disagreement between two TLS stacks.
     #[error("TLS handshake failed: {detail}")]
-    Handshake { detail: String },
+    Handshake {
+        detail: String,
+        #[source]
+        cause: Option<rustls::Error>,
+    },
     /// The peer answered with bytes that are not TLS records (SSH, HTTP):
     /// the port serves another protocol, which is a routing problem rather
     /// than a TLS one, hence `protocol_error`.
     #[error("peer does not speak TLS: {detail}")]
-    NotTls { detail: String },
+    NotTls {
+        detail: String,
+        #[source]
+        cause: Option<rustls::Error>,
+    },
     #[error("connection reset during the TLS handshake: {detail}")]
     Reset { detail: String },
     /// The flow's TLS settings cannot make a client (bad client key).
@@ -64,40 +86,84 @@ impl TlsError {
             | io::ErrorKind::BrokenPipe => TlsError::Reset { detail },
             io::ErrorKind::UnexpectedEof if asked_without_cert => TlsError::ClientCertRequired {
                 detail: "server closed the connection after asking for a client certificate".into(),
+                cause: None,
             },
             io::ErrorKind::UnexpectedEof => TlsError::Handshake {
                 detail: "peer closed the connection during the handshake".into(),
+                cause: None,
             },
-            _ => TlsError::Handshake { detail },
+            _ => TlsError::Handshake {
+                detail,
+                cause: None,
+            },
         }
     }
 
     pub fn from_rustls(err: &rustls::Error, asked_without_cert: bool) -> TlsError {
         let detail = err.to_string();
         match err {
-            rustls::Error::AlertReceived(AlertDescription::ProtocolVersion) => {
-                TlsError::Version { detail }
-            }
+            rustls::Error::AlertReceived(AlertDescription::ProtocolVersion) => TlsError::Version {
+                detail,
+                cause: Some(err.clone()),
+            },
             rustls::Error::AlertReceived(AlertDescription::CertificateRequired) => {
-                TlsError::ClientCertRequired { detail }
+                TlsError::ClientCertRequired {
+                    detail,
+                    cause: Some(err.clone()),
+                }
             }
-            rustls::Error::AlertReceived(_) if asked_without_cert => {
-                TlsError::ClientCertRequired { detail }
-            }
+            rustls::Error::AlertReceived(_) if asked_without_cert => TlsError::ClientCertRequired {
+                detail,
+                cause: Some(err.clone()),
+            },
             rustls::Error::PeerIncompatible(
                 PeerIncompatible::ServerDoesNotSupportTls12Or13
                 | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
                 | PeerIncompatible::SupportedVersionsExtensionRequired
                 | PeerIncompatible::Tls12NotOffered
                 | PeerIncompatible::Tls12NotOfferedOrEnabled,
-            ) => TlsError::Version { detail },
+            ) => TlsError::Version {
+                detail,
+                cause: Some(err.clone()),
+            },
             rustls::Error::InvalidMessage(
                 InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,
-            ) => TlsError::NotTls { detail },
+            ) => TlsError::NotTls {
+                detail,
+                cause: Some(err.clone()),
+            },
             // The recording verifier accepts every chain, so a certificate
             // error can only come from the handshake signature check.
-            rustls::Error::InvalidCertificate(_) => TlsError::Signature { detail },
-            _ => TlsError::Handshake { detail },
+            rustls::Error::InvalidCertificate(_) => TlsError::Signature {
+                detail,
+                cause: Some(err.clone()),
+            },
+            _ => TlsError::Handshake {
+                detail,
+                cause: Some(err.clone()),
+            },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn the_rustls_error_stays_the_source() {
+        let e = TlsError::from_rustls(
+            &rustls::Error::AlertReceived(AlertDescription::ProtocolVersion),
+            false,
+        );
+        assert_eq!(e.reason(), Reason::TlsVersion);
+        let source = e.source().and_then(|s| s.downcast_ref::<rustls::Error>());
+        assert_eq!(
+            source,
+            Some(&rustls::Error::AlertReceived(
+                AlertDescription::ProtocolVersion
+            ))
+        );
     }
 }
