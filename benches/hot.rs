@@ -1,4 +1,4 @@
-//! Micro-benchmarks of the hot pure functions (issue 8, part 2):
+//! Micro-benchmarks of the hot pure functions:
 //!
 //! - chain analysis of a 6-certificate RSA-2048 path, full and cached
 //!   (`ChainCache::analyze` on an unchanged chain, what every TLS probe
@@ -8,8 +8,7 @@
 //!
 //! Run: `cargo bench --bench hot` (`-- --quick` for a fast pass).
 
-#[path = "../tests/support/pki.rs"]
-mod pki;
+use flowprobe_testkit::pki;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export CI="${CI:-1}"
 ./scripts/install-deps.sh
 cargo fmt --check
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo test --locked --all-targets
 if [ -x tests/deploy/check.sh ]; then tests/deploy/check.sh; fi
 tests/package/check.sh

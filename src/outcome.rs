@@ -156,3 +156,30 @@ pub fn verdict(findings: &[Finding]) -> Reason {
         .find(|f| f.level == Level::Fail)
         .map_or(Reason::Ok, |f| f.reason)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The README's reason table is the operator's reference: it must name
+    /// exactly the closed set, no more, no fewer.
+    #[test]
+    fn the_readme_reason_table_is_the_reason_set() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let section = readme
+            .split("\n## Reasons\n")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("README has a Reasons section");
+        let mut documented = BTreeSet::new();
+        for row in section.lines().filter(|l| l.starts_with("| `")) {
+            let first = row.split('|').nth(1).unwrap_or_default();
+            for name in first.split('`').skip(1).step_by(2) {
+                documented.insert(name.to_string());
+            }
+        }
+        let actual: BTreeSet<String> = Reason::NAMES.iter().map(|n| n.to_string()).collect();
+        assert_eq!(documented, actual);
+    }
+}

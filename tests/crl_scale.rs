@@ -1,9 +1,9 @@
-//! Issue 17, row 3: a CRL at DoD scale (48 MB, 1.85 M entries, signed) is
+//! A CRL at DoD scale (48 MB, 1.85 M entries, signed) is
 //! judged in about its own size of memory, and the memory is given back.
 //! The CRL is generated here into a temp dir (never committed): a CA made
 //! with rcgen signs a TBSCertList encoded by hand, served over loopback.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

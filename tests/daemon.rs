@@ -2,7 +2,7 @@
 //! promtool), /api/v1/flows, reload by SIGHUP and by POST (good and bad),
 //! and a graceful stop within 2 s with a probe in flight.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};

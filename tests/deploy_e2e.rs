@@ -6,7 +6,7 @@
 //! labels, every dashboard query must return data, and restoring the
 //! network must resolve the alert.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::process::Stdio;
 

@@ -5,7 +5,7 @@
 //! The daemon side: one `flowprobe run` per vantage, scraped by a real
 //! Prometheus inside the lab, sees a firewall change within two intervals.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

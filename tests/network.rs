@@ -1,7 +1,7 @@
 //! TCP and DNS outcomes against real sockets and a real DNS server
 //! (dnsmasq) on loopback.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -183,7 +183,7 @@ timeout = "1s"
     );
 }
 
-// Issue 17, row 8: a DNS server that is down (nothing on its port: the
+// a DNS server that is down (nothing on its port: the
 // kernel answers ICMP port-unreachable, TCP is refused) ends the DNS phase
 // at once with dns_error "server unreachable"; the budget is 10 s, so a
 // dns_timeout here would mean the lookup waited for silence.

@@ -6,7 +6,7 @@
 //! and asserts outcomes: reasons, counters, the limits in force. Wall time
 //! goes to the bench (`bench/run.sh --only failmix`).
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

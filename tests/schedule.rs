@@ -3,7 +3,7 @@
 //! severity, lateness, reload
 //! that keeps unchanged flows, and cancellation of in-flight probes.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -7,7 +7,7 @@
 //! The servers and the delaying proxy run on their own thread and runtime,
 //! untouched by the block.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The command line (design.md section 3): `run`, `check`, `config check`,
+//! The command line (README "Command line"): `run`, `check`, `config check`,
 //! `config show`, `catalog`; `completions` and the hidden `man` for
 //! packaging.
 

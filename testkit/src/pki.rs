@@ -14,8 +14,6 @@
 //! (rcgen with ring cannot generate RSA keys, but ring signs with them from
 //! PKCS#8), once per test process.
 
-#![allow(dead_code)]
-
 use flowprobe::analyze::trust::{Anchor, TrustStore};
 use rcgen::{
     BasicConstraints, CertificateParams, CrlDistributionPoint, DistinguishedName, DnType, IsCa,

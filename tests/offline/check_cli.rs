@@ -2,7 +2,7 @@
 //! namespace the test creates: open, refused, filtered (nftables drop) and
 //! unreachable (reject with ICMP) flows; exit codes, JSON and JUnit.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! the TLS flow's captured chain (`from_flow`), rewrites them to its own
 //! target and port, and judges what it fetches.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;

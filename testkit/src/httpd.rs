@@ -3,8 +3,6 @@
 //! fixed bodies, redirects, a 200 MB stream that is never allocated, and a
 //! body dripping one byte a second. It logs each request's path and Host.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

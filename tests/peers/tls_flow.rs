@@ -2,7 +2,7 @@
 //! metrics and API), for passing and failing cases: certificate facts and
 //! per-anchor verdicts are exported even when the flow fails.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! with bounded memory, a dripping body that ends in `timeout` within the
 //! budget, and the metrics.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

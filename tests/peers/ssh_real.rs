@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-mod support;
+use flowprobe_testkit as support;
 
 const SSHD: &str = "/usr/sbin/sshd";
 

@@ -4,7 +4,7 @@
 //! intermediates: flowprobe's verdict must be OpenSSL's (a device's), and
 //! its explanation must name the certificate and the rule.
 
-mod support;
+use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
 use flowprobe::outcome::{Level, Reason};

@@ -1,6 +1,5 @@
-//! Shared test helpers: peers that must exist in CI, network namespaces and
+//! flowprobe's test helpers: peers that must exist in CI, network namespaces and
 //! processes that clean up on drop, and the flowprobe binary.
-#![allow(dead_code)]
 
 pub mod httpd;
 pub mod lab;
@@ -52,9 +51,16 @@ pub fn which(cmd: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The flowprobe binary built for this test run.
+/// The flowprobe binary built for this test run. Cargo builds it next to
+/// the test executables' `deps/` folder for every integration test; the
+/// helpers are a library, so the path is found from the running test.
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_flowprobe"))
+    let exe = std::env::current_exe().expect("current test executable");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    dir.join("flowprobe")
 }
 
 pub fn flowprobe(args: &[&str]) -> Output {

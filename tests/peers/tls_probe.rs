@@ -2,7 +2,7 @@
 //! s_server` and hostile peers. Reasons and certificate facts are asserted
 //! for failures too.
 
-mod support;
+use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
 use flowprobe::outcome::{Level, Reason, verdict};

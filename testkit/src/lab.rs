@@ -11,7 +11,7 @@ use super::*;
 pub const VANTAGES: [&str; 3] = ["administrators", "mobile-devices", "mdm-server"];
 
 fn lab_sh() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/lab.sh")
 }
 
 /// Serialises `up` (the first one fills the shared PKI cache).

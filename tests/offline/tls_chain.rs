@@ -1,6 +1,6 @@
 //! Chain analysis over certificates generated in the test: no network.
 
-mod support;
+use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{
     ChainCache, ChainPolicy, ChainReport, OrderRule, analyze, chain_fingerprint,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-mod support;
+use flowprobe_testkit as support;
 
 /// What the probe's wrapper gives every SSH probe here.
 const BUDGET: Duration = Duration::from_secs(1);

@@ -1,8 +1,6 @@
 //! Loopback servers on port 0 for the TLS probe tests: rustls, `openssl
 //! s_server` (a TLS stack that is not rustls) and hostile non-TLS peers.
 
-#![allow(dead_code)]
-
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};

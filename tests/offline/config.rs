@@ -2,7 +2,7 @@
 //! of them, with file and key path), overrides by flow name work, and
 //! `config show` round-trips.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -371,7 +371,7 @@ fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
         stores["fcpca-g2"].anchors()[0].subject
     );
 }
-// Issue 17, row 4: a file that is not UTF-8 says where the bad byte is.
+// Hostile input: a file that is not UTF-8 says where the bad byte is.
 #[test]
 fn invalid_utf8_names_line_and_byte_offset() {
     let dir = support::tempdir();
@@ -387,7 +387,7 @@ fn invalid_utf8_names_line_and_byte_offset() {
     );
 }
 
-// Issue 17, row 5: nesting past the parser's recursion limit gives the
+// Hostile input: nesting past the parser's recursion limit gives the
 // line, whichever construct hits it; nesting past any setting's depth
 // (but under the parser's limit) is rejected with its key path.
 #[test]
@@ -446,7 +446,7 @@ fn deep_nesting_is_located() {
     );
 }
 
-// Issue 17, row 6: 50k CRL flows whose from_flow name each other in a ring
+// Hostile input: 50k CRL flows whose from_flow name each other in a ring
 // are all reported, each at its own key (validation looks names up in
 // sets, not lists: it was quadratic).
 #[test]

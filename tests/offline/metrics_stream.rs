@@ -2,7 +2,7 @@
 //! the flow count. The chunks must add up to exactly the whole exposition,
 //! stay near the chunk size, and stop when the scraper goes away.
 
-mod support;
+use flowprobe_testkit as support;
 
 use std::sync::Arc;
 

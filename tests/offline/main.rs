@@ -1,0 +1,11 @@
+//! Tests that need no network peer beyond loopback servers the test itself
+//! runs in-process: configuration, the command line, chain judgement
+//! against `openssl verify`, `/metrics` streaming. One binary, so the crate
+//! is linked once for all of them.
+
+mod check_cli;
+mod cli_docs;
+mod config;
+mod metrics_stream;
+mod tls_chain;
+mod tls_oracle;

@@ -1,0 +1,10 @@
+//! Probes against real peers on loopback (OpenSSH, nginx, `openssl
+//! s_server`, HTTP and CRL servers) and hostile fakes. One binary, so the
+//! crate is linked once for all of them; each module's servers are its own.
+
+mod crl;
+mod http;
+mod ssh_hostile;
+mod ssh_real;
+mod tls_flow;
+mod tls_probe;
