@@ -6,13 +6,13 @@
 //! applies the timeout; after a timeout, [`TlsClient::take_captured`] still
 //! gives the certificates received so far.
 
-mod check;
+mod probe;
 mod error;
 mod recorder;
 
 pub use crate::config::check::tls::TlsVersion;
 
-pub use check::{Stores, TlsDetails, TlsState, check, load_stores};
+pub use probe::{Stores, TlsDetails, TlsState, check, load_stores};
 
 pub use error::TlsError;
 
