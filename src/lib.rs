@@ -26,6 +26,7 @@
 //! - [`version`]: version, git commit and build date (from `build.rs`).
 
 pub mod analyze;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -50,11 +50,14 @@ pub enum Reason {
     ProtocolError,
     Internal,
     Resource,
+    KeyMismatch,
+    ProfileSetting,
+    ProfileSignature,
 }
 
 impl Reason {
     /// Every reason, in label order; used to pre-create the state-set series.
-    pub const ALL: [Reason; 39] = [
+    pub const ALL: [Reason; 42] = [
         Reason::Ok,
         Reason::DnsNxdomain,
         Reason::DnsTimeout,
@@ -94,6 +97,9 @@ impl Reason {
         Reason::ProtocolError,
         Reason::Internal,
         Reason::Resource,
+        Reason::KeyMismatch,
+        Reason::ProfileSetting,
+        Reason::ProfileSignature,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +143,9 @@ impl Reason {
             Reason::ProtocolError => "protocol_error",
             Reason::Internal => "internal",
             Reason::Resource => "resource",
+            Reason::KeyMismatch => "key_mismatch",
+            Reason::ProfileSetting => "profile_setting",
+            Reason::ProfileSignature => "profile_signature",
         }
     }
 

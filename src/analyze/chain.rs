@@ -16,7 +16,7 @@ mod path;
 mod policy;
 mod validate;
 
-pub use facts::{CertFacts, is_weak_signature, render_name, signature_name};
+pub use facts::{CertFacts, is_self_signed, is_weak_signature, render_name, signature_name};
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
 pub use policy::{ChainPolicy, Notice, Pattern, RequiredCert};
 pub use validate::Violation;

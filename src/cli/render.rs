@@ -106,14 +106,14 @@ pub fn table(views: &[FlowView]) -> String {
     out
 }
 
-fn date(ts: i64) -> String {
+pub(super) fn date(ts: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ts.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// One store's verdict for people: the sent positions of the path, and
 /// until when it validates or why it does not.
-fn path_line(a: &AnchorResult) -> String {
+pub(super) fn path_line(a: &AnchorResult) -> String {
     let positions: Vec<String> = a.path.iter().map(usize::to_string).collect();
     if a.verified {
         format!(
