@@ -59,7 +59,7 @@ pub struct Context<'a> {
 pub enum ProfileError {
     #[error("{} bytes is more than the {} a profile can be", .0, crate::audit::MAX_FILE_BYTES)]
     TooLarge(usize),
-    #[error("not a property list: {0}")]
+    #[error("not a valid property list (XML or binary plist): {0}")]
     Plist(String),
     #[error("neither a property list (XML or binary) nor CMS-signed data")]
     UnknownContainer,

@@ -106,11 +106,32 @@ fn reparse<T: for<'a> Decode<'a, Error = der::Error>>(any: &Any) -> der::Result<
     T::from_ber(&any.to_der()?)
 }
 
+/// The eContent's octets. A BER encoder (`openssl cms -stream`, Apple's
+/// `security cms`) writes them as a constructed OCTET STRING of chunks,
+/// which the decoded `Any` keeps as the chunks' encodings one after the
+/// other: when the value is exactly a run of OCTET STRINGs, the chunks are
+/// joined. A profile (`<`, `bplist`, a BOM) never starts with the OCTET
+/// STRING tag, so a primitive value cannot be mistaken for chunks.
 fn octets(any: &Any) -> der::Result<Vec<u8>> {
-    match any.decode_as::<OctetString>() {
-        Ok(o) => Ok(o.as_bytes().to_vec()),
-        Err(_) => reparse::<OctetString>(any).map(|o| o.as_bytes().to_vec()),
+    let value = any.value();
+    if let Some(joined) = chunks(value) {
+        return Ok(joined);
     }
+    Ok(any.decode_as::<OctetString>()?.as_bytes().to_vec())
+}
+
+fn chunks(value: &[u8]) -> Option<Vec<u8>> {
+    use der::Reader;
+    if value.first() != Some(&0x04) {
+        return None;
+    }
+    let mut reader = der::SliceReader::new(value).ok()?;
+    let mut out = Vec::with_capacity(value.len());
+    while !reader.is_finished() {
+        let chunk = OctetString::decode(&mut reader).ok()?;
+        out.extend_from_slice(chunk.as_bytes());
+    }
+    Some(out)
 }
 
 fn check(si: &SignerInfo, content: &[u8], certs: &[Vec<u8>]) -> SignatureReport {
