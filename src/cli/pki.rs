@@ -89,11 +89,12 @@ pub fn run(action: &PkiAction) -> ExitCode {
     match audit.output {
         AuditOutput::Table => {
             let mut out = format!(
-                "{}: {}, {} certificates, {} private keys\n",
+                "{}: {}, {} certificates, {} private key{}\n",
                 file.display(),
                 decoded.format.as_str(),
                 decoded.certs.len(),
-                decoded.keys.len()
+                decoded.keys.len(),
+                if decoded.keys.len() == 1 { "" } else { "s" }
             );
             out.push_str(&bundle_lines(&report, ""));
             let _ = writeln!(out, "\n{}", if ok { "PASS" } else { "FAIL" });
