@@ -12,9 +12,13 @@
 //!   file-descriptor budget of the probes in `net::fds`.
 //! - [`probe`]: one module per check kind behind one signature, and the
 //!   shared wrapper that times phases, enforces the budget and judges.
-//! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs).
+//! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs,
+//!   the bundles of `pki check` in `analyze::bundle`).
 //! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start),
 //!   fuzzed in `fuzz/`.
+//! - [`audit`]: before the upload: PKCS#12/PEM bundles and configuration
+//!   profiles (plist, CMS) decoded from bytes for `pki check` and
+//!   `profile check`.
 //! - [`outcome`]: the closed set of reasons and findings.
 //! - [`schedule`]: per-flow timing on a shared start grid, spread,
 //!   probe slots by severity with shedding (`schedule::slots`), reload,
@@ -29,6 +33,7 @@
 //! - [`version`]: version, git commit and build date (from `build.rs`).
 
 pub mod analyze;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod daemon;

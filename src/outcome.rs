@@ -51,6 +51,9 @@ pub enum Reason {
     ProtocolError = "protocol_error",
     Internal = "internal",
     Resource = "resource",
+    KeyMismatch = "key_mismatch",
+    ProfileSetting = "profile_setting",
+    ProfileSignature = "profile_signature",
 }
 }
 

@@ -17,7 +17,7 @@ mod policy;
 mod validate;
 
 pub use crate::analyze::x509::{is_weak_signature, render_name, signature_name};
-pub use facts::CertFacts;
+pub use facts::{CertFacts, is_self_signed};
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
 pub use policy::{ChainPolicy, Notice, Pattern, RequiredCert};
 pub use validate::Violation;

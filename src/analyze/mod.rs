@@ -1,6 +1,7 @@
 //! Pure analysis: judgements over captured facts, no I/O.
 
 pub mod builtin_anchors;
+pub mod bundle;
 pub mod chain;
 pub mod crl;
 pub mod pattern;

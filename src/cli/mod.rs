@@ -1,9 +1,11 @@
 //! The command line (README "Command line"): `run`, `check`, `config check`,
-//! `config show`, `catalog`; `completions` and the hidden `man` for
-//! packaging.
+//! `config show`, `catalog`, `pki check` and `profile check` (before the
+//! upload); `completions` and the hidden `man` for packaging.
 
 mod check;
 pub mod docs;
+mod pki;
+mod profile;
 mod render;
 mod run;
 
@@ -69,6 +71,16 @@ pub enum Command {
     Catalog {
         /// Catalog to list the flows of (e.g. `jamf-pro`).
         name: Option<String>,
+    },
+    /// Before the upload: audit a PKCS#12 or PEM bundle (`pki check FILE`).
+    Pki {
+        #[command(subcommand)]
+        action: pki::PkiAction,
+    },
+    /// Before scoping: audit configuration profiles (`profile check FILE...`).
+    Profile {
+        #[command(subcommand)]
+        action: profile::ProfileAction,
     },
     /// Print a shell completion script (e.g. `source <(flowprobe completions bash)`).
     Completions {
@@ -202,6 +214,8 @@ pub fn main(cli: Cli) -> ExitCode {
             }
         },
         Command::Catalog { name } => render::catalog(name.as_deref()),
+        Command::Pki { action } => pki::run(action),
+        Command::Profile { action } => profile::run(action),
         Command::Completions { shell } => {
             docs::completions(*shell, &mut std::io::stdout());
             ExitCode::SUCCESS

@@ -104,7 +104,7 @@ pub fn table(views: &[FlowView]) -> String {
 
 /// One store's verdict for people: the sent positions of the path, and
 /// until when it validates or why it does not.
-fn path_line(a: &AnchorResult) -> String {
+pub(super) fn path_line(a: &AnchorResult) -> String {
     let positions: Vec<String> = a.path.iter().map(usize::to_string).collect();
     if a.verified {
         format!(

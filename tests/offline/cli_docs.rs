@@ -65,6 +65,10 @@ fn man_writes_one_page_per_visible_command_and_none_for_hidden_ones() {
             "flowprobe-config-check.1",
             "flowprobe-config-show.1",
             "flowprobe-config.1",
+            "flowprobe-pki-check.1",
+            "flowprobe-pki.1",
+            "flowprobe-profile-check.1",
+            "flowprobe-profile.1",
             "flowprobe-run.1",
             "flowprobe.1",
         ]
@@ -98,6 +102,9 @@ fn completions_cover_every_subcommand_for_bash_zsh_fish() {
             "catalog",
             "completions",
             "vantage",
+            "pki",
+            "profile",
+            "password-file",
         ] {
             assert!(script.contains(sub), "{shell} completion lacks {sub}");
         }

@@ -7,5 +7,6 @@ mod check_cli;
 mod cli_docs;
 mod config;
 mod metrics_stream;
+mod pki_audit;
 mod tls_chain;
 mod tls_oracle;

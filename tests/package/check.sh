@@ -71,7 +71,7 @@ echo "note built $deb and $rpm in $(( (t1 - t0) / 1000 )).$(( (t1 - t0) % 1000 /
 # The package's files, one list for both formats. The .deb puts the zsh
 # completion in vendor-completions and the copyright file in /usr/share/doc;
 # the .rpm puts the licences in /usr/share/licenses.
-pages="flowprobe flowprobe-run flowprobe-check flowprobe-config flowprobe-config-check flowprobe-config-show flowprobe-catalog flowprobe-completions"
+pages="flowprobe flowprobe-run flowprobe-check flowprobe-config flowprobe-config-check flowprobe-config-show flowprobe-catalog flowprobe-pki flowprobe-pki-check flowprobe-profile flowprobe-profile-check flowprobe-completions"
 common() {
 	cat <<-'EOF'
 	/etc/flowprobe/flowprobe.toml

@@ -6,8 +6,8 @@
 //! applies the timeout; after a timeout, [`TlsClient::take_captured`] still
 //! gives the certificates received so far.
 
-mod probe;
 mod error;
+mod probe;
 mod recorder;
 
 pub use crate::config::check::tls::TlsVersion;

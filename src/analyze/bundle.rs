@@ -1,0 +1,345 @@
+//! The certificates and keys an engineer is about to upload (a PKCS#12
+//! for a profile's Certificate payload, or a PEM bundle), judged as the TLS
+//! check judges what a server sends: which certificate the key belongs to,
+//! the order a server would send them in, and the same path validation
+//! ([`crate::analyze::chain::analyze`]) against every required store.
+//!
+//! Pure: DER in, a report out. Decoding the file is `crate::audit`'s job.
+
+use crate::analyze::chain::{self, CertFacts, ChainPolicy, ChainReport, OrderRule};
+use crate::analyze::trust::TrustStore;
+use crate::outcome::{Finding, Level, Reason};
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde::Serialize;
+use std::time::{SystemTime, UNIX_EPOCH};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// Whether the private key belongs to a certificate of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyMatch {
+    /// The key's public half is the SubjectPublicKeyInfo of this file
+    /// certificate (index in file order).
+    Matches { certificate: usize },
+    /// No certificate carries the key's public half.
+    NoCertificate,
+    /// The key could not be read to derive its public half.
+    Unreadable { detail: String },
+}
+
+/// One private key of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyReport {
+    /// `rsa 2048`, `ec P-256`, `ed25519`, or empty when unreadable.
+    pub key_type: String,
+    pub matches: KeyMatch,
+}
+
+/// The whole judgement of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BundleReport {
+    pub keys: Vec<KeyReport>,
+    /// File index of the server (end-entity) certificate: the one the key
+    /// matches, else the first that is not a CA. `None`: only CA
+    /// certificates (a `.root` or CA bundle), judged one by one.
+    pub leaf: Option<usize>,
+    /// File indexes in the order a TLS server sends them: the leaf, then
+    /// each certificate's issuer in turn (a cross-certificate before the
+    /// self-signed certificate of the same name, the valid before the
+    /// expired, the newest first), then the rest in file order.
+    pub order: Vec<usize>,
+    /// Facts of every certificate in sent order (`position` is the sent
+    /// position; `order[position]` its index in the file).
+    pub certificates: Vec<CertFacts>,
+    /// The path judgement over `order`; its positions are sent positions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainReport>,
+    /// For each store without a path: the certificate that is missing (the
+    /// issuer the path stops at).
+    pub missing: Vec<String>,
+    /// Key, path and certificate findings, most important first.
+    pub findings: Vec<Finding>,
+}
+
+impl BundleReport {
+    pub fn reason(&self) -> Reason {
+        crate::outcome::verdict(&self.findings)
+    }
+
+    pub fn passed(&self) -> bool {
+        self.findings.iter().all(|f| f.level != Level::Fail)
+    }
+}
+
+/// The chain policy of a bundle check: the TLS check's defaults, without
+/// the name check (the bundle does not say which name it will serve).
+pub fn policy() -> ChainPolicy {
+    ChainPolicy {
+        name_mismatch: crate::outcome::Action::Off,
+        ..ChainPolicy::default()
+    }
+}
+
+/// Judges `certs` (file order) and `keys` against `stores` at `now`.
+pub fn judge(
+    certs: &[CertificateDer<'_>],
+    keys: &[PrivateKeyDer<'_>],
+    stores: &[&TrustStore],
+    policy: &ChainPolicy,
+    now: SystemTime,
+) -> BundleReport {
+    let parsed: Vec<Option<X509Certificate<'_>>> = certs
+        .iter()
+        .map(|c| X509Certificate::from_der(c.as_ref()).ok().map(|(_, x)| x))
+        .collect();
+    let mut findings = Vec::new();
+    let keys: Vec<KeyReport> = keys.iter().map(|k| match_key(k, &parsed)).collect();
+    for (i, k) in keys.iter().enumerate() {
+        match &k.matches {
+            KeyMatch::Matches { .. } => {}
+            KeyMatch::NoCertificate => findings.push(Finding::new(
+                Reason::KeyMismatch,
+                Level::Fail,
+                format!(
+                    "private key {i} ({}) matches none of the {} certificates: the server \
+                     certificate for this key is missing, or the key is the wrong one",
+                    k.key_type,
+                    certs.len()
+                ),
+            )),
+            KeyMatch::Unreadable { detail } => findings.push(Finding::new(
+                Reason::KeyMismatch,
+                Level::Warn,
+                format!("private key {i}: cannot derive its public key to compare: {detail}"),
+            )),
+        }
+    }
+    let matched = keys.iter().find_map(|k| match k.matches {
+        KeyMatch::Matches { certificate } => Some(certificate),
+        _ => None,
+    });
+    let leaf = matched
+        .or_else(|| (0..certs.len()).find(|i| parsed[*i].as_ref().is_some_and(|c| !c.is_ca())));
+    let order = send_order(leaf, &parsed, unix(now));
+    let sent: Vec<CertificateDer<'_>> = order.iter().map(|i| certs[*i].clone()).collect();
+    let name = ServerName::try_from("bundle.invalid").expect("a valid DNS name");
+
+    let (certificates, chain, missing) = match leaf {
+        Some(_) => {
+            let report = chain::analyze(&sent, stores, policy, &name, now, OrderRule::Tls12);
+            findings.extend(report.findings.iter().cloned());
+            let missing = missing_issuers(&report);
+            (report.certificates.clone(), Some(report), missing)
+        }
+        None => {
+            let structure = chain::analyze_structure(&sent, stores, policy, &name);
+            findings.extend(structure.findings.iter().cloned());
+            judge_validity(&structure.certificates, policy, unix(now), &mut findings);
+            (structure.certificates.clone(), None, Vec::new())
+        }
+    };
+    if certs.is_empty() {
+        findings.push(Finding::new(
+            Reason::ChainIncomplete,
+            Level::Fail,
+            "the file holds no certificate",
+        ));
+    }
+    findings.sort_by_key(|f| match f.level {
+        Level::Fail => 0,
+        Level::Warn => 1,
+        Level::Info => 2,
+    });
+    BundleReport {
+        keys,
+        leaf,
+        order,
+        certificates,
+        chain,
+        missing,
+        findings,
+    }
+}
+
+/// For each store that is not verified because the path stops short: the
+/// issuer of the last certificate of its candidate path.
+fn missing_issuers(report: &ChainReport) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in report.anchors().iter().filter(|a| !a.verified) {
+        let incomplete = report.findings.iter().any(|f| {
+            f.reason == Reason::ChainIncomplete
+                && f.detail.starts_with(&format!("store {}:", a.store))
+        });
+        let Some(last) = a.path.last().and_then(|p| report.certificates.get(*p)) else {
+            continue;
+        };
+        if !incomplete || last.self_signed {
+            continue;
+        }
+        let text = format!(
+            "{} (the issuer of position {}, {}), for store {}",
+            last.issuer,
+            last.position,
+            if last.subject_cn.is_empty() {
+                &last.subject
+            } else {
+                &last.subject_cn
+            },
+            a.store
+        );
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
+}
+
+/// Certificates judged alone (no leaf): expired or not yet valid fails,
+/// within the warning window warns.
+fn judge_validity(certs: &[CertFacts], policy: &ChainPolicy, now: i64, out: &mut Vec<Finding>) {
+    let window = i64::try_from(
+        policy
+            .ca_expiry_warning
+            .unwrap_or(policy.expiry_warning)
+            .as_secs(),
+    )
+    .unwrap_or(i64::MAX);
+    for c in certs.iter().filter(|c| c.error.is_none()) {
+        let (Some(nb), Some(na)) = (c.not_before, c.not_after) else {
+            continue;
+        };
+        let who = format!("position {} ({})", c.position, c.subject);
+        if na < now {
+            out.extend(Finding::for_action(
+                policy.cert_expired,
+                Reason::CertExpired,
+                format!("{who} expired {} days ago", (now - na) / 86_400),
+            ));
+        } else if nb > now {
+            out.extend(Finding::for_action(
+                policy.cert_not_yet_valid,
+                Reason::CertNotYetValid,
+                format!("{who} is not valid before {nb} (unix seconds)"),
+            ));
+        } else if na - now < window {
+            out.extend(Finding::for_action(
+                policy.cert_expiring,
+                Reason::CertExpiring,
+                format!("{who} expires in {} days", (na - now) / 86_400),
+            ));
+        }
+    }
+}
+
+/// The leaf, then issuer after issuer (by name and signature), then every
+/// certificate not on that walk, in file order.
+fn send_order(leaf: Option<usize>, parsed: &[Option<X509Certificate<'_>>], now: i64) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::new();
+    if let Some(leaf) = leaf {
+        order.push(leaf);
+        let mut current = leaf;
+        while let Some(next) = best_issuer(current, &order, parsed, now) {
+            order.push(next);
+            current = next;
+        }
+    }
+    let rest: Vec<usize> = (0..parsed.len()).filter(|i| !order.contains(i)).collect();
+    order.extend(rest);
+    order
+}
+
+fn best_issuer(
+    child: usize,
+    used: &[usize],
+    parsed: &[Option<X509Certificate<'_>>],
+    now: i64,
+) -> Option<usize> {
+    let child_cert = parsed.get(child)?.as_ref()?;
+    if chain::is_self_signed(child_cert) {
+        return None;
+    }
+    (0..parsed.len())
+        .filter(|i| !used.contains(i))
+        .filter_map(|i| parsed[i].as_ref().map(|c| (i, c)))
+        .filter(|(_, c)| c.subject().as_raw() == child_cert.issuer().as_raw())
+        .filter(|(_, c)| child_cert.verify_signature(Some(c.public_key())).is_ok())
+        .max_by_key(|(i, c)| {
+            let v = c.validity();
+            let valid_now = v.not_before.timestamp() <= now && now <= v.not_after.timestamp();
+            (
+                !chain::is_self_signed(c),
+                valid_now,
+                v.not_after.timestamp(),
+                std::cmp::Reverse(*i),
+            )
+        })
+        .map(|(i, _)| i)
+}
+
+/// Derives the key's public half and finds the certificate that carries it.
+fn match_key(key: &PrivateKeyDer<'_>, parsed: &[Option<X509Certificate<'_>>]) -> KeyReport {
+    let (key_type, public) = match public_key(key) {
+        Ok(p) => p,
+        Err(detail) => {
+            return KeyReport {
+                key_type: String::new(),
+                matches: KeyMatch::Unreadable { detail },
+            };
+        }
+    };
+    let certificate = parsed.iter().position(|c| {
+        c.as_ref()
+            .is_some_and(|c| c.public_key().subject_public_key.data.as_ref() == public.as_slice())
+    });
+    KeyReport {
+        key_type,
+        matches: certificate.map_or(KeyMatch::NoCertificate, |certificate| KeyMatch::Matches {
+            certificate,
+        }),
+    }
+}
+
+/// The key type and the bytes of the SubjectPublicKeyInfo's BIT STRING
+/// (RSAPublicKey DER, an uncompressed EC point, an Ed25519 key), as ring
+/// derives them from the private key.
+fn public_key(key: &PrivateKeyDer<'_>) -> Result<(String, Vec<u8>), String> {
+    let rsa = |kp: ring::rsa::KeyPair| {
+        let bits = kp.public().modulus_len() * 8;
+        (format!("rsa {bits}"), kp.public().as_ref().to_vec())
+    };
+    match key {
+        PrivateKeyDer::Pkcs1(k) => ring::rsa::KeyPair::from_der(k.secret_pkcs1_der())
+            .map(rsa)
+            .map_err(|e| format!("RSA key: {e}")),
+        PrivateKeyDer::Pkcs8(k) => {
+            let der = k.secret_pkcs8_der();
+            if let Ok(kp) = ring::rsa::KeyPair::from_pkcs8(der) {
+                return Ok(rsa(kp));
+            }
+            let rng = SystemRandom::new();
+            for (curve, alg) in [
+                ("P-256", &signature::ECDSA_P256_SHA256_ASN1_SIGNING),
+                ("P-384", &signature::ECDSA_P384_SHA384_ASN1_SIGNING),
+            ] {
+                if let Ok(kp) = EcdsaKeyPair::from_pkcs8(alg, der, &rng) {
+                    return Ok((format!("ec {curve}"), kp.public_key().as_ref().to_vec()));
+                }
+            }
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                .map(|kp| ("ed25519".to_owned(), kp.public_key().as_ref().to_vec()))
+                .map_err(|_| {
+                    "not an RSA (2048 to 8192 bits), P-256, P-384 or Ed25519 PKCS#8 key".to_owned()
+                })
+        }
+        PrivateKeyDer::Sec1(_) => Err("SEC1 EC keys are not compared; use PKCS#8".to_owned()),
+        _ => Err("unknown key format".to_owned()),
+    }
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,613 @@
+//! `flowprobe pki check` and `flowprobe profile check` on files made the
+//! way an engineer makes them: PKCS#12 with the `openssl pkcs12 -export`
+//! CLI (legacy RC2/3DES and the OpenSSL 3 AES/PBKDF2 default, with and
+//! without a password), profiles as XML and binary plists, CMS-signed with
+//! `openssl smime`/`openssl cms`. Path verdicts are cross-checked with
+//! `openssl verify` over the same certificates.
+
+use flowprobe_testkit as support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use rustls::pki_types::CertificateDer;
+use support::openssl_ca::openssl_verify;
+use support::pki::{Pki, PkiOptions, openssl, openssl_rsa_key, pem_all};
+use support::{flowprobe, have, require};
+
+/// The PKI written out as PEM, plus the files the cases build from it.
+struct Files {
+    dir: tempfile::TempDir,
+    pki: Pki,
+}
+
+impl Files {
+    fn new(pki: Pki) -> Files {
+        let dir = support::tempdir();
+        let f = Files { dir, pki };
+        f.write("fcpca-g2.pem", &pem_all(&[&f.pki.fcpca]));
+        f.write("leaf.pem", &pem_all(&[&f.pki.leaf]));
+        f.write("leaf.key", &f.pki.leaf_key_pem);
+        f.write("password", "s3cret!\n");
+        f.write("wrong-password", "guess\n");
+        f
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn s(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    /// The CA certificates the server sends after the leaf.
+    fn cas(&self, name: &str, certs: &[&CertificateDer<'static>]) -> PathBuf {
+        self.write(name, &pem_all(certs))
+    }
+
+    /// `openssl pkcs12 -export` of the leaf, its key and `cas`, with the
+    /// password `s3cret!` (or none) and `extra` encryption options.
+    fn p12(&self, name: &str, cas: &Path, password: Option<&str>, extra: &[&str]) -> String {
+        let out = self.s(name);
+        let pass = format!("pass:{}", password.unwrap_or(""));
+        let (leaf, key, cas) = (
+            self.s("leaf.pem"),
+            self.s("leaf.key"),
+            cas.display().to_string(),
+        );
+        let mut args = vec![
+            "pkcs12",
+            "-export",
+            "-in",
+            &leaf,
+            "-inkey",
+            &key,
+            "-certfile",
+            &cas,
+            "-passout",
+            &pass,
+            "-out",
+            &out,
+        ];
+        args.extend_from_slice(extra);
+        openssl(&args);
+        out
+    }
+
+    fn full_cas(&self) -> Vec<&CertificateDer<'static>> {
+        let p = &self.pki;
+        vec![&p.ca66, &p.dod_root_cross, &p.interop, &p.bridge]
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn pki_check(f: &Files, file: &str, extra: &[&str]) -> Output {
+    let trust = f.s("fcpca-g2.pem");
+    let mut args = vec!["pki", "check", file, "--trust", &trust];
+    args.extend_from_slice(extra);
+    flowprobe(&args)
+}
+
+fn openssl_ok() -> bool {
+    require(have("openssl"), "the openssl CLI")
+}
+
+#[test]
+fn pkcs12_full_path_passes_in_every_encryption_and_openssl_agrees() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas());
+    let (ok, said) = openssl_verify(&f.path("fcpca-g2.pem"), &cas, &f.path("leaf.pem"));
+    assert!(ok, "oracle refuses the full path: {said}");
+    let pw = f.s("password");
+    let cases = [
+        ("aes.p12", Some("s3cret!"), vec![]),
+        (
+            "3des.p12",
+            Some("s3cret!"),
+            vec![
+                "-keypbe",
+                "PBE-SHA1-3DES",
+                "-certpbe",
+                "PBE-SHA1-3DES",
+                "-macalg",
+                "sha1",
+            ],
+        ),
+        ("rc2-legacy.p12", Some("s3cret!"), vec!["-legacy"]),
+        ("empty-password.p12", None, vec![]),
+    ];
+    for (name, password, extra) in cases {
+        let p12 = f.p12(name, &cas, password, &extra);
+        let args: Vec<&str> = if password.is_some() {
+            vec!["--password-file", &pw]
+        } else {
+            vec![]
+        };
+        let o = pki_check(&f, &p12, &args);
+        let out = text(&o);
+        assert_eq!(code(&o), 0, "{name}: {out}");
+        assert!(
+            out.contains("key 0: rsa 2048 matches the certificate at position 0"),
+            "{name}: {out}"
+        );
+        assert!(
+            out.contains("path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4"),
+            "{name}: {out}"
+        );
+        assert!(out.trim_end().ends_with("PASS"), "{name}: {out}");
+    }
+
+    // JSON: the order a server sends, as file indexes; the file's own
+    // order is shuffled, the sent order is not.
+    let shuffled = f.cas(
+        "shuffled.pem",
+        &[
+            &f.pki.bridge,
+            &f.pki.ca66,
+            &f.pki.interop,
+            &f.pki.dod_root_cross,
+        ],
+    );
+    let p12 = f.p12("shuffled.p12", &shuffled, Some("s3cret!"), &[]);
+    let o = pki_check(&f, &p12, &["--password-file", &pw, "--output", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["ok"], true);
+    let subjects: Vec<&str> = v["report"]["certificates"]
+        .as_array()
+        .expect("certificates")
+        .iter()
+        .map(|c| c["subject_cn"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "mdm.lab.test",
+            "DOD SW CA-66",
+            "DoD Root CA 3",
+            "DoD Interoperability Root CA 2",
+            "Federal Bridge CA G4"
+        ]
+    );
+    assert_eq!(
+        v["report"]["keys"][0]["matches"]["matches"]["certificate"],
+        0
+    );
+}
+
+#[test]
+fn pkcs12_missing_cross_certificate_fails_naming_it() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas(
+        "no-cross.pem",
+        &[&f.pki.ca66, &f.pki.interop, &f.pki.bridge],
+    );
+    let (ok, said) = openssl_verify(&f.path("fcpca-g2.pem"), &cas, &f.path("leaf.pem"));
+    assert!(
+        !ok,
+        "oracle accepts a path without the cross-certificate: {said}"
+    );
+    let p12 = f.p12("no-cross.p12", &cas, None, &[]);
+    let o = pki_check(&f, &p12, &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("missing: CN=DoD Root CA 3, OU=PKI, OU=DoD, O=U.S. Government, C=US (the issuer of position 1, DOD SW CA-66)"),
+        "{out}"
+    );
+    assert!(out.contains("fail chain_incomplete"), "{out}");
+    assert!(out.trim_end().ends_with("FAIL"), "{out}");
+}
+
+#[test]
+fn pkcs12_expired_ca_fails_and_a_superseded_extra_only_warns() {
+    if !openssl_ok() {
+        return;
+    }
+    // Keys are shared per test process, so the expired cross-certificate
+    // of a second generation is the same CA's older certificate.
+    let old = Pki::generate(&PkiOptions {
+        cross_expired: true,
+        ..PkiOptions::default()
+    });
+    let f = Files::new(Pki::new());
+
+    let expired = f.cas(
+        "expired.pem",
+        &[
+            &f.pki.ca66,
+            &old.dod_root_cross,
+            &f.pki.interop,
+            &f.pki.bridge,
+        ],
+    );
+    let (ok, said) = openssl_verify(&f.path("fcpca-g2.pem"), &expired, &f.path("leaf.pem"));
+    assert!(!ok && said.contains("expired"), "oracle: {said}");
+    let p12 = f.p12("expired.p12", &expired, None, &[]);
+    let o = pki_check(&f, &p12, &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(out.contains("fail cert_expired"), "{out}");
+    assert!(out.contains("DoD Root CA 3"), "{out}");
+
+    // The current and the superseded cross-certificate: the path uses the
+    // current one, the old one is hygiene.
+    let mut both = f.full_cas();
+    both.push(&old.dod_root_cross);
+    let both = f.cas("superseded.pem", &both);
+    let p12 = f.p12("superseded.p12", &both, None, &[]);
+    let o = pki_check(&f, &p12, &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warn chain_extra: position 5 (DoD Root CA 3"),
+        "{out}"
+    );
+    assert!(out.contains("is on no valid path"), "{out}");
+}
+
+#[test]
+fn a_key_that_matches_no_certificate_fails_and_a_wrong_password_is_a_clear_error() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas());
+    // `openssl pkcs12 -export` refuses a key that does not match, so the
+    // mismatched bundle is PEM, as an engineer assembles one by hand.
+    let other = openssl_rsa_key(2048);
+    let bundle = format!(
+        "{other}{}{}",
+        pem_all(&[&f.pki.leaf]),
+        std::fs::read_to_string(&cas).expect("cas")
+    );
+    let pem = f.write("mismatch.pem", &bundle);
+    let o = pki_check(&f, &pem.display().to_string(), &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("key 0: rsa 2048 matches NO certificate"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "fail key_mismatch: private key 0 (rsa 2048) matches none of the 5 certificates"
+        ),
+        "{out}"
+    );
+
+    let p12 = f.p12("aes.p12", &cas, Some("s3cret!"), &[]);
+    let o = pki_check(&f, &p12, &["--password-file", &f.s("wrong-password")]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("aes.p12: wrong password for the PKCS#12 (its MAC does not verify)"),
+        "{}",
+        text(&o)
+    );
+    let o = pki_check(&f, &p12, &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("protected by a password: give it with --password-file"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// A profile with a PKCS#12 Certificate payload and an Exchange payload
+/// whose S/MIME keys are `smime` (`None`: left out).
+fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
+    let keys = [
+        "SMIMESigningUserOverrideable",
+        "SMIMESigningCertificateUUIDUserOverrideable",
+        "SMIMEEncryptByDefaultUserOverrideable",
+    ];
+    let settings: String = keys
+        .iter()
+        .zip(smime)
+        .filter_map(|(k, v)| v.map(|v| format!("<key>{k}</key><{v}/>\n")))
+        .collect();
+    let mut data = plist::Dictionary::new();
+    data.insert("d".into(), plist::Value::Data(p12.to_vec()));
+    let mut buf = Vec::new();
+    plist::to_writer_xml(&mut buf, &plist::Value::Dictionary(data)).expect("xml");
+    let xml = String::from_utf8(buf).expect("utf8");
+    let b64 = xml
+        .split("<data>")
+        .nth(1)
+        .and_then(|s| s.split("</data>").next())
+        .expect("data element")
+        .to_owned();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+<key>PayloadType</key><string>Configuration</string>
+<key>PayloadIdentifier</key><string>mil.lab.mdm.pki</string>
+<key>PayloadDisplayName</key><string>MDM PKI and mail</string>
+<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000001</string>
+<key>PayloadVersion</key><integer>1</integer>
+<key>PayloadContent</key>
+<array>
+<dict>
+<key>PayloadType</key><string>com.apple.security.pkcs12</string>
+<key>PayloadIdentifier</key><string>mil.lab.mdm.pki.server</string>
+<key>PayloadDisplayName</key><string>MDM server identity</string>
+<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000002</string>
+<key>PayloadVersion</key><integer>1</integer>
+<key>Password</key><string>{password}</string>
+<key>PayloadContent</key><data>{b64}</data>
+</dict>
+<dict>
+<key>PayloadType</key><string>com.apple.eas.account</string>
+<key>PayloadIdentifier</key><string>mil.lab.mdm.eas</string>
+<key>PayloadDisplayName</key><string>Exchange</string>
+<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000003</string>
+<key>PayloadVersion</key><integer>1</integer>
+<key>Host</key><string>mail.lab.test</string>
+<key>SSL</key><true/>
+{settings}</dict>
+<dict>
+<key>PayloadType</key><string>com.apple.security.scep</string>
+<key>PayloadIdentifier</key><string>mil.lab.mdm.scep</string>
+<key>PayloadDisplayName</key><string>Device identity</string>
+<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000004</string>
+<key>PayloadVersion</key><integer>1</integer>
+<key>PayloadContent</key><dict>
+<key>URL</key><string>https://scep.lab.test/scep</string>
+<key>Challenge</key><string>do-not-print-me</string>
+<key>Keysize</key><integer>2048</integer>
+</dict>
+</dict>
+</array>
+</dict>
+</plist>
+"#
+    )
+}
+
+fn profile_check(f: &Files, files: &[&str], extra: &[&str]) -> Output {
+    let trust = f.s("fcpca-g2.pem");
+    let mut args = vec!["profile", "check"];
+    args.extend_from_slice(files);
+    args.extend_from_slice(&["--trust", &trust]);
+    args.extend_from_slice(extra);
+    flowprobe(&args)
+}
+
+#[test]
+fn profiles_plain_binary_and_signed_pass_and_openssl_agrees_on_the_path() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas());
+    let (ok, said) = openssl_verify(&f.path("fcpca-g2.pem"), &cas, &f.path("leaf.pem"));
+    assert!(ok, "oracle: {said}");
+    let p12 = std::fs::read(f.p12("server.p12", &cas, Some("s3cret!"), &["-legacy"])).expect("p12");
+    let xml = f.write(
+        "plain.mobileconfig",
+        &profile_xml(&p12, "s3cret!", [Some(true); 3]),
+    );
+
+    let value = plist::Value::from_file(&xml).expect("the test's XML is a plist");
+    let binary = f.path("binary.mobileconfig");
+    value.to_file_binary(&binary).expect("binary plist");
+
+    // Signed by DOD SW CA-66's key (any key does; the signer is reported).
+    f.write("ca66.pem", &pem_all(&[&f.pki.ca66]));
+    f.write("ca66.key", &f.pki.ca66_key_pem);
+    let (signed, streamed) = (f.s("signed.mobileconfig"), f.s("streamed.mobileconfig"));
+    let (ca66, ca66_key, xml_s) = (f.s("ca66.pem"), f.s("ca66.key"), xml.display().to_string());
+    openssl(&[
+        "smime",
+        "-sign",
+        "-binary",
+        "-nodetach",
+        "-outform",
+        "der",
+        "-in",
+        &xml_s,
+        "-signer",
+        &ca66,
+        "-inkey",
+        &ca66_key,
+        "-out",
+        &signed,
+    ]);
+    // BER with indefinite lengths and a chunked content, like Apple's tools.
+    openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-nodetach",
+        "-stream",
+        "-outform",
+        "der",
+        "-in",
+        &xml_s,
+        "-signer",
+        &ca66,
+        "-inkey",
+        &ca66_key,
+        "-out",
+        &streamed,
+    ]);
+
+    let binary_s = binary.display().to_string();
+    let o = profile_check(&f, &[&xml_s, &binary_s, &signed, &streamed], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(out.contains("4 profiles, 4 pass, 0 fail"), "{out}");
+    assert!(
+        out.contains("plain.mobileconfig: xml plist, unsigned"),
+        "{out}"
+    );
+    assert!(
+        out.contains("binary.mobileconfig: binary plist, unsigned"),
+        "{out}"
+    );
+    assert!(
+        out.contains("signed.mobileconfig: cms-signed xml plist"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("signature valid: signer CN=DOD SW CA-66")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4")
+            .count(),
+        4,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("ok   SMIMEEncryptByDefaultUserOverrideable = true")
+            .count(),
+        4,
+        "{out}"
+    );
+    assert!(
+        out.contains("Challenge = (set)") && !out.contains("do-not-print-me"),
+        "{out}"
+    );
+
+    let o = profile_check(&f, &[&signed], &["--output", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["profiles"][0]["signature"]["valid"], true);
+    assert_eq!(
+        v["profiles"][0]["payloads"][0]["judged"]["kind"],
+        "certificate"
+    );
+    assert_eq!(
+        v["profiles"][0]["payloads"][1]["judged"]["settings"][2]["ok"],
+        true
+    );
+
+    // One byte of the signed content changed: the signature fails.
+    let mut bytes = std::fs::read(&signed).expect("signed");
+    let at = bytes
+        .windows(13)
+        .position(|w| w == b"mail.lab.test")
+        .expect("content");
+    bytes[at] = b'n';
+    let tampered = f.path("tampered.mobileconfig");
+    std::fs::write(&tampered, bytes).expect("write");
+    let o = profile_check(&f, &[&tampered.display().to_string()], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(out.contains("fail profile_signature"), "{out}");
+}
+
+#[test]
+fn profiles_missing_and_false_smime_keys_fail_and_bad_files_are_clear_errors() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas());
+    let p12 = std::fs::read(f.p12("server.p12", &cas, Some("s3cret!"), &[])).expect("p12");
+    let bad = f.write(
+        "smime.mobileconfig",
+        &profile_xml(&p12, "s3cret!", [Some(true), None, Some(false)]),
+    );
+    let o = profile_check(&f, &[&bad.display().to_string()], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("FAIL SMIMESigningCertificateUUIDUserOverrideable = missing"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FAIL SMIMEEncryptByDefaultUserOverrideable = false"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok   SMIMESigningUserOverrideable = true"),
+        "{out}"
+    );
+    assert_eq!(out.matches("fail profile_setting").count(), 2, "{out}");
+
+    // The payload's own password is wrong: the device would refuse it.
+    let wrong = f.write(
+        "wrong.mobileconfig",
+        &profile_xml(&p12, "nope", [Some(true); 3]),
+    );
+    let o = profile_check(&f, &[&wrong.display().to_string()], &[]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(
+        text(&o).contains("the payload's Password does not open its PKCS#12"),
+        "{}",
+        text(&o)
+    );
+
+    let truncated = f.write(
+        "truncated.mobileconfig",
+        "<?xml version=\"1.0\"?>\n<plist version=\"1.0\"><dict><key>PayloadType</key>",
+    );
+    let o = profile_check(&f, &[&truncated.display().to_string()], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o)
+            .contains("truncated.mobileconfig: not a valid property list (XML or binary plist)"),
+        "{}",
+        text(&o)
+    );
+    let not_profile = f.write(
+        "array.mobileconfig",
+        "<plist version=\"1.0\"><array/></plist>",
+    );
+    let o = profile_check(&f, &[&not_profile.display().to_string()], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("not a configuration profile: the top level is not a dictionary"),
+        "{}",
+        text(&o)
+    );
+
+    // 100 MB (sparse): refused by its size, not read.
+    let huge = f.path("huge.mobileconfig");
+    std::fs::File::create(&huge)
+        .and_then(|h| h.set_len(100 * 1024 * 1024))
+        .expect("sparse file");
+    let o = profile_check(&f, &[&huge.display().to_string()], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("huge.mobileconfig: 104857600 bytes is more than the 16777216 bytes"),
+        "{}",
+        text(&o)
+    );
+    let o = pki_check(&f, &huge.display().to_string(), &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+}
