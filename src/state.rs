@@ -2,6 +2,8 @@
 //! metric handles and its last report. The scheduler writes it, the API and
 //! `check` read it.
 
+pub mod history;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,6 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::metrics::{FlowMetrics, Metrics};
 use crate::outcome::Reason;
 use crate::probe::{Prepared, ProbeReport};
+use history::History;
 
 /// `(vantage, flow name)`: unique within an instance.
 pub type FlowKey = (String, String);
@@ -21,6 +24,7 @@ pub struct FlowSlot {
     /// by one (the scheduler logs shedding as a whole), so a flow that
     /// alternates between `filtered` and `resource` logs nothing new.
     logged: Mutex<Option<(bool, Reason)>>,
+    history: Mutex<History>,
 }
 
 impl FlowSlot {
@@ -33,6 +37,11 @@ impl FlowSlot {
 
     pub fn last(&self) -> Option<ProbeReport> {
         self.last.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// The flow's recent outcomes and since when it is up (or down).
+    pub fn history<T>(&self, f: impl FnOnce(&History) -> T) -> Option<T> {
+        self.history.lock().ok().map(|h| f(&h))
     }
 }
 
@@ -70,6 +79,7 @@ impl State {
             metrics,
             last: Mutex::new(None),
             logged: Mutex::new(None),
+            history: Mutex::new(History::default()),
         })
     }
 
@@ -124,6 +134,9 @@ impl State {
                     reason = %report.reason, detail = %report.detail, "flow down"
                 );
             }
+        }
+        if let Ok(mut h) = slot.history.lock() {
+            h.push(report.started, report.up, report.reason);
         }
         let first = last.is_none();
         *last = Some(report);

@@ -1,13 +1,14 @@
 //! The HTTP server of `flowprobe run`: `/metrics`, `/-/healthy`, `/-/ready`,
 //! `POST /-/reload`, `/api/v1/flows` and a status page at `/`.
 
+mod assets;
 mod page;
 
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State as AxState;
+use axum::extract::{Path, State as AxState};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +18,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::daemon::ReloadRequest;
 use crate::probe::ProbeReport;
-use crate::state::State;
+use crate::state::history::HistoryEntry;
+use crate::state::{FlowSlot, State};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,6 +31,10 @@ pub struct AppState {
 pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(status_page))
+        .route("/flow/{vantage}/{name}", get(flow_page))
+        .route("/assets/app.css", get(assets::css))
+        .route("/assets/app.js", get(assets::js))
+        .route("/assets/favicon.svg", get(assets::icon))
         .route("/metrics", get(metrics))
         .route("/-/healthy", get(|| async { "OK\n" }))
         .route("/-/ready", get(ready))
@@ -113,6 +119,14 @@ pub struct FlowView {
     pub labels: std::collections::BTreeMap<String, String>,
     /// The last probe, `null` before the first one.
     pub last: Option<ProbeReport>,
+    /// When the flow entered its current up/down state (Unix seconds);
+    /// `/api/v1/flows` only, `null` before the first probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Option<u32>>,
+    /// The last outcomes, oldest first (at most
+    /// [`crate::state::history::HISTORY_LEN`]); `/api/v1/flows` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryEntry>>,
 }
 
 impl FlowView {
@@ -132,7 +146,19 @@ impl FlowView {
             description: flow.description.clone(),
             labels: flow.labels.clone(),
             last,
+            since: None,
+            history: None,
         }
+    }
+
+    /// The view with the slot's history, as the daemon serves it.
+    pub fn of_slot(slot: &FlowSlot) -> Self {
+        let mut v = FlowView::new(&slot.prepared.flow, slot.last());
+        if let Some((since, entries)) = slot.history(|h| (h.since(), h.entries())) {
+            v.since = Some(since);
+            v.history = Some(entries);
+        }
+        v
     }
 }
 
@@ -140,7 +166,7 @@ fn views(app: &AppState) -> Vec<FlowView> {
     app.state
         .slots()
         .values()
-        .map(|s| FlowView::new(&s.prepared.flow, s.last()))
+        .map(|s| FlowView::of_slot(s))
         .collect()
 }
 
@@ -171,18 +197,70 @@ async fn flows(AxState(app): AxState<AppState>) -> Response {
     }
 }
 
+/// What the pages say about the daemon itself, read once per render.
+fn instance(app: &AppState) -> page::Instance {
+    let origin = app
+        .config
+        .read()
+        .map(|c| c.origin.clone())
+        .unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    page::Instance {
+        origin,
+        ready: app.state.is_ready(),
+        reload_ok: app.state.metrics.reload_ok.get() == 1,
+        reload_ts: app.state.metrics.reload_ts.get(),
+        now,
+    }
+}
+
+/// An HTML page under the strict policy: no inline code, nothing from
+/// another origin, no framing.
+fn html_page(status: StatusCode, html: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_SECURITY_POLICY, page::CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
 async fn status_page(AxState(app): AxState<AppState>) -> Response {
     let page = off_runtime(app, |app| {
-        let origin = app
-            .config
-            .read()
-            .map(|c| c.origin.clone())
-            .unwrap_or_default();
-        page::render(&views(app), &origin, app.state.is_ready())
+        page::render_overview(&views(app), &instance(app))
     })
     .await;
     match page {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => html_page(StatusCode::OK, html),
+        Err(r) => r,
+    }
+}
+
+async fn flow_page(
+    AxState(app): AxState<AppState>,
+    Path((vantage, name)): Path<(String, String)>,
+) -> Response {
+    let page = off_runtime(app, move |app| {
+        let key = (vantage, name);
+        app.state
+            .slots()
+            .get(&key)
+            .map(|slot| page::render_flow(&FlowView::of_slot(slot), &instance(app)))
+            .ok_or(key)
+    })
+    .await;
+    match page {
+        Ok(Ok(html)) => html_page(StatusCode::OK, html),
+        Ok(Err((vantage, name))) => {
+            html_page(StatusCode::NOT_FOUND, page::not_found(&vantage, &name))
+        }
         Err(r) => r,
     }
 }
