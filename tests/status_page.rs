@@ -14,7 +14,7 @@
 //!   daemon's origin (Chrome's own network log);
 //! - the page survives a daemon restart (banner, then live again).
 //!
-//! With `FLOWPROBE_SCREENSHOTS=DIR` it also writes the README's screenshots
+//! With `STATUS_PAGE_SCREENSHOTS=DIR` it also writes the README's screenshots
 //! (`scripts/screenshots.sh`).
 
 mod support;
@@ -270,7 +270,7 @@ async fn status_pages_in_headless_chromium() {
         );
         return;
     };
-    let shots: Option<PathBuf> = std::env::var_os("FLOWPROBE_SCREENSHOTS").map(PathBuf::from);
+    let shots: Option<PathBuf> = std::env::var_os("STATUS_PAGE_SCREENSHOTS").map(PathBuf::from);
 
     let pki = Pki::new();
     let dir = tempdir();
@@ -460,8 +460,8 @@ async fn status_pages_in_headless_chromium() {
     );
     if let Some(d) = &shots {
         tokio::time::sleep(Duration::from_secs(3)).await;
-        screenshot(&c, d, "status-overview.png", 1280, 900).await;
-        screenshot(&c, d, "status-overview-narrow.png", 360, 1400).await;
+        screenshot(&c, d, "status-overview.png", 1280, 1100).await;
+        screenshot(&c, d, "status-overview-narrow.png", 320, 1400).await;
         c.set_window_size(1280, 1000).await.expect("window size");
     }
 
@@ -492,7 +492,7 @@ async fn status_pages_in_headless_chromium() {
         serde_json::from_value(stop).expect("a stop marker");
     assert!(
         stop_text.to_lowercase().contains("path stops here")
-            && stop_text.contains("DoD Interoperability Root CA 2"),
+            && stop_text.contains("Not sent: the certificate of CN=DoD Interoperability Root CA 2"),
         "the stop names the missing issuer: {stop_text}"
     );
     assert!(

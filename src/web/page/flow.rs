@@ -219,22 +219,20 @@ fn store_path(chain: &ChainReport, a: &AnchorResult, now: i64) -> String {
             esc(a.anchor_subject.as_deref().unwrap_or(""))
         );
     } else {
-        let missing = a
-            .path
-            .last()
-            .and_then(|&p| certs.get(p))
-            .map(|c| {
-                format!(
-                    " The next certificate would be issued to <strong>{}</strong>; it was not sent.",
-                    esc(&c.issuer)
-                )
-            })
-            .unwrap_or_default();
+        let (last, next) = match a.path.last().and_then(|&p| certs.get(p)) {
+            Some(c) => (
+                format!("#{} {}", c.position, c.subject_cn),
+                format!("the certificate of <strong>{}</strong>", esc(&c.issuer)),
+            ),
+            None => (String::new(), "a certificate".to_string()),
+        };
         let _ = write!(
             s,
             "<li class=\"stop\" role=\"note\"><p class=\"mark\">the path stops here</p>\
-<p>{}{missing}</p></li>",
-            esc(&a.detail)
+<p>Not sent: {next}, the issuer of {last}. A device that trusts only <code>{store}</code> \
+and the sent certificates cannot reach an anchor.</p></li>",
+            last = esc(&last),
+            store = esc(&a.store),
         );
     }
     s.push_str("</ol>");
