@@ -5,7 +5,7 @@
 pub mod history;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::metrics::{FlowMetrics, Metrics};
@@ -52,6 +52,9 @@ pub struct State {
     /// Flows that have not finished their first probe since start-up.
     pending_first: AtomicUsize,
     ready: AtomicBool,
+    /// Bumped on every report and every new flow set: readers that saw the
+    /// same value saw the same state (`web::snapshot` encodes once per value).
+    version: AtomicU64,
 }
 
 impl State {
@@ -61,6 +64,7 @@ impl State {
             slots: RwLock::new(Arc::new(BTreeMap::new())),
             pending_first: AtomicUsize::new(0),
             ready: AtomicBool::new(false),
+            version: AtomicU64::new(0),
         }
     }
 
@@ -102,6 +106,12 @@ impl State {
         }
         self.metrics.flows.set(next.len() as i64);
         *guard = Arc::new(next);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever what the API shows changes.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// Ready once every flow scheduled at start-up has been probed once.
@@ -148,5 +158,6 @@ impl State {
                 tracing::info!("first round of probes complete: ready");
             }
         }
+        self.version.fetch_add(1, Ordering::Release);
     }
 }

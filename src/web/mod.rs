@@ -3,16 +3,18 @@
 
 mod assets;
 mod page;
+pub mod snapshot;
 
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State as AxState};
+use axum::extract::{Extension, Path, State as AxState};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
+use snapshot::{Snapshot, SnapshotError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
@@ -40,7 +42,33 @@ pub fn router(app: AppState) -> Router {
         .route("/-/ready", get(ready))
         .route("/-/reload", post(reload))
         .route("/api/v1/flows", get(flows))
+        .layer(Extension(Arc::new(Snapshots {
+            flows: Snapshot::new(snapshot::MAX_READERS),
+            overview: Snapshot::new(snapshot::MAX_READERS),
+        })))
         .with_state(app)
+}
+
+/// The shared encodings of the expensive responses.
+struct Snapshots {
+    flows: Snapshot,
+    overview: Snapshot,
+}
+
+/// A snapshot's failure as an HTTP answer: 503 with `Retry-After` when
+/// too many readers wait.
+fn snapshot_error(e: SnapshotError) -> Response {
+    match e {
+        SnapshotError::Busy(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            format!("{e}\n"),
+        )
+            .into_response(),
+        SnapshotError::Encode(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+        }
+    }
 }
 
 /// Bytes per body chunk of `/metrics`.
@@ -181,19 +209,29 @@ async fn off_runtime<T: Send + 'static>(
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response())
 }
 
-async fn flows(AxState(app): AxState<AppState>) -> Response {
-    let body = off_runtime(app, |app| {
-        serde_json::to_vec(&serde_json::json!({ "flows": views(app) }))
-    })
-    .await;
+/// Encoded once per state version and shared by every concurrent reader
+/// (`snapshot`).
+async fn flows(
+    AxState(app): AxState<AppState>,
+    Extension(snaps): Extension<Arc<Snapshots>>,
+) -> Response {
+    let version = app.state.version();
+    let body = snaps
+        .flows
+        .get(version, move || {
+            let v = app.state.version();
+            serde_json::to_vec(&serde_json::json!({ "flows": views(&app) }))
+                .map(|b| (v, Bytes::from(b)))
+                .map_err(|e| e.to_string())
+        })
+        .await;
     match body {
-        Ok(Ok(bytes)) => (
+        Ok(bytes) => (
             [(header::CONTENT_TYPE, "application/json")],
             Body::from(bytes),
         )
             .into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(r) => r,
+        Err(e) => snapshot_error(e),
     }
 }
 
@@ -218,7 +256,7 @@ fn instance(app: &AppState) -> page::Instance {
 
 /// An HTML page under the strict policy: no inline code, nothing from
 /// another origin, no framing.
-fn html_page(status: StatusCode, html: String) -> Response {
+fn html_page(status: StatusCode, html: impl Into<Bytes>) -> Response {
     (
         status,
         [
@@ -226,20 +264,30 @@ fn html_page(status: StatusCode, html: String) -> Response {
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         ],
-        Html(html),
+        Body::from(html.into()),
     )
         .into_response()
 }
 
-async fn status_page(AxState(app): AxState<AppState>) -> Response {
-    let page = off_runtime(app, |app| {
-        page::render_overview(&views(app), &instance(app))
-    })
-    .await;
+/// Shared like `/api/v1/flows`: rendered once per state version.
+async fn status_page(
+    AxState(app): AxState<AppState>,
+    Extension(snaps): Extension<Arc<Snapshots>>,
+) -> Response {
+    let version = app.state.version();
+    let page = snaps
+        .overview
+        .get(version, move || {
+            let v = app.state.version();
+            let html = page::render_overview(&views(&app), &instance(&app));
+            Ok((v, Bytes::from(html)))
+        })
+        .await;
     match page {
-        Ok(html) => html_page(StatusCode::OK, html),
-        Err(r) => r,
+        Ok(bytes) => html_page(StatusCode::OK, bytes),
+        Err(e) => snapshot_error(e),
     }
 }
 
