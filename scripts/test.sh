@@ -1,6 +1,6 @@
 #!/bin/sh
 # The whole test suite, from a fresh Debian machine with the Rust toolchain:
-# installs the real peers (OpenSSH, nginx, dnsmasq, nftables, Prometheus,
+# installs the real peers (OpenSSH, nginx, dnsmasq, nftables, Prometheus, Chromium,
 # Alertmanager, systemd-analyze, rpm, man-db), then runs every test, and
 # builds, installs and purges the .deb (tests/package/check.sh). Run as root: the
 # network tests build their own namespaces. With CI set (the default here) a

@@ -25,8 +25,12 @@
 //!   cancel.
 //! - [`metrics`]: the Prometheus series, created once and updated per probe,
 //!   encoded in chunks that `/metrics` streams.
-//! - [`state`]: the last report of every flow, for the API and `check`.
-//! - [`web`]: the HTTP server: `/metrics`, `/-/*`, `/api/v1/flows`, `/`.
+//! - [`state`]: the last report of every flow, for the API and `check`, and
+//!   its recent outcomes (`state::history`, a bounded ring per flow).
+//! - [`web`]: the HTTP server: `/metrics`, `/-/*`, `/api/v1/flows`, the
+//!   status pages `/` and `/flow/{vantage}/{name}` (`web::page`, with the
+//!   embedded CSS/JS of `web/assets/`), and the encodings shared between
+//!   concurrent readers (`web::snapshot`).
 //! - [`daemon`]: `flowprobe run`: wiring, signals, reload.
 //! - [`cli`]: the command line, the `check` renderers, shell completions
 //!   and man pages.

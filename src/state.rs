@@ -2,14 +2,17 @@
 //! metric handles and its last report. The scheduler writes it, the API and
 //! `check` read it.
 
+pub mod history;
+
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::metrics::{FlowMetrics, Metrics};
 use crate::outcome::Reason;
 use crate::probe::{Prepared, ProbeReport};
+use history::History;
 
 /// `(vantage, flow name)`: unique within an instance.
 pub type FlowKey = (String, String);
@@ -22,11 +25,17 @@ pub struct FlowSlot {
     /// by one (the scheduler logs shedding as a whole), so a flow that
     /// alternates between `filtered` and `resource` logs nothing new.
     logged: Mutex<Option<(bool, Reason)>>,
+    history: Mutex<History>,
 }
 
 impl FlowSlot {
     pub fn last(&self) -> Option<ProbeReport> {
         self.last.lock().clone()
+    }
+
+    /// The flow's recent outcomes and since when it is up (or down).
+    pub fn history<T>(&self, f: impl FnOnce(&History) -> T) -> T {
+        f(&self.history.lock())
     }
 }
 
@@ -37,6 +46,9 @@ pub struct State {
     /// Flows that have not finished their first probe since start-up.
     pending_first: AtomicUsize,
     ready: AtomicBool,
+    /// Bumped on every report and every new flow set: readers that saw the
+    /// same value saw the same state (`web::snapshot` encodes once per value).
+    version: AtomicU64,
 }
 
 impl State {
@@ -46,6 +58,7 @@ impl State {
             slots: RwLock::new(Arc::new(BTreeMap::new())),
             pending_first: AtomicUsize::new(0),
             ready: AtomicBool::new(false),
+            version: AtomicU64::new(0),
         }
     }
 
@@ -61,6 +74,7 @@ impl State {
             metrics,
             last: Mutex::new(None),
             logged: Mutex::new(None),
+            history: Mutex::new(History::default()),
         })
     }
 
@@ -81,6 +95,12 @@ impl State {
         }
         self.metrics.flows.set(next.len() as i64);
         *guard = Arc::new(next);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever what the API shows changes.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// Ready once every flow scheduled at start-up has been probed once.
@@ -109,6 +129,9 @@ impl State {
                 );
             }
         }
+        slot.history
+            .lock()
+            .push(report.started, report.up, report.reason);
         let first = last.is_none();
         *last = Some(report);
         drop(last);
@@ -119,5 +142,6 @@ impl State {
                 tracing::info!("first round of probes complete: ready");
             }
         }
+        self.version.fetch_add(1, Ordering::Release);
     }
 }

@@ -192,7 +192,11 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
         format!("127.0.0.1:{refused}")
     );
     let (_, page) = http("GET", &addr, "/").expect("page");
-    assert!(page.contains("<td>refused</td>"), "{page}");
+    assert!(
+        page.contains("data-name=\"refused\"")
+            && page.contains("<code class=\"reason\">refused</code>"),
+        "{page}"
+    );
 
     // Good reload by SIGHUP: a flow is added, the unchanged one keeps counting.
     let passes_before = metric(

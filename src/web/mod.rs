@@ -1,23 +1,27 @@
 //! The HTTP server of `flowprobe run`: `/metrics`, `/-/healthy`, `/-/ready`,
 //! `POST /-/reload`, `/api/v1/flows` and a status page at `/`.
 
+mod assets;
 mod page;
+pub mod snapshot;
 
 use parking_lot::RwLock;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State as AxState;
+use axum::extract::{Extension, Path, State as AxState};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
+use snapshot::{Snapshot, SnapshotError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
 use crate::probe::ProbeReport;
-use crate::state::State;
+use crate::state::history::HistoryEntry;
+use crate::state::{FlowSlot, State};
 
 /// A reload request from `POST /-/reload`; the daemon answers on it with
 /// every error when the reload failed.
@@ -33,12 +37,42 @@ pub struct AppState {
 pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(status_page))
+        .route("/flow/{vantage}/{name}", get(flow_page))
+        .route("/assets/app.css", get(assets::css))
+        .route("/assets/app.js", get(assets::js))
+        .route("/assets/favicon.svg", get(assets::icon))
         .route("/metrics", get(metrics))
         .route("/-/healthy", get(|| async { "OK\n" }))
         .route("/-/ready", get(ready))
         .route("/-/reload", post(reload))
         .route("/api/v1/flows", get(flows))
+        .layer(Extension(Arc::new(Snapshots {
+            flows: Snapshot::new(snapshot::MAX_READERS),
+            overview: Snapshot::new(snapshot::MAX_READERS),
+        })))
         .with_state(app)
+}
+
+/// The shared encodings of the expensive responses.
+struct Snapshots {
+    flows: Snapshot,
+    overview: Snapshot,
+}
+
+/// A snapshot's failure as an HTTP answer: 503 with `Retry-After` when
+/// too many readers wait.
+fn snapshot_error(e: SnapshotError) -> Response {
+    match e {
+        SnapshotError::Busy(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            format!("{e}\n"),
+        )
+            .into_response(),
+        SnapshotError::Encode(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+        }
+    }
 }
 
 /// Bytes per body chunk of `/metrics`.
@@ -117,6 +151,14 @@ pub struct FlowView {
     pub labels: std::collections::BTreeMap<String, String>,
     /// The last probe, `null` before the first one.
     pub last: Option<ProbeReport>,
+    /// When the flow entered its current up/down state (Unix seconds);
+    /// `/api/v1/flows` only, `null` before the first probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Option<u32>>,
+    /// The last outcomes, oldest first (at most
+    /// [`crate::state::history::HISTORY_LEN`]); `/api/v1/flows` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryEntry>>,
 }
 
 impl FlowView {
@@ -136,7 +178,18 @@ impl FlowView {
             description: flow.description.clone(),
             labels: flow.labels.clone(),
             last,
+            since: None,
+            history: None,
         }
+    }
+
+    /// The view with the slot's history, as the daemon serves it.
+    pub fn of_slot(slot: &FlowSlot) -> Self {
+        let mut v = FlowView::new(&slot.prepared.flow, slot.last());
+        let (since, entries) = slot.history(|h| (h.since(), h.entries()));
+        v.since = Some(since);
+        v.history = Some(entries);
+        v
     }
 }
 
@@ -144,7 +197,7 @@ fn views(app: &AppState) -> Vec<FlowView> {
     app.state
         .slots()
         .values()
-        .map(|s| FlowView::new(&s.prepared.flow, s.last()))
+        .map(|s| FlowView::of_slot(s))
         .collect()
 }
 
@@ -159,30 +212,100 @@ async fn off_runtime<T: Send + 'static>(
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response())
 }
 
-async fn flows(AxState(app): AxState<AppState>) -> Response {
-    let body = off_runtime(app, |app| {
-        serde_json::to_vec(&serde_json::json!({ "flows": views(app) }))
-    })
-    .await;
+/// Encoded once per state version and shared by every concurrent reader
+/// (`snapshot`).
+async fn flows(
+    AxState(app): AxState<AppState>,
+    Extension(snaps): Extension<Arc<Snapshots>>,
+) -> Response {
+    let version = app.state.version();
+    let body = snaps
+        .flows
+        .get(version, move || {
+            let v = app.state.version();
+            serde_json::to_vec(&serde_json::json!({ "flows": views(&app) }))
+                .map(|b| (v, Bytes::from(b)))
+                .map_err(|e| e.to_string())
+        })
+        .await;
     match body {
-        Ok(Ok(bytes)) => (
+        Ok(bytes) => (
             [(header::CONTENT_TYPE, "application/json")],
             Body::from(bytes),
         )
             .into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(r) => r,
+        Err(e) => snapshot_error(e),
     }
 }
 
-async fn status_page(AxState(app): AxState<AppState>) -> Response {
-    let page = off_runtime(app, |app| {
-        let origin = app.config.read().origin.clone();
-        page::render(&views(app), &origin, app.state.is_ready())
+/// What the pages say about the daemon itself, read once per render.
+fn instance(app: &AppState) -> page::Instance {
+    let origin = app.config.read().origin.clone();
+    let now = crate::text::unix_secs(std::time::SystemTime::now());
+    page::Instance {
+        origin,
+        ready: app.state.is_ready(),
+        reload_ok: app.state.metrics.reload_ok.get() == 1,
+        reload_ts: app.state.metrics.reload_ts.get(),
+        now,
+    }
+}
+
+/// An HTML page under the strict policy: no inline code, nothing from
+/// another origin, no framing.
+fn html_page(status: StatusCode, html: impl Into<Bytes>) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_SECURITY_POLICY, page::CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        ],
+        Body::from(html.into()),
+    )
+        .into_response()
+}
+
+/// Shared like `/api/v1/flows`: rendered once per state version.
+async fn status_page(
+    AxState(app): AxState<AppState>,
+    Extension(snaps): Extension<Arc<Snapshots>>,
+) -> Response {
+    let version = app.state.version();
+    let page = snaps
+        .overview
+        .get(version, move || {
+            let v = app.state.version();
+            let html = page::render_overview(&views(&app), &instance(&app));
+            Ok((v, Bytes::from(html)))
+        })
+        .await;
+    match page {
+        Ok(bytes) => html_page(StatusCode::OK, bytes),
+        Err(e) => snapshot_error(e),
+    }
+}
+
+async fn flow_page(
+    AxState(app): AxState<AppState>,
+    Path((vantage, name)): Path<(String, String)>,
+) -> Response {
+    let page = off_runtime(app, move |app| {
+        let key = (vantage, name);
+        app.state
+            .slots()
+            .get(&key)
+            .map(|slot| page::render_flow(&FlowView::of_slot(slot), &instance(app)))
+            .ok_or(key)
     })
     .await;
     match page {
-        Ok(html) => Html(html).into_response(),
+        Ok(Ok(html)) => html_page(StatusCode::OK, html),
+        Ok(Err((vantage, name))) => {
+            html_page(StatusCode::NOT_FOUND, page::not_found(&vantage, &name))
+        }
         Err(r) => r,
     }
 }

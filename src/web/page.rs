@@ -1,46 +1,104 @@
-//! The status page for people: the flow matrix, shaped like the STIG table.
+//! The status pages for people: the overview at `/` (the flow matrix,
+//! shaped like STIG Table 1-2 and grouped by vantage) and one page per flow
+//! at `/flow/{vantage}/{name}`. Server-rendered HTML with every value
+//! escaped here; the embedded script (`assets/app.js`) only keeps it live.
+//! No inline script or style, so the pages run under `default-src 'self'`.
 
-use super::FlowView;
+mod flow;
+mod fmt;
+mod overview;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+pub use flow::render as render_flow;
+pub use overview::render as render_overview;
+
+/// The page headers: nothing but the daemon's own assets may load, no
+/// framing, no referrer leaks to links the page shows.
+pub const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+
+/// What the pages say about the daemon itself.
+pub struct Instance {
+    pub origin: String,
+    pub ready: bool,
+    pub reload_ok: bool,
+    /// Unix seconds of the last successful (re)load; 0 when unknown.
+    pub reload_ts: f64,
+    /// Unix seconds now, so one render uses one clock.
+    pub now: i64,
 }
 
-pub fn render(flows: &[FlowView], origin: &str, ready: bool) -> String {
-    let mut rows = String::new();
-    for f in flows {
-        let (status, class, reason, detail) = match &f.last {
-            None => ("PENDING", "pending", "pending".to_string(), String::new()),
-            Some(r) if r.up => ("UP", "up", r.reason.to_string(), r.detail.clone()),
-            Some(r) => ("DOWN", "down", r.reason.to_string(), r.detail.clone()),
-        };
-        rows.push_str(&format!(
-            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}:{}</td><td>{}</td><td>{}</td><td>{}</td><td><b>{status}</b></td><td>{}</td><td>{}</td></tr>\n",
-            esc(&f.vantage),
-            esc(&f.name),
-            esc(&f.host),
-            f.port,
-            f.check,
-            f.expect,
-            f.severity,
-            esc(&reason),
-            esc(&detail),
-        ));
-    }
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>flowprobe</title>\
-<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}\
-tr.up td{{background:#e6ffe6}}tr.down td{{background:#ffe6e6}}tr.pending td{{background:#f4f4f4}}</style></head>\
-<body><h1>flowprobe</h1><p>Configuration: {}; {}. <a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/flows\">API</a></p>\
-<table><tr><th>vantage</th><th>flow</th><th>target</th><th>check</th><th>expect</th><th>severity</th><th>status</th><th>reason</th><th>detail</th></tr>\n{rows}</table></body></html>\n",
-        esc(origin),
-        if ready {
-            "ready"
+/// Escape text for HTML element content and quoted attribute values
+/// ([`crate::text::escape_markup`], shared with JUnit).
+pub fn esc(s: &str) -> String {
+    crate::text::escape_markup(s)
+}
+
+/// Percent-encode one URL path segment (everything but RFC 3986
+/// unreserved characters), so any flow or vantage name makes a link that
+/// routes back to it.
+pub fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
         } else {
-            "first round running"
-        },
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The link of a flow's page, relative to `root` (the way back to `/`
+/// from the current page, so the pages work behind a path prefix).
+pub fn flow_href(root: &str, vantage: &str, name: &str) -> String {
+    format!("{root}flow/{}/{}", seg(vantage), seg(name))
+}
+
+/// The document around a page's `<main>`.
+fn layout(title: &str, root: &str, page: &str, main: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{title}</title><link rel=\"stylesheet\" href=\"{root}assets/app.css\">\
+<link rel=\"icon\" href=\"{root}assets/favicon.svg\" type=\"image/svg+xml\">\
+<script src=\"{root}assets/app.js\" defer></script></head>\
+<body data-page=\"{page}\" data-root=\"{root}\">\
+<a class=\"skip\" href=\"#main\">Skip to content</a>\
+<div id=\"offline\" class=\"banner\" role=\"status\" hidden></div>\
+<main id=\"main\">{main}</main>\
+<footer><a href=\"{root}\">all flows</a> · <a href=\"{root}metrics\">metrics</a> · <a href=\"{root}api/v1/flows\">API</a> · flowprobe {version}</footer>\
+</body></html>\n",
+        title = esc(title),
+        version = esc(crate::version::VERSION),
     )
+}
+
+/// The answer for a flow that is not (or no longer) configured.
+pub fn not_found(vantage: &str, name: &str) -> String {
+    let main = format!(
+        "<h1>No flow {} from {}</h1><p>It is not in the running configuration (renamed or removed by a reload?).</p>\
+<p><a href=\"../../\">All flows</a></p>",
+        esc(name),
+        esc(vantage)
+    );
+    layout("flow not found - flowprobe", "../../", "missing", &main)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esc_escapes_markup_and_quotes() {
+        assert_eq!(
+            esc("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+    }
+
+    #[test]
+    fn segments_round_trip_any_name() {
+        assert_eq!(seg("mobile-mdm_https.1~"), "mobile-mdm_https.1~");
+        assert_eq!(seg("a/b c?<"), "a%2Fb%20c%3F%3C");
+        assert_eq!(seg("é"), "%C3%A9");
+    }
 }

@@ -1,0 +1,542 @@
+//! `/flow/{vantage}/{name}`: one flow for the engineer who has to fix it:
+//! its definition, the last outcome with phase timings and findings, the
+//! history with reasons, the command that reproduces it, and the facts of
+//! its check: the sent TLS chain drawn as a path per trust store (where it
+//! stops marked, extras greyed), the SSH algorithms as judged, the CRLs.
+
+use std::fmt::Write as _;
+use std::time::UNIX_EPOCH;
+
+use super::fmt::{age, ms, time_ago, utc};
+use super::overview::{reason_note, state, strip};
+use super::{Instance, esc, layout};
+use crate::analyze::chain::{AnchorResult, CertFacts, ChainReport};
+use crate::outcome::{Finding, Level};
+use crate::probe::crl::CrlDetails;
+use crate::probe::ssh::SshDetails;
+use crate::probe::tls::TlsDetails;
+use crate::probe::{Attempt, Details, Phase, Phases};
+use crate::web::FlowView;
+
+/// From `/flow/{vantage}/{name}` back to `/`.
+const ROOT: &str = "../../";
+
+fn definition(v: &FlowView, origin: &str) -> String {
+    let mut labels = String::new();
+    for (k, val) in &v.labels {
+        let _ = write!(labels, "<code>{}={}</code> ", esc(k), esc(val));
+    }
+    // The configuration file goes into the command only when it is one;
+    // the embedded default needs no `--config`.
+    let config = if std::path::Path::new(origin).is_file() {
+        format!(" --config {}", shell_quote(origin))
+    } else {
+        String::new()
+    };
+    let cmd = format!(
+        "flowprobe check{config} --vantage {} --flow {}",
+        shell_quote(&v.vantage),
+        shell_quote(&v.name)
+    );
+    format!(
+        "<section aria-labelledby=\"def-h\"><h2 id=\"def-h\">Definition</h2><dl class=\"facts\">\
+<dt>From (vantage)</dt><dd>{vantage}</dd><dt>To</dt><dd>{to} <span class=\"host\">{host}</span>:{port}</dd>\
+<dt>Check</dt><dd>{check}</dd><dt>Expect</dt><dd>{expect}</dd><dt>Severity</dt><dd>{sev}</dd>\
+<dt>Interval / timeout</dt><dd>{interval} s / {timeout} s</dd><dt>Labels</dt><dd>{labels}</dd></dl>\
+<p><label for=\"repro\">Reproduce from this host</label></p>\
+<pre class=\"cmd\" id=\"repro\" tabindex=\"0\">{cmd}</pre></section>",
+        vantage = esc(&v.vantage),
+        to = esc(&v.to),
+        host = esc(&v.host),
+        port = v.port,
+        check = esc(v.check),
+        expect = esc(v.expect),
+        sev = esc(v.severity),
+        interval = v.interval_seconds,
+        timeout = v.timeout_seconds,
+        cmd = esc(&cmd),
+    )
+}
+
+/// Quote for a POSIX shell when the word needs it.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn phases(p: &Phases) -> String {
+    let mut cells = String::new();
+    for ph in Phase::ALL {
+        if let Some(d) = p.get(ph) {
+            let _ = write!(
+                cells,
+                "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+                ph.as_str(),
+                ms(d.as_secs_f64())
+            );
+        }
+    }
+    if cells.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<table class=\"phases\"><caption>Phase timings</caption><thead><tr><th scope=\"col\">phase</th>\
+<th scope=\"col\">time</th></tr></thead><tbody>{cells}</tbody></table>"
+    )
+}
+
+fn level(l: Level) -> (&'static str, &'static str) {
+    match l {
+        Level::Fail => ("down", "FAIL"),
+        Level::Warn => ("warn", "WARN"),
+        Level::Info => ("info", "INFO"),
+    }
+}
+
+fn findings(list: &[&Finding]) -> String {
+    if list.is_empty() {
+        return "<p>No findings.</p>".to_string();
+    }
+    let mut s = String::from("<ul class=\"findings\">");
+    for f in list {
+        let (class, text) = level(f.level);
+        let _ = write!(
+            s,
+            "<li><span class=\"badge {class}\">{text}</span> <code class=\"reason\">{}</code> {}</li>",
+            f.reason,
+            esc(&f.detail)
+        );
+    }
+    s.push_str("</ul>");
+    s
+}
+
+/// Days from `now` to `t`, as a class and a text.
+fn days_left(t: Option<i64>, now: i64) -> (&'static str, String) {
+    match t {
+        None => ("", String::new()),
+        Some(t) if t <= now => ("expired", format!("expired {} ago", age(now - t))),
+        Some(t) => {
+            let d = (t - now) / 86_400;
+            let class = if d < 30 { "expiring" } else { "valid" };
+            (class, format!("{d} days left"))
+        }
+    }
+}
+
+/// One certificate as a box. `mark` says what it is to this store's path.
+fn cert_box(c: &CertFacts, mark: &str, class: &str, now: i64) -> String {
+    if let Some(e) = &c.error {
+        return format!(
+            "<li class=\"cert {class}\" data-position=\"{}\"><p class=\"cn\">#{} unparsable</p><p>{}</p></li>",
+            c.position,
+            c.position,
+            esc(e)
+        );
+    }
+    let (dclass, dtext) = days_left(c.not_after, now);
+    let key = match &c.curve {
+        Some(curve) => format!("{} {}", c.key_type, curve),
+        None => format!("{} {}", c.key_type, c.key_bits),
+    };
+    let mut flags = Vec::new();
+    if c.is_ca {
+        flags.push("CA");
+    }
+    if c.self_signed {
+        flags.push("self-signed");
+    }
+    let cn = if c.subject_cn.is_empty() {
+        &c.subject
+    } else {
+        &c.subject_cn
+    };
+    format!(
+        "<li class=\"cert {class}\" data-position=\"{pos}\"><p class=\"mark\">{mark}</p>\
+<p class=\"cn\"><span class=\"pos\">#{pos}</span> {cn}</p><dl>\
+<dt>subject</dt><dd class=\"subject\">{subject}</dd><dt>issuer</dt><dd>{issuer}</dd>\
+<dt>serial</dt><dd><code>{serial}</code></dd>\
+<dt>valid</dt><dd>{nb} to {na} <span class=\"days {dclass}\">{dtext}</span></dd>\
+<dt>key</dt><dd>{key}{flags}</dd><dt>signature</dt><dd>{sig}</dd>{sans}</dl></li>",
+        pos = c.position,
+        mark = esc(mark),
+        cn = esc(cn),
+        subject = esc(&c.subject),
+        issuer = esc(&c.issuer),
+        serial = esc(&c.serial),
+        nb = c.not_before.map(utc).unwrap_or_default(),
+        na = c.not_after.map(utc).unwrap_or_default(),
+        key = esc(&key),
+        flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", flags.join(", "))
+        },
+        sig = esc(&c.signature_algorithm),
+        sans = if c.sans.is_empty() {
+            String::new()
+        } else {
+            format!("<dt>names</dt><dd>{}</dd>", esc(&c.sans.join(", ")))
+        },
+    )
+}
+
+/// One store's path: the certificates on it from the leaf, then the anchor
+/// it reached or the point where it stops, then what else was sent.
+fn store_path(chain: &ChainReport, a: &AnchorResult, now: i64) -> String {
+    let certs = &chain.certificates;
+    let (badge, verdict) = if a.verified {
+        ("up", "PATH VERIFIED")
+    } else {
+        ("down", "PATH STOPS")
+    };
+    let mut s = format!(
+        "<section class=\"store {badge}\" data-store=\"{store}\"><h3>Trust store <code>{store}</code> \
+<span class=\"badge {badge}\">{verdict}</span></h3><p class=\"detail\">{detail}</p><ol class=\"path\">",
+        store = esc(&a.store),
+        detail = esc(&a.detail),
+    );
+    for (step, &pos) in a.path.iter().enumerate() {
+        if let Some(c) = certs.get(pos) {
+            let mark = match step {
+                0 => "leaf, on the path".to_string(),
+                n => format!("step {n}, on the path"),
+            };
+            s.push_str(&cert_box(c, &mark, "on-path", now));
+        }
+    }
+    if a.verified {
+        let _ = write!(
+            s,
+            "<li class=\"anchor\"><p class=\"mark\">trust anchor (in the store, not sent)</p>\
+<p class=\"cn\">{}</p></li>",
+            esc(a.anchor_subject.as_deref().unwrap_or(""))
+        );
+    } else {
+        let (last, next) = match a.path.last().and_then(|&p| certs.get(p)) {
+            Some(c) => (
+                format!("#{} {}", c.position, c.subject_cn),
+                format!("the certificate of <strong>{}</strong>", esc(&c.issuer)),
+            ),
+            None => (String::new(), "a certificate".to_string()),
+        };
+        let _ = write!(
+            s,
+            "<li class=\"stop\" role=\"note\"><p class=\"mark\">the path stops here</p>\
+<p>Not sent: {next}, the issuer of {last}. A device that trusts only <code>{store}</code> \
+and the sent certificates cannot reach an anchor.</p></li>",
+            last = esc(&last),
+            store = esc(&a.store),
+        );
+    }
+    s.push_str("</ol>");
+    let others: Vec<&CertFacts> = certs
+        .iter()
+        .filter(|c| !a.path.contains(&c.position))
+        .collect();
+    if !others.is_empty() {
+        s.push_str("<h4>Also sent, not on this path</h4><ol class=\"path extras\">");
+        for c in others {
+            let mark = if chain.duplicates.contains(&c.position) {
+                "duplicate"
+            } else if chain.anchor_sent.contains(&c.position) {
+                "anchor sent (not needed)"
+            } else {
+                "not on this path"
+            };
+            s.push_str(&cert_box(c, mark, "extra", now));
+        }
+        s.push_str("</ol>");
+    }
+    s.push_str("</section>");
+    s
+}
+
+fn tls(d: &TlsDetails, now: i64) -> String {
+    let opt = |o: &Option<String>| esc(o.as_deref().unwrap_or("none"));
+    let mut s = format!(
+        "<h3>Handshake</h3><dl class=\"facts\"><dt>server name</dt><dd>{}</dd><dt>version</dt><dd>{}</dd>\
+<dt>cipher suite</dt><dd>{}</dd><dt>ALPN</dt><dd>{}</dd><dt>client certificate requested</dt><dd>{}</dd></dl>",
+        esc(&d.server_name),
+        opt(&d.version),
+        opt(&d.cipher_suite),
+        opt(&d.alpn),
+        if d.client_cert_requested { "yes" } else { "no" },
+    );
+    let Some(chain) = &d.chain else {
+        s.push_str("<p>No certificate was received.</p>");
+        return s;
+    };
+    let _ = write!(
+        s,
+        "<h3>Sent chain: {} certificates, {}</h3>",
+        chain.certificates.len(),
+        if chain.order_ok() {
+            "in order"
+        } else {
+            "<strong class=\"bad\">out of order</strong>"
+        }
+    );
+    if chain.anchors().is_empty() {
+        s.push_str("<p>No trust store is judged for this flow; the sent certificates:</p><ol class=\"path\">");
+        for c in &chain.certificates {
+            s.push_str(&cert_box(c, "sent", "on-path", now));
+        }
+        s.push_str("</ol>");
+    }
+    for a in chain.anchors() {
+        s.push_str(&store_path(chain, a, now));
+    }
+    s
+}
+
+fn ssh(d: &SshDetails) -> String {
+    let j = &d.judgement;
+    let mut s = format!(
+        "<dl class=\"facts\"><dt>protocol</dt><dd>{}</dd><dt>software</dt><dd>{}</dd>\
+<dt>policy</dt><dd>{} ({})</dd></dl>",
+        esc(&d.protocol),
+        esc(&d.software),
+        esc(&j.policy),
+        esc(&j.release)
+    );
+    s.push_str(
+        "<table class=\"algos\"><caption>Offered algorithms, judged by the policy</caption><thead><tr>\
+<th scope=\"col\">kind</th><th scope=\"col\">algorithm</th><th scope=\"col\">verdict</th>\
+<th scope=\"col\">rule broken</th></tr></thead><tbody>",
+    );
+    for a in &j.offered {
+        let _ = write!(
+            s,
+            "<tr class=\"{}\"><td>{}</td><td><code>{}</code></td><td><span class=\"badge {}\">{}</span></td><td>{}</td></tr>",
+            if a.allowed { "up" } else { "down" },
+            a.kind.as_str(),
+            esc(&a.name),
+            if a.allowed { "up" } else { "down" },
+            if a.allowed { "allowed" } else { "NOT ALLOWED" },
+            esc(&a.rules.join(", "))
+        );
+    }
+    s.push_str("</tbody></table>");
+    for (kind, names) in &j.missing_required {
+        let _ = write!(
+            s,
+            "<p class=\"bad\">Required {} not offered: {}</p>",
+            kind.as_str(),
+            esc(&names.join(", "))
+        );
+    }
+    for n in &j.notes {
+        let _ = write!(s, "<p class=\"note\">{}</p>", esc(n));
+    }
+    s
+}
+
+fn crl(d: &CrlDetails, now: i64) -> String {
+    let mut s = String::new();
+    if let Some(f) = &d.from_flow {
+        let _ = write!(
+            s,
+            "<p>Certificates from flow <code>{}</code>{}.</p>",
+            esc(f),
+            d.chain_captured_at
+                .map(|t| format!(", captured {}", utc(t as i64)))
+                .unwrap_or_default()
+        );
+    }
+    s.push_str(
+        "<table class=\"crls\"><caption>CRLs</caption><thead><tr><th scope=\"col\">verdict</th>\
+<th scope=\"col\">issuer</th><th scope=\"col\">this / next update</th><th scope=\"col\">size, entries</th>\
+<th scope=\"col\">signature</th><th scope=\"col\">revoked on the path</th><th scope=\"col\">URL</th></tr></thead><tbody>",
+    );
+    for e in &d.crls {
+        let ok = e.reason == crate::outcome::Reason::Ok;
+        let (issuer, dates, sig, revoked, entries) = match &e.crl {
+            Some(c) => (
+                if c.issuer_cn.is_empty() {
+                    c.issuer.clone()
+                } else {
+                    c.issuer_cn.clone()
+                },
+                format!(
+                    "{} / {}{}",
+                    utc(c.this_update),
+                    c.next_update.map(utc).unwrap_or_else(|| "none".into()),
+                    c.next_update
+                        .map(|n| format!(" ({})", days_left(Some(n), now).1))
+                        .unwrap_or_default()
+                ),
+                format!(
+                    "{} {}",
+                    c.signature_algorithm,
+                    if c.signature_valid {
+                        "valid"
+                    } else {
+                        "INVALID"
+                    }
+                ),
+                if c.revoked.is_empty() {
+                    "none".to_string()
+                } else {
+                    c.revoked
+                        .iter()
+                        .map(|r| format!("#{} {} ({})", r.position, r.subject_cn, r.serial))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                c.entries.to_string(),
+            ),
+            None => Default::default(),
+        };
+        let _ = write!(
+            s,
+            "<tr class=\"{cls}\"><td><span class=\"badge {cls}\">{r}</span> {detail}</td><td>{issuer}</td>\
+<td>{dates}</td><td>{bytes} bytes, {entries}</td><td>{sig}</td><td>{revoked}</td><td><code>{url}</code> (HTTP {status})</td></tr>",
+            cls = if ok { "up" } else { "down" },
+            r = e.reason,
+            detail = esc(&e.detail),
+            issuer = esc(&issuer),
+            dates = esc(&dates),
+            bytes = e.http.body_bytes,
+            entries = esc(&entries),
+            sig = esc(&sig),
+            revoked = esc(&revoked),
+            url = esc(&e.url),
+            status = e.http.status.map_or("none".to_string(), |s| s.to_string()),
+        );
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+fn attempt(a: &Attempt, n: usize, of: usize, now: i64) -> String {
+    let mut s = String::new();
+    if of > 1 {
+        let _ = write!(
+            s,
+            "<h3>Address {n}: {} <code class=\"reason\">{}</code></h3><p>{}</p>{}",
+            esc(&a.address.to_string()),
+            a.reason,
+            esc(&a.detail),
+            phases(&a.phases)
+        );
+    }
+    match &a.details {
+        Details::Tls(d) => {
+            s.push_str("<section class=\"check tls\"><h2>TLS</h2>");
+            s.push_str(&tls(d, now));
+            s.push_str("</section>");
+        }
+        Details::Ssh(d) => {
+            s.push_str("<section class=\"check ssh\"><h2>SSH</h2>");
+            s.push_str(&ssh(d));
+            s.push_str("</section>");
+        }
+        Details::Crl(d) => {
+            s.push_str("<section class=\"check crl\"><h2>CRLs</h2>");
+            s.push_str(&crl(d, now));
+            s.push_str("</section>");
+        }
+        Details::Http(d) => {
+            let _ = write!(
+                s,
+                "<section class=\"check http\"><h2>HTTP</h2><dl class=\"facts\"><dt>URL</dt><dd>{}</dd>\
+<dt>final URL</dt><dd>{}</dd><dt>status</dt><dd>{}</dd><dt>redirects</dt><dd>{}</dd>\
+<dt>content type</dt><dd>{}</dd><dt>body</dt><dd>{} bytes</dd></dl></section>",
+                esc(&d.url),
+                esc(&d.final_url),
+                d.status.map_or("none".to_string(), |s| s.to_string()),
+                d.redirects.len(),
+                esc(d.content_type.as_deref().unwrap_or("none")),
+                d.body_bytes
+            );
+        }
+        Details::None => {}
+    }
+    s
+}
+
+fn history(v: &FlowView) -> String {
+    let entries = v.history.as_deref().unwrap_or_default();
+    let mut rows = String::new();
+    for e in entries.iter().rev() {
+        let (c, t) = if e.up { ("up", "UP") } else { ("down", "DOWN") };
+        let _ = write!(
+            rows,
+            "<tr class=\"{c}\"><td>{}</td><td><span class=\"badge {c}\">{t}</span></td><td><code>{}</code></td></tr>",
+            utc(i64::from(e.t)),
+            e.reason
+        );
+    }
+    format!(
+        "<section aria-labelledby=\"hist-h\"><h2 id=\"hist-h\">History</h2>{}\
+<details><summary>Every outcome ({} kept, newest first)</summary><table class=\"history\"><thead><tr>\
+<th scope=\"col\">started</th><th scope=\"col\">state</th><th scope=\"col\">reason</th></tr></thead>\
+<tbody>{rows}</tbody></table></details></section>",
+        strip(v),
+        entries.len()
+    )
+}
+
+pub fn render(v: &FlowView, inst: &Instance) -> String {
+    let now = inst.now;
+    let (class, text) = state(v);
+    let mut main = format!(
+        "<nav class=\"crumbs\"><a href=\"{ROOT}\">All flows</a> / {vantage}</nav>\
+<header class=\"flowhead {class}\" id=\"flowhead\"><h1><span class=\"badge {class}\">{text}</span> {name}</h1>\
+<p class=\"desc\">{desc}</p>",
+        vantage = esc(&v.vantage),
+        name = esc(&v.name),
+        desc = esc(&v.description),
+    );
+    match &v.last {
+        None => main.push_str("<p>Not probed yet.</p></header>"),
+        Some(r) => {
+            let started = r
+                .started
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let since = v
+                .since
+                .flatten()
+                .map(|t| {
+                    format!(
+                        "{text} since {} ({})",
+                        utc(i64::from(t)),
+                        time_ago(i64::from(t), now, "since")
+                    )
+                })
+                .unwrap_or_default();
+            let _ = write!(
+                main,
+                "<p class=\"verdict\"><code class=\"reason\">{reason}</code> <span class=\"note\">{note}</span></p>\
+<p class=\"detail\">{detail}</p><p class=\"meta\">{since} · last probe {last}</p></header>",
+                reason = r.reason,
+                note = reason_note(v),
+                detail = esc(&r.detail),
+                last = time_ago(started, now, "age"),
+            );
+            let all: Vec<&Finding> = r.findings().collect();
+            let _ = write!(
+                main,
+                "<section aria-labelledby=\"last-h\"><h2 id=\"last-h\">Last outcome</h2>{}\
+<h3>Findings</h3>{}</section>",
+                phases(&r.phases),
+                findings(&all)
+            );
+            for (i, a) in r.attempts.iter().enumerate() {
+                main.push_str(&attempt(a, i + 1, r.attempts.len(), now));
+            }
+        }
+    }
+    main.push_str(&history(v));
+    main.push_str(&definition(v, &inst.origin));
+    let title = format!("{text} {} ({}) - flowprobe", v.name, v.vantage);
+    layout(&title, ROOT, "flow", &main)
+}

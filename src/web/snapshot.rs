@@ -1,0 +1,140 @@
+//! Expensive responses encoded once per state, not once per client: every
+//! reader of `/api/v1/flows` (or the overview) that arrives while an
+//! encoding runs waits for it and gets the same shared bytes, and a reader
+//! that finds bytes already encoded from the current state takes them as
+//! they are. So N concurrent readers cost about one encoding, and the
+//! memory of one body. Beyond a cap of waiting readers the answer is 503
+//! at once, so a crowd of clients cannot queue without bound.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::{Mutex, Semaphore};
+
+/// Readers (encoding or waiting) per snapshot; the rest get 503.
+pub const MAX_READERS: usize = 64;
+
+/// Why a reader got no bytes.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SnapshotError {
+    #[error("{0} requests are already waiting for this response; retry in a second")]
+    Busy(usize),
+    #[error("encoding failed: {0}")]
+    Encode(String),
+}
+
+/// One cached encoding and the state version it was made from.
+pub struct Snapshot {
+    cached: Mutex<Option<(u64, Bytes)>>,
+    readers: Arc<Semaphore>,
+    cap: usize,
+}
+
+impl Snapshot {
+    pub fn new(cap: usize) -> Self {
+        Snapshot {
+            cached: Mutex::new(None),
+            readers: Arc::new(Semaphore::new(cap)),
+            cap,
+        }
+    }
+
+    /// Bytes that include every change up to `version` (the state's version
+    /// when the reader arrived): the cached ones when they are at least that
+    /// new, otherwise one fresh encoding by `encode` (on the blocking pool)
+    /// which the readers queued behind it then share. `encode` reads the
+    /// state itself and returns the version it encoded (read before it
+    /// started) with the bytes.
+    pub async fn get<F>(&self, version: u64, encode: F) -> Result<Bytes, SnapshotError>
+    where
+        F: FnOnce() -> Result<(u64, Bytes), String> + Send + 'static,
+    {
+        let Ok(_permit) = Arc::clone(&self.readers).try_acquire_owned() else {
+            return Err(SnapshotError::Busy(self.cap));
+        };
+        let mut cached = self.cached.lock().await;
+        if let Some((v, bytes)) = cached.as_ref()
+            && *v >= version
+        {
+            return Ok(bytes.clone());
+        }
+        let (v, bytes) = tokio::task::spawn_blocking(encode)
+            .await
+            .map_err(|e| SnapshotError::Encode(e.to_string()))?
+            .map_err(SnapshotError::Encode)?;
+        *cached = Some((v, bytes.clone()));
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_readers_share_one_encoding_per_version() {
+        let snap = Arc::new(Snapshot::new(MAX_READERS));
+        let encodings = Arc::new(AtomicUsize::new(0));
+        let read = |version: u64| {
+            let (snap, encodings) = (Arc::clone(&snap), Arc::clone(&encodings));
+            tokio::spawn(async move {
+                snap.get(version, move || {
+                    encodings.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(50));
+                    Ok((version, Bytes::from(vec![b'x'; 1 << 20])))
+                })
+                .await
+            })
+        };
+        let readers: Vec<_> = (0..50).map(|_| read(7)).collect();
+        let mut bodies = Vec::new();
+        for r in readers {
+            bodies.push(r.await.expect("join").expect("bytes"));
+        }
+        assert_eq!(
+            encodings.load(Ordering::SeqCst),
+            1,
+            "50 readers, one encoding"
+        );
+        // Shared, not copied: every body is the same allocation.
+        assert!(bodies.iter().all(|b| b.as_ptr() == bodies[0].as_ptr()));
+        // The same version again is served from the cache; a newer one
+        // encodes once more.
+        read(7).await.expect("join").expect("bytes");
+        assert_eq!(encodings.load(Ordering::SeqCst), 1);
+        read(8).await.expect("join").expect("bytes");
+        assert_eq!(encodings.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_beyond_the_cap_are_refused_at_once() {
+        let snap = Arc::new(Snapshot::new(2));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rx = Arc::new(parking_lot::Mutex::new(rx));
+        let slow = {
+            let (snap, rx) = (Arc::clone(&snap), Arc::clone(&rx));
+            tokio::spawn(async move {
+                snap.get(1, move || {
+                    let _ = rx.lock().recv();
+                    Ok((1, Bytes::from_static(b"ok")))
+                })
+                .await
+            })
+        };
+        let waiting = {
+            let snap = Arc::clone(&snap);
+            tokio::spawn(async move { snap.get(1, || Err("not called".into())).await })
+        };
+        // Both permits are taken once the two readers are in.
+        while snap.readers.available_permits() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let third = snap.get(1, || Err("not called".into())).await;
+        assert_eq!(third, Err(SnapshotError::Busy(2)));
+        tx.send(()).expect("release");
+        assert_eq!(slow.await.expect("join"), Ok(Bytes::from_static(b"ok")));
+        assert_eq!(waiting.await.expect("join"), Ok(Bytes::from_static(b"ok")));
+    }
+}
