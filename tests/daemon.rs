@@ -293,3 +293,82 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
         "a state change is logged once, not every probe:\n{logs}"
     );
 }
+
+/// The daemon in-process, as `daemon::run` is built to be: on a listener the
+/// test bound, reloading on the test's hang-up, stopping on its shutdown
+/// future with no signal involved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_runs_in_process_reloads_on_hangup_and_stops_on_its_future() {
+    let open = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = open.local_addr().expect("addr").port();
+    let flow = |name: &str| {
+        format!(
+            "[[flow]]\nname = \"{name}\"\nfrom = \"here\"\nto = \"lo\"\nport = {port}\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
+        )
+    };
+    let head = "catalog = \"none\"\n[vantage.here]\n[targets]\nlo = \"127.0.0.1\"\n";
+    let dir = tempdir();
+    let path = write(
+        dir.path(),
+        "flowprobe.toml",
+        &format!("{head}{}", flow("one")),
+    );
+    let overrides = flowprobe::config::Overrides::default();
+    let initial = flowprobe::config::load(Some(&path), &overrides).expect("config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind web");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (hangup, hangups) = tokio::sync::mpsc::channel(1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let source = flowprobe::daemon::ConfigSource {
+        path: Some(path.clone()),
+        overrides,
+    };
+    let daemon = tokio::spawn(flowprobe::daemon::run(
+        listener,
+        initial,
+        source,
+        hangups,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let flows = |addr: String| async move {
+        tokio::task::spawn_blocking(move || {
+            let (_, body) = http("GET", &addr, "/api/v1/flows")?;
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+            Some(v["flows"].as_array()?.len())
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    let mut seen = None;
+    for _ in 0..50 {
+        seen = flows(addr.clone()).await;
+        if seen == Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, Some(1), "serving the initial flow");
+
+    std::fs::write(&path, format!("{head}{}{}", flow("one"), flow("two"))).expect("rewrite");
+    hangup.send(()).await.expect("hang-up delivered");
+    for _ in 0..50 {
+        seen = flows(addr.clone()).await;
+        if seen == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, Some(2), "the hang-up reloaded the file");
+
+    let _ = stop.send(());
+    let result = tokio::time::timeout(Duration::from_secs(3), daemon)
+        .await
+        .expect("stopped within the grace period")
+        .expect("daemon task");
+    assert_eq!(result, Ok(()));
+}

@@ -15,7 +15,7 @@ pub(crate) mod validate;
 pub use check::{CheckKind, CheckSpec, SshPolicies};
 pub(crate) use error::Collector;
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{DEFAULT_PATH, Overrides, load, load_with_env, resolve_path};
+pub use load::{DEFAULT_PATH, Overrides, from_text, load, load_with_env, resolve_path};
 pub use show::to_toml;
 pub use target::Target;
 pub use types::*;
