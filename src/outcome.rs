@@ -50,11 +50,12 @@ pub enum Reason {
     ProtocolError,
     Internal,
     Resource,
+    TlsWeakProtocol,
 }
 
 impl Reason {
     /// Every reason, in label order; used to pre-create the state-set series.
-    pub const ALL: [Reason; 39] = [
+    pub const ALL: [Reason; 40] = [
         Reason::Ok,
         Reason::DnsNxdomain,
         Reason::DnsTimeout,
@@ -94,6 +95,7 @@ impl Reason {
         Reason::ProtocolError,
         Reason::Internal,
         Reason::Resource,
+        Reason::TlsWeakProtocol,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +139,7 @@ impl Reason {
             Reason::ProtocolError => "protocol_error",
             Reason::Internal => "internal",
             Reason::Resource => "resource",
+            Reason::TlsWeakProtocol => "tls_weak_protocol",
         }
     }
 

@@ -4,4 +4,5 @@ pub mod builtin_anchors;
 pub mod chain;
 pub mod crl;
 pub mod ssh_policy;
+pub mod tls_policy;
 pub mod trust;
