@@ -8,6 +8,7 @@
 
 mod check;
 mod error;
+pub mod protocols;
 mod recorder;
 
 pub use crate::config::check::tls::TlsVersion;
