@@ -13,8 +13,8 @@
 //! - [`probe`]: one module per check kind behind one signature, and the
 //!   shared wrapper that times phases, enforces the budget and judges.
 //! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs).
-//! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start),
-//!   fuzzed in `fuzz/`.
+//! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start,
+//!   TLS ClientHello and the server's first answer), fuzzed in `fuzz/`.
 //! - [`outcome`]: the closed set of reasons and findings.
 //! - [`schedule`]: per-flow timing on a shared start grid, spread,
 //!   probe slots by severity with shedding (`schedule::slots`), reload,

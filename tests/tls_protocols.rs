@@ -136,7 +136,7 @@ fn protocols(report: &ProbeReport) -> &ProtocolDetails {
 /// TLS flows to 127.0.0.1 with the built-in policy. No trust store: the
 /// chain is not what these tests are about (`trust = []` judges name and
 /// validity only).
-fn flow_config(flows: &[(&str, u16, &str)]) -> flowprobe::config::Config {
+fn flow_text(flows: &[(&str, u16, &str)]) -> String {
     let mut text = String::from("catalog = \"none\"\n[targets]\nmdm = \"127.0.0.1\"\n");
     for (name, port, timeout) in flows {
         text.push_str(&format!(
@@ -145,7 +145,11 @@ fn flow_config(flows: &[(&str, u16, &str)]) -> flowprobe::config::Config {
              tls = {{ trust = [], server_name = \"mdm.lab.test\", protocol_policy = \"nist-800-52r2\" }}\n"
         ));
     }
-    support::config_from(&text)
+    text
+}
+
+fn flow_config(flows: &[(&str, u16, &str)]) -> flowprobe::config::Config {
+    support::config_from(&flow_text(flows))
 }
 
 /// One probe of each flow of `c`, twice on the same prepared flows (the
@@ -225,7 +229,8 @@ async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
             "TLSv1",
         ],
     );
-    let c = flow_config(&[("legacy", server.addr.port(), "5s")]);
+    let text = flow_text(&[("legacy", server.addr.port(), "5s")]);
+    let c = support::config_from(&text);
     let runs = probe_twice(&c).await;
     let (first, second, metrics) = &runs[0];
 
@@ -581,4 +586,71 @@ async fn a_silent_server_leaves_the_enumeration_unknown_within_its_budget() {
         .await
         .expect("result");
     assert!(again.connections >= 1);
+}
+
+/// `[tls_policy.NAME]` and the flow keys are validated at load, every
+/// error with its key path.
+#[test]
+fn tls_policies_and_protocol_keys_are_validated_with_key_paths() {
+    let dir = support::tempdir();
+    let text = r#"
+catalog = "none"
+[targets]
+mdm = "127.0.0.1"
+[tls_policy.site]
+versions = ["1.2", "1.4"]
+forbidden = ["3des"]
+[tls_policy.stig]
+versions = ["1.2"]
+[tls_policy.odd]
+versions = ["1.3"]
+required_versions = ["1.2"]
+[[flow]]
+name = "a"
+from = "administrators"
+to = "mdm"
+port = 443
+check = "tls"
+tls = { protocol_policy = "nist" }
+[[flow]]
+name = "b"
+from = "administrators"
+to = "mdm"
+port = 8443
+check = "tls"
+tls = { protocol_interval = "1h" }
+"#;
+    let path = support::write(dir.path(), "flowprobe.toml", text);
+    let err = flowprobe::config::load_with_env(
+        Some(&path),
+        &flowprobe::config::Overrides::default(),
+        Default::default(),
+    )
+    .expect_err("invalid")
+    .to_string();
+    for want in [
+        "tls_policy.site.versions[1]: \"1.4\": expected one of",
+        "tls_policy.site.forbidden[0]: \"3des\": expected one of",
+        "tls_policy.stig: \"stig\" is a built-in policy",
+        "tls_policy.odd: required_versions: \"1.2\" is not in versions",
+        "flow[a].tls.protocol_policy: unknown policy \"nist\"; known: nist-800-52r2, stig",
+        "flow[b].tls.protocol_interval: has no effect without protocol_policy",
+    ] {
+        assert!(err.contains(want), "{want:?} missing in:\n{err}");
+    }
+
+    let ok = support::config_from(
+        "catalog = \"none\"\n[targets]\nmdm = \"127.0.0.1\"\n\
+         [tls_policy.site]\nversions = [\"1.2\", \"1.3\"]\nwarn = [\"static_rsa\"]\non_violation = \"warn\"\n\
+         [[flow]]\nname = \"a\"\nfrom = \"administrators\"\nto = \"mdm\"\nport = 443\ncheck = \"tls\"\n\
+         tls = { protocol_policy = \"site\", protocol_interval = \"10m\" }\n",
+    );
+    let flowprobe::config::CheckSpec::Tls(spec) = &ok.flows[0].check else {
+        panic!("tls");
+    };
+    let p = spec.protocol.as_ref().expect("protocol spec");
+    assert_eq!(p.interval, Duration::from_secs(600));
+    assert_eq!(p.policy.name, "site");
+    assert_eq!(p.policy.warn, [Family::StaticRsa]);
+    assert_eq!(p.policy.on_violation, flowprobe::outcome::Action::Warn);
 }
