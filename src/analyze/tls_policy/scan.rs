@@ -42,7 +42,12 @@ impl Question {
 pub enum Reply {
     /// A ServerHello (or a TLS 1.3 HelloRetryRequest, which also selects
     /// version and suite) within the offer.
-    Accepted { version: Version, suite: String },
+    Accepted {
+        /// `negotiated` in JSON: beside the question's own `version`.
+        #[serde(rename = "negotiated")]
+        version: Version,
+        suite: String,
+    },
     /// An alert, a close or a reset: a client could not go on.
     Refused { detail: String },
     /// An answer that is not TLS or breaks the protocol: a client could
