@@ -54,6 +54,7 @@ pub enum Reason {
     KeyMismatch = "key_mismatch",
     ProfileSetting = "profile_setting",
     ProfileSignature = "profile_signature",
+    TlsWeakProtocol = "tls_weak_protocol",
 }
 }
 

@@ -6,5 +6,6 @@ pub mod chain;
 pub mod crl;
 pub mod pattern;
 pub mod ssh_policy;
+pub mod tls_policy;
 pub mod trust;
 pub mod x509;

@@ -80,6 +80,20 @@ pub fn table(views: &[FlowView]) -> String {
                         for anchor in t.chain.iter().flat_map(|c| c.anchors()) {
                             let _ = writeln!(out, "    {}", path_line(anchor));
                         }
+                        if let Some(p) = &t.protocols {
+                            let j = &p.judgement;
+                            let _ = writeln!(
+                                out,
+                                "    protocols ({}): accepts {}{}",
+                                j.policy,
+                                j.accepted_versions().join(", "),
+                                if j.complete {
+                                    ""
+                                } else {
+                                    " (enumeration incomplete)"
+                                }
+                            );
+                        }
                     }
                     _ => {}
                 }

@@ -6,8 +6,10 @@ pub mod crl;
 pub mod http;
 pub mod ssh;
 pub mod tls;
+pub mod tls_policy;
 
 pub use ssh::SshPolicies;
+pub use tls_policy::TlsPolicies;
 
 use crate::config::Collector;
 use crate::config::raw::RawFlow;

@@ -38,10 +38,12 @@ pub enum Family {
     CrlSignature,
     CrlRevoked,
     TlsPathNotAfter,
+    TlsProtocolAccepted,
+    TlsWeakSuites,
 }
 
 impl Family {
-    pub const ALL: [Family; 15] = [
+    pub const ALL: [Family; 17] = [
         Family::TlsVersion,
         Family::TlsCipher,
         Family::CertNotAfter,
@@ -57,6 +59,8 @@ impl Family {
         Family::CrlSignature,
         Family::CrlRevoked,
         Family::TlsPathNotAfter,
+        Family::TlsProtocolAccepted,
+        Family::TlsWeakSuites,
     ];
 
     pub fn index(self) -> usize {
@@ -136,6 +140,16 @@ impl Family {
                 "1 when the CRL lists the captured path's certificate at `position`; 0 for every position the CRL covers but does not list.",
                 vec!["vantage", "flow", "issuer_cn", "position"],
             ),
+            Family::TlsProtocolAccepted => (
+                "flowprobe_tls_protocol_accepted",
+                "1 when the server accepted a ClientHello offering only this version in the flow's last protocol enumeration, 0 when it refused. Absent until known (protocol_policy flows).",
+                vec!["vantage", "flow", "version"],
+            ),
+            Family::TlsWeakSuites => (
+                "flowprobe_tls_weak_suites",
+                "Suites of each family the flow's protocol_policy forbids or warns about that the server accepted in the last protocol enumeration (0 when refused). Absent until known.",
+                vec!["vantage", "flow", "family"],
+            ),
             Family::TlsPathNotAfter => (
                 "flowprobe_tls_path_not_after_timestamp_seconds",
                 "Earliest notAfter on the path that validates to each trust store: when that path stops validating. Absent for a store whose path does not validate (flowprobe_tls_chain_verified is 0).",
@@ -186,7 +200,44 @@ pub fn record(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         record_ssh(m, fm, report);
     }
     record_tls(m, fm, report);
+    record_protocols(m, fm, report);
     record_http_crl(m, fm, report);
+}
+
+/// Protocol-enumeration series, from the kept result every TLS probe
+/// reports; a probe that did not reach the server leaves them as they
+/// were. Versions and families whose answer is unknown have no series.
+fn record_protocols(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
+    let Some(p) = report.attempts.iter().find_map(|a| match &a.details {
+        Details::Tls(t) => t.protocols.as_deref(),
+        _ => None,
+    }) else {
+        return;
+    };
+    if let Some(c) = &fm.protocol_connections {
+        c.inc_by(u64::from(p.connections));
+    }
+    let (v, n) = (fm.vantage.clone(), fm.name.clone());
+    let mut next: Vec<Entry> = Vec::new();
+    for ver in &p.judgement.versions {
+        if let Some(accepted) = ver.accepted {
+            next.push((
+                Family::TlsProtocolAccepted,
+                vec![v.clone(), n.clone(), ver.version.label().to_owned()],
+                if accepted { 1.0 } else { 0.0 },
+            ));
+        }
+    }
+    for f in &p.judgement.families {
+        if f.accepted.is_some() {
+            next.push((
+                Family::TlsWeakSuites,
+                vec![v.clone(), n.clone(), f.family.as_str().to_owned()],
+                f.suites.len() as f64,
+            ));
+        }
+    }
+    fm.protocols.replace(&m.dynamic, next);
 }
 
 /// HTTP status and CRL series, from the chosen attempt's details. A probe

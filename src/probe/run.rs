@@ -144,6 +144,8 @@ pub struct Ctx<'a> {
     pub flow: &'a Flow,
     pub prepared: &'a Prepared,
     pub net: &'a VantageNet,
+    /// When the probe's budget ends (the attempt is cancelled then).
+    pub deadline: tokio::time::Instant,
     clock: Mutex<Clock>,
 }
 
@@ -396,6 +398,7 @@ async fn attempt(
         flow: &p.flow,
         prepared: p,
         net,
+        deadline,
         clock: Mutex::new(Clock::default()),
     };
     let result = timeout_at(deadline, dispatch(&ctx, addr)).await;

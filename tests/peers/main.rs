@@ -8,3 +8,4 @@ mod ssh_hostile;
 mod ssh_real;
 mod tls_flow;
 mod tls_probe;
+mod tls_protocols;

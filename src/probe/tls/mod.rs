@@ -8,6 +8,7 @@
 
 mod error;
 mod probe;
+pub mod protocols;
 mod recorder;
 
 pub use crate::config::check::tls::TlsVersion;
