@@ -50,11 +50,15 @@ pub enum Reason {
     ProtocolError,
     Internal,
     Resource,
+    OcspInvalid,
+    OcspStale,
+    OcspUnknown,
+    OcspMissing,
 }
 
 impl Reason {
     /// Every reason, in label order; used to pre-create the state-set series.
-    pub const ALL: [Reason; 39] = [
+    pub const ALL: [Reason; 43] = [
         Reason::Ok,
         Reason::DnsNxdomain,
         Reason::DnsTimeout,
@@ -94,6 +98,10 @@ impl Reason {
         Reason::ProtocolError,
         Reason::Internal,
         Reason::Resource,
+        Reason::OcspInvalid,
+        Reason::OcspStale,
+        Reason::OcspUnknown,
+        Reason::OcspMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +145,10 @@ impl Reason {
             Reason::ProtocolError => "protocol_error",
             Reason::Internal => "internal",
             Reason::Resource => "resource",
+            Reason::OcspInvalid => "ocsp_invalid",
+            Reason::OcspStale => "ocsp_stale",
+            Reason::OcspUnknown => "ocsp_unknown",
+            Reason::OcspMissing => "ocsp_missing",
         }
     }
 

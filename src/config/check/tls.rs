@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::chain::ChainPolicy;
+use crate::analyze::ocsp::StapleMode;
 use crate::config::Collector;
 use crate::config::validate::{FlowCtx, section};
 
@@ -22,7 +23,7 @@ pub enum TlsVersion {
 /// The built-in trust store name: the operating system's anchors.
 pub const SYSTEM: &str = "system";
 
-const OWN_KEYS: [&str; 7] = [
+const OWN_KEYS: [&str; 8] = [
     "trust",
     "server_name",
     "alpn",
@@ -30,6 +31,7 @@ const OWN_KEYS: [&str; 7] = [
     "client_cert",
     "client_key",
     "client_auth",
+    "ocsp_staple",
 ];
 
 /// What a server that asks for a client certificate, and refuses the
@@ -54,6 +56,8 @@ pub struct TlsSpec {
     pub min_version: TlsVersion,
     pub client_cert: Option<(PathBuf, PathBuf)>,
     pub client_auth: ClientAuth,
+    /// What the OCSP response the server staples must be.
+    pub ocsp_staple: StapleMode,
     pub policy: ChainPolicy,
     /// The table as written (after catalog merge), for `config show`.
     pub table: toml::Table,
@@ -180,6 +184,16 @@ impl TlsSpec {
                 None
             }
         };
+        let ocsp_staple = match string("ocsp_staple", errs).as_deref() {
+            None => Some(StapleMode::Warn),
+            Some(s) => StapleMode::parse(s).or_else(|| {
+                errs.push(
+                    format!("{key}.ocsp_staple"),
+                    format!("{s:?}: expected \"off\", \"warn\" or \"require\""),
+                );
+                None
+            }),
+        };
         let rest: toml::Table = table
             .iter()
             .filter(|(k, _)| !OWN_KEYS.contains(&k.as_str()))
@@ -196,6 +210,7 @@ impl TlsSpec {
             min_version: min_version?,
             client_cert,
             client_auth: client_auth?,
+            ocsp_staple: ocsp_staple?,
             policy: policy?,
             table,
         })

@@ -51,6 +51,9 @@ pub struct TlsDetails {
     /// Every certificate the server sent and the judgement of the path;
     /// present whenever certificates were received, even on failure.
     pub chain: Option<ChainReport>,
+    /// The stapled OCSP response and its judgement (completed handshakes
+    /// with `tls.ocsp_staple` other than "off"; `null` when none arrived).
+    pub ocsp_staple: Option<super::staple::Staple>,
 }
 
 impl TlsState {
@@ -148,6 +151,7 @@ impl TlsState {
             client_cert_requested,
             cross: self.cross(chain.as_ref()),
             chain,
+            ocsp_staple: None,
         }))
     }
 
@@ -231,7 +235,16 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
             };
             let chain = state.judge(&facts.certificates, rule);
             publish(ctx, chain.as_ref(), &facts.certificates);
-            let found = findings(None, chain.as_ref());
+            let mut found = findings(None, chain.as_ref());
+            let (staple, stapled) = super::staple::judge(
+                state.spec.ocsp_staple,
+                &facts.certificates,
+                facts.ocsp_response.as_deref(),
+                &state.stores,
+                SystemTime::now(),
+            );
+            // After the chain's: a broken chain explains more than its staple.
+            found.extend(stapled);
             let reason = verdict(&found);
             let detail = format!(
                 "{addr}: {} {}, {} certificates{}",
@@ -251,6 +264,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
                     client_cert_requested: facts.client_cert_requested,
                     cross: state.cross(chain.as_ref()),
                     chain,
+                    ocsp_staple: staple,
                 })),
             })
         }

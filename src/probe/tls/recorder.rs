@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 #[derive(Debug)]
 pub struct Recorder {
     chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
+    /// The OCSP response the server stapled (rustls always asks for one).
+    ocsp: Mutex<Option<Vec<u8>>>,
     client_cert_requested: AtomicBool,
     algorithms: WebPkiSupportedAlgorithms,
     client_cert: Option<Arc<CertifiedKey>>,
@@ -35,6 +37,7 @@ impl Recorder {
     ) -> Self {
         Recorder {
             chain: Mutex::new(None),
+            ocsp: Mutex::new(None),
             client_cert_requested: AtomicBool::new(false),
             algorithms,
             client_cert,
@@ -44,6 +47,7 @@ impl Recorder {
     /// Forgets the previous handshake.
     pub fn reset(&self) {
         *self.chain.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *self.ocsp.lock().unwrap_or_else(PoisonError::into_inner) = None;
         self.client_cert_requested.store(false, Ordering::SeqCst);
     }
 
@@ -51,6 +55,15 @@ impl Recorder {
     /// server never sent its Certificate message.
     pub fn take_chain(&self) -> Option<Vec<CertificateDer<'static>>> {
         self.chain
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// The stapled OCSP response of the last handshake; `None` when the
+    /// server stapled none.
+    pub fn take_ocsp(&self) -> Option<Vec<u8>> {
+        self.ocsp
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
@@ -71,13 +84,15 @@ impl ServerCertVerifier for Recorder {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
+        ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         let mut chain = Vec::with_capacity(intermediates.len() + 1);
         chain.push(end_entity.clone().into_owned());
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
         *self.chain.lock().unwrap_or_else(PoisonError::into_inner) = Some(chain);
+        *self.ocsp.lock().unwrap_or_else(PoisonError::into_inner) =
+            (!ocsp_response.is_empty()).then(|| ocsp_response.to_vec());
         // Judged afterwards by analyze::chain, with every fact kept.
         Ok(ServerCertVerified::assertion())
     }
