@@ -4,6 +4,7 @@
 
 pub mod crl;
 pub mod http;
+pub mod ocsp;
 pub mod ssh;
 pub mod tls;
 
@@ -24,10 +25,11 @@ pub enum CheckKind {
     Ssh,
     Http,
     Crl,
+    Ocsp,
 }
 
 impl CheckKind {
-    pub const NAMES: [&'static str; 5] = ["tcp", "tls", "ssh", "http", "crl"];
+    pub const NAMES: [&'static str; 6] = ["tcp", "tls", "ssh", "http", "crl", "ocsp"];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +38,7 @@ impl CheckKind {
             CheckKind::Ssh => "ssh",
             CheckKind::Http => "http",
             CheckKind::Crl => "crl",
+            CheckKind::Ocsp => "ocsp",
         }
     }
 
@@ -46,6 +49,7 @@ impl CheckKind {
             "ssh" => CheckKind::Ssh,
             "http" => CheckKind::Http,
             "crl" => CheckKind::Crl,
+            "ocsp" => CheckKind::Ocsp,
             _ => return None,
         })
     }
@@ -59,6 +63,7 @@ pub enum CheckSpec {
     Ssh(Box<ssh::SshSpec>),
     Http(Box<http::HttpSpec>),
     Crl(Box<crl::CrlSpec>),
+    Ocsp(Box<ocsp::OcspSpec>),
 }
 
 impl CheckSpec {
@@ -69,6 +74,7 @@ impl CheckSpec {
             CheckSpec::Ssh(_) => CheckKind::Ssh,
             CheckSpec::Http(_) => CheckKind::Http,
             CheckSpec::Crl(_) => CheckKind::Crl,
+            CheckSpec::Ocsp(_) => CheckKind::Ocsp,
         }
     }
 
@@ -93,6 +99,7 @@ impl CheckSpec {
             ("ssh", raw.ssh.is_some(), CheckKind::Ssh),
             ("http", raw.http.is_some(), CheckKind::Http),
             ("crl", raw.crl.is_some(), CheckKind::Crl),
+            ("ocsp", raw.ocsp.is_some(), CheckKind::Ocsp),
         ];
         for (table, present, for_kind) in tables {
             if present && for_kind != kind {
@@ -112,6 +119,8 @@ impl CheckSpec {
                 .map(|s| CheckSpec::Http(Box::new(s))),
             CheckKind::Crl => crl::CrlSpec::validate(raw.crl.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Crl(Box::new(s))),
+            CheckKind::Ocsp => ocsp::OcspSpec::validate(raw.ocsp.as_ref(), key, ctx, errs)
+                .map(|s| CheckSpec::Ocsp(Box::new(s))),
         }
     }
 
@@ -123,6 +132,7 @@ impl CheckSpec {
             CheckSpec::Ssh(s) => Some(("ssh", s.table.clone())),
             CheckSpec::Http(s) => Some(("http", s.table.clone())),
             CheckSpec::Crl(s) => Some(("crl", s.table.clone())),
+            CheckSpec::Ocsp(s) => Some(("ocsp", s.table.clone())),
         }
     }
 }

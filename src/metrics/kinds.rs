@@ -32,6 +32,12 @@ pub const DYN_CRL_BYTES: usize = 11;
 pub const DYN_CRL_SIGNATURE: usize = 12;
 pub const DYN_CRL_REVOKED: usize = 13;
 pub const DYN_TLS_PATH_NOT_AFTER: usize = 14;
+pub const DYN_OCSP_STATUS: usize = 15;
+pub const DYN_OCSP_VALID: usize = 16;
+pub const DYN_OCSP_THIS_UPDATE: usize = 17;
+pub const DYN_OCSP_NEXT_UPDATE: usize = 18;
+
+const OCSP_LABELS: [&str; 4] = ["vantage", "flow", "position", "source"];
 
 const CRL_LABELS: [&str; 3] = ["vantage", "flow", "issuer_cn"];
 
@@ -123,6 +129,26 @@ pub fn register(r: &Registry) -> prometheus::Result<Vec<GaugeVec>> {
             "Earliest notAfter on the path that validates to each trust store: when that path stops validating. Absent for a store whose path does not validate (flowprobe_tls_chain_verified is 0).",
             vec!["vantage", "flow", "store"],
         ),
+        (
+            "flowprobe_ocsp_status",
+            "OCSP status of the certificate at `position` (0 = leaf): 0 good, 1 revoked, 2 unknown (RFC 6960 CertStatus). source = staple (stapled in the TLS handshake) or responder (asked by an ocsp flow). Believe it only where flowprobe_ocsp_response_valid is 1.",
+            OCSP_LABELS.to_vec(),
+        ),
+        (
+            "flowprobe_ocsp_response_valid",
+            "1 when the OCSP response is signed by the certificate's issuer or a responder it delegated and answers for this certificate; 0 when it is not (ocsp_invalid).",
+            OCSP_LABELS.to_vec(),
+        ),
+        (
+            "flowprobe_ocsp_this_update_timestamp_seconds",
+            "thisUpdate of the OCSP response.",
+            OCSP_LABELS.to_vec(),
+        ),
+        (
+            "flowprobe_ocsp_next_update_timestamp_seconds",
+            "nextUpdate of the OCSP response: when it expires (ocsp_stale). Absent when the response has none.",
+            OCSP_LABELS.to_vec(),
+        ),
     ];
     let mut out = Vec::new();
     for (name, help, labels) in specs {
@@ -154,7 +180,7 @@ pub fn record(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
 /// loses its series (there is never a sentinel date).
 fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let details = report.attempts.iter().find_map(|a| match &a.details {
-        Details::Http(_) | Details::Crl(_) => Some(&a.details),
+        Details::Http(_) | Details::Crl(_) | Details::Ocsp(_) => Some(&a.details),
         _ => None,
     });
     let Some(details) = details else {
@@ -164,8 +190,12 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let mut next: Vec<Entry> = Vec::new();
     let status = match details {
         Details::Http(h) => h.status,
-        Details::Crl(c) => {
-            let statuses: Vec<u16> = c.crls.iter().filter_map(|e| e.http.status).collect();
+        Details::Crl(_) | Details::Ocsp(_) => {
+            let statuses: Vec<u16> = match details {
+                Details::Crl(c) => c.crls.iter().filter_map(|e| e.http.status).collect(),
+                Details::Ocsp(o) => o.responses.iter().filter_map(|e| e.http.status).collect(),
+                _ => Vec::new(),
+            };
             statuses
                 .iter()
                 .find(|s| !(200..300).contains(*s))
@@ -205,6 +235,13 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
                 l.push(p.to_string());
                 let revoked = crl.revoked.iter().any(|r| r.position == *p);
                 next.push((DYN_CRL_REVOKED, l, if revoked { 1.0 } else { 0.0 }));
+            }
+        }
+    }
+    if let Details::Ocsp(o) = details {
+        for e in &o.responses {
+            if let Some(r) = &e.response {
+                super::ocsp::entries(&v, &n, e.position, "responder", r, &mut next);
             }
         }
     }
@@ -284,6 +321,9 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         info.push(c.signature_algorithm.clone());
         info.push(d.cross.contains(&c.position).to_string());
         next.push((DYN_CERT_INFO, info, 1.0));
+    }
+    if let Some(r) = d.ocsp_staple.as_ref().and_then(|s| s.response.as_ref()) {
+        super::ocsp::entries(&v, &n, 0, "staple", r, &mut next);
     }
     fm.dynamic.replace(&m.dynamic, next);
 }

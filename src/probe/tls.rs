@@ -9,7 +9,7 @@
 mod check;
 mod error;
 mod recorder;
-mod staple;
+pub mod staple;
 
 pub use crate::config::check::tls::TlsVersion;
 
