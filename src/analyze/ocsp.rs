@@ -431,7 +431,7 @@ pub fn judge(
             facts.status = Some("revoked");
             let at = info.revocation_time.0.to_unix_duration().as_secs() as i64;
             facts.revoked_at = Some(at);
-            facts.revocation_reason = info.revocation_reason.map(|r| format!("{r:?}"));
+            facts.revocation_reason = info.revocation_reason.map(|r| reason_name(r).to_string());
             facts.findings.push(Finding::new(
                 Reason::Revoked,
                 level,
@@ -500,6 +500,23 @@ pub fn judge(
         .findings
         .sort_by_key(|f| (f.level != Level::Fail, rank(f.reason)));
     facts
+}
+
+/// RFC 5280 5.3.1's name of a revocation reason.
+fn reason_name(r: x509_cert::ext::pkix::crl::CrlReason) -> &'static str {
+    use x509_cert::ext::pkix::crl::CrlReason as R;
+    match r {
+        R::Unspecified => "unspecified",
+        R::KeyCompromise => "keyCompromise",
+        R::CaCompromise => "cACompromise",
+        R::AffiliationChanged => "affiliationChanged",
+        R::Superseded => "superseded",
+        R::CessationOfOperation => "cessationOfOperation",
+        R::CertificateHold => "certificateHold",
+        R::RemoveFromCRL => "removeFromCRL",
+        R::PrivilegeWithdrawn => "privilegeWithdrawn",
+        R::AaCompromise => "aACompromise",
+    }
 }
 
 /// Rank of a failing reason among OCSP findings: a revoked certificate
