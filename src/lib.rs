@@ -12,7 +12,7 @@
 //!   file-descriptor budget of the probes in `net::fds`.
 //! - [`probe`]: one module per check kind behind one signature, and the
 //!   shared wrapper that times phases, enforces the budget and judges.
-//! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs).
+//! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs, OCSP).
 //! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start),
 //!   fuzzed in `fuzz/`.
 //! - [`outcome`]: the closed set of reasons and findings.
