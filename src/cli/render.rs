@@ -84,6 +84,9 @@ pub fn table(views: &[FlowView]) -> String {
                         for anchor in t.chain.iter().flat_map(|c| c.anchors()) {
                             let _ = writeln!(out, "    {}", path_line(anchor));
                         }
+                        if let Some(s) = &t.ocsp_staple {
+                            let _ = writeln!(out, "    {}", s.line());
+                        }
                     }
                     _ => {}
                 }

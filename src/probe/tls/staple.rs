@@ -20,6 +20,32 @@ pub struct Staple {
     pub response: Option<OcspFacts>,
 }
 
+impl Staple {
+    /// One line for `flowprobe check`'s table.
+    pub fn line(&self) -> String {
+        match &self.response {
+            None => format!(
+                "ocsp staple: {} bytes, not judged (issuer unknown)",
+                self.bytes
+            ),
+            Some(r) => format!(
+                "ocsp staple: {}{}, next_update {}",
+                r.status.unwrap_or("no status"),
+                r.signer
+                    .as_deref()
+                    .map_or_else(|| ", INVALID".to_string(), |s| format!(", signed by {s}")),
+                r.next_update.map_or_else(
+                    || "none".to_string(),
+                    |t| humantime::format_rfc3339_seconds(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64)
+                    )
+                    .to_string()
+                ),
+            ),
+        }
+    }
+}
+
 /// Judge the staple of a completed handshake: `(details, findings)`.
 pub fn judge(
     mode: StapleMode,
