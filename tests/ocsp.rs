@@ -1,7 +1,7 @@
 //! OCSP end to end against OpenSSL: a test PKI made with `openssl ca`
 //! (whose index file is the revocation database), `openssl ocsp` as the
 //! real responder (delegated signer, a rogue signer, one running two days
-//! in the past under faketime) and `openssl s_server -status_file`
+//! in the past under libfaketime) and `openssl s_server -status_file`
 //! stapling responses that `openssl ocsp` produced. TLS flows judge the
 //! staple; ocsp flows ask the responders named in the chain's AIA
 //! (rewritten to their own port) or configured ones, hostile ones
@@ -37,17 +37,33 @@ struct Responder {
     port: u16,
 }
 
-/// `faketime` shifts the responder's clock (`-2d`), so its answers are
-/// really stale.
+/// libfaketime (Debian package `faketime`), preloaded into `openssl` itself
+/// rather than through the `faketime` wrapper, whose child would outlive
+/// a kill of the wrapper.
+fn libfaketime() -> Option<PathBuf> {
+    ["x86_64-linux-gnu", "aarch64-linux-gnu", ""]
+        .iter()
+        .map(|triple| {
+            Path::new("/usr/lib")
+                .join(triple)
+                .join("faketime/libfaketime.so.1")
+        })
+        .find(|p| p.exists())
+}
+
+/// `openssl`, its clock shifted by `shift` (`-2d`) when given.
+fn openssl(shift: Option<&str>) -> Command {
+    let mut c = Command::new("openssl");
+    if let Some(shift) = shift {
+        c.env("LD_PRELOAD", libfaketime().expect("libfaketime"))
+            .env("FAKETIME", shift);
+    }
+    c
+}
+
+/// A responder whose clock is shifted (`-2d`) gives really stale answers.
 fn responder(dir: &Path, ca: &Made, signer: &Made, faked: Option<&str>) -> Responder {
-    let mut cmd = match faked {
-        Some(shift) => {
-            let mut c = Command::new("faketime");
-            c.args(["-f", shift, "openssl"]);
-            c
-        }
-        None => Command::new("openssl"),
-    };
+    let mut cmd = openssl(faked);
     cmd.args(["ocsp", "-index"])
         .arg(dir.join("index.txt"))
         .args(["-port", "0", "-ndays", "1", "-CA"])
@@ -84,14 +100,7 @@ fn responder(dir: &Path, ca: &Made, signer: &Made, faked: Option<&str>) -> Respo
 /// A DER response about `cert` made by `openssl ocsp` from the index.
 fn response(dir: &Path, name: &str, ca: &Made, signer: &Made, cert: &Made, faked: bool) -> PathBuf {
     let out = dir.join(format!("{name}.der"));
-    let mut cmd = if faked {
-        let mut c = Command::new("faketime");
-        c.args(["-f", "-2d", "openssl"]);
-        c
-    } else {
-        Command::new("openssl")
-    };
-    let st = cmd
+    let st = openssl(faked.then_some("-2d"))
         .args(["ocsp", "-index"])
         .arg(dir.join("index.txt"))
         .args(["-ndays", "1", "-no_nonce", "-CA"])
@@ -295,7 +304,12 @@ fn series(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staples_and_responders_judged_against_openssl() {
-    if !require(have("openssl"), "openssl") || !require(have("faketime"), "faketime") {
+    if !require(have("openssl"), "openssl")
+        || !require(
+            libfaketime().is_some(),
+            "libfaketime (Debian package faketime)",
+        )
+    {
         return;
     }
     let pki = pki();
