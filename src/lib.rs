@@ -20,7 +20,7 @@
 //!   `probe::plan` builds a run (vantage networks, prepared flows, the
 //!   descriptor budget) for the daemon and `check`.
 //! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs,
-//!   the bundles of `pki check` in `analyze::bundle`).
+//!   OCSP, the bundles of `pki check` in `analyze::bundle`).
 //! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start,
 //!   TLS ClientHello and the server's first answer), fuzzed in `fuzz/`.
 //! - [`audit`]: before the upload: PKCS#12/PEM bundles and configuration

@@ -55,6 +55,10 @@ pub enum Reason {
     ProfileSetting = "profile_setting",
     ProfileSignature = "profile_signature",
     TlsWeakProtocol = "tls_weak_protocol",
+    OcspInvalid = "ocsp_invalid",
+    OcspStale = "ocsp_stale",
+    OcspUnknown = "ocsp_unknown",
+    OcspMissing = "ocsp_missing",
 }
 }
 

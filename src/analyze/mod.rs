@@ -4,6 +4,7 @@ pub mod builtin_anchors;
 pub mod bundle;
 pub mod chain;
 pub mod crl;
+pub mod ocsp;
 pub mod pattern;
 pub mod ssh_policy;
 pub mod tls_policy;

@@ -76,6 +76,11 @@ pub fn table(views: &[FlowView]) -> String {
                             let _ = writeln!(out, "    {}", crl_line(e));
                         }
                     }
+                    Details::Ocsp(d) => {
+                        for e in &d.responses {
+                            let _ = writeln!(out, "    {}", e.line());
+                        }
+                    }
                     Details::Tls(t) => {
                         for anchor in t.chain.iter().flat_map(|c| c.anchors()) {
                             let _ = writeln!(out, "    {}", path_line(anchor));
@@ -93,6 +98,9 @@ pub fn table(views: &[FlowView]) -> String {
                                     " (enumeration incomplete)"
                                 }
                             );
+                        }
+                        if let Some(s) = &t.ocsp_staple {
+                            let _ = writeln!(out, "    {}", s.line());
                         }
                     }
                     _ => {}

@@ -40,10 +40,14 @@ pub enum Family {
     TlsPathNotAfter,
     TlsProtocolAccepted,
     TlsWeakSuites,
+    OcspStatus,
+    OcspValid,
+    OcspThisUpdate,
+    OcspNextUpdate,
 }
 
 impl Family {
-    pub const ALL: [Family; 17] = [
+    pub const ALL: [Family; 21] = [
         Family::TlsVersion,
         Family::TlsCipher,
         Family::CertNotAfter,
@@ -61,6 +65,10 @@ impl Family {
         Family::TlsPathNotAfter,
         Family::TlsProtocolAccepted,
         Family::TlsWeakSuites,
+        Family::OcspStatus,
+        Family::OcspValid,
+        Family::OcspThisUpdate,
+        Family::OcspNextUpdate,
     ];
 
     pub fn index(self) -> usize {
@@ -150,6 +158,26 @@ impl Family {
                 "Suites of each family the flow's protocol_policy forbids or warns about that the server accepted in the last protocol enumeration (0 when refused). Absent until known.",
                 vec!["vantage", "flow", "family"],
             ),
+            Family::OcspStatus => (
+                "flowprobe_ocsp_status",
+                "OCSP status of the certificate at `position` (0 = leaf): 0 good, 1 revoked, 2 unknown (RFC 6960 CertStatus). source = staple (stapled in the TLS handshake) or responder (asked by an ocsp flow). Believe it only where flowprobe_ocsp_response_valid is 1.",
+                OCSP_LABELS.to_vec(),
+            ),
+            Family::OcspValid => (
+                "flowprobe_ocsp_response_valid",
+                "1 when the OCSP response is signed by the certificate's issuer or a responder it delegated and answers for this certificate; 0 when it is not (ocsp_invalid).",
+                OCSP_LABELS.to_vec(),
+            ),
+            Family::OcspThisUpdate => (
+                "flowprobe_ocsp_this_update_timestamp_seconds",
+                "thisUpdate of the OCSP response.",
+                OCSP_LABELS.to_vec(),
+            ),
+            Family::OcspNextUpdate => (
+                "flowprobe_ocsp_next_update_timestamp_seconds",
+                "nextUpdate of the OCSP response: when it expires (ocsp_stale). Absent when the response has none.",
+                OCSP_LABELS.to_vec(),
+            ),
             Family::TlsPathNotAfter => (
                 "flowprobe_tls_path_not_after_timestamp_seconds",
                 "Earliest notAfter on the path that validates to each trust store: when that path stops validating. Absent for a store whose path does not validate (flowprobe_tls_chain_verified is 0).",
@@ -164,6 +192,8 @@ fn cert_info() -> Vec<&'static str> {
     labels.extend(["key", "signature", "cross"]);
     labels
 }
+
+const OCSP_LABELS: [&str; 4] = ["vantage", "flow", "position", "source"];
 
 const CRL_LABELS: [&str; 3] = ["vantage", "flow", "issuer_cn"];
 
@@ -246,7 +276,7 @@ fn record_protocols(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
 /// loses its series (there is never a sentinel date).
 fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let details = report.attempts.iter().find_map(|a| match &a.details {
-        Details::Http(_) | Details::Crl(_) => Some(&a.details),
+        Details::Http(_) | Details::Crl(_) | Details::Ocsp(_) => Some(&a.details),
         _ => None,
     });
     let Some(details) = details else {
@@ -256,8 +286,12 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let mut next: Vec<Entry> = Vec::new();
     let status = match details {
         Details::Http(h) => h.status,
-        Details::Crl(c) => {
-            let statuses: Vec<u16> = c.crls.iter().filter_map(|e| e.http.status).collect();
+        Details::Crl(_) | Details::Ocsp(_) => {
+            let statuses: Vec<u16> = match details {
+                Details::Crl(c) => c.crls.iter().filter_map(|e| e.http.status).collect(),
+                Details::Ocsp(o) => o.responses.iter().filter_map(|e| e.http.status).collect(),
+                _ => Vec::new(),
+            };
             statuses
                 .iter()
                 .find(|s| !(200..300).contains(*s))
@@ -301,6 +335,13 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
                 l.push(p.to_string());
                 let revoked = crl.revoked.iter().any(|r| r.position == *p);
                 next.push((Family::CrlRevoked, l, if revoked { 1.0 } else { 0.0 }));
+            }
+        }
+    }
+    if let Details::Ocsp(o) = details {
+        for e in &o.responses {
+            if let Some(r) = &e.response {
+                super::ocsp::entries(&v, &n, e.position, "responder", r, &mut next);
             }
         }
     }
@@ -380,6 +421,9 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         info.push(c.signature_algorithm.clone());
         info.push(d.cross.contains(&c.position).to_string());
         next.push((Family::CertInfo, info, 1.0));
+    }
+    if let Some(r) = d.ocsp_staple.as_ref().and_then(|s| s.response.as_ref()) {
+        super::ocsp::entries(&v, &n, 0, "staple", r, &mut next);
     }
     fm.dynamic.replace(&m.dynamic, next);
 }

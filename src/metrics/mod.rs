@@ -10,6 +10,7 @@
 
 mod dynamic;
 mod kinds;
+mod ocsp;
 mod text;
 
 use parking_lot::{Mutex, RwLock};
@@ -518,7 +519,7 @@ fn phases_of(flow: &Flow) -> Vec<Phase> {
             CheckKind::Tcp => {}
             CheckKind::Tls => p.push(Phase::Tls),
             CheckKind::Ssh => p.push(Phase::Ssh),
-            CheckKind::Http | CheckKind::Crl => p.push(Phase::Http),
+            CheckKind::Http | CheckKind::Crl | CheckKind::Ocsp => p.push(Phase::Http),
         }
     }
     p.push(Phase::Total);

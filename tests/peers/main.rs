@@ -4,6 +4,7 @@
 
 mod crl;
 mod http;
+mod ocsp;
 mod ssh_hostile;
 mod ssh_real;
 mod tls_flow;

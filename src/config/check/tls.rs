@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::chain::ChainPolicy;
+use crate::analyze::ocsp::StapleMode;
 use crate::analyze::tls_policy::TlsPolicy;
 use crate::config::Collector;
 use crate::config::validate::{FlowCtx, section};
@@ -47,7 +48,7 @@ pub(crate) fn check_store_names(names: &[String], key: &str, ctx: &FlowCtx, errs
 /// The built-in trust store name: the operating system's anchors.
 pub const SYSTEM: &str = "system";
 
-const OWN_KEYS: [&str; 9] = [
+const OWN_KEYS: [&str; 10] = [
     "protocol_policy",
     "protocol_interval",
     "trust",
@@ -57,6 +58,7 @@ const OWN_KEYS: [&str; 9] = [
     "client_cert",
     "client_key",
     "client_auth",
+    "ocsp_staple",
 ];
 
 /// What a server that asks for a client certificate, and refuses the
@@ -94,6 +96,8 @@ pub struct TlsSpec {
     pub min_version: TlsVersion,
     pub client_cert: Option<(PathBuf, PathBuf)>,
     pub client_auth: ClientAuth,
+    /// What the OCSP response the server staples must be.
+    pub ocsp_staple: StapleMode,
     pub policy: ChainPolicy,
     /// The protocol enumeration, when a `protocol_policy` is named.
     pub protocol: Option<ProtocolSpec>,
@@ -210,6 +214,16 @@ impl TlsSpec {
             }
         };
         let protocol = protocol_spec(&table, &key, ctx, errs);
+        let ocsp_staple = match string("ocsp_staple", errs).as_deref() {
+            None => Some(StapleMode::Warn),
+            Some(s) => StapleMode::parse(s).or_else(|| {
+                errs.push(
+                    format!("{key}.ocsp_staple"),
+                    format!("{s:?}: expected \"off\", \"warn\" or \"require\""),
+                );
+                None
+            }),
+        };
         let rest: toml::Table = table
             .iter()
             .filter(|(k, _)| !OWN_KEYS.contains(&k.as_str()))
@@ -226,6 +240,7 @@ impl TlsSpec {
             min_version: min_version?,
             client_cert,
             client_auth: client_auth?,
+            ocsp_staple: ocsp_staple?,
             policy: policy?,
             protocol: protocol?,
             table,

@@ -59,6 +59,9 @@ pub struct TlsDetails {
     /// `protocol_policy`: the last enumeration, reported on every probe.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocols: Option<Box<ProtocolDetails>>,
+    /// The stapled OCSP response and its judgement (completed handshakes
+    /// with `tls.ocsp_staple` other than "off"; `null` when none arrived).
+    pub ocsp_staple: Option<super::staple::Staple>,
 }
 
 impl TlsState {
@@ -161,6 +164,7 @@ impl TlsState {
             cross: self.cross(chain.as_ref()),
             chain,
             protocols: None,
+            ocsp_staple: None,
         }))
     }
 
@@ -305,7 +309,16 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
             };
             let chain = state.judge(&facts.certificates, rule);
             publish(ctx, chain.as_ref(), &facts.certificates);
-            let found = findings(None, chain.as_ref());
+            let mut found = findings(None, chain.as_ref());
+            let (staple, stapled) = super::staple::judge(
+                state.spec.ocsp_staple,
+                &facts.certificates,
+                facts.ocsp_response.as_deref(),
+                &state.stores,
+                SystemTime::now(),
+            );
+            // After the chain's: a broken chain explains more than its staple.
+            found.extend(stapled);
             let reason = verdict(&found);
             let detail = format!(
                 "{addr}: {} {}, {} certificates{}",
@@ -326,6 +339,7 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
                     cross: state.cross(chain.as_ref()),
                     chain,
                     protocols: None,
+                    ocsp_staple: staple,
                 })),
             })
         }
