@@ -1,6 +1,7 @@
-//! `flowprobe run` on the real binary: readiness, /metrics (checked by
-//! promtool), /api/v1/flows, reload by SIGHUP and by POST (good and bad),
-//! and a graceful stop within 2 s with a probe in flight.
+//! `flowprobe run` on the real binary, one daemon per behaviour: readiness,
+//! /metrics (checked by promtool) and /api/v1/flows; reload by SIGHUP and
+//! by POST (good and bad); a graceful stop within 2 s with a probe in
+//! flight. And `daemon::run` in-process.
 
 use flowprobe_testkit as support;
 
@@ -53,43 +54,93 @@ fn metric(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
+/// A `flowprobe run` of [`config`] on loopback, ready (every flow probed
+/// once); killed on drop if a test fails before stopping it.
+struct Daemon {
+    child: Proc,
+    addr: String,
+    cfg: std::path::PathBuf,
+    open: u16,
+    refused: u16,
+    dns_port: u16,
+    _dir: tempfile::TempDir,
+    _listener: TcpListener,
+    _silent_dns: std::net::UdpSocket,
+}
+
+impl Daemon {
+    fn start() -> Daemon {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let open = listener.local_addr().expect("addr").port();
+        let refused = free_port();
+        // A DNS server that never answers keeps one probe in flight.
+        let silent_dns = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        let dns_port = silent_dns.local_addr().expect("addr").port();
+        let dir = tempdir();
+        let cfg = write(
+            dir.path(),
+            "flowprobe.toml",
+            &config(open, refused, dns_port, ""),
+        );
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Proc::spawn(
+            Command::new(bin())
+                .args(["run", "--config"])
+                .arg(&cfg)
+                .args(["--listen", &addr, "--log-format", "json"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        // Healthy at once, ready after the first round (slow-dns takes up
+        // to 9 s only if its offset is early; readiness waits for it).
+        wait_for(Duration::from_secs(5), || {
+            http("GET", &addr, "/-/healthy").filter(|(s, _)| *s == 200)
+        })
+        .expect("healthy");
+        wait_for(Duration::from_secs(25), || {
+            http("GET", &addr, "/-/ready").filter(|(s, _)| *s == 200)
+        })
+        .expect("ready after the first round");
+        Daemon {
+            child,
+            addr,
+            cfg,
+            open,
+            refused,
+            dns_port,
+            _dir: dir,
+            _listener: listener,
+            _silent_dns: silent_dns,
+        }
+    }
+
+    /// SIGTERM; how it exited, how long it took, and everything it logged.
+    fn stop(mut self) -> (std::process::ExitStatus, Duration, String) {
+        let t = Instant::now();
+        run_ok("kill", &["-TERM", &self.child.pid().to_string()]);
+        let status = wait_for(Duration::from_secs(5), || {
+            self.child.0.try_wait().ok().flatten()
+        })
+        .expect("exited");
+        let took = t.elapsed();
+        let mut logs = String::new();
+        use std::io::Read;
+        self.child
+            .0
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut logs)
+            .expect("logs");
+        (status, took, logs)
+    }
+}
+
 #[test]
-fn run_serves_metrics_api_reloads_and_stops_gracefully() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let open = listener.local_addr().expect("addr").port();
-    let refused = free_port();
-    // A DNS server that never answers keeps one probe in flight.
-    let silent_dns = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
-    let dns_port = silent_dns.local_addr().expect("addr").port();
-    let dir = tempdir();
-    let cfg = write(
-        dir.path(),
-        "flowprobe.toml",
-        &config(open, refused, dns_port, ""),
-    );
-    let web_port = free_port();
-    let addr = format!("127.0.0.1:{web_port}");
-    let mut child = Proc::spawn(
-        Command::new(bin())
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .args(["--listen", &addr, "--log-format", "json"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
-    );
-
-    // Healthy at once, ready after the first round (slow-dns takes up to 9 s
-    // only if its offset is early; readiness waits for it).
-    wait_for(Duration::from_secs(5), || {
-        http("GET", &addr, "/-/healthy").filter(|(s, _)| *s == 200)
-    })
-    .expect("healthy");
-    wait_for(Duration::from_secs(25), || {
-        http("GET", &addr, "/-/ready").filter(|(s, _)| *s == 200)
-    })
-    .expect("ready after the first round");
-
-    let (status, text) = http("GET", &addr, "/metrics").expect("metrics");
+fn run_serves_metrics_and_the_api_after_its_first_round() {
+    let d = Daemon::start();
+    let (addr, refused) = (&d.addr, d.refused);
+    let (status, text) = http("GET", addr, "/metrics").expect("metrics");
     assert_eq!(status, 200);
     assert_eq!(
         metric(&text, "flowprobe_flow_up", &["flow=\"open\""]),
@@ -178,7 +229,7 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
         );
     }
 
-    let (_, body) = http("GET", &addr, "/api/v1/flows").expect("api");
+    let (_, body) = http("GET", addr, "/api/v1/flows").expect("api");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     let flows = v["flows"].as_array().expect("flows");
     assert_eq!(flows.len(), 3);
@@ -191,13 +242,20 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
         refused_view["last"]["attempts"][0]["address"],
         format!("127.0.0.1:{refused}")
     );
-    let (_, page) = http("GET", &addr, "/").expect("page");
+    let (_, page) = http("GET", addr, "/").expect("page");
     assert!(
         page.contains("data-name=\"refused\"")
             && page.contains("<code class=\"reason\">refused</code>"),
         "{page}"
     );
+}
 
+#[test]
+fn run_reloads_by_sighup_and_post_and_keeps_running_on_bad_files() {
+    let d = Daemon::start();
+    let (addr, cfg, child) = (&d.addr, &d.cfg, &d.child);
+    let (open, refused, dns_port) = (d.open, d.refused, d.dns_port);
+    let (_, text) = http("GET", addr, "/metrics").expect("metrics");
     // Good reload by SIGHUP: a flow is added, the unchanged one keeps counting.
     let passes_before = metric(
         &text,
@@ -206,7 +264,7 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
     )
     .expect("count");
     std::fs::write(
-        &cfg,
+        cfg,
         config(
             open,
             refused,
@@ -217,13 +275,13 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
     .expect("rewrite");
     run_ok("kill", &["-HUP", &child.pid().to_string()]);
     let flows = wait_for(Duration::from_secs(5), || {
-        let (_, body) = http("GET", &addr, "/api/v1/flows")?;
+        let (_, body) = http("GET", addr, "/api/v1/flows")?;
         let v: serde_json::Value = serde_json::from_str(&body).ok()?;
         let n = v["flows"].as_array()?.len();
         (n == 4).then_some(n)
     });
     assert_eq!(flows, Some(4), "SIGHUP reload added the flow");
-    let (_, text) = http("GET", &addr, "/metrics").expect("metrics");
+    let (_, text) = http("GET", addr, "/metrics").expect("metrics");
     let passes_after = metric(
         &text,
         "flowprobe_probes_total",
@@ -237,15 +295,15 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
 
     // Bad reload by POST: rejected with every error, old flows kept, gauge 0.
     std::fs::write(
-        &cfg,
+        cfg,
         "catalog = \"none\"\n[[flow]]\nname = \"x\"\nport = 0\n",
     )
     .expect("rewrite");
-    let (status, body) = http("POST", &addr, "/-/reload").expect("reload");
+    let (status, body) = http("POST", addr, "/-/reload").expect("reload");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("flow[x].port: 0 is not a TCP port"), "{body}");
     assert!(body.contains("flow[x].from: missing"), "{body}");
-    let (_, text) = http("GET", &addr, "/metrics").expect("metrics");
+    let (_, text) = http("GET", addr, "/metrics").expect("metrics");
     assert_eq!(
         metric(&text, "flowprobe_config_last_reload_successful", &[]),
         Some(0.0)
@@ -257,29 +315,23 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
     // A bad SIGHUP reload also keeps the daemon running.
     run_ok("kill", &["-HUP", &child.pid().to_string()]);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(http("GET", &addr, "/-/healthy").is_some());
+    assert!(http("GET", addr, "/-/healthy").is_some());
 
-    // SIGTERM with a probe in flight (slow-dns waits on a silent server).
-    let t = Instant::now();
-    run_ok("kill", &["-TERM", &child.pid().to_string()]);
-    let status =
-        wait_for(Duration::from_secs(5), || child.0.try_wait().ok().flatten()).expect("exited");
-    let took = t.elapsed();
+    let (status, _, logs) = d.stop();
     assert!(status.success(), "{status:?}");
-    assert!(took < Duration::from_secs(2), "stopped in {took:?}");
-    let mut logs = String::new();
-    use std::io::Read;
-    child
-        .0
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
     assert!(
         logs.contains("reload failed; keeping the running configuration"),
         "{logs}"
     );
+}
+
+#[test]
+fn run_stops_within_two_seconds_with_a_probe_in_flight_and_logs_changes_once() {
+    let d = Daemon::start();
+    // slow-dns waits on a silent server: a probe is in flight at SIGTERM.
+    let (status, took, logs) = d.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(2), "stopped in {took:?}");
     assert!(
         logs.contains("\"flow down\"") || logs.contains("flow down"),
         "state changes logged: {logs}"
