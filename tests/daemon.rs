@@ -73,7 +73,13 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
         Command::new(bin())
             .args(["run", "--config"])
             .arg(&cfg)
-            .args(["--listen", &addr, "--log-format", "json"])
+            .args([
+                "--listen",
+                &addr,
+                "--log-format",
+                "json",
+                "--web.enable-lifecycle",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
     );

@@ -75,6 +75,7 @@ fn daemon(ns: &Netns, dir: &Path, config: &Path, limits: &str) -> Proc {
             config.to_str().expect("utf8"),
             "--listen",
             LISTEN,
+            "--web.enable-lifecycle",
         ])
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())

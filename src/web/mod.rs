@@ -2,8 +2,12 @@
 //! `POST /-/reload`, `/api/v1/flows` and a status page at `/`.
 
 mod assets;
+pub mod auth;
 mod page;
+pub mod security;
+pub mod serve;
 pub mod snapshot;
+pub mod tls;
 
 use parking_lot::RwLock;
 use std::sync::Arc;
