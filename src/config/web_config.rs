@@ -349,7 +349,7 @@ mod tests {
     fn unknown_key_names_its_path() {
         let errs = parse_web_config("tls_server_config:\n  certfile: x\n", Path::new("."))
             .expect_err("unknown key");
-        assert_eq!(errs[0].0, "tls_server_config");
+        assert_eq!(errs[0].0, "tls_server_config.certfile");
         assert!(errs[0].1.contains("certfile"), "{errs:?}");
     }
 
