@@ -78,7 +78,8 @@ pub async fn run(
     mut hangups: mpsc::Receiver<()>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
-    let budget = descriptor_budget();
+    let budget =
+        web::serve::reserve_connections(descriptor_budget(), source.limits.max_connections);
     let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
     let state = Arc::new(State::new(Arc::clone(&metrics)));
     let cancel = CancellationToken::new();

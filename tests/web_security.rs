@@ -420,3 +420,69 @@ fn bad_web_config_is_a_usage_error_naming_file_and_key() {
     }
     assert!(!err.contains("secret-plain"), "{err}");
 }
+
+/// The sum of every sample of `name`.
+fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn slow_header_clients_are_cut_and_starve_neither_scrapes_nor_probes() {
+    let dir = tempdir();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let open = tcp.local_addr().expect("addr").port();
+    // Accept (and drop) the probes' connections so the flow stays up.
+    std::thread::spawn(move || for _ in tcp.incoming() {});
+    write(dir.path(), "flowprobe.toml", &flowprobe_toml(open));
+    let addr = format!("127.0.0.1:{}", free_port());
+    let _d = daemon(dir.path(), &addr, &[]);
+    wait_for(Duration::from_secs(10), || {
+        http("GET", &addr, "/-/ready").filter(|(s, _)| *s == 200)
+    })
+    .expect("ready");
+    let before = http("GET", &addr, "/metrics").expect("scrape").1;
+    let probes = |text: &str| metric_sum(text, "flowprobe_probes_total{");
+    // 500 clients that send half a request line and then nothing.
+    let mut slow: Vec<TcpStream> = (0..500)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(&addr).ok()?;
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .ok()?;
+            Some(s)
+        })
+        .collect();
+    assert_eq!(slow.len(), 500, "every slow client connected");
+    std::thread::sleep(Duration::from_secs(2));
+    let (st, during) = http("GET", &addr, "/metrics").expect("a scrape among slow clients");
+    assert_eq!(st, 200);
+    assert!(
+        during.contains("flowprobe_flow_up{") && during.contains("flow=\"open\""),
+        "{during}"
+    );
+    let up = during
+        .lines()
+        .find(|l| l.starts_with("flowprobe_flow_up{") && l.contains("flow=\"open\""))
+        .and_then(|l| l.rsplit(' ').next())
+        .map(str::to_string);
+    assert_eq!(
+        up.as_deref(),
+        Some("1"),
+        "the probe still succeeds: {during}"
+    );
+    assert!(probes(&during) > probes(&before), "probes kept running");
+    // The header deadline (10 s) cuts them: the server closes each.
+    std::thread::sleep(Duration::from_secs(10));
+    let mut cut = 0;
+    for s in slow.iter_mut().take(20) {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+        let mut buf = [0u8; 256];
+        // hyper answers 408 or just closes; either way the read ends.
+        if s.read(&mut buf).is_ok() {
+            cut += 1;
+        }
+    }
+    assert_eq!(cut, 20, "slow clients were cut by the header deadline");
+}

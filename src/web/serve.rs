@@ -136,3 +136,38 @@ pub fn guarded(
         super::auth::authenticate,
     ))
 }
+
+/// The descriptor budget with the server's connection cap taken from the
+/// probes' share (beyond the `WEB_RESERVE` it already keeps), so that a
+/// full server never makes a probe fail for want of a descriptor.
+pub fn reserve_connections(
+    mut budget: crate::net::fds::Budget,
+    max_connections: usize,
+) -> crate::net::fds::Budget {
+    let extra = (max_connections as u64).saturating_sub(crate::net::fds::WEB_RESERVE);
+    budget.reserved += extra;
+    budget.probes = budget
+        .probes
+        .saturating_sub(usize::try_from(extra).unwrap_or(usize::MAX))
+        .max(1);
+    budget
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::fds::{Budget, WEB_RESERVE};
+
+    #[test]
+    fn connections_beyond_the_web_reserve_come_out_of_the_probes_share() {
+        let b = Budget::new(65_536, 12);
+        let r = reserve_connections(b, 512);
+        assert_eq!(r.probes, b.probes - (512 - WEB_RESERVE as usize));
+        assert_eq!(
+            reserve_connections(b, 10),
+            b,
+            "under the reserve: unchanged"
+        );
+        assert_eq!(reserve_connections(Budget::new(64, 12), 512).probes, 1);
+    }
+}
