@@ -486,3 +486,79 @@ fn slow_header_clients_are_cut_and_starve_neither_scrapes_nor_probes() {
     }
     assert_eq!(cut, 20, "slow clients were cut by the header deadline");
 }
+
+#[test]
+fn check_endpoint_runs_the_flows_once_and_one_at_a_time() {
+    let dir = tempdir();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let open = tcp.local_addr().expect("addr").port();
+    std::thread::spawn(move || for _ in tcp.incoming() {});
+    // A DNS server that never answers keeps the "slow" flow for its timeout.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let dns = silent.local_addr().expect("addr").port();
+    let toml = flowprobe_toml(open).replace(
+        "[targets]\n",
+        &format!("[vantage.here]\ndns_servers = [\"127.0.0.1:{dns}\"]\n[targets]\nsilent = \"never.answers.test\"\n"),
+    ) + "[[flow]]\nname = \"slow\"\nfrom = \"here\"\nto = \"silent\"\nport = 443\ninterval = \"1h\"\ntimeout = \"3s\"\n";
+    write(dir.path(), "flowprobe.toml", &toml);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let _d = daemon(dir.path(), &addr, &["--web.enable-lifecycle"]);
+    wait_for(Duration::from_secs(10), || {
+        http("GET", &addr, "/-/healthy").filter(|(s, _)| *s == 200)
+    })
+    .expect("healthy");
+    // Only the named flow: answered at once, the JSON of `check`.
+    let (st, body) = http("POST", &addr, "/api/v1/check?flow=open").expect("check");
+    assert_eq!(st, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["ok"], true, "{body}");
+    assert_eq!(v["flows"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(v["flows"][0]["name"], "open");
+    let (st, _) = http("POST", &addr, "/api/v1/check?flow=nope").expect("check");
+    assert_eq!(st, 400, "an unknown flow is refused");
+    // Every flow: the slow one keeps the first check running; a second gets 429.
+    let first = {
+        let addr = addr.clone();
+        std::thread::spawn(move || http("POST", &addr, "/api/v1/check"))
+    };
+    std::thread::sleep(Duration::from_millis(700));
+    let second = raw("POST", &addr, "/api/v1/check");
+    let (st, body) = first.join().expect("thread").expect("first check");
+    assert_eq!(st, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["ok"], false, "the slow flow fails: {body}");
+    assert_eq!(v["flows"].as_array().map(Vec::len), Some(2), "{body}");
+    let second = second.expect("second check answers");
+    assert!(second.starts_with("HTTP/1.1 429"), "{second}");
+    assert!(
+        second.to_ascii_lowercase().contains("retry-after:"),
+        "{second}"
+    );
+    // Without the flag both lifecycle endpoints answer 403.
+    let addr2 = format!("127.0.0.1:{}", free_port());
+    let _d2 = daemon(dir.path(), &addr2, &[]);
+    wait_for(Duration::from_secs(10), || {
+        http("GET", &addr2, "/-/healthy").filter(|(s, _)| *s == 200)
+    })
+    .expect("healthy");
+    for path in ["/-/reload", "/api/v1/check"] {
+        let (st, body) = http("POST", &addr2, path).expect("answer");
+        assert_eq!(st, 403, "{path}: {body}");
+        assert_eq!(body, "Lifecycle API is not enabled.\n");
+    }
+    drop(silent);
+}
+
+/// The whole answer (status line and headers included) of one request.
+fn raw(method: &str, addr: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
