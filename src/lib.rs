@@ -3,6 +3,11 @@
 //!
 //! # Layout
 //!
+//! Dependencies run one way, from the command line down (CONTRIBUTING.md
+//! draws the picture): `cli` -> `daemon`/`web` -> `schedule` ->
+//! `state`/`metrics` -> `probe` (and `audit`) -> `net` -> `config` ->
+//! `analyze` -> `wire` -> `outcome`/`text`.
+//!
 //! - [`config`]: typed configuration, built-in catalogs, layered loading and
 //!   validation that names every error with its file and key path; each
 //!   check kind's settings and their validation in `config::check`.
@@ -11,15 +16,20 @@
 //!   kernel (`TCP_INFO`, receive timestamps) in `net::kernel_time`; the
 //!   file-descriptor budget of the probes in `net::fds`.
 //! - [`probe`]: one module per check kind behind one signature, and the
-//!   shared wrapper that times phases, enforces the budget and judges.
+//!   shared wrapper that times phases, enforces the budget and judges;
+//!   `probe::plan` builds a run (vantage networks, prepared flows, the
+//!   descriptor budget) for the daemon and `check`.
 //! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs,
-//!   the bundles of `pki check` in `analyze::bundle`).
-//! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start),
-//!   fuzzed in `fuzz/`.
+//!   OCSP, the bundles of `pki check` in `analyze::bundle`).
+//! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start,
+//!   TLS ClientHello and the server's first answer), fuzzed in `fuzz/`.
 //! - [`audit`]: before the upload: PKCS#12/PEM bundles and configuration
 //!   profiles (plist, CMS) decoded from bytes for `pki check` and
 //!   `profile check`.
-//! - [`outcome`]: the closed set of reasons and findings.
+//! - [`outcome`]: the closed set of reasons and findings (with typed
+//!   subjects).
+//! - [`text`]: renderings every layer shares: Unix/RFC 3339 times, markup
+//!   escaping, and the `named_enum!` table of one spelling per variant.
 //! - [`schedule`]: per-flow timing on a shared start grid, spread,
 //!   probe slots by severity with shedding (`schedule::slots`), reload,
 //!   cancel.
@@ -31,7 +41,8 @@
 //!   status pages `/` and `/flow/{vantage}/{name}` (`web::page`, with the
 //!   embedded CSS/JS of `web/assets/`), and the encodings shared between
 //!   concurrent readers (`web::snapshot`).
-//! - [`daemon`]: `flowprobe run`: wiring, signals, reload.
+//! - [`daemon`]: `flowprobe run` on a given listener: wiring, reload on a
+//!   hang-up, stop on a shutdown future (signals are `cli`'s).
 //! - [`cli`]: the command line, the `check` renderers, shell completions
 //!   and man pages.
 //! - [`version`]: version, git commit and build date (from `build.rs`).

@@ -54,6 +54,11 @@ pub enum Reason {
     KeyMismatch = "key_mismatch",
     ProfileSetting = "profile_setting",
     ProfileSignature = "profile_signature",
+    TlsWeakProtocol = "tls_weak_protocol",
+    OcspInvalid = "ocsp_invalid",
+    OcspStale = "ocsp_stale",
+    OcspUnknown = "ocsp_unknown",
+    OcspMissing = "ocsp_missing",
 }
 }
 

@@ -1,6 +1,7 @@
-//! `flowprobe run` on the real binary: readiness, /metrics (checked by
-//! promtool), /api/v1/flows, reload by SIGHUP and by POST (good and bad),
-//! and a graceful stop within 2 s with a probe in flight.
+//! `flowprobe run` on the real binary, one daemon per behaviour: readiness,
+//! /metrics (checked by promtool) and /api/v1/flows; reload by SIGHUP and
+//! by POST (good and bad); a graceful stop within 2 s with a probe in
+//! flight. And `daemon::run` in-process.
 
 use flowprobe_testkit as support;
 
@@ -53,49 +54,99 @@ fn metric(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
+/// A `flowprobe run` of [`config`] on loopback, ready (every flow probed
+/// once); killed on drop if a test fails before stopping it.
+struct Daemon {
+    child: Proc,
+    addr: String,
+    cfg: std::path::PathBuf,
+    open: u16,
+    refused: u16,
+    dns_port: u16,
+    _dir: tempfile::TempDir,
+    _listener: TcpListener,
+    _silent_dns: std::net::UdpSocket,
+}
+
+impl Daemon {
+    fn start() -> Daemon {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let open = listener.local_addr().expect("addr").port();
+        let refused = free_port();
+        // A DNS server that never answers keeps one probe in flight.
+        let silent_dns = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        let dns_port = silent_dns.local_addr().expect("addr").port();
+        let dir = tempdir();
+        let cfg = write(
+            dir.path(),
+            "flowprobe.toml",
+            &config(open, refused, dns_port, ""),
+        );
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Proc::spawn(
+            Command::new(bin())
+                .args(["run", "--config"])
+                .arg(&cfg)
+                .args([
+                    "--listen",
+                    &addr,
+                    "--log-format",
+                    "json",
+                    "--web.enable-lifecycle",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        // Healthy at once, ready after the first round (slow-dns takes up
+        // to 9 s only if its offset is early; readiness waits for it).
+        wait_for(Duration::from_secs(5), || {
+            http("GET", &addr, "/-/healthy").filter(|(s, _)| *s == 200)
+        })
+        .expect("healthy");
+        wait_for(Duration::from_secs(25), || {
+            http("GET", &addr, "/-/ready").filter(|(s, _)| *s == 200)
+        })
+        .expect("ready after the first round");
+        Daemon {
+            child,
+            addr,
+            cfg,
+            open,
+            refused,
+            dns_port,
+            _dir: dir,
+            _listener: listener,
+            _silent_dns: silent_dns,
+        }
+    }
+
+    /// SIGTERM; how it exited, how long it took, and everything it logged.
+    fn stop(mut self) -> (std::process::ExitStatus, Duration, String) {
+        let t = Instant::now();
+        run_ok("kill", &["-TERM", &self.child.pid().to_string()]);
+        let status = wait_for(Duration::from_secs(5), || {
+            self.child.0.try_wait().ok().flatten()
+        })
+        .expect("exited");
+        let took = t.elapsed();
+        let mut logs = String::new();
+        use std::io::Read;
+        self.child
+            .0
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut logs)
+            .expect("logs");
+        (status, took, logs)
+    }
+}
+
 #[test]
-fn run_serves_metrics_api_reloads_and_stops_gracefully() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let open = listener.local_addr().expect("addr").port();
-    let refused = free_port();
-    // A DNS server that never answers keeps one probe in flight.
-    let silent_dns = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
-    let dns_port = silent_dns.local_addr().expect("addr").port();
-    let dir = tempdir();
-    let cfg = write(
-        dir.path(),
-        "flowprobe.toml",
-        &config(open, refused, dns_port, ""),
-    );
-    let web_port = free_port();
-    let addr = format!("127.0.0.1:{web_port}");
-    let mut child = Proc::spawn(
-        Command::new(bin())
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .args([
-                "--listen",
-                &addr,
-                "--log-format",
-                "json",
-                "--web.enable-lifecycle",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
-    );
-
-    // Healthy at once, ready after the first round (slow-dns takes up to 9 s
-    // only if its offset is early; readiness waits for it).
-    wait_for(Duration::from_secs(5), || {
-        http("GET", &addr, "/-/healthy").filter(|(s, _)| *s == 200)
-    })
-    .expect("healthy");
-    wait_for(Duration::from_secs(25), || {
-        http("GET", &addr, "/-/ready").filter(|(s, _)| *s == 200)
-    })
-    .expect("ready after the first round");
-
-    let (status, text) = http("GET", &addr, "/metrics").expect("metrics");
+fn run_serves_metrics_and_the_api_after_its_first_round() {
+    let d = Daemon::start();
+    let (addr, refused) = (&d.addr, d.refused);
+    let (status, text) = http("GET", addr, "/metrics").expect("metrics");
     assert_eq!(status, 200);
     assert_eq!(
         metric(&text, "flowprobe_flow_up", &["flow=\"open\""]),
@@ -184,7 +235,7 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
         );
     }
 
-    let (_, body) = http("GET", &addr, "/api/v1/flows").expect("api");
+    let (_, body) = http("GET", addr, "/api/v1/flows").expect("api");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     let flows = v["flows"].as_array().expect("flows");
     assert_eq!(flows.len(), 3);
@@ -197,13 +248,20 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
         refused_view["last"]["attempts"][0]["address"],
         format!("127.0.0.1:{refused}")
     );
-    let (_, page) = http("GET", &addr, "/").expect("page");
+    let (_, page) = http("GET", addr, "/").expect("page");
     assert!(
         page.contains("data-name=\"refused\"")
             && page.contains("<code class=\"reason\">refused</code>"),
         "{page}"
     );
+}
 
+#[test]
+fn run_reloads_by_sighup_and_post_and_keeps_running_on_bad_files() {
+    let d = Daemon::start();
+    let (addr, cfg, child) = (&d.addr, &d.cfg, &d.child);
+    let (open, refused, dns_port) = (d.open, d.refused, d.dns_port);
+    let (_, text) = http("GET", addr, "/metrics").expect("metrics");
     // Good reload by SIGHUP: a flow is added, the unchanged one keeps counting.
     let passes_before = metric(
         &text,
@@ -212,7 +270,7 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
     )
     .expect("count");
     std::fs::write(
-        &cfg,
+        cfg,
         config(
             open,
             refused,
@@ -223,13 +281,13 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
     .expect("rewrite");
     run_ok("kill", &["-HUP", &child.pid().to_string()]);
     let flows = wait_for(Duration::from_secs(5), || {
-        let (_, body) = http("GET", &addr, "/api/v1/flows")?;
+        let (_, body) = http("GET", addr, "/api/v1/flows")?;
         let v: serde_json::Value = serde_json::from_str(&body).ok()?;
         let n = v["flows"].as_array()?.len();
         (n == 4).then_some(n)
     });
     assert_eq!(flows, Some(4), "SIGHUP reload added the flow");
-    let (_, text) = http("GET", &addr, "/metrics").expect("metrics");
+    let (_, text) = http("GET", addr, "/metrics").expect("metrics");
     let passes_after = metric(
         &text,
         "flowprobe_probes_total",
@@ -243,15 +301,15 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
 
     // Bad reload by POST: rejected with every error, old flows kept, gauge 0.
     std::fs::write(
-        &cfg,
+        cfg,
         "catalog = \"none\"\n[[flow]]\nname = \"x\"\nport = 0\n",
     )
     .expect("rewrite");
-    let (status, body) = http("POST", &addr, "/-/reload").expect("reload");
+    let (status, body) = http("POST", addr, "/-/reload").expect("reload");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("flow[x].port: 0 is not a TCP port"), "{body}");
     assert!(body.contains("flow[x].from: missing"), "{body}");
-    let (_, text) = http("GET", &addr, "/metrics").expect("metrics");
+    let (_, text) = http("GET", addr, "/metrics").expect("metrics");
     assert_eq!(
         metric(&text, "flowprobe_config_last_reload_successful", &[]),
         Some(0.0)
@@ -263,29 +321,23 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
     // A bad SIGHUP reload also keeps the daemon running.
     run_ok("kill", &["-HUP", &child.pid().to_string()]);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(http("GET", &addr, "/-/healthy").is_some());
+    assert!(http("GET", addr, "/-/healthy").is_some());
 
-    // SIGTERM with a probe in flight (slow-dns waits on a silent server).
-    let t = Instant::now();
-    run_ok("kill", &["-TERM", &child.pid().to_string()]);
-    let status =
-        wait_for(Duration::from_secs(5), || child.0.try_wait().ok().flatten()).expect("exited");
-    let took = t.elapsed();
+    let (status, _, logs) = d.stop();
     assert!(status.success(), "{status:?}");
-    assert!(took < Duration::from_secs(2), "stopped in {took:?}");
-    let mut logs = String::new();
-    use std::io::Read;
-    child
-        .0
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
     assert!(
         logs.contains("reload failed; keeping the running configuration"),
         "{logs}"
     );
+}
+
+#[test]
+fn run_stops_within_two_seconds_with_a_probe_in_flight_and_logs_changes_once() {
+    let d = Daemon::start();
+    // slow-dns waits on a silent server: a probe is in flight at SIGTERM.
+    let (status, took, logs) = d.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(2), "stopped in {took:?}");
     assert!(
         logs.contains("\"flow down\"") || logs.contains("flow down"),
         "state changes logged: {logs}"
@@ -298,4 +350,85 @@ fn run_serves_metrics_api_reloads_and_stops_gracefully() {
         down_lines, 1,
         "a state change is logged once, not every probe:\n{logs}"
     );
+}
+
+/// The daemon in-process, as `daemon::run` is built to be: on a listener the
+/// test bound, reloading on the test's hang-up, stopping on its shutdown
+/// future with no signal involved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_runs_in_process_reloads_on_hangup_and_stops_on_its_future() {
+    let open = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = open.local_addr().expect("addr").port();
+    let flow = |name: &str| {
+        format!(
+            "[[flow]]\nname = \"{name}\"\nfrom = \"here\"\nto = \"lo\"\nport = {port}\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
+        )
+    };
+    let head = "catalog = \"none\"\n[vantage.here]\n[targets]\nlo = \"127.0.0.1\"\n";
+    let dir = tempdir();
+    let path = write(
+        dir.path(),
+        "flowprobe.toml",
+        &format!("{head}{}", flow("one")),
+    );
+    let overrides = flowprobe::config::Overrides::default();
+    let initial = flowprobe::config::load(Some(&path), &overrides).expect("config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind web");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (hangup, hangups) = tokio::sync::mpsc::channel(1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let source = flowprobe::daemon::ConfigSource {
+        path: Some(path.clone()),
+        overrides,
+        lifecycle: false,
+        limits: flowprobe::web::serve::Limits::default(),
+    };
+    let daemon = tokio::spawn(flowprobe::daemon::run(
+        listener,
+        initial,
+        source,
+        hangups,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let flows = |addr: String| async move {
+        tokio::task::spawn_blocking(move || {
+            let (_, body) = http("GET", &addr, "/api/v1/flows")?;
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+            Some(v["flows"].as_array()?.len())
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    let mut seen = None;
+    for _ in 0..50 {
+        seen = flows(addr.clone()).await;
+        if seen == Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, Some(1), "serving the initial flow");
+
+    std::fs::write(&path, format!("{head}{}{}", flow("one"), flow("two"))).expect("rewrite");
+    hangup.send(()).await.expect("hang-up delivered");
+    for _ in 0..50 {
+        seen = flows(addr.clone()).await;
+        if seen == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, Some(2), "the hang-up reloaded the file");
+
+    let _ = stop.send(());
+    let result = tokio::time::timeout(Duration::from_secs(3), daemon)
+        .await
+        .expect("stopped within the grace period")
+        .expect("daemon task");
+    assert_eq!(result, Ok(()));
 }

@@ -76,9 +76,31 @@ pub fn table(views: &[FlowView]) -> String {
                             let _ = writeln!(out, "    {}", crl_line(e));
                         }
                     }
+                    Details::Ocsp(d) => {
+                        for e in &d.responses {
+                            let _ = writeln!(out, "    {}", e.line());
+                        }
+                    }
                     Details::Tls(t) => {
                         for anchor in t.chain.iter().flat_map(|c| c.anchors()) {
                             let _ = writeln!(out, "    {}", path_line(anchor));
+                        }
+                        if let Some(p) = &t.protocols {
+                            let j = &p.judgement;
+                            let _ = writeln!(
+                                out,
+                                "    protocols ({}): accepts {}{}",
+                                j.policy,
+                                j.accepted_versions().join(", "),
+                                if j.complete {
+                                    ""
+                                } else {
+                                    " (enumeration incomplete)"
+                                }
+                            );
+                        }
+                        if let Some(s) = &t.ocsp_staple {
+                            let _ = writeln!(out, "    {}", s.line());
                         }
                     }
                     _ => {}

@@ -4,10 +4,13 @@
 
 pub mod crl;
 pub mod http;
+pub mod ocsp;
 pub mod ssh;
 pub mod tls;
+pub mod tls_policy;
 
 pub use ssh::SshPolicies;
+pub use tls_policy::TlsPolicies;
 
 use crate::config::Collector;
 use crate::config::raw::RawFlow;
@@ -23,6 +26,7 @@ pub enum CheckKind {
     Ssh = "ssh",
     Http = "http",
     Crl = "crl",
+    Ocsp = "ocsp",
 }
 }
 
@@ -34,6 +38,7 @@ pub enum CheckSpec {
     Ssh(Box<ssh::SshSpec>),
     Http(Box<http::HttpSpec>),
     Crl(Box<crl::CrlSpec>),
+    Ocsp(Box<ocsp::OcspSpec>),
 }
 
 impl CheckSpec {
@@ -44,6 +49,7 @@ impl CheckSpec {
             CheckSpec::Ssh(_) => CheckKind::Ssh,
             CheckSpec::Http(_) => CheckKind::Http,
             CheckSpec::Crl(_) => CheckKind::Crl,
+            CheckSpec::Ocsp(_) => CheckKind::Ocsp,
         }
     }
 
@@ -68,6 +74,7 @@ impl CheckSpec {
             ("ssh", raw.ssh.is_some(), CheckKind::Ssh),
             ("http", raw.http.is_some(), CheckKind::Http),
             ("crl", raw.crl.is_some(), CheckKind::Crl),
+            ("ocsp", raw.ocsp.is_some(), CheckKind::Ocsp),
         ];
         for (table, present, for_kind) in tables {
             if present && for_kind != kind {
@@ -87,6 +94,8 @@ impl CheckSpec {
                 .map(|s| CheckSpec::Http(Box::new(s))),
             CheckKind::Crl => crl::CrlSpec::validate(raw.crl.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Crl(Box::new(s))),
+            CheckKind::Ocsp => ocsp::OcspSpec::validate(raw.ocsp.as_ref(), key, ctx, errs)
+                .map(|s| CheckSpec::Ocsp(Box::new(s))),
         }
     }
 
@@ -98,6 +107,7 @@ impl CheckSpec {
             CheckSpec::Ssh(s) => Some(("ssh", s.table.clone())),
             CheckSpec::Http(s) => Some(("http", s.table.clone())),
             CheckSpec::Crl(s) => Some(("crl", s.table.clone())),
+            CheckSpec::Ocsp(s) => Some(("ocsp", s.table.clone())),
         }
     }
 }

@@ -73,6 +73,19 @@ pub fn load_with_env(
         }
         None => ("embedded default".to_string(), EMBEDDED_TOML.to_string()),
     };
+    from_text(&origin, &text, overrides, env)
+}
+
+/// Load a configuration from its text; `origin` names it in every error
+/// (the file path, or "embedded default"). The entry point of the config
+/// fuzz target: whatever the text, a configuration or located errors.
+pub fn from_text(
+    origin: &str,
+    text: &str,
+    overrides: &Overrides,
+    env: BTreeMap<String, String>,
+) -> Result<Config, ConfigErrors> {
+    let (origin, text) = (origin.to_string(), text.to_string());
     // Syntax first, with our own parser: it gives line and column.
     match text.parse::<toml::Table>() {
         Err(e) => {

@@ -16,7 +16,7 @@ pub mod web_config;
 pub use check::{CheckKind, CheckSpec, SshPolicies};
 pub(crate) use error::Collector;
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{DEFAULT_PATH, Overrides, load, load_with_env, resolve_path};
+pub use load::{DEFAULT_PATH, Overrides, from_text, load, load_with_env, resolve_path};
 pub use show::to_toml;
 pub use target::Target;
 pub use types::*;

@@ -66,4 +66,5 @@ pub struct RawFlow {
     pub ssh: Option<toml::Value>,
     pub http: Option<toml::Value>,
     pub crl: Option<toml::Value>,
+    pub ocsp: Option<toml::Value>,
 }

@@ -25,6 +25,7 @@ const TOP_KEYS: &[&str] = &[
     "trust",
     "flow",
     "ssh_policy",
+    "tls_policy",
 ];
 
 /// Deserialize one section, reporting the failing key path under `key`.
@@ -100,6 +101,7 @@ pub(crate) fn validate(
         section(tree.remove("trust"), "trust", errs);
     let selected: Option<Vec<String>> = section(tree.remove("vantages"), "vantages", errs);
     let ssh_policies = super::check::ssh::policies_from(tree.remove("ssh_policy"), errs);
+    let tls_policies = super::check::tls_policy::policies_from(tree.remove("tls_policy"), errs);
 
     let web_config_file = listen
         .as_ref()
@@ -196,6 +198,7 @@ pub(crate) fn validate(
         targets: &target_map,
         trust: &trust,
         ssh_policies: &ssh_policies,
+        tls_policies: &tls_policies,
     };
     let raw_flows = match tree.remove("flow") {
         Some(toml::Value::Array(a)) => a,
@@ -417,6 +420,7 @@ pub(crate) struct FlowCtx<'a> {
     pub targets: &'a BTreeMap<String, Host>,
     pub trust: &'a BTreeMap<String, TrustSpec>,
     pub ssh_policies: &'a super::SshPolicies,
+    pub tls_policies: &'a super::check::TlsPolicies,
 }
 
 fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<Flow> {

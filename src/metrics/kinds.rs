@@ -38,10 +38,16 @@ pub enum Family {
     CrlSignature,
     CrlRevoked,
     TlsPathNotAfter,
+    TlsProtocolAccepted,
+    TlsWeakSuites,
+    OcspStatus,
+    OcspValid,
+    OcspThisUpdate,
+    OcspNextUpdate,
 }
 
 impl Family {
-    pub const ALL: [Family; 15] = [
+    pub const ALL: [Family; 21] = [
         Family::TlsVersion,
         Family::TlsCipher,
         Family::CertNotAfter,
@@ -57,6 +63,12 @@ impl Family {
         Family::CrlSignature,
         Family::CrlRevoked,
         Family::TlsPathNotAfter,
+        Family::TlsProtocolAccepted,
+        Family::TlsWeakSuites,
+        Family::OcspStatus,
+        Family::OcspValid,
+        Family::OcspThisUpdate,
+        Family::OcspNextUpdate,
     ];
 
     pub fn index(self) -> usize {
@@ -136,6 +148,36 @@ impl Family {
                 "1 when the CRL lists the captured path's certificate at `position`; 0 for every position the CRL covers but does not list.",
                 vec!["vantage", "flow", "issuer_cn", "position"],
             ),
+            Family::TlsProtocolAccepted => (
+                "flowprobe_tls_protocol_accepted",
+                "1 when the server accepted a ClientHello offering only this version in the flow's last protocol enumeration, 0 when it refused. Absent until known (protocol_policy flows).",
+                vec!["vantage", "flow", "version"],
+            ),
+            Family::TlsWeakSuites => (
+                "flowprobe_tls_weak_suites",
+                "Suites of each family the flow's protocol_policy forbids or warns about that the server accepted in the last protocol enumeration (0 when refused). Absent until known.",
+                vec!["vantage", "flow", "family"],
+            ),
+            Family::OcspStatus => (
+                "flowprobe_ocsp_status",
+                "OCSP status of the certificate at `position` (0 = leaf): 0 good, 1 revoked, 2 unknown (RFC 6960 CertStatus). source = staple (stapled in the TLS handshake) or responder (asked by an ocsp flow). Believe it only where flowprobe_ocsp_response_valid is 1.",
+                OCSP_LABELS.to_vec(),
+            ),
+            Family::OcspValid => (
+                "flowprobe_ocsp_response_valid",
+                "1 when the OCSP response is signed by the certificate's issuer or a responder it delegated and answers for this certificate; 0 when it is not (ocsp_invalid).",
+                OCSP_LABELS.to_vec(),
+            ),
+            Family::OcspThisUpdate => (
+                "flowprobe_ocsp_this_update_timestamp_seconds",
+                "thisUpdate of the OCSP response.",
+                OCSP_LABELS.to_vec(),
+            ),
+            Family::OcspNextUpdate => (
+                "flowprobe_ocsp_next_update_timestamp_seconds",
+                "nextUpdate of the OCSP response: when it expires (ocsp_stale). Absent when the response has none.",
+                OCSP_LABELS.to_vec(),
+            ),
             Family::TlsPathNotAfter => (
                 "flowprobe_tls_path_not_after_timestamp_seconds",
                 "Earliest notAfter on the path that validates to each trust store: when that path stops validating. Absent for a store whose path does not validate (flowprobe_tls_chain_verified is 0).",
@@ -150,6 +192,8 @@ fn cert_info() -> Vec<&'static str> {
     labels.extend(["key", "signature", "cross"]);
     labels
 }
+
+const OCSP_LABELS: [&str; 4] = ["vantage", "flow", "position", "source"];
 
 const CRL_LABELS: [&str; 3] = ["vantage", "flow", "issuer_cn"];
 
@@ -186,7 +230,44 @@ pub fn record(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         record_ssh(m, fm, report);
     }
     record_tls(m, fm, report);
+    record_protocols(m, fm, report);
     record_http_crl(m, fm, report);
+}
+
+/// Protocol-enumeration series, from the kept result every TLS probe
+/// reports; a probe that did not reach the server leaves them as they
+/// were. Versions and families whose answer is unknown have no series.
+fn record_protocols(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
+    let Some(p) = report.attempts.iter().find_map(|a| match &a.details {
+        Details::Tls(t) => t.protocols.as_deref(),
+        _ => None,
+    }) else {
+        return;
+    };
+    if let Some(c) = &fm.protocol_connections {
+        c.inc_by(u64::from(p.connections));
+    }
+    let (v, n) = (fm.vantage.clone(), fm.name.clone());
+    let mut next: Vec<Entry> = Vec::new();
+    for ver in &p.judgement.versions {
+        if let Some(accepted) = ver.accepted {
+            next.push((
+                Family::TlsProtocolAccepted,
+                vec![v.clone(), n.clone(), ver.version.label().to_owned()],
+                if accepted { 1.0 } else { 0.0 },
+            ));
+        }
+    }
+    for f in &p.judgement.families {
+        if f.accepted.is_some() {
+            next.push((
+                Family::TlsWeakSuites,
+                vec![v.clone(), n.clone(), f.family.as_str().to_owned()],
+                f.suites.len() as f64,
+            ));
+        }
+    }
+    fm.protocols.replace(&m.dynamic, next);
 }
 
 /// HTTP status and CRL series, from the chosen attempt's details. A probe
@@ -195,7 +276,7 @@ pub fn record(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
 /// loses its series (there is never a sentinel date).
 fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let details = report.attempts.iter().find_map(|a| match &a.details {
-        Details::Http(_) | Details::Crl(_) => Some(&a.details),
+        Details::Http(_) | Details::Crl(_) | Details::Ocsp(_) => Some(&a.details),
         _ => None,
     });
     let Some(details) = details else {
@@ -205,8 +286,12 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let mut next: Vec<Entry> = Vec::new();
     let status = match details {
         Details::Http(h) => h.status,
-        Details::Crl(c) => {
-            let statuses: Vec<u16> = c.crls.iter().filter_map(|e| e.http.status).collect();
+        Details::Crl(_) | Details::Ocsp(_) => {
+            let statuses: Vec<u16> = match details {
+                Details::Crl(c) => c.crls.iter().filter_map(|e| e.http.status).collect(),
+                Details::Ocsp(o) => o.responses.iter().filter_map(|e| e.http.status).collect(),
+                _ => Vec::new(),
+            };
             statuses
                 .iter()
                 .find(|s| !(200..300).contains(*s))
@@ -250,6 +335,13 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
                 l.push(p.to_string());
                 let revoked = crl.revoked.iter().any(|r| r.position == *p);
                 next.push((Family::CrlRevoked, l, if revoked { 1.0 } else { 0.0 }));
+            }
+        }
+    }
+    if let Details::Ocsp(o) = details {
+        for e in &o.responses {
+            if let Some(r) = &e.response {
+                super::ocsp::entries(&v, &n, e.position, "responder", r, &mut next);
             }
         }
     }
@@ -329,6 +421,9 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         info.push(c.signature_algorithm.clone());
         info.push(d.cross.contains(&c.position).to_string());
         next.push((Family::CertInfo, info, 1.0));
+    }
+    if let Some(r) = d.ocsp_staple.as_ref().and_then(|s| s.response.as_ref()) {
+        super::ocsp::entries(&v, &n, 0, "staple", r, &mut next);
     }
     fm.dynamic.replace(&m.dynamic, next);
 }

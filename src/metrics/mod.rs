@@ -10,6 +10,7 @@
 
 mod dynamic;
 mod kinds;
+mod ocsp;
 mod text;
 
 use parking_lot::{Mutex, RwLock};
@@ -43,6 +44,8 @@ pub struct Metrics {
     tls_order_ok: GaugeVec,
     tls_certificates: GaugeVec,
     ssh_violations: GaugeVec,
+    /// Extra connections of the TLS protocol enumeration, per flow.
+    tls_protocol_connections: IntCounterVec,
     /// Vectors of [`DynamicSet`] series, indexed by [`kinds::Family::index`].
     dynamic: Vec<GaugeVec>,
     pub reload_ok: IntGauge,
@@ -98,6 +101,14 @@ impl Metrics {
             "Offered algorithms outside the flow's SSH policy (and required ones missing), by kind.",
             &["vantage", "flow", "kind"],
         )?;
+        let tls_protocol_connections = IntCounterVec::new(
+            Opts::new(
+                "flowprobe_tls_protocol_connections_total",
+                "Connections the TLS protocol enumeration opened (one ClientHello each), on top of the probes' own (protocol_policy flows).",
+            ),
+            VF,
+        )?;
+        r.register(Box::new(tls_protocol_connections.clone()))?;
         let dynamic = kinds::register(&r)?;
         let build = GaugeVec::new(
             Opts::new(
@@ -167,6 +178,7 @@ impl Metrics {
             tls_order_ok,
             tls_certificates,
             ssh_violations,
+            tls_protocol_connections,
             dynamic,
             reload_ok,
             reload_ts,
@@ -259,10 +271,20 @@ impl Metrics {
             }
             _ => None,
         };
+        let protocol_connections = match &flow.check {
+            crate::config::CheckSpec::Tls(spec)
+                if flow.expect == crate::config::Expect::Open && spec.protocol.is_some() =>
+            {
+                Some(self.tls_protocol_connections.with_label_values(&[v, n]))
+            }
+            _ => None,
+        };
         let fm = Arc::new(FlowMetrics {
             tls,
             ssh,
             dynamic: DynamicSet::default(),
+            protocols: DynamicSet::default(),
+            protocol_connections,
             vantage: v.to_string(),
             name: n.to_string(),
             base,
@@ -317,8 +339,15 @@ impl Metrics {
                 let _ = self.ssh_violations.remove_label_values(&[v, n, k.as_str()]);
             }
         }
+        if successor
+            .as_ref()
+            .is_none_or(|s| s.protocol_connections.is_none())
+        {
+            let _ = self.tls_protocol_connections.remove_label_values(&[v, n]);
+        }
         // The successor re-asserts its own dynamic series at every probe.
         fm.dynamic.clear(&self.dynamic);
+        fm.protocols.clear(&self.dynamic);
     }
 
     /// Record a probe's outcome on the flow's series.
@@ -490,7 +519,7 @@ fn phases_of(flow: &Flow) -> Vec<Phase> {
             CheckKind::Tcp => {}
             CheckKind::Tls => p.push(Phase::Tls),
             CheckKind::Ssh => p.push(Phase::Ssh),
-            CheckKind::Http | CheckKind::Crl => p.push(Phase::Http),
+            CheckKind::Http | CheckKind::Crl | CheckKind::Ocsp => p.push(Phase::Http),
         }
     }
     p.push(Phase::Total);
@@ -524,5 +553,9 @@ pub struct FlowMetrics {
     tls: Option<kinds::TlsSeries>,
     ssh: Option<[(crate::analyze::ssh_policy::AlgorithmKind, Gauge); 5]>,
     dynamic: DynamicSet,
+    /// The protocol enumeration's series, kept apart from `dynamic`: they
+    /// change once an hour, not with every chain.
+    protocols: DynamicSet,
+    protocol_connections: Option<IntCounter>,
     current: Mutex<Current>,
 }

@@ -44,6 +44,7 @@ pub fn prepare_with(c: &Config, board: Arc<ChainBoard>) -> Result<Vec<Arc<Prepar
         .filter_map(|f| match &f.check {
             CheckSpec::Tls(t) => Some(t.trust.clone()),
             CheckSpec::Crl(s) => Some(s.trust.clone()),
+            CheckSpec::Ocsp(s) => Some(s.trust.clone()),
             _ => None,
         })
         .flatten()

@@ -90,6 +90,7 @@ pub enum Details {
     Ssh(Box<super::ssh::SshDetails>),
     Http(Box<super::http::HttpDetails>),
     Crl(Box<super::crl::CrlDetails>),
+    Ocsp(Box<super::ocsp::OcspDetails>),
 }
 
 impl Details {

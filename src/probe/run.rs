@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::board::ChainBoard;
 use super::report::{Attempt, Details, Phase, Phases, ProbeReport};
-use super::{crl, http, ssh, tcp, tls};
+use super::{crl, http, ocsp, ssh, tcp, tls};
 use crate::config::CheckSpec;
 use crate::config::{Expect, Flow, Host, Vantage};
 use crate::net::dns::Resolver;
@@ -44,6 +44,7 @@ enum KindState {
     Ssh(Box<ssh::SshSpec>),
     Http(Box<crate::config::check::http::HttpSpec>),
     Crl(Box<crl::CrlState>),
+    Ocsp(Box<ocsp::OcspState>),
 }
 
 impl Prepared {
@@ -69,6 +70,12 @@ impl Prepared {
                 stores,
                 Arc::clone(&board),
             )?)),
+            CheckSpec::Ocsp(spec) => KindState::Ocsp(Box::new(ocsp::OcspState::new(
+                &flow,
+                spec,
+                stores,
+                Arc::clone(&board),
+            )?)),
         };
         Ok(Prepared { flow, kind, board })
     }
@@ -77,6 +84,7 @@ impl Prepared {
     pub fn depends_on(&self) -> Option<&str> {
         match &self.flow.check {
             CheckSpec::Crl(c) => c.from_flow.as_deref(),
+            CheckSpec::Ocsp(c) => Some(c.from_flow.as_str()),
             _ => None,
         }
     }
@@ -102,6 +110,7 @@ impl Prepared {
         match &self.kind {
             KindState::Tls(t) => t.anchors_fingerprint(),
             KindState::Crl(c) => c.anchors_fingerprint(),
+            KindState::Ocsp(c) => c.anchors_fingerprint(),
             KindState::Plain | KindState::Ssh(_) | KindState::Http(_) => Vec::new(),
         }
     }
@@ -144,6 +153,8 @@ pub struct Ctx<'a> {
     pub flow: &'a Flow,
     pub prepared: &'a Prepared,
     pub net: &'a VantageNet,
+    /// When the probe's budget ends (the attempt is cancelled then).
+    pub deadline: tokio::time::Instant,
     clock: Mutex<Clock>,
 }
 
@@ -396,6 +407,7 @@ async fn attempt(
         flow: &p.flow,
         prepared: p,
         net,
+        deadline,
         clock: Mutex::new(Clock::default()),
     };
     let result = timeout_at(deadline, dispatch(&ctx, addr)).await;
@@ -451,5 +463,6 @@ async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
         KindState::Ssh(spec) => Box::pin(super::ssh::check(ctx, addr, spec)).await,
         KindState::Http(spec) => Box::pin(http::check(ctx, addr, spec)).await,
         KindState::Crl(state) => Box::pin(crl::check(ctx, addr, state)).await,
+        KindState::Ocsp(state) => Box::pin(ocsp::check(ctx, addr, state)).await,
     }
 }

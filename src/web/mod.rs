@@ -56,6 +56,7 @@ pub fn router(app: AppState) -> Router {
         .layer(Extension(Arc::new(Snapshots {
             flows: Snapshot::new(snapshot::MAX_READERS),
             overview: Snapshot::new(snapshot::MAX_READERS),
+            metrics_encodings: Arc::new(tokio::sync::Semaphore::new(MAX_METRICS_ENCODINGS)),
         })))
         .with_state(app)
 }
@@ -64,7 +65,15 @@ pub fn router(app: AppState) -> Router {
 struct Snapshots {
     flows: Snapshot,
     overview: Snapshot,
+    /// `/metrics` streams each scrape's own encoding (a 100,000-flow body
+    /// is too large to keep); what is bounded is how many run at once.
+    metrics_encodings: Arc<tokio::sync::Semaphore>,
 }
+
+/// Concurrent `/metrics` encodings; beyond them a scrape gets 503 with
+/// `Retry-After`. Prometheus scrapes an instance once per interval, so
+/// more than a few at once is a crowd, not a fleet of scrapers.
+pub const MAX_METRICS_ENCODINGS: usize = 4;
 
 /// A snapshot's failure as an HTTP answer: 503 with `Retry-After` when
 /// too many readers wait.
@@ -85,15 +94,29 @@ fn snapshot_error(e: SnapshotError) -> Response {
 /// Bytes per body chunk of `/metrics`.
 const METRICS_CHUNK: usize = 64 * 1024;
 
-async fn metrics(AxState(app): AxState<AppState>) -> Response {
+async fn metrics(
+    AxState(app): AxState<AppState>,
+    Extension(snaps): Extension<Arc<Snapshots>>,
+) -> Response {
     // Encoding is CPU work proportional to the flow count: keep it off the
     // runtime's workers so probes are not delayed by a scrape. The body is
     // streamed in chunks, so a scrape of 100,000 flows (about 90 MB of
     // text) never sits in memory whole; a scraper that goes away stops it.
+    let Ok(permit) = Arc::clone(&snaps.metrics_encodings).try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            format!(
+                "{MAX_METRICS_ENCODINGS} scrapes are already being encoded; retry in a second\n"
+            ),
+        )
+            .into_response();
+    };
     let metrics = Arc::clone(&app.state.metrics);
     let (mut tx, body) = http_body_util::Channel::<Bytes>::new(2);
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         metrics.encode_chunked(METRICS_CHUNK, &mut |chunk| {
             runtime.block_on(tx.send_data(Bytes::from(chunk))).is_ok()
         });

@@ -4,3 +4,4 @@
 //! without a network.
 
 pub mod ssh;
+pub mod tls;

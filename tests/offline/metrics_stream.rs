@@ -78,3 +78,76 @@ fn encoding_stops_when_the_scraper_goes_away() {
     });
     assert_eq!(calls, 1, "chunks were still produced for nobody");
 }
+
+/// A crowd of scrapers that never read costs at most
+/// `MAX_METRICS_ENCODINGS` encodings: the next scrape gets 503 with
+/// `Retry-After` at once, and once the crowd leaves a scrape succeeds.
+/// The router runs in-process on a listener the test bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_metrics_encodings_are_capped_with_503() {
+    use std::io::{Read, Write};
+    // Large enough that a body outgrows the socket buffers, so a scraper
+    // that does not read keeps its encoding (and its slot) busy.
+    let state = Arc::new(
+        tokio::task::spawn_blocking(|| state_with_flows(10_000))
+            .await
+            .expect("state"),
+    );
+    let cfg = support::config_from("catalog = \"none\"\n");
+    let (reload, _reloads) = tokio::sync::mpsc::channel(1);
+    let app = flowprobe::web::router(flowprobe::web::AppState {
+        state: Arc::clone(&state),
+        config: Arc::new(parking_lot::RwLock::new(Arc::new(cfg))),
+        reload,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let get = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    let crowd: Vec<socket2::Socket> = (0..flowprobe::web::MAX_METRICS_ENCODINGS)
+        .map(|_| {
+            let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+                .expect("socket");
+            s.set_recv_buffer_size(4096).expect("small receive buffer");
+            s.connect(&addr.into()).expect("connect");
+            let mut t: std::net::TcpStream = s.try_clone().expect("clone").into();
+            t.write_all(get.as_bytes()).expect("request");
+            s
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let status = |addr: std::net::SocketAddr| {
+        tokio::task::spawn_blocking(move || {
+            let mut t = std::net::TcpStream::connect(addr).expect("connect");
+            t.write_all(get.as_bytes()).expect("request");
+            let mut head = [0u8; 12];
+            t.read_exact(&mut head).expect("status line");
+            let mut rest = Vec::new();
+            let _ = t.read_to_end(&mut rest);
+            (String::from_utf8_lossy(&head).to_string(), rest)
+        })
+    };
+    let (line, body) = status(addr).await.expect("scrape");
+    assert_eq!(line, "HTTP/1.1 503", "{}", String::from_utf8_lossy(&body));
+    assert!(
+        String::from_utf8_lossy(&body)
+            .to_ascii_lowercase()
+            .contains("retry-after: 1")
+    );
+    drop(crowd);
+    let mut ok = false;
+    for _ in 0..50 {
+        let (line, body) = status(addr).await.expect("scrape");
+        if line == "HTTP/1.1 200" {
+            ok = String::from_utf8_lossy(&body).contains("flowprobe_flow_up{");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ok, "a scrape succeeds once the crowd is gone");
+    server.abort();
+}

@@ -4,7 +4,9 @@
 
 mod crl;
 mod http;
+mod ocsp;
 mod ssh_hostile;
 mod ssh_real;
 mod tls_flow;
 mod tls_probe;
+mod tls_protocols;

@@ -106,8 +106,8 @@ impl CrlSpec {
 }
 
 /// Cross-flow checks once every flow is validated: `from_flow` must name an
-/// enabled `tls` flow, whose trust stores a CRL flow inherits unless it
-/// sets its own.
+/// enabled `tls` flow, whose trust stores a CRL (or OCSP) flow inherits
+/// unless it sets its own.
 pub(crate) fn link(
     flows: &mut [crate::config::Flow],
     named: &std::collections::BTreeSet<String>,
@@ -125,16 +125,19 @@ pub(crate) fn link(
     // A set: a ring of 50k CRL flows naming each other stays linear.
     let valid: std::collections::BTreeSet<String> = flows.iter().map(|f| f.name.clone()).collect();
     for f in flows.iter_mut() {
-        let CheckSpec::Crl(c) = &mut f.check else {
+        // OCSP flows read chains the same way.
+        let (table, from_flow, trust_set, own_trust) = match &mut f.check {
+            CheckSpec::Crl(c) => ("crl", c.from_flow.clone(), c.trust_set, &mut c.trust),
+            CheckSpec::Ocsp(c) => ("ocsp", Some(c.from_flow.clone()), c.trust_set, &mut c.trust),
+            _ => continue,
+        };
+        let Some(src) = from_flow else {
             continue;
         };
-        let Some(src) = c.from_flow.clone() else {
-            continue;
-        };
-        let key = format!("flow[{}].crl.from_flow", f.name);
+        let key = format!("flow[{}].{table}.from_flow", f.name);
         if let Some(trust) = tls.get(&src) {
-            if !c.trust_set {
-                c.trust = trust.clone();
+            if !trust_set {
+                *own_trust = trust.clone();
             }
         } else if valid.contains(&src) {
             errs.push(

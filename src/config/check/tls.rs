@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::chain::ChainPolicy;
+use crate::analyze::ocsp::StapleMode;
+use crate::analyze::tls_policy::TlsPolicy;
 use crate::config::Collector;
 use crate::config::validate::{FlowCtx, section};
 
@@ -46,7 +48,9 @@ pub(crate) fn check_store_names(names: &[String], key: &str, ctx: &FlowCtx, errs
 /// The built-in trust store name: the operating system's anchors.
 pub const SYSTEM: &str = "system";
 
-const OWN_KEYS: [&str; 7] = [
+const OWN_KEYS: [&str; 10] = [
+    "protocol_policy",
+    "protocol_interval",
     "trust",
     "server_name",
     "alpn",
@@ -54,6 +58,7 @@ const OWN_KEYS: [&str; 7] = [
     "client_cert",
     "client_key",
     "client_auth",
+    "ocsp_staple",
 ];
 
 /// What a server that asks for a client certificate, and refuses the
@@ -68,6 +73,19 @@ pub enum ClientAuth {
     Expected,
 }
 
+/// How often the protocol enumeration runs when `protocol_interval` is
+/// not set: it costs a dozen connections, and what a server accepts
+/// changes with its configuration, not from minute to minute.
+pub const DEFAULT_PROTOCOL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// `protocol_policy` and `protocol_interval`: which versions and suites
+/// the server may accept, asked with extra ClientHellos now and then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolSpec {
+    pub policy: TlsPolicy,
+    pub interval: std::time::Duration,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TlsSpec {
     /// Trust stores the sent path must reach, each judged separately.
@@ -78,7 +96,11 @@ pub struct TlsSpec {
     pub min_version: TlsVersion,
     pub client_cert: Option<(PathBuf, PathBuf)>,
     pub client_auth: ClientAuth,
+    /// What the OCSP response the server staples must be.
+    pub ocsp_staple: StapleMode,
     pub policy: ChainPolicy,
+    /// The protocol enumeration, when a `protocol_policy` is named.
+    pub protocol: Option<ProtocolSpec>,
     /// The table as written (after catalog merge), for `config show`.
     pub table: toml::Table,
 }
@@ -191,6 +213,17 @@ impl TlsSpec {
                 None
             }
         };
+        let protocol = protocol_spec(&table, &key, ctx, errs);
+        let ocsp_staple = match string("ocsp_staple", errs).as_deref() {
+            None => Some(StapleMode::Warn),
+            Some(s) => StapleMode::parse(s).or_else(|| {
+                errs.push(
+                    format!("{key}.ocsp_staple"),
+                    format!("{s:?}: expected \"off\", \"warn\" or \"require\""),
+                );
+                None
+            }),
+        };
         let rest: toml::Table = table
             .iter()
             .filter(|(k, _)| !OWN_KEYS.contains(&k.as_str()))
@@ -207,8 +240,71 @@ impl TlsSpec {
             min_version: min_version?,
             client_cert,
             client_auth: client_auth?,
+            ocsp_staple: ocsp_staple?,
             policy: policy?,
+            protocol: protocol?,
             table,
         })
     }
+}
+
+/// `protocol_policy` (a built-in or `[tls_policy.NAME]`) and
+/// `protocol_interval`; `Some(None)` when no policy is named.
+fn protocol_spec(
+    table: &toml::Table,
+    key: &str,
+    ctx: &FlowCtx,
+    errs: &mut Collector,
+) -> Option<Option<ProtocolSpec>> {
+    let interval = match table.get("protocol_interval") {
+        None => Some(DEFAULT_PROTOCOL_INTERVAL),
+        Some(toml::Value::String(s)) => {
+            crate::config::validate::duration(s, &format!("{key}.protocol_interval"), errs)
+        }
+        Some(_) => {
+            errs.push(
+                format!("{key}.protocol_interval"),
+                "must be a duration string such as \"1h\"",
+            );
+            None
+        }
+    };
+    let name = match table.get("protocol_policy") {
+        None => {
+            if table.contains_key("protocol_interval") {
+                errs.push(
+                    format!("{key}.protocol_interval"),
+                    "has no effect without protocol_policy",
+                );
+                return None;
+            }
+            return Some(None);
+        }
+        Some(toml::Value::String(s)) => s,
+        Some(_) => {
+            errs.push(
+                format!("{key}.protocol_policy"),
+                "must be a policy name, e.g. \"nist-800-52r2\"",
+            );
+            return None;
+        }
+    };
+    let Some(policy) = ctx.tls_policies.get(name) else {
+        errs.push(
+            format!("{key}.protocol_policy"),
+            format!(
+                "unknown policy {name:?}; known: {}",
+                ctx.tls_policies
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        return None;
+    };
+    Some(Some(ProtocolSpec {
+        policy: policy.clone(),
+        interval: interval?,
+    }))
 }

@@ -1,4 +1,4 @@
-//! One HTTP/1.1 GET with bounded redirects and a hard body cap, over the
+//! One HTTP/1.1 GET (or POST: OCSP) with bounded redirects and a hard body cap, over the
 //! vantage's own TCP connections (hyper's client connection API; no pool,
 //! one connection per hop, closed afterwards).
 //!
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Either, Empty, Full};
 use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, USER_AGENT};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
@@ -98,6 +98,13 @@ fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
+/// A request body: the request is a POST of it (OCSP requests).
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub content_type: &'static str,
+    pub body: Bytes,
+}
+
 /// GET `start`, following redirects within `opts.max_redirects` (each new
 /// host re-resolved through the vantage's DNS). `addr` is the flow's
 /// address for this attempt: hops to the flow's own host and port reuse it.
@@ -107,6 +114,28 @@ pub async fn fetch(
     start: Target,
     opts: &FetchOpts,
 ) -> Result<Response, FetchError> {
+    send(ctx, addr, start, opts, None).await
+}
+
+/// POST `body` to `start`, like [`fetch`]; a redirect repeats the POST.
+pub async fn post(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    start: Target,
+    opts: &FetchOpts,
+    body: &Post,
+) -> Result<Response, FetchError> {
+    send(ctx, addr, start, opts, Some(body)).await
+}
+
+async fn send(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    start: Target,
+    opts: &FetchOpts,
+    post: Option<&Post>,
+) -> Result<Response, FetchError> {
+    let method = if post.is_some() { "POST" } else { "GET" };
     let mut hops: Vec<Hop> = Vec::new();
     let mut seen = vec![start.url()];
     let mut target = start;
@@ -114,7 +143,7 @@ pub async fn fetch(
         let url = target.url();
         let fail = |e: HopError, hops: &[Hop]| FetchError {
             reason: e.reason,
-            detail: format!("GET {url}: {}", e.detail),
+            detail: format!("{method} {url}: {}", e.detail),
             url: url.clone(),
             status: e.status,
             hops: hops.to_vec(),
@@ -134,7 +163,10 @@ pub async fn fetch(
         };
         let following = (hops.len() as u32) < opts.max_redirects;
         let ex = ctx
-            .timed(Phase::Http, exchange(tcp, &host_header, &target.path, opts))
+            .timed(
+                Phase::Http,
+                exchange(tcp, &host_header, &target.path, opts, post),
+            )
             .await
             .map_err(|e| fail(e, &hops))?;
         let redirect = is_redirect(ex.status) && opts.max_redirects > 0;
@@ -165,7 +197,7 @@ pub async fn fetch(
         };
         let Some(location) = ex.location else {
             return Err(redirect_err(
-                format!("GET {url}: {} without a Location header", ex.status),
+                format!("{method} {url}: {} without a Location header", ex.status),
                 &hops,
             ));
         };
@@ -181,7 +213,7 @@ pub async fn fetch(
         }
         let next = target.join(&location).map_err(|e| {
             redirect_err(
-                format!("GET {url}: {} to {location:?}: {e}", ex.status),
+                format!("{method} {url}: {} to {location:?}: {e}", ex.status),
                 &hops,
             )
         })?;
@@ -211,18 +243,28 @@ async fn exchange(
     host: &str,
     path: &str,
     opts: &FetchOpts,
+    post: Option<&Post>,
 ) -> Result<Exchange, HopError> {
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-            .await
-            .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
-    let request = hyper::Request::get(path)
+    type Body = Either<Empty<Bytes>, Full<Bytes>>;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(tcp))
+        .await
+        .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
+    let builder = hyper::Request::builder()
+        .uri(path)
         .header(HOST, host)
         .header(USER_AGENT, concat!("flowprobe/", env!("CARGO_PKG_VERSION")))
         .header(hyper::header::ACCEPT, "*/*")
-        .header(CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| hop_err(Reason::Internal, format!("cannot build the request: {e}")))?;
+        .header(CONNECTION, "close");
+    let request = match post {
+        None => builder
+            .method(hyper::Method::GET)
+            .body(Either::Left(Empty::new())),
+        Some(p) => builder
+            .method(hyper::Method::POST)
+            .header(CONTENT_TYPE, p.content_type)
+            .body(Either::Right(Full::new(p.body.clone()))),
+    }
+    .map_err(|e| hop_err(Reason::Internal, format!("cannot build the request: {e}")))?;
     let work = async move {
         let sent = Instant::now();
         let response = sender

@@ -8,7 +8,9 @@
 
 mod error;
 mod probe;
+pub mod protocols;
 mod recorder;
+pub mod staple;
 
 pub use crate::config::check::tls::TlsVersion;
 
@@ -57,6 +59,8 @@ pub struct TlsFacts {
     /// Leaf first, in the order sent.
     pub certificates: Vec<CertificateDer<'static>>,
     pub client_cert_requested: bool,
+    /// The OCSP response stapled to the leaf, if any.
+    pub ocsp_response: Option<Vec<u8>>,
 }
 
 /// A failed handshake and whatever certificates arrived before it failed.
@@ -156,6 +160,7 @@ impl TlsClient {
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
             certificates: self.take_captured().unwrap_or_default(),
             client_cert_requested: self.recorder.client_cert_requested(),
+            ocsp_response: self.recorder.take_ocsp(),
         };
         if asked_without_cert
             && version == Some(ProtocolVersion::TLSv1_3)

@@ -14,6 +14,7 @@ use crate::net::kernel_time::StampedStream;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use serde::Serialize;
 
+use super::protocols::{self, ProtocolDetails, ProtocolState};
 use super::{TlsClient, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
@@ -35,6 +36,8 @@ pub struct TlsState {
     spec: TlsSpec,
     server_name: ServerName<'static>,
     cache: Mutex<ChainCache>,
+    /// The protocol enumeration and its kept result (`protocol_policy`).
+    protocols: Option<ProtocolState>,
 }
 
 /// TLS facts of one probe, for `/api/v1/flows` and `check --output json`.
@@ -52,6 +55,13 @@ pub struct TlsDetails {
     /// Every certificate the server sent and the judgement of the path;
     /// present whenever certificates were received, even on failure.
     pub chain: Option<ChainReport>,
+    /// What the server accepts (versions, weak suites) by the flow's
+    /// `protocol_policy`: the last enumeration, reported on every probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocols: Option<Box<ProtocolDetails>>,
+    /// The stapled OCSP response and its judgement (completed handshakes
+    /// with `tls.ocsp_staple` other than "off"; `null` when none arrived).
+    pub ocsp_staple: Option<super::staple::Staple>,
 }
 
 impl TlsState {
@@ -103,6 +113,10 @@ impl TlsState {
             client,
             stores,
             spec: spec.clone(),
+            protocols: spec
+                .protocol
+                .clone()
+                .map(|p| ProtocolState::new(p, server_name.to_str().into_owned())),
             server_name,
             cache: Mutex::new(ChainCache::new()),
         })
@@ -149,6 +163,8 @@ impl TlsState {
             client_cert_requested,
             cross: self.cross(chain.as_ref()),
             chain,
+            protocols: None,
+            ocsp_staple: None,
         }))
     }
 
@@ -214,7 +230,68 @@ pub fn load_stores(
     }
 }
 
+/// The handshake and its judgement, then, for a flow with a
+/// `protocol_policy` whose server took the connection, the protocol
+/// enumeration's (kept or fresh) result and findings.
 pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
+    let result = handshake_check(ctx, addr, state).await;
+    let Some(protocols) = &state.protocols else {
+        return result;
+    };
+    let reached = match &result {
+        Ok(_) => true,
+        Err(f) => matches!(f.details, Details::Tls(_)),
+    };
+    if !reached {
+        return result;
+    }
+    let until = protocols::stop_before(ctx.deadline, ctx.flow.timeout);
+    match protocols.report(addr, &ctx.net.vantage, until).await {
+        Some(report) => with_protocols(result, report, protocols.policy().on_violation),
+        None => result,
+    }
+}
+
+/// Adds the enumeration's findings, accepted versions and facts.
+fn with_protocols(
+    result: CheckResult,
+    report: ProtocolDetails,
+    action: crate::outcome::Action,
+) -> CheckResult {
+    let found = crate::analyze::tls_policy::findings(&report.judgement, action);
+    let accepted = report.judgement.accepted_versions();
+    let clause = if accepted.is_empty() {
+        String::new()
+    } else {
+        format!("; accepts {}", accepted.join(", "))
+    };
+    let attach = |details: &mut Details| {
+        if let Details::Tls(d) = details {
+            d.protocols = Some(Box::new(report));
+        }
+    };
+    match result {
+        Ok(mut s) => {
+            let before = verdict(&s.findings);
+            s.findings.extend(found);
+            let after = verdict(&s.findings);
+            s.detail.push_str(&clause);
+            if before == Reason::Ok && after != Reason::Ok {
+                s.detail.push_str(&crate::outcome::reason_suffix(after));
+            }
+            attach(&mut s.details);
+            Ok(s)
+        }
+        Err(mut f) => {
+            f.findings.extend(found);
+            f.detail.push_str(&clause);
+            attach(&mut f.details);
+            Err(f)
+        }
+    }
+}
+
+async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
     let tcp = ctx.connect(addr).await?;
     let (tcp, stamps) = StampedStream::new(tcp);
     let result = ctx
@@ -232,7 +309,16 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
             };
             let chain = state.judge(&facts.certificates, rule);
             publish(ctx, chain.as_ref(), &facts.certificates);
-            let found = findings(None, chain.as_ref());
+            let mut found = findings(None, chain.as_ref());
+            let (staple, stapled) = super::staple::judge(
+                state.spec.ocsp_staple,
+                &facts.certificates,
+                facts.ocsp_response.as_deref(),
+                &state.stores,
+                SystemTime::now(),
+            );
+            // After the chain's: a broken chain explains more than its staple.
+            found.extend(stapled);
             let reason = verdict(&found);
             let detail = format!(
                 "{addr}: {} {}, {} certificates{}",
@@ -252,6 +338,8 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
                     client_cert_requested: facts.client_cert_requested,
                     cross: state.cross(chain.as_ref()),
                     chain,
+                    protocols: None,
+                    ocsp_staple: staple,
                 })),
             })
         }

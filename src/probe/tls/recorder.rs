@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(Debug)]
 pub struct Recorder {
     chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
+    /// The OCSP response the server stapled (rustls always asks for one).
+    ocsp: Mutex<Option<Vec<u8>>>,
     client_cert_requested: AtomicBool,
     algorithms: WebPkiSupportedAlgorithms,
     client_cert: Option<Arc<CertifiedKey>>,
@@ -36,6 +38,7 @@ impl Recorder {
     ) -> Self {
         Recorder {
             chain: Mutex::new(None),
+            ocsp: Mutex::new(None),
             client_cert_requested: AtomicBool::new(false),
             algorithms,
             client_cert,
@@ -45,6 +48,7 @@ impl Recorder {
     /// Forgets the previous handshake.
     pub fn reset(&self) {
         *self.chain.lock() = None;
+        *self.ocsp.lock() = None;
         self.client_cert_requested.store(false, Ordering::SeqCst);
     }
 
@@ -52,6 +56,12 @@ impl Recorder {
     /// server never sent its Certificate message.
     pub fn take_chain(&self) -> Option<Vec<CertificateDer<'static>>> {
         self.chain.lock().take()
+    }
+
+    /// The stapled OCSP response of the last handshake; `None` when the
+    /// server stapled none.
+    pub fn take_ocsp(&self) -> Option<Vec<u8>> {
+        self.ocsp.lock().take()
     }
 
     pub fn client_cert_requested(&self) -> bool {
@@ -69,13 +79,14 @@ impl ServerCertVerifier for Recorder {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
+        ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         let mut chain = Vec::with_capacity(intermediates.len() + 1);
         chain.push(end_entity.clone().into_owned());
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
         *self.chain.lock() = Some(chain);
+        *self.ocsp.lock() = (!ocsp_response.is_empty()).then(|| ocsp_response.to_vec());
         // Judged afterwards by analyze::chain, with every fact kept.
         Ok(ServerCertVerified::assertion())
     }

@@ -457,6 +457,28 @@ fn attempt(a: &Attempt, n: usize, of: usize, now: i64) -> String {
                 d.body_bytes
             );
         }
+        Details::Ocsp(d) => {
+            let _ = write!(
+                s,
+                "<section class=\"check ocsp\"><h2>OCSP</h2><p>Certificates of the last chain of <code>{}</code>.</p>\
+<table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">certificate</th><th scope=\"col\">responder</th>\
+<th scope=\"col\">reason</th><th scope=\"col\">detail</th></tr></thead><tbody>",
+                esc(&d.from_flow)
+            );
+            for r in &d.responses {
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td>{} (serial {})</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                    r.position,
+                    esc(&r.subject_cn),
+                    esc(&r.serial),
+                    esc(&r.url),
+                    r.reason,
+                    esc(&r.detail)
+                );
+            }
+            s.push_str("</tbody></table></section>");
+        }
         Details::None => {}
     }
     s

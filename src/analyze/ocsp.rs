@@ -1,0 +1,480 @@
+//! OCSP judgement (RFC 6960): build the request for one certificate and
+//! judge a response to it - stapled in a TLS handshake or fetched from a
+//! responder. Pure: DER and certificates in, facts and findings out.
+//!
+//! DER comes and goes through RustCrypto's `x509-ocsp` (no hand-written
+//! ASN.1); signatures are verified with x509-parser's ring-backed
+//! verifier, the crypto the chain analysis already uses. A response counts
+//! only when it is signed by the certificate's issuer or by a responder
+//! certificate the issuer delegated (RFC 6960 4.2.2.2: issued by it, with
+//! id-kp-OCSPSigning), covers this serial, and is fresh.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use der_ocsp::asn1::AnyRef;
+use der_ocsp::oid::ObjectIdentifier;
+use der_ocsp::{Decode, Encode, Reader, SliceReader};
+use serde::Serialize;
+use x509_ocsp::{BasicOcspResponse, CertStatus, OcspResponse, OcspResponseStatus};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::analyze::chain::render_name;
+use crate::analyze::crl::scan::strip_zeros;
+use crate::outcome::{Finding, Level, Reason};
+
+mod request;
+use request::digest;
+pub use request::{cert_id, find_issuer, request, responder_urls};
+
+const ID_PKIX_OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
+const ID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
+const SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
+const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
+const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
+
+/// Values of `flowprobe_ocsp_status`: RFC 6960's CertStatus choice numbers.
+pub const STATUS_GOOD: u8 = 0;
+pub const STATUS_REVOKED: u8 = 1;
+pub const STATUS_UNKNOWN: u8 = 2;
+
+/// What a flow does with the OCSP response its server staples
+/// (`tls.ocsp_staple`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StapleMode {
+    /// Not judged.
+    Off,
+    /// Revoked or invalid staples fail; a stale or unknown one warns; none
+    /// at all is noted (info).
+    #[default]
+    Warn,
+    /// Every problem fails, a missing staple included (`ocsp_missing`).
+    Require,
+}
+
+impl StapleMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "off" => StapleMode::Off,
+            "warn" => StapleMode::Warn,
+            "require" => StapleMode::Require,
+            _ => return None,
+        })
+    }
+}
+
+/// What one OCSP response says about one certificate and how it was judged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OcspFacts {
+    /// `good`, `revoked` or `unknown`; `None` when no answer for this
+    /// certificate could be read.
+    pub status: Option<&'static str>,
+    pub revoked_at: Option<i64>,
+    pub revocation_reason: Option<String>,
+    pub produced_at: Option<i64>,
+    pub this_update: Option<i64>,
+    pub next_update: Option<i64>,
+    /// The certificate whose key verified the response.
+    pub signer: Option<String>,
+    /// Signed by the issuer or a delegated responder, and about this
+    /// certificate: the status can be believed.
+    pub valid: bool,
+    /// Most important first.
+    pub findings: Vec<Finding>,
+}
+
+impl OcspFacts {
+    /// The `flowprobe_ocsp_status` value, when a status was read.
+    pub fn status_code(&self) -> Option<u8> {
+        Some(match self.status? {
+            "good" => STATUS_GOOD,
+            "revoked" => STATUS_REVOKED,
+            _ => STATUS_UNKNOWN,
+        })
+    }
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn rfc3339(ts: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_secs(ts.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
+    X509Certificate::from_der(der)
+        .map(|(_, c)| c)
+        .map_err(|e| format!("certificate does not parse: {e}"))
+}
+
+/// A short, printable description of what was served instead of DER.
+fn looks_like(bytes: &[u8]) -> String {
+    let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if bytes.is_empty() {
+        "an empty body".into()
+    } else if head.trim_start().starts_with('<') {
+        format!("markup starting {:?}", head.trim())
+    } else {
+        format!("{} bytes starting {:?}", bytes.len(), head.trim())
+    }
+}
+
+fn status_name(s: OcspResponseStatus) -> &'static str {
+    match s {
+        OcspResponseStatus::Successful => "successful",
+        OcspResponseStatus::MalformedRequest => "malformedRequest",
+        OcspResponseStatus::InternalError => "internalError",
+        OcspResponseStatus::TryLater => "tryLater",
+        OcspResponseStatus::SigRequired => "sigRequired",
+        OcspResponseStatus::Unauthorized => "unauthorized",
+    }
+}
+
+/// The exact bytes of `tbsResponseData`, which the signature covers.
+fn raw_tbs(basic: &[u8]) -> Result<Vec<u8>, der_ocsp::Error> {
+    let mut r = SliceReader::new(basic)?;
+    r.sequence(|s| {
+        let tbs: AnyRef<'_> = s.decode()?;
+        let rest = s.remaining_len();
+        s.read_slice(rest)?;
+        tbs.to_der()
+    })
+}
+
+/// Verify `basic`'s signature with `key`.
+fn verifies(
+    basic: &BasicOcspResponse,
+    tbs: &[u8],
+    key: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
+) -> Result<(), String> {
+    let alg = basic
+        .signature_algorithm
+        .to_der()
+        .map_err(|e| e.to_string())?;
+    let (_, alg) = x509_parser::x509::AlgorithmIdentifier::from_der(&alg)
+        .map_err(|e| format!("signature algorithm: {e}"))?;
+    let sig = basic.signature.to_der().map_err(|e| e.to_string())?;
+    let (_, sig) =
+        x509_parser::asn1_rs::BitString::from_der(&sig).map_err(|e| format!("signature: {e}"))?;
+    x509_parser::verify::verify_signature(key, &alg, &sig, tbs).map_err(|e| e.to_string())
+}
+
+/// Who signed the response: the issuer itself, or a responder certificate
+/// from the response that the issuer issued for OCSP signing and that is
+/// valid now. `Err` lists what was tried.
+fn signer(
+    basic: &BasicOcspResponse,
+    tbs: &[u8],
+    issuer: &X509Certificate<'_>,
+    now: i64,
+) -> Result<String, String> {
+    let mut tried = Vec::new();
+    match verifies(basic, tbs, issuer.public_key()) {
+        Ok(()) => return Ok(format!("{} (the issuer)", render_name(issuer.subject()))),
+        Err(e) => tried.push(format!("the issuer's key: {e}")),
+    }
+    for (i, c) in basic.certs.iter().flatten().enumerate() {
+        let Ok(der) = c.to_der() else { continue };
+        let Ok((_, rc)) = X509Certificate::from_der(&der) else {
+            tried.push(format!("responder certificate {i} does not parse"));
+            continue;
+        };
+        let name = render_name(rc.subject());
+        if rc.issuer().as_raw() != issuer.subject().as_raw()
+            || rc.verify_signature(Some(issuer.public_key())).is_err()
+        {
+            tried.push(format!("{name}: not issued by the certificate's issuer"));
+            continue;
+        }
+        let ocsp_signing = rc
+            .extended_key_usage()
+            .ok()
+            .flatten()
+            .is_some_and(|e| e.value.ocsp_signing);
+        if !ocsp_signing {
+            tried.push(format!("{name}: no id-kp-OCSPSigning extended key usage"));
+            continue;
+        }
+        let v = rc.validity();
+        if now < v.not_before.timestamp() || now >= v.not_after.timestamp() {
+            tried.push(format!(
+                "{name}: responder certificate not valid now (notAfter {})",
+                rfc3339(v.not_after.timestamp())
+            ));
+            continue;
+        }
+        match verifies(basic, tbs, rc.public_key()) {
+            Ok(()) => return Ok(format!("{name} (delegated responder)")),
+            Err(e) => tried.push(format!("{name}: {e}")),
+        }
+    }
+    Err(tried.join("; "))
+}
+
+fn invalid(facts: &mut OcspFacts, detail: String) {
+    facts
+        .findings
+        .push(Finding::new(Reason::OcspInvalid, Level::Fail, detail));
+}
+
+/// Judge `response` as the answer about `cert` (issued by `issuer`) at
+/// `now`. `what` names the certificate for people (`position 0
+/// (mdm.lab.test)`). Findings: invalid, then revoked or unknown, then
+/// stale.
+pub fn judge(
+    response: &[u8],
+    cert: &[u8],
+    issuer: &[u8],
+    now: SystemTime,
+    what: &str,
+) -> OcspFacts {
+    let mut facts = OcspFacts::default();
+    let now_s = unix(now);
+    let (c, i) = match (parse(cert), parse(issuer)) {
+        (Ok(c), Ok(i)) => (c, i),
+        (Err(e), _) | (_, Err(e)) => {
+            invalid(&mut facts, format!("OCSP for {what}: {e}"));
+            return facts;
+        }
+    };
+    let resp = match OcspResponse::from_der(response) {
+        Ok(r) => r,
+        Err(e) => {
+            invalid(
+                &mut facts,
+                format!(
+                    "OCSP for {what}: not an OCSP response ({e}); got {}",
+                    looks_like(response)
+                ),
+            );
+            return facts;
+        }
+    };
+    if resp.response_status != OcspResponseStatus::Successful {
+        invalid(
+            &mut facts,
+            format!(
+                "OCSP for {what}: the responder answered {}",
+                status_name(resp.response_status)
+            ),
+        );
+        return facts;
+    }
+    let Some(bytes) = resp.response_bytes else {
+        invalid(
+            &mut facts,
+            format!("OCSP for {what}: successful, but no response"),
+        );
+        return facts;
+    };
+    if bytes.response_type != ID_PKIX_OCSP_BASIC {
+        invalid(
+            &mut facts,
+            format!(
+                "OCSP for {what}: response type {} is not id-pkix-ocsp-basic",
+                bytes.response_type
+            ),
+        );
+        return facts;
+    }
+    let body = bytes.response.as_bytes();
+    let (basic, tbs) = match (BasicOcspResponse::from_der(body), raw_tbs(body)) {
+        (Ok(b), Ok(t)) => (b, t),
+        (Err(e), _) | (_, Err(e)) => {
+            invalid(
+                &mut facts,
+                format!("OCSP for {what}: BasicOCSPResponse: {e}"),
+            );
+            return facts;
+        }
+    };
+    let data = &basic.tbs_response_data;
+    facts.produced_at = Some(data.produced_at.0.to_unix_duration().as_secs() as i64);
+
+    // The answer about this certificate: same serial, same issuer hashes
+    // under the digest the response chose.
+    let serial = strip_zeros(c.raw_serial());
+    let single = data.responses.iter().find(|s| {
+        let id = &s.cert_id;
+        let alg = &id.hash_algorithm.oid;
+        strip_zeros(id.serial_number.as_bytes()) == serial
+            && digest(alg, i.subject().as_raw()).as_deref() == Some(id.issuer_name_hash.as_bytes())
+            && digest(alg, &i.public_key().subject_public_key.data).as_deref()
+                == Some(id.issuer_key_hash.as_bytes())
+    });
+    let Some(single) = single else {
+        invalid(
+            &mut facts,
+            format!(
+                "OCSP for {what}: the response has no answer for serial {} of {} ({} answers)",
+                hex::encode(serial),
+                render_name(i.subject()),
+                data.responses.len()
+            ),
+        );
+        return facts;
+    };
+
+    match signer(&basic, &tbs, &i, now_s) {
+        Ok(s) => facts.signer = Some(s),
+        Err(tried) => invalid(
+            &mut facts,
+            format!(
+                "OCSP for {what}: signed neither by the issuer nor by a responder it delegated: {tried}"
+            ),
+        ),
+    }
+    facts.valid = facts.signer.is_some();
+    // A status from an unverified response is reported, not believed.
+    let level = if facts.valid {
+        Level::Fail
+    } else {
+        Level::Warn
+    };
+    match &single.cert_status {
+        CertStatus::Good(_) => facts.status = Some("good"),
+        CertStatus::Revoked(info) => {
+            facts.status = Some("revoked");
+            let at = info.revocation_time.0.to_unix_duration().as_secs() as i64;
+            facts.revoked_at = Some(at);
+            facts.revocation_reason = info.revocation_reason.map(|r| reason_name(r).to_string());
+            facts.findings.push(Finding::new(
+                Reason::Revoked,
+                level,
+                format!(
+                    "{what} (serial {}) is revoked since {}{} (OCSP)",
+                    hex::encode(serial),
+                    rfc3339(at),
+                    facts
+                        .revocation_reason
+                        .as_deref()
+                        .map_or(String::new(), |r| format!(", reason {r}"))
+                ),
+            ));
+        }
+        CertStatus::Unknown(_) => {
+            facts.status = Some("unknown");
+            facts.findings.push(Finding::new(
+                Reason::OcspUnknown,
+                level,
+                format!(
+                    "OCSP for {what}: the responder does not know serial {}",
+                    hex::encode(serial)
+                ),
+            ));
+        }
+    }
+
+    // Freshness: thisUpdate <= now < nextUpdate.
+    let this = single.this_update.0.to_unix_duration().as_secs() as i64;
+    let next = single
+        .next_update
+        .map(|t| t.0.to_unix_duration().as_secs() as i64);
+    facts.this_update = Some(this);
+    facts.next_update = next;
+    // Five minutes for clocks that disagree, as OpenSSL allows by default.
+    if this > now_s + 300 {
+        facts.findings.push(Finding::new(
+            Reason::OcspStale,
+            Level::Fail,
+            format!(
+                "OCSP for {what}: thisUpdate {} is in the future (clock skew or a bad responder)",
+                rfc3339(this)
+            ),
+        ));
+    }
+    match next {
+        Some(n) if now_s >= n => facts.findings.push(Finding::new(
+            Reason::OcspStale,
+            Level::Fail,
+            format!(
+                "OCSP for {what}: expired, nextUpdate {} passed {} ago",
+                rfc3339(n),
+                humantime::format_duration(Duration::from_secs((now_s - n) as u64))
+            ),
+        )),
+        Some(_) => {}
+        // RFC 6960 4.2.2.1: no nextUpdate means newer information is
+        // always available; a cached staple without one cannot be aged.
+        None => facts.findings.push(Finding::new(
+            Reason::OcspStale,
+            Level::Warn,
+            format!("OCSP for {what}: no nextUpdate, the response cannot be aged"),
+        )),
+    }
+    facts
+        .findings
+        .sort_by_key(|f| (f.level != Level::Fail, rank(f.reason)));
+    facts
+}
+
+/// RFC 5280 5.3.1's name of a revocation reason.
+fn reason_name(r: x509_cert::ext::pkix::crl::CrlReason) -> &'static str {
+    use x509_cert::ext::pkix::crl::CrlReason as R;
+    match r {
+        R::Unspecified => "unspecified",
+        R::KeyCompromise => "keyCompromise",
+        R::CaCompromise => "cACompromise",
+        R::AffiliationChanged => "affiliationChanged",
+        R::Superseded => "superseded",
+        R::CessationOfOperation => "cessationOfOperation",
+        R::CertificateHold => "certificateHold",
+        R::RemoveFromCRL => "removeFromCRL",
+        R::PrivilegeWithdrawn => "privilegeWithdrawn",
+        R::AaCompromise => "aACompromise",
+    }
+}
+
+/// Rank of a failing reason among OCSP findings: a revoked certificate
+/// matters most, then a response that cannot be believed, then the rest.
+pub fn rank(reason: Reason) -> u8 {
+    match reason {
+        Reason::Revoked => 0,
+        Reason::OcspInvalid => 1,
+        Reason::OcspUnknown => 2,
+        Reason::OcspStale => 3,
+        _ => 4,
+    }
+}
+
+/// A stapled response's findings under the flow's mode: `None` is no
+/// staple. Revoked and invalid staples always fail (a client that checks
+/// would refuse the handshake); under `warn`, stale and unknown ones warn.
+pub fn staple_findings(mode: StapleMode, facts: Option<&OcspFacts>) -> Vec<Finding> {
+    match (mode, facts) {
+        (StapleMode::Off, _) => Vec::new(),
+        (StapleMode::Require, None) => vec![Finding::new(
+            Reason::OcspMissing,
+            Level::Fail,
+            "the server stapled no OCSP response (tls.ocsp_staple = \"require\")",
+        )],
+        (StapleMode::Warn, None) => vec![Finding::new(
+            Reason::OcspMissing,
+            Level::Info,
+            "the server stapled no OCSP response",
+        )],
+        (mode, Some(f)) => f
+            .findings
+            .iter()
+            .map(|x| {
+                let soften = mode == StapleMode::Warn
+                    && matches!(x.reason, Reason::OcspStale | Reason::OcspUnknown);
+                let mut x = x.clone();
+                if soften && x.level == Level::Fail {
+                    x.level = Level::Warn;
+                }
+                x.detail = format!("staple: {}", x.detail);
+                x
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

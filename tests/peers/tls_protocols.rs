@@ -1,0 +1,656 @@
+//! The TLS protocol enumeration (`protocol_policy`): bare ClientHellos per
+//! version and weak suite family against real servers (`openssl s_server`
+//! with legacy versions and suites enabled; nginx with a TLS 1.2/1.3-only
+//! modern configuration), each verdict cross-checked with `openssl
+//! s_client`; and hostile peers that answer the hello with garbage, a
+//! 2^24-byte handshake length, HelloRetryRequests forever, or nothing.
+
+use flowprobe_testkit as support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use flowprobe::analyze::tls_policy::{Family, ProtocolJudgement, Reply, TlsPolicy};
+use flowprobe::config::check::tls::ProtocolSpec;
+use flowprobe::outcome::{Level, Reason};
+use flowprobe::probe::tls::protocols::{ProtocolDetails, ProtocolState};
+use flowprobe::probe::{Details, ProbeReport};
+use flowprobe::wire::tls::{HRR_RANDOM, Version};
+use support::servers::openssl_server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The legacy s_server: TLS 1.0-1.2, a modern suite for rustls, static
+/// RSA, anonymous ECDH and NULL suites. (This OpenSSL has no 3DES or RC4
+/// at all: `openssl ciphers 3DES` matches nothing, so neither side can
+/// offer them; the unit tests cover their judgement.)
+const LEGACY_CIPHERS: &str =
+    "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:AECDH-AES128-SHA:NULL-SHA:@SECLEVEL=0";
+
+/// How `openssl s_client` offers each family (`None`: it cannot).
+fn oracle_cipher(f: Family) -> &'static str {
+    match f {
+        Family::Null => "eNULL",
+        Family::Export => "EXP",
+        Family::Anon => "aNULL",
+        Family::Rc4 => "RC4",
+        Family::Des => "3DES:DES",
+        Family::StaticRsa => "kRSA",
+        Family::CbcSha1 => "AES+SHA1:CAMELLIA+SHA1",
+    }
+}
+
+/// `openssl s_client` with one version flag and a cipher string: did the
+/// handshake complete? `None` when this OpenSSL cannot offer the ciphers.
+fn s_client(addr: std::net::SocketAddr, flag: &str, ciphers: &str) -> Option<bool> {
+    let mut args = vec![
+        "s_client".to_owned(),
+        "-connect".to_owned(),
+        addr.to_string(),
+        flag.to_owned(),
+    ];
+    if flag == "-tls1_3" {
+        args.extend(["-ciphersuites".to_owned(), ciphers.to_owned()]);
+    } else {
+        args.extend(["-cipher".to_owned(), format!("{ciphers}:@SECLEVEL=0")]);
+    }
+    let out = Command::new("openssl")
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run openssl s_client");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("no cipher match") || text.contains("Error with command") {
+        return None;
+    }
+    Some(text.contains("Cipher is ") && !text.contains("Cipher is (NONE)"))
+}
+
+const VERSION_FLAGS: [(Version, &str); 4] = [
+    (Version::Tls10, "-tls1"),
+    (Version::Tls11, "-tls1_1"),
+    (Version::Tls12, "-tls1_2"),
+    (Version::Tls13, "-tls1_3"),
+];
+
+/// Our verdict on every version and family agrees with `s_client`'s.
+fn assert_oracle_agrees(addr: std::net::SocketAddr, j: &ProtocolJudgement) {
+    for (version, flag) in VERSION_FLAGS {
+        let ciphers = if version == Version::Tls13 {
+            "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+        } else {
+            "ALL:COMPLEMENTOFALL"
+        };
+        let oracle = s_client(addr, flag, ciphers).expect("s_client offers every version");
+        let ours = j
+            .versions
+            .iter()
+            .find(|v| v.version == version)
+            .expect("verdict");
+        assert_eq!(
+            ours.accepted,
+            Some(oracle),
+            "{version:?}: s_client says {oracle}"
+        );
+    }
+    let legacy_flag = if j
+        .versions
+        .iter()
+        .any(|v| v.version == Version::Tls12 && v.accepted == Some(true))
+    {
+        "-tls1_2"
+    } else {
+        "-tls1"
+    };
+    for f in &j.families {
+        let oracle = s_client(addr, legacy_flag, oracle_cipher(f.family));
+        match oracle {
+            Some(accepted) => assert_eq!(
+                f.accepted,
+                Some(accepted),
+                "{:?}: s_client {legacy_flag} says {accepted}",
+                f.family
+            ),
+            // This OpenSSL cannot offer it, so neither can the server's.
+            None => assert_eq!(f.accepted, Some(false), "{:?}", f.family),
+        }
+    }
+}
+
+fn protocols(report: &ProbeReport) -> &ProtocolDetails {
+    report
+        .attempts
+        .iter()
+        .find_map(|a| match &a.details {
+            Details::Tls(t) => t.protocols.as_deref(),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no protocol details: {report:#?}"))
+}
+
+/// TLS flows to 127.0.0.1 with the built-in policy. No trust store: the
+/// chain is not what these tests are about (`trust = []` judges name and
+/// validity only).
+fn flow_text(flows: &[(&str, u16, &str)]) -> String {
+    let mut text = String::from("catalog = \"none\"\n[targets]\nmdm = \"127.0.0.1\"\n");
+    for (name, port, timeout) in flows {
+        text.push_str(&format!(
+            "[[flow]]\nname = \"{name}\"\nfrom = \"administrators\"\nto = \"mdm\"\nport = {port}\n\
+             check = \"tls\"\ntimeout = \"{timeout}\"\n\
+             tls = {{ trust = [], server_name = \"mdm.lab.test\", protocol_policy = \"nist-800-52r2\" }}\n"
+        ));
+    }
+    text
+}
+
+fn flow_config(flows: &[(&str, u16, &str)]) -> flowprobe::config::Config {
+    support::config_from(&flow_text(flows))
+}
+
+/// One probe of each flow of `c`, twice on the same prepared flows (the
+/// second reports the kept result), and the metrics of the first.
+async fn probe_twice(c: &flowprobe::config::Config) -> Vec<(ProbeReport, ProbeReport, String)> {
+    let nets = flowprobe::probe::plan::build_nets(c).expect("nets");
+    let flows = flowprobe::probe::plan::prepare(c).expect("prepare");
+    let metrics = flowprobe::metrics::Metrics::new().expect("metrics");
+    let mut out = Vec::new();
+    for p in &flows {
+        let net = nets.get(&p.flow.from).expect("net");
+        let fm = metrics.flow(&p.flow);
+        let first = flowprobe::probe::run(p, net).await;
+        metrics.record(&fm, &first);
+        let text = String::from_utf8(metrics.encode()).expect("utf-8");
+        let second = flowprobe::probe::run(p, net).await;
+        out.push((first, second, text));
+    }
+    out
+}
+
+fn sample(text: &str, name: &str, label: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// A self-signed RSA leaf for mdm.lab.test (static-RSA suites need an
+/// RSA key), from the `openssl` CLI.
+struct Leaf {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+fn rsa_leaf(dir: &Path) -> Leaf {
+    let cert = dir.join("leaf.pem");
+    let key = dir.join("leaf.key");
+    let (c, k) = (cert.to_str().expect("utf-8"), key.to_str().expect("utf-8"));
+    support::pki::openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=mdm.lab.test",
+        "-addext",
+        "subjectAltName=DNS:mdm.lab.test",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+        "-keyout",
+        k,
+        "-out",
+        c,
+    ]);
+    Leaf { cert, key }
+}
+
+#[tokio::test]
+async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
+    if !support::require(support::have("openssl"), "openssl") {
+        return;
+    }
+    let dir = support::tempdir();
+    let leaf = rsa_leaf(dir.path());
+    let server = openssl_server(
+        &leaf.cert,
+        &leaf.key,
+        None,
+        &[
+            "-cipher",
+            LEGACY_CIPHERS,
+            "-no_tls1_3",
+            "-min_protocol",
+            "TLSv1",
+        ],
+    );
+    let text = flow_text(&[("legacy", server.addr.port(), "5s")]);
+    let c = support::config_from(&text);
+    let runs = probe_twice(&c).await;
+    let (first, second, metrics) = &runs[0];
+
+    assert_eq!(first.reason, Reason::TlsWeakProtocol, "{}", first.detail);
+    let fail = first
+        .findings()
+        .find(|f| f.reason == Reason::TlsWeakProtocol && f.level == Level::Fail)
+        .expect("violation finding");
+    for want in [
+        "accepts TLS 1.0 with TLS_RSA_WITH_AES_128_CBC_SHA",
+        "accepts TLS 1.1 with TLS_RSA_WITH_AES_128_CBC_SHA",
+        "accepts NULL-cipher suites: TLS_RSA_WITH_NULL_SHA",
+        "accepts anonymous suites: TLS_ECDH_anon_WITH_AES_128_CBC_SHA",
+        "accepts static-RSA key exchange: TLS_RSA_WITH_AES_128_CBC_SHA",
+    ] {
+        assert!(
+            fail.detail.contains(want),
+            "{want:?} missing in {}",
+            fail.detail
+        );
+    }
+    assert!(
+        !fail.detail.contains("TLS 1.2 with"),
+        "1.2 is allowed: {}",
+        fail.detail
+    );
+    assert!(
+        first.detail.contains("accepts TLSv1.0, TLSv1.1, TLSv1.2"),
+        "{}",
+        first.detail
+    );
+
+    let p = protocols(first);
+    assert!(p.judgement.complete, "{:#?}", p.exchanges);
+    assert_oracle_agrees(server.addr, &p.judgement);
+    assert_eq!(p.connections as usize, p.exchanges.len());
+    assert!(p.connections >= 5);
+
+    // The kept result, reported again without a single new connection.
+    let again = protocols(second);
+    assert_eq!(again.connections, 0);
+    assert_eq!(again.judgement, p.judgement);
+    assert_eq!(second.reason, Reason::TlsWeakProtocol);
+
+    let accepted = |v: &str| {
+        sample(
+            metrics,
+            "flowprobe_tls_protocol_accepted",
+            &format!("version=\"{v}\""),
+        )
+    };
+    assert_eq!(accepted("TLSv1.0"), Some(1.0), "{metrics}");
+    assert_eq!(accepted("TLSv1.3"), Some(0.0));
+    assert_eq!(accepted("SSLv3"), Some(0.0));
+    let weak = |f: &str| {
+        sample(
+            metrics,
+            "flowprobe_tls_weak_suites",
+            &format!("family=\"{f}\""),
+        )
+    };
+    assert_eq!(weak("null"), Some(1.0));
+    assert_eq!(weak("des"), Some(0.0));
+    assert_eq!(
+        sample(
+            metrics,
+            "flowprobe_tls_protocol_connections_total",
+            "flow=\"legacy\""
+        ),
+        Some(f64::from(p.connections))
+    );
+}
+
+/// nginx, configured as the lab's MDM: TLS 1.2 and 1.3 only, ECDHE-GCM.
+struct Nginx {
+    port: u16,
+    _proc: support::Proc,
+}
+
+fn start_nginx(dir: &Path, leaf: &Leaf) -> Option<Nginx> {
+    let nginx = support::which("nginx")?;
+    let port = support::free_port();
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n\
+           fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
+           server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {chain};\n\
+             ssl_certificate_key {key};\n    ssl_protocols TLSv1.2 TLSv1.3;\n\
+             ssl_prefer_server_ciphers on;\n\
+             ssl_ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256;\n\
+             location / {{ return 200 \"ok\\n\"; }}\n  }}\n}}\n",
+        chain = leaf.cert.display(),
+        key = leaf.key.display(),
+    );
+    std::fs::create_dir_all(dir.join("tmp")).ok()?;
+    let conf_path = support::write(dir, "nginx.conf", &conf);
+    let proc = support::Proc::spawn(
+        Command::new(nginx)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(dir.join("nginx-error.log"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    support::wait_for(Duration::from_secs(5), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "nginx did not listen: {}",
+            std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default()
+        )
+    });
+    Some(Nginx { port, _proc: proc })
+}
+
+#[tokio::test]
+async fn modern_nginx_passes_and_the_oracle_agrees() {
+    if !support::require(
+        support::have("nginx") && support::have("openssl"),
+        "nginx and openssl",
+    ) {
+        return;
+    }
+    let dir = support::tempdir();
+    let leaf = rsa_leaf(dir.path());
+    let nginx = start_nginx(dir.path(), &leaf).expect("nginx");
+    let c = flow_config(&[("modern", nginx.port, "5s")]);
+    let runs = probe_twice(&c).await;
+    let (first, _, metrics) = &runs[0];
+    assert_eq!(
+        first.reason,
+        Reason::Ok,
+        "{} {:#?}",
+        first.detail,
+        first.attempts
+    );
+    assert!(
+        first
+            .findings()
+            .all(|f| f.reason != Reason::TlsWeakProtocol)
+    );
+    assert!(
+        first.detail.ends_with("; accepts TLSv1.2, TLSv1.3"),
+        "{}",
+        first.detail
+    );
+    let p = protocols(first);
+    assert!(
+        p.judgement.complete
+            && p.judgement.violations.is_empty()
+            && p.judgement.warnings.is_empty(),
+        "{:#?}",
+        p.judgement
+    );
+    assert_eq!(p.judgement.ecdhe_aead, Some(true));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], nginx.port));
+    assert_oracle_agrees(addr, &p.judgement);
+    for family in TlsPolicy::nist().families() {
+        let label = format!("family=\"{}\"", family.as_str());
+        assert_eq!(
+            sample(metrics, "flowprobe_tls_weak_suites", &label),
+            Some(0.0),
+            "{label}"
+        );
+    }
+}
+
+/// A hostile peer's task, stopped on drop.
+struct Hostile {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A listener that answers every connection's first bytes with `answer`
+/// (repeated `times`), then holds the connection open.
+async fn answering_server(answer: Vec<u8>, times: usize) -> Hostile {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                if tcp.read(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                for _ in 0..times {
+                    if tcp.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+                // Hold until the client leaves.
+                while tcp.read(&mut buf).await.unwrap_or(0) > 0 {}
+            });
+        }
+    });
+    Hostile { addr, task }
+}
+
+fn hello_retry_request() -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&HRR_RANDOM);
+    body.push(0); // session id
+    body.extend_from_slice(&[0x13, 0x01, 0]);
+    // supported_versions 1.3, key_share asking for secp384r1.
+    body.extend_from_slice(&[0, 12, 0, 0x2b, 0, 2, 3, 4, 0, 0x33, 0, 2, 0, 0x18]);
+    let mut hs = vec![2, 0, 0, body.len() as u8];
+    hs.extend_from_slice(&body);
+    let mut rec = vec![22, 3, 3, 0, hs.len() as u8];
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+#[tokio::test]
+async fn hostile_answers_end_in_bounded_reasons_within_the_timeout() {
+    let garbage = answering_server(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(), 1).await;
+    let huge = answering_server(vec![22, 3, 3, 0, 4, 2, 0xff, 0xff, 0xff], 1).await;
+    let hrr = answering_server(hello_retry_request(), 10_000).await;
+    // No trust store needed: the handshakes never get that far.
+    let mut text = String::from("catalog = \"none\"\n[targets]\nmdm = \"127.0.0.1\"\n");
+    for (name, s) in [("garbage", &garbage), ("huge", &huge), ("hrr", &hrr)] {
+        text.push_str(&format!(
+            "[[flow]]\nname = \"{name}\"\nfrom = \"administrators\"\nto = \"mdm\"\nport = {}\n\
+             check = \"tls\"\ntimeout = \"2s\"\n\
+             tls = {{ trust = [], server_name = \"mdm.lab.test\", protocol_policy = \"stig\" }}\n",
+            s.addr.port()
+        ));
+    }
+    let c = support::config_from(&text);
+    let started = Instant::now();
+    let reports = support::probe_all(&c).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3 * 2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let invalid_all = |name: &str, needle: &str| {
+        let r = &reports[name];
+        assert!(
+            matches!(r.reason, Reason::TlsHandshake | Reason::ProtocolError),
+            "{name}: {} {}",
+            r.reason,
+            r.detail
+        );
+        let p = protocols(r);
+        assert_eq!(
+            p.exchanges.len(),
+            5,
+            "{name}: versions only: {:#?}",
+            p.exchanges
+        );
+        for e in &p.exchanges {
+            match &e.reply {
+                Reply::Invalid { detail } => assert!(detail.contains(needle), "{name}: {detail}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        // Nothing accepted: the required TLS 1.2 is missing, and said so.
+        assert!(
+            p.judgement
+                .violations
+                .iter()
+                .any(|v| v == "does not accept TLS 1.2 (required)"),
+            "{name}: {:?}",
+            p.judgement.violations
+        );
+    };
+    invalid_all("garbage", "not a TLS record");
+    invalid_all("huge", "ServerHello of 16777215 bytes over the limit");
+
+    let r = &reports["hrr"];
+    assert!(
+        matches!(r.reason, Reason::TlsHandshake | Reason::ProtocolError),
+        "hrr: {} {}",
+        r.reason,
+        r.detail
+    );
+    let p = protocols(r);
+    for e in &p.exchanges {
+        match (&e.question, &e.reply) {
+            (
+                flowprobe::analyze::tls_policy::Question::Version {
+                    version: Version::Tls13,
+                },
+                Reply::Accepted { version, .. },
+            ) => assert_eq!(*version, Version::Tls13),
+            (_, Reply::Invalid { detail }) => {
+                assert!(detail.contains("HelloRetryRequest"), "{detail}")
+            }
+            other => panic!("hrr: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_silent_server_leaves_the_enumeration_unknown_within_its_budget() {
+    let silent = support::servers::raw_server(b"").await;
+    let state = ProtocolState::new(
+        ProtocolSpec {
+            policy: TlsPolicy::nist(),
+            interval: Duration::from_secs(3600),
+        },
+        "mdm.lab.test".to_owned(),
+    );
+    let vantage = flowprobe::config::Vantage::unpinned("administrators");
+    let budget = Duration::from_millis(800);
+    let started = Instant::now();
+    let report = state
+        .report(silent.addr, &vantage, tokio::time::Instant::now() + budget)
+        .await
+        .expect("a result, if only unknowns");
+    assert!(started.elapsed() < budget * 3, "{:?}", started.elapsed());
+    assert!(!report.judgement.complete);
+    assert!(
+        report.judgement.violations.is_empty(),
+        "silence proves nothing"
+    );
+    assert!(
+        report
+            .judgement
+            .versions
+            .iter()
+            .all(|v| v.accepted.is_none())
+    );
+    assert!(
+        report
+            .exchanges
+            .iter()
+            .all(|e| matches!(e.reply, Reply::NoAnswer { .. })),
+        "{:#?}",
+        report.exchanges
+    );
+    // The next probe asks again (nothing is kept as refused).
+    let again = state
+        .report(
+            silent.addr,
+            &vantage,
+            tokio::time::Instant::now() + Duration::from_millis(200),
+        )
+        .await
+        .expect("result");
+    assert!(again.connections >= 1);
+}
+
+/// `[tls_policy.NAME]` and the flow keys are validated at load, every
+/// error with its key path.
+#[test]
+fn tls_policies_and_protocol_keys_are_validated_with_key_paths() {
+    let dir = support::tempdir();
+    let text = r#"
+catalog = "none"
+[targets]
+mdm = "127.0.0.1"
+[tls_policy.site]
+versions = ["1.2", "1.4"]
+forbidden = ["3des"]
+[tls_policy.stig]
+versions = ["1.2"]
+[tls_policy.odd]
+versions = ["1.3"]
+required_versions = ["1.2"]
+[[flow]]
+name = "a"
+from = "administrators"
+to = "mdm"
+port = 443
+check = "tls"
+tls = { protocol_policy = "nist" }
+[[flow]]
+name = "b"
+from = "administrators"
+to = "mdm"
+port = 8443
+check = "tls"
+tls = { protocol_interval = "1h" }
+"#;
+    let path = support::write(dir.path(), "flowprobe.toml", text);
+    let err = flowprobe::config::load_with_env(
+        Some(&path),
+        &flowprobe::config::Overrides::default(),
+        Default::default(),
+    )
+    .expect_err("invalid")
+    .to_string();
+    for want in [
+        "tls_policy.site.versions[1]: \"1.4\": expected one of",
+        "tls_policy.site.forbidden[0]: \"3des\": expected one of",
+        "tls_policy.stig: \"stig\" is a built-in policy",
+        "tls_policy.odd: required_versions: \"1.2\" is not in versions",
+        "flow[a].tls.protocol_policy: unknown policy \"nist\"; known: nist-800-52r2, stig",
+        "flow[b].tls.protocol_interval: has no effect without protocol_policy",
+    ] {
+        assert!(err.contains(want), "{want:?} missing in:\n{err}");
+    }
+
+    let ok = support::config_from(
+        "catalog = \"none\"\n[targets]\nmdm = \"127.0.0.1\"\n\
+         [tls_policy.site]\nversions = [\"1.2\", \"1.3\"]\nwarn = [\"static_rsa\"]\non_violation = \"warn\"\n\
+         [[flow]]\nname = \"a\"\nfrom = \"administrators\"\nto = \"mdm\"\nport = 443\ncheck = \"tls\"\n\
+         tls = { protocol_policy = \"site\", protocol_interval = \"10m\" }\n",
+    );
+    let flowprobe::config::CheckSpec::Tls(spec) = &ok.flows[0].check else {
+        panic!("tls");
+    };
+    let p = spec.protocol.as_ref().expect("protocol spec");
+    assert_eq!(p.interval, Duration::from_secs(600));
+    assert_eq!(p.policy.name, "site");
+    assert_eq!(p.policy.warn, [Family::StaticRsa]);
+    assert_eq!(p.policy.on_violation, flowprobe::outcome::Action::Warn);
+}
