@@ -78,8 +78,12 @@ pub async fn run(
     mut hangups: mpsc::Receiver<()>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
-    let budget =
+    let (budget, max_connections) =
         web::serve::reserve_connections(descriptor_budget(), source.limits.max_connections);
+    let limits = web::serve::Limits {
+        max_connections,
+        ..source.limits
+    };
     let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
     let state = Arc::new(State::new(Arc::clone(&metrics)));
     let cancel = CancellationToken::new();
@@ -117,13 +121,13 @@ pub async fn run(
         config: Arc::clone(&current),
         reload: reload_tx.clone(),
     });
-    let app = web::serve::guarded(app, Arc::clone(&security), source.lifecycle, &source.limits);
+    let app = web::serve::guarded(app, Arc::clone(&security), source.lifecycle, &limits);
     security.spawn_watch(web_cancel.clone());
     let server = tokio::spawn(web::serve::serve(
         listener,
         app,
         security,
-        source.limits,
+        limits,
         web_cancel.clone(),
     ));
 

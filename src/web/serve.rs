@@ -139,18 +139,25 @@ pub fn guarded(
 
 /// The descriptor budget with the server's connection cap taken from the
 /// probes' share (beyond the `WEB_RESERVE` it already keeps), so that a
-/// full server never makes a probe fail for want of a descriptor.
+/// full server never makes a probe fail for want of a descriptor; and the
+/// cap the server gets. Under a small limit the server gives way, not the
+/// probes: it takes at most half of the probes' share beyond its reserve.
 pub fn reserve_connections(
     mut budget: crate::net::fds::Budget,
     max_connections: usize,
-) -> crate::net::fds::Budget {
-    let extra = (max_connections as u64).saturating_sub(crate::net::fds::WEB_RESERVE);
-    budget.reserved += extra;
-    budget.probes = budget
-        .probes
-        .saturating_sub(usize::try_from(extra).unwrap_or(usize::MAX))
-        .max(1);
-    budget
+) -> (crate::net::fds::Budget, usize) {
+    let reserve = usize::try_from(crate::net::fds::WEB_RESERVE).unwrap_or(usize::MAX);
+    let extra = max_connections
+        .saturating_sub(reserve)
+        .min(budget.probes / 2);
+    budget.reserved += extra as u64;
+    budget.probes = budget.probes.saturating_sub(extra).max(1);
+    let cap = if max_connections > reserve {
+        reserve + extra
+    } else {
+        max_connections
+    };
+    (budget, cap)
 }
 
 #[cfg(test)]
@@ -161,13 +168,18 @@ mod tests {
     #[test]
     fn connections_beyond_the_web_reserve_come_out_of_the_probes_share() {
         let b = Budget::new(65_536, 12);
-        let r = reserve_connections(b, 512);
+        let (r, cap) = reserve_connections(b, 512);
         assert_eq!(r.probes, b.probes - (512 - WEB_RESERVE as usize));
+        assert_eq!(cap, 512);
         assert_eq!(
             reserve_connections(b, 10),
-            b,
+            (b, 10),
             "under the reserve: unchanged"
         );
-        assert_eq!(reserve_connections(Budget::new(64, 12), 512).probes, 1);
+        // A small limit: the server gives way, the probes keep at least half.
+        let small = Budget::new(64, 12);
+        let (r, cap) = reserve_connections(small, 512);
+        assert!(r.probes >= small.probes / 2 && r.probes >= 1, "{r:?}");
+        assert_eq!(cap, WEB_RESERVE as usize + (small.probes - r.probes));
     }
 }
