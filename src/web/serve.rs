@@ -141,7 +141,7 @@ pub fn guarded(
 /// probes' share (beyond the `WEB_RESERVE` it already keeps), so that a
 /// full server never makes a probe fail for want of a descriptor; and the
 /// cap the server gets. Under a small limit the server gives way, not the
-/// probes: it takes at most half of the probes' share beyond its reserve.
+/// probes: it takes at most an eighth of the probes' share beyond its reserve.
 pub fn reserve_connections(
     mut budget: crate::net::fds::Budget,
     max_connections: usize,
@@ -149,7 +149,7 @@ pub fn reserve_connections(
     let reserve = usize::try_from(crate::net::fds::WEB_RESERVE).unwrap_or(usize::MAX);
     let extra = max_connections
         .saturating_sub(reserve)
-        .min(budget.probes / 2);
+        .min(budget.probes / 8);
     budget.reserved += extra as u64;
     budget.probes = budget.probes.saturating_sub(extra).max(1);
     let cap = if max_connections > reserve {
@@ -176,10 +176,10 @@ mod tests {
             (b, 10),
             "under the reserve: unchanged"
         );
-        // A small limit: the server gives way, the probes keep at least half.
+        // A small limit: the server gives way, the probes keep 7/8.
         let small = Budget::new(64, 12);
         let (r, cap) = reserve_connections(small, 512);
-        assert!(r.probes >= small.probes / 2 && r.probes >= 1, "{r:?}");
+        assert!(r.probes >= small.probes * 7 / 8 && r.probes >= 1, "{r:?}");
         assert_eq!(cap, WEB_RESERVE as usize + (small.probes - r.probes));
     }
 }
