@@ -30,6 +30,10 @@ use crate::web::{self, ReloadRequest};
 pub struct ConfigSource {
     pub path: Option<PathBuf>,
     pub overrides: Overrides,
+    /// `--web.enable-lifecycle`: `POST /-/reload` and `/api/v1/check` answer.
+    pub lifecycle: bool,
+    /// The web server's limits.
+    pub limits: web::serve::Limits,
 }
 
 /// Everything a load produces, or every reason it failed.
@@ -74,7 +78,12 @@ pub async fn run(
     mut hangups: mpsc::Receiver<()>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
-    let budget = descriptor_budget();
+    let (budget, max_connections) =
+        web::serve::reserve_connections(descriptor_budget(), source.limits.max_connections);
+    let limits = web::serve::Limits {
+        max_connections,
+        ..source.limits
+    };
     let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
     let state = Arc::new(State::new(Arc::clone(&metrics)));
     let cancel = CancellationToken::new();
@@ -101,6 +110,8 @@ pub async fn run(
         "flowprobe started"
     );
     let configured_listen = initial.listen;
+    let configured_web = initial.web_config_file.clone();
+    let security = web::security::WebSecurity::load(configured_web.as_deref())?;
     let current = Arc::new(RwLock::new(Arc::new(initial)));
 
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
@@ -110,14 +121,15 @@ pub async fn run(
         config: Arc::clone(&current),
         reload: reload_tx.clone(),
     });
-    let server = tokio::spawn({
-        let web_cancel = web_cancel.clone();
-        async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { web_cancel.cancelled().await })
-                .await;
-        }
-    });
+    let app = web::serve::guarded(app, Arc::clone(&security), source.lifecycle, &limits);
+    security.spawn_watch(web_cancel.clone());
+    let server = tokio::spawn(web::serve::serve(
+        listener,
+        app,
+        security,
+        limits,
+        web_cancel.clone(),
+    ));
 
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -139,6 +151,11 @@ pub async fn run(
             Ok((c, nets, flows)) => {
                 if c.listen != configured_listen {
                     tracing::warn!(old = %configured_listen, new = %c.listen, "listen address changes need a restart; keeping the old one");
+                }
+                if c.web_config_file != configured_web {
+                    tracing::warn!(
+                        "a different web configuration file needs a restart; the running one is still re-read when it changes"
+                    );
                 }
                 // Building 100,000 flows' series takes seconds: off the
                 // probe thread too. Flow tasks are spawned from there.

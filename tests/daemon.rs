@@ -87,7 +87,13 @@ impl Daemon {
             Command::new(bin())
                 .args(["run", "--config"])
                 .arg(&cfg)
-                .args(["--listen", &addr, "--log-format", "json"])
+                .args([
+                    "--listen",
+                    &addr,
+                    "--log-format",
+                    "json",
+                    "--web.enable-lifecycle",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped()),
         );
@@ -376,6 +382,8 @@ async fn the_daemon_runs_in_process_reloads_on_hangup_and_stops_on_its_future() 
     let source = flowprobe::daemon::ConfigSource {
         path: Some(path.clone()),
         overrides,
+        lifecycle: false,
+        limits: flowprobe::web::serve::Limits::default(),
     };
     let daemon = tokio::spawn(flowprobe::daemon::run(
         listener,

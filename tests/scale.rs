@@ -75,6 +75,7 @@ fn daemon(ns: &Netns, dir: &Path, config: &Path, limits: &str) -> Proc {
             config.to_str().expect("utf8"),
             "--listen",
             LISTEN,
+            "--web.enable-lifecycle",
         ])
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
@@ -189,7 +190,9 @@ fn thousands_of_dropped_flows_in_flight_miss_no_start() {
     let (status, text) = get(&ns, "GET", "/metrics").expect("metrics");
     assert_eq!(status, 200);
     let limit = metric(&text, "flowprobe_probes_in_flight_limit");
-    assert!(limit > 8000.0, "budget from the raised limit: {limit}");
+    // The raised limit minus the reserve and the web server's connection
+    // cap (512): far above what a soft limit of 1024 would give.
+    assert!(limit > 7000.0, "budget from the raised limit: {limit}");
     assert_eq!(metric(&text, "flowprobe_scheduler_missed_total"), 0.0);
     assert_eq!(metric(&text, "flowprobe_probes_shed_total"), 0.0);
     let runs = probes_per_flow(&text);

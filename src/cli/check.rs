@@ -1,19 +1,11 @@
-//! `flowprobe check`: every selected flow once, concurrently, then a verdict.
-//!
-//! Every flow starts at once, within the file-descriptor budget: a check of
-//! 10,000 flows of which half are silently dropped takes about one timeout,
-//! not (flows / cap) timeouts. Flows beyond the budget wait for a slot (a
-//! one-shot check owes every flow an answer; nothing is shed) and the check
-//! says so on stderr.
-
-use std::process::ExitCode;
-use std::sync::Arc;
+//! `flowprobe check`: every selected flow once, concurrently
+//! ([`probe::once`](crate::probe::once)), then a verdict. When the
+//! file-descriptor budget makes flows wait, the check says so on stderr.
 
 use super::{EXIT_FAIL, EXIT_USAGE, Output, render};
 use crate::config::Config;
-use crate::probe::plan::{build_nets, descriptor_budget, in_flight_limit, prepare};
-use crate::probe::{self, Prepared};
 use crate::web::FlowView;
+use std::process::ExitCode;
 
 pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -32,62 +24,18 @@ pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     }
-    let views = rt.block_on(async {
-        let budget = descriptor_budget();
-        let nets = build_nets(c)?;
-        let flows = prepare(c)?;
-        let max = in_flight_limit(&budget, c.max_in_flight);
-        let limit = Arc::new(tokio::sync::Semaphore::new(max));
-        let selected = |p: &Prepared| only.is_empty() || only.contains(&p.flow.name);
-        // A CRL flow fed by a TLS flow runs after it, so discovery works
-        // on this one round; a source flow that was not selected still
-        // runs (unreported) to capture its chain.
-        let needed: Vec<String> = flows
-            .iter()
-            .filter(|p| selected(p))
-            .filter_map(|p| p.depends_on().map(String::from))
-            .collect();
-        let wanted: usize = flows
-            .iter()
-            .filter(|p| selected(p) || needed.contains(&p.flow.name))
-            .map(|p| p.descriptors())
-            .sum();
-        if wanted > max {
-            eprintln!(
-                "note: {wanted} sockets wanted at once, {max} allowed (file-descriptor budget of a soft RLIMIT_NOFILE of {}{}); the rest wait for a free one, so the check takes longer than one timeout",
-                budget.soft,
-                c.max_in_flight
-                    .map_or(String::new(), |m| format!(", defaults.max_in_flight {m}"))
-            );
-        }
-        let mut out = Vec::new();
-        for wave in [false, true] {
-            let mut set = tokio::task::JoinSet::new();
-            for (i, p) in flows.iter().enumerate() {
-                let dependant = p.depends_on().is_some();
-                if dependant != wave || !(selected(p) || needed.contains(&p.flow.name)) {
-                    continue;
-                }
-                let Some(net) = nets.get(&p.flow.from).cloned() else {
-                    continue;
-                };
-                let (p, limit, report) = (Arc::clone(p), Arc::clone(&limit), selected(p));
-                set.spawn(async move {
-                    let weight = u32::try_from(p.descriptors().min(max)).unwrap_or(1);
-                    let _permit = limit.acquire_many(weight).await.ok();
-                    let r = probe::run(&p, &net).await;
-                    (i, report.then(|| FlowView::new(&p.flow, Some(r))))
-                });
+    let views = rt
+        .block_on(crate::probe::once::run_once(c, only))
+        .map(|round| {
+            if let Some(note) = round.note {
+                eprintln!("{note}");
             }
-            while let Some(r) = set.join_next().await {
-                if let Ok((i, Some(v))) = r {
-                    out.push((i, v));
-                }
-            }
-        }
-        out.sort_by_key(|(i, _)| *i);
-        Ok::<_, Vec<String>>(out.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
-    });
+            round
+                .results
+                .into_iter()
+                .map(|(p, r)| FlowView::new(&p.flow, Some(r)))
+                .collect::<Vec<_>>()
+        });
     let views = match views {
         Ok(v) => v,
         Err(errors) => {

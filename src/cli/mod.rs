@@ -46,6 +46,16 @@ pub enum Command {
         /// Listen address (overrides `listen.address`).
         #[arg(long)]
         listen: Option<String>,
+        /// TLS and basic-auth configuration of the endpoints, in the
+        /// exporter-toolkit format (overrides `listen.web_config_file`).
+        #[arg(long = "web.config.file", value_name = "FILE")]
+        web_config_file: Option<String>,
+        /// Enable `POST /-/reload` and `POST /api/v1/check` (403 without).
+        #[arg(long = "web.enable-lifecycle")]
+        web_enable_lifecycle: bool,
+        /// Connections served at once; more wait in the kernel's backlog.
+        #[arg(long = "web.max-connections", default_value_t = 512)]
+        web_max_connections: usize,
     },
     /// Probe every selected flow once; exit 0 when all meet expectations.
     Check {
@@ -129,6 +139,7 @@ fn overrides(cli: &Cli, vantages: &[String], listen: Option<&String>) -> Overrid
     Overrides {
         vantages: vantages.to_vec(),
         listen: listen.cloned(),
+        web_config_file: None,
         log_level: cli.log_level.clone(),
         log_format: cli.log_format.map(|f| f.as_str().to_string()),
     }
@@ -162,14 +173,31 @@ pub fn main(cli: Cli) -> ExitCode {
             config,
             vantages,
             listen,
+            web_config_file,
+            web_enable_lifecycle,
+            web_max_connections,
         } => {
-            let o = overrides(&cli, vantages, listen.as_ref());
+            let mut o = overrides(&cli, vantages, listen.as_ref());
+            o.web_config_file = web_config_file.clone();
             let c = match load_or_report(config.as_ref(), &o) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            if let Some(w) = &c.web_config_file
+                && let Err(errs) = config::web_config::load_web_config(w)
+            {
+                eprint!("{errs}");
+                return ExitCode::from(EXIT_USAGE);
+            }
             init_logging(&c.log.level, c.log.format);
-            run::serve(c, config::resolve_path(config.as_deref()), o)
+            let web = run::Web {
+                lifecycle: *web_enable_lifecycle,
+                limits: crate::web::serve::Limits {
+                    max_connections: *web_max_connections,
+                    ..Default::default()
+                },
+            };
+            run::serve(c, config::resolve_path(config.as_deref()), o, web)
         }
         Command::Check {
             config,

@@ -15,7 +15,13 @@ use crate::daemon::{self, ConfigSource};
 /// Serve until SIGTERM/SIGINT. Exit 1 when the daemon cannot run (listen
 /// address taken, no runtime, no signal handler): that is neither a usage
 /// nor a configuration error, and systemd's `Restart=on-failure` retries it.
-pub fn serve(c: Config, path: Option<PathBuf>, overrides: Overrides) -> ExitCode {
+/// The web server's settings from the command line.
+pub struct Web {
+    pub lifecycle: bool,
+    pub limits: crate::web::serve::Limits,
+}
+
+pub fn serve(c: Config, path: Option<PathBuf>, overrides: Overrides, web: Web) -> ExitCode {
     let rt = match runtime(c.worker_threads) {
         Ok(rt) => rt,
         Err(e) => {
@@ -23,7 +29,15 @@ pub fn serve(c: Config, path: Option<PathBuf>, overrides: Overrides) -> ExitCode
             return ExitCode::from(EXIT_FAIL);
         }
     };
-    match rt.block_on(serve_on(c, ConfigSource { path, overrides })) {
+    match rt.block_on(serve_on(
+        c,
+        ConfigSource {
+            path,
+            overrides,
+            lifecycle: web.lifecycle,
+            limits: web.limits,
+        },
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "flowprobe stopped");

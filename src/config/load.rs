@@ -26,6 +26,7 @@ pub const ENV_PREFIX: &str = "FLOWPROBE";
 pub struct Overrides {
     pub vantages: Vec<String>,
     pub listen: Option<String>,
+    pub web_config_file: Option<String>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
 }
@@ -203,6 +204,7 @@ fn apply_overrides(tree: &mut toml::Table, o: &Overrides) {
         }
     };
     set("listen", "address", &o.listen);
+    set("listen", "web_config_file", &o.web_config_file);
     set("log", "level", &o.log_level);
     set("log", "format", &o.log_format);
 }

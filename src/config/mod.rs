@@ -11,6 +11,7 @@ mod show;
 mod target;
 mod types;
 pub(crate) mod validate;
+pub mod web_config;
 
 pub use check::{CheckKind, CheckSpec, SshPolicies};
 pub(crate) use error::Collector;

@@ -26,6 +26,9 @@ pub fn to_toml(c: &Config) -> String {
     t.insert("catalog".into(), s("none"));
     let mut listen = Table::new();
     listen.insert("address".into(), s(c.listen));
+    if let Some(w) = &c.web_config_file {
+        listen.insert("web_config_file".into(), s(w.display()));
+    }
     t.insert("listen".into(), Value::Table(listen));
     let mut log = Table::new();
     log.insert("level".into(), s(&c.log.level));

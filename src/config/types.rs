@@ -20,6 +20,9 @@ pub struct Config {
     pub vantages: Vec<String>,
     pub catalog: String,
     pub listen: SocketAddr,
+    /// `listen.web_config_file` (`--web.config.file`): TLS and basic auth
+    /// of the endpoints, in the exporter-toolkit format.
+    pub web_config_file: Option<PathBuf>,
     pub log: LogSettings,
     pub defaults: FlowDefaults,
     /// `defaults.max_in_flight` when set; otherwise the probes-in-flight

@@ -103,6 +103,11 @@ pub(crate) fn validate(
     let ssh_policies = super::check::ssh::policies_from(tree.remove("ssh_policy"), errs);
     let tls_policies = super::check::tls_policy::policies_from(tree.remove("tls_policy"), errs);
 
+    let web_config_file = listen
+        .as_ref()
+        .and_then(|l| l.web_config_file.as_ref())
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
     let listen = listen.and_then(|l| {
         let s = l.address.unwrap_or_default();
         match s.parse::<SocketAddr>() {
@@ -277,6 +282,7 @@ pub(crate) fn validate(
         vantages,
         catalog,
         listen: listen?,
+        web_config_file,
         log: log?,
         defaults,
         max_in_flight: max_in_flight?,

@@ -6,6 +6,7 @@ pub mod board;
 pub mod crl;
 pub mod http;
 pub mod ocsp;
+pub mod once;
 pub mod plan;
 mod report;
 mod run;

@@ -2,8 +2,13 @@
 //! `POST /-/reload`, `/api/v1/flows` and a status page at `/`.
 
 mod assets;
+pub mod auth;
+pub mod check;
 mod page;
+pub mod security;
+pub mod serve;
 pub mod snapshot;
+pub mod tls;
 
 use parking_lot::RwLock;
 use std::sync::Arc;
@@ -46,6 +51,8 @@ pub fn router(app: AppState) -> Router {
         .route("/-/ready", get(ready))
         .route("/-/reload", post(reload))
         .route("/api/v1/flows", get(flows))
+        .route("/api/v1/check", post(check::check))
+        .layer(Extension(check::CheckSlot::default()))
         .layer(Extension(Arc::new(Snapshots {
             flows: Snapshot::new(snapshot::MAX_READERS),
             overview: Snapshot::new(snapshot::MAX_READERS),
