@@ -3,7 +3,6 @@
 
 use crate::config::Collector;
 use crate::config::Target;
-use crate::config::check::tls::SYSTEM;
 use crate::config::validate::{FlowCtx, Keys, check_table};
 
 const KEYS: [&str; 6] = [
@@ -82,16 +81,8 @@ impl OcspSpec {
                 n as u32
             });
         let trust = k.strings("trust", errs);
-        for (i, t) in trust.iter().flatten().enumerate() {
-            if t != SYSTEM
-                && !ctx.trust.contains_key(t)
-                && !crate::analyze::builtin_anchors::is_builtin(t)
-            {
-                errs.push(
-                    format!("{key}.trust[{i}]"),
-                    format!("unknown trust store {t:?}: define [trust.{t}], or use a built-in (fcpca-g2, dod-root-ca-3, dod-root-ca-6) or \"system\""),
-                );
-            }
+        if let Some(names) = &trust {
+            super::tls::check_store_names(names, &format!("{key}.trust"), ctx, errs);
         }
         if errs.errors.len() != before {
             return None;
