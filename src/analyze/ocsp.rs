@@ -9,6 +9,7 @@
 //! certificate the issuer delegated (RFC 6960 4.2.2.2: issued by it, with
 //! id-kp-OCSPSigning), covers this serial, and is fresh.
 
+use crate::text::named_enum;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use der_ocsp::asn1::AnyRef;
@@ -38,29 +39,20 @@ pub const STATUS_GOOD: u8 = 0;
 pub const STATUS_REVOKED: u8 = 1;
 pub const STATUS_UNKNOWN: u8 = 2;
 
+named_enum! {
 /// What a flow does with the OCSP response its server staples
 /// (`tls.ocsp_staple`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StapleMode {
     /// Not judged.
-    Off,
+    Off = "off",
     /// Revoked or invalid staples fail; a stale or unknown one warns; none
     /// at all is noted (info).
     #[default]
-    Warn,
+    Warn = "warn",
     /// Every problem fails, a missing staple included (`ocsp_missing`).
-    Require,
+    Require = "require",
 }
-
-impl StapleMode {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "off" => StapleMode::Off,
-            "warn" => StapleMode::Warn,
-            "require" => StapleMode::Require,
-            _ => return None,
-        })
-    }
 }
 
 /// What one OCSP response says about one certificate and how it was judged.

@@ -29,6 +29,7 @@
 use serde::Serialize;
 
 use crate::outcome::{Action, Finding, Level, Reason};
+use crate::text::named_enum;
 use crate::wire::tls::Version;
 use crate::wire::tls::suites::{self, Cipher, Kex, Suite};
 
@@ -36,54 +37,29 @@ mod scan;
 
 pub use scan::{Exchange, ProtocolScan, Question, Reply, reply_to, reply_to_error};
 
+named_enum! {
 /// Suite families a policy forbids or warns about; label values of
 /// `flowprobe_tls_weak_suites{family}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
     /// No encryption.
-    Null,
+    Null = "null",
     /// Export-grade (40/56-bit) keys.
-    Export,
+    Export = "export",
     /// Anonymous key exchange: no server authentication.
-    Anon,
-    Rc4,
+    Anon = "anon",
+    Rc4 = "rc4",
     /// Single DES and 3DES (SWEET32).
-    Des,
+    Des = "des",
     /// RSA key transport: no forward secrecy.
-    StaticRsa,
+    StaticRsa = "static_rsa",
     /// CBC with HMAC-SHA-1 (Lucky 13 class; allowed by SP 800-52r2 but
     /// not preferred).
-    CbcSha1,
+    CbcSha1 = "cbc_sha1",
+}
 }
 
 impl Family {
-    pub const ALL: [Family; 7] = [
-        Family::Null,
-        Family::Export,
-        Family::Anon,
-        Family::Rc4,
-        Family::Des,
-        Family::StaticRsa,
-        Family::CbcSha1,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Family::Null => "null",
-            Family::Export => "export",
-            Family::Anon => "anon",
-            Family::Rc4 => "rc4",
-            Family::Des => "des",
-            Family::StaticRsa => "static_rsa",
-            Family::CbcSha1 => "cbc_sha1",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Family> {
-        Family::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
     /// For people, in findings.
     pub fn human(self) -> &'static str {
         match self {
@@ -185,7 +161,8 @@ impl TlsPolicy {
     /// The families the enumeration asks about: forbidden, then warned.
     pub fn families(&self) -> Vec<Family> {
         Family::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|f| self.forbidden.contains(f) || self.warn.contains(f))
             .collect()
     }

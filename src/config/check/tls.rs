@@ -216,13 +216,10 @@ impl TlsSpec {
         let protocol = protocol_spec(&table, &key, ctx, errs);
         let ocsp_staple = match string("ocsp_staple", errs).as_deref() {
             None => Some(StapleMode::Warn),
-            Some(s) => StapleMode::parse(s).or_else(|| {
-                errs.push(
-                    format!("{key}.ocsp_staple"),
-                    format!("{s:?}: expected \"off\", \"warn\" or \"require\""),
-                );
-                None
-            }),
+            Some(s) => s
+                .parse()
+                .map_err(|e: String| errs.push(format!("{key}.ocsp_staple"), e))
+                .ok(),
         };
         let rest: toml::Table = table
             .iter()

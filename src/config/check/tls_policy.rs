@@ -57,7 +57,11 @@ fn families(names: &[String], key: &str, errs: &mut Collector) -> Vec<Family> {
                 format!("{key}[{i}]"),
                 format!(
                     "{n:?}: expected one of {}",
-                    Family::ALL.map(|f| format!("{:?}", f.as_str())).join(", ")
+                    Family::NAMES
+                        .iter()
+                        .map(|n| format!("{n:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ),
         }
