@@ -86,6 +86,15 @@ pub fn descriptor_budget() -> Budget {
         probes = budget.probes,
         "file-descriptor budget"
     );
+    if budget.open > budget.soft / 2 {
+        // Seen in CI: a runner that leaks descriptors into its children.
+        tracing::warn!(
+            open = budget.open,
+            soft = budget.soft,
+            probes = budget.probes,
+            "more than half the descriptor limit is open at start (inherited from the parent process?); probes get what is left"
+        );
+    }
     budget
 }
 

@@ -255,6 +255,7 @@ pub struct Proc(pub Child);
 
 impl Proc {
     pub fn spawn(cmd: &mut Command) -> Proc {
+        no_inherited_descriptors();
         Proc(cmd.spawn().expect("spawn"))
     }
     pub fn pid(&self) -> u32 {
@@ -267,6 +268,35 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Marks every descriptor this process inherited (from a CI runner, a
+/// shell) close-on-exec, so that a child starts with only its standard
+/// streams, as under systemd. A runner that leaks 50 descriptors into its
+/// children would otherwise leave a daemon started under
+/// `prlimit --nofile=64` a budget of one probe (CI once failed so).
+/// Descriptors Rust opens are close-on-exec already.
+pub fn no_inherited_descriptors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+            return;
+        };
+        let fds: Vec<i32> = dir
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd > 2)
+            .collect();
+        for fd in fds {
+            // SAFETY: F_GETFD/F_SETFD change one flag of a descriptor
+            // number; a number closed meanwhile fails with EBADF.
+            unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+                }
+            }
+        }
+    });
 }
 
 /// Poll `f` until it returns Some or `limit` passes.
