@@ -658,6 +658,30 @@ fn lab_fleet_check_merges_three_vantages_and_names_the_missing_instance() {
         "{row}"
     );
 
+    // --flow goes to every instance; those without it skip it.
+    let o = fleet_check(&[
+        "--fleet",
+        "--flow",
+        "admin-mdm-https-alt",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code(&o), Some(1), "{}", text(&o));
+    let j = json(&o);
+    let rows = j["flows"].as_array().expect("flows");
+    assert_eq!(rows.len(), 1, "{j:#}");
+    assert_eq!(rows[0]["instance"], "administrators");
+    assert_eq!(rows[0]["last"]["reason"], "filtered");
+    assert_eq!(j["not_covered"].as_array().map(Vec::len), Some(0), "{j:#}");
+    assert!(
+        j["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .all(|i| i["ok"] == true),
+        "{j:#}"
+    );
+
     // One daemon stopped: exit 3, that instance named; its flows are not
     // covered; --remote asks the others ad hoc just the same.
     drop(daemons.remove("mdm-server"));

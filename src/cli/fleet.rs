@@ -145,7 +145,11 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
     }
     let matrix = merge(c, only, rows);
     let text = match output {
-        Output::Table => fleet_render::table(&matrix, &statuses),
+        Output::Table => {
+            let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none();
+            fleet_render::table(&matrix, &statuses, color)
+        }
         Output::Json => fleet_render::json(&matrix, &statuses),
         Output::Junit => fleet_render::junit(&matrix, &statuses),
     };

@@ -80,7 +80,8 @@ fn summary(m: &Matrix, instances: &[InstanceStatus]) -> String {
 
 /// The STIG Table 1-2 layout of `check`, with the instance per row, the
 /// flows nobody covered after them and the instances that did not answer.
-pub fn table(m: &Matrix, instances: &[InstanceStatus]) -> String {
+/// With `color` (a terminal), rows that are not PASS are red.
+pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
     let header = [
         "VANTAGE", "INSTANCE", "TO", "PORT", "CHECK", "EXPECT", "STATUS", "REASON", "TIME", "FLOW",
     ];
@@ -119,17 +120,21 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus]) -> String {
         }
     }
     let mut out = String::new();
-    let line = |cells: &[String], out: &mut String| {
+    let line = |cells: &[String], red: bool, out: &mut String| {
         let mut l = String::new();
         for (i, c) in cells.iter().enumerate() {
             let _ = write!(l, "{:<w$}  ", c, w = width[i]);
         }
-        out.push_str(l.trim_end());
+        if red {
+            let _ = write!(out, "\x1b[31m{}\x1b[0m", l.trim_end());
+        } else {
+            out.push_str(l.trim_end());
+        }
         out.push('\n');
     };
-    line(&header.map(String::from), &mut out);
+    line(&header.map(String::from), false, &mut out);
     for (cells, r) in rows.iter().zip(&all) {
-        line(cells, &mut out);
+        line(cells, color && r.status != Status::Pass, &mut out);
         if let Some(l) = &r.last
             && !l.up
             && !l.detail.is_empty()
