@@ -4,6 +4,8 @@
 
 mod check;
 pub mod docs;
+mod fleet;
+mod fleet_render;
 mod pki;
 mod profile;
 mod render;
@@ -71,6 +73,19 @@ pub enum Command {
         /// Only these flows (repeatable).
         #[arg(long = "flow")]
         flows: Vec<String>,
+        /// Ask every `[[fleet.instance]]` of the configuration to run its
+        /// flows now, and print one merged matrix (exit 3 when one cannot
+        /// be asked).
+        #[arg(long)]
+        fleet: bool,
+        /// Ask this flowprobe instance too, with the `[fleet.defaults]`
+        /// credentials (repeatable; e.g. https://probe.example.mil:9725).
+        #[arg(long = "remote", value_name = "URL")]
+        remotes: Vec<String>,
+        /// With --fleet/--remote: run this host's flows (its `--vantage`s)
+        /// too and merge them in.
+        #[arg(long)]
+        local: bool,
     },
     /// Validate or print the configuration.
     Config {
@@ -131,9 +146,11 @@ pub enum Output {
 }
 
 /// Exit codes: 0 all good, 1 a flow failed its expectation (`check`) or
-/// the daemon could not run (`run`), 2 usage/config.
+/// the daemon could not run (`run`), 2 usage/config, 3 a fleet instance
+/// could not be asked (`check --fleet/--remote`).
 pub const EXIT_FAIL: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_UNASKED: u8 = 3;
 
 fn overrides(cli: &Cli, vantages: &[String], listen: Option<&String>) -> Overrides {
     Overrides {
@@ -204,13 +221,30 @@ pub fn main(cli: Cli) -> ExitCode {
             vantages,
             output,
             flows,
+            fleet,
+            remotes,
+            local,
         } => {
+            if *local && !*fleet && remotes.is_empty() {
+                eprintln!(
+                    "--local mixes this host's flows into a fleet check: give --fleet or --remote URL too"
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
             let o = overrides(&cli, vantages, None);
             let c = match load_or_report(config.as_ref(), &o) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
             init_logging(cli.log_level.as_deref().unwrap_or("warn"), c.log.format);
+            if *fleet || !remotes.is_empty() {
+                let args = fleet::Args {
+                    fleet: *fleet,
+                    remotes,
+                    local: *local,
+                };
+                return fleet::run(&c, flows, *output, &args);
+            }
             check::run(&c, flows, *output)
         }
         Command::Config { action } => match action {

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod check;
 mod error;
+pub mod fleet;
 mod load;
 mod locate;
 pub(crate) mod raw;

@@ -85,6 +85,9 @@ pub fn to_toml(c: &Config) -> String {
     if !trust.is_empty() {
         t.insert("trust".into(), Value::Table(trust));
     }
+    if let Some(fleet) = super::fleet::to_toml(&c.fleet) {
+        t.insert("fleet".into(), Value::Table(fleet));
+    }
     let flows = c.flows.iter().map(|f| Value::Table(flow(f))).collect();
     t.insert("flow".into(), Value::Array(flows));
     toml::to_string_pretty(&t).unwrap_or_else(|e| format!("# cannot render: {e}\n"))

@@ -35,6 +35,8 @@ pub struct Config {
     pub trust: BTreeMap<String, TrustSpec>,
     /// Every enabled flow, whichever vantage it runs from.
     pub flows: Vec<Flow>,
+    /// `[fleet]`: the instances `check --fleet` asks, and how.
+    pub fleet: super::fleet::Fleet,
 }
 
 impl Config {

@@ -26,6 +26,7 @@ const TOP_KEYS: &[&str] = &[
     "flow",
     "ssh_policy",
     "tls_policy",
+    "fleet",
 ];
 
 /// Deserialize one section, reporting the failing key path under `key`.
@@ -102,6 +103,7 @@ pub(crate) fn validate(
     let selected: Option<Vec<String>> = section(tree.remove("vantages"), "vantages", errs);
     let ssh_policies = super::check::ssh::policies_from(tree.remove("ssh_policy"), errs);
     let tls_policies = super::check::tls_policy::policies_from(tree.remove("tls_policy"), errs);
+    let fleet = super::fleet::validate(tree.remove("fleet"), errs);
 
     let web_config_file = listen
         .as_ref()
@@ -291,6 +293,7 @@ pub(crate) fn validate(
         vantage_defs,
         trust,
         flows,
+        fleet: fleet?,
     })
 }
 

@@ -5,4 +5,5 @@ pub mod dns;
 mod dns_socket;
 pub mod fds;
 pub mod kernel_time;
+pub mod remote;
 pub mod tcp;

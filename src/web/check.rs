@@ -1,5 +1,6 @@
 //! `POST /api/v1/check`: this instance's flows (all, or the `flow` names
-//! given as query parameters) probed once now, outside the schedule,
+//! given as query parameters; with `skip_unknown=true` names it does not
+//! run are left out) probed once now, outside the schedule,
 //! answered with the JSON of `flowprobe check --output json`. One run at
 //! a time: a second one meanwhile gets 429 with `Retry-After`. Reachable
 //! only with `--web.enable-lifecycle` (the gate in `auth`).
@@ -29,6 +30,10 @@ pub struct CheckQuery {
     /// Comma-separated flow names; empty: every active flow.
     #[serde(default)]
     flow: String,
+    /// Names this instance does not run are left out instead of refused
+    /// (400): `check --fleet` sends one list to every vantage's instance.
+    #[serde(default)]
+    skip_unknown: bool,
 }
 
 /// The JSON of a check: `{ok, flows}`, shared with `check --output json`.
@@ -58,12 +63,22 @@ pub async fn check(
             .into_response();
     };
     let config = Arc::clone(&app.config.read());
-    let only: Vec<String> = q
+    let mut only: Vec<String> = q
         .flow
         .split(',')
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
+    if q.skip_unknown && !only.is_empty() {
+        only.retain(|n| config.active_flows().any(|f| &f.name == n));
+        if only.is_empty() {
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                json(&[], true),
+            )
+                .into_response();
+        }
+    }
     if let Some(name) = only
         .iter()
         .find(|n| !config.active_flows().any(|f| &f.name == *n))

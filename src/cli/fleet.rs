@@ -1,0 +1,305 @@
+//! `flowprobe check --fleet` / `--remote URL`: every instance asked at
+//! once (`POST /api/v1/check`, [`net::remote`](crate::net::remote)),
+//! optionally the local flows too (`--local`), merged into one matrix
+//! (one row per flow, vantage and instance that probed it) checked against
+//! the local configuration's flows as the catalog: a catalog flow no
+//! instance probed is *not covered*, a finding like a failed flow.
+//!
+//! Exit: 0 every flow from every vantage meets its expectation; 1 one
+//! does not, or is not covered; 2 usage or configuration; 3 an instance
+//! could not be asked. 3 wins over 1: with an instance missing the matrix
+//! is incomplete, and "fix the fleet check first" is the next step.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::fleet_render::{self, InstanceStatus, Last, Row, Status};
+use super::{EXIT_FAIL, EXIT_UNASKED, EXIT_USAGE, Output};
+use crate::config::Config;
+use crate::config::fleet::Instance;
+use crate::net::remote::{Client, RemoteError, RemoteFlow};
+use crate::probe::Phase;
+
+/// What the command line asked for.
+pub struct Args<'a> {
+    /// `--fleet`: the configured `[[fleet.instance]]`s.
+    pub fleet: bool,
+    /// `--remote URL`s, asked with `[fleet.defaults]`.
+    pub remotes: &'a [String],
+    /// `--local`: this host's active flows too.
+    pub local: bool,
+}
+
+/// The name local rows carry in the INSTANCE column.
+pub const LOCAL: &str = "local";
+
+/// Added to the longest flow timeout, twice over, for the default
+/// per-instance timeout: a one-shot check runs CRL flows after the TLS
+/// flows that feed them (two timeouts), then encodes and sends the answer.
+const MARGIN: Duration = Duration::from_secs(5);
+
+pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode {
+    let instances = match instances(c, args) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    for name in only {
+        if !c.flows.iter().any(|f| &f.name == name) {
+            eprintln!("no flow named {name:?} in the catalog (see `flowprobe config show`)");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
+    let mut clients = Vec::new();
+    for i in instances {
+        let name = i.name.clone();
+        match Client::new(i) {
+            Ok(cl) => clients.push(Arc::new(cl)),
+            Err(e) => {
+                eprintln!("fleet instance {name:?}: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let fallback = default_timeout(c, only);
+    let (answers, local) = rt.block_on(async {
+        // Every instance at once, each on its own task.
+        let asks: Vec<_> = clients
+            .iter()
+            .map(|cl| {
+                let (cl, only) = (Arc::clone(cl), only.to_vec());
+                let t = cl.instance.access.timeout.unwrap_or(fallback);
+                tokio::spawn(async move { cl.check(&only, t).await })
+            })
+            .collect();
+        let local = if args.local {
+            Some(crate::probe::once::run_once(c, only).await)
+        } else {
+            None
+        };
+        let mut answers = Vec::new();
+        for a in asks {
+            answers.push(a.await.unwrap_or_else(|e| {
+                Err(RemoteError::Http(format!("the request task failed: {e}")))
+            }));
+        }
+        (answers, local)
+    });
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut statuses = Vec::new();
+    if let Some(local) = local {
+        match local {
+            Ok(round) => {
+                if let Some(note) = round.note {
+                    eprintln!("{note}");
+                }
+                rows.extend(round.results.iter().map(|(p, r)| local_row(&p.flow, r)));
+            }
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("{e}");
+                }
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    for (cl, answer) in clients.iter().zip(answers) {
+        let i = &cl.instance;
+        match answer {
+            Ok(a) => {
+                statuses.push(InstanceStatus {
+                    name: i.name.clone(),
+                    url: i.url.to_string(),
+                    ok: true,
+                    error: None,
+                    flows: a.flows.len(),
+                });
+                rows.extend(a.flows.into_iter().map(|f| remote_row(&i.name, f)));
+            }
+            Err(e) => {
+                eprintln!("flowprobe check: instance {} ({}): {e}", i.name, i.url);
+                statuses.push(InstanceStatus {
+                    name: i.name.clone(),
+                    url: i.url.to_string(),
+                    ok: false,
+                    error: Some(e.to_string()),
+                    flows: 0,
+                });
+            }
+        }
+    }
+    let matrix = merge(c, only, rows);
+    let text = match output {
+        Output::Table => {
+            let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none();
+            fleet_render::table(&matrix, &statuses, color)
+        }
+        Output::Json => fleet_render::json(&matrix, &statuses),
+        Output::Junit => fleet_render::junit(&matrix, &statuses),
+    };
+    print!("{text}");
+    if statuses.iter().any(|s| !s.ok) {
+        ExitCode::from(EXIT_UNASKED)
+    } else if matrix.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAIL)
+    }
+}
+
+/// The configured instances (`--fleet`) and the ad-hoc ones, each once.
+fn instances(c: &Config, args: &Args) -> Result<Vec<Instance>, String> {
+    let mut out: Vec<Instance> = Vec::new();
+    if args.fleet {
+        if c.fleet.instances.is_empty() {
+            return Err(format!(
+                "--fleet: {} has no [[fleet.instance]]; add some or name instances with --remote URL",
+                c.origin
+            ));
+        }
+        out.extend(c.fleet.instances.iter().cloned());
+    }
+    for url in args.remotes {
+        let i = c.fleet.ad_hoc(url).map_err(|e| format!("--remote: {e}"))?;
+        if out.iter().any(|o| o.url == i.url) {
+            continue;
+        }
+        if out.iter().any(|o| o.name == i.name) {
+            return Err(format!(
+                "--remote {url}: an instance is already named {:?}",
+                i.name
+            ));
+        }
+        out.push(i);
+    }
+    Ok(out)
+}
+
+/// Twice the longest timeout of the flows asked for, plus [`MARGIN`].
+fn default_timeout(c: &Config, only: &[String]) -> Duration {
+    let longest = c
+        .flows
+        .iter()
+        .filter(|f| only.is_empty() || only.contains(&f.name))
+        .map(|f| f.timeout)
+        .max()
+        .unwrap_or(c.defaults.timeout);
+    longest * 2 + MARGIN
+}
+
+fn local_row(f: &crate::config::Flow, r: &crate::probe::ProbeReport) -> Row {
+    Row {
+        instance: LOCAL.to_string(),
+        vantage: f.from.clone(),
+        name: f.name.clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        host: f.host.to_string(),
+        port: f.port,
+        check: f.check.kind().as_str().to_string(),
+        expect: f.expect.as_str().to_string(),
+        severity: f.severity.as_str().to_string(),
+        status: if r.up { Status::Pass } else { Status::Fail },
+        last: Some(Last {
+            reason: r.reason.to_string(),
+            up: r.up,
+            detail: r.detail.clone(),
+            started: crate::text::unix_secs_f64(r.started),
+            time_seconds: r.phases.get(Phase::Total).map(|d| d.as_secs_f64()),
+        }),
+    }
+}
+
+fn remote_row(instance: &str, f: RemoteFlow) -> Row {
+    let up = f.last.as_ref().is_some_and(|l| l.up);
+    Row {
+        instance: instance.to_string(),
+        vantage: f.vantage,
+        name: f.name,
+        from: f.from,
+        to: f.to,
+        host: f.host,
+        port: f.port,
+        check: f.check,
+        expect: f.expect,
+        severity: f.severity,
+        status: if up { Status::Pass } else { Status::Fail },
+        last: f.last.map(|l| Last {
+            reason: l.reason,
+            up: l.up,
+            detail: l.detail,
+            started: l.started,
+            time_seconds: l.phases.total,
+        }),
+    }
+}
+
+/// The merged matrix: the rows in catalog order (a flow reported by two
+/// instances keeps both rows), rows of flows the catalog does not know
+/// after them, then the catalog flows nobody probed.
+pub struct Matrix {
+    pub rows: Vec<Row>,
+    pub not_covered: Vec<Row>,
+}
+
+impl Matrix {
+    pub fn ok(&self) -> bool {
+        self.not_covered.is_empty() && self.rows.iter().all(|r| r.status == Status::Pass)
+    }
+}
+
+fn merge(c: &Config, only: &[String], mut rows: Vec<Row>) -> Matrix {
+    let catalog: Vec<&crate::config::Flow> = c
+        .flows
+        .iter()
+        .filter(|f| only.is_empty() || only.contains(&f.name))
+        .collect();
+    let position: BTreeMap<(&str, &str), usize> = catalog
+        .iter()
+        .enumerate()
+        .map(|(i, f)| ((f.from.as_str(), f.name.as_str()), i))
+        .collect();
+    let key = |r: &Row| {
+        position
+            .get(&(r.vantage.as_str(), r.name.as_str()))
+            .copied()
+            .unwrap_or(usize::MAX)
+    };
+    // Stable: within one flow, the order instances were named in.
+    rows.sort_by_key(key);
+    let not_covered = catalog
+        .iter()
+        .filter(|f| !rows.iter().any(|r| r.vantage == f.from && r.name == f.name))
+        .map(|f| Row {
+            instance: String::new(),
+            vantage: f.from.clone(),
+            name: f.name.clone(),
+            from: f.from.clone(),
+            to: f.to.clone(),
+            host: f.host.to_string(),
+            port: f.port,
+            check: f.check.kind().as_str().to_string(),
+            expect: f.expect.as_str().to_string(),
+            severity: f.severity.as_str().to_string(),
+            status: Status::NotCovered,
+            last: None,
+        })
+        .collect();
+    Matrix { rows, not_covered }
+}

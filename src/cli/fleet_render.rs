@@ -1,0 +1,254 @@
+//! Renderers of the fleet check's merged matrix (table, JSON, JUnit),
+//! shaped like `check`'s (`render`) with the instance that probed each row.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::fleet::Matrix;
+use crate::text::escape_markup;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// A catalog flow no instance (and no local run) probed.
+    NotCovered,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NotCovered => "NOT COVERED",
+        }
+    }
+}
+
+/// One row of the matrix: a flow, from a vantage, as one instance saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The instance's name; `local` for `--local`; empty when not covered.
+    pub instance: String,
+    pub vantage: String,
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub host: String,
+    pub port: u16,
+    pub check: String,
+    pub expect: String,
+    pub severity: String,
+    pub status: Status,
+    pub last: Option<Last>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Last {
+    pub reason: String,
+    pub up: bool,
+    pub detail: String,
+    /// Unix seconds.
+    pub started: f64,
+    pub time_seconds: Option<f64>,
+}
+
+/// How asking one instance went.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub url: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// Flows it answered for.
+    pub flows: usize,
+}
+
+fn summary(m: &Matrix, instances: &[InstanceStatus]) -> String {
+    let pass = m.rows.iter().filter(|r| r.status == Status::Pass).count();
+    let asked = instances.iter().filter(|i| i.ok).count();
+    format!(
+        "{} rows, {pass} pass, {} fail, {} not covered; {asked} of {} instances answered",
+        m.rows.len(),
+        m.rows.len() - pass,
+        m.not_covered.len(),
+        instances.len()
+    )
+}
+
+/// The STIG Table 1-2 layout of `check`, with the instance per row, the
+/// flows nobody covered after them and the instances that did not answer.
+/// With `color` (a terminal), rows that are not PASS are red.
+pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
+    let header = [
+        "VANTAGE", "INSTANCE", "TO", "PORT", "CHECK", "EXPECT", "STATUS", "REASON", "TIME", "FLOW",
+    ];
+    let cells = |r: &Row| -> [String; 10] {
+        let (reason, time) = match &r.last {
+            Some(l) => (
+                l.reason.clone(),
+                l.time_seconds
+                    .map_or(String::new(), |t| format!("{:.1}ms", t * 1000.0)),
+            ),
+            None => (String::new(), String::new()),
+        };
+        [
+            r.vantage.clone(),
+            if r.instance.is_empty() {
+                "-".into()
+            } else {
+                r.instance.clone()
+            },
+            format!("{} ({})", r.to, r.host),
+            r.port.to_string(),
+            r.check.clone(),
+            r.expect.clone(),
+            r.status.as_str().to_string(),
+            reason,
+            time,
+            r.name.clone(),
+        ]
+    };
+    let all: Vec<&Row> = m.rows.iter().chain(&m.not_covered).collect();
+    let rows: Vec<[String; 10]> = all.iter().map(|r| cells(r)).collect();
+    let mut width = header.map(str::len);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], red: bool, out: &mut String| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let _ = write!(l, "{:<w$}  ", c, w = width[i]);
+        }
+        if red {
+            let _ = write!(out, "\x1b[31m{}\x1b[0m", l.trim_end());
+        } else {
+            out.push_str(l.trim_end());
+        }
+        out.push('\n');
+    };
+    line(&header.map(String::from), false, &mut out);
+    for (cells, r) in rows.iter().zip(&all) {
+        line(cells, color && r.status != Status::Pass, &mut out);
+        if let Some(l) = &r.last
+            && !l.up
+            && !l.detail.is_empty()
+        {
+            let _ = writeln!(out, "    {}", l.detail);
+        }
+    }
+    if !m.not_covered.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nnot covered: {} catalog flows no instance probed (is an instance of their vantage missing?)",
+            m.not_covered.len()
+        );
+    }
+    for i in instances.iter().filter(|i| !i.ok) {
+        let _ = writeln!(
+            out,
+            "\ninstance {} ({}) not asked: {}",
+            i.name,
+            i.url,
+            i.error.as_deref().unwrap_or("?")
+        );
+    }
+    let _ = writeln!(out, "\n{}", summary(m, instances));
+    out
+}
+
+/// `{ok, flows, not_covered, instances}`; `ok` only when every row passes,
+/// nothing is uncovered and every instance answered.
+pub fn json(m: &Matrix, instances: &[InstanceStatus]) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        ok: bool,
+        flows: &'a [Row],
+        not_covered: &'a [Row],
+        instances: &'a [InstanceStatus],
+    }
+    let ok = m.ok() && instances.iter().all(|i| i.ok);
+    serde_json::to_string_pretty(&Out {
+        ok,
+        flows: &m.rows,
+        not_covered: &m.not_covered,
+        instances,
+    })
+    .map_or_else(|e| format!("{{\"error\":\"{e}\"}}"), |s| s + "\n")
+}
+
+/// One test case per row (a flow not covered fails), one erroring test
+/// case per instance that could not be asked.
+pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
+    let all: Vec<&Row> = m.rows.iter().chain(&m.not_covered).collect();
+    let failures = all.iter().filter(|r| r.status != Status::Pass).count();
+    let errors = instances.iter().filter(|i| !i.ok).count();
+    let tests = all.len() + errors;
+    let total: f64 = all
+        .iter()
+        .filter_map(|r| r.last.as_ref()?.time_seconds)
+        .sum();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"flowprobe\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{total:.3}\">"
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"flowprobe fleet check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{total:.3}\">"
+    );
+    for r in &all {
+        let time = r.last.as_ref().and_then(|l| l.time_seconds).unwrap_or(0.0);
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{} ({}:{} expect {}) on {}\" time=\"{time:.3}\"",
+            escape_markup(&r.vantage),
+            escape_markup(&r.name),
+            escape_markup(&r.host),
+            r.port,
+            escape_markup(&r.expect),
+            escape_markup(if r.instance.is_empty() {
+                "no instance"
+            } else {
+                &r.instance
+            }),
+        );
+        match (&r.status, &r.last) {
+            (Status::Pass, _) => {
+                let _ = writeln!(out, "/>");
+            }
+            (Status::NotCovered, _) | (_, None) => {
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure type=\"not_covered\" message=\"no instance probed this flow from {}\"/>\n    </testcase>",
+                    escape_markup(&r.vantage)
+                );
+            }
+            (Status::Fail, Some(l)) => {
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
+                    escape_markup(&l.reason),
+                    escape_markup(&l.reason),
+                    escape_markup(&l.detail)
+                );
+            }
+        }
+    }
+    for i in instances.iter().filter(|i| !i.ok) {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"instance\" name=\"{} ({})\" time=\"0.000\">\n      <error type=\"not_asked\" message=\"{}\"/>\n    </testcase>",
+            escape_markup(&i.name),
+            escape_markup(&i.url),
+            escape_markup(i.error.as_deref().unwrap_or("?"))
+        );
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
