@@ -58,6 +58,10 @@ pub enum Command {
         /// Connections served at once; more wait in the kernel's backlog.
         #[arg(long = "web.max-connections", default_value_t = 512)]
         web_max_connections: usize,
+        /// Close a connection that moves no byte for this long while no
+        /// request is being handled (a client that stopped reading).
+        #[arg(long = "web.idle-timeout", default_value = "60s", value_parser = humantime::parse_duration)]
+        web_idle_timeout: std::time::Duration,
     },
     /// Probe every selected flow once; exit 0 when all meet expectations.
     Check {
@@ -193,6 +197,7 @@ pub fn main(cli: Cli) -> ExitCode {
             web_config_file,
             web_enable_lifecycle,
             web_max_connections,
+            web_idle_timeout,
         } => {
             let mut o = overrides(&cli, vantages, listen.as_ref());
             o.web_config_file = web_config_file.clone();
@@ -211,6 +216,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 lifecycle: *web_enable_lifecycle,
                 limits: crate::web::serve::Limits {
                     max_connections: *web_max_connections,
+                    idle_timeout: *web_idle_timeout,
                     ..Default::default()
                 },
             };

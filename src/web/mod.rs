@@ -4,6 +4,8 @@
 mod assets;
 pub mod auth;
 pub mod check;
+mod idle;
+mod metrics_body;
 mod page;
 pub mod security;
 pub mod serve;
@@ -46,7 +48,7 @@ pub fn router(app: AppState) -> Router {
         .route("/assets/app.css", get(assets::css))
         .route("/assets/app.js", get(assets::js))
         .route("/assets/favicon.svg", get(assets::icon))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics_body::metrics))
         .route("/-/healthy", get(|| async { "OK\n" }))
         .route("/-/ready", get(ready))
         .route("/-/reload", post(reload))
@@ -70,10 +72,7 @@ struct Snapshots {
     metrics_encodings: Arc<tokio::sync::Semaphore>,
 }
 
-/// Concurrent `/metrics` encodings; beyond them a scrape gets 503 with
-/// `Retry-After`. Prometheus scrapes an instance once per interval, so
-/// more than a few at once is a crowd, not a fleet of scrapers.
-pub const MAX_METRICS_ENCODINGS: usize = 4;
+pub use metrics_body::MAX_METRICS_ENCODINGS;
 
 /// A snapshot's failure as an HTTP answer: 503 with `Retry-After` when
 /// too many readers wait.
@@ -89,46 +88,6 @@ fn snapshot_error(e: SnapshotError) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
         }
     }
-}
-
-/// Bytes per body chunk of `/metrics`.
-const METRICS_CHUNK: usize = 64 * 1024;
-
-async fn metrics(
-    AxState(app): AxState<AppState>,
-    Extension(snaps): Extension<Arc<Snapshots>>,
-) -> Response {
-    // Encoding is CPU work proportional to the flow count: keep it off the
-    // runtime's workers so probes are not delayed by a scrape. The body is
-    // streamed in chunks, so a scrape of 100,000 flows (about 90 MB of
-    // text) never sits in memory whole; a scraper that goes away stops it.
-    let Ok(permit) = Arc::clone(&snaps.metrics_encodings).try_acquire_owned() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "1")],
-            format!(
-                "{MAX_METRICS_ENCODINGS} scrapes are already being encoded; retry in a second\n"
-            ),
-        )
-            .into_response();
-    };
-    let metrics = Arc::clone(&app.state.metrics);
-    let (mut tx, body) = http_body_util::Channel::<Bytes>::new(2);
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        metrics.encode_chunked(METRICS_CHUNK, &mut |chunk| {
-            runtime.block_on(tx.send_data(Bytes::from(chunk))).is_ok()
-        });
-    });
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        Body::new(body),
-    )
-        .into_response()
 }
 
 async fn ready(AxState(app): AxState<AppState>) -> Response {

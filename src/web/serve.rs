@@ -1,20 +1,22 @@
 //! The accept loop of the web endpoints: plain HTTP or TLS (the web
 //! configuration in force decides per connection), with limits so that no
-//! client can starve the probes: a cap on open connections (further ones
-//! wait in the kernel's backlog), a deadline for the TLS handshake and the
-//! request headers (slow clients are cut), a cap on the header size.
+//! client can starve the probes: a cap on open connections (beyond it a
+//! new client takes the place of the most idle one, see `idle`), a deadline for the TLS handshake and the
+//! request headers (slow clients are cut), an idle deadline (a client that
+//! stops reading or sending mid-request is cut, see `idle`), a cap on the
+//! header size.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::idle::{Activity, Connections, Tracked};
 use super::security::WebSecurity;
 
 /// The server's limits (README "Secure endpoints").
@@ -28,6 +30,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Bytes of a request body.
     pub max_body_bytes: usize,
+    /// Time a connection may move no byte while no handler runs.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -37,6 +41,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             max_body_bytes: 64 * 1024,
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -51,14 +56,8 @@ pub async fn serve(
     cancel: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let open = Arc::new(Connections::default());
     loop {
-        let permit = tokio::select! {
-            () = cancel.cancelled() => return,
-            p = Arc::clone(&slots).acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
         let accepted = tokio::select! {
             () = cancel.cancelled() => return,
             a = listener.accept() => a,
@@ -72,45 +71,96 @@ pub async fn serve(
                 continue;
             }
         };
+        let permit = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                // Full: the most idle connection makes room (its task
+                // ends at once); when every one is busy, wait for one.
+                if open.evict_most_idle() {
+                    tracing::debug!(peer = %peer, "every connection slot taken: closed the most idle one");
+                }
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    p = Arc::clone(&slots).acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => return,
+                    },
+                }
+            }
+        };
         let _ = tcp.set_nodelay(true);
+        let activity = Activity::new();
+        let entry = open.register(&activity);
+        let tcp = Tracked::new(tcp, Arc::clone(&activity));
         let tls = security.current().tls.clone();
         let (app, cancel) = (app.clone(), cancel.clone());
         tokio::spawn(async move {
             let _permit = permit;
-            match tls {
-                None => connection(TokioIo::new(tcp), app, limits, cancel).await,
-                Some(config) => {
-                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp))
-                        .await
-                    {
-                        Ok(Ok(stream)) => {
-                            connection(TokioIo::new(stream), app, limits, cancel).await;
+            let evicted = entry.evicted.clone();
+            let served = async {
+                match tls {
+                    None => connection(tcp, activity, app, limits, cancel).await,
+                    Some(config) => {
+                        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                        match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp))
+                            .await
+                        {
+                            Ok(Ok(stream)) => {
+                                connection(stream, activity, app, limits, cancel).await;
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+                            }
+                            Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
                         }
-                        Ok(Err(e)) => {
-                            tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
-                        }
-                        Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
                     }
                 }
+            };
+            tokio::select! {
+                () = served => {}
+                () = evicted.cancelled() => {}
             }
+            drop(entry);
         });
     }
 }
 
-async fn connection<I>(io: TokioIo<I>, app: Router, limits: Limits, cancel: CancellationToken)
-where
+async fn connection<I>(
+    io: I,
+    activity: Arc<Activity>,
+    app: Router,
+    limits: Limits,
+    cancel: CancellationToken,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let io = TokioIo::new(io);
+    let service = {
+        let activity = Arc::clone(&activity);
+        hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let busy = activity.busy();
+            let mut app = app.clone();
+            async move {
+                // Router is always ready (axum documents it); the guard
+                // ends with the handler, before the body streams.
+                let response = tower_service::Service::call(&mut app, req).await;
+                drop(busy);
+                response
+            }
+        })
+    };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192));
-    let conn = builder.serve_connection(io, TowerToHyperService::new(app));
+    let conn = builder.serve_connection(io, service);
     let mut conn = std::pin::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
+        () = activity.expired(limits.idle_timeout) => {
+            tracing::debug!("idle web connection closed");
+        }
         () = cancel.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;

@@ -299,6 +299,47 @@ pub fn no_inherited_descriptors() {
     });
 }
 
+/// Raise this process's soft descriptor limit to at least `want` (up to
+/// the hard limit), for tests that hold thousands of client sockets.
+/// Returns the soft limit now in force.
+pub fn raise_own_nofile(want: u64) -> u64 {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) != 0 {
+            return 0;
+        }
+        if l.rlim_cur < want {
+            let raised = libc::rlimit {
+                rlim_cur: want.min(l.rlim_max),
+                rlim_max: l.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                l = raised;
+            }
+        }
+    }
+    l.rlim_cur
+}
+
+/// A connection to `addr` whose receive buffer (and so the window it
+/// advertises from the SYN on) is about `bytes`: a peer writing a large
+/// answer blocks soon when nothing is read (a client that stopped reading).
+pub fn connect_small_window(addr: std::net::SocketAddr, bytes: usize) -> std::net::TcpStream {
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .expect("socket");
+    s.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+    s.connect(&addr.into()).expect("connect");
+    s.into()
+}
+
 /// Poll `f` until it returns Some or `limit` passes.
 pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let end = Instant::now() + limit;
