@@ -6,9 +6,10 @@
 //!
 //! Bounds: one connection, within the probe's budget (the caller passes
 //! when to stop); the scan's limits bound the memory and the bytes read
-//! whatever the server claims. No key exchange happens. Under TLS 1.3 the
-//! Certificate is encrypted: a server that refuses TLS 1.2 leaves the size
-//! unknown, and the facts say so.
+//! whatever the server claims. Its time is not a phase of the probe (the
+//! `tls` phase stays the handshake's). No key exchange happens. Under TLS
+//! 1.3 the Certificate is encrypted: a server that refuses TLS 1.2 leaves
+//! the size unknown, and the facts say so.
 
 use std::net::SocketAddr;
 
@@ -85,23 +86,6 @@ pub async fn second_look(
     server_name: &str,
     until: Instant,
 ) -> SecondLook {
-    second_look_with(
-        addr,
-        vantage,
-        server_name,
-        until,
-        CertificateLimits::default(),
-    )
-    .await
-}
-
-async fn second_look_with(
-    addr: SocketAddr,
-    vantage: &Vantage,
-    server_name: &str,
-    until: Instant,
-    limits: CertificateLimits,
-) -> SecondLook {
     let mut random = [0u8; 32];
     // Only has to look random; a failing RNG leaves zeros, still a hello.
     let _ = rustls::crypto::ring::default_provider()
@@ -114,7 +98,7 @@ async fn second_look_with(
         server_name: Some(server_name),
         random,
     });
-    let mut scan = CertificateScan::new(limits);
+    let mut scan = CertificateScan::new(CertificateLimits::default());
     let look = async {
         let mut tcp = crate::probe::tcp::connect_as(addr, vantage)
             .await

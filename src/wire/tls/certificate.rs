@@ -41,13 +41,15 @@ pub struct CertificateLimits {
 
 impl Default for CertificateLimits {
     /// 1 MiB for the leaf, 512 KiB or 32 certificates for the rest (a real
-    /// path is under ten), 16 MiB read: the largest message TLS can carry.
+    /// path is under ten), and 16 MiB + 128 KiB read: the largest message
+    /// TLS can carry (2^24 - 1 bytes), its record headers and the
+    /// ServerHello.
     fn default() -> Self {
         CertificateLimits {
             max_leaf: 1 << 20,
             max_rest_bytes: 512 << 10,
             max_rest_count: 32,
-            max_read: 16 << 20,
+            max_read: (1 << 24) + (128 << 10),
         }
     }
 }
