@@ -182,6 +182,27 @@ fn a_huge_claimed_certificate_is_not_allocated_up_front() {
 }
 
 #[test]
+fn the_largest_legal_message_completes_within_the_default_read_limit() {
+    // 256 certificates filling a 2^24 - 1 byte message exactly.
+    let max = (1usize << 24) - 1;
+    let mut sent = certs(256, 65_533);
+    sent[255].truncate(65_533 - 4);
+    let stream = flight(&sent);
+    let (scan, done) = scan_in(
+        &records(&stream, MAX_RECORD),
+        1 << 16,
+        CertificateLimits::default(),
+    );
+    assert!(done, "{:?}", scan.error());
+    let f = scan.facts();
+    assert_eq!(f.message_length, Some(max));
+    assert_eq!(f.received, max);
+    assert_eq!(f.complete, 256);
+    // The leaf and the certificates that fit in 512 KiB.
+    assert_eq!(f.kept.len(), 1 + (512 << 10) / 65_533);
+}
+
+#[test]
 fn the_read_limit_ends_a_stream_that_never_completes() {
     let max = (1 << 24) - 1;
     let mut hs = server_hello(0x0303, None);
