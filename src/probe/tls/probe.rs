@@ -64,7 +64,8 @@ pub struct TlsDetails {
     /// with `tls.ocsp_staple` other than "off"; `null` when none arrived).
     pub ocsp_staple: Option<super::staple::Staple>,
     /// A handshake message over rustls's 64 KiB limit: what the second
-    /// look at the certificate message found (its `chain` is `chain`).
+    /// look at the certificate message found; the certificates it kept
+    /// are judged as `chain`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oversized: Option<OversizedFacts>,
 }
