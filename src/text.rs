@@ -1,5 +1,6 @@
 //! Small renderings every layer shares, written once: Unix and RFC 3339
-//! times, and escaping for HTML and XML (the status page, JUnit).
+//! times, byte counts, and escaping for HTML and XML (the status page,
+//! JUnit).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +26,19 @@ pub fn rfc3339(secs: i64) -> String {
         Ok(s) => humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(s)).to_string(),
         Err(_) => format!("{secs} (unix seconds)"),
     }
+}
+
+/// `2,097,412`: byte counts an operator reads in a sentence.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Text for HTML and XML content or attribute values: the five markup
@@ -130,6 +144,15 @@ pub fn expected_one_of(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(65_535), "65,535");
+        assert_eq!(thousands(2_097_412), "2,097,412");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
 
     #[test]
     fn times_and_escaping() {

@@ -8,5 +8,6 @@ mod ocsp;
 mod ssh_hostile;
 mod ssh_real;
 mod tls_flow;
+mod tls_oversized;
 mod tls_probe;
 mod tls_protocols;

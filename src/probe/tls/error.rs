@@ -5,6 +5,11 @@ use rustls::{AlertDescription, InvalidMessage, PeerIncompatible};
 use std::io;
 use thiserror::Error;
 
+/// The largest handshake message rustls accepts (its `MAX_HANDSHAKE_SIZE`,
+/// not configurable): TLS allows 2^24 - 1 bytes, rustls refuses more than
+/// 64 KiB to bound its memory.
+pub const RUSTLS_HANDSHAKE_LIMIT: usize = 0xffff;
+
 /// A failed handshake, with the facts an operator needs to act on it.
 /// Variants a rustls error can lead to keep it as their `source`, so a
 /// caller can match rustls's typed error instead of our wording.
@@ -40,6 +45,16 @@ pub enum TlsError {
         #[source]
         cause: Option<rustls::Error>,
     },
+    /// A handshake message over rustls's limit of
+    /// [`RUSTLS_HANDSHAKE_LIMIT`] bytes (a 2 MB certificate, a
+    /// 300-certificate chain). The probe replaces `detail` with what its
+    /// second look at the server's certificate message found.
+    #[error("TLS handshake failed: {detail}")]
+    TooLarge {
+        detail: String,
+        #[source]
+        cause: Option<rustls::Error>,
+    },
     /// The peer answered with bytes that are not TLS records (SSH, HTTP):
     /// the port serves another protocol, which is a routing problem rather
     /// than a TLS one, hence `protocol_error`.
@@ -62,7 +77,8 @@ impl TlsError {
             TlsError::Version { .. } => Reason::TlsVersion,
             TlsError::ClientCertRequired { .. }
             | TlsError::Signature { .. }
-            | TlsError::Handshake { .. } => Reason::TlsHandshake,
+            | TlsError::Handshake { .. }
+            | TlsError::TooLarge { .. } => Reason::TlsHandshake,
             TlsError::NotTls { .. } => Reason::ProtocolError,
             TlsError::Reset { .. } => Reason::Reset,
             TlsError::Config { .. } => Reason::Internal,
@@ -126,6 +142,15 @@ impl TlsError {
                 detail,
                 cause: Some(err.clone()),
             },
+            rustls::Error::InvalidMessage(InvalidMessage::HandshakePayloadTooLarge) => {
+                TlsError::TooLarge {
+                    detail: format!(
+                        "a handshake message exceeds rustls's {}-byte limit",
+                        crate::text::thousands(RUSTLS_HANDSHAKE_LIMIT as u64)
+                    ),
+                    cause: Some(err.clone()),
+                }
+            }
             rustls::Error::InvalidMessage(
                 InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,
             ) => TlsError::NotTls {
@@ -150,6 +175,18 @@ impl TlsError {
 mod tests {
     use super::*;
     use std::error::Error as _;
+
+    #[test]
+    fn a_message_over_the_limit_is_too_large_and_tls_handshake() {
+        let cause = rustls::Error::InvalidMessage(InvalidMessage::HandshakePayloadTooLarge);
+        let e = TlsError::from_rustls(&cause, false);
+        assert!(matches!(e, TlsError::TooLarge { .. }), "{e:?}");
+        assert_eq!(e.reason(), Reason::TlsHandshake);
+        assert_eq!(
+            e.to_string(),
+            "TLS handshake failed: a handshake message exceeds rustls's 65,535-byte limit"
+        );
+    }
 
     #[test]
     fn the_rustls_error_stays_the_source() {

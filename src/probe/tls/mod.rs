@@ -7,6 +7,7 @@
 //! gives the certificates received so far.
 
 mod error;
+pub mod oversized;
 mod probe;
 pub mod protocols;
 mod recorder;
@@ -16,7 +17,7 @@ pub use crate::config::check::tls::TlsVersion;
 
 pub use probe::{Stores, TlsDetails, TlsState, check, load_stores};
 
-pub use error::TlsError;
+pub use error::{RUSTLS_HANDSHAKE_LIMIT, TlsError};
 
 use crate::analyze::chain::ChainReport;
 use crate::net::kernel_time::StampedStream;

@@ -14,6 +14,7 @@ use crate::net::kernel_time::StampedStream;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use serde::Serialize;
 
+use super::oversized::{self, OversizedFacts};
 use super::protocols::{self, ProtocolDetails, ProtocolState};
 use super::{TlsClient, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
@@ -62,6 +63,11 @@ pub struct TlsDetails {
     /// The stapled OCSP response and its judgement (completed handshakes
     /// with `tls.ocsp_staple` other than "off"; `null` when none arrived).
     pub ocsp_staple: Option<super::staple::Staple>,
+    /// A handshake message over rustls's 64 KiB limit: what the second
+    /// look at the certificate message found; the certificates it kept
+    /// are judged as `chain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oversized: Option<OversizedFacts>,
 }
 
 impl TlsState {
@@ -165,6 +171,7 @@ impl TlsState {
             chain,
             protocols: None,
             ocsp_staple: None,
+            oversized: None,
         }))
     }
 
@@ -340,6 +347,7 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
                     chain,
                     protocols: None,
                     ocsp_staple: staple,
+                    oversized: None,
                 })),
             })
         }
@@ -370,20 +378,45 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
                 details: state.unfinished(server_name, true, chain),
             })
         }
-        Err(failure) => {
+        Err(mut failure) => {
+            let oversized = match failure.error {
+                super::TlsError::TooLarge { .. } => {
+                    // rustls read no certificate: look again, by hand.
+                    let until = protocols::stop_before(ctx.deadline, ctx.flow.timeout);
+                    let look =
+                        oversized::second_look(addr, &ctx.net.vantage, &server_name, until).await;
+                    if failure.certificates.is_empty() {
+                        failure.certificates = look.certificates;
+                    }
+                    Some(look.facts)
+                }
+                _ => None,
+            };
             // The version is unknown: judge order by the stricter rule.
             let chain = state.judge(&failure.certificates, OrderRule::Tls12);
             publish(ctx, chain.as_ref(), &failure.certificates);
+            if let (Some(facts), super::TlsError::TooLarge { detail, .. }) =
+                (&oversized, &mut failure.error)
+            {
+                let leaf = chain.as_ref().and_then(|c| c.certificates.first());
+                *detail = oversized::describe(facts, leaf);
+            }
+            // The handshake's failure leads: the chain's findings explain
+            // what arrived, not why the handshake failed.
             let found = findings(Some(&failure.error), chain.as_ref());
             let reason = found.first().map_or(failure.error.reason(), |f| f.reason);
+            let mut details = state.unfinished(
+                server_name,
+                matches!(failure.error, super::TlsError::ClientCertRequired { .. }),
+                chain,
+            );
+            if let Details::Tls(d) = &mut details {
+                d.oversized = oversized;
+            }
             Err(Failure {
                 reason,
                 detail: format!("{addr}: {}", failure.error),
-                details: state.unfinished(
-                    server_name,
-                    matches!(failure.error, super::TlsError::ClientCertRequired { .. }),
-                    chain,
-                ),
+                details,
                 findings: found,
             })
         }

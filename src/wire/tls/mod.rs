@@ -12,7 +12,10 @@
 //! - [`encode_client_hello`]: the hello record.
 //! - [`parse_server_hello`], [`scan_answer`]: the answer, from bytes.
 //! - [`read_answer`]: the answer over a stream, within [`MAX_ANSWER_BYTES`].
+//! - [`certificate`]: the server's Certificate message over a stream,
+//!   counted and kept within bounds whatever its size.
 
+pub mod certificate;
 mod client_hello;
 mod error;
 mod read;
@@ -20,6 +23,9 @@ mod server_hello;
 pub mod suites;
 mod version;
 
+pub use certificate::{
+    CertificateError, CertificateFacts, CertificateLimits, CertificateScan, read_certificate,
+};
 pub use client_hello::{HelloSpec, encode_client_hello};
 pub use error::{ServerHelloError, TlsWireError};
 pub use read::{MAX_ANSWER_BYTES, read_answer};
