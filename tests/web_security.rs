@@ -516,6 +516,21 @@ fn check_endpoint_runs_the_flows_once_and_one_at_a_time() {
     assert_eq!(v["flows"][0]["name"], "open");
     let (st, _) = http("POST", &addr, "/api/v1/check?flow=nope").expect("check");
     assert_eq!(st, 400, "an unknown flow is refused");
+    let (st, body) = http("POST", &addr, "/api/v1/check?vantage=nowhere").expect("check");
+    assert_eq!(st, 400, "an unknown vantage is refused: {body}");
+    let (st, body) = http("POST", &addr, "/api/v1/check?vantage=here&flow=open").expect("check");
+    assert_eq!(st, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["flows"].as_array().map(Vec::len), Some(1), "{body}");
+    let (st, body) = http(
+        "POST",
+        &addr,
+        "/api/v1/check?vantage=nowhere&skip_unknown=true",
+    )
+    .expect("check");
+    assert_eq!(st, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["flows"].as_array().map(Vec::len), Some(0), "{body}");
     // Every flow: the slow one keeps the first check running; a second gets 429.
     let first = {
         let addr = addr.clone();

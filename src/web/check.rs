@@ -1,6 +1,6 @@
 //! `POST /api/v1/check`: this instance's flows (all, or the `flow` names
-//! given as query parameters; with `skip_unknown=true` names it does not
-//! run are left out) probed once now, outside the schedule,
+//! and/or the flows of the `vantage` names given as query parameters; with
+//! `skip_unknown=true` names it does not run are left out) probed once now, outside the schedule,
 //! answered with the JSON of `flowprobe check --output json`. One run at
 //! a time: a second one meanwhile gets 429 with `Retry-After`. Reachable
 //! only with `--web.enable-lifecycle` (the gate in `auth`).
@@ -30,6 +30,9 @@ pub struct CheckQuery {
     /// Comma-separated flow names; empty: every active flow.
     #[serde(default)]
     flow: String,
+    /// Comma-separated vantage names: only their flows.
+    #[serde(default)]
+    vantage: String,
     /// Names this instance does not run are left out instead of refused
     /// (400): `check --fleet` sends one list to every vantage's instance.
     #[serde(default)]
@@ -69,6 +72,42 @@ pub async fn check(
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
+    let vantages: Vec<&str> = q.vantage.split(',').filter(|s| !s.is_empty()).collect();
+    if let Some(v) = vantages
+        .iter()
+        .find(|v| !q.skip_unknown && !config.active_flows().any(|f| f.from == **v))
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("no active flow from vantage {v:?}\n"),
+        )
+            .into_response();
+    }
+    if !vantages.is_empty() {
+        let of_vantages: Vec<String> = config
+            .active_flows()
+            .filter(|f| vantages.contains(&f.from.as_str()))
+            .filter(|f| only.is_empty() || only.contains(&f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        if of_vantages.is_empty() {
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                json(&[], true),
+            )
+                .into_response();
+        }
+        if !q.skip_unknown
+            && let Some(name) = only.iter().find(|n| !of_vantages.contains(n))
+        {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("no active flow named {name:?} from the vantages given\n"),
+            )
+                .into_response();
+        }
+        only = of_vantages;
+    }
     if q.skip_unknown && !only.is_empty() {
         only.retain(|n| config.active_flows().any(|f| &f.name == n));
         if only.is_empty() {

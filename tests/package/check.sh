@@ -95,6 +95,7 @@ common() {
 	/usr/share/flowprobe/prometheus/prometheus.yml
 	/usr/share/flowprobe/prometheus/targets/flowprobe-field.yml
 	/usr/share/flowprobe/systemd/flowprobe.service.d/bind-interface.conf
+	/usr/share/flowprobe/web-config.yml
 	EOF
 	for p in $pages; do echo "/usr/share/man/man1/$p.1.gz"; done
 }
