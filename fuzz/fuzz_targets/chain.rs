@@ -41,7 +41,11 @@ fuzz_target!(|data: &[u8]| {
         let report = analyze(&sent, &refs, &ChainPolicy::default(), &name, now, rule);
         assert_eq!(report.anchors().len(), refs.len());
         for a in report.anchors().iter().filter(|a| a.verified) {
-            assert_eq!(a.path.first(), Some(&0), "a verified path starts at the leaf");
+            assert_eq!(
+                a.path.first(),
+                Some(&0),
+                "a verified path starts at the leaf"
+            );
         }
     }
 });

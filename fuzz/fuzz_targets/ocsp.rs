@@ -18,5 +18,11 @@ fuzz_target!(|data: &[u8]| {
     if facts.valid {
         assert!(facts.signer.is_some() && facts.status.is_some());
     }
-    assert_eq!(facts.findings.is_empty(), facts.valid && facts.status == Some("good") && facts.next_update.is_some_and(|n| n > 1_800_000_000) && facts.this_update.is_some_and(|t| t <= 1_800_000_300));
+    assert_eq!(
+        facts.findings.is_empty(),
+        facts.valid
+            && facts.status == Some("good")
+            && facts.next_update.is_some_and(|n| n > 1_800_000_000)
+            && facts.this_update.is_some_and(|t| t <= 1_800_000_300)
+    );
 });

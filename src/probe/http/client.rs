@@ -15,7 +15,6 @@ use http_body_util::{BodyExt, Either, Empty, Full};
 use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, USER_AGENT};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use tokio::net::TcpStream;
 
 use crate::config::Target;
 use crate::outcome::Reason;
@@ -68,21 +67,28 @@ pub struct FetchError {
     pub body_bytes: u64,
 }
 
-struct Exchange {
-    status: u16,
-    location: Option<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-    body_bytes: u64,
-    first_byte: Duration,
-    transfer: Duration,
+/// What one hop's response said: the head's facts and the body within the
+/// cap. Public (with [`exchange`]) so the fuzz target can feed a server's
+/// bytes from memory.
+#[derive(Debug)]
+pub struct Exchange {
+    pub status: u16,
+    pub location: Option<String>,
+    pub content_type: Option<String>,
+    /// Empty unless `keep_body`, and never over `max_body`.
+    pub body: Vec<u8>,
+    pub body_bytes: u64,
+    pub first_byte: Duration,
+    pub transfer: Duration,
 }
 
-struct HopError {
-    reason: Reason,
-    detail: String,
-    status: Option<u16>,
-    body_bytes: u64,
+/// Why one hop gave no judgeable response.
+#[derive(Debug)]
+pub struct HopError {
+    pub reason: Reason,
+    pub detail: String,
+    pub status: Option<u16>,
+    pub body_bytes: u64,
 }
 
 fn hop_err(reason: Reason, detail: impl Into<String>) -> HopError {
@@ -237,14 +243,19 @@ fn chain_text(hops: &[Hop]) -> String {
 }
 
 /// One request and response on a fresh connection. The connection task is
-/// polled here, not spawned, so nothing outlives the probe.
-async fn exchange(
-    tcp: TcpStream,
+/// polled here, not spawned, so nothing outlives the probe. Generic over the
+/// stream so the fuzz target drives it over in-memory bytes; the probe
+/// passes its TCP connection.
+pub async fn exchange<S>(
+    tcp: S,
     host: &str,
     path: &str,
     opts: &FetchOpts,
     post: Option<&Post>,
-) -> Result<Exchange, HopError> {
+) -> Result<Exchange, HopError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     type Body = Either<Empty<Bytes>, Full<Bytes>>;
     let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(tcp))
         .await
@@ -402,5 +413,83 @@ mod tests {
         assert!(Target::parse("/relative").is_err());
         let v6 = Target::parse("http://[::1]:8080/x").unwrap();
         assert_eq!(v6.authority(), "[::1]:8080");
+    }
+
+    /// One hop against an in-memory server that reads the request head and
+    /// then sends `bytes` (what the fuzz target `http_response` does). It
+    /// must not answer before the request: hyper cancels a request whose
+    /// answer came first.
+    async fn answer(bytes: &'static [u8], max_body: u64) -> Result<Exchange, HopError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let opts = FetchOpts {
+            max_redirects: 0,
+            max_body,
+            keep_body: true,
+            host_header: None,
+        };
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let serve = tokio::spawn(async move {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.ends_with(b"\r\n\r\n") {
+                let n = server.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request ended early");
+                head.extend_from_slice(&buf[..n]);
+            }
+            server.write_all(bytes).await.unwrap();
+            server.shutdown().await.unwrap();
+            // Hold the stream until the client is done with it.
+            let _ = server.read(&mut buf).await;
+        });
+        let out = exchange(client, "crl.test", "/x.crl", &opts, None).await;
+        serve.await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_is_kept_whole() {
+        let ex = answer(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n",
+            16,
+        )
+        .await
+        .unwrap();
+        assert_eq!((ex.status, ex.body.as_slice()), (200, &b"abcd"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_chunk_over_the_cap_stops_at_the_cap() {
+        let e = answer(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n0123456789abcdefg",
+            16,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.reason, Reason::BodyTooLarge);
+        let e = answer(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n",
+            16,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.reason, Reason::BodyTooLarge);
+        // hyper refuses a length of u64::MAX outright ("message head is too
+        // large"): an error either way, never a reservation of that size.
+        assert!(
+            answer(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\n",
+                16,
+            )
+            .await
+            .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_truncated_head_is_a_protocol_error() {
+        let e = answer(b"HTTP/1.1 200 OK\r\nContent-Len", 16)
+            .await
+            .unwrap_err();
+        assert_eq!(e.reason, Reason::ProtocolError);
     }
 }
