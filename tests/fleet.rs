@@ -19,7 +19,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use support::lab::Lab;
+use support::lab::{Lab, expected};
 use support::{Proc, bin, free_port, have, require, tempdir, wait_for, write};
 
 const PASSWORD: &str = "flowprobe-example";
@@ -502,27 +502,6 @@ fn a_daemon_over_mutual_tls_and_basic_auth_answers_the_fleet_check() {
 }
 
 // ---------------------------------------------------------------- lab ----
-
-fn expected(scenario: &str) -> BTreeMap<String, (String, bool, String)> {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/lab/expected/{scenario}.json"));
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&p).expect("expected matrix")).expect("json");
-    j.as_object()
-        .expect("object")
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                (
-                    v["vantage"].as_str().expect("vantage").to_string(),
-                    v["up"].as_bool().expect("up"),
-                    v["reason"].as_str().expect("reason").to_string(),
-                ),
-            )
-        })
-        .collect()
-}
 
 /// The merged matrix as name -> (vantage, up, reason), and the instance
 /// of each row (each flow once: one instance per vantage here).

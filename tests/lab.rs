@@ -8,33 +8,11 @@
 use flowprobe_testkit as support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::lab::{Lab, prom_value};
+use support::lab::{Lab, expected, prom_value};
 use support::*;
-
-fn expected(scenario: &str) -> BTreeMap<String, (String, bool, String)> {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/lab/expected/{scenario}.json"));
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&p).expect("expected matrix")).expect("json");
-    j.as_object()
-        .expect("object")
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                (
-                    v["vantage"].as_str().expect("vantage").to_string(),
-                    v["up"].as_bool().expect("up"),
-                    v["reason"].as_str().expect("reason").to_string(),
-                ),
-            )
-        })
-        .collect()
-}
 
 fn render(m: &BTreeMap<String, (String, bool, String)>) -> String {
     m.iter()

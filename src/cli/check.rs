@@ -8,15 +8,9 @@ use crate::web::FlowView;
 use std::process::ExitCode;
 
 pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match super::one_shot_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     for name in only {
         if !c.active_flows().any(|f| &f.name == name) {

@@ -65,15 +65,9 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
             }
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match super::one_shot_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     let fallback = default_timeout(c, only);
     let (answers, local) = rt.block_on(async {
@@ -203,9 +197,10 @@ fn default_timeout(c: &Config, only: &[String]) -> Duration {
     longest * 2 + MARGIN
 }
 
-fn local_row(f: &crate::config::Flow, r: &crate::probe::ProbeReport) -> Row {
+/// A row for catalog flow `f`, as `instance` saw it (or nobody did).
+fn flow_row(instance: &str, f: &crate::config::Flow, status: Status, last: Option<Last>) -> Row {
     Row {
-        instance: LOCAL.to_string(),
+        instance: instance.to_string(),
         vantage: f.from.clone(),
         name: f.name.clone(),
         from: f.from.clone(),
@@ -215,15 +210,21 @@ fn local_row(f: &crate::config::Flow, r: &crate::probe::ProbeReport) -> Row {
         check: f.check.kind().as_str().to_string(),
         expect: f.expect.as_str().to_string(),
         severity: f.severity.as_str().to_string(),
-        status: if r.up { Status::Pass } else { Status::Fail },
-        last: Some(Last {
-            reason: r.reason.to_string(),
-            up: r.up,
-            detail: r.detail.clone(),
-            started: crate::text::unix_secs_f64(r.started),
-            time_seconds: r.phases.get(Phase::Total).map(|d| d.as_secs_f64()),
-        }),
+        status,
+        last,
     }
+}
+
+fn local_row(f: &crate::config::Flow, r: &crate::probe::ProbeReport) -> Row {
+    let last = Last {
+        reason: r.reason.to_string(),
+        up: r.up,
+        detail: r.detail.clone(),
+        started: crate::text::unix_secs_f64(r.started),
+        time_seconds: r.phases.get(Phase::Total).map(|d| d.as_secs_f64()),
+    };
+    let status = if r.up { Status::Pass } else { Status::Fail };
+    flow_row(LOCAL, f, status, Some(last))
 }
 
 fn remote_row(instance: &str, f: RemoteFlow) -> Row {
@@ -286,20 +287,7 @@ fn merge(c: &Config, only: &[String], mut rows: Vec<Row>) -> Matrix {
     let not_covered = catalog
         .iter()
         .filter(|f| !rows.iter().any(|r| r.vantage == f.from && r.name == f.name))
-        .map(|f| Row {
-            instance: String::new(),
-            vantage: f.from.clone(),
-            name: f.name.clone(),
-            from: f.from.clone(),
-            to: f.to.clone(),
-            host: f.host.to_string(),
-            port: f.port,
-            check: f.check.kind().as_str().to_string(),
-            expect: f.expect.as_str().to_string(),
-            severity: f.severity.as_str().to_string(),
-            status: Status::NotCovered,
-            last: None,
-        })
+        .map(|f| flow_row("", f, Status::NotCovered, None))
         .collect();
     Matrix { rows, not_covered }
 }

@@ -303,6 +303,18 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
+/// The runtime of a one-shot command (`check`, the fleet check): every
+/// core, since it runs once; a failure is a usage-level exit, said once.
+fn one_shot_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("cannot start the runtime: {e}");
+            ExitCode::from(EXIT_USAGE)
+        })
+}
+
 /// The daemon's runtime. With one worker it is tokio's current-thread
 /// runtime: no wake-ups between worker threads, which on a 2-core host cost
 /// as much CPU per TCP probe as the probe's own syscalls. `/metrics`

@@ -137,6 +137,29 @@ impl Drop for Lab {
     }
 }
 
+/// The matrix `tests/lab/expected/<scenario>.json` holds: flow name ->
+/// (vantage, up, reason).
+pub fn expected(scenario: &str) -> BTreeMap<String, (String, bool, String)> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../tests/lab/expected/{scenario}.json"));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).expect("expected matrix")).expect("json");
+    j.as_object()
+        .expect("object")
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                (
+                    v["vantage"].as_str().expect("vantage").to_string(),
+                    v["up"].as_bool().expect("up"),
+                    v["reason"].as_str().expect("reason").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
 /// Query Prometheus (running in the firewall namespace) for an instant value.
 pub fn prom_value(lab: &Lab, query: &str) -> Option<f64> {
     let url = format!(
