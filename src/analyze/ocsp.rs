@@ -370,14 +370,24 @@ pub fn judge(
         .map(|t| t.0.to_unix_duration().as_secs() as i64);
     facts.this_update = Some(this);
     facts.next_update = next;
-    // Five minutes for clocks that disagree, as OpenSSL allows by default.
-    if this > now_s + 300 {
+    // Five minutes for clocks that disagree, as OpenSSL allows by default;
+    // a response signed later than that has not been issued yet.
+    let future: Vec<String> = [
+        ("producedAt", facts.produced_at),
+        ("thisUpdate", Some(this)),
+    ]
+    .into_iter()
+    .filter_map(|(name, t)| t.filter(|t| *t > now_s + 300).map(|t| (name, t)))
+    .map(|(name, t)| format!("{name} {}", rfc3339(t)))
+    .collect();
+    if !future.is_empty() {
         facts.findings.push(Finding::new(
             Reason::OcspStale,
             Level::Fail,
             format!(
-                "OCSP for {what}: thisUpdate {} is in the future (clock skew or a bad responder)",
-                rfc3339(this)
+                "OCSP for {what}: {} {} in the future (clock skew or a bad responder)",
+                future.join(" and "),
+                if future.len() == 1 { "is" } else { "are" }
             ),
         ));
     }

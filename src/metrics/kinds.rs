@@ -339,10 +339,12 @@ fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
         }
     }
     if let Details::Ocsp(o) = details {
-        for e in &o.responses {
-            if let Some(r) = &e.response {
-                super::ocsp::entries(&v, &n, e.position, "responder", r, &mut next);
-            }
+        let answers = o
+            .responses
+            .iter()
+            .filter_map(|e| Some((e.position, e.response.as_ref()?)));
+        for (position, r) in super::ocsp::worst(answers) {
+            super::ocsp::entries(&v, &n, position, "responder", r, &mut next);
         }
     }
     fm.dynamic.replace(&m.dynamic, next);

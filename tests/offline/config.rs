@@ -27,6 +27,17 @@ fn load(path: &Path) -> Result<Config, String> {
     load_with_env(Some(path), &Overrides::default(), BTreeMap::new()).map_err(|e| e.to_string())
 }
 
+/// `flowprobe config check --config path` exits 0.
+fn config_check_accepts(path: &Path) {
+    let out = support::flowprobe(&["config", "check", "--config", path.to_str().expect("utf8")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn every_invalid_fixture_reports_every_expected_error() {
     let files = fixtures("invalid");
@@ -212,13 +223,7 @@ fn config_check_binary_exit_codes() {
     );
     let good =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid/override.toml");
-    let out = support::flowprobe(&["config", "check", "--config", good.to_str().expect("utf8")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    config_check_accepts(&good);
     let out = support::flowprobe(&["catalog", "jamf-pro"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("mobile-mdm-ssh-forbidden"));
 }
@@ -277,13 +282,7 @@ fn catalog_list_merges_jamf_pro_and_apple_mdm() {
         .expect("flow");
     assert_eq!(activation.host.to_string(), "activation-proxy.example.mil");
 
-    let out = support::flowprobe(&["config", "check", "--config", p.to_str().expect("utf8")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    config_check_accepts(&p);
     let shown = flowprobe::config::to_toml(&c);
     let p3 = support::write(dir.path(), "shown.toml", &shown);
     assert_eq!(load(&p3).expect("shown loads").flows, c.flows);
@@ -371,6 +370,41 @@ fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
         stores["fcpca-g2"].anchors()[0].subject
     );
 }
+/// The jamf-pro catalog's `mobile-mdm-ocsp` is disabled, and disabled
+/// flows are dropped before validation: enabled by name, it must validate
+/// as the README shows it (an ocsp flow fed by the 443 chain, warning,
+/// trusting what that flow trusts).
+#[test]
+fn catalog_ocsp_flow_validates_when_enabled() {
+    let dir = support::tempdir();
+    let base = "catalog = \"jamf-pro\"\n[targets]\nmdm = \"mdm.example.mil\"\n";
+    let off = load(&support::write(dir.path(), "off.toml", base)).expect("valid");
+    assert!(off.flows.iter().all(|f| f.name != "mobile-mdm-ocsp"));
+    let text = format!("{base}[[flow]]\nname = \"mobile-mdm-ocsp\"\nenabled = true\n");
+    let p = support::write(dir.path(), "ocsp.toml", &text);
+    let c = load(&p).expect("valid");
+    assert_eq!(c.flows.len(), off.flows.len() + 1);
+    let f = c
+        .flows
+        .iter()
+        .find(|f| f.name == "mobile-mdm-ocsp")
+        .expect("enabled");
+    assert_eq!(f.severity, flowprobe::config::Severity::Warning);
+    assert_eq!(
+        (f.from.as_str(), f.to.as_str(), f.port),
+        ("mobile-devices", "mdm", 80)
+    );
+    assert_eq!(f.host.to_string(), "mdm.example.mil");
+    let spec = match &f.check {
+        flowprobe::config::CheckSpec::Ocsp(s) => s,
+        other => panic!("not ocsp: {other:?}"),
+    };
+    assert_eq!(spec.from_flow, "mobile-mdm-https");
+    assert!(spec.rewrite && spec.urls.is_empty());
+    assert_eq!(spec.trust, ["fcpca-g2"], "inherited from mobile-mdm-https");
+    config_check_accepts(&p);
+}
+
 // Hostile input: a file that is not UTF-8 says where the bad byte is.
 #[test]
 fn invalid_utf8_names_line_and_byte_offset() {

@@ -1,11 +1,14 @@
 //! OCSP end to end against OpenSSL: a test PKI made with `openssl ca`
 //! (whose index file is the revocation database), `openssl ocsp` as the
-//! real responder (delegated signer, a rogue signer, one running two days
-//! in the past under libfaketime) and `openssl s_server -status_file`
-//! stapling responses that `openssl ocsp` produced. TLS flows judge the
-//! staple; ocsp flows ask the responders named in the chain's AIA
-//! (rewritten to their own port) or configured ones, hostile ones
-//! included. One set of servers serves every case.
+//! real responder (delegated signer; wrong signers: one authorised by the
+//! root, a sibling leaf without id-kp-OCSPSigning, an expired responder
+//! certificate; one running two days in the past under libfaketime) and
+//! `openssl s_server -status_file` stapling responses that `openssl ocsp`
+//! produced, one of them about the same serial under another issuer key
+//! (also served as a file to an ocsp flow). TLS flows judge the staple;
+//! ocsp flows ask the responders named in the chain's AIA (rewritten to
+//! their own port) or configured ones, hostile ones included. One set of
+//! servers serves every case.
 
 use flowprobe_testkit as support;
 
@@ -123,8 +126,8 @@ fn response(dir: &Path, name: &str, ca: &Made, signer: &Made, cert: &Made, faked
     out
 }
 
-/// The oracle: does `openssl ocsp` accept `resp` for `cert`, anchored at
-/// `root`?
+/// The oracle: does `openssl ocsp -respin` (which verifies the response's
+/// signer unless told not to) accept `resp` for `cert`, anchored at `root`?
 fn openssl_accepts(resp: &Path, root: &Made, ca: &Made, cert: &Made) -> (bool, String) {
     let out = Command::new("openssl")
         .args(["ocsp", "-no_nonce", "-respin", p(resp), "-CAfile"])
@@ -154,6 +157,13 @@ struct Pki {
     unknown: Made,
     signer: Made,
     rogue: Made,
+    /// Issued by the CA for TLS only: no id-kp-OCSPSigning.
+    sibling: Made,
+    /// A responder certificate of the CA that expired yesterday.
+    expired: Made,
+    /// Another key under the CA's very name: its CertIDs share the name
+    /// hash and serials, not the key hash.
+    other: Made,
 }
 
 fn pki() -> Pki {
@@ -206,6 +216,17 @@ fn pki() -> Pki {
         &start,
         &end,
     );
+    let sibling = leaf(&mut ca, "sibling");
+    let expired = ca.issue(
+        "expired",
+        "expired",
+        "/O=OCSP Lab/CN=Expired Responder",
+        &issuing,
+        responder_ext,
+        &date(-10),
+        &date(-1),
+    );
+    let other = ca.root("other", "/O=OCSP Lab/CN=OCSP Lab CA");
     support::pki::openssl(&[
         "ca",
         "-config",
@@ -237,7 +258,23 @@ fn pki() -> Pki {
         unknown,
         signer,
         rogue,
+        sibling,
+        expired,
+        other,
     }
+}
+
+/// `openssl x509 -serial` of `m`, in the lower-case hex flowprobe prints.
+fn serial(m: &Made) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(&m.cert)
+        .output()
+        .expect("openssl x509");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .trim_start_matches("serial=")
+        .to_ascii_lowercase()
 }
 
 fn staple_server(pki: &Pki, leaf: &Made, staple: Option<&Path>, extra: &[&str]) -> OpensslServer {
@@ -323,8 +360,20 @@ async fn staples_and_responders_judged_against_openssl() {
     let unknown = response(d, "unknown", ca, signer, &pki.unknown, false);
     let stale = response(d, "stale", ca, signer, &pki.good, true);
     let rogue = response(d, "rogue", ca, &pki.rogue, &pki.good, false);
-    // The oracle agrees on who may sign.
-    for (resp, ok) in [(&good, true), (&by_issuer, true), (&rogue, false)] {
+    let sibling = response(d, "sibling", ca, &pki.sibling, &pki.good, false);
+    let expired = response(d, "expired", ca, &pki.expired, &pki.good, false);
+    // Good for the leaf's serial under the other key (`-CA` and `-issuer`
+    // other), signed by the CA's own delegated responder.
+    let other = response(d, "other-issuer", &pki.other, signer, &pki.good, false);
+    // The oracle agrees on who may sign, and for what.
+    for (resp, ok) in [
+        (&good, true),
+        (&by_issuer, true),
+        (&rogue, false),
+        (&sibling, false),
+        (&expired, false),
+        (&other, false),
+    ] {
         let (accepted, text) = openssl_accepts(resp, &pki.root, ca, &pki.good);
         assert_eq!(accepted, ok, "openssl on {}: {text}", resp.display());
     }
@@ -336,10 +385,15 @@ async fn staples_and_responders_judged_against_openssl() {
     let s_stale = staple_server(&pki, &pki.good, Some(&stale), &[]);
     let s_rogue = staple_server(&pki, &pki.good, Some(&rogue), &[]);
     let s_none = staple_server(&pki, &pki.good, None, &[]);
+    let s_sibling = staple_server(&pki, &pki.good, Some(&sibling), &[]);
+    let s_expired = staple_server(&pki, &pki.good, Some(&expired), &[]);
+    let s_other = staple_server(&pki, &pki.good, Some(&other), &[]);
 
     let live = responder(d, ca, signer, None);
     let rogue_responder = responder(d, ca, &pki.rogue, None);
     let past = responder(d, ca, signer, Some("-2d"));
+    let sibling_responder = responder(d, ca, &pki.sibling, None);
+    let expired_responder = responder(d, ca, &pki.expired, None);
     let hostile = HttpServer::start().await;
     hostile.route(
         "/big",
@@ -354,6 +408,13 @@ async fn staples_and_responders_judged_against_openssl() {
             total: 4096,
             every: Duration::from_secs(1),
         },
+    );
+    hostile.route(
+        "/other-issuer",
+        Route::ok(
+            "application/ocsp-response",
+            std::fs::read(&other).expect("response"),
+        ),
     );
     hostile.route(
         "/html",
@@ -380,11 +441,27 @@ async fn staples_and_responders_judged_against_openssl() {
         tls_flow("staple-none", s_none.addr.port(), Some("require")),
         tls_flow("staple-none-warn", s_none.addr.port(), None),
         tls_flow("staple-off", s_rogue.addr.port(), Some("off")),
+        tls_flow("staple-sibling", s_sibling.addr.port(), None),
+        tls_flow("staple-expired", s_expired.addr.port(), None),
+        tls_flow("staple-other", s_other.addr.port(), None),
         ocsp_flow("ocsp-good", live.port, "staple-good", ""),
         ocsp_flow("ocsp-revoked", live.port, "staple-revoked", ""),
         ocsp_flow("ocsp-unknown", live.port, "staple-unknown", ""),
         ocsp_flow("ocsp-rogue", rogue_responder.port, "staple-good", ""),
         ocsp_flow("ocsp-stale", past.port, "staple-good", ""),
+        ocsp_flow("ocsp-sibling", sibling_responder.port, "staple-good", ""),
+        ocsp_flow("ocsp-expired", expired_responder.port, "staple-good", ""),
+        ocsp_flow("ocsp-other", h, "staple-good", &url("/other-issuer")),
+        // A good answer first, a rogue one second: the metrics show the worse.
+        ocsp_flow(
+            "ocsp-two",
+            live.port,
+            "staple-good",
+            &format!(
+                ", urls = [\"http://127.0.0.1:{}/\", \"http://127.0.0.1:{}/\"]",
+                live.port, rogue_responder.port
+            ),
+        ),
         ocsp_flow("ocsp-big", h, "staple-good", &url("/big")),
         ocsp_flow("ocsp-drip", h, "staple-good", &url("/drip")),
         ocsp_flow("ocsp-html", h, "staple-good", &url("/html")),
@@ -463,6 +540,60 @@ async fn staples_and_responders_judged_against_openssl() {
             .any(|f| f.reason == Reason::OcspMissing && f.level == Level::Info)
     );
     assert!(staple(&r["staple-off"]).is_null(), "off: not judged");
+    // Wrong signers and a wrong issuer fail even under warn, with what was
+    // tried: the one failing finding, word for word where no date is in it.
+    let only = |n: &str| {
+        let f = fails(&r[n]);
+        assert_eq!(f.len(), 1, "{n}: {f:?}");
+        f[0].clone()
+    };
+    assert_eq!(
+        only("staple-unknown"),
+        format!(
+            "ocsp_unknown: staple: OCSP for position 0: the responder does not know serial {}",
+            serial(&pki.unknown)
+        )
+    );
+    let neither =
+        "signed neither by the issuer nor by a responder it delegated: the issuer's key: ";
+    let (staple_0, leaf_0) = (
+        "staple: OCSP for position 0",
+        "OCSP for position 0 (good.lab.test)",
+    );
+    let no_eku = "; CN=sibling.lab.test, O=OCSP Lab: no id-kp-OCSPSigning extended key usage";
+    // The date is the other part, after "(notAfter ".
+    let expired =
+        "; CN=Expired Responder, O=OCSP Lab: responder certificate not valid now (notAfter ";
+    let not_issued = "; CN=Rogue Responder, O=OCSP Lab: not issued by the certificate's issuer";
+    for (n, what, tried) in [
+        ("staple-sibling", staple_0, no_eku),
+        ("ocsp-sibling", leaf_0, no_eku),
+        ("staple-expired", staple_0, expired),
+        ("ocsp-expired", leaf_0, expired),
+        ("ocsp-rogue", leaf_0, not_issued),
+    ] {
+        assert_eq!(reason(n), Reason::OcspInvalid, "{n}");
+        let f = only(n);
+        assert!(
+            f.starts_with(&format!("ocsp_invalid: {what}: {neither}")) && f.contains(tried),
+            "{n}: {f}"
+        );
+    }
+    // Same serial, other issuer key; the configured URL is also asked
+    // about position 1, and the same answer is not about the CA either.
+    for (n, what, count) in [("staple-other", staple_0, 1), ("ocsp-other", leaf_0, 2)] {
+        assert_eq!(reason(n), Reason::OcspInvalid, "{n}");
+        let f = fails(&r[n]);
+        assert_eq!(f.len(), count, "{n}: {f:?}");
+        assert_eq!(
+            f[0],
+            format!(
+                "ocsp_invalid: {what}: the response has no answer for serial {} of CN=OCSP Lab CA, O=OCSP Lab (1 answers)",
+                serial(&pki.good)
+            ),
+            "{n}"
+        );
+    }
 
     // Responders: the leaf's AIA names http://ocsp.lab.test/, asked on
     // the flow's own port; the CA names none.
@@ -492,8 +623,38 @@ async fn staples_and_responders_judged_against_openssl() {
         fails(&r["ocsp-revoked"])
     );
     assert_eq!(reason("ocsp-unknown"), Reason::OcspUnknown);
-    assert_eq!(reason("ocsp-rogue"), Reason::OcspInvalid);
+    assert_eq!(
+        only("ocsp-unknown"),
+        format!(
+            "ocsp_unknown: OCSP for position 0 (unknown.lab.test): the responder does not know serial {}",
+            serial(&pki.unknown)
+        )
+    );
     assert_eq!(reason("ocsp-stale"), Reason::OcspStale);
+    let f = only("ocsp-stale");
+    assert!(
+        f.starts_with("ocsp_stale: OCSP for position 0 (good.lab.test): expired, nextUpdate ")
+            && f.contains(" passed "),
+        "-ndays 1 two days ago: {f}"
+    );
+    // Both answers count for the reason; the first (good) one does not
+    // hide the second.
+    assert_eq!(reason("ocsp-two"), Reason::OcspInvalid);
+    let two = responses(&r["ocsp-two"]);
+    assert_eq!(
+        two.iter()
+            .filter(|e| e["position"] == 0)
+            .map(|e| (
+                e["response"]["status"].clone(),
+                e["response"]["valid"].clone()
+            ))
+            .collect::<Vec<_>>(),
+        vec![
+            (serde_json::json!("good"), serde_json::json!(true)),
+            (serde_json::json!("good"), serde_json::json!(false))
+        ],
+        "{two:?}"
+    );
 
     // Hostile responders, asked about both sent certificates (configured
     // URLs apply to each): bounded, never hung.
@@ -572,6 +733,43 @@ async fn staples_and_responders_judged_against_openssl() {
         m("flowprobe_ocsp_status", "ocsp-revoked", "responder"),
         Some(1.0)
     );
+    // Responses that cannot be believed: invalid, and no status at all (an
+    // unverified "good" must not read as good).
+    for (flow, source) in [
+        ("staple-rogue", "staple"),
+        ("staple-sibling", "staple"),
+        ("staple-expired", "staple"),
+        ("staple-other", "staple"),
+        ("ocsp-rogue", "responder"),
+        ("ocsp-sibling", "responder"),
+        ("ocsp-expired", "responder"),
+        ("ocsp-other", "responder"),
+        ("ocsp-two", "responder"),
+    ] {
+        assert_eq!(
+            m("flowprobe_ocsp_response_valid", flow, source),
+            Some(0.0),
+            "{flow}"
+        );
+        assert_eq!(m("flowprobe_ocsp_status", flow, source), None, "{flow}");
+    }
+    assert_eq!(
+        m("flowprobe_ocsp_status", "ocsp-unknown", "responder"),
+        Some(2.0)
+    );
+    assert_eq!(
+        m("flowprobe_ocsp_response_valid", "ocsp-unknown", "responder"),
+        Some(1.0)
+    );
+    assert_eq!(
+        m("flowprobe_ocsp_status", "ocsp-stale", "responder"),
+        Some(0.0),
+        "validly signed, only old"
+    );
+    assert_eq!(
+        m("flowprobe_ocsp_response_valid", "ocsp-stale", "responder"),
+        Some(1.0)
+    );
     assert_eq!(
         m("flowprobe_ocsp_response_valid", "ocsp-good", "responder"),
         Some(1.0)
@@ -594,6 +792,16 @@ async fn staples_and_responders_judged_against_openssl() {
     )
     .expect("next update");
     assert!(next < now, "the stale staple's date is exported as it is");
+    let next = m(
+        "flowprobe_ocsp_next_update_timestamp_seconds",
+        "ocsp-stale",
+        "responder",
+    )
+    .expect("next update");
+    assert!(
+        (next - (now - 86_400.0)).abs() < 300.0,
+        "two days back, -ndays 1: {next}"
+    );
     assert_eq!(
         m("flowprobe_ocsp_status", "staple-none", "staple"),
         None,

@@ -64,6 +64,75 @@ fn revoked_and_then_stale() {
     assert!(f.findings[1].detail.contains("expired"));
 }
 
+/// GOOD with its producedAt moved to `produced` (seconds), thisUpdate
+/// kept: the signature no longer verifies, the dates are still judged.
+fn produced_at(produced: u64) -> Vec<u8> {
+    use der_ocsp::Encode;
+    let mut resp = OcspResponse::from_der(GOOD).expect("response");
+    let bytes = resp.response_bytes.as_mut().expect("basic");
+    let mut basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).expect("basic");
+    basic.tbs_response_data.produced_at.0 =
+        der_ocsp::asn1::GeneralizedTime::from_unix_duration(Duration::from_secs(produced))
+            .expect("time");
+    bytes.response =
+        der_ocsp::asn1::OctetString::new(basic.to_der().expect("DER")).expect("octets");
+    resp.to_der().expect("DER")
+}
+
+#[test]
+fn issued_in_the_future_is_stale() {
+    let judged = |produced| {
+        judge(
+            &produced_at(produced),
+            LEAF,
+            ISSUER,
+            at(DEC_2026),
+            "position 0",
+        )
+    };
+    // Produced a day after the moment judged, thisUpdate in the past.
+    let f = judged(DEC_2026 + 86_400);
+    assert_eq!(
+        reasons(&f),
+        vec![
+            (Reason::OcspInvalid, Level::Fail),
+            (Reason::OcspStale, Level::Fail)
+        ],
+        "{f:?}"
+    );
+    assert_eq!(
+        f.findings[1].detail,
+        "OCSP for position 0: producedAt 2026-12-11T00:00:00Z is in the future (clock skew or a bad responder)"
+    );
+    // Within the five minutes of skew: not stale.
+    let f = judged(DEC_2026 + 300);
+    assert_eq!(
+        reasons(&f),
+        vec![(Reason::OcspInvalid, Level::Fail)],
+        "{f:?}"
+    );
+    // An untouched response (issuer-signed, no nextUpdate) judged an hour
+    // before it was made: both dates.
+    let made = judge(BY_ISSUER, LEAF, ISSUER, at(DEC_2026), "p")
+        .produced_at
+        .expect("producedAt");
+    let f = judge(BY_ISSUER, LEAF, ISSUER, at(made as u64 - 3600), "p");
+    assert_eq!(
+        reasons(&f),
+        vec![
+            (Reason::OcspStale, Level::Fail),
+            (Reason::OcspStale, Level::Warn)
+        ],
+        "{f:?}"
+    );
+    assert!(
+        f.findings[0].detail.contains(
+            "producedAt 2026-12-02T00:08:26Z and thisUpdate 2026-12-02T00:08:26Z are in the future"
+        ),
+        "{f:?}"
+    );
+}
+
 #[test]
 fn wrong_certificate_or_not_ocsp_is_invalid() {
     // The issuer asked about itself: the response has no answer for it.

@@ -70,10 +70,17 @@ pub fn judge(
             issuer: None,
             response: None,
         };
+        // A staple nobody can check is no staple to a client that requires one.
+        let (level, suffix) = match mode {
+            StapleMode::Require => (Level::Fail, " (tls.ocsp_staple = \"require\")"),
+            _ => (Level::Warn, ""),
+        };
         let finding = Finding::new(
             Reason::OcspInvalid,
-            Level::Warn,
-            "staple: not judged, the leaf's issuer is neither sent nor an anchor of the flow's trust stores",
+            level,
+            format!(
+                "staple: not judged, the leaf's issuer is neither sent nor an anchor of the flow's trust stores{suffix}"
+            ),
         );
         return (Some(staple), vec![finding]);
     };
@@ -88,4 +95,45 @@ pub fn judge(
         response: Some(facts),
     };
     (Some(staple), findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEAF: &[u8] = include_bytes!("../../../tests/fixtures/ocsp/leaf.der");
+    const ISSUER: &[u8] = include_bytes!("../../../tests/fixtures/ocsp/issuer.der");
+    const GOOD: &[u8] = include_bytes!("../../../tests/fixtures/ocsp/good.der");
+
+    /// Only the leaf sent, no trust store: the staple cannot be judged,
+    /// which fails under `require` and warns under `warn`.
+    #[test]
+    fn unjudgeable_staple_fails_only_under_require() {
+        let certs = [CertificateDer::from(LEAF.to_vec())];
+        let now = SystemTime::now();
+        for (mode, level) in [
+            (StapleMode::Require, Level::Fail),
+            (StapleMode::Warn, Level::Warn),
+        ] {
+            let (staple, findings) = judge(mode, &certs, Some(GOOD), &[], now);
+            let staple = staple.expect("details");
+            assert_eq!((staple.bytes, staple.issuer), (GOOD.len(), None));
+            assert!(staple.response.is_none());
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert_eq!(
+                (findings[0].reason, findings[0].level),
+                (Reason::OcspInvalid, level)
+            );
+            assert!(
+                findings[0].detail.starts_with(
+                    "staple: not judged, the leaf's issuer is neither sent nor an anchor"
+                ),
+                "{findings:?}"
+            );
+        }
+        // With the issuer sent it is judged (the control).
+        let sent = [certs[0].clone(), CertificateDer::from(ISSUER.to_vec())];
+        let (staple, _) = judge(StapleMode::Require, &sent, Some(GOOD), &[], now);
+        assert!(staple.and_then(|s| s.response).is_some());
+    }
 }
