@@ -8,7 +8,7 @@
 
 use crate::analyze::chain::{self, CertFacts, ChainPolicy, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
-use crate::outcome::{Finding, Level, Reason};
+use crate::outcome::{Finding, Level, Reason, Subject};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -170,7 +170,7 @@ fn missing_issuers(report: &ChainReport) -> Vec<String> {
     for a in report.anchors().iter().filter(|a| !a.verified) {
         let incomplete = report.findings.iter().any(|f| {
             f.reason == Reason::ChainIncomplete
-                && f.detail.starts_with(&format!("store {}:", a.store))
+                && matches!(&f.subject, Some(Subject::Store { store }) if *store == a.store)
         });
         let Some(last) = a.path.last().and_then(|p| report.certificates.get(*p)) else {
             continue;
