@@ -20,7 +20,7 @@ use x509_ocsp::{BasicOcspResponse, CertStatus, OcspResponse, OcspResponseStatus}
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::analyze::chain::render_name;
-use crate::analyze::crl::scan::strip_zeros;
+use crate::analyze::x509::strip_zeros;
 use crate::outcome::{Finding, Level, Reason};
 
 mod request;
