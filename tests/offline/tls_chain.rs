@@ -227,6 +227,18 @@ fn duplicates_and_unrelated_extras_are_reported() {
             (Level::Info, Some(Subject::Certificate { position: 3 })),
         ]
     );
+    // The JSON of /api/v1/flows and check --output json, as the README shows it.
+    let json = serde_json::to_value(&report).expect("json");
+    let repeat = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["level"] == "warn" && f["reason"] == "chain_extra")
+        .expect("the repeat's finding");
+    assert_eq!(
+        repeat["subject"],
+        serde_json::json!({"kind": "certificate", "position": 2})
+    );
 
     let other = self_signed_ec("Unrelated Test CA");
     let report = judge(
