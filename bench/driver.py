@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""flowprobe benchmark driver (issue 8). Python 3 stdlib only; loopback only.
+"""flowprobe benchmark driver (bench/README.md). Python 3 stdlib only; loopback only.
 
 Phases (every one stops by itself within its budget):
   pki       openssl: RSA-2048 path root -> bridge -> interop -> dod-root -> ca66 -> leaf
@@ -651,7 +651,7 @@ http {{
         log(f"accuracy: {out}")
         self.res["accuracy"] = out
 
-    # -- failure mix (issue 15)
+    # -- failure mix: thousands of silent drops in flight (bench/README.md)
     def run_failmix(self):
         """Runs FailMix inside a namespace of its own, with an nftables rule
         that silently drops DROP_BASE.. on its loopback; removes it after."""

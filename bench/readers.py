@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """50 concurrent readers of /api/v1/flows, then of /metrics, against a daemon
-probing 1,000 TCP and 1,000 TLS flows on loopback (issue "Hostile clients",
-item 1). Prints idle RSS, peak RSS during each burst, and the probe starts
-more than 100 ms late (from flowprobe_scheduler_lateness_seconds).
+probing 1,000 TCP and 1,000 TLS flows on loopback (the readers lines of the
+README's "Under hostile clients" results). Prints idle RSS, peak RSS during
+each burst, and the probe starts more than 100 ms late (from
+flowprobe_scheduler_lateness_seconds).
 Loopback only; every process it starts is stopped at the end.
 
     python3 bench/readers.py [--flowprobe target/release/flowprobe]

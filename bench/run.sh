@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# flowprobe benchmark (issue 8): one command, loopback only, bounded runs.
+# flowprobe benchmark (bench/README.md): one command, loopback only, bounded runs.
 #
 #   bench/run.sh            full run (all sizes, ~12 min)
 #   bench/run.sh --quick    ~4 min (15 s CPU windows, 100k flows for 70 s)

@@ -4,9 +4,11 @@
 //! # Layout
 //!
 //! Dependencies run one way, from the command line down (CONTRIBUTING.md
-//! draws the picture): `cli` -> `daemon`/`web` -> `schedule` ->
-//! `state`/`metrics` -> `probe` (and `audit`) -> `net` -> `config` ->
-//! `analyze` -> `wire` -> `outcome`/`text`.
+//! draws the picture): `cli` -> `daemon` -> `web` -> `schedule` ->
+//! `state` -> `metrics` -> `probe` (and `audit`) -> `net` -> `config` ->
+//! `analyze` -> `wire` -> `outcome` -> `text` (and `version`). A module
+//! uses only those after it (`daemon` starts `web`; `web` never reaches
+//! back).
 //!
 //! - [`config`]: typed configuration, built-in catalogs, layered loading and
 //!   validation that names every error with its file and key path; each

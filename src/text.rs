@@ -77,10 +77,13 @@ macro_rules! named_enum {
         }
 
         impl $name {
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
             /// Every spelling, in declaration order.
             pub const NAMES: &'static [&'static str] = &[$($text),+];
+            /// Every variant, in declaration order (an array, so per-variant
+            /// tables can be sized by it). Not every set iterates its
+            /// variants, and one in a private module would warn.
+            #[allow(dead_code)]
+            pub const ALL: [$name; $name::NAMES.len()] = [$($name::$variant),+];
 
             pub fn as_str(self) -> &'static str {
                 match self {

@@ -244,6 +244,11 @@ fn run_serves_metrics_and_the_api_after_its_first_round() {
         .find(|f| f["name"] == "refused")
         .expect("refused");
     assert_eq!(refused_view["last"]["reason"], "refused");
+    // The API's own keys: the vantage under both names, since when the flow
+    // is in its state, and its recent outcomes.
+    assert_eq!(refused_view["from"], refused_view["vantage"]);
+    assert!(refused_view["since"].is_u64(), "{refused_view}");
+    assert_eq!(refused_view["history"][0]["reason"], "refused");
     assert_eq!(
         refused_view["last"]["attempts"][0]["address"],
         format!("127.0.0.1:{refused}")

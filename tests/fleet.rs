@@ -1,4 +1,4 @@
-//! The fleet check (issue 16, section 2): `flowprobe check --fleet` and
+//! The fleet check (README "Fleet check"): `flowprobe check --fleet` and
 //! `--remote URL` ask real `flowprobe run` daemons (TLS, basic auth,
 //! client certificates) for a check and merge one matrix.
 //!

@@ -8,12 +8,13 @@
 
 use crate::analyze::chain::{self, CertFacts, ChainPolicy, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
-use crate::outcome::{Finding, Level, Reason};
+use crate::outcome::{Finding, Level, Reason, Subject};
+use crate::text::unix_secs;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde::Serialize;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// Whether the private key belongs to a certificate of the bundle.
@@ -122,7 +123,7 @@ pub fn judge(
     });
     let leaf = matched
         .or_else(|| (0..certs.len()).find(|i| parsed[*i].as_ref().is_some_and(|c| !c.is_ca())));
-    let order = send_order(leaf, &parsed, unix(now));
+    let order = send_order(leaf, &parsed, unix_secs(now));
     let sent: Vec<CertificateDer<'_>> = order.iter().map(|i| certs[*i].clone()).collect();
     let name = ServerName::try_from("bundle.invalid").expect("a valid DNS name");
 
@@ -136,7 +137,12 @@ pub fn judge(
         None => {
             let structure = chain::analyze_structure(&sent, stores, policy, &name);
             findings.extend(structure.findings.iter().cloned());
-            judge_validity(&structure.certificates, policy, unix(now), &mut findings);
+            judge_validity(
+                &structure.certificates,
+                policy,
+                unix_secs(now),
+                &mut findings,
+            );
             (structure.certificates.clone(), None, Vec::new())
         }
     };
@@ -170,7 +176,7 @@ fn missing_issuers(report: &ChainReport) -> Vec<String> {
     for a in report.anchors().iter().filter(|a| !a.verified) {
         let incomplete = report.findings.iter().any(|f| {
             f.reason == Reason::ChainIncomplete
-                && f.detail.starts_with(&format!("store {}:", a.store))
+                && matches!(&f.subject, Some(Subject::Store { store }) if *store == a.store)
         });
         let Some(last) = a.path.last().and_then(|p| report.certificates.get(*p)) else {
             continue;
@@ -336,10 +342,4 @@ fn public_key(key: &PrivateKeyDer<'_>) -> Result<(String, Vec<u8>), String> {
         PrivateKeyDer::Sec1(_) => Err("SEC1 EC keys are not compared; use PKCS#8".to_owned()),
         _ => Err("unknown key format".to_owned()),
     }
-}
-
-fn unix(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

@@ -75,8 +75,9 @@ pub struct StructuralReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathReport {
     pub anchors: Vec<AnchorResult>,
-    /// The sent list, up to the last certificate any path uses, is a
-    /// chain in which each certificate certifies the one before it.
+    /// The sent list, up to the last certificate any path uses and with
+    /// exact repeats skipped, is a chain in which each certificate
+    /// certifies the one before it (see [`validate_paths`] for the rule).
     pub order_ok: bool,
     /// Positions on no path of any store, anchors and duplicates aside
     /// from their own lists.
@@ -208,6 +209,7 @@ pub fn analyze_structure(
         notice(
             &mut findings,
             policy.anchor_sent,
+            *p,
             format!(
                 "position {p} ({}) is an anchor or self-signed; sending it is allowed but useless",
                 label(&certificates[*p])
@@ -243,6 +245,26 @@ pub fn analyze_structure(
 
 /// Validates every store at `now` and explains each refusal; finds the
 /// order of the sent list and the certificates on no path.
+///
+/// The order rule (`chain_order`): RFC 5246 7.4.2 wants each sent
+/// certificate to certify the one before it. Read from the leaf up to the
+/// last certificate any store's path uses, so certificates after a complete
+/// path never break the order; within that stretch:
+/// - an exact repeat of a certificate sent earlier (the leaf included) is
+///   skipped, and the next certificate must certify the last one not
+///   skipped. A client that reads the list in order skips what it has
+///   already seen (GnuTLS records the certificates it has seen and skips
+///   repeats: its commit 09b40be fixed a regression that had failed such
+///   chains), and path builders (OpenSSL, webpki) ignore them. A literal
+///   reading of RFC 5246 would object to a repeat; it is reported as
+///   `chain_extra` instead (hygiene, not order);
+/// - any other certificate, whether a superseded cross-certificate, an
+///   unrelated one or a sent anchor, that does not certify the one before it
+///   breaks the order: a client reading strictly finds the wrong issuer
+///   there. A sent anchor needs no exception: at the end of its path it
+///   certifies the certificate before it (a self-signed root's twin
+///   cross-certificate shares its subject and key, so it certifies the
+///   root too), and after the last path certificate it is not read.
 pub fn validate_paths(
     sent: &[CertificateDer<'_>],
     structure: &StructuralReport,
@@ -270,18 +292,18 @@ pub fn validate_paths(
         .max()
         .map_or(1, |m| m + 1)
         .min(certs.len());
-    let broken: Vec<String> = (1..reach)
-        .filter(|i| !graph.certifies(*i, i - 1))
-        .take(3)
-        .map(|i| {
-            format!(
-                "position {i} ({}) does not certify position {} ({})",
+    let mut broken: Vec<String> = Vec::new();
+    let mut before = 0;
+    for i in (1..reach).filter(|i| !structure.duplicates.contains(i)) {
+        if !graph.certifies(i, before) && broken.len() < 3 {
+            broken.push(format!(
+                "position {i} ({}) does not certify position {before} ({})",
                 label(&certs[i]),
-                i - 1,
-                label(&certs[i - 1])
-            )
-        })
-        .collect();
+                label(&certs[before])
+            ));
+        }
+        before = i;
+    }
 
     let on_path: Vec<bool> = (0..certs.len())
         .map(|p| anchors.iter().any(|a| a.path.contains(&p)))
@@ -293,6 +315,7 @@ pub fn validate_paths(
         notice(
             &mut findings,
             policy.chain_extra,
+            *p,
             extra_detail(*p, structure),
         );
     }
@@ -681,17 +704,22 @@ fn judge_strength(certificates: &[CertFacts], policy: &ChainPolicy, findings: &m
     }
 }
 
-fn notice(findings: &mut Vec<Finding>, notice: Notice, detail: String) {
+/// A hygiene finding (`chain_extra`) about the sent certificate at
+/// `position`: an anchor the server sends itself, a repeat, a certificate
+/// on no valid path.
+fn notice(findings: &mut Vec<Finding>, notice: Notice, position: usize, detail: String) {
+    let subject = Subject::Certificate { position };
     let action = match notice {
         Notice::Fail => Action::Fail,
         Notice::Warn => Action::Warn,
         Notice::Off => Action::Off,
         Notice::Info => {
-            findings.push(Finding::new(Reason::ChainExtra, Level::Info, detail));
+            findings.push(Finding::new(Reason::ChainExtra, Level::Info, detail).about(subject));
             return;
         }
     };
-    findings.extend(Finding::for_action(action, Reason::ChainExtra, detail));
+    findings
+        .extend(Finding::for_action(action, Reason::ChainExtra, detail).map(|f| f.about(subject)));
 }
 
 fn at(cert: &CertFacts) -> Subject {

@@ -9,8 +9,8 @@
 //! certificate the issuer delegated (RFC 6960 4.2.2.2: issued by it, with
 //! id-kp-OCSPSigning), covers this serial, and is fresh.
 
-use crate::text::named_enum;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::text::{named_enum, rfc3339, unix_secs};
+use std::time::{Duration, SystemTime};
 
 use der_ocsp::asn1::AnyRef;
 use der_ocsp::oid::ObjectIdentifier;
@@ -20,7 +20,7 @@ use x509_ocsp::{BasicOcspResponse, CertStatus, OcspResponse, OcspResponseStatus}
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::analyze::chain::render_name;
-use crate::analyze::crl::scan::strip_zeros;
+use crate::analyze::x509::strip_zeros;
 use crate::outcome::{Finding, Level, Reason};
 
 mod request;
@@ -84,16 +84,6 @@ impl OcspFacts {
             _ => STATUS_UNKNOWN,
         })
     }
-}
-
-fn unix(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn rfc3339(ts: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_secs(ts.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
@@ -227,7 +217,7 @@ pub fn judge(
     what: &str,
 ) -> OcspFacts {
     let mut facts = OcspFacts::default();
-    let now_s = unix(now);
+    let now_s = unix_secs(now);
     let (c, i) = match (parse(cert), parse(issuer)) {
         (Ok(c), Ok(i)) => (c, i),
         (Err(e), _) | (_, Err(e)) => {

@@ -34,41 +34,23 @@
 //! algorithms: they are reported apart and never violate.
 
 use crate::outcome::{Action, Finding, Reason, Subject};
+use crate::text::named_enum;
 use crate::wire::ssh::{KexInit, is_valid_algorithm_name};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Kinds of algorithm a server offers, in report order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+named_enum! {
+/// Kinds of algorithm a server offers, in report order; label values on
+/// `flowprobe_ssh_algorithm{kind}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AlgorithmKind {
-    Kex,
-    HostKey,
-    Cipher,
-    Mac,
-    Compression,
+    Kex = "kex",
+    HostKey = "host_key",
+    Cipher = "cipher",
+    Mac = "mac",
+    Compression = "compression",
 }
-
-impl AlgorithmKind {
-    pub const ALL: [AlgorithmKind; 5] = [
-        AlgorithmKind::Kex,
-        AlgorithmKind::HostKey,
-        AlgorithmKind::Cipher,
-        AlgorithmKind::Mac,
-        AlgorithmKind::Compression,
-    ];
-
-    /// Label value on `flowprobe_ssh_algorithm{kind}`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlgorithmKind::Kex => "kex",
-            AlgorithmKind::HostKey => "host_key",
-            AlgorithmKind::Cipher => "cipher",
-            AlgorithmKind::Mac => "mac",
-            AlgorithmKind::Compression => "compression",
-        }
-    }
 }
 
 /// Names in a KEXINIT that signal extensions rather than name algorithms.

@@ -35,11 +35,18 @@ pub fn common_name(name: &X509Name<'_>) -> String {
         .to_owned()
 }
 
+/// A serial's octets without leading zeros: DER pads a positive serial
+/// whose top bit is set with one, and some encoders pad more, so serials
+/// are compared this way.
+pub fn strip_zeros(raw: &[u8]) -> &[u8] {
+    let significant = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    &raw[significant..]
+}
+
 /// A serial in hex without leading zero octets (`00` for zero), as
 /// `openssl x509 -serial` prints it, lower case.
 pub fn serial_hex(raw: &[u8]) -> String {
-    let significant = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
-    let trimmed = &raw[significant..];
+    let trimmed = strip_zeros(raw);
     if trimmed.is_empty() {
         "00".to_owned()
     } else {
@@ -77,4 +84,20 @@ pub fn signature_name(oid: &str) -> String {
 pub fn is_weak_signature(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.starts_with("md2") || lower.starts_with("md5") || lower.contains("sha1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Serial 0 prints as `00` (as `openssl x509 -serial` does), not as an
+    /// empty string; DER's sign padding is not part of the number.
+    #[test]
+    fn serials_print_without_padding_and_zero_is_00() {
+        assert_eq!(serial_hex(&[0x00]), "00");
+        assert_eq!(serial_hex(&[]), "00");
+        assert_eq!(serial_hex(&[0x00, 0x9f, 0x01]), "9f01");
+        assert_eq!(strip_zeros(&[0x00, 0x00, 0x01]), [0x01]);
+        assert!(strip_zeros(&[0x00]).is_empty());
+    }
 }

@@ -8,8 +8,9 @@ use p12_keystore::Pkcs12Archive;
 use p12_keystore::error::Error as P12Error;
 use rustls::pki_types::pem::{PemObject, SectionKind};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use serde::Serialize;
 use thiserror::Error;
+
+use crate::text::named_enum;
 
 /// What was in the file.
 #[derive(Debug)]
@@ -23,23 +24,15 @@ pub struct Bundle {
     pub names: Vec<Option<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+named_enum! {
+/// How a bundle file is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    Pkcs12,
-    Pem,
+    Pkcs12 = "pkcs12",
+    Pem = "pem",
     /// One DER certificate (a profile's `.root`/`.pkcs1` payload).
-    Der,
+    Der = "der",
 }
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Pkcs12 => "pkcs12",
-            Format::Pem => "pem",
-            Format::Der => "der",
-        }
-    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use thiserror::Error;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::analyze::chain::render_name;
+use crate::analyze::x509::{render_name, serial_hex, strip_zeros};
 
 const SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
 const MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
@@ -219,11 +219,6 @@ fn identifies(sid: &SignerIdentifier, cert: &X509Certificate<'_>) -> bool {
     }
 }
 
-fn strip_zeros(b: &[u8]) -> &[u8] {
-    let first = b.iter().position(|x| *x != 0).unwrap_or(b.len());
-    &b[first..]
-}
-
 fn message_digest(attrs: &cms::cert::x509::attr::Attributes) -> Option<Vec<u8>> {
     let attr = attrs.iter().find(|a| a.oid.to_string() == MESSAGE_DIGEST)?;
     let value = attr.values.iter().next()?;
@@ -302,7 +297,7 @@ fn signer_facts(cert: &X509Certificate<'_>) -> Signer {
     Signer {
         subject: render_name(cert.subject()),
         issuer: render_name(cert.issuer()),
-        serial: hex::encode(strip_zeros(cert.raw_serial())),
+        serial: serial_hex(cert.raw_serial()),
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
         sha256: hex::encode(Sha256::digest(cert.as_raw())),

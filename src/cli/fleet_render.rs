@@ -6,24 +6,24 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::fleet::Matrix;
-use crate::text::escape_markup;
+use crate::text::{escape_markup, named_enum};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+named_enum! {
+/// A matrix row's verdict: one spelling in JSON; the table writes it upper
+/// case with spaces ([`Status::label`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    Pass,
-    Fail,
+    Pass = "pass",
+    Fail = "fail",
     /// A catalog flow no instance (and no local run) probed.
-    NotCovered,
+    NotCovered = "not_covered",
+}
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::NotCovered => "NOT COVERED",
-        }
+    /// `PASS`, `FAIL`, `NOT COVERED`: the table's column.
+    fn label(self) -> String {
+        self.as_str().to_uppercase().replace('_', " ")
     }
 }
 
@@ -105,7 +105,7 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
             r.port.to_string(),
             r.check.clone(),
             r.expect.clone(),
-            r.status.as_str().to_string(),
+            r.status.label(),
             reason,
             time,
             r.name.clone(),
@@ -251,4 +251,22 @@ pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON writes the one spelling; the table writes it upper case with
+    /// spaces, as before the spelling table.
+    #[test]
+    fn status_spellings_in_json_and_in_the_table() {
+        let json: Vec<String> = Status::ALL
+            .iter()
+            .map(|s| serde_json::to_string(s).expect("json"))
+            .collect();
+        assert_eq!(json, ["\"pass\"", "\"fail\"", "\"not_covered\""]);
+        let table: Vec<String> = Status::ALL.iter().map(|s| s.label()).collect();
+        assert_eq!(table, ["PASS", "FAIL", "NOT COVERED"]);
+    }
 }

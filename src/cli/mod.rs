@@ -150,8 +150,9 @@ pub enum Output {
 }
 
 /// Exit codes: 0 all good, 1 a flow failed its expectation (`check`) or
-/// the daemon could not run (`run`), 2 usage/config, 3 a fleet instance
-/// could not be asked (`check --fleet/--remote`).
+/// the command could not run (`run`'s listen address taken, no runtime),
+/// 2 usage/config, 3 a fleet instance could not be asked
+/// (`check --fleet/--remote`).
 pub const EXIT_FAIL: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_UNASKED: u8 = 3;
@@ -304,14 +305,16 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 /// The runtime of a one-shot command (`check`, the fleet check): every
-/// core, since it runs once; a failure is a usage-level exit, said once.
+/// core, since it runs once. A failure (threads or descriptors refused) is
+/// neither usage nor configuration: exit 1, as a daemon that cannot run,
+/// said once.
 fn one_shot_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| {
             eprintln!("cannot start the runtime: {e}");
-            ExitCode::from(EXIT_USAGE)
+            ExitCode::from(EXIT_FAIL)
         })
 }
 

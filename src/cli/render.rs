@@ -36,7 +36,7 @@ pub fn table(views: &[FlowView]) -> String {
             None => (String::new(), String::new()),
         };
         rows.push([
-            v.from.clone(),
+            v.vantage.clone(),
             format!("{} ({})", v.to, v.host),
             v.port.to_string(),
             v.check.to_string(),

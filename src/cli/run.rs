@@ -12,15 +12,15 @@ use super::{EXIT_FAIL, runtime};
 use crate::config::{Config, Overrides};
 use crate::daemon::{self, ConfigSource};
 
-/// Serve until SIGTERM/SIGINT. Exit 1 when the daemon cannot run (listen
-/// address taken, no runtime, no signal handler): that is neither a usage
-/// nor a configuration error, and systemd's `Restart=on-failure` retries it.
 /// The web server's settings from the command line.
 pub struct Web {
     pub lifecycle: bool,
     pub limits: crate::web::serve::Limits,
 }
 
+/// Serve until SIGTERM/SIGINT. Exit 1 when the daemon cannot run (listen
+/// address taken, no runtime, no signal handler): that is neither a usage
+/// nor a configuration error, and systemd's `Restart=on-failure` retries it.
 pub fn serve(c: Config, path: Option<PathBuf>, overrides: Overrides, web: Web) -> ExitCode {
     let rt = match runtime(c.worker_threads) {
         Ok(rt) => rt,

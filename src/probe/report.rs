@@ -6,41 +6,23 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::outcome::{Finding, Reason};
+use crate::text::named_enum;
 
+named_enum! {
 /// Phases of a probe, in the order they happen. Label values of
 /// `flowprobe_probe_duration_seconds{phase}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
-    Dns,
-    Connect,
-    Tls,
-    Ssh,
-    Http,
-    Total,
+    Dns = "dns",
+    Connect = "connect",
+    Tls = "tls",
+    Ssh = "ssh",
+    Http = "http",
+    Total = "total",
+}
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
-        Phase::Dns,
-        Phase::Connect,
-        Phase::Tls,
-        Phase::Ssh,
-        Phase::Http,
-        Phase::Total,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Dns => "dns",
-            Phase::Connect => "connect",
-            Phase::Tls => "tls",
-            Phase::Ssh => "ssh",
-            Phase::Http => "http",
-            Phase::Total => "total",
-        }
-    }
-
     pub fn index(self) -> usize {
         self as usize
     }
@@ -48,7 +30,7 @@ impl Phase {
 
 /// Time spent per phase; a phase that did not run is `None`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Phases(pub [Option<Duration>; 6]);
+pub struct Phases(pub [Option<Duration>; Phase::ALL.len()]);
 
 impl Phases {
     pub fn get(&self, p: Phase) -> Option<Duration> {

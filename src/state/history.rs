@@ -4,7 +4,7 @@
 //! which outlives the ring ("down since" stays right after 60 probes).
 
 use std::collections::VecDeque;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -42,8 +42,7 @@ pub struct History {
 }
 
 fn unix(t: SystemTime) -> u32 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+    u32::try_from(crate::text::unix_secs(t).max(0)).unwrap_or(u32::MAX)
 }
 
 impl History {
@@ -83,7 +82,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn at(s: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(s)

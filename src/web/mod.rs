@@ -123,11 +123,12 @@ async fn reload(AxState(app): AxState<AppState>) -> Response {
 }
 
 /// One flow in `/api/v1/flows` (and `flowprobe check --output json`).
-#[derive(Serialize)]
+/// The vantage is one field written under two keys, `vantage` and `from`
+/// (the key older clients and `check --fleet` peers read), so the
+/// serialization is by hand.
 pub struct FlowView {
     pub vantage: String,
     pub name: String,
-    pub from: String,
     pub to: String,
     pub host: String,
     pub port: u16,
@@ -141,13 +142,43 @@ pub struct FlowView {
     /// The last probe, `null` before the first one.
     pub last: Option<ProbeReport>,
     /// When the flow entered its current up/down state (Unix seconds);
-    /// `/api/v1/flows` only, `null` before the first probe.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `/api/v1/flows` only (absent when `None`), `null` before the first
+    /// probe.
     pub since: Option<Option<u32>>,
     /// The last outcomes, oldest first (at most
-    /// [`crate::state::history::HISTORY_LEN`]); `/api/v1/flows` only.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// [`crate::state::history::HISTORY_LEN`]); `/api/v1/flows` only
+    /// (absent when `None`).
     pub history: Option<Vec<HistoryEntry>>,
+}
+
+impl Serialize for FlowView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("FlowView", 16)?;
+        m.serialize_field("vantage", &self.vantage)?;
+        m.serialize_field("name", &self.name)?;
+        m.serialize_field("from", &self.vantage)?;
+        m.serialize_field("to", &self.to)?;
+        m.serialize_field("host", &self.host)?;
+        m.serialize_field("port", &self.port)?;
+        m.serialize_field("check", self.check)?;
+        m.serialize_field("expect", self.expect)?;
+        m.serialize_field("severity", self.severity)?;
+        m.serialize_field("interval_seconds", &self.interval_seconds)?;
+        m.serialize_field("timeout_seconds", &self.timeout_seconds)?;
+        m.serialize_field("description", &self.description)?;
+        m.serialize_field("labels", &self.labels)?;
+        m.serialize_field("last", &self.last)?;
+        match &self.since {
+            Some(since) => m.serialize_field("since", since)?,
+            None => m.skip_field("since")?,
+        }
+        match &self.history {
+            Some(history) => m.serialize_field("history", history)?,
+            None => m.skip_field("history")?,
+        }
+        m.end()
+    }
 }
 
 impl FlowView {
@@ -155,7 +186,6 @@ impl FlowView {
         FlowView {
             vantage: flow.from.clone(),
             name: flow.name.clone(),
-            from: flow.from.clone(),
             to: flow.to.clone(),
             host: flow.host.to_string(),
             port: flow.port,

@@ -125,6 +125,8 @@ fn check_in_a_namespace_classifies_open_refused_filtered_unreachable() {
         ] {
             assert!(!f[key].is_null(), "missing {key} in {f}");
         }
+        // One value under two keys: `from` is kept for its readers.
+        assert_eq!(f["from"], f["vantage"], "{f}");
         let last = &f["last"];
         for key in ["reason", "up", "detail", "started", "phases", "attempts"] {
             assert!(!last[key].is_null(), "missing last.{key} in {f}");

@@ -8,5 +8,6 @@ mod cli_docs;
 mod config;
 mod metrics_stream;
 mod pki_audit;
+mod run_cli;
 mod tls_chain;
 mod tls_oracle;

@@ -6,7 +6,7 @@ use flowprobe::analyze::chain::{
     ChainCache, ChainPolicy, ChainReport, OrderRule, analyze, chain_fingerprint,
 };
 use flowprobe::analyze::trust::TrustStore;
-use flowprobe::outcome::{Level, Reason};
+use flowprobe::outcome::{Level, Reason, Subject};
 use rcgen::{CertificateParams, DnType, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::time::{Duration, Instant, SystemTime};
@@ -210,7 +210,35 @@ fn duplicates_and_unrelated_extras_are_reported() {
     );
     assert_eq!(report.anchors()[0].path, [0, 1, 3]);
     assert!(report.anchors()[1].verified);
-    assert!(!report.order_ok());
+    // The repeat at 2 is hygiene, not order: the order rule skips exact
+    // repeats (as clients reading the list in order do), and 3 certifies 1.
+    // It used to make the order fail.
+    assert!(report.order_ok());
+    let extra: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.reason == Reason::ChainExtra)
+        .map(|f| (f.level, f.subject.clone()))
+        .collect();
+    assert_eq!(
+        extra,
+        [
+            (Level::Warn, Some(Subject::Certificate { position: 2 })),
+            (Level::Info, Some(Subject::Certificate { position: 3 })),
+        ]
+    );
+    // The JSON of /api/v1/flows and check --output json, as the README shows it.
+    let json = serde_json::to_value(&report).expect("json");
+    let repeat = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["level"] == "warn" && f["reason"] == "chain_extra")
+        .expect("the repeat's finding");
+    assert_eq!(
+        repeat["subject"],
+        serde_json::json!({"kind": "certificate", "position": 2})
+    );
 
     let other = self_signed_ec("Unrelated Test CA");
     let report = judge(
@@ -220,6 +248,62 @@ fn duplicates_and_unrelated_extras_are_reported() {
     );
     assert_eq!(report.unrelated, [2]);
     assert!(report.anchors()[1].verified);
+}
+
+#[test]
+fn a_repeated_leaf_is_hygiene_not_order() {
+    let pki = Pki::new();
+    let sent = vec![pki.leaf.clone(), pki.leaf.clone(), pki.ca66.clone()];
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    assert_eq!(report.duplicates, [1]);
+    assert_eq!(report.anchors()[1].path, [0, 2]);
+    assert!(report.anchors()[1].verified);
+    // A literal RFC 5246 reading objects (position 1 does not certify the
+    // leaf); the rule skips the repeat and reports it as chain_extra.
+    assert!(report.order_ok());
+    // CA-66 alone reaches only the DoD store.
+    assert_eq!(reasons(&report, Level::Fail), [Reason::ChainIncomplete]);
+    assert_eq!(reasons(&report, Level::Warn), [Reason::ChainExtra]);
+    let extra = report
+        .findings
+        .iter()
+        .find(|f| f.reason == Reason::ChainExtra)
+        .expect("a chain_extra finding");
+    assert_eq!(extra.subject, Some(Subject::Certificate { position: 1 }));
+    assert!(
+        extra
+            .detail
+            .starts_with("position 1 (mdm.lab.test) repeats position 0"),
+        "{}",
+        extra.detail
+    );
+}
+
+#[test]
+fn a_sent_anchor_between_path_certificates_breaks_the_order() {
+    // FCPCA G2 sent where CA-66's issuer belongs: a client reading the list
+    // in order finds the wrong issuer after CA-66.
+    let pki = Pki::new();
+    let sent = vec![
+        pki.leaf.clone(),
+        pki.ca66.clone(),
+        pki.fcpca.clone(),
+        pki.dod_root_cross.clone(),
+        pki.interop.clone(),
+        pki.bridge.clone(),
+    ];
+    let report = judge(&pki, &sent, &ChainPolicy::default());
+    assert_eq!(report.anchor_sent, [2]);
+    assert!(report.anchors().iter().all(|a| a.verified));
+    assert!(!report.order_ok());
+    assert_eq!(report.reason(), Reason::ChainOrder);
+    assert!(
+        report.findings[0]
+            .detail
+            .starts_with("position 2 (Federal Common Policy CA G2) does not certify position 1"),
+        "{}",
+        report.findings[0].detail
+    );
 }
 
 #[test]

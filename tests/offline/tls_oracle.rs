@@ -7,7 +7,7 @@
 use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
-use flowprobe::outcome::{Level, Reason};
+use flowprobe::outcome::{Level, Reason, Subject};
 use flowprobe::probe::tls::{TlsClient, TlsParams, TlsVersion};
 use rustls::pki_types::ServerName;
 use std::path::Path;
@@ -226,6 +226,38 @@ async fn client_auth_only_leaf_is_refused_like_openssl() {
     assert_eq!(
         judged.fcpca().detail,
         "leaf EKU (clientAuth) does not allow serverAuth"
+    );
+}
+
+#[tokio::test]
+async fn repeated_certificates_validate_like_openssl_and_keep_the_order() {
+    // A bundle pasted twice: the leaf and CA-66 each sent twice, each
+    // repeat right after its original.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (h, mut case) = three_tier(dir.path(), &ca_ok(), "serverAuth");
+    let [leaf, ca66, interop] = [0, 1, 2].map(|i| case.sent[i].clone());
+    case.sent = vec![leaf.clone(), leaf, ca66.clone(), ca66, interop];
+    let judged = serve_and_judge(&h.ca, &case).await;
+    judged.assert_agree();
+    assert!(judged.openssl_ok, "{}", judged.openssl_said);
+    assert_eq!(judged.report.duplicates, [1, 3]);
+    assert_eq!(judged.fcpca().path, [0, 2, 4]);
+    // Repeats are skipped by the order rule: hygiene (chain_extra), not
+    // order, under either version.
+    assert!(judged.report.order_ok());
+    let reasons: Vec<_> = judged
+        .report
+        .findings
+        .iter()
+        .map(|f| (f.reason, f.level, f.subject.clone()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [1, 3].map(|position| (
+            Reason::ChainExtra,
+            Level::Warn,
+            Some(Subject::Certificate { position })
+        ))
     );
 }
 

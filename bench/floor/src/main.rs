@@ -1,4 +1,4 @@
-//! The floor (issue 8, part 3): the client CPU of a bare blocking
+//! The floor of the benchmark harness (`bench/README.md`): the client CPU of a bare blocking
 //! connect+close and of a bare rustls handshake (ring, RSA-2048 path, same
 //! anchor, full verification, no resumption) against the bench's targets.
 //!

@@ -10,6 +10,7 @@
 //! is decoded. The pieces that are parsed (names, times, algorithm,
 //! extensions) are parsed by `x509-parser` itself.
 
+use crate::analyze::x509::strip_zeros;
 use x509_parser::asn1_rs::{Any, BitString, Class, FromDer, Tag};
 use x509_parser::extensions::{ParsedExtension, X509Extension};
 use x509_parser::num_bigint::BigUint;
@@ -194,11 +195,6 @@ impl<'a> Crl<'a> {
         }
         Ok(Scan { entries, found })
     }
-}
-
-pub(crate) fn strip_zeros(b: &[u8]) -> &[u8] {
-    let i = b.iter().position(|x| *x != 0).unwrap_or(b.len());
-    &b[i..]
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Responses made by `openssl ocsp` for a fixed test PKI (certificates
 //! valid for a century, so the fixtures do not age): see
-//! `tests/fixtures/ocsp/`. The end-to-end cases are in `tests/ocsp.rs`.
+//! `tests/fixtures/ocsp/`. The end-to-end cases are in `tests/peers/ocsp.rs`.
 use super::*;
 use der_ocsp::Decode;
+use std::time::UNIX_EPOCH;
 use x509_ocsp::{BasicOcspResponse, OcspRequest, OcspResponse};
 
 const LEAF: &[u8] = include_bytes!("../../../tests/fixtures/ocsp/leaf.der");

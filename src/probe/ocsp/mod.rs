@@ -310,11 +310,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> CheckR
         findings,
         details: Details::Ocsp(Box::new(OcspDetails {
             from_flow: spec.from_flow.clone(),
-            chain_captured_at: captured.as_ref().and_then(|c| {
-                c.at.duration_since(SystemTime::UNIX_EPOCH)
-                    .ok()
-                    .map(|d| d.as_secs_f64())
-            }),
+            chain_captured_at: captured.as_ref().map(|c| crate::text::unix_secs_f64(c.at)),
             responses: entries,
         })),
     })

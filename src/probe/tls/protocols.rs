@@ -59,10 +59,7 @@ pub struct ProtocolDetails {
 }
 
 fn unix_secs<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    s.serialize_f64(secs)
+    s.serialize_f64(crate::text::unix_secs_f64(*t))
 }
 
 impl ProtocolState {

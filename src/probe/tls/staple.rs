@@ -34,13 +34,8 @@ impl Staple {
                 r.signer
                     .as_deref()
                     .map_or_else(|| ", INVALID".to_string(), |s| format!(", signed by {s}")),
-                r.next_update.map_or_else(
-                    || "none".to_string(),
-                    |t| humantime::format_rfc3339_seconds(
-                        std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64)
-                    )
-                    .to_string()
-                ),
+                r.next_update
+                    .map_or_else(|| "none".to_string(), crate::text::rfc3339),
             ),
         }
     }

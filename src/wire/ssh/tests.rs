@@ -1,5 +1,5 @@
 //! Exchange tests over in-memory streams; real and hostile servers are in
-//! `tests/ssh_real.rs` and `tests/ssh_hostile.rs`.
+//! `tests/peers/ssh_real.rs` and `tests/peers/ssh_hostile.rs`.
 
 use super::inbound::{Inbound, LineRead};
 use super::*;
