@@ -100,6 +100,7 @@ pub async fn run(
     release_free_memory();
     metrics.reload_ok.set(1);
     metrics.reload_ts.set(now_secs());
+    state.touch();
     let listen = listener
         .local_addr()
         .map_err(|e| format!("listener: {e}"))?;
@@ -174,11 +175,13 @@ pub async fn run(
                 *current.write() = Arc::new(c);
                 metrics.reload_ok.set(1);
                 metrics.reload_ts.set(now_secs());
+                state.touch();
                 tracing::info!(flows = state.slots().len(), "configuration reloaded");
                 Ok(())
             }
             Err(errors) => {
                 metrics.reload_ok.set(0);
+                state.touch();
                 for e in &errors {
                     tracing::error!(error = %e, "reload failed; keeping the running configuration");
                 }

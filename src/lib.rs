@@ -41,8 +41,9 @@
 //!   its recent outcomes (`state::history`, a bounded ring per flow).
 //! - [`web`]: the HTTP server: `/metrics`, `/-/*`, `/api/v1/flows`, the
 //!   status pages `/` and `/flow/{vantage}/{name}` (`web::page`, with the
-//!   embedded CSS/JS of `web/assets/`), and the encodings shared between
-//!   concurrent readers (`web::snapshot`).
+//!   embedded CSS/JS of `web/assets/`), the encodings shared between
+//!   concurrent readers (`web::snapshot`), and gzip for clients that accept
+//!   it (`web::gzip`).
 //! - [`daemon`]: `flowprobe run` on a given listener: wiring, reload on a
 //!   hang-up, stop on a shutdown future (signals are `cli`'s).
 //! - [`cli`]: the command line, the `check` renderers, shell completions

@@ -1,24 +1,36 @@
 //! The status pages in a real browser: headless Chromium (Debian's
 //! `chromium` and `chromium-driver`), driven over WebDriver by fantoccini,
-//! against `flowprobe run` probing real loopback servers. One daemon, one
-//! browser session, every assertion of the pages:
+//! against `flowprobe run` probing real loopback servers. One browser
+//! session, every assertion of the pages:
 //!
 //! - the overview's rows, their states and reasons as rendered text, grouped
 //!   by vantage; a flow that goes down changes its row without a reload;
+//!   readiness and the last reload (time, and a failed reload) follow the
+//!   daemon without a reload too;
 //! - the filter box and the state filter;
-//! - a TLS flow page draws every sent certificate and marks where the path
-//!   stops (and, for the full path, the anchor it reaches);
+//! - the pages' security headers (exact values) and gzip when the client
+//!   accepts it, on `/`, `/flow/...`, `/api/v1/flows` and the assets;
+//! - a TLS flow page draws every sent certificate; for the full path, the
+//!   anchor it reaches; for a path that stops, the issuer that was not
+//!   sent; for a path broken by an expired intermediate, that certificate
+//!   marked (and no "not sent" box); an extra certificate greyed;
+//! - the flow page's live swap waits while the reader has focus or a
+//!   selection in it;
+//! - no horizontal scrolling at 320 px on the overview and a TLS flow page;
 //! - `<script>` in a flow description and in a certificate subject render
 //!   as text;
 //! - the browser's console has no errors and no request leaves the
 //!   daemon's origin (Chrome's own network log);
-//! - the page survives a daemon restart (banner, then live again).
+//! - the page survives a daemon restart (banner, then live again);
+//! - a daemon with 1,000 flows: every row rendered, the filter finds one,
+//!   and the page and poll sizes and times printed (the README's numbers).
 //!
 //! With `STATUS_PAGE_SCREENSHOTS=DIR` it also writes the README's screenshots
 //! (`scripts/screenshots.sh`).
 
 use flowprobe_testkit as support;
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -30,7 +42,7 @@ use rcgen::{CertificateParams, Issuer, KeyPair, PKCS_RSA_SHA256, SanType, Serial
 use rustls::pki_types::CertificateDer;
 use serde_json::{Value, json};
 
-use support::pki::{Pki, dod_name, pem_all};
+use support::pki::{Pki, PkiOptions, dod_name, pem_all};
 use support::servers::{ServerMode, rustls_server};
 use support::*;
 
@@ -64,6 +76,7 @@ fn hostile_leaf(pki: &Pki) -> CertificateDer<'static> {
 struct Ports {
     good: u16,
     stops: u16,
+    expired: u16,
     hostile: Option<u16>,
     refused: u16,
     forbidden: u16,
@@ -133,6 +146,13 @@ description = "Mobile devices must not reach the MDM's SSH"
         sni,
         "Administrators -> MDM server 8443 (HTTPS-alt, Jamf Pro admin), STIG Table 1-2",
     );
+    text += &tls(
+        "admin-mdm-https-expired",
+        "administrators",
+        p.expired,
+        sni,
+        "Administrators -> MDM server 9443 (HTTPS, a renewal that kept an expired cross-certificate)",
+    );
     if let Some(port) = p.hostile {
         text += &tls("hostile-names", "administrators", port, "", XSS_DESC);
     }
@@ -140,7 +160,7 @@ description = "Mobile devices must not reach the MDM's SSH"
 }
 
 /// The daemon on a fixed address (so a restart comes back where the page
-/// polls), killed on drop.
+/// polls), `POST /-/reload` enabled, killed on drop.
 fn start_daemon(cfg: &Path, addr: &str) -> Proc {
     let log_path = cfg.with_extension("log");
     let log = std::fs::File::create(&log_path).expect("daemon log");
@@ -148,7 +168,7 @@ fn start_daemon(cfg: &Path, addr: &str) -> Proc {
         Command::new(bin())
             .args(["run", "--config"])
             .arg(cfg)
-            .args(["--listen", addr])
+            .args(["--listen", addr, "--web.enable-lifecycle"])
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(log),
@@ -164,6 +184,129 @@ fn start_daemon(cfg: &Path, addr: &str) -> Proc {
         );
     }
     child
+}
+
+/// One GET as a client without a browser's habits: status, response
+/// headers (names lower-cased) and the body as sent (not decoded).
+fn get_raw(addr: &str, path: &str, gzip: bool) -> (u16, BTreeMap<String, String>, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("daemon");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let accept = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).expect("read");
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of head");
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .expect("a whole body with Content-Length");
+    let body = buf[end + 4..].to_vec();
+    assert_eq!(body.len(), len, "{path}: body as long as declared");
+    (status, headers, body)
+}
+
+fn gunzip(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut out)
+        .expect("gzip body");
+    out
+}
+
+/// The pages' and assets' headers, exactly; and gzip exactly when asked.
+fn assert_headers(addr: &str, flow_path: &str) {
+    const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; \
+                       frame-ancestors 'none'; object-src 'none'";
+    for (path, status) in [
+        ("/", 200),
+        (flow_path, 200),
+        ("/flow/administrators/no-such-flow", 404),
+    ] {
+        for gzip in [false, true] {
+            let (code, h, body) = get_raw(addr, path, gzip);
+            assert_eq!(code, status, "{path}");
+            let want = [
+                ("content-security-policy", CSP),
+                ("x-content-type-options", "nosniff"),
+                ("referrer-policy", "no-referrer"),
+                ("cache-control", "no-store"),
+                ("content-type", "text/html; charset=utf-8"),
+                ("vary", "accept-encoding"),
+            ];
+            for (name, value) in want {
+                assert_eq!(
+                    h.get(name).map(String::as_str),
+                    Some(value),
+                    "{path}: {name}"
+                );
+            }
+            assert_eq!(
+                h.get("content-encoding").map(String::as_str),
+                gzip.then_some("gzip"),
+                "{path}"
+            );
+            let html = if gzip { gunzip(&body) } else { body };
+            assert!(html.starts_with(b"<!doctype html>"), "{path}");
+        }
+    }
+    for (path, kind) in [
+        ("/assets/app.css", "text/css; charset=utf-8"),
+        ("/assets/app.js", "text/javascript; charset=utf-8"),
+        ("/assets/favicon.svg", "image/svg+xml"),
+    ] {
+        let (code, h, _) = get_raw(addr, path, false);
+        assert_eq!(code, 200, "{path}");
+        assert_eq!(
+            h.get("content-type").map(String::as_str),
+            Some(kind),
+            "{path}"
+        );
+        assert_eq!(
+            h.get("x-content-type-options").map(String::as_str),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            h.get("cache-control").map(String::as_str),
+            Some("max-age=300"),
+            "{path}"
+        );
+    }
+    let (code, h, body) = get_raw(addr, "/api/v1/flows", true);
+    assert_eq!(code, 200);
+    assert_eq!(h.get("content-encoding").map(String::as_str), Some("gzip"));
+    assert_eq!(
+        h.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    let api: Value = serde_json::from_slice(&gunzip(&body)).expect("API JSON");
+    assert!(api["flows"].as_array().is_some_and(|f| !f.is_empty()));
+    let (_, h, body) = get_raw(addr, "/api/v1/flows", false);
+    assert_eq!(h.get("content-encoding"), None);
+    serde_json::from_slice::<Value>(&body).expect("plain API JSON");
 }
 
 /// One JSON request to chromedriver (for what WebDriver has no command
@@ -242,6 +385,24 @@ async fn visible_rows(c: &Client) -> Vec<String> {
     serde_json::from_value(v).expect("names")
 }
 
+/// At 320 px (the viewport really that narrow), nothing scrolls sideways.
+async fn fits_320(c: &Client, what: &str) {
+    c.set_window_size(320, 900).await.expect("window size");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let v = js(
+        c,
+        "const d = document.documentElement; return [window.innerWidth, d.scrollWidth, d.clientWidth];",
+    )
+    .await;
+    let (inner, scroll, client): (u64, u64, u64) = serde_json::from_value(v).expect("widths");
+    assert!(inner <= 320, "{what}: the viewport is {inner} px wide");
+    assert!(
+        scroll <= client,
+        "{what} scrolls sideways at 320 px: scrollWidth {scroll} > clientWidth {client}"
+    );
+    c.set_window_size(1280, 1000).await.expect("window size");
+}
+
 /// Poll the page (not the daemon) until `f` holds.
 async fn eventually(c: &Client, what: &str, limit: Duration, script: &str) {
     let end = Instant::now() + limit;
@@ -255,6 +416,12 @@ async fn eventually(c: &Client, what: &str, limit: Duration, script: &str) {
 }
 
 async fn screenshot(c: &Client, dir: &Path, name: &str, width: u32, height: u32) {
+    // No focus ring left on a control from the test's typing.
+    js(
+        c,
+        "if (document.activeElement) document.activeElement.blur(); return true;",
+    )
+    .await;
     c.set_window_size(width, height).await.expect("window size");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let png = c.screenshot().await.expect("screenshot");
@@ -278,6 +445,16 @@ async fn status_pages_in_headless_chromium() {
     std::fs::write(&anchor, pem_all(&[&pki.fcpca])).expect("anchor");
     let good = rustls_server(pki.full_path(), pki.leaf_key(), ServerMode::Default, None).await;
     let stops = rustls_server(pki.dod_path(), pki.leaf_key(), ServerMode::Default, None).await;
+    // The full path, but its DoD Root CA 3 cross-certificate (position 2)
+    // expired yesterday, and DOD SW CA-74 (on no path) sent as well. Same
+    // keys as `pki`, so the path links to the fcpca-g2 anchor.
+    let stale = Pki::generate(&PkiOptions {
+        cross_expired: true,
+        ..PkiOptions::default()
+    });
+    let mut stale_chain = stale.full_path();
+    stale_chain.push(stale.ca74.clone());
+    let expired = rustls_server(stale_chain, stale.leaf_key(), ServerMode::Default, None).await;
     // Screenshots show a plausible deployment, not the hostile case.
     let hostile = if shots.is_none() {
         let chain = vec![
@@ -292,6 +469,7 @@ async fn status_pages_in_headless_chromium() {
     let ports = Ports {
         good: good.addr.port(),
         stops: stops.addr.port(),
+        expired: expired.addr.port(),
         hostile: hostile.as_ref().map(|h| h.addr.port()),
         refused: free_port(),
         forbidden: free_port(),
@@ -359,15 +537,36 @@ async fn status_pages_in_headless_chromium() {
         "DOWN",
         "chain_incomplete",
     );
+    expect_row(
+        &row_text(&c, "admin-mdm-https-expired").await,
+        "DOWN",
+        "cert_expired",
+    );
     expect_row(&row_text(&c, "admin-mdm-ssh").await, "DOWN", "refused");
     let forbidden = row_text(&c, "mobile-mdm-ssh-forbidden").await;
     expect_row(&forbidden, "UP", "refused");
     assert!(forbidden.contains("closed, as required"), "{forbidden}");
     let counts = js(&c, "return document.getElementById('counts').innerText;").await;
     let counts = counts.as_str().unwrap_or_default();
-    let down = if shots.is_some() { 2 } else { 3 };
+    let down = if shots.is_some() { 3 } else { 4 };
+    let all = down + 2;
     assert!(counts.contains(&format!("{down} down")), "{counts}");
     assert!(counts.contains("2 up"), "{counts}");
+    // The header: readiness, the configuration, the last reload's age as
+    // a time the clock ticks.
+    let meta = js(
+        &c,
+        "return [document.getElementById('ready').innerText, document.getElementById('origin').innerText, \
+         document.querySelector('time.reload').dataset.t, document.getElementById('reload-failed').hidden];",
+    )
+    .await;
+    assert_eq!(meta[0], json!("READY"));
+    assert_eq!(meta[1].as_str(), Some(cfg.display().to_string().as_str()));
+    assert_eq!(meta[3], json!(true), "no failed reload");
+    let started_at: i64 = meta[2]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("reload time");
 
     // ---- escaping: the description is text, not markup ----
     if shots.is_none() {
@@ -400,7 +599,11 @@ async fn status_pages_in_headless_chromium() {
     filter.send_keys(" ").await.expect("type");
     let state = c.find(Locator::Id("state-filter")).await.expect("state");
     state.select_by_value("down").await.expect("select");
-    let mut want_down = vec!["admin-mdm-https-alt", "admin-mdm-ssh"];
+    let mut want_down = vec![
+        "admin-mdm-https-alt",
+        "admin-mdm-https-expired",
+        "admin-mdm-ssh",
+    ];
     if shots.is_none() {
         want_down.push("hostile-names");
     }
@@ -414,10 +617,74 @@ async fn status_pages_in_headless_chromium() {
         "{shown}"
     );
     state.select_by_value("").await.expect("select");
+    assert_eq!(visible_rows(&c).await.len(), all);
+    fits_320(&c, "the overview").await;
+
+    // ---- headers and gzip, as a client without a browser sees them ----
+    assert_headers(&addr, "/flow/administrators/admin-mdm-https-alt");
+
+    // ---- flow page: the full path reaches its anchor (server still up) ----
+    c.goto(&format!("{origin}/flow/mobile-devices/mobile-mdm-https"))
+        .await
+        .expect("full-path flow page");
+    let full = js(
+        &c,
+        "const s = document.querySelector('section.store[data-store=\"fcpca-g2\"]'); \
+         const last = s.querySelector('ol.path:not(.extras) > li:last-child'); \
+         return [s.querySelector('h3 .badge').innerText, \
+                 s.querySelectorAll('ol.path:not(.extras) li.cert.on-path').length, \
+                 last.className, last.innerText, s.querySelectorAll('.breaks').length];",
+    )
+    .await;
+    assert_eq!(full[0], json!("PATH VERIFIED"));
     assert_eq!(
-        visible_rows(&c).await.len(),
-        if shots.is_some() { 4 } else { 5 }
+        full[1],
+        json!(5),
+        "leaf to Federal Bridge CA G4, all on the path"
     );
+    assert_eq!(full[2], json!("anchor"), "the path ends at the anchor");
+    let anchor = full[3].as_str().unwrap_or_default();
+    assert!(
+        anchor.to_lowercase().contains("trust anchor")
+            && anchor.contains("Federal Common Policy CA G2"),
+        "the anchor it reaches is drawn: {anchor}"
+    );
+    assert_eq!(full[4], json!(0), "nothing breaks a verified path");
+
+    // ---- live: readiness and the last reload follow the daemon ----
+    c.goto(&format!("{origin}/")).await.expect("overview");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(http("POST", &addr, "/-/reload").map(|r| r.0), Some(200));
+    eventually(
+        &c,
+        "the new reload time on the page",
+        Duration::from_secs(20),
+        &format!(
+            "const t = document.querySelector('time.reload'); \
+             return Number(t.dataset.t) > {started_at} && /^\\d+ s ago$/.test(t.textContent);"
+        ),
+    )
+    .await;
+    let good_config = std::fs::read_to_string(&cfg).expect("config");
+    std::fs::write(&cfg, "this is not [toml").expect("break the config");
+    assert_eq!(http("POST", &addr, "/-/reload").map(|r| r.0), Some(400));
+    eventually(
+        &c,
+        "the failed reload on the page",
+        Duration::from_secs(20),
+        "const f = document.getElementById('reload-failed'); \
+         return !f.hidden && f.innerText.includes('the last reload failed');",
+    )
+    .await;
+    std::fs::write(&cfg, &good_config).expect("restore the config");
+    assert_eq!(http("POST", &addr, "/-/reload").map(|r| r.0), Some(200));
+    eventually(
+        &c,
+        "the failure banner to go",
+        Duration::from_secs(20),
+        "return document.getElementById('reload-failed').hidden;",
+    )
+    .await;
 
     // ---- live: a flow goes down, its row changes without a reload ----
     js(&c, "window.__same_document = 42; return true;").await;
@@ -459,8 +726,9 @@ async fn status_pages_in_headless_chromium() {
         "{problems}"
     );
     if let Some(d) = &shots {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        screenshot(&c, d, "status-overview.png", 1280, 1100).await;
+        // Some history in the strips (one probe a second).
+        tokio::time::sleep(Duration::from_secs(25)).await;
+        screenshot(&c, d, "status-overview.png", 1280, 1250).await;
         screenshot(&c, d, "status-overview-narrow.png", 320, 1400).await;
         c.set_window_size(1280, 1000).await.expect("window size");
     }
@@ -499,6 +767,12 @@ async fn status_pages_in_headless_chromium() {
         last_cn.contains("DoD Root CA 3"),
         "the path stops after {last_cn}"
     );
+    let breaks = js(
+        &c,
+        "return [...document.querySelectorAll('section.store[data-store=\"fcpca-g2\"] .breaks')].map(e => e.className);",
+    )
+    .await;
+    assert_eq!(breaks, json!(["stop breaks"]), "one mark, on the stop");
     let head = js(&c, "return document.getElementById('flowhead').innerText;").await;
     assert!(
         head.as_str()
@@ -517,10 +791,126 @@ async fn status_pages_in_headless_chromium() {
             .as_str()
         )
     );
+    let label = js(
+        &c,
+        "const p = document.getElementById('repro'); \
+         return document.getElementById(p.getAttribute('aria-labelledby')).innerText;",
+    )
+    .await;
+    assert_eq!(label, json!("Reproduce from this host"));
+    fits_320(&c, "a TLS flow page").await;
     if let Some(d) = &shots {
         screenshot(&c, d, "status-flow-tls.png", 1280, 2300).await;
         c.set_window_size(1280, 1000).await.expect("window size");
     }
+
+    // ---- flow page: the live swap waits for the reader ----
+    // The flow is probed every second, so every poll (5 s) brings a new
+    // <main>; a swap would replace the header element marked here.
+    js(&c, "document.getElementById('flowhead').__kept = 1; document.getElementById('repro').focus(); return true;").await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        js(&c, "return document.getElementById('flowhead').__kept === 1 && document.activeElement.id === 'repro';").await,
+        json!(true),
+        "no swap while the command has focus"
+    );
+    js(
+        &c,
+        "document.activeElement.blur(); getSelection().selectAllChildren(document.querySelector('#flowhead .detail')); return true;",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        js(&c, "return document.getElementById('flowhead').__kept === 1 && getSelection().toString().length > 0;").await,
+        json!(true),
+        "no swap while text is selected"
+    );
+    js(&c, "getSelection().removeAllRanges(); return true;").await;
+    eventually(
+        &c,
+        "the swap once the reader let go",
+        Duration::from_secs(15),
+        "return document.getElementById('flowhead').__kept === undefined;",
+    )
+    .await;
+
+    // ---- flow page: a path broken by an expired intermediate ----
+    c.goto(&format!(
+        "{origin}/flow/administrators/admin-mdm-https-expired"
+    ))
+    .await
+    .expect("expired flow page");
+    if let Some(d) = &shots {
+        screenshot(&c, d, "status-flow-tls-expired.png", 1280, 2700).await;
+        c.set_window_size(1280, 1000).await.expect("window size");
+    }
+    let broken = js(
+        &c,
+        "const s = document.querySelector('section.store[data-store=\"fcpca-g2\"]'); \
+         const b = [...s.querySelectorAll('.breaks')]; \
+         const x = s.querySelector('ol.path.extras li.cert[data-position=\"5\"]'); \
+         return { badge: s.querySelector('h3 .badge').innerText, \
+                  breaks: b.map(e => [e.className, e.dataset.position || null, e.querySelector('.mark').innerText, \
+                                      (e.querySelector('.why') || {}).innerText || '']), \
+                  not_sent: [...s.querySelectorAll('li')].filter(l => l.innerText.includes('Not sent')).length, \
+                  stops: s.querySelectorAll('li.stop').length, \
+                  anchor: (s.querySelector('ol.path:not(.extras) > li.anchor') || {}).innerText || '', \
+                  extra: x ? [x.className, x.querySelector('.mark').innerText, Number(getComputedStyle(x).opacity)] : null };",
+    )
+    .await;
+    assert_eq!(broken["badge"], json!("PATH REFUSED"), "{broken:#}");
+    assert_eq!(
+        broken["breaks"].as_array().map(Vec::len),
+        Some(1),
+        "{broken:#}"
+    );
+    let b = &broken["breaks"][0];
+    assert_eq!(
+        b[0],
+        json!("cert on-path breaks"),
+        "a certificate box: {broken:#}"
+    );
+    assert_eq!(
+        b[1],
+        json!("2"),
+        "the expired cross-certificate: {broken:#}"
+    );
+    let (mark, why) = (
+        b[2].as_str().unwrap_or_default(),
+        b[3].as_str().unwrap_or_default(),
+    );
+    assert!(
+        mark.to_lowercase().contains("breaks the path: expired"),
+        "{mark}"
+    );
+    assert!(
+        why.contains("position 2 (DoD Root CA 3) expired at"),
+        "{why}"
+    );
+    assert_eq!(
+        broken["not_sent"],
+        json!(0),
+        "nothing is missing: {broken:#}"
+    );
+    assert_eq!(broken["stops"], json!(0), "{broken:#}");
+    assert!(
+        broken["anchor"]
+            .as_str()
+            .is_some_and(|a| a.contains("Federal Common Policy CA G2")),
+        "the anchor it links to: {broken:#}"
+    );
+    let extra = &broken["extra"];
+    assert_eq!(extra[0], json!("cert extra"), "{broken:#}");
+    assert!(
+        extra[1]
+            .as_str()
+            .is_some_and(|m| m.to_lowercase().contains("not on this path")),
+        "{broken:#}"
+    );
+    assert!(
+        extra[2].as_f64().is_some_and(|o| o < 1.0),
+        "greyed: {broken:#}"
+    );
 
     // ---- flow page: the hostile subject is text ----
     if shots.is_none() {
@@ -612,9 +1002,110 @@ async fn status_pages_in_headless_chromium() {
             .contains("chain_incomplete"),
         "rows are filled again after the restart (port {stops_port})"
     );
-
-    c.close().await.expect("close session");
     drop(daemon);
     drop(stops);
+    drop(expired);
     drop(hostile);
+
+    // ---- 1,000 flows ----
+    thousand_flows(&c, dir.path()).await;
+
+    c.close().await.expect("close session");
+}
+
+/// 1,000 refused loopback flows in four vantages, probed every 2 s: every
+/// row is rendered, the filter finds one, the poll keeps up. Prints what
+/// the README quotes: page and poll sizes (plain and as gzip-sent) and
+/// the times the browser measured.
+async fn thousand_flows(c: &Client, dir: &Path) {
+    const FLOWS: usize = 1_000;
+    let refused = free_port();
+    let mut text = String::from(
+        "catalog = \"none\"\n[vantage.site-0]\n[vantage.site-1]\n[vantage.site-2]\n[vantage.site-3]\n\
+         [targets]\nlab = \"127.0.0.1\"\n",
+    );
+    for i in 0..FLOWS {
+        let name = if i == 617 {
+            "needle-flow".to_string()
+        } else {
+            format!("flow-{i:04}")
+        };
+        text += &format!(
+            "[[flow]]\nname = \"{name}\"\nfrom = \"site-{}\"\nto = \"lab\"\nport = {refused}\n\
+             interval = \"2s\"\ntimeout = \"500ms\"\ndescription = \"Site {} -> lab {refused} (TCP), flow {i}\"\n",
+            i % 4,
+            i % 4,
+        );
+    }
+    let cfg = write(dir, "thousand.toml", &text);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let origin = format!("http://{addr}");
+    let daemon = start_daemon(&cfg, &addr);
+
+    let (_, h, page_gz) = get_raw(&addr, "/", true);
+    assert_eq!(h.get("content-encoding").map(String::as_str), Some("gzip"));
+    let page = gunzip(&page_gz);
+    let (_, h, api_gz) = get_raw(&addr, "/api/v1/flows", true);
+    assert_eq!(h.get("content-encoding").map(String::as_str), Some("gzip"));
+    let api = gunzip(&api_gz);
+    assert!(
+        page_gz.len() * 5 < page.len() && api_gz.len() * 5 < api.len(),
+        "gzip pays: page {} of {}, API {} of {}",
+        page_gz.len(),
+        page.len(),
+        api_gz.len(),
+        api.len()
+    );
+
+    c.goto(&format!("{origin}/")).await.expect("overview");
+    let rows = js(c, "return document.querySelectorAll('tr.flow').length;").await;
+    assert_eq!(rows, json!(FLOWS), "every row is rendered");
+    let load = js(
+        c,
+        "const n = performance.getEntriesByType('navigation')[0]; \
+         return [n.transferSize, n.decodedBodySize, n.domContentLoadedEventEnd - n.startTime];",
+    )
+    .await;
+    let filter = c.find(Locator::Id("filter")).await.expect("filter box");
+    filter.send_keys("needle").await.expect("type");
+    assert_eq!(visible_rows(c).await, ["needle-flow"]);
+    let shown = js(c, "return document.getElementById('shown').textContent;").await;
+    assert_eq!(shown, json!(format!("1 of {FLOWS} flows shown")));
+    // Wait for two polls: the second one updates rows the first one drew.
+    eventually(
+        c,
+        "two polls of 1,000 flows",
+        Duration::from_secs(20),
+        "return performance.getEntriesByName(location.origin + '/api/v1/flows').length >= 2 && \
+         performance.getEntriesByName('flowprobe-poll').length === 1;",
+    )
+    .await;
+    let poll = js(
+        c,
+        "const r = performance.getEntriesByName(location.origin + '/api/v1/flows').pop(); \
+         return [r.transferSize, r.decodedBodySize, performance.getEntriesByName('flowprobe-poll')[0].duration, \
+                 performance.getEntriesByName('flowprobe-update')[0].duration];",
+    )
+    .await;
+    let update_ms = poll[3].as_f64().expect("update time");
+    assert!(
+        update_ms < 2_000.0,
+        "updating 1,000 rows took {update_ms} ms"
+    );
+    // The filter still holds after the polls.
+    assert_eq!(visible_rows(c).await, ["needle-flow"]);
+    eprintln!(
+        "1,000 flows: page {} bytes ({} gzip on the wire to Chromium: {}), loaded in {:.0} ms; \
+         /api/v1/flows {} bytes ({} gzip; Chromium's transfer {}), poll (fetch, parse, update) {:.0} ms, of it updating the rows {:.0} ms",
+        page.len(),
+        page_gz.len(),
+        load[0],
+        load[2].as_f64().unwrap_or_default(),
+        api.len(),
+        api_gz.len(),
+        poll[0],
+        poll[2].as_f64().unwrap_or_default(),
+        update_ms,
+    );
+    drop(daemon);
 }

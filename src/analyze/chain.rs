@@ -20,7 +20,7 @@ pub use crate::analyze::x509::{is_weak_signature, render_name, signature_name};
 pub use facts::{CertFacts, is_self_signed};
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
 pub use policy::{ChainPolicy, Notice, Pattern, RequiredCert};
-pub use validate::Violation;
+pub use validate::{Culprit, Violation};
 
 use crate::analyze::trust::TrustStore;
 use crate::outcome::{Action, Finding, Level, Reason, Subject};
@@ -40,6 +40,11 @@ pub struct AnchorResult {
     /// The validator accepted a path from the leaf to one of the store's
     /// anchors using only the sent certificates.
     pub verified: bool,
+    /// `ok` when verified; otherwise what is wrong with the candidate path:
+    /// `chain_incomplete` (an issuer was not sent), `chain_untrusted` (it
+    /// ends at a certificate the store does not trust) or the reason of
+    /// `violation` (a linked path that breaks a rule).
+    pub reason: Reason,
     /// Sent positions from the leaf: the verified path, or on failure the
     /// candidate the explanation is about.
     pub path: Vec<usize>,
@@ -51,6 +56,30 @@ pub struct AnchorResult {
     /// Why the store is not verified, as facts.
     pub violation: Option<Violation>,
     pub detail: String,
+}
+
+impl AnchorResult {
+    /// The verdict of a store with no valid path: why (`reason`, and the
+    /// rule as facts when a linked path breaks one), along which candidate.
+    pub fn refused(
+        store: String,
+        reason: Reason,
+        path: Vec<usize>,
+        violation: Option<Violation>,
+        detail: String,
+    ) -> Self {
+        AnchorResult {
+            store,
+            verified: false,
+            reason,
+            path,
+            anchor_subject: None,
+            not_after: None,
+            not_before: None,
+            violation,
+            detail,
+        }
+    }
 }
 
 /// Everything about a chain that does not depend on the clock.
@@ -507,6 +536,7 @@ fn judge_store(
             return AnchorResult {
                 store: name,
                 verified: true,
+                reason: Reason::Ok,
                 not_after: on_path().filter_map(|c| c.not_after).min(),
                 not_before: on_path().filter_map(|c| c.not_before).max(),
                 detail: format!("sent path validates to {anchor_subject}"),
@@ -546,16 +576,7 @@ fn judge_store(
             })
         }),
     );
-    AnchorResult {
-        store: name,
-        verified: false,
-        path,
-        anchor_subject: None,
-        not_after: None,
-        not_before: None,
-        violation,
-        detail,
-    }
+    AnchorResult::refused(name, reason, path, violation, detail)
 }
 
 /// A certificate on no path, with the facts that tell a superseded

@@ -46,8 +46,9 @@ pub struct State {
     /// Flows that have not finished their first probe since start-up.
     pending_first: AtomicUsize,
     ready: AtomicBool,
-    /// Bumped on every report and every new flow set: readers that saw the
-    /// same value saw the same state (`web::snapshot` encodes once per value).
+    /// Bumped on every report, every new flow set and every reload's
+    /// verdict: readers that saw the same value saw the same state
+    /// (`web::snapshot` encodes once per value).
     version: AtomicU64,
 }
 
@@ -95,6 +96,12 @@ impl State {
         }
         self.metrics.flows.set(next.len() as i64);
         *guard = Arc::new(next);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Something the API shows besides the flows changed (a reload's
+    /// verdict and time): readers must not take an older encoding.
+    pub fn touch(&self) {
         self.version.fetch_add(1, Ordering::Release);
     }
 

@@ -4,6 +4,7 @@
 mod assets;
 pub mod auth;
 pub mod check;
+mod gzip;
 mod idle;
 mod metrics_body;
 mod page;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, State as AxState};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -231,100 +232,158 @@ async fn off_runtime<T: Send + 'static>(
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response())
 }
 
+/// What the daemon says about itself: the overview's header, and the
+/// `daemon` object of `/api/v1/flows` the overview's script refreshes it
+/// from.
+#[derive(Serialize)]
+pub struct DaemonView {
+    /// Every flow scheduled at start-up has been probed once.
+    pub ready: bool,
+    /// The configuration file read, or the embedded default.
+    pub origin: String,
+    /// Unix seconds of the last successful (re)load.
+    pub last_reload: Option<i64>,
+    /// Whether the last reload succeeded; `false` means the running
+    /// configuration is an older one than the files.
+    pub last_reload_ok: bool,
+}
+
+impl DaemonView {
+    fn of(app: &AppState) -> Self {
+        let ts = app.state.metrics.reload_ts.get();
+        DaemonView {
+            ready: app.state.is_ready(),
+            origin: app.config.read().origin.clone(),
+            last_reload: (ts > 0.0).then_some(ts as i64),
+            last_reload_ok: app.state.metrics.reload_ok.get() == 1,
+        }
+    }
+}
+
+/// A shared body as the answer, gzipped when `gzip` (then `Vary` says the
+/// encoding depends on `Accept-Encoding`).
+fn encoded(
+    status: StatusCode,
+    headers: &[(header::HeaderName, &'static str)],
+    gzip: bool,
+    body: Bytes,
+) -> Response {
+    let mut response = (status, Body::from(body)).into_response();
+    let h = response.headers_mut();
+    for (name, value) in headers {
+        h.insert(name.clone(), HeaderValue::from_static(value));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
+}
+
 /// Encoded once per state version and shared by every concurrent reader
 /// (`snapshot`).
 async fn flows(
     AxState(app): AxState<AppState>,
     Extension(snaps): Extension<Arc<Snapshots>>,
+    headers: HeaderMap,
 ) -> Response {
     let version = app.state.version();
+    let gzip = gzip::accepts_gzip(&headers);
     let body = snaps
         .flows
-        .get(version, move || {
+        .get(version, gzip, move || {
             let v = app.state.version();
-            serde_json::to_vec(&serde_json::json!({ "flows": views(&app) }))
-                .map(|b| (v, Bytes::from(b)))
-                .map_err(|e| e.to_string())
+            serde_json::to_vec(&serde_json::json!({
+                "flows": views(&app),
+                "daemon": DaemonView::of(&app),
+            }))
+            .map(|b| (v, Bytes::from(b)))
+            .map_err(|e| e.to_string())
         })
         .await;
     match body {
-        Ok(bytes) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            Body::from(bytes),
-        )
-            .into_response(),
+        Ok(bytes) => encoded(
+            StatusCode::OK,
+            &[(header::CONTENT_TYPE, "application/json")],
+            gzip,
+            bytes,
+        ),
         Err(e) => snapshot_error(e),
     }
 }
 
 /// What the pages say about the daemon itself, read once per render.
 fn instance(app: &AppState) -> page::Instance {
-    let origin = app.config.read().origin.clone();
-    let now = crate::text::unix_secs(std::time::SystemTime::now());
     page::Instance {
-        origin,
-        ready: app.state.is_ready(),
-        reload_ok: app.state.metrics.reload_ok.get() == 1,
-        reload_ts: app.state.metrics.reload_ts.get(),
-        now,
+        daemon: DaemonView::of(app),
+        now: crate::text::unix_secs(std::time::SystemTime::now()),
     }
 }
 
-/// An HTML page under the strict policy: no inline code, nothing from
-/// another origin, no framing.
-fn html_page(status: StatusCode, html: impl Into<Bytes>) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_SECURITY_POLICY, page::CSP),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        ],
-        Body::from(html.into()),
-    )
-        .into_response()
-}
+/// The headers of an HTML page: the strict policy (no inline code,
+/// nothing from another origin, no framing), no sniffing, no referrer, no
+/// caching (the page is live).
+const HTML_HEADERS: [(header::HeaderName, &str); 5] = [
+    (header::CONTENT_SECURITY_POLICY, page::CSP),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+];
 
 /// Shared like `/api/v1/flows`: rendered once per state version.
 async fn status_page(
     AxState(app): AxState<AppState>,
     Extension(snaps): Extension<Arc<Snapshots>>,
+    headers: HeaderMap,
 ) -> Response {
     let version = app.state.version();
+    let gzip = gzip::accepts_gzip(&headers);
     let page = snaps
         .overview
-        .get(version, move || {
+        .get(version, gzip, move || {
             let v = app.state.version();
             let html = page::render_overview(&views(&app), &instance(&app));
             Ok((v, Bytes::from(html)))
         })
         .await;
     match page {
-        Ok(bytes) => html_page(StatusCode::OK, bytes),
+        Ok(bytes) => encoded(StatusCode::OK, &HTML_HEADERS, gzip, bytes),
         Err(e) => snapshot_error(e),
     }
 }
 
+/// Rendered per request (one flow is cheap), compressed with it.
 async fn flow_page(
     AxState(app): AxState<AppState>,
     Path((vantage, name)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
+    let gzip = gzip::accepts_gzip(&headers);
     let page = off_runtime(app, move |app| {
-        let key = (vantage, name);
-        app.state
+        let slot = app
+            .state
             .slots()
-            .get(&key)
-            .map(|slot| page::render_flow(&FlowView::of_slot(slot), &instance(app)))
-            .ok_or(key)
+            .get(&(vantage.clone(), name.clone()))
+            .cloned();
+        let (status, html) = match slot {
+            Some(slot) => (
+                StatusCode::OK,
+                page::render_flow(&FlowView::of_slot(&slot), &instance(app)),
+            ),
+            None => (StatusCode::NOT_FOUND, page::not_found(&vantage, &name)),
+        };
+        let body = if gzip {
+            gzip::compress(html.as_bytes())
+        } else {
+            Ok(Bytes::from(html))
+        };
+        body.map(|b| (status, b))
     })
     .await;
     match page {
-        Ok(Ok(html)) => html_page(StatusCode::OK, html),
-        Ok(Err((vantage, name))) => {
-            html_page(StatusCode::NOT_FOUND, page::not_found(&vantage, &name))
-        }
+        Ok(Ok((status, body))) => encoded(status, &HTML_HEADERS, gzip, body),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
         Err(r) => r,
     }
 }

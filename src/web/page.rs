@@ -1,7 +1,9 @@
 //! The status pages for people: the overview at `/` (the flow matrix,
 //! shaped like STIG Table 1-2 and grouped by vantage) and one page per flow
 //! at `/flow/{vantage}/{name}`. Server-rendered HTML with every value
-//! escaped here; the embedded script (`assets/app.js`) only keeps it live.
+//! escaped here; the embedded script (`assets/app.js`) only keeps it live (text it
+//! sets, and on a flow page the whole `<main>` swapped for a fresh render
+//! of the server's).
 //! No inline script or style, so the pages run under `default-src 'self'`.
 
 mod flow;
@@ -17,11 +19,7 @@ pub const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; 
 
 /// What the pages say about the daemon itself.
 pub struct Instance {
-    pub origin: String,
-    pub ready: bool,
-    pub reload_ok: bool,
-    /// Unix seconds of the last successful (re)load; 0 when unknown.
-    pub reload_ts: f64,
+    pub daemon: crate::web::DaemonView,
     /// Unix seconds now, so one render uses one clock.
     pub now: i64,
 }

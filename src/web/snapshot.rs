@@ -4,7 +4,9 @@
 //! that finds bytes already encoded from the current state takes them as
 //! they are. So N concurrent readers cost about one encoding, and the
 //! memory of one body. Beyond a cap of waiting readers the answer is 503
-//! at once, so a crowd of clients cannot queue without bound.
+//! at once, so a crowd of clients cannot queue without bound. The gzip
+//! form is made the same way: once per encoding, when the first reader
+//! that accepts it asks.
 
 use std::sync::Arc;
 
@@ -23,9 +25,17 @@ pub enum SnapshotError {
     Encode(String),
 }
 
-/// One cached encoding and the state version it was made from.
+/// One encoding, the state version it was made from, and its gzip form
+/// once a reader wanted it.
+struct Cached {
+    version: u64,
+    plain: Bytes,
+    gzip: Option<Bytes>,
+}
+
+/// One cached encoding.
 pub struct Snapshot {
-    cached: Mutex<Option<(u64, Bytes)>>,
+    cached: Mutex<Option<Cached>>,
     readers: Arc<Semaphore>,
     cap: usize,
 }
@@ -44,8 +54,9 @@ impl Snapshot {
     /// new, otherwise one fresh encoding by `encode` (on the blocking pool)
     /// which the readers queued behind it then share. `encode` reads the
     /// state itself and returns the version it encoded (read before it
-    /// started) with the bytes.
-    pub async fn get<F>(&self, version: u64, encode: F) -> Result<Bytes, SnapshotError>
+    /// started) with the bytes. With `gzip` the bytes are the gzip form of
+    /// that encoding, compressed once and shared the same way.
+    pub async fn get<F>(&self, version: u64, gzip: bool, encode: F) -> Result<Bytes, SnapshotError>
     where
         F: FnOnce() -> Result<(u64, Bytes), String> + Send + 'static,
     {
@@ -53,18 +64,48 @@ impl Snapshot {
             return Err(SnapshotError::Busy(self.cap));
         };
         let mut cached = self.cached.lock().await;
-        if let Some((v, bytes)) = cached.as_ref()
-            && *v >= version
+        if let Some(c) = cached.as_mut()
+            && c.version >= version
         {
-            return Ok(bytes.clone());
+            if !gzip {
+                return Ok(c.plain.clone());
+            }
+            if let Some(gz) = &c.gzip {
+                return Ok(gz.clone());
+            }
+            let plain = c.plain.clone();
+            let gz = blocking(move || super::gzip::compress(&plain)).await?;
+            c.gzip = Some(gz.clone());
+            return Ok(gz);
         }
-        let (v, bytes) = tokio::task::spawn_blocking(encode)
-            .await
-            .map_err(|e| SnapshotError::Encode(e.to_string()))?
-            .map_err(SnapshotError::Encode)?;
-        *cached = Some((v, bytes.clone()));
-        Ok(bytes)
+        let (version, plain, gz) = blocking(move || {
+            let (v, plain) = encode()?;
+            let gz = if gzip {
+                Some(super::gzip::compress(&plain)?)
+            } else {
+                None
+            };
+            Ok((v, plain, gz))
+        })
+        .await?;
+        let out = gz.clone().unwrap_or_else(|| plain.clone());
+        *cached = Some(Cached {
+            version,
+            plain,
+            gzip: gz,
+        });
+        Ok(out)
     }
+}
+
+/// `f` on the blocking pool, its failure as [`SnapshotError::Encode`].
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, SnapshotError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SnapshotError::Encode(e.to_string()))?
+        .map_err(SnapshotError::Encode)
 }
 
 #[cfg(test)]
@@ -80,7 +121,7 @@ mod tests {
         let read = |version: u64| {
             let (snap, encodings) = (Arc::clone(&snap), Arc::clone(&encodings));
             tokio::spawn(async move {
-                snap.get(version, move || {
+                snap.get(version, false, move || {
                     encodings.fetch_add(1, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(50));
                     Ok((version, Bytes::from(vec![b'x'; 1 << 20])))
@@ -109,6 +150,53 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_gzip_form_is_made_once_per_encoding_and_decodes_to_it() {
+        use std::io::Read;
+        let snap = Snapshot::new(MAX_READERS);
+        let body = Bytes::from("{\"flows\": []}\n".repeat(500));
+        let gunzip = |gz: &Bytes| {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&gz[..])
+                .read_to_end(&mut out)
+                .expect("gunzip");
+            out
+        };
+        let plain = snap
+            .get(1, false, {
+                let body = body.clone();
+                move || Ok((1, body))
+            })
+            .await
+            .expect("plain");
+        assert_eq!(plain, body);
+        // A later reader of the same version that accepts gzip gets the
+        // compressed form of the cached encoding (no new encoding).
+        let gz = snap
+            .get(1, true, || Err("not called".into()))
+            .await
+            .expect("gzip");
+        assert_eq!(gunzip(&gz), body);
+        assert!(gz.len() * 10 < body.len());
+        let again = snap
+            .get(1, true, || Err("not called".into()))
+            .await
+            .expect("gzip");
+        assert_eq!(again.as_ptr(), gz.as_ptr(), "compressed once, shared");
+        // A new version that a gzip reader asks for first is encoded and
+        // compressed in one go; the plain form is kept for the others.
+        let gz = snap
+            .get(2, true, || Ok((2, Bytes::from_static(b"two"))))
+            .await
+            .expect("gzip");
+        assert_eq!(gunzip(&gz), b"two");
+        let plain = snap
+            .get(2, false, || Err("not called".into()))
+            .await
+            .expect("plain");
+        assert_eq!(plain, Bytes::from_static(b"two"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn readers_beyond_the_cap_are_refused_at_once() {
         let snap = Arc::new(Snapshot::new(2));
         let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -116,7 +204,7 @@ mod tests {
         let slow = {
             let (snap, rx) = (Arc::clone(&snap), Arc::clone(&rx));
             tokio::spawn(async move {
-                snap.get(1, move || {
+                snap.get(1, false, move || {
                     let _ = rx.lock().recv();
                     Ok((1, Bytes::from_static(b"ok")))
                 })
@@ -125,13 +213,13 @@ mod tests {
         };
         let waiting = {
             let snap = Arc::clone(&snap);
-            tokio::spawn(async move { snap.get(1, || Err("not called".into())).await })
+            tokio::spawn(async move { snap.get(1, false, || Err("not called".into())).await })
         };
         // Both permits are taken once the two readers are in.
         while snap.readers.available_permits() > 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let third = snap.get(1, || Err("not called".into())).await;
+        let third = snap.get(1, false, || Err("not called".into())).await;
         assert_eq!(third, Err(SnapshotError::Busy(2)));
         tx.send(()).expect("release");
         assert_eq!(slow.await.expect("join"), Ok(Bytes::from_static(b"ok")));

@@ -3,7 +3,7 @@
 use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{
-    ChainCache, ChainPolicy, ChainReport, OrderRule, analyze, chain_fingerprint,
+    ChainCache, ChainPolicy, ChainReport, Culprit, OrderRule, analyze, chain_fingerprint,
 };
 use flowprobe::analyze::trust::TrustStore;
 use flowprobe::outcome::{Level, Reason, Subject};
@@ -101,6 +101,7 @@ fn path_stopping_at_dod_root_ca_3_is_incomplete_for_fcpca_only() {
     assert_eq!(report.reason(), Reason::ChainIncomplete);
     let fcpca = &report.anchors()[0];
     assert!(!fcpca.verified);
+    assert_eq!(fcpca.reason, Reason::ChainIncomplete);
     assert_eq!(fcpca.path, [0, 1, 2]);
     assert_eq!(
         fcpca.detail,
@@ -209,7 +210,9 @@ fn duplicates_and_unrelated_extras_are_reported() {
             .starts_with("path ends at self-signed CN=DoD Root CA 3")
     );
     assert_eq!(report.anchors()[0].path, [0, 1, 3]);
+    assert_eq!(report.anchors()[0].reason, Reason::ChainUntrusted);
     assert!(report.anchors()[1].verified);
+    assert_eq!(report.anchors()[1].reason, Reason::Ok);
     // The repeat at 2 is hygiene, not order: the order rule skips exact
     // repeats (as clients reading the list in order do), and 3 certifies 1.
     // It used to make the order fail.
@@ -327,6 +330,14 @@ fn expired_cross_certificate_is_reported_at_its_position() {
     // cross-certificate, the dod path does not and still validates.
     assert!(!report.anchors()[0].verified && report.anchors()[1].verified);
     assert_eq!(report.anchors()[0].path, [0, 1, 2, 3, 4]);
+    // The store's verdict names the reason and the certificate that breaks
+    // the path (the status page marks it).
+    assert_eq!(report.anchors()[0].reason, Reason::CertExpired);
+    let culprit = report.anchors()[0]
+        .violation
+        .as_ref()
+        .and_then(|v| v.culprit());
+    assert_eq!(culprit, Some(Culprit::Sent(2)));
     let cross = &report.certificates[2];
     assert_eq!(cross.issuer_cn, "DoD Interoperability Root CA 2");
     assert!(cross.not_after.expect("parsed") < now_secs());

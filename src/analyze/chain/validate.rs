@@ -208,6 +208,15 @@ pub enum Violation {
     },
 }
 
+/// Which certificate of a broken path a [`Violation`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Culprit {
+    /// A sent certificate, by position.
+    Sent(usize),
+    /// The store's anchor the path links to (not sent).
+    Anchor,
+}
+
 impl Violation {
     pub fn reason(&self) -> Reason {
         match self {
@@ -217,6 +226,31 @@ impl Violation {
             }
             Violation::WeakSignature { .. } => Reason::WeakSignature,
             _ => Reason::ChainInvalid,
+        }
+    }
+
+    /// The certificate that breaks the rule: a sent position, or
+    /// [`Culprit::Anchor`] for the store's own anchor; `None` for a refusal
+    /// flowprobe cannot attribute (`Refused`).
+    pub fn culprit(&self) -> Option<Culprit> {
+        match self {
+            Violation::Expired { position, .. }
+            | Violation::NotYetValid { position, .. }
+            | Violation::NotCa { position, .. }
+            | Violation::NoKeyCertSign { position, .. }
+            | Violation::PathLen { position, .. }
+            | Violation::CaEku { position, .. }
+            | Violation::WeakSignature { position, .. } => Some(Culprit::Sent(*position)),
+            Violation::LeafIsCa | Violation::LeafEku { .. } | Violation::LeafKeyUsage { .. } => {
+                Some(Culprit::Sent(0))
+            }
+            Violation::NameConstraints { position, .. } => {
+                Some(position.map_or(Culprit::Anchor, Culprit::Sent))
+            }
+            Violation::AnchorExpired { .. } | Violation::AnchorNotYetValid { .. } => {
+                Some(Culprit::Anchor)
+            }
+            Violation::Refused { .. } => None,
         }
     }
 

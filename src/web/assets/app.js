@@ -1,7 +1,10 @@
 // flowprobe status pages: keep the server-rendered page live without a
-// reload. The overview updates its rows from /api/v1/flows; a flow page
-// re-fetches itself. Values are only ever set as text (textContent), never
-// as markup, so nothing a peer sends can become code here.
+// reload. The overview updates its rows, counts and header from
+// /api/v1/flows, setting values only as text (textContent), never as
+// markup, so nothing a peer sends can become code here. A flow page
+// re-fetches itself and swaps in the server's fresh <main> (markup the
+// server escaped, parsed inert by DOMParser), but not while the reader is
+// focused or has selected text in it.
 "use strict";
 (function () {
   const POLL_MS = 5000;
@@ -28,24 +31,36 @@
     return new Date(t * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
   }
 
+  // Text is only written when it changes: no needless DOM work at 1,000
+  // rows, and a live region announces only what is new.
+  function setText(el, s) {
+    if (el && el.textContent !== s) el.textContent = s;
+  }
+
+  function setClass(el, c) {
+    if (el && el.className !== c) el.className = c;
+  }
+
   function setTime(el, t) {
     if (!el) return;
     if (t === null || t === undefined) {
       el.removeAttribute("data-t");
-      el.textContent = "";
+      setText(el, "");
       return;
     }
     t = Math.floor(t);
-    el.dataset.t = String(t);
-    el.setAttribute("datetime", utc(t));
-    el.title = utc(t);
-    el.textContent = age(now() - t) + " ago";
+    if (el.dataset.t !== String(t)) {
+      el.dataset.t = String(t);
+      el.setAttribute("datetime", utc(t));
+      el.title = utc(t);
+    }
+    setText(el, age(now() - t) + " ago");
   }
 
   function tick() {
     const n = now();
     for (const el of document.querySelectorAll("time[data-t]")) {
-      el.textContent = age(n - Number(el.dataset.t)) + " ago";
+      setText(el, age(n - Number(el.dataset.t)) + " ago");
     }
   }
 
@@ -73,22 +88,36 @@
     return f.last.up ? "closed, as required" : "open, but must be closed";
   }
 
+  // Consecutive probes with the same outcome are one element, as the
+  // server renders them (w{n}: width in cells).
+  function runs(hist) {
+    const out = [];
+    for (const e of hist) {
+      const r = out[out.length - 1];
+      if (r && r.up === e.up && r.reason === e.reason) { r.n++; r.last = e.t; }
+      else out.push({ up: e.up, reason: e.reason, n: 1, first: e.t, last: e.t });
+    }
+    return out;
+  }
+
   function drawStrip(el, hist) {
     const last = hist.length ? String(hist[hist.length - 1].t) + "/" + hist.length : "";
     if (el.dataset.last === last) return;
     el.dataset.last = last;
     const cells = [];
-    for (let i = hist.length; i < HISTORY_LEN; i++) {
+    if (hist.length < HISTORY_LEN) {
       const c = document.createElement("i");
-      c.className = "h none";
+      c.className = "h none w" + (HISTORY_LEN - hist.length);
       cells.push(c);
     }
     let ups = 0;
-    for (const e of hist) {
+    for (const r of runs(hist)) {
       const c = document.createElement("i");
-      c.className = "h " + (e.up ? "up" : "down");
-      c.title = utc(e.t) + " " + (e.up ? "UP" : "DOWN") + " " + e.reason;
-      if (e.up) ups++;
+      const st = r.up ? "UP" : "DOWN";
+      c.className = "h " + (r.up ? "up" : "down") + " w" + r.n;
+      c.title = r.n === 1 ? utc(r.first) + " " + st + " " + r.reason
+        : r.n + " probes " + st + " " + r.reason + ", " + utc(r.first) + " to " + utc(r.last);
+      if (r.up) ups += r.n;
       cells.push(c);
     }
     el.replaceChildren(...cells);
@@ -97,15 +126,17 @@
 
   function updateRow(tr, f) {
     const st = stateOf(f);
-    tr.classList.remove("up", "down", "pending");
-    tr.classList.add(st);
+    if (!tr.classList.contains(st)) {
+      tr.classList.remove("up", "down", "pending");
+      tr.classList.add(st);
+    }
     const badge = tr.querySelector(".badge");
-    badge.className = "badge " + st;
-    badge.textContent = st.toUpperCase();
+    setClass(badge, "badge " + st);
+    setText(badge, st.toUpperCase());
     const reason = f.last ? f.last.reason : "pending";
-    tr.querySelector(".reason").textContent = reason;
-    tr.querySelector(".note").textContent = noteOf(f);
-    tr.querySelector(".detail").textContent = f.last ? f.last.detail : "not probed yet";
+    setText(tr.querySelector(".reason"), reason);
+    setText(tr.querySelector(".note"), noteOf(f));
+    setText(tr.querySelector(".detail"), f.last ? f.last.detail : "not probed yet");
     setTime(tr.querySelector("time.since"), f.since);
     setTime(tr.querySelector("time.age"), f.last ? f.last.started : null);
     drawStrip(tr.querySelector(".strip"), f.history || []);
@@ -124,10 +155,15 @@
     return el;
   }
 
+  let problemsKey = null;
+
   function drawProblems(flows) {
     const rank = { critical: 0, warning: 1 };
     const down = flows.filter((f) => stateOf(f) === "down");
     down.sort((a, b) => ((rank[a.severity] ?? 2) - (rank[b.severity] ?? 2)) || ((a.since || 0) - (b.since || 0)));
+    const key = JSON.stringify(down.map((f) => [f.vantage, f.name, f.severity, f.last.reason, f.since]));
+    if (key === problemsKey) return;
+    problemsKey = key;
     const items = down.map((f) => {
       const li = document.createElement("li");
       li.className = "sev-" + f.severity;
@@ -157,15 +193,31 @@
       else if (st === "pending") pending++;
       else { down++; bySev[f.severity] = (bySev[f.severity] || 0) + 1; }
     }
+    // #counts is a live region: only what changed is written.
     const nd = document.getElementById("n-down");
-    nd.textContent = down + " down";
-    nd.className = "count " + (down ? "down" : "none");
+    setText(nd, down + " down");
+    setClass(nd, "count " + (down ? "down" : "none"));
     const sev = ["critical", "warning", "info"].filter((s) => bySev[s]).map((s) => bySev[s] + " " + s);
-    document.getElementById("n-down-sev").textContent = sev.length ? "(" + sev.join(", ") + ")" : "";
-    document.getElementById("n-up").textContent = up + " up";
-    document.getElementById("n-pending").textContent = pending + " pending";
-    document.getElementById("n-total").textContent = flows.length + " flows";
-    document.title = (down ? down + " down - " : "") + "flowprobe";
+    setText(document.getElementById("n-down-sev"), sev.length ? "(" + sev.join(", ") + ")" : "");
+    setText(document.getElementById("n-up"), up + " up");
+    setText(document.getElementById("n-pending"), pending + " pending");
+    setText(document.getElementById("n-total"), flows.length + " flows");
+    const title = (down ? down + " down - " : "") + "flowprobe";
+    if (document.title !== title) document.title = title;
+  }
+
+  // Readiness, configuration and last reload: the `daemon` object of
+  // /api/v1/flows (absent from an older daemon: then left as rendered).
+  function drawDaemon(d) {
+    if (!d) return;
+    const ready = document.getElementById("ready");
+    setClass(ready, "badge " + (d.ready ? "up" : "pending"));
+    setText(ready, d.ready ? "READY" : "FIRST ROUND RUNNING");
+    setText(document.getElementById("origin"), d.origin);
+    setText(document.getElementById("reload-at"), d.last_reload ? utc(d.last_reload) : "unknown");
+    setTime(document.querySelector("time.reload"), d.last_reload);
+    const failed = document.getElementById("reload-failed");
+    if (failed.hidden !== d.last_reload_ok) failed.hidden = d.last_reload_ok;
   }
 
   const filter = document.getElementById("filter");
@@ -181,20 +233,23 @@
         n++;
         if (tr.classList.contains("down")) down++;
         const ok = terms.every((t) => tr.dataset.search.includes(t)) && (!want || tr.classList.contains(want));
-        tr.hidden = !ok;
+        if (tr.hidden === ok) tr.hidden = !ok;
         if (ok) visible++;
       }
-      section.hidden = visible === 0;
-      section.querySelector(".vcount").textContent = n + " flows, " + down + " down";
+      if (section.hidden !== (visible === 0)) section.hidden = visible === 0;
+      setText(section.querySelector(".vcount"), n + " flows, " + down + " down");
       shown += visible;
       total += n;
     }
-    document.getElementById("shown").textContent = shown + " of " + total + " flows shown";
+    // <output> is a live region too.
+    setText(document.getElementById("shown"), shown + " of " + total + " flows shown");
     const params = new URLSearchParams();
     if (filter.value) params.set("q", filter.value);
     if (want) params.set("state", want);
     const hash = params.toString();
-    history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
+    if (location.hash.slice(1) !== hash) {
+      history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
+    }
   }
 
   function overview() {
@@ -214,10 +269,14 @@
       let changed = false;
       try {
         if (!document.hidden) {
+          // The last poll's timings, for people and the browser test:
+          // performance.getEntriesByName("flowprobe-poll" / "flowprobe-update").
+          const start = performance.now();
           const r = await fetch(root + "api/v1/flows", { cache: "no-store", credentials: "same-origin" });
           if (!r.ok) throw new Error("HTTP " + r.status);
           const data = await r.json();
           const flows = data.flows || [];
+          const drawn = performance.now();
           changed = flows.length !== rows.size;
           for (const f of flows) {
             const tr = rows.get(f.vantage + "\u0000" + f.name);
@@ -225,8 +284,13 @@
           }
           drawCounts(flows);
           drawProblems(flows);
+          drawDaemon(data.daemon);
           applyFilter();
-          document.getElementById("updated").textContent = "updated " + utc(now());
+          setText(document.getElementById("updated"), "updated " + utc(now()));
+          performance.clearMeasures("flowprobe-poll");
+          performance.clearMeasures("flowprobe-update");
+          performance.measure("flowprobe-poll", { start: start, end: performance.now() });
+          performance.measure("flowprobe-update", { start: drawn, end: performance.now() });
         }
       } catch (e) {
         reachable(false);
@@ -246,6 +310,26 @@
   }
 
   // ---- flow page ----
+  // The markup to compare, without the ages the clock ticks and the
+  // details the reader opened (a swap only for a real change).
+  function signature(node) {
+    const c = node.cloneNode(true);
+    for (const t of c.querySelectorAll("time[data-t]")) t.textContent = "";
+    for (const d of c.querySelectorAll("details")) d.removeAttribute("open");
+    return c.innerHTML;
+  }
+
+  // The reader is in the middle of something: focus on a control or a
+  // text selection inside main. A swap would drop it; the next poll tries
+  // again (the ages keep ticking, so what is shown says how old it is).
+  function busy(main) {
+    const a = document.activeElement;
+    if (a && a !== document.body && main.contains(a)) return true;
+    const sel = document.getSelection();
+    return !!sel && !sel.isCollapsed && sel.toString() !== "" &&
+      (main.contains(sel.anchorNode) || main.contains(sel.focusNode));
+  }
+
   function flowPage() {
     async function poll() {
       let ok = false;
@@ -262,12 +346,12 @@
           const doc = new DOMParser().parseFromString(await r.text(), "text/html");
           const next = doc.getElementById("main");
           const main = document.getElementById("main");
-          if (next && next.innerHTML !== main.innerHTML) {
+          if (next && !busy(main) && signature(next) !== signature(main)) {
             // Keep what the reader opened.
             const open = [...main.querySelectorAll("details")].map((d) => d.open);
             main.replaceChildren(...next.childNodes);
             main.querySelectorAll("details").forEach((d, i) => { if (open[i]) d.open = true; });
-            document.title = doc.title;
+            if (document.title !== doc.title) document.title = doc.title;
           }
         }
         ok = true;

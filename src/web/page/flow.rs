@@ -10,8 +10,8 @@ use std::time::UNIX_EPOCH;
 use super::fmt::{age, ms, time_ago, utc};
 use super::overview::{reason_note, state, strip};
 use super::{Instance, esc, layout};
-use crate::analyze::chain::{AnchorResult, CertFacts, ChainReport};
-use crate::outcome::{Finding, Level};
+use crate::analyze::chain::{AnchorResult, CertFacts, Culprit, StructuralReport, Violation};
+use crate::outcome::{Finding, Level, Reason};
 use crate::probe::crl::CrlDetails;
 use crate::probe::ssh::SshDetails;
 use crate::probe::tls::TlsDetails;
@@ -43,8 +43,8 @@ fn definition(v: &FlowView, origin: &str) -> String {
 <dt>From (vantage)</dt><dd>{vantage}</dd><dt>To</dt><dd>{to} <span class=\"host\">{host}</span>:{port}</dd>\
 <dt>Check</dt><dd>{check}</dd><dt>Expect</dt><dd>{expect}</dd><dt>Severity</dt><dd>{sev}</dd>\
 <dt>Interval / timeout</dt><dd>{interval} s / {timeout} s</dd><dt>Labels</dt><dd>{labels}</dd></dl>\
-<p><label for=\"repro\">Reproduce from this host</label></p>\
-<pre class=\"cmd\" id=\"repro\" tabindex=\"0\">{cmd}</pre></section>",
+<h3 id=\"repro-h\">Reproduce from this host</h3>\
+<pre class=\"cmd\" id=\"repro\" aria-labelledby=\"repro-h\" tabindex=\"0\">{cmd}</pre></section>",
         vantage = esc(&v.vantage),
         to = esc(&v.to),
         host = esc(&v.host),
@@ -130,14 +130,28 @@ fn days_left(t: Option<i64>, now: i64) -> (&'static str, String) {
     }
 }
 
-/// One certificate as a box. `mark` says what it is to this store's path.
-fn cert_box(c: &CertFacts, mark: &str, class: &str, now: i64) -> String {
+/// What a certificate is to one store's path: the text of its mark, the
+/// box's classes, and for the one that breaks the path why (plain text).
+struct Role<'a> {
+    mark: &'a str,
+    class: &'a str,
+    why: Option<&'a str>,
+}
+
+/// One certificate as a box.
+fn cert_box(c: &CertFacts, role: &Role<'_>, now: i64) -> String {
+    let class = role.class;
+    let why = role
+        .why
+        .map(|w| format!("<p class=\"why\">{}</p>", esc(w)))
+        .unwrap_or_default();
     if let Some(e) = &c.error {
         return format!(
-            "<li class=\"cert {class}\" data-position=\"{}\"><p class=\"cn\">#{} unparsable</p><p>{}</p></li>",
-            c.position,
-            c.position,
-            esc(e)
+            "<li class=\"cert {class}\" data-position=\"{pos}\"><p class=\"mark\">{mark}</p>\
+<p class=\"cn\">#{pos} unparsable</p>{why}<p>{e}</p></li>",
+            pos = c.position,
+            mark = esc(role.mark),
+            e = esc(e)
         );
     }
     let (dclass, dtext) = days_left(c.not_after, now);
@@ -159,13 +173,13 @@ fn cert_box(c: &CertFacts, mark: &str, class: &str, now: i64) -> String {
     };
     format!(
         "<li class=\"cert {class}\" data-position=\"{pos}\"><p class=\"mark\">{mark}</p>\
-<p class=\"cn\"><span class=\"pos\">#{pos}</span> {cn}</p><dl>\
+<p class=\"cn\"><span class=\"pos\">#{pos}</span> {cn}</p>{why}<dl>\
 <dt>subject</dt><dd class=\"subject\">{subject}</dd><dt>issuer</dt><dd>{issuer}</dd>\
 <dt>serial</dt><dd><code>{serial}</code></dd>\
 <dt>valid</dt><dd>{nb} to {na} <span class=\"days {dclass}\">{dtext}</span></dd>\
 <dt>key</dt><dd>{key}{flags}</dd><dt>signature</dt><dd>{sig}</dd>{sans}</dl></li>",
         pos = c.position,
-        mark = esc(mark),
+        mark = esc(role.mark),
         cn = esc(cn),
         subject = esc(&c.subject),
         issuer = esc(&c.issuer),
@@ -187,52 +201,140 @@ fn cert_box(c: &CertFacts, mark: &str, class: &str, now: i64) -> String {
     )
 }
 
+/// The rule a broken path breaks, in a few words for the mark on the
+/// certificate that breaks it ([`Violation::render`] says it in full).
+fn broken_rule(v: &Violation) -> &'static str {
+    match v {
+        Violation::Expired { .. } => "expired",
+        Violation::NotYetValid { .. } => "not yet valid",
+        Violation::AnchorExpired { .. } => "the anchor expired",
+        Violation::AnchorNotYetValid { .. } => "the anchor is not yet valid",
+        Violation::LeafIsCa => "a CA certificate as the leaf",
+        Violation::LeafEku { .. } | Violation::CaEku { .. } => "EKU does not allow serverAuth",
+        Violation::LeafKeyUsage { .. } => "keyUsage allows no TLS server use",
+        Violation::NotCa { .. } => "not a CA",
+        Violation::NoKeyCertSign { .. } => "keyUsage lacks keyCertSign",
+        Violation::PathLen { .. } => "pathLenConstraint exceeded",
+        Violation::WeakSignature { .. } => "weak signature",
+        Violation::NameConstraints { .. } => "name constraints exclude the leaf",
+        Violation::Refused { .. } => "refused by the validator",
+    }
+}
+
 /// One store's path: the certificates on it from the leaf, then the anchor
-/// it reached or the point where it stops, then what else was sent.
-fn store_path(chain: &ChainReport, a: &AnchorResult, now: i64) -> String {
+/// it reached (or links to), or the point where it stops; then what else
+/// was sent, greyed. A store that does not verify has exactly one element
+/// marked `breaks` (a mark in words, not only colour) saying what is
+/// really wrong: the issuer that was not sent (`chain_incomplete`), the
+/// certificate the store does not trust (`chain_untrusted`), or the
+/// certificate (or anchor) that breaks a rule of a linked path.
+fn store_path(chain: &StructuralReport, a: &AnchorResult, now: i64) -> String {
     let certs = &chain.certificates;
-    let (badge, verdict) = if a.verified {
-        ("up", "PATH VERIFIED")
-    } else {
-        ("down", "PATH STOPS")
+    let (badge, verdict) = match a.reason {
+        _ if a.verified => ("up", "PATH VERIFIED"),
+        Reason::ChainIncomplete => ("down", "PATH STOPS"),
+        Reason::ChainUntrusted => ("down", "NOT TRUSTED"),
+        _ => ("down", "PATH REFUSED"),
     };
     let mut s = format!(
-        "<section class=\"store {badge}\" data-store=\"{store}\"><h3>Trust store <code>{store}</code> \
-<span class=\"badge {badge}\">{verdict}</span></h3><p class=\"detail\">{detail}</p><ol class=\"path\">",
+        "<section class=\"store {badge}\" data-store=\"{store}\" data-reason=\"{reason}\"><h3>Trust store <code>{store}</code> \
+<span class=\"badge {badge}\">{verdict}</span> <code class=\"reason\">{reason}</code></h3>\
+<p class=\"detail\">{detail}</p><ol class=\"path\">",
         store = esc(&a.store),
+        reason = a.reason,
         detail = esc(&a.detail),
     );
+    let last = a.path.last().and_then(|&p| certs.get(p));
+    // Which box carries the break, and what it says.
+    let culprit = a.violation.as_ref().and_then(Violation::culprit);
+    let untrusted_mark = format!("the path ends here: store {} does not trust it", a.store);
+    let broken_mark = a
+        .violation
+        .as_ref()
+        .map(|v| format!("breaks the path: {}", broken_rule(v)));
     for (step, &pos) in a.path.iter().enumerate() {
-        if let Some(c) = certs.get(pos) {
-            let mark = match step {
-                0 => "leaf, on the path".to_string(),
-                n => format!("step {n}, on the path"),
-            };
-            s.push_str(&cert_box(c, &mark, "on-path", now));
-        }
+        let Some(c) = certs.get(pos) else { continue };
+        let on_path = match step {
+            0 => "leaf, on the path".to_string(),
+            n => format!("step {n}, on the path"),
+        };
+        let role = if culprit == Some(Culprit::Sent(pos)) {
+            Role {
+                mark: broken_mark.as_deref().unwrap_or_default(),
+                class: "on-path breaks",
+                why: Some(&a.detail),
+            }
+        } else if a.reason == Reason::ChainUntrusted && step + 1 == a.path.len() {
+            Role {
+                mark: &untrusted_mark,
+                class: "on-path breaks",
+                why: Some(&a.detail),
+            }
+        } else {
+            Role {
+                mark: &on_path,
+                class: "on-path",
+                why: None,
+            }
+        };
+        s.push_str(&cert_box(c, &role, now));
     }
-    if a.verified {
-        let _ = write!(
-            s,
-            "<li class=\"anchor\"><p class=\"mark\">trust anchor (in the store, not sent)</p>\
-<p class=\"cn\">{}</p></li>",
-            esc(a.anchor_subject.as_deref().unwrap_or(""))
-        );
-    } else {
-        let (last, next) = match a.path.last().and_then(|&p| certs.get(p)) {
-            Some(c) => (
-                format!("#{} {}", c.position, c.subject_cn),
-                format!("the certificate of <strong>{}</strong>", esc(&c.issuer)),
-            ),
-            None => (String::new(), "a certificate".to_string()),
+    if a.verified || a.violation.is_some() {
+        // A verified path reached the anchor; a broken one is linked to it
+        // by names and signatures (the last certificate's issuer).
+        let subject = match &a.anchor_subject {
+            Some(subject) => subject.as_str(),
+            None => last.map_or("", |c| c.issuer.as_str()),
+        };
+        let (class, mark, why) = if culprit == Some(Culprit::Anchor) {
+            (
+                "anchor breaks",
+                broken_mark.as_deref().unwrap_or_default(),
+                format!("<p class=\"why\">{}</p>", esc(&a.detail)),
+            )
+        } else {
+            (
+                "anchor",
+                "trust anchor (in the store, not sent)",
+                String::new(),
+            )
         };
         let _ = write!(
             s,
-            "<li class=\"stop\" role=\"note\"><p class=\"mark\">the path stops here</p>\
-<p>Not sent: {next}, the issuer of {last}. A device that trusts only <code>{store}</code> \
-and the sent certificates cannot reach an anchor.</p></li>",
-            last = esc(&last),
-            store = esc(&a.store),
+            "<li class=\"{class}\"><p class=\"mark\">{mark}</p><p class=\"cn\">{}</p>{why}</li>",
+            esc(subject),
+            mark = esc(mark),
+        );
+    }
+    if a.violation.is_some() && culprit.is_none() {
+        let _ = write!(
+            s,
+            "<li class=\"stop breaks\" role=\"note\"><p class=\"mark\">the validator refused the path</p>\
+<p class=\"why\">{}</p></li>",
+            esc(&a.detail)
+        );
+    } else if !a.verified && a.reason == Reason::ChainIncomplete {
+        // "Not sent" only when no sent certificate carries the issuer's
+        // name; otherwise the search stopped for another reason (depth,
+        // budget, a signature that does not verify) and the detail says it.
+        let issuer_sent = last.is_some_and(|l| {
+            certs
+                .iter()
+                .any(|c| c.error.is_none() && c.subject == l.issuer)
+        });
+        let text = match last {
+            Some(c) if !issuer_sent => format!(
+                "Not sent: the certificate of <strong>{}</strong>, the issuer of {}. \
+A device that trusts only <code>{}</code> and the sent certificates cannot reach an anchor.",
+                esc(&c.issuer),
+                esc(&format!("#{} {}", c.position, c.subject_cn)),
+                esc(&a.store),
+            ),
+            _ => esc(&a.detail),
+        };
+        let _ = write!(
+            s,
+            "<li class=\"stop breaks\" role=\"note\"><p class=\"mark\">the path stops here</p><p>{text}</p></li>"
         );
     }
     s.push_str("</ol>");
@@ -248,9 +350,14 @@ and the sent certificates cannot reach an anchor.</p></li>",
             } else if chain.anchor_sent.contains(&c.position) {
                 "anchor sent (not needed)"
             } else {
-                "not on this path"
+                "extra: not on this path"
             };
-            s.push_str(&cert_box(c, mark, "extra", now));
+            let role = Role {
+                mark,
+                class: "extra",
+                why: None,
+            };
+            s.push_str(&cert_box(c, &role, now));
         }
         s.push_str("</ol>");
     }
@@ -286,12 +393,17 @@ fn tls(d: &TlsDetails, now: i64) -> String {
     if chain.anchors().is_empty() {
         s.push_str("<p>No trust store is judged for this flow; the sent certificates:</p><ol class=\"path\">");
         for c in &chain.certificates {
-            s.push_str(&cert_box(c, "sent", "on-path", now));
+            let role = Role {
+                mark: "sent",
+                class: "on-path",
+                why: None,
+            };
+            s.push_str(&cert_box(c, &role, now));
         }
         s.push_str("</ol>");
     }
     for a in chain.anchors() {
-        s.push_str(&store_path(chain, a, now));
+        s.push_str(&store_path(&chain.structure, a, now));
     }
     s
 }
@@ -307,7 +419,7 @@ fn ssh(d: &SshDetails) -> String {
         esc(&j.release)
     );
     s.push_str(
-        "<table class=\"algos\"><caption>Offered algorithms, judged by the policy</caption><thead><tr>\
+        "<div class=\"scroll\" role=\"region\" aria-label=\"SSH algorithms\" tabindex=\"0\"><table class=\"algos\"><caption>Offered algorithms, judged by the policy</caption><thead><tr>\
 <th scope=\"col\">kind</th><th scope=\"col\">algorithm</th><th scope=\"col\">verdict</th>\
 <th scope=\"col\">rule broken</th></tr></thead><tbody>",
     );
@@ -323,7 +435,7 @@ fn ssh(d: &SshDetails) -> String {
             esc(&a.rules.join(", "))
         );
     }
-    s.push_str("</tbody></table>");
+    s.push_str("</tbody></table></div>");
     for (kind, names) in &j.missing_required {
         let _ = write!(
             s,
@@ -351,12 +463,12 @@ fn crl(d: &CrlDetails, now: i64) -> String {
         );
     }
     s.push_str(
-        "<table class=\"crls\"><caption>CRLs</caption><thead><tr><th scope=\"col\">verdict</th>\
+        "<div class=\"scroll\" role=\"region\" aria-label=\"CRLs\" tabindex=\"0\"><table class=\"crls\"><caption>CRLs</caption><thead><tr><th scope=\"col\">verdict</th>\
 <th scope=\"col\">issuer</th><th scope=\"col\">this / next update</th><th scope=\"col\">size, entries</th>\
 <th scope=\"col\">signature</th><th scope=\"col\">revoked on the path</th><th scope=\"col\">URL</th></tr></thead><tbody>",
     );
     for e in &d.crls {
-        let ok = e.reason == crate::outcome::Reason::Ok;
+        let ok = e.reason == Reason::Ok;
         let (issuer, dates, sig, revoked, entries) = match &e.crl {
             Some(c) => (
                 if c.issuer_cn.is_empty() {
@@ -411,7 +523,7 @@ fn crl(d: &CrlDetails, now: i64) -> String {
             status = e.http.status.map_or("none".to_string(), |s| s.to_string()),
         );
     }
-    s.push_str("</tbody></table>");
+    s.push_str("</tbody></table></div>");
     s
 }
 
@@ -461,7 +573,7 @@ fn attempt(a: &Attempt, n: usize, of: usize, now: i64) -> String {
             let _ = write!(
                 s,
                 "<section class=\"check ocsp\"><h2>OCSP</h2><p>Certificates of the last chain of <code>{}</code>.</p>\
-<table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">certificate</th><th scope=\"col\">responder</th>\
+<div class=\"scroll\" role=\"region\" aria-label=\"OCSP responses\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">certificate</th><th scope=\"col\">responder</th>\
 <th scope=\"col\">reason</th><th scope=\"col\">detail</th></tr></thead><tbody>",
                 esc(&d.from_flow)
             );
@@ -477,7 +589,7 @@ fn attempt(a: &Attempt, n: usize, of: usize, now: i64) -> String {
                     esc(&r.detail)
                 );
             }
-            s.push_str("</tbody></table></section>");
+            s.push_str("</tbody></table></div></section>");
         }
         Details::None => {}
     }
@@ -558,7 +670,165 @@ pub fn render(v: &FlowView, inst: &Instance) -> String {
         }
     }
     main.push_str(&history(v));
-    main.push_str(&definition(v, &inst.origin));
+    main.push_str(&definition(v, &inst.daemon.origin));
     let title = format!("{text} {} ({}) - flowprobe", v.name, v.vantage);
     layout(&title, ROOT, "flow", &main)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(position: usize, cn: &str, issuer: &str, self_signed: bool) -> CertFacts {
+        let name = |cn: &str| format!("CN={cn}, O=U.S. Government, C=US");
+        CertFacts {
+            position,
+            subject: name(cn),
+            subject_cn: cn.to_string(),
+            issuer: name(issuer),
+            issuer_cn: issuer.to_string(),
+            serial: format!("{position:x}"),
+            not_before: Some(0),
+            not_after: Some(4_000_000_000),
+            key_type: "rsa".into(),
+            key_bits: 2048,
+            signature_algorithm: "sha256WithRSAEncryption".into(),
+            is_ca: position > 0,
+            self_signed,
+            ..CertFacts::default()
+        }
+    }
+
+    fn chain(certs: Vec<CertFacts>) -> StructuralReport {
+        StructuralReport {
+            fingerprint: String::new(),
+            certificates: certs,
+            anchor_sent: Vec::new(),
+            duplicates: Vec::new(),
+            unrelated: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn refused(
+        reason: Reason,
+        path: Vec<usize>,
+        violation: Option<Violation>,
+        detail: &str,
+    ) -> AnchorResult {
+        AnchorResult::refused("fcpca-g2".into(), reason, path, violation, detail.into())
+    }
+
+    /// The classes of the elements marked as breaking the path.
+    fn breaks(html: &str) -> Vec<&str> {
+        html.match_indices("class=\"")
+            .map(|(i, m)| {
+                let rest = &html[i + m.len()..];
+                &rest[..rest.find('"').unwrap_or(0)]
+            })
+            .filter(|c| c.split(' ').any(|w| w == "breaks"))
+            .collect()
+    }
+
+    #[test]
+    fn an_untrusted_root_is_marked_and_nothing_is_called_not_sent() {
+        let c = chain(vec![
+            cert(0, "mdm.lab.test", "DOD SW CA-66", false),
+            cert(1, "DOD SW CA-66", "DoD Root CA 3", false),
+            cert(2, "DoD Root CA 3", "DoD Root CA 3", true),
+        ]);
+        let a = refused(
+            Reason::ChainUntrusted,
+            vec![0, 1, 2],
+            None,
+            "path ends at self-signed CN=DoD Root CA 3, which is not an anchor of store fcpca-g2",
+        );
+        let html = store_path(&c, &a, 1_000);
+        assert!(html.contains("NOT TRUSTED"), "{html}");
+        assert_eq!(breaks(&html), ["cert on-path breaks"]);
+        assert!(html.contains(
+            "<li class=\"cert on-path breaks\" data-position=\"2\"><p class=\"mark\">the path ends here: store fcpca-g2 does not trust it</p><p class=\"cn\"><span class=\"pos\">#2</span> DoD Root CA 3</p><p class=\"why\">path ends at self-signed"
+        ));
+        assert!(
+            !html.contains("Not sent") && !html.contains("class=\"stop"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("class=\"anchor"),
+            "no anchor is reached: {html}"
+        );
+    }
+
+    #[test]
+    fn an_expired_anchor_is_drawn_and_marked() {
+        let c = chain(vec![
+            cert(0, "mdm.lab.test", "DOD SW CA-66", false),
+            cert(1, "DOD SW CA-66", "DoD Root CA 3", false),
+        ]);
+        let v = Violation::AnchorExpired {
+            subject: "CN=DoD Root CA 3".into(),
+            not_after: 10,
+        };
+        let a = refused(
+            Reason::CertExpired,
+            vec![0, 1],
+            Some(v),
+            "anchor CN=DoD Root CA 3 of store fcpca-g2 expired at 1970-01-01T00:00:10Z",
+        );
+        let html = store_path(&c, &a, 1_000);
+        assert!(html.contains("PATH REFUSED"), "{html}");
+        assert_eq!(breaks(&html), ["anchor breaks"]);
+        assert!(
+            html.contains("breaks the path: the anchor expired"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"cn\">CN=DoD Root CA 3, O=U.S. Government, C=US</p><p class=\"why\">anchor"),
+            "the anchor named: {html}"
+        );
+        assert!(!html.contains("Not sent"), "{html}");
+    }
+
+    #[test]
+    fn a_refusal_without_a_culprit_says_the_validator_refused() {
+        let c = chain(vec![cert(0, "mdm.lab.test", "DOD SW CA-66", false)]);
+        let v = Violation::Refused {
+            error: "UnknownIssuer".into(),
+        };
+        let a = refused(
+            Reason::ChainInvalid,
+            vec![0],
+            Some(v),
+            "the validator refused the path: UnknownIssuer",
+        );
+        let html = store_path(&c, &a, 1_000);
+        assert_eq!(breaks(&html), ["stop breaks"]);
+        assert!(html.contains("the validator refused the path"), "{html}");
+        assert!(!html.contains("Not sent"), "{html}");
+    }
+
+    #[test]
+    fn an_incomplete_path_whose_issuer_was_sent_is_not_called_not_sent() {
+        // The search stopped for another reason (depth, budget): the
+        // issuer is among the sent certificates.
+        let c = chain(vec![
+            cert(0, "mdm.lab.test", "DOD SW CA-66", false),
+            cert(1, "DOD SW CA-66", "DoD Root CA 3", false),
+        ]);
+        let a = refused(
+            Reason::ChainIncomplete,
+            vec![0],
+            None,
+            "path search budget exhausted at CN=mdm.lab.test",
+        );
+        let html = store_path(&c, &a, 1_000);
+        assert_eq!(breaks(&html), ["stop breaks"]);
+        assert!(!html.contains("Not sent"), "{html}");
+        assert!(html.contains("path search budget exhausted"), "{html}");
+        // The sent issuer is drawn as an extra.
+        assert!(
+            html.contains("<li class=\"cert extra\" data-position=\"1\">"),
+            "{html}"
+        );
+    }
 }

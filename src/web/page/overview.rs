@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::fmt::{age, time_ago, utc};
+use super::fmt::{time_ago, utc};
 use super::{Instance, esc, flow_href, layout};
 use crate::state::history::HISTORY_LEN;
 use crate::web::FlowView;
@@ -30,8 +30,11 @@ pub fn reason_note(v: &FlowView) -> &'static str {
     }
 }
 
-/// The history strip: one cell per past probe, oldest left, padded to
-/// [`HISTORY_LEN`] so strips line up.
+/// The history strip, oldest left, padded to [`HISTORY_LEN`] cells so
+/// strips line up. Consecutive probes with the same outcome are one
+/// element (`w{n}` sets its width in cells, the stylesheet draws the cell
+/// ticks) with one title: at 1,000 flows one element and title per probe
+/// would be 60,000 of each on the page.
 pub fn strip(v: &FlowView) -> String {
     let entries = v.history.as_deref().unwrap_or_default();
     let ups = entries.iter().filter(|e| e.up).count();
@@ -40,17 +43,29 @@ pub fn strip(v: &FlowView) -> String {
         entries.len(),
         entries.len() - ups
     );
-    for _ in entries.len()..HISTORY_LEN {
-        s.push_str("<i class=\"h none\"></i>");
+    let pad = HISTORY_LEN.saturating_sub(entries.len());
+    if pad > 0 {
+        let _ = write!(s, "<i class=\"h none w{pad}\"></i>");
     }
-    for e in entries {
+    for run in entries.chunk_by(|a, b| a.up == b.up && a.reason == b.reason) {
+        let (first, last) = (&run[0], &run[run.len() - 1]);
+        let state = if first.up { "UP" } else { "DOWN" };
+        let title = if run.len() == 1 {
+            format!("{} {state} {}", utc(i64::from(first.t)), first.reason)
+        } else {
+            format!(
+                "{} probes {state} {}, {} to {}",
+                run.len(),
+                first.reason,
+                utc(i64::from(first.t)),
+                utc(i64::from(last.t))
+            )
+        };
         let _ = write!(
             s,
-            "<i class=\"h {}\" title=\"{} {} {}\"></i>",
-            if e.up { "up" } else { "down" },
-            utc(i64::from(e.t)),
-            if e.up { "UP" } else { "DOWN" },
-            e.reason
+            "<i class=\"h {} w{}\" title=\"{title}\"></i>",
+            if first.up { "up" } else { "down" },
+            run.len()
         );
     }
     s.push_str("</span>");
@@ -199,6 +214,15 @@ fn filters() -> &'static str {
 <output id=\"shown\" for=\"filter state-filter\"></output></form>"
 }
 
+/// The readiness badge's word (the script has the same two).
+fn ready_text(ready: bool) -> &'static str {
+    if ready {
+        "READY"
+    } else {
+        "FIRST ROUND RUNNING"
+    }
+}
+
 pub fn render(flows: &[FlowView], inst: &Instance) -> String {
     let mut by_vantage: BTreeMap<&str, Vec<&FlowView>> = BTreeMap::new();
     for v in flows {
@@ -227,33 +251,30 @@ pub fn render(flows: &[FlowView], inst: &Instance) -> String {
     if flows.is_empty() {
         tables.push_str("<p>No flows are configured for this instance's vantages.</p>");
     }
-    let reload = if inst.reload_ts > 0.0 {
-        format!(
-            "last reload {} ({} ago){}",
-            utc(inst.reload_ts as i64),
-            age(inst.now - inst.reload_ts as i64),
-            if inst.reload_ok {
-                ""
-            } else {
-                ", <strong class=\"bad\">the last reload failed: the running configuration is kept</strong>"
-            }
-        )
-    } else {
-        String::new()
+    let d = &inst.daemon;
+    // Ids the script refreshes from `/api/v1/flows`' `daemon` object.
+    let reload = match d.last_reload {
+        Some(t) => format!(
+            "last reload <span id=\"reload-at\">{}</span> ({})",
+            utc(t),
+            time_ago(t, inst.now, "reload")
+        ),
+        None => {
+            "last reload <span id=\"reload-at\">unknown</span> (<time class=\"reload\"></time>)"
+                .to_string()
+        }
     };
     let main = format!(
         "<header class=\"top\"><h1>flowprobe <span class=\"sub\">network flows</span></h1>{counts}\
-<p class=\"meta\"><span class=\"badge {rc}\">{rt}</span> configuration <code>{origin}</code> · {reload} · \
+<p class=\"meta\"><span class=\"badge {rc}\" id=\"ready\">{rt}</span> configuration <code id=\"origin\">{origin}</code> · \
+{reload}<strong class=\"bad\" id=\"reload-failed\"{failed}>, the last reload failed: the running configuration is kept</strong> · \
 <span id=\"updated\" data-t=\"{now}\">rendered {nowtxt}</span></p></header>\
 {problems}{filters}<div id=\"matrix\">{tables}</div>",
         counts = counts(flows),
-        rc = if inst.ready { "up" } else { "pending" },
-        rt = if inst.ready {
-            "READY"
-        } else {
-            "FIRST ROUND RUNNING"
-        },
-        origin = esc(&inst.origin),
+        rc = if d.ready { "up" } else { "pending" },
+        rt = ready_text(d.ready),
+        origin = esc(&d.origin),
+        failed = if d.last_reload_ok { " hidden" } else { "" },
         now = inst.now,
         nowtxt = utc(inst.now),
         problems = problems(flows, inst.now),
