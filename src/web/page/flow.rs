@@ -5,7 +5,6 @@
 //! stops marked, extras greyed), the SSH algorithms as judged, the CRLs.
 
 use std::fmt::Write as _;
-use std::time::UNIX_EPOCH;
 
 use super::fmt::{age, ms, time_ago, utc};
 use super::overview::{reason_note, state, strip};
@@ -632,10 +631,7 @@ pub fn render(v: &FlowView, inst: &Instance) -> String {
     match &v.last {
         None => main.push_str("<p>Not probed yet.</p></header>"),
         Some(r) => {
-            let started = r
-                .started
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
+            let started = crate::text::unix_secs(r.started);
             let since = v
                 .since
                 .flatten()

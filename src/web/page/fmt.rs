@@ -1,14 +1,10 @@
 //! Times and durations as the pages show them: absolute UTC (the same on
 //! every screen of an incident) and a short relative age.
 
-use std::time::{Duration, UNIX_EPOCH};
-
-/// `2026-05-01 03:12:05Z`.
+/// `2026-05-01 03:12:05Z`: `text::rfc3339` with a space, which reads
+/// better in a table cell and still wraps at the date.
 pub fn utc(secs: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
-    humantime::format_rfc3339_seconds(t)
-        .to_string()
-        .replacen('T', " ", 1)
+    crate::text::rfc3339(secs).replacen('T', " ", 1)
 }
 
 /// `45 s`, `14 min`, `3 h 05 min`, `12 d`: the largest unit or two that

@@ -83,10 +83,7 @@ fn row(v: &FlowView, now: i64) -> String {
         Some(r) => (
             r.reason.to_string(),
             r.detail.clone(),
-            r.started
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()
-                .map(|d| d.as_secs() as i64),
+            Some(crate::text::unix_secs(r.started)),
         ),
     };
     let since = match v.since.flatten() {
