@@ -14,7 +14,7 @@
 //!
 //! [`check`] is the whole entry point, bytes in (the fuzz target's too).
 
-use crate::analyze::bundle::{self, BundleReport};
+use crate::analyze::bundle::BundleReport;
 use crate::analyze::trust::TrustStore;
 use crate::audit::bundle::{BundleError, decode};
 use crate::audit::signed::{self, SignatureReport, SignedError};
@@ -131,10 +131,13 @@ pub struct PayloadReport {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Judged {
     Certificate {
+        /// `pkcs12`, `pem` or `der`; empty when the content did not decode.
         format: String,
         /// Where the PKCS#12 password came from: `payload`,
         /// `password-file` or `none`.
         password: String,
+        /// `None` when the content is missing or did not decode (the
+        /// payload's findings say why).
         bundle: Option<Box<BundleReport>>,
     },
     Exchange {
@@ -305,18 +308,25 @@ fn judge_certificate(
             .findings
             .push(Finding::new(Reason::ProfileSetting, Level::Fail, detail));
     };
+    let from_payload = d.get("Password").and_then(Value::as_string);
+    let (password, origin) = match (from_payload, ctx.password) {
+        (Some(p), _) => (Some(p), "payload"),
+        (None, Some(p)) => (Some(p), "password-file"),
+        (None, None) => (None, "none"),
+    };
+    // A certificate payload whatever its content: one that cannot be
+    // decoded is a failed certificate payload, not one left unjudged.
+    report.judged = Judged::Certificate {
+        format: String::new(),
+        password: origin.to_owned(),
+        bundle: None,
+    };
     let Some(content) = d.get("PayloadContent").and_then(Value::as_data) else {
         fail(
             report,
             "the certificate payload has no PayloadContent data".to_owned(),
         );
         return Ok(());
-    };
-    let from_payload = d.get("Password").and_then(Value::as_string);
-    let (password, origin) = match (from_payload, ctx.password) {
-        (Some(p), _) => (Some(p), "payload"),
-        (None, Some(p)) => (Some(p), "password-file"),
-        (None, None) => (None, "none"),
     };
     let decoded = match decode(content, password) {
         Ok(b) => b,
@@ -330,7 +340,7 @@ fn judge_certificate(
             return Ok(());
         }
         // The engineer must say more: not a verdict about the profile.
-        Err(e @ (BundleError::WrongPassword | BundleError::PasswordNeeded)) => {
+        Err(e) if e.needs_password() => {
             return Err(ProfileError::Payload {
                 index: report.index,
                 identifier: report.identifier.clone(),
@@ -342,19 +352,17 @@ fn judge_certificate(
             return Ok(());
         }
     };
-    if report.payload_type == "com.apple.security.pkcs12" && decoded.keys.is_empty() {
+    let judged = crate::audit::bundle::judge(&decoded, ctx.stores, ctx.now);
+    // With a server certificate the missing key is already a finding.
+    if report.payload_type == "com.apple.security.pkcs12"
+        && decoded.keys.is_empty()
+        && judged.leaf.is_none()
+    {
         fail(
             report,
             "the PKCS#12 payload holds no private key (an identity needs one)".to_owned(),
         );
     }
-    let judged = bundle::judge(
-        &decoded.certs,
-        &decoded.keys,
-        ctx.stores,
-        &bundle::policy(),
-        ctx.now,
-    );
     report.findings.extend(judged.findings.iter().cloned());
     report.judged = Judged::Certificate {
         format: decoded.format.as_str().to_owned(),

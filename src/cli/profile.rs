@@ -176,10 +176,14 @@ fn table(file: &Path, r: &ProfileReport) -> String {
             p.index,
             p.payload_type,
             p.display_name,
+            // A failing finding makes the payload FAIL, judged or not
+            // (a certificate payload without content, a payload that is
+            // not a dictionary).
             match p.judged {
+                _ if !passed => status(false),
                 Judged::Other => "not judged",
                 Judged::Facts { .. } => "facts",
-                _ => status(passed),
+                _ => status(true),
             }
         );
         match &p.judged {
@@ -188,8 +192,8 @@ fn table(file: &Path, r: &ProfileReport) -> String {
                 password,
                 bundle,
             } => {
-                let _ = writeln!(out, "    {format}, password from {password}");
                 if let Some(b) = bundle {
+                    let _ = writeln!(out, "    {format}, password from {password}");
                     // Findings of the bundle are the payload's findings.
                     let lines = bundle_lines(b, "    ");
                     out.push_str(&lines);
