@@ -431,3 +431,92 @@ fn decode_pkcs12(bytes: &[u8], password: Option<&str>) -> Result<Bundle, BundleE
         names,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pkcs8::der::{Encode, asn1::OctetString, pem::LineEnding};
+    use pkcs8::pkcs5::pbes2::{Kdf, Parameters, Pbkdf2Params};
+
+    /// An `ENCRYPTED PRIVATE KEY` PEM under `params`, over bytes that are
+    /// no key (the cost is refused before anything is decrypted).
+    fn encrypted_pem(params: Parameters) -> String {
+        let info = pkcs8::EncryptedPrivateKeyInfo {
+            encryption_algorithm: pkcs5::EncryptionScheme::Pbes2(params),
+            encrypted_data: OctetString::new(vec![0u8; 32]).expect("octets"),
+        };
+        let der = info.to_der().expect("der");
+        pkcs8::der::pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &der).expect("pem")
+    }
+
+    fn pbkdf2(iterations: u32) -> Parameters {
+        let mut params = Parameters::generate_pbkdf2_sha256_aes256cbc(2048, b"saltsalt", [7; 16])
+            .expect("pbes2");
+        if let Kdf::Pbkdf2(Pbkdf2Params {
+            iteration_count, ..
+        }) = &mut params.kdf
+        {
+            *iteration_count = iterations;
+        }
+        params
+    }
+
+    #[test]
+    fn pem_blocks_keep_each_labelled_block_and_skip_unmatched_boundaries() {
+        let text = b"junk\n-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n\
+                     -----BEGIN A-----\n-----END B-----\n\
+                     -----BEGIN ENCRYPTED PRIVATE KEY-----\r\nAAAA\r\n-----END ENCRYPTED PRIVATE KEY-----";
+        let blocks = pem_blocks(text);
+        let labels: Vec<&str> = blocks.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["EC PARAMETERS", "ENCRYPTED PRIVATE KEY"]);
+        assert!(blocks[1].text.starts_with(b"-----BEGIN ENCRYPTED"));
+        assert!(
+            blocks[1]
+                .text
+                .ends_with(b"-----END ENCRYPTED PRIVATE KEY-----")
+        );
+        assert!(blocks[1].is_key() && !blocks[0].is_key());
+    }
+
+    #[test]
+    fn legacy_encryption_is_found_by_its_headers() {
+        let pem = b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\
+                    DEK-Info: DES-EDE3-CBC,0123456789ABCDEF\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        let err = decode(pem, Some("x")).expect_err("refused");
+        assert_eq!(
+            err,
+            BundleError::LegacyEncrypted {
+                index: 0,
+                label: "RSA PRIVATE KEY".to_owned(),
+                dek: ", DEK-Info DES-EDE3-CBC".to_owned(),
+            }
+        );
+        let plain = pem_blocks(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+        assert_eq!(plain[0].legacy_encryption(), None);
+    }
+
+    #[test]
+    fn a_key_derivation_that_would_stall_the_check_is_refused_before_it_runs() {
+        let started = std::time::Instant::now();
+        let pem = encrypted_pem(pbkdf2(MAX_PBKDF2_ITERATIONS + 1));
+        match decode(pem.as_bytes(), Some("x")) {
+            Err(BundleError::KeyUnsupported { index: 0, detail }) => {
+                assert!(detail.contains("10000001 iterations"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+
+        // Within the bound the derivation runs and the zeros do not
+        // decrypt: the password is what is wrong.
+        let pem = encrypted_pem(pbkdf2(2048));
+        assert_eq!(
+            decode(pem.as_bytes(), Some("x")).expect_err("garbage"),
+            BundleError::KeyWrongPassword { index: 0 }
+        );
+        assert_eq!(
+            decode(pem.as_bytes(), None).expect_err("garbage"),
+            BundleError::KeyPasswordNeeded { index: 0 }
+        );
+    }
+}

@@ -15,12 +15,15 @@
 //! [`check`] is the whole entry point, bytes in (the fuzz target's too).
 
 use crate::analyze::bundle::BundleReport;
+use crate::analyze::chain::{self, ChainPolicy, ChainReport, Notice, OrderRule, Purpose};
 use crate::analyze::trust::TrustStore;
 use crate::audit::bundle::{BundleError, decode};
-use crate::audit::signed::{self, SignatureReport, SignedError};
-use crate::outcome::{Finding, Level, Reason};
+use crate::audit::signed::{self, SignatureReport, Signed, SignedError};
+use crate::outcome::{Action, Finding, Level, Reason};
 use plist::{Dictionary, Value};
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 use thiserror::Error;
@@ -90,6 +93,12 @@ pub struct ProfileReport {
     pub plist: PlistFormat,
     /// Present when the profile is CMS-signed.
     pub signature: Option<SignatureReport>,
+    /// The signer certificate's path to each store, as a device judges it
+    /// before it shows the profile as verified: positions are the signer
+    /// (0), then the other certificates the SignedData carries. Present
+    /// when the signer certificate is included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_chain: Option<ChainReport>,
     pub payload_type: String,
     pub identifier: String,
     pub display_name: String,
@@ -165,15 +174,17 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
     if bytes.len() as u64 > crate::audit::MAX_FILE_BYTES {
         return Err(ProfileError::TooLarge(bytes.len()));
     }
-    let (content, signature) = match container(bytes) {
+    let mut findings = Vec::new();
+    let (content, signature, signer_chain) = match container(bytes) {
         Container::Cms => {
             let s = signed::unwrap(bytes)?;
             if container(&s.content) == Container::Cms {
                 return Err(ProfileError::NestedSignature);
             }
-            (s.content, Some(s.signature))
+            let signer_chain = judge_signer(&s, ctx, &mut findings);
+            (s.content, Some(s.signature), signer_chain)
         }
-        Container::Plist => (bytes.to_vec(), None),
+        Container::Plist => (bytes.to_vec(), None, None),
         Container::Unknown => return Err(ProfileError::UnknownContainer),
     };
     let plist = if content.starts_with(b"bplist") {
@@ -186,13 +197,15 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
     let top = value
         .as_dictionary()
         .ok_or_else(|| ProfileError::NotAProfile("the top level is not a dictionary".to_owned()))?;
-    let mut findings = Vec::new();
     if let Some(s) = signature.as_ref().filter(|s| !s.valid) {
-        findings.push(Finding::new(
-            Reason::ProfileSignature,
-            Level::Fail,
-            format!("the profile's signature does not verify: {}", s.detail),
-        ));
+        findings.insert(
+            0,
+            Finding::new(
+                Reason::ProfileSignature,
+                Level::Fail,
+                format!("the profile's signature does not verify: {}", s.detail),
+            ),
+        );
     }
     let payloads = match top.get("PayloadContent") {
         Some(Value::Array(items)) => items
@@ -222,6 +235,7 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
     Ok(ProfileReport {
         plist,
         signature,
+        signer_chain,
         payload_type: text(top, "PayloadType"),
         identifier: text(top, "PayloadIdentifier"),
         display_name: text(top, "PayloadDisplayName"),
@@ -230,6 +244,72 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
         payloads,
         findings,
     })
+}
+
+/// The chain policy for a profile's signer: the TLS check's validation
+/// for the [`Purpose::Signer`] use (no EKU rule, a signing keyUsage), with
+/// no name, no order (a SignedData's certificates are a SET) and no
+/// complaint about extra certificates.
+fn signer_policy() -> ChainPolicy {
+    ChainPolicy {
+        purpose: Purpose::Signer,
+        name_mismatch: Action::Off,
+        chain_order: Action::Off,
+        chain_order_tls13: Action::Off,
+        chain_extra: Notice::Off,
+        anchor_sent: Notice::Off,
+        ..ChainPolicy::default()
+    }
+}
+
+/// Judges the signer certificate's path to every store with the
+/// certificates the SignedData carries. A device shows a signed profile
+/// as verified only when the signer chains to an anchor it trusts and is
+/// valid; the signature itself is [`signed`]'s verdict, so what fails
+/// here is a warning (`profile_signature`), named, and a warning stays
+/// one.
+fn judge_signer(
+    signed: &Signed,
+    ctx: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) -> Option<ChainReport> {
+    let signer = signed.signature.signer.as_ref()?;
+    let at = signed
+        .certificates
+        .iter()
+        .position(|d| hex::encode(Sha256::digest(d)) == signer.sha256)?;
+    let mut sent = vec![CertificateDer::from(signed.certificates[at].as_slice())];
+    sent.extend(
+        (0..signed.certificates.len())
+            .filter(|i| *i != at)
+            .map(|i| CertificateDer::from(signed.certificates[i].as_slice())),
+    );
+    let name = ServerName::try_from("signer.invalid").ok()?;
+    let report = chain::analyze(
+        &sent,
+        ctx.stores,
+        &signer_policy(),
+        &name,
+        ctx.now,
+        OrderRule::Tls13,
+    );
+    for f in report.findings.iter().filter(|f| f.level != Level::Info) {
+        let consequence = if f.level == Level::Fail {
+            "; the signature verifies, but a device that trusts only these stores shows \
+             the profile as not verified"
+        } else {
+            ""
+        };
+        findings.push(Finding::new(
+            Reason::ProfileSignature,
+            Level::Warn,
+            format!(
+                "signer certificate {}: {} {}{consequence}",
+                signer.subject, f.reason, f.detail
+            ),
+        ));
+    }
+    Some(report)
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use clap::Subcommand;
 
 use super::pki::{AuditArgs, AuditOutput, bundle_lines, prepare, print_json};
+use super::render::path_line;
 use super::{EXIT_FAIL, EXIT_USAGE};
 use crate::analyze::trust::TrustStore;
 use crate::audit::profile::{self, Context, Judged, ProfileReport};
@@ -164,6 +165,10 @@ fn table(file: &Path, r: &ProfileReport) -> String {
             "  signature {}: {signer}",
             if s.valid { "valid" } else { "INVALID" }
         );
+    }
+    // Position 0 is the signer, then the certificates carried with it.
+    for a in r.signer_chain.iter().flat_map(|c| c.anchors()) {
+        let _ = writeln!(out, "  signer {}", path_line(a));
     }
     for f in &r.findings {
         let _ = writeln!(out, "  {} {}: {}", level(f.level), f.reason, f.detail);

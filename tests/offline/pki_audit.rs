@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use rustls::pki_types::CertificateDer;
-use support::openssl_ca::openssl_verify;
+use support::openssl_ca::{Made, OpensslCa, date, dod_subject, openssl_verify};
 use support::pki::{Pki, PkiOptions, openssl, openssl_rsa_key, pem_all};
 use support::{flowprobe, have, require};
 
@@ -598,6 +598,56 @@ fn a_pkcs12_with_the_server_certificate_but_no_key_fails_a_ca_only_one_passes() 
     );
 }
 
+/// A Certificate payload of `kind` (`pkcs12`, `pem`, `root`) numbered
+/// `n`, with its `Password` key when given and `content` as its data
+/// (`None`: no PayloadContent).
+fn cert_payload(kind: &str, n: u32, password: Option<&str>, content: Option<&[u8]>) -> String {
+    use base64::Engine;
+    let password = password
+        .map(|p| format!("<key>Password</key><string>{p}</string>\n"))
+        .unwrap_or_default();
+    let content = content
+        .map(|c| {
+            format!(
+                "<key>PayloadContent</key><data>{}</data>\n",
+                base64::engine::general_purpose::STANDARD.encode(c)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<dict>
+<key>PayloadType</key><string>com.apple.security.{kind}</string>
+<key>PayloadIdentifier</key><string>mil.lab.mdm.pki.{kind}{n}</string>
+<key>PayloadDisplayName</key><string>{kind} {n}</string>
+<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A0001{n:02}</string>
+<key>PayloadVersion</key><integer>1</integer>
+{password}{content}</dict>
+"#
+    )
+}
+
+/// A configuration profile around `payloads` (dictionaries as XML).
+fn profile_with(payloads: &[String]) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+<key>PayloadType</key><string>Configuration</string>
+<key>PayloadIdentifier</key><string>mil.lab.mdm.pki</string>
+<key>PayloadDisplayName</key><string>MDM PKI and mail</string>
+<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000001</string>
+<key>PayloadVersion</key><integer>1</integer>
+<key>PayloadContent</key>
+<array>
+{}</array>
+</dict>
+</plist>
+"#,
+        payloads.concat()
+    )
+}
+
 /// A profile with a PKCS#12 Certificate payload and an Exchange payload
 /// whose S/MIME keys are `smime` (`None`: left out).
 fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
@@ -611,39 +661,14 @@ fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
         .zip(smime)
         .filter_map(|(k, v)| v.map(|v| format!("<key>{k}</key><{v}/>\n")))
         .collect();
-    let mut data = plist::Dictionary::new();
-    data.insert("d".into(), plist::Value::Data(p12.to_vec()));
-    let mut buf = Vec::new();
-    plist::to_writer_xml(&mut buf, &plist::Value::Dictionary(data)).expect("xml");
-    let xml = String::from_utf8(buf).expect("utf8");
-    let b64 = xml
-        .split("<data>")
-        .nth(1)
-        .and_then(|s| s.split("</data>").next())
-        .expect("data element")
-        .to_owned();
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-<key>PayloadType</key><string>Configuration</string>
-<key>PayloadIdentifier</key><string>mil.lab.mdm.pki</string>
-<key>PayloadDisplayName</key><string>MDM PKI and mail</string>
-<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000001</string>
-<key>PayloadVersion</key><integer>1</integer>
-<key>PayloadContent</key>
-<array>
-<dict>
-<key>PayloadType</key><string>com.apple.security.pkcs12</string>
-<key>PayloadIdentifier</key><string>mil.lab.mdm.pki.server</string>
-<key>PayloadDisplayName</key><string>MDM server identity</string>
-<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000002</string>
-<key>PayloadVersion</key><integer>1</integer>
-<key>Password</key><string>{password}</string>
-<key>PayloadContent</key><data>{b64}</data>
-</dict>
-<dict>
+    let server = cert_payload("pkcs12", 2, Some(password), Some(p12)).replace(
+        "<key>PayloadDisplayName</key><string>pkcs12 2</string>",
+        "<key>PayloadDisplayName</key><string>MDM server identity</string>",
+    );
+    profile_with(&[
+        server,
+        format!(
+            r#"<dict>
 <key>PayloadType</key><string>com.apple.eas.account</string>
 <key>PayloadIdentifier</key><string>mil.lab.mdm.eas</string>
 <key>PayloadDisplayName</key><string>Exchange</string>
@@ -652,7 +677,9 @@ fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
 <key>Host</key><string>mail.lab.test</string>
 <key>SSL</key><true/>
 {settings}</dict>
-<dict>
+"#
+        ),
+        r#"<dict>
 <key>PayloadType</key><string>com.apple.security.scep</string>
 <key>PayloadIdentifier</key><string>mil.lab.mdm.scep</string>
 <key>PayloadDisplayName</key><string>Device identity</string>
@@ -664,11 +691,9 @@ fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
 <key>Keysize</key><integer>2048</integer>
 </dict>
 </dict>
-</array>
-</dict>
-</plist>
 "#
-    )
+        .to_owned(),
+    ])
 }
 
 fn profile_check(f: &Files, files: &[&str], extra: &[&str]) -> Output {
@@ -720,7 +745,7 @@ fn profiles_plain_binary_and_signed_pass_and_openssl_agrees_on_the_path() {
         "-out",
         &signed,
     ]);
-    // BER with indefinite lengths and a chunked content, like Apple's tools.
+    // BER with indefinite lengths and a chunked eContent (`-stream`).
     openssl(&[
         "cms",
         "-sign",
@@ -887,4 +912,188 @@ fn profiles_missing_and_false_smime_keys_fail_and_bad_files_are_clear_errors() {
     );
     let o = pki_check(&f, &huge.display().to_string(), &[]);
     assert_eq!(code(&o), 2, "{}", text(&o));
+}
+
+/// `openssl cms -sign` of `content` by `signer`, DER, with `extra` options
+/// (`-certfile`, `-nocerts`).
+fn cms_sign(f: &Files, out: &str, content: &str, signer: &Made, extra: &[&str]) -> String {
+    let (cert, key) = (
+        signer.cert.display().to_string(),
+        signer.key.display().to_string(),
+    );
+    let mut args = vec![
+        "cms",
+        "-sign",
+        "-binary",
+        "-nodetach",
+        "-outform",
+        "der",
+        "-in",
+        content,
+        "-signer",
+        &cert,
+        "-inkey",
+        &key,
+    ];
+    args.extend_from_slice(extra);
+    made(f, out, &args)
+}
+
+/// `openssl cms -verify` against the lab FCPCA G2 only: what a device that
+/// trusts it concludes about a signed profile (the oracle).
+fn openssl_cms_verify(f: &Files, signed: &str) -> (bool, String) {
+    let out = std::process::Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "der", "-in", signed])
+        .args(["-CAfile", &f.s("fcpca-g2.pem"), "-out", "/dev/null"])
+        .output()
+        .expect("run openssl cms -verify");
+    (out.status.success(), text(&out))
+}
+
+#[test]
+fn a_signed_profiles_signer_is_judged_against_the_stores_and_a_missing_signer_fails() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas()).display().to_string();
+    let p12 =
+        std::fs::read(f.p12("server.p12", Path::new(&cas), Some("s3cret!"), &[])).expect("p12");
+    let xml = f
+        .write(
+            "plain.mobileconfig",
+            &profile_xml(&p12, "s3cret!", [Some(true); 3]),
+        )
+        .display()
+        .to_string();
+    // A profile-signing certificate as a CA issues one: S/MIME and code
+    // signing EKUs (no serverAuth), issued by DOD SW CA-66; and the same
+    // key's certificate that expired yesterday.
+    let ca_dir = f.path("ca");
+    std::fs::create_dir(&ca_dir).expect("ca dir");
+    let mut ca = OpensslCa::new(&ca_dir);
+    let ca66 = Made {
+        cert: f.write("ca66.pem", &pem_all(&[&f.pki.ca66])),
+        key: f.write("ca66.key", &f.pki.ca66_key_pem),
+        der: f.pki.ca66.clone(),
+    };
+    let ext = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+               extendedKeyUsage=emailProtection,codeSigning\n\
+               subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+    let subject = dod_subject("MDM Profile Signer");
+    let signer = ca.issue(
+        "signer",
+        "signer",
+        &subject,
+        &ca66,
+        ext,
+        &date(-1),
+        &date(365),
+    );
+    let expired = ca.issue(
+        "expired",
+        "signer",
+        &subject,
+        &ca66,
+        ext,
+        &date(-30),
+        &date(-1),
+    );
+
+    let full = cms_sign(&f, "full.mobileconfig", &xml, &signer, &["-certfile", &cas]);
+    let alone = cms_sign(&f, "alone.mobileconfig", &xml, &signer, &[]);
+    let old = cms_sign(&f, "old.mobileconfig", &xml, &expired, &["-certfile", &cas]);
+    let nocerts = cms_sign(&f, "nocerts.mobileconfig", &xml, &signer, &["-nocerts"]);
+
+    // The signer with its whole path carried: verified, nothing to say.
+    let (ok, said) = openssl_cms_verify(&f, &full);
+    assert!(ok, "oracle refuses the fully carried signer: {said}");
+    let o = profile_check(&f, &[&full], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("signature valid: signer CN=MDM Profile Signer, OU=PKI, OU=DoD"),
+        "{out}"
+    );
+    // Positions are the SignedData's order (a SET: DER-sorted), so
+    // only the ends and the length are fixed.
+    let path = out
+        .lines()
+        .find(|l| l.starts_with("  signer path fcpca-g2: valid, positions 0 -> "))
+        .unwrap_or_else(|| panic!("no valid signer path: {out}"));
+    assert!(
+        path.matches(" -> ").count() == 4
+            && path.contains(" to CN=Federal Common Policy CA G2, OU=FPKI"),
+        "{out}"
+    );
+    assert!(!out.contains("profile_signature"), "{out}");
+
+    // Only the signer's own certificate: the signature verifies, the path
+    // does not, and a device shows it as not verified: a warning.
+    let (ok, said) = openssl_cms_verify(&f, &alone);
+    assert!(!ok, "oracle verifies a signer without its path: {said}");
+    let o = profile_check(&f, &[&alone], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("signature valid: signer CN=MDM Profile Signer"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  signer path fcpca-g2: not valid, positions 0: path stops at CN=MDM Profile Signer"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  warn profile_signature: signer certificate CN=MDM Profile Signer, OU=PKI, OU=DoD, \
+             O=U.S. Government, C=US: chain_incomplete store fcpca-g2: path stops at"
+        ) && out.contains("the signature verifies, but a device that trusts only these stores shows the profile as not verified"),
+        "{out}"
+    );
+
+    // Expired yesterday: the same warning, naming the expiry.
+    let (ok, said) = openssl_cms_verify(&f, &old);
+    assert!(!ok && said.contains("expired"), "oracle: {said}");
+    let o = profile_check(&f, &[&old], &["--output", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let profile = &v["profiles"][0];
+    assert_eq!(profile["signature"]["valid"], true);
+    assert_eq!(
+        profile["signer_chain"]["anchors"][0]["verified"], false,
+        "{profile}"
+    );
+    let warning = profile["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["reason"] == "profile_signature")
+        .expect("a signer warning");
+    assert_eq!(warning["level"], "warn");
+    let detail = warning["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.starts_with("signer certificate CN=MDM Profile Signer")
+            && detail.contains("cert_expired store fcpca-g2: position 0 (MDM Profile Signer")
+            && detail.contains("expired at"),
+        "{detail}"
+    );
+
+    // Without the signer's certificate nothing can be verified.
+    let o = profile_check(&f, &[&nocerts], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("signature INVALID: signer certificate not included"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "fail profile_signature: the profile's signature does not verify: \
+             the signer's certificate is not in the SignedData"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("signer path"), "{out}");
 }
