@@ -1,9 +1,12 @@
 //! `flowprobe pki check` and `flowprobe profile check` on files made the
 //! way an engineer makes them: PKCS#12 with the `openssl pkcs12 -export`
 //! CLI (legacy RC2/3DES and the OpenSSL 3 AES/PBKDF2 default, with and
-//! without a password), profiles as XML and binary plists, CMS-signed with
-//! `openssl smime`/`openssl cms`. Path verdicts are cross-checked with
-//! `openssl verify` over the same certificates.
+//! without a password), PEM bundles with keys from `openssl pkcs8`,
+//! `genpkey`, `ecparam`, `rsa`/`ec -aes*`, profiles as XML and binary
+//! plists, CMS-signed with `openssl smime`/`openssl cms`. The path verdicts
+//! of the full, missing-cross-certificate, expired-CA and superseded cases
+//! are cross-checked with `openssl verify` over the same certificates, the
+//! signer verdicts with `openssl cms -verify`.
 
 use flowprobe_testkit as support;
 
@@ -136,6 +139,7 @@ fn pkcs12_full_path_passes_in_every_encryption_and_openssl_agrees() {
         ),
         ("rc2-legacy.p12", Some("s3cret!"), vec!["-legacy"]),
         ("empty-password.p12", None, vec![]),
+        ("legacy-empty-password.p12", None, vec!["-legacy"]),
     ];
     for (name, password, extra) in cases {
         let p12 = f.p12(name, &cas, password, &extra);
@@ -251,14 +255,32 @@ fn pkcs12_expired_ca_fails_and_a_superseded_extra_only_warns() {
     let o = pki_check(&f, &p12, &[]);
     let out = text(&o);
     assert_eq!(code(&o), 1, "{out}");
-    assert!(out.contains("fail cert_expired"), "{out}");
-    assert!(out.contains("DoD Root CA 3"), "{out}");
+    let expired_line = out
+        .lines()
+        .find(|l| l.starts_with("fail cert_expired"))
+        .unwrap_or_else(|| panic!("no cert_expired finding: {out}"));
+    // It names position 2, and position 2 is the cross-certificate (issued
+    // by DoD Interoperability Root CA 2) with that very notAfter.
+    let at = expired_line
+        .strip_prefix("fail cert_expired: store fcpca-g2: position 2 (DoD Root CA 3) expired at ")
+        .unwrap_or_else(|| panic!("{expired_line}"));
+    assert!(
+        out.contains(&format!(
+            "  2  CA          DoD Root CA 3  issuer DoD Interoperability Root CA 2  until {at}"
+        )),
+        "{out}"
+    );
 
     // The current and the superseded cross-certificate: the path uses the
     // current one, the old one is hygiene.
     let mut both = f.full_cas();
     both.push(&old.dod_root_cross);
     let both = f.cas("superseded.pem", &both);
+    let (ok, said) = openssl_verify(&f.path("fcpca-g2.pem"), &both, &f.path("leaf.pem"));
+    assert!(
+        ok,
+        "oracle refuses the path beside a superseded extra: {said}"
+    );
     let p12 = f.p12("superseded.p12", &both, None, &[]);
     let o = pki_check(&f, &p12, &[]);
     let out = text(&o);
@@ -1096,4 +1118,91 @@ fn a_signed_profiles_signer_is_judged_against_the_stores_and_a_missing_signer_fa
         "{out}"
     );
     assert!(!out.contains("signer path"), "{out}");
+}
+
+#[test]
+fn profile_certificate_payloads_pem_root_password_file_and_missing_content() {
+    if !openssl_ok() {
+        return;
+    }
+    let old = Pki::generate(&PkiOptions {
+        cross_expired: true,
+        ..PkiOptions::default()
+    });
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas());
+    let p12 = std::fs::read(f.p12("server.p12", &cas, Some("s3cret!"), &[])).expect("p12");
+
+    // A PKCS#12 payload without a Password key: --password-file opens it.
+    let xml = profile_with(&[cert_payload("pkcs12", 1, None, Some(&p12))]);
+    let nopass = f.write("nopass.mobileconfig", &xml).display().to_string();
+    let o = profile_check(&f, &[&nopass], &["--password-file", &f.s("password")]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("    pkcs12, password from password-file"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4"),
+        "{out}"
+    );
+    let o = profile_check(&f, &[&nopass], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "nopass.mobileconfig: payload 0 (mil.lab.mdm.pki.pkcs121): \
+             the PKCS#12 is protected by a password: give it with --password-file"
+        ),
+        "{}",
+        text(&o)
+    );
+
+    // `.pem` (the server certificate and its CAs as PEM text) and `.root`
+    // (one DER CA certificate) payloads, judged as `pki check` judges the
+    // same bytes; an expired root fails; a payload without content fails.
+    let leaf_and_cas = format!(
+        "{}{}",
+        pem_all(&[&f.pki.leaf]),
+        std::fs::read_to_string(&cas).expect("cas")
+    );
+    let xml = profile_with(&[
+        cert_payload("pem", 1, None, Some(leaf_and_cas.as_bytes())),
+        cert_payload("root", 2, None, Some(f.pki.fcpca.as_ref())),
+        cert_payload("root", 3, None, Some(old.dod_root_cross.as_ref())),
+        cert_payload("pem", 4, None, None),
+    ]);
+    let certs = f.write("certs.mobileconfig", &xml).display().to_string();
+    let o = profile_check(&f, &[&certs], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains(
+            "  payload 0 com.apple.security.pem \"pem 1\": PASS\n    pem, password from none\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("    path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  payload 1 com.apple.security.root \"root 2\": PASS\n    der, password from none\n"
+        ) && out.contains("      0  self-signed Federal Common Policy CA G2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  payload 2 com.apple.security.root \"root 3\": FAIL\n")
+            && out.contains("    fail cert_expired: position 0 (CN=DoD Root CA 3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  payload 3 com.apple.security.pem \"pem 4\": FAIL\n")
+            && out.contains(
+                "    fail profile_setting: the certificate payload has no PayloadContent data"
+            ),
+        "{out}"
+    );
+    assert!(!out.contains("not judged"), "{out}");
 }
