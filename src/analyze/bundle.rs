@@ -233,6 +233,18 @@ fn judge_validity(certs: &[CertFacts], policy: &ChainPolicy, now: i64, out: &mut
     }
 }
 
+/// The order a TLS server sends `certs` in when `leaf` is its
+/// certificate (see [`BundleReport::order`]): for any set of certificates
+/// with a known end entity, such as a CMS signer and what its SignedData
+/// carries.
+pub fn issuer_order(certs: &[CertificateDer<'_>], leaf: usize, now: SystemTime) -> Vec<usize> {
+    let parsed: Vec<Option<X509Certificate<'_>>> = certs
+        .iter()
+        .map(|c| X509Certificate::from_der(c.as_ref()).ok().map(|(_, x)| x))
+        .collect();
+    send_order(Some(leaf), &parsed, unix(now))
+}
+
 /// The leaf, then issuer after issuer (by name and signature), then every
 /// certificate not on that walk, in file order.
 fn send_order(leaf: Option<usize>, parsed: &[Option<X509Certificate<'_>>], now: i64) -> Vec<usize> {

@@ -95,8 +95,9 @@ pub struct ProfileReport {
     pub signature: Option<SignatureReport>,
     /// The signer certificate's path to each store, as a device judges it
     /// before it shows the profile as verified: positions are the signer
-    /// (0), then the other certificates the SignedData carries. Present
-    /// when the signer certificate is included.
+    /// (0), its issuer, that one's issuer, ..., then the other certificates
+    /// the SignedData carries. Present when the signer certificate is
+    /// included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer_chain: Option<ChainReport>,
     pub payload_type: String,
@@ -278,12 +279,17 @@ fn judge_signer(
         .certificates
         .iter()
         .position(|d| hex::encode(Sha256::digest(d)) == signer.sha256)?;
-    let mut sent = vec![CertificateDer::from(signed.certificates[at].as_slice())];
-    sent.extend(
-        (0..signed.certificates.len())
-            .filter(|i| *i != at)
-            .map(|i| CertificateDer::from(signed.certificates[i].as_slice())),
-    );
+    let carried: Vec<CertificateDer<'_>> = signed
+        .certificates
+        .iter()
+        .map(|d| CertificateDer::from(d.as_slice()))
+        .collect();
+    // A SignedData's certificates are a SET: put them in the order a
+    // server would send them, so positions read signer, issuer, ...
+    let sent: Vec<CertificateDer<'_>> = crate::analyze::bundle::issuer_order(&carried, at, ctx.now)
+        .into_iter()
+        .map(|i| carried[i].clone())
+        .collect();
     let name = ServerName::try_from("signer.invalid").ok()?;
     let report = chain::analyze(
         &sent,
