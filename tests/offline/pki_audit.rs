@@ -374,13 +374,17 @@ fn encrypted_pem_keys_are_decrypted_and_compared_legacy_encryption_is_a_clear_er
         args.extend_from_slice(extra);
         made(&f, out, &args)
     };
-    // PBES2 as OpenSSL 3 writes it (PBKDF2-HMAC-SHA256, AES-256-CBC), and
-    // the 3DES / HMAC-SHA1 form of older tools.
+    // PBES2 as OpenSSL 3 writes it (PBKDF2-HMAC-SHA256, AES-256-CBC), the
+    // 3DES / HMAC-SHA1 form of older tools, and scrypt (N=16384, r=8).
     let cases = [
         ("aes", topk8("aes.p8", &["-v2", "aes-256-cbc"])),
         (
             "3des-sha1",
             topk8("3des.p8", &["-v2", "des3", "-v2prf", "hmacWithSHA1"]),
+        ),
+        (
+            "scrypt",
+            topk8("scrypt.p8", &["-scrypt", "-v2", "aes-256-cbc"]),
         ),
     ];
     for (name, p8) in &cases {
