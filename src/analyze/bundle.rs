@@ -239,6 +239,18 @@ fn judge_validity(certs: &[CertFacts], policy: &ChainPolicy, now: i64, out: &mut
     }
 }
 
+/// The order a TLS server sends `certs` in when `leaf` is its
+/// certificate (see [`BundleReport::order`]): for any set of certificates
+/// with a known end entity, such as a CMS signer and what its SignedData
+/// carries.
+pub fn issuer_order(certs: &[CertificateDer<'_>], leaf: usize, now: SystemTime) -> Vec<usize> {
+    let parsed: Vec<Option<X509Certificate<'_>>> = certs
+        .iter()
+        .map(|c| X509Certificate::from_der(c.as_ref()).ok().map(|(_, x)| x))
+        .collect();
+    send_order(Some(leaf), &parsed, unix_secs(now))
+}
+
 /// The leaf, then issuer after issuer (by name and signature), then every
 /// certificate not on that walk, in file order.
 fn send_order(leaf: Option<usize>, parsed: &[Option<X509Certificate<'_>>], now: i64) -> Vec<usize> {
@@ -307,6 +319,44 @@ fn match_key(key: &PrivateKeyDer<'_>, parsed: &[Option<X509Certificate<'_>>]) ->
     }
 }
 
+/// A SEC1 `EC PRIVATE KEY` (what `openssl ecparam -genkey` writes), read
+/// by ring once it is wrapped in the PKCS#8 PrivateKeyInfo of each curve
+/// ring knows: ring checks that the curve the key names (when it names
+/// one) is that curve, and that the public point the key carries is its
+/// private scalar's.
+fn sec1_public_key(sec1: &[u8]) -> Result<(String, Vec<u8>), String> {
+    use pkcs8::der::Encode;
+    use pkcs8::der::asn1::{AnyRef, ObjectIdentifier, OctetStringRef};
+    const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    let key = OctetStringRef::new(sec1).map_err(|e| format!("SEC1 key: {e}"))?;
+    let rng = SystemRandom::new();
+    for (curve, oid, alg) in [
+        (
+            "P-256",
+            ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7"),
+            &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        ),
+        (
+            "P-384",
+            ObjectIdentifier::new_unwrap("1.3.132.0.34"),
+            &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        ),
+    ] {
+        let info = pkcs8::PrivateKeyInfoRef::new(
+            pkcs8::AlgorithmIdentifierRef {
+                oid: EC_PUBLIC_KEY,
+                parameters: Some(AnyRef::from(&oid)),
+            },
+            key,
+        );
+        let Ok(der) = info.to_der() else { continue };
+        if let Ok(kp) = EcdsaKeyPair::from_pkcs8(alg, &der, &rng) {
+            return Ok((format!("ec {curve}"), kp.public_key().as_ref().to_vec()));
+        }
+    }
+    Err("not a P-256 or P-384 SEC1 EC key that carries its public key".to_owned())
+}
+
 /// The key type and the bytes of the SubjectPublicKeyInfo's BIT STRING
 /// (RSAPublicKey DER, an uncompressed EC point, an Ed25519 key), as ring
 /// derives them from the private key.
@@ -339,7 +389,7 @@ fn public_key(key: &PrivateKeyDer<'_>) -> Result<(String, Vec<u8>), String> {
                     "not an RSA (2048 to 8192 bits), P-256, P-384 or Ed25519 PKCS#8 key".to_owned()
                 })
         }
-        PrivateKeyDer::Sec1(_) => Err("SEC1 EC keys are not compared; use PKCS#8".to_owned()),
+        PrivateKeyDer::Sec1(k) => sec1_public_key(k.secret_sec1_der()),
         _ => Err("unknown key format".to_owned()),
     }
 }

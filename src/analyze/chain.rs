@@ -19,7 +19,7 @@ mod validate;
 pub use crate::analyze::x509::{is_weak_signature, render_name, signature_name};
 pub use facts::{CertFacts, is_self_signed};
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
-pub use policy::{ChainPolicy, Notice, Pattern, RequiredCert};
+pub use policy::{ChainPolicy, Notice, Pattern, Purpose, RequiredCert};
 pub use validate::{Culprit, Violation};
 
 use crate::analyze::trust::TrustStore;
@@ -525,7 +525,7 @@ fn judge_store(
     findings: &mut Vec<Finding>,
 ) -> AnchorResult {
     let name = store.name().to_owned();
-    let refusal = match validate::validate(sent, certs, store, now) {
+    let refusal = match validate::validate(sent, certs, store, now, policy.purpose) {
         Ok(valid) => {
             let on_path = || valid.path.iter().filter_map(|p| certs.get(*p));
             let anchor_subject = store
@@ -549,7 +549,7 @@ fn judge_store(
     };
     let search = graph.search(store);
     let (path, violation, reason, detail) =
-        match validate::explain(&search, certs, store, now, &refusal) {
+        match validate::explain(&search, certs, store, now, policy.purpose, &refusal) {
             Explanation::Unlinked(PathOutcome::Incomplete { path, detail }) => {
                 (path, None, Reason::ChainIncomplete, detail)
             }

@@ -14,13 +14,16 @@
 //!
 //! [`check`] is the whole entry point, bytes in (the fuzz target's too).
 
-use crate::analyze::bundle::{self, BundleReport};
+use crate::analyze::bundle::BundleReport;
+use crate::analyze::chain::{self, ChainPolicy, ChainReport, Notice, OrderRule, Purpose};
 use crate::analyze::trust::TrustStore;
 use crate::audit::bundle::{BundleError, decode};
-use crate::audit::signed::{self, SignatureReport, SignedError};
-use crate::outcome::{Finding, Level, Reason};
+use crate::audit::signed::{self, SignatureReport, Signed, SignedError};
+use crate::outcome::{Action, Finding, Level, Reason};
 use plist::{Dictionary, Value};
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 use thiserror::Error;
@@ -90,6 +93,13 @@ pub struct ProfileReport {
     pub plist: PlistFormat,
     /// Present when the profile is CMS-signed.
     pub signature: Option<SignatureReport>,
+    /// The signer certificate's path to each store, as a device judges it
+    /// before it shows the profile as verified: positions are the signer
+    /// (0), its issuer, that one's issuer, ..., then the other certificates
+    /// the SignedData carries. Present when the signer certificate is
+    /// included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_chain: Option<ChainReport>,
     pub payload_type: String,
     pub identifier: String,
     pub display_name: String,
@@ -131,10 +141,13 @@ pub struct PayloadReport {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Judged {
     Certificate {
+        /// `pkcs12`, `pem` or `der`; empty when the content did not decode.
         format: String,
         /// Where the PKCS#12 password came from: `payload`,
         /// `password-file` or `none`.
         password: String,
+        /// `None` when the content is missing or did not decode (the
+        /// payload's findings say why).
         bundle: Option<Box<BundleReport>>,
     },
     Exchange {
@@ -162,15 +175,17 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
     if bytes.len() as u64 > crate::audit::MAX_FILE_BYTES {
         return Err(ProfileError::TooLarge(bytes.len()));
     }
-    let (content, signature) = match container(bytes) {
+    let mut findings = Vec::new();
+    let (content, signature, signer_chain) = match container(bytes) {
         Container::Cms => {
             let s = signed::unwrap(bytes)?;
             if container(&s.content) == Container::Cms {
                 return Err(ProfileError::NestedSignature);
             }
-            (s.content, Some(s.signature))
+            let signer_chain = judge_signer(&s, ctx, &mut findings);
+            (s.content, Some(s.signature), signer_chain)
         }
-        Container::Plist => (bytes.to_vec(), None),
+        Container::Plist => (bytes.to_vec(), None, None),
         Container::Unknown => return Err(ProfileError::UnknownContainer),
     };
     let plist = if content.starts_with(b"bplist") {
@@ -183,13 +198,15 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
     let top = value
         .as_dictionary()
         .ok_or_else(|| ProfileError::NotAProfile("the top level is not a dictionary".to_owned()))?;
-    let mut findings = Vec::new();
     if let Some(s) = signature.as_ref().filter(|s| !s.valid) {
-        findings.push(Finding::new(
-            Reason::ProfileSignature,
-            Level::Fail,
-            format!("the profile's signature does not verify: {}", s.detail),
-        ));
+        findings.insert(
+            0,
+            Finding::new(
+                Reason::ProfileSignature,
+                Level::Fail,
+                format!("the profile's signature does not verify: {}", s.detail),
+            ),
+        );
     }
     let payloads = match top.get("PayloadContent") {
         Some(Value::Array(items)) => items
@@ -219,6 +236,7 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
     Ok(ProfileReport {
         plist,
         signature,
+        signer_chain,
         payload_type: text(top, "PayloadType"),
         identifier: text(top, "PayloadIdentifier"),
         display_name: text(top, "PayloadDisplayName"),
@@ -227,6 +245,77 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
         payloads,
         findings,
     })
+}
+
+/// The chain policy for a profile's signer: the TLS check's validation
+/// for the [`Purpose::Signer`] use (no EKU rule, a signing keyUsage), with
+/// no name, no order (a SignedData's certificates are a SET) and no
+/// complaint about extra certificates.
+fn signer_policy() -> ChainPolicy {
+    ChainPolicy {
+        purpose: Purpose::Signer,
+        name_mismatch: Action::Off,
+        chain_order: Action::Off,
+        chain_order_tls13: Action::Off,
+        chain_extra: Notice::Off,
+        anchor_sent: Notice::Off,
+        ..ChainPolicy::default()
+    }
+}
+
+/// Judges the signer certificate's path to every store with the
+/// certificates the SignedData carries. A device shows a signed profile
+/// as verified only when the signer chains to an anchor it trusts and is
+/// valid; the signature itself is [`signed`]'s verdict, so what fails
+/// here is a warning (`profile_signature`), named, and a warning stays
+/// one.
+fn judge_signer(
+    signed: &Signed,
+    ctx: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) -> Option<ChainReport> {
+    let signer = signed.signature.signer.as_ref()?;
+    let at = signed
+        .certificates
+        .iter()
+        .position(|d| hex::encode(Sha256::digest(d)) == signer.sha256)?;
+    let carried: Vec<CertificateDer<'_>> = signed
+        .certificates
+        .iter()
+        .map(|d| CertificateDer::from(d.as_slice()))
+        .collect();
+    // A SignedData's certificates are a SET: put them in the order a
+    // server would send them, so positions read signer, issuer, ...
+    let sent: Vec<CertificateDer<'_>> = crate::analyze::bundle::issuer_order(&carried, at, ctx.now)
+        .into_iter()
+        .map(|i| carried[i].clone())
+        .collect();
+    let name = ServerName::try_from("signer.invalid").ok()?;
+    let report = chain::analyze(
+        &sent,
+        ctx.stores,
+        &signer_policy(),
+        &name,
+        ctx.now,
+        OrderRule::Tls13,
+    );
+    for f in report.findings.iter().filter(|f| f.level != Level::Info) {
+        let consequence = if f.level == Level::Fail {
+            "; the signature verifies, but a device that trusts only these stores shows \
+             the profile as not verified"
+        } else {
+            ""
+        };
+        findings.push(Finding::new(
+            Reason::ProfileSignature,
+            Level::Warn,
+            format!(
+                "signer certificate {}: {} {}{consequence}",
+                signer.subject, f.reason, f.detail
+            ),
+        ));
+    }
+    Some(report)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -305,18 +394,25 @@ fn judge_certificate(
             .findings
             .push(Finding::new(Reason::ProfileSetting, Level::Fail, detail));
     };
+    let from_payload = d.get("Password").and_then(Value::as_string);
+    let (password, origin) = match (from_payload, ctx.password) {
+        (Some(p), _) => (Some(p), "payload"),
+        (None, Some(p)) => (Some(p), "password-file"),
+        (None, None) => (None, "none"),
+    };
+    // A certificate payload whatever its content: one that cannot be
+    // decoded is a failed certificate payload, not one left unjudged.
+    report.judged = Judged::Certificate {
+        format: String::new(),
+        password: origin.to_owned(),
+        bundle: None,
+    };
     let Some(content) = d.get("PayloadContent").and_then(Value::as_data) else {
         fail(
             report,
             "the certificate payload has no PayloadContent data".to_owned(),
         );
         return Ok(());
-    };
-    let from_payload = d.get("Password").and_then(Value::as_string);
-    let (password, origin) = match (from_payload, ctx.password) {
-        (Some(p), _) => (Some(p), "payload"),
-        (None, Some(p)) => (Some(p), "password-file"),
-        (None, None) => (None, "none"),
     };
     let decoded = match decode(content, password) {
         Ok(b) => b,
@@ -330,7 +426,7 @@ fn judge_certificate(
             return Ok(());
         }
         // The engineer must say more: not a verdict about the profile.
-        Err(e @ (BundleError::WrongPassword | BundleError::PasswordNeeded)) => {
+        Err(e) if e.needs_password() => {
             return Err(ProfileError::Payload {
                 index: report.index,
                 identifier: report.identifier.clone(),
@@ -342,19 +438,17 @@ fn judge_certificate(
             return Ok(());
         }
     };
-    if report.payload_type == "com.apple.security.pkcs12" && decoded.keys.is_empty() {
+    let judged = crate::audit::bundle::judge(&decoded, ctx.stores, ctx.now);
+    // With a server certificate the missing key is already a finding.
+    if report.payload_type == "com.apple.security.pkcs12"
+        && decoded.keys.is_empty()
+        && judged.leaf.is_none()
+    {
         fail(
             report,
             "the PKCS#12 payload holds no private key (an identity needs one)".to_owned(),
         );
     }
-    let judged = bundle::judge(
-        &decoded.certs,
-        &decoded.keys,
-        ctx.stores,
-        &bundle::policy(),
-        ctx.now,
-    );
     report.findings.extend(judged.findings.iter().cloned());
     report.judged = Judged::Certificate {
         format: decoded.format.as_str().to_owned(),

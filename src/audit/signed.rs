@@ -27,6 +27,10 @@ const MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
 pub struct Signed {
     pub content: Vec<u8>,
     pub signature: SignatureReport,
+    /// The DER of each certificate the SignedData carries, in its order:
+    /// the signer's (when included) and whatever issuers the signing tool
+    /// added, for judging the signer's path.
+    pub certificates: Vec<Vec<u8>>,
 }
 
 /// The signer and the signature's verdict, for people and JSON.
@@ -97,7 +101,11 @@ pub fn unwrap(bytes: &[u8]) -> Result<Signed, SignedError> {
             certificates: certs.len(),
         },
     };
-    Ok(Signed { content, signature })
+    Ok(Signed {
+        content,
+        signature,
+        certificates: certs,
+    })
 }
 
 /// A value decoded again from its own encoding, under BER rules (the

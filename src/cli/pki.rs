@@ -14,7 +14,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::render::path_line;
 use super::{EXIT_FAIL, EXIT_USAGE};
-use crate::analyze::bundle::{self, BundleReport, KeyMatch};
+use crate::analyze::bundle::{BundleReport, KeyMatch};
 use crate::analyze::trust::TrustStore;
 use crate::audit::{self, MAX_FILE_BYTES};
 use crate::config::TrustSpec;
@@ -79,13 +79,7 @@ pub fn run(action: &PkiAction) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let report = bundle::judge(
-        &decoded.certs,
-        &decoded.keys,
-        &refs,
-        &bundle::policy(),
-        SystemTime::now(),
-    );
+    let report = audit::bundle::judge(&decoded, &refs, SystemTime::now());
     let ok = report.passed();
     match audit.output {
         AuditOutput::Table => {

@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use clap::Subcommand;
 
 use super::pki::{AuditArgs, AuditOutput, bundle_lines, prepare, print_json};
+use super::render::path_line;
 use super::{EXIT_FAIL, EXIT_USAGE};
 use crate::analyze::trust::TrustStore;
 use crate::audit::profile::{self, Context, Judged, ProfileReport};
@@ -165,6 +166,10 @@ fn table(file: &Path, r: &ProfileReport) -> String {
             if s.valid { "valid" } else { "INVALID" }
         );
     }
+    // Position 0 is the signer, then the certificates carried with it.
+    for a in r.signer_chain.iter().flat_map(|c| c.anchors()) {
+        let _ = writeln!(out, "  signer {}", path_line(a));
+    }
     for f in &r.findings {
         let _ = writeln!(out, "  {} {}: {}", level(f.level), f.reason, f.detail);
     }
@@ -176,10 +181,14 @@ fn table(file: &Path, r: &ProfileReport) -> String {
             p.index,
             p.payload_type,
             p.display_name,
+            // A failing finding makes the payload FAIL, judged or not
+            // (a certificate payload without content, a payload that is
+            // not a dictionary).
             match p.judged {
+                _ if !passed => status(false),
                 Judged::Other => "not judged",
                 Judged::Facts { .. } => "facts",
-                _ => status(passed),
+                _ => status(true),
             }
         );
         match &p.judged {
@@ -188,8 +197,8 @@ fn table(file: &Path, r: &ProfileReport) -> String {
                 password,
                 bundle,
             } => {
-                let _ = writeln!(out, "    {format}, password from {password}");
                 if let Some(b) = bundle {
+                    let _ = writeln!(out, "    {format}, password from {password}");
                     // Findings of the bundle are the payload's findings.
                     let lines = bundle_lines(b, "    ");
                     out.push_str(&lines);

@@ -1,9 +1,12 @@
 //! `flowprobe pki check` and `flowprobe profile check` on files made the
 //! way an engineer makes them: PKCS#12 with the `openssl pkcs12 -export`
 //! CLI (legacy RC2/3DES and the OpenSSL 3 AES/PBKDF2 default, with and
-//! without a password), profiles as XML and binary plists, CMS-signed with
-//! `openssl smime`/`openssl cms`. Path verdicts are cross-checked with
-//! `openssl verify` over the same certificates.
+//! without a password), PEM bundles with keys from `openssl pkcs8`,
+//! `genpkey`, `ecparam`, `rsa`/`ec -aes*`, profiles as XML and binary
+//! plists, CMS-signed with `openssl smime`/`openssl cms`. The path verdicts
+//! of the full, missing-cross-certificate, expired-CA and superseded cases
+//! are cross-checked with `openssl verify` over the same certificates, the
+//! signer verdicts with `openssl cms -verify`.
 
 use flowprobe_testkit as support;
 
@@ -11,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use rustls::pki_types::CertificateDer;
-use support::openssl_ca::openssl_verify;
+use support::openssl_ca::{Made, OpensslCa, date, dod_subject, openssl_verify};
 use support::pki::{Pki, PkiOptions, openssl, openssl_rsa_key, pem_all};
 use support::{flowprobe, have, require};
 
@@ -136,6 +139,7 @@ fn pkcs12_full_path_passes_in_every_encryption_and_openssl_agrees() {
         ),
         ("rc2-legacy.p12", Some("s3cret!"), vec!["-legacy"]),
         ("empty-password.p12", None, vec![]),
+        ("legacy-empty-password.p12", None, vec!["-legacy"]),
     ];
     for (name, password, extra) in cases {
         let p12 = f.p12(name, &cas, password, &extra);
@@ -251,14 +255,32 @@ fn pkcs12_expired_ca_fails_and_a_superseded_extra_only_warns() {
     let o = pki_check(&f, &p12, &[]);
     let out = text(&o);
     assert_eq!(code(&o), 1, "{out}");
-    assert!(out.contains("fail cert_expired"), "{out}");
-    assert!(out.contains("DoD Root CA 3"), "{out}");
+    let expired_line = out
+        .lines()
+        .find(|l| l.starts_with("fail cert_expired"))
+        .unwrap_or_else(|| panic!("no cert_expired finding: {out}"));
+    // It names position 2, and position 2 is the cross-certificate (issued
+    // by DoD Interoperability Root CA 2) with that very notAfter.
+    let at = expired_line
+        .strip_prefix("fail cert_expired: store fcpca-g2: position 2 (DoD Root CA 3) expired at ")
+        .unwrap_or_else(|| panic!("{expired_line}"));
+    assert!(
+        out.contains(&format!(
+            "  2  CA          DoD Root CA 3  issuer DoD Interoperability Root CA 2  until {at}"
+        )),
+        "{out}"
+    );
 
     // The current and the superseded cross-certificate: the path uses the
     // current one, the old one is hygiene.
     let mut both = f.full_cas();
     both.push(&old.dod_root_cross);
     let both = f.cas("superseded.pem", &both);
+    let (ok, said) = openssl_verify(&f.path("fcpca-g2.pem"), &both, &f.path("leaf.pem"));
+    assert!(
+        ok,
+        "oracle refuses the path beside a superseded extra: {said}"
+    );
     let p12 = f.p12("superseded.p12", &both, None, &[]);
     let o = pki_check(&f, &p12, &[]);
     let out = text(&o);
@@ -321,6 +343,337 @@ fn a_key_that_matches_no_certificate_fails_and_a_wrong_password_is_a_clear_error
     );
 }
 
+/// `openssl` with `args`, returning the file it wrote (`out`).
+fn made(f: &Files, out: &str, args: &[&str]) -> String {
+    let path = f.s(out);
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["-out", &path]);
+    openssl(&all);
+    path
+}
+
+/// A PEM bundle: the files' texts one after the other.
+fn pem_bundle(f: &Files, name: &str, parts: &[&str]) -> String {
+    let text: String = parts
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("part"))
+        .collect();
+    f.write(name, &text).display().to_string()
+}
+
+#[test]
+fn encrypted_pem_keys_are_decrypted_and_compared_legacy_encryption_is_a_clear_error() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas()).display().to_string();
+    let (leaf, key, pw) = (f.s("leaf.pem"), f.s("leaf.key"), f.s("password"));
+    let topk8 = |out: &str, extra: &[&str]| {
+        let mut args = vec!["pkcs8", "-topk8", "-in", &key, "-passout", "pass:s3cret!"];
+        args.extend_from_slice(extra);
+        made(&f, out, &args)
+    };
+    // PBES2 as OpenSSL 3 writes it (PBKDF2-HMAC-SHA256, AES-256-CBC), the
+    // 3DES / HMAC-SHA1 form of older tools, and scrypt (N=16384, r=8).
+    let cases = [
+        ("aes", topk8("aes.p8", &["-v2", "aes-256-cbc"])),
+        (
+            "3des-sha1",
+            topk8("3des.p8", &["-v2", "des3", "-v2prf", "hmacWithSHA1"]),
+        ),
+        (
+            "scrypt",
+            topk8("scrypt.p8", &["-scrypt", "-v2", "aes-256-cbc"]),
+        ),
+    ];
+    for (name, p8) in &cases {
+        let bundle = pem_bundle(&f, &format!("{name}.pem"), &[p8, &leaf, &cas]);
+        let o = pki_check(&f, &bundle, &["--password-file", &pw]);
+        let out = text(&o);
+        assert_eq!(code(&o), 0, "{name}: {out}");
+        assert!(
+            out.contains("pem, 5 certificates, 1 private key")
+                && out.contains("key 0: rsa 2048 matches the certificate at position 0"),
+            "{name}: {out}"
+        );
+        assert!(out.trim_end().ends_with("PASS"), "{name}: {out}");
+    }
+    let (_, aes) = &cases[0];
+    let bundle = pem_bundle(&f, "aes.pem", &[aes, &leaf, &cas]);
+    let o = pki_check(&f, &bundle, &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "PEM private key 0 is encrypted (ENCRYPTED PRIVATE KEY): give its password with --password-file"
+        ),
+        "{}",
+        text(&o)
+    );
+    let o = pki_check(&f, &bundle, &["--password-file", &f.s("wrong-password")]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("wrong password for PEM private key 0 (ENCRYPTED PRIVATE KEY)"),
+        "{}",
+        text(&o)
+    );
+
+    // The wrong key, encrypted by `openssl genpkey -aes256`: before it
+    // was decrypted this bundle read as "no private key" and passed.
+    let other = made(
+        &f,
+        "other.p8",
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-aes256",
+            "-pass",
+            "pass:s3cret!",
+        ],
+    );
+    let bundle = pem_bundle(&f, "other.pem", &[&other, &leaf, &cas]);
+    let o = pki_check(&f, &bundle, &["--password-file", &pw]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("key 0: rsa 2048 matches NO certificate")
+            && out.contains("fail key_mismatch: private key 0 (rsa 2048) matches none"),
+        "{out}"
+    );
+
+    // OpenSSL's `-v1` (a PKCS#12 PBE), which the pkcs8 crate does not
+    // decrypt: said, not skipped.
+    let v1 = topk8("v1.p8", &["-v1", "PBE-SHA1-3DES"]);
+    let bundle = pem_bundle(&f, "v1.pem", &[&v1, &leaf]);
+    let o = pki_check(&f, &bundle, &["--password-file", &pw]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "PEM private key 0 (ENCRYPTED PRIVATE KEY) cannot be decrypted: \
+             the PKCS#12 PBE scheme 1.2.840.113549.1.12.1.3"
+        ),
+        "{}",
+        text(&o)
+    );
+
+    // RFC 1421 encryption (`Proc-Type: 4,ENCRYPTED`) of an RSA and an EC key.
+    let legacy = made(
+        &f,
+        "legacy-rsa.key",
+        &[
+            "rsa",
+            "-in",
+            &key,
+            "-aes256",
+            "-traditional",
+            "-passout",
+            "pass:s3cret!",
+        ],
+    );
+    let ec = made(&f, "ec.key", &["ecparam", "-name", "prime256v1", "-genkey"]);
+    let legacy_ec = made(
+        &f,
+        "legacy-ec.key",
+        &["ec", "-in", &ec, "-aes128", "-passout", "pass:s3cret!"],
+    );
+    for (label, dek, file) in [
+        ("RSA PRIVATE KEY", "AES-256-CBC", &legacy),
+        ("EC PRIVATE KEY", "AES-128-CBC", &legacy_ec),
+    ] {
+        let bundle = pem_bundle(&f, "legacy.pem", &[&leaf, file]);
+        let o = pki_check(&f, &bundle, &["--password-file", &pw]);
+        assert_eq!(code(&o), 2, "{label}: {}", text(&o));
+        assert!(
+            text(&o).contains(&format!(
+                "PEM private key 0 ({label}) is encrypted the legacy OpenSSL way \
+                 (Proc-Type: 4,ENCRYPTED, DEK-Info {dek}), which is not read"
+            )),
+            "{label}: {}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn sec1_ec_keys_are_compared() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas()).display().to_string();
+    f.write("ca66.pem", &pem_all(&[&f.pki.ca66]));
+    f.write("ca66.key", &f.pki.ca66_key_pem);
+    // `openssl ecparam -genkey` writes EC PARAMETERS, then the SEC1 key.
+    let ec = made(&f, "ec.key", &["ecparam", "-name", "prime256v1", "-genkey"]);
+    let ec_text = std::fs::read_to_string(&ec).expect("ec key");
+    assert!(
+        ec_text.contains("BEGIN EC PARAMETERS") && ec_text.contains("BEGIN EC PRIVATE KEY"),
+        "{ec_text}"
+    );
+    let csr = made(
+        &f,
+        "ec.csr",
+        &["req", "-new", "-key", &ec, "-subj", "/CN=mdm.lab.test"],
+    );
+    let ext = f.write(
+        "ec.ext",
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    );
+    let ec_leaf = made(
+        &f,
+        "ec-leaf.pem",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &f.s("ca66.pem"),
+            "-CAkey",
+            &f.s("ca66.key"),
+            "-set_serial",
+            "0x7101",
+            "-days",
+            "90",
+            "-extfile",
+            &ext.display().to_string(),
+        ],
+    );
+    let bundle = pem_bundle(&f, "ec.pem", &[&ec, &ec_leaf, &cas]);
+    let o = pki_check(&f, &bundle, &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("key 0: ec P-256 matches the certificate at position 0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4"),
+        "{out}"
+    );
+
+    // A P-384 SEC1 key beside the RSA server certificate: compared, and
+    // it is not the certificate's.
+    let p384 = made(
+        &f,
+        "p384.key",
+        &["ecparam", "-name", "secp384r1", "-genkey"],
+    );
+    let bundle = pem_bundle(&f, "p384.pem", &[&p384, &f.s("leaf.pem"), &cas]);
+    let o = pki_check(&f, &bundle, &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("key 0: ec P-384 matches NO certificate"),
+        "{out}"
+    );
+    assert!(!out.contains("not compared"), "{out}");
+}
+
+#[test]
+fn a_pkcs12_with_the_server_certificate_but_no_key_fails_a_ca_only_one_passes() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas()).display().to_string();
+    let nokey = made(
+        &f,
+        "nokey.p12",
+        &[
+            "pkcs12",
+            "-export",
+            "-nokeys",
+            "-in",
+            &f.s("leaf.pem"),
+            "-certfile",
+            &cas,
+            "-passout",
+            "pass:",
+        ],
+    );
+    let o = pki_check(&f, &nokey, &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("pkcs12, 5 certificates, 0 private keys"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "fail key_mismatch: the PKCS#12 carries the server certificate mdm.lab.test but no private key"
+        ),
+        "{out}"
+    );
+    let ca_only = made(
+        &f,
+        "ca-only.p12",
+        &[
+            "pkcs12", "-export", "-nokeys", "-in", &cas, "-passout", "pass:",
+        ],
+    );
+    let o = pki_check(&f, &ca_only, &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("no private key") && !out.contains("key_mismatch"),
+        "{out}"
+    );
+}
+
+/// A Certificate payload of `kind` (`pkcs12`, `pem`, `root`) numbered
+/// `n`, with its `Password` key when given and `content` as its data
+/// (`None`: no PayloadContent).
+fn cert_payload(kind: &str, n: u32, password: Option<&str>, content: Option<&[u8]>) -> String {
+    use base64::Engine;
+    let password = password
+        .map(|p| format!("<key>Password</key><string>{p}</string>\n"))
+        .unwrap_or_default();
+    let content = content
+        .map(|c| {
+            format!(
+                "<key>PayloadContent</key><data>{}</data>\n",
+                base64::engine::general_purpose::STANDARD.encode(c)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<dict>
+<key>PayloadType</key><string>com.apple.security.{kind}</string>
+<key>PayloadIdentifier</key><string>mil.lab.mdm.pki.{kind}{n}</string>
+<key>PayloadDisplayName</key><string>{kind} {n}</string>
+<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A0001{n:02}</string>
+<key>PayloadVersion</key><integer>1</integer>
+{password}{content}</dict>
+"#
+    )
+}
+
+/// A configuration profile around `payloads` (dictionaries as XML).
+fn profile_with(payloads: &[String]) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+<key>PayloadType</key><string>Configuration</string>
+<key>PayloadIdentifier</key><string>mil.lab.mdm.pki</string>
+<key>PayloadDisplayName</key><string>MDM PKI and mail</string>
+<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000001</string>
+<key>PayloadVersion</key><integer>1</integer>
+<key>PayloadContent</key>
+<array>
+{}</array>
+</dict>
+</plist>
+"#,
+        payloads.concat()
+    )
+}
+
 /// A profile with a PKCS#12 Certificate payload and an Exchange payload
 /// whose S/MIME keys are `smime` (`None`: left out).
 fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
@@ -334,39 +687,14 @@ fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
         .zip(smime)
         .filter_map(|(k, v)| v.map(|v| format!("<key>{k}</key><{v}/>\n")))
         .collect();
-    let mut data = plist::Dictionary::new();
-    data.insert("d".into(), plist::Value::Data(p12.to_vec()));
-    let mut buf = Vec::new();
-    plist::to_writer_xml(&mut buf, &plist::Value::Dictionary(data)).expect("xml");
-    let xml = String::from_utf8(buf).expect("utf8");
-    let b64 = xml
-        .split("<data>")
-        .nth(1)
-        .and_then(|s| s.split("</data>").next())
-        .expect("data element")
-        .to_owned();
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-<key>PayloadType</key><string>Configuration</string>
-<key>PayloadIdentifier</key><string>mil.lab.mdm.pki</string>
-<key>PayloadDisplayName</key><string>MDM PKI and mail</string>
-<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000001</string>
-<key>PayloadVersion</key><integer>1</integer>
-<key>PayloadContent</key>
-<array>
-<dict>
-<key>PayloadType</key><string>com.apple.security.pkcs12</string>
-<key>PayloadIdentifier</key><string>mil.lab.mdm.pki.server</string>
-<key>PayloadDisplayName</key><string>MDM server identity</string>
-<key>PayloadUUID</key><string>0B6A8A52-8D0E-4C8B-9C55-1D2F0A000002</string>
-<key>PayloadVersion</key><integer>1</integer>
-<key>Password</key><string>{password}</string>
-<key>PayloadContent</key><data>{b64}</data>
-</dict>
-<dict>
+    let server = cert_payload("pkcs12", 2, Some(password), Some(p12)).replace(
+        "<key>PayloadDisplayName</key><string>pkcs12 2</string>",
+        "<key>PayloadDisplayName</key><string>MDM server identity</string>",
+    );
+    profile_with(&[
+        server,
+        format!(
+            r#"<dict>
 <key>PayloadType</key><string>com.apple.eas.account</string>
 <key>PayloadIdentifier</key><string>mil.lab.mdm.eas</string>
 <key>PayloadDisplayName</key><string>Exchange</string>
@@ -375,7 +703,9 @@ fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
 <key>Host</key><string>mail.lab.test</string>
 <key>SSL</key><true/>
 {settings}</dict>
-<dict>
+"#
+        ),
+        r#"<dict>
 <key>PayloadType</key><string>com.apple.security.scep</string>
 <key>PayloadIdentifier</key><string>mil.lab.mdm.scep</string>
 <key>PayloadDisplayName</key><string>Device identity</string>
@@ -387,11 +717,9 @@ fn profile_xml(p12: &[u8], password: &str, smime: [Option<bool>; 3]) -> String {
 <key>Keysize</key><integer>2048</integer>
 </dict>
 </dict>
-</array>
-</dict>
-</plist>
 "#
-    )
+        .to_owned(),
+    ])
 }
 
 fn profile_check(f: &Files, files: &[&str], extra: &[&str]) -> Output {
@@ -443,7 +771,7 @@ fn profiles_plain_binary_and_signed_pass_and_openssl_agrees_on_the_path() {
         "-out",
         &signed,
     ]);
-    // BER with indefinite lengths and a chunked content, like Apple's tools.
+    // BER with indefinite lengths and a chunked eContent (`-stream`).
     openssl(&[
         "cms",
         "-sign",
@@ -610,4 +938,271 @@ fn profiles_missing_and_false_smime_keys_fail_and_bad_files_are_clear_errors() {
     );
     let o = pki_check(&f, &huge.display().to_string(), &[]);
     assert_eq!(code(&o), 2, "{}", text(&o));
+}
+
+/// `openssl cms -sign` of `content` by `signer`, DER, with `extra` options
+/// (`-certfile`, `-nocerts`).
+fn cms_sign(f: &Files, out: &str, content: &str, signer: &Made, extra: &[&str]) -> String {
+    let (cert, key) = (
+        signer.cert.display().to_string(),
+        signer.key.display().to_string(),
+    );
+    let mut args = vec![
+        "cms",
+        "-sign",
+        "-binary",
+        "-nodetach",
+        "-outform",
+        "der",
+        "-in",
+        content,
+        "-signer",
+        &cert,
+        "-inkey",
+        &key,
+    ];
+    args.extend_from_slice(extra);
+    made(f, out, &args)
+}
+
+/// `openssl cms -verify` against the lab FCPCA G2 only: what a device that
+/// trusts it concludes about a signed profile (the oracle).
+fn openssl_cms_verify(f: &Files, signed: &str) -> (bool, String) {
+    let out = std::process::Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "der", "-in", signed])
+        .args(["-CAfile", &f.s("fcpca-g2.pem"), "-out", "/dev/null"])
+        .output()
+        .expect("run openssl cms -verify");
+    (out.status.success(), text(&out))
+}
+
+#[test]
+fn a_signed_profiles_signer_is_judged_against_the_stores_and_a_missing_signer_fails() {
+    if !openssl_ok() {
+        return;
+    }
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas()).display().to_string();
+    let p12 =
+        std::fs::read(f.p12("server.p12", Path::new(&cas), Some("s3cret!"), &[])).expect("p12");
+    let xml = f
+        .write(
+            "plain.mobileconfig",
+            &profile_xml(&p12, "s3cret!", [Some(true); 3]),
+        )
+        .display()
+        .to_string();
+    // A profile-signing certificate as a CA issues one: S/MIME and code
+    // signing EKUs (no serverAuth), issued by DOD SW CA-66; and the same
+    // key's certificate that expired yesterday.
+    let ca_dir = f.path("ca");
+    std::fs::create_dir(&ca_dir).expect("ca dir");
+    let mut ca = OpensslCa::new(&ca_dir);
+    let ca66 = Made {
+        cert: f.write("ca66.pem", &pem_all(&[&f.pki.ca66])),
+        key: f.write("ca66.key", &f.pki.ca66_key_pem),
+        der: f.pki.ca66.clone(),
+    };
+    let ext = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+               extendedKeyUsage=emailProtection,codeSigning\n\
+               subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+    let subject = dod_subject("MDM Profile Signer");
+    let signer = ca.issue(
+        "signer",
+        "signer",
+        &subject,
+        &ca66,
+        ext,
+        &date(-1),
+        &date(365),
+    );
+    let expired = ca.issue(
+        "expired",
+        "signer",
+        &subject,
+        &ca66,
+        ext,
+        &date(-30),
+        &date(-1),
+    );
+
+    let full = cms_sign(&f, "full.mobileconfig", &xml, &signer, &["-certfile", &cas]);
+    let alone = cms_sign(&f, "alone.mobileconfig", &xml, &signer, &[]);
+    let old = cms_sign(&f, "old.mobileconfig", &xml, &expired, &["-certfile", &cas]);
+    let nocerts = cms_sign(&f, "nocerts.mobileconfig", &xml, &signer, &["-nocerts"]);
+
+    // The signer with its whole path carried: verified, nothing to say.
+    let (ok, said) = openssl_cms_verify(&f, &full);
+    assert!(ok, "oracle refuses the fully carried signer: {said}");
+    let o = profile_check(&f, &[&full], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("signature valid: signer CN=MDM Profile Signer, OU=PKI, OU=DoD"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  signer path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4 \
+             to CN=Federal Common Policy CA G2, OU=FPKI"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("profile_signature"), "{out}");
+
+    // Only the signer's own certificate: the signature verifies, the path
+    // does not, and a device shows it as not verified: a warning.
+    let (ok, said) = openssl_cms_verify(&f, &alone);
+    assert!(!ok, "oracle verifies a signer without its path: {said}");
+    let o = profile_check(&f, &[&alone], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("signature valid: signer CN=MDM Profile Signer"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  signer path fcpca-g2: not valid, positions 0: path stops at CN=MDM Profile Signer"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  warn profile_signature: signer certificate CN=MDM Profile Signer, OU=PKI, OU=DoD, \
+             O=U.S. Government, C=US: chain_incomplete store fcpca-g2: path stops at"
+        ) && out.contains("the signature verifies, but a device that trusts only these stores shows the profile as not verified"),
+        "{out}"
+    );
+
+    // Expired yesterday: the same warning, naming the expiry.
+    let (ok, said) = openssl_cms_verify(&f, &old);
+    assert!(!ok && said.contains("expired"), "oracle: {said}");
+    let o = profile_check(&f, &[&old], &["--output", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let profile = &v["profiles"][0];
+    assert_eq!(profile["signature"]["valid"], true);
+    assert_eq!(
+        profile["signer_chain"]["anchors"][0]["verified"], false,
+        "{profile}"
+    );
+    let warning = profile["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["reason"] == "profile_signature")
+        .expect("a signer warning");
+    assert_eq!(warning["level"], "warn");
+    let detail = warning["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.starts_with("signer certificate CN=MDM Profile Signer")
+            && detail.contains("cert_expired store fcpca-g2: position 0 (MDM Profile Signer")
+            && detail.contains("expired at"),
+        "{detail}"
+    );
+
+    // Without the signer's certificate nothing can be verified.
+    let o = profile_check(&f, &[&nocerts], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("signature INVALID: signer certificate not included"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "fail profile_signature: the profile's signature does not verify: \
+             the signer's certificate is not in the SignedData"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("signer path"), "{out}");
+}
+
+#[test]
+fn profile_certificate_payloads_pem_root_password_file_and_missing_content() {
+    if !openssl_ok() {
+        return;
+    }
+    let old = Pki::generate(&PkiOptions {
+        cross_expired: true,
+        ..PkiOptions::default()
+    });
+    let f = Files::new(Pki::new());
+    let cas = f.cas("cas.pem", &f.full_cas());
+    let p12 = std::fs::read(f.p12("server.p12", &cas, Some("s3cret!"), &[])).expect("p12");
+
+    // A PKCS#12 payload without a Password key: --password-file opens it.
+    let xml = profile_with(&[cert_payload("pkcs12", 1, None, Some(&p12))]);
+    let nopass = f.write("nopass.mobileconfig", &xml).display().to_string();
+    let o = profile_check(&f, &[&nopass], &["--password-file", &f.s("password")]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("    pkcs12, password from password-file"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4"),
+        "{out}"
+    );
+    let o = profile_check(&f, &[&nopass], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "nopass.mobileconfig: payload 0 (mil.lab.mdm.pki.pkcs121): \
+             the PKCS#12 is protected by a password: give it with --password-file"
+        ),
+        "{}",
+        text(&o)
+    );
+
+    // `.pem` (the server certificate and its CAs as PEM text) and `.root`
+    // (one DER CA certificate) payloads, judged as `pki check` judges the
+    // same bytes; an expired root fails; a payload without content fails.
+    let leaf_and_cas = format!(
+        "{}{}",
+        pem_all(&[&f.pki.leaf]),
+        std::fs::read_to_string(&cas).expect("cas")
+    );
+    let xml = profile_with(&[
+        cert_payload("pem", 1, None, Some(leaf_and_cas.as_bytes())),
+        cert_payload("root", 2, None, Some(f.pki.fcpca.as_ref())),
+        cert_payload("root", 3, None, Some(old.dod_root_cross.as_ref())),
+        cert_payload("pem", 4, None, None),
+    ]);
+    let certs = f.write("certs.mobileconfig", &xml).display().to_string();
+    let o = profile_check(&f, &[&certs], &[]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains(
+            "  payload 0 com.apple.security.pem \"pem 1\": PASS\n    pem, password from none\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("    path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3 -> 4"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  payload 1 com.apple.security.root \"root 2\": PASS\n    der, password from none\n"
+        ) && out.contains("      0  self-signed Federal Common Policy CA G2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  payload 2 com.apple.security.root \"root 3\": FAIL\n")
+            && out.contains("    fail cert_expired: position 0 (CN=DoD Root CA 3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  payload 3 com.apple.security.pem \"pem 4\": FAIL\n")
+            && out.contains(
+                "    fail profile_setting: the certificate payload has no PayloadContent data"
+            ),
+        "{out}"
+    );
+    assert!(!out.contains("not judged"), "{out}");
 }

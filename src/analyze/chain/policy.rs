@@ -67,6 +67,25 @@ pub struct ChainPolicy {
     /// A sent certificate on no valid path: a superseded
     /// cross-certificate, a duplicate, an unrelated extra.
     pub chain_extra: Notice,
+    /// What the leaf is validated for. Not configurable: every flow's
+    /// leaf is a TLS server; `profile check` judges a signed profile's
+    /// signer certificate as a signer.
+    #[serde(skip)]
+    pub purpose: Purpose,
+}
+
+/// The use a path is validated for: it decides the EKU and keyUsage rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Purpose {
+    /// EKU serverAuth when an EKU is present, on the leaf and every CA
+    /// (as webpki and devices apply it); a leaf keyUsage a TLS server key
+    /// can work with.
+    #[default]
+    TlsServer,
+    /// A CMS signer (a signed configuration profile): no EKU rule, and a
+    /// leaf keyUsage, when present, with `digitalSignature` or
+    /// `nonRepudiation`.
+    Signer,
 }
 
 impl Default for ChainPolicy {
@@ -93,6 +112,7 @@ impl Default for ChainPolicy {
             weak_signature: Action::Fail,
             anchor_sent: Notice::Info,
             chain_extra: Notice::Warn,
+            purpose: Purpose::TlsServer,
         }
     }
 }

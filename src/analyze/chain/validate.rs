@@ -11,13 +11,16 @@
 
 use super::facts::CertFacts;
 use super::path::{Linked, PathOutcome, PathSearch};
+use super::policy::Purpose;
 use crate::analyze::trust::TrustStore;
 use crate::analyze::x509::is_weak_signature;
 use crate::outcome::Reason;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use serde::Serialize;
 use std::time::Duration;
-use webpki::{EndEntityCert, Error, KeyUsage, VerifiedPath};
+use webpki::{
+    EndEntityCert, Error, ExtendedKeyUsageValidator, KeyPurposeIdIter, KeyUsage, VerifiedPath,
+};
 
 /// A path the validator accepted: sent positions from the leaf, and the
 /// index of the store anchor it ends at.
@@ -40,13 +43,28 @@ pub enum Refusal {
     },
 }
 
-/// Validates the leaf for TLS server authentication against `store` at
-/// `now` (Unix seconds).
+/// The EKU rule of a [`Purpose`], as webpki applies it to the leaf and to
+/// every CA of the path.
+struct Eku(Purpose);
+
+impl ExtendedKeyUsageValidator for Eku {
+    fn validate(&self, mut iter: KeyPurposeIdIter<'_, '_>) -> Result<(), Error> {
+        match self.0 {
+            Purpose::TlsServer => KeyUsage::server_auth().validate(iter),
+            // RFC 5652 sets no EKU for a signer: any list that parses.
+            Purpose::Signer => iter.try_for_each(|id| id.map(|_| ())),
+        }
+    }
+}
+
+/// Validates the leaf for `purpose` (TLS server authentication, or a CMS
+/// signer) against `store` at `now` (Unix seconds).
 pub fn validate(
     sent: &[CertificateDer<'_>],
     facts: &[CertFacts],
     store: &TrustStore,
     now: i64,
+    purpose: Purpose,
 ) -> Result<Valid, Refusal> {
     let leaf_der = sent.first().ok_or(Refusal::Validator(Error::BadDer))?;
     let leaf = EndEntityCert::try_from(leaf_der).map_err(Refusal::Validator)?;
@@ -70,7 +88,7 @@ pub fn validate(
             store.trust_anchors(),
             &sent[1..],
             time,
-            KeyUsage::server_auth(),
+            Eku(purpose),
             None,
             Some(&extra_rules),
         )
@@ -82,16 +100,9 @@ pub fn validate(
             .filter_map(|c| position_of(c.der().as_ref())),
     );
     let anchor = anchor_index(store, &verified).unwrap_or(0);
-    if let Some(leaf) = facts.first()
-        && !allows_tls_server_key(leaf)
-    {
+    if let Some(violation) = facts.first().and_then(|leaf| leaf_key_usage(leaf, purpose)) {
         // The same leaf is on every path: no other path can pass.
-        return Err(Refusal::Rule {
-            path,
-            violation: Violation::LeafKeyUsage {
-                present: leaf.key_usage.clone().unwrap_or_default(),
-            },
-        });
+        return Err(Refusal::Rule { path, violation });
     }
     Ok(Valid { path, anchor })
 }
@@ -141,6 +152,28 @@ fn allows_tls_server_key(leaf: &CertFacts) -> bool {
     })
 }
 
+/// What a signer's keyUsage must allow: a signature over the content.
+fn allows_signing(leaf: &CertFacts) -> bool {
+    leaf.key_usage.as_ref().is_none_or(|ku| {
+        ku.iter()
+            .any(|b| matches!(b.as_str(), "digitalSignature" | "nonRepudiation"))
+    })
+}
+
+/// The leaf keyUsage rule of `purpose` that `leaf` breaks, if any.
+fn leaf_key_usage(leaf: &CertFacts, purpose: Purpose) -> Option<Violation> {
+    let present = || leaf.key_usage.clone().unwrap_or_default();
+    match purpose {
+        Purpose::TlsServer if !allows_tls_server_key(leaf) => {
+            Some(Violation::LeafKeyUsage { present: present() })
+        }
+        Purpose::Signer if !allows_signing(leaf) => {
+            Some(Violation::SignerKeyUsage { present: present() })
+        }
+        _ => None,
+    }
+}
+
 fn allows_server_auth(cert: &CertFacts) -> bool {
     cert.ext_key_usage
         .as_ref()
@@ -173,6 +206,10 @@ pub enum Violation {
         present: Vec<String>,
     },
     LeafKeyUsage {
+        present: Vec<String>,
+    },
+    /// A signer's keyUsage allows no signature.
+    SignerKeyUsage {
         present: Vec<String>,
     },
     NotCa {
@@ -241,9 +278,10 @@ impl Violation {
             | Violation::PathLen { position, .. }
             | Violation::CaEku { position, .. }
             | Violation::WeakSignature { position, .. } => Some(Culprit::Sent(*position)),
-            Violation::LeafIsCa | Violation::LeafEku { .. } | Violation::LeafKeyUsage { .. } => {
-                Some(Culprit::Sent(0))
-            }
+            Violation::LeafIsCa
+            | Violation::LeafEku { .. }
+            | Violation::LeafKeyUsage { .. }
+            | Violation::SignerKeyUsage { .. } => Some(Culprit::Sent(0)),
             Violation::NameConstraints { position, .. } => {
                 Some(position.map_or(Culprit::Anchor, Culprit::Sent))
             }
@@ -304,7 +342,9 @@ impl Violation {
                     | Error::SignatureAlgorithmMismatch
             ),
             Violation::NameConstraints { .. } => matches!(error, Error::NameConstraintViolation),
-            Violation::LeafKeyUsage { .. } | Violation::Refused { .. } => false,
+            Violation::LeafKeyUsage { .. }
+            | Violation::SignerKeyUsage { .. }
+            | Violation::Refused { .. } => false,
         }
     }
 
@@ -359,6 +399,10 @@ impl Violation {
             Violation::LeafKeyUsage { present } => format!(
                 "leaf keyUsage ({}) allows no TLS server key use \
                  (digitalSignature, keyEncipherment or keyAgreement)",
+                list(present)
+            ),
+            Violation::SignerKeyUsage { present } => format!(
+                "signer keyUsage ({}) allows no signature (digitalSignature or nonRepudiation)",
                 list(present)
             ),
             Violation::NotCa {
@@ -436,6 +480,7 @@ pub fn explain(
     facts: &[CertFacts],
     store: &TrustStore,
     now: i64,
+    purpose: Purpose,
     refusal: &Refusal,
 ) -> Explanation {
     let error = match refusal {
@@ -458,7 +503,7 @@ pub fn explain(
     let all: Vec<(&Linked, Vec<Violation>)> = search
         .linked
         .iter()
-        .map(|l| (l, violations(l, facts, store, now, error)))
+        .map(|l| (l, violations(l, facts, store, now, purpose, error)))
         .collect();
     let pick = all
         .iter()
@@ -498,8 +543,10 @@ fn violations(
     facts: &[CertFacts],
     store: &TrustStore,
     now: i64,
+    purpose: Purpose,
     error: &Error,
 ) -> Vec<Violation> {
+    let server = purpose == Purpose::TlsServer;
     let mut out = Vec::new();
     let last = linked.path.len().saturating_sub(1);
     for (depth, &position) in linked.path.iter().enumerate() {
@@ -521,16 +568,12 @@ fn violations(
             if c.is_ca {
                 out.push(Violation::LeafIsCa);
             }
-            if !allows_server_auth(c) {
+            if server && !allows_server_auth(c) {
                 out.push(Violation::LeafEku {
                     present: c.ext_key_usage.clone().unwrap_or_default(),
                 });
             }
-            if !allows_tls_server_key(c) {
-                out.push(Violation::LeafKeyUsage {
-                    present: c.key_usage.clone().unwrap_or_default(),
-                });
-            }
+            out.extend(leaf_key_usage(c, purpose));
         } else {
             if !c.is_ca {
                 out.push(Violation::NotCa {
@@ -553,7 +596,7 @@ fn violations(
                     below: depth - 1,
                 });
             }
-            if !allows_server_auth(c) {
+            if server && !allows_server_auth(c) {
                 out.push(Violation::CaEku {
                     position,
                     present: c.ext_key_usage.clone().unwrap_or_default(),

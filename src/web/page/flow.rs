@@ -211,6 +211,7 @@ fn broken_rule(v: &Violation) -> &'static str {
         Violation::LeafIsCa => "a CA certificate as the leaf",
         Violation::LeafEku { .. } | Violation::CaEku { .. } => "EKU does not allow serverAuth",
         Violation::LeafKeyUsage { .. } => "keyUsage allows no TLS server use",
+        Violation::SignerKeyUsage { .. } => "keyUsage allows no signature",
         Violation::NotCa { .. } => "not a CA",
         Violation::NoKeyCertSign { .. } => "keyUsage lacks keyCertSign",
         Violation::PathLen { .. } => "pathLenConstraint exceeded",
