@@ -131,8 +131,23 @@ mod tests {
         };
         let readers: Vec<_> = (0..50).map(|_| read(7)).collect();
         let mut bodies = Vec::new();
-        for r in readers {
-            bodies.push(r.await.expect("join").expect("bytes"));
+        // Bounded: this test once sat for minutes inside a loaded full
+        // `--lib` run (never on its own); a hang fails here, with what had
+        // happened, instead of holding CI.
+        let all = async {
+            for r in readers {
+                bodies.push(r.await.expect("join").expect("bytes"));
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(60), all)
+            .await
+            .is_err()
+        {
+            panic!(
+                "50 readers not served in 60 s: {} encodings, {} permits free",
+                encodings.load(Ordering::SeqCst),
+                snap.readers.available_permits()
+            );
         }
         assert_eq!(
             encodings.load(Ordering::SeqCst),
