@@ -21,14 +21,15 @@ pub const MAX_ATTEMPTS: usize = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "asks", rename_all = "snake_case")]
 pub enum Question {
-    /// Is this version accepted? Offers the first-hello suites
-    /// ([`suites::LEGACY`]) the version can negotiate.
+    /// Is this version accepted? Offers every suite we know that the
+    /// version can negotiate, or for TLS 1.2, whose 225 do not fit in one
+    /// hello, the first-hello suites ([`suites::LEGACY`]).
     Version { version: Version },
-    /// Is this version accepted with one of the rarer suites
-    /// ([`suites::RARE`])? Asked only when the version's own hello was
-    /// refused in a way a suite could cause (not a `protocol_version`
-    /// alert): no hello offers more than 127 suites, as some servers
-    /// refuse longer lists.
+    /// Is TLS 1.2 accepted with one of the rarer suites
+    /// ([`suites::RARE`])? Asked only when its own hello was refused in a
+    /// way a suite could cause (not a `protocol_version` alert): no hello
+    /// offers more than 127 suites, as some servers refuse longer lists.
+    /// For the other versions its offer is empty and it is never asked.
     RareSuites { version: Version },
     /// Is a suite of this family accepted at `version`? Asked at the
     /// highest legacy version the server accepts for every family the
@@ -53,11 +54,23 @@ impl Question {
                 .take(MAX_OFFER)
                 .collect()
         }
+        // Up to TLS 1.1 every suite the version can use fits in one hello;
+        // only TLS 1.2's are split.
+        let fits = |version: Version| {
+            suites::all_legacy()
+                .filter(|s| s.usable_in(version))
+                .count()
+                <= MAX_OFFER
+        };
         match *self {
             Question::Version {
                 version: Version::Tls13,
             } => (Version::Tls13, TLS13.iter().map(|s| s.code).collect()),
+            Question::Version { version } if fits(version) => {
+                (version, pick(suites::all_legacy(), version, |_| true))
+            }
             Question::Version { version } => (version, pick(LEGACY.iter(), version, |_| true)),
+            Question::RareSuites { version } if fits(version) => (version, Vec::new()),
             Question::RareSuites { version } => (version, pick(RARE.iter(), version, |_| true)),
             Question::Family { family, version } => (
                 version,
@@ -282,19 +295,19 @@ impl ProtocolScan {
         if self.accepted().any(|(x, _)| x == v) {
             return Some(true);
         }
-        match self.reply(&Question::Version { version: v })? {
-            Reply::Refused {
-                by_version: false, ..
-            } if v != Version::Tls13 => self
-                .answered(&Question::RareSuites { version: v })
-                .then_some(false),
-            _ => Some(false),
+        self.reply(&Question::Version { version: v })?;
+        if self.needs_rare(v) {
+            self.answered(&Question::RareSuites { version: v })
+                .then_some(false)
+        } else {
+            Some(false)
         }
     }
 
     /// The version's hello was refused in a way a suite could cause.
     fn needs_rare(&self, v: Version) -> bool {
         v != Version::Tls13
+            && !Question::RareSuites { version: v }.offer().1.is_empty()
             && matches!(
                 self.reply(&Question::Version { version: v }),
                 Some(Reply::Refused {
