@@ -15,11 +15,12 @@
 //!
 //! No hello offers more than [`MAX_OFFER`] suites: some servers and load
 //! balancers refuse a ClientHello with 128 or more (testssl.sh issue 806).
-//! So the list is split: [`LEGACY`] (119 suites, everything a stock
-//! OpenSSL, GnuTLS, Schannel, NSS or Java server can be configured with)
-//! goes into a version's hello, [`RARE`] (106: ARIA, Camellia-GCM, static
-//! finite-field DH, ...) into a second hello asked only when the first was
-//! refused in a way a suite could cause.
+//! Up to TLS 1.1 every usable suite fits in one hello; for TLS 1.2 the
+//! list is split: [`LEGACY`] (119 suites, the most deployed: AES,
+//! ChaCha20, 3DES, RC4, DES, EXPORT, NULL, anonymous, static ECDH,
+//! Camellia-CBC, SEED, IDEA) goes into its hello, [`RARE`] (106: ARIA,
+//! Camellia-GCM, static finite-field DH, ...) into a second hello asked
+//! only when the first was refused in a way a suite could cause.
 
 use std::sync::LazyLock;
 
