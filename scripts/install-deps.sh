@@ -6,7 +6,7 @@
 set -eu
 PKGS="iproute2 nftables openssh-server openssh-client nginx-light dnsmasq-base
 openssl ca-certificates curl python3 procps bind9-dnsutils prometheus prometheus-alertmanager
-systemd rpm man-db binutils dpkg-dev chromium chromium-driver faketime"
+systemd rpm man-db binutils dpkg-dev chromium chromium-driver faketime gnutls-bin"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

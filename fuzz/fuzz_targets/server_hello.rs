@@ -10,7 +10,13 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let questions = [
         Question::Version {
+            version: Version::Ssl3,
+        },
+        Question::Version {
             version: Version::Tls10,
+        },
+        Question::RareSuites {
+            version: Version::Tls12,
         },
         Question::Version {
             version: Version::Tls13,

@@ -3,13 +3,16 @@
 //! The enumeration (`probe::tls::protocols`) asks the server a handful of
 //! questions, one ClientHello each ([`Question`]): does it accept SSL 3.0,
 //! TLS 1.0, 1.1, 1.2, 1.3; at its highest legacy version, does it accept a
-//! suite of each weak [`Family`] the policy names; does its TLS 1.2 offer an
-//! ECDHE AEAD suite. [`ProtocolScan`] holds the answers and says what to ask
-//! next; [`judge`] compares them with a [`TlsPolicy`].
+//! suite of each weak [`Family`] the policy names (and the forbidden ones
+//! at its other legacy versions); does its TLS 1.2 offer an ECDHE AEAD
+//! suite. [`ProtocolScan`] holds the answers and says what to ask next;
+//! [`judge`] compares them with a [`TlsPolicy`]; [`Runs`] keeps the last
+//! finished run for the probes in between.
 //!
 //! A question without an answer (the budget ran out, the server stayed
 //! silent) is *unknown*, never "refused": a timeout of ours must not hide
-//! a weak version. Unknown versions and families get no metric series.
+//! a weak version. Unknown versions and families get no metric series, and
+//! a judgement with unknowns says so in a warning.
 //!
 //! Built in: `nist-800-52r2` (alias `stig`), see [`TlsPolicy::nist`].
 //! Users define their own in config:
@@ -20,10 +23,10 @@
 //! versions = ["1.2", "1.3"]               # may be accepted: ssl3, 1.0, 1.1, 1.2, 1.3
 //! required_versions = ["1.2"]             # must be accepted (default: none)
 //! recommended_versions = ["1.3"]          # warn when not accepted (default: none)
-//! forbidden = ["null", "export", "anon", "rc4", "des", "static_rsa"]
+//! forbidden = ["null", "export", "anon", "rc4", "des", "static_rsa", "static_dh"]
 //! warn = ["cbc_sha1"]                     # accepted: a warning (default: none)
 //! require_ecdhe_aead = true               # TLS 1.2 must accept ECDHE with AES-GCM/CCM
-//! on_violation = "fail"                   # or "warn"
+//! on_violation = "fail"                   # or "warn", or "off" (no findings)
 //! ```
 
 use serde::Serialize;
@@ -33,9 +36,11 @@ use crate::text::named_enum;
 use crate::wire::tls::Version;
 use crate::wire::tls::suites::{self, Cipher, Kex, Suite};
 
+mod runs;
 mod scan;
 
-pub use scan::{Exchange, ProtocolScan, Question, Reply, reply_to, reply_to_error};
+pub use runs::Runs;
+pub use scan::{Exchange, MAX_ATTEMPTS, ProtocolScan, Question, Reply, reply_to, reply_to_error};
 
 named_enum! {
 /// Suite families a policy forbids or warns about; label values of
@@ -53,6 +58,9 @@ pub enum Family {
     Des = "des",
     /// RSA key transport: no forward secrecy.
     StaticRsa = "static_rsa",
+    /// Static DH or ECDH (the key in the certificate): no forward secrecy
+    /// either.
+    StaticDh = "static_dh",
     /// CBC with HMAC-SHA-1 (Lucky 13 class; allowed by SP 800-52r2 but
     /// not preferred).
     CbcSha1 = "cbc_sha1",
@@ -69,6 +77,7 @@ impl Family {
             Family::Rc4 => "RC4 suites",
             Family::Des => "DES/3DES suites",
             Family::StaticRsa => "static-RSA key exchange",
+            Family::StaticDh => "static (EC)DH key exchange",
             Family::CbcSha1 => "CBC suites with SHA-1",
         }
     }
@@ -81,6 +90,7 @@ impl Family {
             Family::Rc4 => s.cipher == Cipher::Rc4,
             Family::Des => matches!(s.cipher, Cipher::Des | Cipher::TripleDes),
             Family::StaticRsa => s.kex == Kex::Rsa,
+            Family::StaticDh => s.kex == Kex::Dh,
             Family::CbcSha1 => s.cipher.is_cbc() && s.mac == suites::Mac::Sha1,
         }
     }
@@ -121,8 +131,9 @@ impl TlsPolicy {
     ///   passes the gate but is told); SSL 3.0, TLS 1.0 and 1.1 shall not.
     /// - 3.3.1: only suites of approved algorithms; ephemeral (EC)DHE
     ///   preferred, AEAD preferred: NULL, EXPORT, anonymous, RC4, DES/3DES
-    ///   (also SP 800-131A Rev. 2) and RSA key transport are forbidden;
-    ///   CBC with SHA-1 is listed but not preferred: a warning.
+    ///   (also SP 800-131A Rev. 2), RSA key transport and static (EC)DH
+    ///   (static keys, no forward secrecy, like RSA key transport) are
+    ///   forbidden; CBC with SHA-1 is listed but not preferred: a warning.
     /// - Apache Tomcat STIG TCAT-AS-001480 (TLS 1.2 or greater on secured
     ///   connectors) and TCAT-AS-000020 (strong ciphers) say the same for
     ///   the Jamf Pro Tomcat.
@@ -140,6 +151,7 @@ impl TlsPolicy {
                 Family::Rc4,
                 Family::Des,
                 Family::StaticRsa,
+                Family::StaticDh,
             ],
             warn: vec![Family::CbcSha1],
             require_ecdhe_aead: true,
@@ -232,8 +244,37 @@ pub struct ProtocolJudgement {
     pub ecdhe_aead: Option<bool>,
     pub violations: Vec<String>,
     pub warnings: Vec<String>,
-    /// Every question answered.
+    /// Every question answered in the reported run.
     pub complete: bool,
+    /// The questions the reported run got no answer to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unanswered: Vec<Unanswered>,
+}
+
+/// A question without an answer in the reported run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unanswered {
+    #[serde(flatten)]
+    pub question: Question,
+    /// Hellos sent for it that got no answer (0: not asked yet; the run
+    /// goes on at the next probe).
+    pub tries: usize,
+    /// An earlier run's answer stands in for it (see
+    /// [`ProtocolScan::carry_from`]).
+    pub kept: bool,
+}
+
+impl Unanswered {
+    fn human(&self) -> String {
+        let what = self.question.human();
+        if self.tries == 0 {
+            format!("{what} (not asked yet)")
+        } else if self.kept {
+            format!("{what} (the last known answer is kept)")
+        } else {
+            what
+        }
+    }
 }
 
 impl ProtocolJudgement {
@@ -270,7 +311,7 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
             FamilyVerdict {
                 family: f,
                 accepted: if suites.is_empty() {
-                    scan.family_refused(f).then_some(false)
+                    scan.family_refused(f, policy).then_some(false)
                 } else {
                     Some(true)
                 },
@@ -326,10 +367,20 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
     if ecdhe_aead == Some(false) {
         violations.push("accepts TLS 1.2 but no ECDHE suite with AES-GCM or AES-CCM".to_owned());
     }
+    let unanswered: Vec<Unanswered> = scan
+        .unanswered(policy)
+        .into_iter()
+        .map(|question| Unanswered {
+            tries: scan.attempts(&question),
+            kept: scan.answered(&question),
+            question,
+        })
+        .collect();
     ProtocolJudgement {
         policy: policy.name.clone(),
         release: policy.release.clone(),
-        complete: scan.is_complete(policy),
+        complete: unanswered.is_empty(),
+        unanswered,
         versions,
         families,
         ecdhe_aead,
@@ -339,7 +390,9 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
 }
 
 /// The `tls_weak_protocol` findings of a judgement: the violations at the
-/// policy's `on_violation` level, the warnings as a warning.
+/// policy's `on_violation` level, the warnings as a warning, and a warning
+/// naming the questions without an answer (their verdicts are unknown, or
+/// an earlier run's). `on_violation = "off"` raises none.
 pub fn findings(j: &ProtocolJudgement, action: Action) -> Vec<Finding> {
     let policy = if j.release.is_empty() {
         format!("policy {}", j.policy)
@@ -354,11 +407,25 @@ pub fn findings(j: &ProtocolJudgement, action: Action) -> Vec<Finding> {
             format!("{policy}: {}", j.violations.join("; ")),
         ));
     }
-    if !j.warnings.is_empty() && action != Action::Off {
+    if action == Action::Off {
+        return out;
+    }
+    if !j.warnings.is_empty() {
         out.push(Finding::new(
             Reason::TlsWeakProtocol,
             Level::Warn,
             format!("{policy}: {}", j.warnings.join("; ")),
+        ));
+    }
+    if !j.unanswered.is_empty() {
+        let items: Vec<String> = j.unanswered.iter().map(Unanswered::human).collect();
+        out.push(Finding::new(
+            Reason::TlsWeakProtocol,
+            Level::Warn,
+            format!(
+                "{policy}: protocol enumeration incomplete, no answer to: {}",
+                items.join(", ")
+            ),
         ));
     }
     out

@@ -86,18 +86,7 @@ pub fn table(views: &[FlowView]) -> String {
                             let _ = writeln!(out, "    {}", path_line(anchor));
                         }
                         if let Some(p) = &t.protocols {
-                            let j = &p.judgement;
-                            let _ = writeln!(
-                                out,
-                                "    protocols ({}): accepts {}{}",
-                                j.policy,
-                                j.accepted_versions().join(", "),
-                                if j.complete {
-                                    ""
-                                } else {
-                                    " (enumeration incomplete)"
-                                }
-                            );
+                            let _ = writeln!(out, "    {}", protocols_line(&p.judgement));
                         }
                         if let Some(s) = &t.ocsp_staple {
                             let _ = writeln!(out, "    {}", s.line());
@@ -122,6 +111,27 @@ pub fn table(views: &[FlowView]) -> String {
         failed
     );
     out
+}
+
+/// The enumeration's verdict for people: which versions were accepted.
+pub(super) fn protocols_line(j: &crate::analyze::tls_policy::ProtocolJudgement) -> String {
+    let accepted = j.accepted_versions();
+    format!(
+        "protocols ({}): {}{}",
+        j.policy,
+        if accepted.is_empty() && j.complete {
+            "accepts no version".to_owned()
+        } else if accepted.is_empty() {
+            "no version known to be accepted".to_owned()
+        } else {
+            format!("accepts {}", accepted.join(", "))
+        },
+        if j.complete {
+            ""
+        } else {
+            " (enumeration incomplete)"
+        }
+    )
 }
 
 /// One store's verdict for people: the sent positions of the path, and
@@ -268,5 +278,40 @@ pub fn catalog(name: Option<&str>) -> ExitCode {
                 ExitCode::from(super::EXIT_USAGE)
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::protocols_line;
+    use crate::analyze::tls_policy::{Exchange, ProtocolScan, Question, Reply, TlsPolicy, judge};
+    use crate::wire::tls::Version;
+
+    #[test]
+    fn the_protocols_line_says_when_nothing_is_accepted() {
+        let p = TlsPolicy::nist();
+        let unknown = judge(&ProtocolScan::default(), &p);
+        assert_eq!(
+            protocols_line(&unknown),
+            "protocols (nist-800-52r2): no version known to be accepted (enumeration incomplete)"
+        );
+        let refused = ProtocolScan {
+            exchanges: Version::ALL
+                .into_iter()
+                .map(|version| {
+                    Exchange::new(
+                        Question::Version { version },
+                        Reply::Refused {
+                            detail: "alert protocol_version (level 2)".into(),
+                            by_version: true,
+                        },
+                    )
+                })
+                .collect(),
+        };
+        assert_eq!(
+            protocols_line(&judge(&refused, &p)),
+            "protocols (nist-800-52r2): accepts no version"
+        );
     }
 }

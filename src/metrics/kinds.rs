@@ -247,6 +247,9 @@ fn record_protocols(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     if let Some(c) = &fm.protocol_connections {
         c.inc_by(u64::from(p.connections));
     }
+    if let Some(g) = &fm.protocol_complete {
+        g.set(if p.judgement.complete { 1.0 } else { 0.0 });
+    }
     let (v, n) = (fm.vantage.clone(), fm.name.clone());
     let mut next: Vec<Entry> = Vec::new();
     for ver in &p.judgement.versions {

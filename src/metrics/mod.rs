@@ -46,6 +46,8 @@ pub struct Metrics {
     ssh_violations: GaugeVec,
     /// Extra connections of the TLS protocol enumeration, per flow.
     tls_protocol_connections: IntCounterVec,
+    /// Whether the reported enumeration answered every question.
+    tls_protocol_complete: GaugeVec,
     /// Vectors of [`DynamicSet`] series, indexed by [`kinds::Family::index`].
     dynamic: Vec<GaugeVec>,
     pub reload_ok: IntGauge,
@@ -109,6 +111,12 @@ impl Metrics {
             VF,
         )?;
         r.register(Box::new(tls_protocol_connections.clone()))?;
+        let tls_protocol_complete = gauge_vec(
+            &r,
+            "flowprobe_tls_protocol_enumeration_complete",
+            "1 when the protocol enumeration the flow reports got an answer to every question; 0 while some are unanswered (not asked yet, or silent after two tries) and their verdicts unknown (protocol_policy flows).",
+            VF,
+        )?;
         let dynamic = kinds::register(&r)?;
         let build = GaugeVec::new(
             Opts::new(
@@ -179,6 +187,7 @@ impl Metrics {
             tls_certificates,
             ssh_violations,
             tls_protocol_connections,
+            tls_protocol_complete,
             dynamic,
             reload_ok,
             reload_ts,
@@ -271,20 +280,26 @@ impl Metrics {
             }
             _ => None,
         };
-        let protocol_connections = match &flow.check {
+        let protocol_series = match &flow.check {
             crate::config::CheckSpec::Tls(spec)
                 if flow.expect == crate::config::Expect::Open && spec.protocol.is_some() =>
             {
-                Some(self.tls_protocol_connections.with_label_values(&[v, n]))
+                Some((
+                    self.tls_protocol_connections.with_label_values(&[v, n]),
+                    // 0 until a probe reports a complete enumeration.
+                    self.tls_protocol_complete.with_label_values(&[v, n]),
+                ))
             }
             _ => None,
         };
+        let (protocol_connections, protocol_complete) = protocol_series.unzip();
         let fm = Arc::new(FlowMetrics {
             tls,
             ssh,
             dynamic: DynamicSet::default(),
             protocols: DynamicSet::default(),
             protocol_connections,
+            protocol_complete,
             vantage: v.to_string(),
             name: n.to_string(),
             base,
@@ -344,6 +359,7 @@ impl Metrics {
             .is_none_or(|s| s.protocol_connections.is_none())
         {
             let _ = self.tls_protocol_connections.remove_label_values(&[v, n]);
+            let _ = self.tls_protocol_complete.remove_label_values(&[v, n]);
         }
         // The successor re-asserts its own dynamic series at every probe.
         fm.dynamic.clear(&self.dynamic);
@@ -557,5 +573,6 @@ pub struct FlowMetrics {
     /// change once an hour, not with every chain.
     protocols: DynamicSet,
     protocol_connections: Option<IntCounter>,
+    protocol_complete: Option<Gauge>,
     current: Mutex<Current>,
 }

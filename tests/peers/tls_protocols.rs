@@ -2,8 +2,12 @@
 //! version and weak suite family against real servers (`openssl s_server`
 //! with legacy versions and suites enabled; nginx with a TLS 1.2/1.3-only
 //! modern configuration), each verdict cross-checked with `openssl
-//! s_client`; and hostile peers that answer the hello with garbage, a
-//! 2^24-byte handshake length, HelloRetryRequests forever, or nothing.
+//! s_client`; GnuTLS `gnutls-serv` with 3DES (this OpenSSL has none),
+//! cross-checked with `gnutls-cli`; a filter in front of s_server that
+//! drops SSL 3.0 and TLS 1.0 hellos unanswered, as an IPS may; the
+//! `flowprobe check` table and JSON; and hostile peers that answer the
+//! hello with garbage, a 2^24-byte handshake length, HelloRetryRequests
+//! forever, or nothing.
 
 use flowprobe_testkit as support;
 
@@ -19,7 +23,7 @@ use flowprobe::probe::{Details, ProbeReport};
 use flowprobe::wire::tls::{HRR_RANDOM, Version};
 use support::servers::openssl_server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 /// The legacy s_server: TLS 1.0-1.2, a modern suite for rustls, static
 /// RSA, anonymous ECDH and NULL suites. (This OpenSSL has no 3DES or RC4
@@ -37,6 +41,8 @@ fn oracle_cipher(f: Family) -> &'static str {
         Family::Rc4 => "RC4",
         Family::Des => "3DES:DES",
         Family::StaticRsa => "kRSA",
+        // OpenSSL 3 has no static (EC)DH suites: no cipher match.
+        Family::StaticDh => "kECDHe:kECDHr:kDHr:kDHd",
         Family::CbcSha1 => "AES+SHA1:CAMELLIA+SHA1",
     }
 }
@@ -216,19 +222,7 @@ async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
         return;
     }
     let dir = support::tempdir();
-    let leaf = rsa_leaf(dir.path());
-    let server = openssl_server(
-        &leaf.cert,
-        &leaf.key,
-        None,
-        &[
-            "-cipher",
-            LEGACY_CIPHERS,
-            "-no_tls1_3",
-            "-min_protocol",
-            "TLSv1",
-        ],
-    );
+    let server = legacy_server(dir.path());
     let text = flow_text(&[("legacy", server.addr.port(), "5s")]);
     let c = support::config_from(&text);
     let runs = probe_twice(&c).await;
@@ -267,7 +261,9 @@ async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
     assert!(p.judgement.complete, "{:#?}", p.exchanges);
     assert_oracle_agrees(server.addr, &p.judgement);
     assert_eq!(p.connections as usize, p.exchanges.len());
-    assert!(p.connections >= 5);
+    // The README's count: 5 versions, 8 families at TLS 1.2 less the two
+    // the version answers settled, 4 forbidden ones at 1.1 and 4 at 1.0.
+    assert_eq!(p.connections, 19, "{:#?}", p.exchanges);
 
     // The kept result, reported again without a single new connection.
     let again = protocols(second);
@@ -302,6 +298,264 @@ async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
         ),
         Some(f64::from(p.connections))
     );
+    assert_eq!(
+        sample(
+            metrics,
+            "flowprobe_tls_protocol_enumeration_complete",
+            "flow=\"legacy\""
+        ),
+        Some(1.0)
+    );
+}
+
+/// The legacy s_server on loopback, with its leaf.
+fn legacy_server(dir: &Path) -> support::servers::OpensslServer {
+    let leaf = rsa_leaf(dir);
+    openssl_server(
+        &leaf.cert,
+        &leaf.key,
+        None,
+        &[
+            "-cipher",
+            LEGACY_CIPHERS,
+            "-no_tls1_3",
+            "-min_protocol",
+            "TLSv1",
+        ],
+    )
+}
+
+/// A proxy to `upstream` that swallows every connection whose
+/// ClientHello offers SSL 3.0 or TLS 1.0 (by its record version or
+/// `client_version`): reads it and never answers, as an IPS that drops
+/// such hellos does. Other connections are forwarded both ways.
+async fn dropping_proxy(upstream: std::net::SocketAddr) -> Hostile {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // Record header (5), handshake header (4), client_version (2).
+                let mut head = [0u8; 11];
+                if tcp.read_exact(&mut head).await.is_err() {
+                    return;
+                }
+                let old = |v: [u8; 2]| v == [3, 0] || v == [3, 1];
+                if [head[1], head[2]] == [3, 0] || old([head[9], head[10]]) {
+                    let mut sink = [0u8; 4096];
+                    while tcp.read(&mut sink).await.unwrap_or(0) > 0 {}
+                    return;
+                }
+                let Ok(mut up) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                if up.write_all(&head).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut tcp, &mut up).await;
+                }
+            });
+        }
+    });
+    Hostile { addr, task }
+}
+
+#[tokio::test]
+async fn hellos_dropped_unanswered_stall_nothing_and_are_reported() {
+    if !support::require(support::have("openssl"), "openssl") {
+        return;
+    }
+    let dir = support::tempdir();
+    let server = legacy_server(dir.path());
+    let proxy = dropping_proxy(server.addr).await;
+    let timeout = Duration::from_secs(4);
+    let c = flow_config(&[("filtered", proxy.addr.port(), "4s")]);
+    let started = Instant::now();
+    let runs = probe_twice(&c).await;
+    let (first, second, metrics) = &runs[0];
+    // Both probes together: the second reports or goes on, within its own
+    // budget.
+    assert!(
+        started.elapsed() < 2 * timeout + Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let p = protocols(first);
+    let j = &p.judgement;
+    let version = |v: Version| {
+        j.versions
+            .iter()
+            .find(|x| x.version == v)
+            .and_then(|x| x.accepted)
+    };
+    // TLS 1.1 and 1.2 were asked and answered in the first probe, though
+    // SSL 3.0 and TLS 1.0 hellos got no answer; those are unknown.
+    assert_eq!(version(Version::Tls11), Some(true), "{:#?}", p.exchanges);
+    assert_eq!(version(Version::Tls12), Some(true));
+    assert_eq!(version(Version::Ssl3), None);
+    assert_eq!(version(Version::Tls10), None);
+    let order: Vec<_> = p.exchanges.iter().map(|e| e.question).collect();
+    let tls11 = order
+        .iter()
+        .position(|q| {
+            *q == flowprobe::analyze::tls_policy::Question::Version {
+                version: Version::Tls11,
+            }
+        })
+        .expect("TLS 1.1 asked");
+    assert_eq!(tls11, 2, "asked right after the two silent ones: {order:?}");
+    for e in &p.exchanges[..2] {
+        assert!(
+            matches!(&e.reply, Reply::NoAnswer { detail } if detail.contains("no answer within 1s")),
+            "{e:?}"
+        );
+    }
+    assert!(!j.complete);
+    let unanswered: Vec<Version> = j
+        .unanswered
+        .iter()
+        .filter_map(|u| match u.question {
+            flowprobe::analyze::tls_policy::Question::Version { version } => Some(version),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        unanswered,
+        [Version::Ssl3, Version::Tls10],
+        "{:?}",
+        j.unanswered
+    );
+    let warn = first
+        .findings()
+        .find(|f| f.level == Level::Warn && f.detail.contains("enumeration incomplete"))
+        .unwrap_or_else(|| {
+            panic!(
+                "an incomplete warning: {:#?}",
+                first.findings().collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(warn.reason, Reason::TlsWeakProtocol);
+    assert!(
+        warn.detail.contains("no answer to: SSL 3.0") && warn.detail.contains("TLS 1.0"),
+        "{}",
+        warn.detail
+    );
+    // What could be asked still fails the flow.
+    assert_eq!(first.reason, Reason::TlsWeakProtocol, "{}", first.detail);
+    assert!(
+        first
+            .findings()
+            .any(|f| f.level == Level::Fail && f.detail.contains("accepts TLS 1.1 with")),
+        "{}",
+        first.detail
+    );
+    assert_eq!(
+        sample(
+            metrics,
+            "flowprobe_tls_protocol_enumeration_complete",
+            "flow=\"filtered\""
+        ),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            metrics,
+            "flowprobe_tls_protocol_accepted",
+            "version=\"TLSv1.1\""
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            metrics,
+            "flowprobe_tls_protocol_accepted",
+            "version=\"TLSv1.0\""
+        ),
+        None,
+        "unknown has no series"
+    );
+    // The second probe reports the same verdicts (kept, or the same run
+    // going on with the silent hellos' second tries).
+    let again = protocols(second);
+    assert_eq!(again.judgement.violations, j.violations);
+    assert!(!again.judgement.complete);
+    drop(proxy);
+}
+
+/// `flowprobe check` prints what the enumeration found: the table's
+/// protocols line names the accepted versions, and the JSON carries the
+/// judgement and every exchange under `details.protocols`.
+#[tokio::test]
+async fn check_table_and_json_show_the_accepted_versions() {
+    if !support::require(support::have("openssl"), "openssl") {
+        return;
+    }
+    let dir = support::tempdir();
+    let server = legacy_server(dir.path());
+    let cfg = support::write(
+        dir.path(),
+        "flowprobe.toml",
+        &flow_text(&[("legacy", server.addr.port(), "5s")]),
+    );
+    let run = |output: &'static str| {
+        let cfg = cfg.clone();
+        async move {
+            let out = tokio::process::Command::new(support::bin())
+                .args(["check", "--config"])
+                .arg(&cfg)
+                .args(["--output", output])
+                .env_remove("RUST_LOG")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .await
+                .expect("run flowprobe check");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        }
+    };
+    let (code, table) = run("table").await;
+    assert_eq!(code, Some(1), "a violation fails the check: {table}");
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("protocols ("))
+        .unwrap_or_else(|| panic!("no protocols line: {table}"));
+    assert_eq!(
+        line.trim(),
+        "protocols (nist-800-52r2): accepts TLSv1.0, TLSv1.1, TLSv1.2",
+        "{table}"
+    );
+    assert!(
+        table.contains("fail tls_weak_protocol: policy nist-800-52r2")
+            && table.contains("accepts TLS 1.0 with TLS_RSA_WITH_AES_128_CBC_SHA"),
+        "{table}"
+    );
+
+    let (code, json) = run("json").await;
+    assert_eq!(code, Some(1), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let p = &v["flows"][0]["last"]["attempts"][0]["details"]["protocols"];
+    assert_eq!(p["policy"], "nist-800-52r2", "{p}");
+    assert_eq!(p["complete"], true, "{p}");
+    let accepted: Vec<&str> = p["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter(|v| v["accepted"] == true)
+        .filter_map(|v| v["version"].as_str())
+        .collect();
+    assert_eq!(accepted, ["TLSv1.0", "TLSv1.1", "TLSv1.2"], "{p}");
+    let exchanges = p["exchanges"].as_array().expect("exchanges");
+    assert!(exchanges.len() >= 5, "{p}");
+    assert_eq!(exchanges[0]["asks"], "version");
+    assert_eq!(exchanges[0]["version"], "SSLv3");
+    assert!(
+        exchanges
+            .iter()
+            .any(|e| e["answer"] == "accepted" && e["negotiated"] == "TLSv1.0"),
+        "{p}"
+    );
+    assert_eq!(p["connections"].as_u64(), Some(exchanges.len() as u64));
 }
 
 /// nginx, configured as the lab's MDM: TLS 1.2 and 1.3 only, ECDHE-GCM.
@@ -392,6 +646,8 @@ async fn modern_nginx_passes_and_the_oracle_agrees() {
         p.judgement
     );
     assert_eq!(p.judgement.ecdhe_aead, Some(true));
+    // What the README's cost paragraph says: 5 versions and 8 families.
+    assert_eq!(p.connections, 13, "{:#?}", p.exchanges);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], nginx.port));
     assert_oracle_agrees(addr, &p.judgement);
     for family in TlsPolicy::nist().families() {
@@ -400,6 +656,203 @@ async fn modern_nginx_passes_and_the_oracle_agrees() {
             sample(metrics, "flowprobe_tls_weak_suites", &label),
             Some(0.0),
             "{label}"
+        );
+    }
+}
+
+/// The GnuTLS server's priority string: its defaults plus 3DES, static
+/// RSA and TLS 1.0/1.1 (`gnutls-cli --list --priority ...` lists
+/// `TLS_RSA_3DES_EDE_CBC_SHA1` and the ECDHE/DHE 3DES suites for it).
+const GNUTLS_PRIORITY: &str = "NORMAL:+3DES-CBC:+RSA:+VERS-TLS1.0:+VERS-TLS1.1";
+
+/// `gnutls-cli` inside `ns` with a priority string: the session's
+/// description when the handshake completed, `None` when refused.
+fn gnutls_cli(ns: &support::Netns, port: u16, priority: &str) -> Option<String> {
+    let port = port.to_string();
+    let out = ns
+        .cmd(&[
+            "timeout",
+            "10",
+            "gnutls-cli",
+            "--insecure",
+            "--priority",
+            priority,
+            "-p",
+            &port,
+            "127.0.0.1",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run gnutls-cli");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !text.contains("Syntax error"),
+        "bad priority {priority}: {text}"
+    );
+    text.contains("Handshake was completed")
+        .then(|| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("- Description: "))
+                .map(str::to_owned)
+        })
+        .flatten()
+}
+
+/// How `gnutls-cli` offers a suite's key exchange.
+fn gnutls_kex(suite: &flowprobe::wire::tls::suites::Suite) -> &'static str {
+    use flowprobe::wire::tls::suites::Kex;
+    match suite.kex {
+        Kex::Ecdhe => "+ECDHE-RSA",
+        Kex::Dhe => "+DHE-RSA",
+        _ => "+RSA",
+    }
+}
+
+/// GnuTLS serves 3DES (Debian's OpenSSL 3 cannot at any security level),
+/// in a network namespace of its own: `gnutls-serv` listens on every
+/// address it has, and there that is only the namespace's loopback.
+#[test]
+fn gnutls_server_with_3des_fails_naming_the_suite_and_gnutls_cli_agrees() {
+    if !support::require(
+        support::is_root()
+            && support::have("ip")
+            && support::have("gnutls-serv")
+            && support::have("gnutls-cli")
+            && support::have("openssl"),
+        "root, ip, gnutls-serv and gnutls-cli (Debian gnutls-bin), openssl",
+    ) {
+        return;
+    }
+    let dir = support::tempdir();
+    let leaf = rsa_leaf(dir.path());
+    let ns = support::Netns::new("fpgnu");
+    const PORT: u16 = 4433;
+    let port = PORT.to_string();
+    let log = std::fs::File::create(dir.path().join("gnutls-serv.log")).expect("log");
+    let _server = support::Proc::spawn(
+        ns.cmd(&[
+            "gnutls-serv",
+            "--port",
+            &port,
+            "--x509certfile",
+            leaf.cert.to_str().expect("utf-8"),
+            "--x509keyfile",
+            leaf.key.to_str().expect("utf-8"),
+            "--priority",
+            GNUTLS_PRIORITY,
+            "--disable-client-cert",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log),
+    );
+    let listening = support::wait_for(Duration::from_secs(10), || {
+        ns.run_inside(|| std::net::TcpStream::connect(("127.0.0.1", PORT)).ok())
+    });
+    assert!(
+        listening.is_some(),
+        "gnutls-serv did not listen: {}",
+        std::fs::read_to_string(dir.path().join("gnutls-serv.log")).unwrap_or_default()
+    );
+
+    let c = flow_config(&[("gnutls", PORT, "5s")]);
+    let runs = ns.run_inside(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async move { probe_twice(&c).await })
+    });
+    let (first, _, _) = &runs[0];
+    let p = protocols(first);
+    let j = &p.judgement;
+    assert!(j.complete, "{:#?}", p.exchanges);
+    assert_eq!(first.reason, Reason::TlsWeakProtocol, "{}", first.detail);
+
+    // Versions, against gnutls-cli offering only that version.
+    for (version, name) in [
+        (Version::Tls10, "TLS1.0"),
+        (Version::Tls11, "TLS1.1"),
+        (Version::Tls12, "TLS1.2"),
+        (Version::Tls13, "TLS1.3"),
+    ] {
+        let oracle = gnutls_cli(
+            &ns,
+            PORT,
+            &format!("NORMAL:-VERS-ALL:+VERS-{name}:+3DES-CBC:+RSA"),
+        );
+        let ours = j.versions.iter().find(|v| v.version == version);
+        assert_eq!(
+            ours.and_then(|v| v.accepted),
+            Some(oracle.is_some()),
+            "{version:?}: gnutls-cli says {oracle:?}"
+        );
+    }
+    let ssl3 = j.versions.iter().find(|v| v.version == Version::Ssl3);
+    assert_eq!(ssl3.and_then(|v| v.accepted), Some(false));
+
+    // 3DES: named, and the named suite is one gnutls-cli gets when it
+    // offers 3DES with that key exchange only.
+    let des = j
+        .families
+        .iter()
+        .find(|f| f.family == Family::Des)
+        .expect("des asked");
+    assert_eq!(des.accepted, Some(true), "{:#?}", p.exchanges);
+    let named = flowprobe::wire::tls::suites::by_name(&des.suites[0]).expect("known");
+    assert!(named.name.contains("_3DES_EDE_CBC_SHA"), "{}", named.name);
+    let fail = first
+        .findings()
+        .find(|f| f.level == Level::Fail && f.reason == Reason::TlsWeakProtocol)
+        .expect("violation");
+    assert!(
+        fail.detail
+            .contains(&format!("accepts DES/3DES suites: {}", named.name)),
+        "{}",
+        fail.detail
+    );
+    let oracle = gnutls_cli(
+        &ns,
+        PORT,
+        &format!(
+            "NONE:+VERS-TLS1.2:+3DES-CBC:{}:+SHA1:+COMP-NULL:+SIGN-ALL:+GROUP-ALL",
+            gnutls_kex(named)
+        ),
+    )
+    .expect("gnutls-cli completes with the suite we named");
+    assert!(oracle.contains("(3DES-CBC)-(SHA1)"), "{oracle}");
+    // TLS_RSA_WITH_3DES_EDE_CBC_SHA itself: accepted by both.
+    let rsa_3des = gnutls_cli(
+        &ns,
+        PORT,
+        "NONE:+VERS-TLS1.0:+3DES-CBC:+RSA:+SHA1:+COMP-NULL:+SIGN-ALL",
+    )
+    .expect("TLS_RSA_WITH_3DES_EDE_CBC_SHA at TLS 1.0");
+    assert!(rsa_3des.contains("(RSA)-(3DES-CBC)-(SHA1)"), "{rsa_3des}");
+    let static_rsa = j
+        .families
+        .iter()
+        .find(|f| f.family == Family::StaticRsa)
+        .expect("static_rsa asked");
+    assert_eq!(static_rsa.accepted, Some(true));
+    // RC4 and NULL: refused by both.
+    for (family, cipher) in [(Family::Rc4, "+ARCFOUR-128"), (Family::Null, "+NULL")] {
+        let oracle = gnutls_cli(
+            &ns,
+            PORT,
+            &format!(
+                "NONE:+VERS-TLS1.2:+VERS-TLS1.0:{cipher}:+RSA:+ECDHE-RSA:+SHA1:+MD5:+COMP-NULL:+SIGN-ALL:+GROUP-ALL"
+            ),
+        );
+        let ours = j.families.iter().find(|f| f.family == family);
+        assert_eq!(
+            ours.and_then(|f| f.accepted),
+            Some(oracle.is_some()),
+            "{family:?}: gnutls-cli says {oracle:?}"
         );
     }
 }
@@ -550,11 +1003,16 @@ async fn a_silent_server_leaves_the_enumeration_unknown_within_its_budget() {
     );
     let vantage = flowprobe::config::Vantage::unpinned("administrators");
     let budget = Duration::from_millis(800);
+    let timeout = Duration::from_secs(2);
     let started = Instant::now();
     let report = state
-        .report(silent.addr, &vantage, tokio::time::Instant::now() + budget)
-        .await
-        .expect("a result, if only unknowns");
+        .report(
+            silent.addr,
+            &vantage,
+            tokio::time::Instant::now() + budget,
+            timeout,
+        )
+        .await;
     assert!(started.elapsed() < budget * 3, "{:?}", started.elapsed());
     assert!(!report.judgement.complete);
     assert!(
@@ -576,16 +1034,29 @@ async fn a_silent_server_leaves_the_enumeration_unknown_within_its_budget() {
         "{:#?}",
         report.exchanges
     );
-    // The next probe asks again (nothing is kept as refused).
+    assert!(
+        !report.judgement.unanswered.is_empty(),
+        "the unknowns are named"
+    );
+    // The next probe goes on with the run (nothing is kept as refused),
+    // with the next question: SSL 3.0 waits for its second try.
     let again = state
         .report(
             silent.addr,
             &vantage,
             tokio::time::Instant::now() + Duration::from_millis(200),
+            timeout,
         )
-        .await
-        .expect("result");
+        .await;
     assert!(again.connections >= 1);
+    let asked: Vec<_> = again.exchanges.iter().map(|e| e.question).collect();
+    assert_eq!(
+        asked[asked.len() - again.connections as usize],
+        flowprobe::analyze::tls_policy::Question::Version {
+            version: Version::Tls10
+        },
+        "{asked:?}"
+    );
 }
 
 /// `[tls_policy.NAME]` and the flow keys are validated at load, every

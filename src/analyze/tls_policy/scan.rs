@@ -1,19 +1,41 @@
 //! The enumeration's questions and answers, and what to ask next.
+//!
+//! One run asks every question of the plan once, in order, then asks the
+//! ones that got no answer once more: an unanswered question never blocks
+//! the ones after it, and a server that silently drops some hellos costs at
+//! most [`MAX_ATTEMPTS`] waits per dropped hello. A run is *finished* when
+//! every question is answered or was tried that often; it is *complete*
+//! when every question got an answer in it.
 
 use serde::Serialize;
 
 use super::{Family, TlsPolicy, is_ecdhe_aead};
-use crate::wire::tls::suites::{self, LEGACY, Suite, TLS13};
+use crate::wire::tls::suites::{self, LEGACY, MAX_OFFER, RARE, Suite, TLS13};
 use crate::wire::tls::{Answer, TlsWireError, Version};
+
+/// Hellos one question gets within a run before it counts as unanswered:
+/// once in the pass over the plan, once more after it.
+pub const MAX_ATTEMPTS: usize = 2;
 
 /// One ClientHello's question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "asks", rename_all = "snake_case")]
 pub enum Question {
-    /// Is this version accepted? Offers every suite we know for it.
+    /// Is this version accepted? Offers every suite we know that the
+    /// version can negotiate, or for TLS 1.2, whose 225 do not fit in one
+    /// hello, the first-hello suites ([`suites::LEGACY`]).
     Version { version: Version },
-    /// Is a suite of this family accepted (at `version`, the highest
-    /// legacy version the server accepts)?
+    /// Is TLS 1.2 accepted with one of the rarer suites
+    /// ([`suites::RARE`])? Asked only when its own hello was refused in a
+    /// way a suite could cause (not a `protocol_version` alert): no hello
+    /// offers more than 127 suites, as some servers refuse longer lists.
+    /// For the other versions its offer is empty and it is never asked.
+    RareSuites { version: Version },
+    /// Is a suite of this family accepted at `version`? Asked at the
+    /// highest legacy version the server accepts for every family the
+    /// policy names, and at its other accepted legacy versions for the
+    /// forbidden families no answer showed yet (export suites, for one,
+    /// exist only up to TLS 1.0).
     Family { family: Family, version: Version },
     /// Does TLS 1.2 offer ECDHE with AES-GCM/CCM?
     EcdheAead,
@@ -22,16 +44,56 @@ pub enum Question {
 impl Question {
     /// The version the hello offers and its suites, in preference order.
     pub fn offer(&self) -> (Version, Vec<u16>) {
-        let codes = |f: &dyn Fn(&Suite) -> bool| -> Vec<u16> {
-            LEGACY.iter().filter(|s| f(s)).map(|s| s.code).collect()
+        fn pick<'a>(
+            list: impl Iterator<Item = &'a Suite>,
+            version: Version,
+            keep: impl Fn(&Suite) -> bool,
+        ) -> Vec<u16> {
+            list.filter(|s| s.usable_in(version) && keep(s))
+                .map(|s| s.code)
+                .take(MAX_OFFER)
+                .collect()
+        }
+        // Up to TLS 1.1 every suite the version can use fits in one hello;
+        // only TLS 1.2's are split.
+        let fits = |version: Version| {
+            suites::all_legacy()
+                .filter(|s| s.usable_in(version))
+                .count()
+                <= MAX_OFFER
         };
         match *self {
             Question::Version {
                 version: Version::Tls13,
             } => (Version::Tls13, TLS13.iter().map(|s| s.code).collect()),
-            Question::Version { version } => (version, codes(&|_| true)),
-            Question::Family { family, version } => (version, codes(&|s| family.contains(s))),
-            Question::EcdheAead => (Version::Tls12, codes(&is_ecdhe_aead)),
+            Question::Version { version } if fits(version) => {
+                (version, pick(suites::all_legacy(), version, |_| true))
+            }
+            Question::Version { version } => (version, pick(LEGACY.iter(), version, |_| true)),
+            Question::RareSuites { version } if fits(version) => (version, Vec::new()),
+            Question::RareSuites { version } => (version, pick(RARE.iter(), version, |_| true)),
+            Question::Family { family, version } => (
+                version,
+                pick(suites::all_legacy(), version, |s| family.contains(s)),
+            ),
+            Question::EcdheAead => (
+                Version::Tls12,
+                pick(suites::all_legacy(), Version::Tls12, is_ecdhe_aead),
+            ),
+        }
+    }
+
+    /// For people, in findings: `TLS 1.0`, `DES/3DES suites at TLS 1.1`.
+    pub fn human(&self) -> String {
+        match self {
+            Question::Version { version } => version.human().to_owned(),
+            Question::RareSuites { version } => {
+                format!("{} with the rarer suites", version.human())
+            }
+            Question::Family { family, version } => {
+                format!("{} at {}", family.human(), version.human())
+            }
+            Question::EcdheAead => "ECDHE with AES-GCM/CCM at TLS 1.2".to_owned(),
         }
     }
 }
@@ -49,7 +111,13 @@ pub enum Reply {
         suite: String,
     },
     /// An alert, a close or a reset: a client could not go on.
-    Refused { detail: String },
+    Refused {
+        detail: String,
+        /// The refusal is about the version itself (a `protocol_version`
+        /// alert, or a ServerHello of another version): no other suite
+        /// offer could change it.
+        by_version: bool,
+    },
     /// An answer that is not TLS or breaks the protocol: a client could
     /// not go on either.
     Invalid { detail: String },
@@ -64,7 +132,24 @@ pub struct Exchange {
     pub question: Question,
     #[serde(flatten)]
     pub reply: Reply,
+    /// Taken from an earlier run because this run got no answer to the
+    /// question: the last known answer stands until a run answers again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub carried: bool,
 }
+
+impl Exchange {
+    /// An exchange of this run.
+    pub fn new(question: Question, reply: Reply) -> Self {
+        Exchange {
+            question,
+            reply,
+            carried: false,
+        }
+    }
+}
+
+const ALERT_PROTOCOL_VERSION: u8 = 70;
 
 /// The answer of a server to `question`, checked against what it offered.
 pub fn reply_to(question: &Question, answer: &Answer) -> Reply {
@@ -72,6 +157,7 @@ pub fn reply_to(question: &Question, answer: &Answer) -> Reply {
         Answer::Alert { level, description } => {
             return Reply::Refused {
                 detail: format!("alert {} (level {level})", alert_name(*description)),
+                by_version: *description == ALERT_PROTOCOL_VERSION,
             };
         }
         Answer::Hello(h) => h,
@@ -89,6 +175,7 @@ pub fn reply_to(question: &Question, answer: &Answer) -> Reply {
         // it does not accept the one asked about.
         return Reply::Refused {
             detail: format!("answered with {}", version.label()),
+            by_version: true,
         };
     }
     if (version == Version::Tls13) != (offered == Version::Tls13) {
@@ -121,6 +208,7 @@ pub fn reply_to_error(error: &TlsWireError) -> Reply {
     if error.is_refusal() {
         Reply::Refused {
             detail: error.to_string(),
+            by_version: false,
         }
     } else {
         Reply::Invalid {
@@ -145,7 +233,8 @@ fn alert_name(d: u8) -> String {
     }
 }
 
-/// Every question asked and its reply, in order.
+/// Every question asked and its reply, in order; then the answers carried
+/// from an earlier run, if any.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProtocolScan {
     pub exchanges: Vec<Exchange>,
@@ -155,7 +244,7 @@ impl ProtocolScan {
     /// The accepted (version, suite) pairs, from every exchange.
     pub fn accepted(&self) -> impl Iterator<Item = (Version, &'static Suite)> + '_ {
         self.exchanges.iter().filter_map(|e| match &e.reply {
-            Reply::Accepted { version, suite } => suite_by_name(suite).map(|s| (*version, s)),
+            Reply::Accepted { version, suite } => suites::by_name(suite).map(|s| (*version, s)),
             _ => None,
         })
     }
@@ -170,27 +259,62 @@ impl ProtocolScan {
         })
     }
 
-    /// Whether `question` got a definite reply (not [`Reply::NoAnswer`]).
-    pub fn answered(&self, question: &Question) -> bool {
+    /// The definite reply to `question` (not [`Reply::NoAnswer`]), this
+    /// run's before a carried one.
+    pub fn reply(&self, question: &Question) -> Option<&Reply> {
         self.exchanges
             .iter()
-            .any(|e| e.question == *question && !matches!(e.reply, Reply::NoAnswer { .. }))
+            .find(|e| e.question == *question && !matches!(e.reply, Reply::NoAnswer { .. }))
+            .map(|e| &e.reply)
     }
 
-    fn asked(&self, question: &Question) -> bool {
-        self.exchanges.iter().any(|e| e.question == *question)
+    /// Whether `question` has a definite reply, carried or not.
+    pub fn answered(&self, question: &Question) -> bool {
+        self.reply(question).is_some()
     }
 
-    /// `Some(true)` when some answer negotiated `v`, `Some(false)` when its
-    /// own question got a definite answer that did not, `None` otherwise.
+    /// Whether this run got a definite reply to `question`.
+    fn answered_now(&self, question: &Question) -> bool {
+        self.exchanges.iter().any(|e| {
+            e.question == *question && !e.carried && !matches!(e.reply, Reply::NoAnswer { .. })
+        })
+    }
+
+    /// Hellos this run sent for `question`.
+    pub fn attempts(&self, question: &Question) -> usize {
+        self.exchanges
+            .iter()
+            .filter(|e| e.question == *question && !e.carried)
+            .count()
+    }
+
+    /// `Some(true)` when some answer negotiated `v`; `Some(false)` when
+    /// its hello was refused for the version, or refused and the rarer
+    /// suites' hello refused as well; `None` otherwise (unknown).
     pub fn version_accepted(&self, v: Version) -> Option<bool> {
         if self.accepted().any(|(x, _)| x == v) {
-            Some(true)
-        } else if self.answered(&Question::Version { version: v }) {
-            Some(false)
-        } else {
-            None
+            return Some(true);
         }
+        self.reply(&Question::Version { version: v })?;
+        if self.needs_rare(v) {
+            self.answered(&Question::RareSuites { version: v })
+                .then_some(false)
+        } else {
+            Some(false)
+        }
+    }
+
+    /// The version's hello was refused in a way a suite could cause.
+    fn needs_rare(&self, v: Version) -> bool {
+        v != Version::Tls13
+            && !Question::RareSuites { version: v }.offer().1.is_empty()
+            && matches!(
+                self.reply(&Question::Version { version: v }),
+                Some(Reply::Refused {
+                    by_version: false,
+                    ..
+                })
+            )
     }
 
     /// The suite the server chose with `v`, preferring its own question's.
@@ -200,95 +324,152 @@ impl ProtocolScan {
             .iter()
             .find_map(|e| match (&e.question, &e.reply) {
                 (
-                    Question::Version { version },
+                    Question::Version { version } | Question::RareSuites { version },
                     Reply::Accepted {
                         version: got,
                         suite,
                     },
-                ) if *version == v && *got == v => suite_by_name(suite),
+                ) if *version == v && *got == v => suites::by_name(suite),
                 _ => None,
             });
         own.or_else(|| self.accepted().find(|(x, _)| *x == v).map(|(_, s)| s))
     }
 
-    /// The highest accepted version below TLS 1.3: where families are asked.
-    pub fn legacy_max(&self) -> Option<Version> {
-        self.accepted()
-            .map(|(v, _)| v)
-            .filter(|v| *v < Version::Tls13)
-            .max()
+    /// Accepted versions below TLS 1.3, highest first.
+    fn legacy_accepted(&self) -> Vec<Version> {
+        Version::ALL
+            .into_iter()
+            .rev()
+            .filter(|v| *v < Version::Tls13 && self.version_accepted(*v) == Some(true))
+            .collect()
     }
 
-    /// Definitely no suite of `f`: its question was refused, or the server
-    /// accepts no version below TLS 1.3 at all (TLS 1.3 suites are in no
-    /// family).
-    pub fn family_refused(&self, f: Family) -> bool {
+    /// The highest accepted version below TLS 1.3.
+    pub fn legacy_max(&self) -> Option<Version> {
+        self.legacy_accepted().first().copied()
+    }
+
+    /// Whether an answer showed a suite of `f`.
+    fn family_seen(&self, f: Family) -> bool {
+        self.accepted_suites().any(|s| f.contains(s))
+    }
+
+    /// The family questions for what is known accepted: every family of
+    /// the policy at the highest legacy version, the forbidden ones at the
+    /// others; none whose offer would be empty.
+    fn family_questions(&self, policy: &TlsPolicy) -> Vec<Question> {
+        let mut out = Vec::new();
+        for (i, version) in self.legacy_accepted().into_iter().enumerate() {
+            for family in policy.families() {
+                let q = Question::Family { family, version };
+                if (i == 0 || policy.forbidden.contains(&family)) && !q.offer().1.is_empty() {
+                    out.push(q);
+                }
+            }
+        }
+        out
+    }
+
+    /// Definitely no suite of `f`: the server accepts no version below TLS
+    /// 1.3 at all (TLS 1.3 suites are in no family), or every family
+    /// question for `f` at the versions it accepts got a refusal.
+    pub fn family_refused(&self, f: Family, policy: &TlsPolicy) -> bool {
         let legacy_all_refused = Version::ALL
             .into_iter()
             .filter(|v| *v < Version::Tls13)
             .all(|v| self.version_accepted(v) == Some(false));
         legacy_all_refused
-            || self.exchanges.iter().any(|e| {
-                matches!(e.question, Question::Family { family, .. } if family == f)
-                    && !matches!(e.reply, Reply::NoAnswer { .. } | Reply::Accepted { .. })
-            })
+            || (self.legacy_max().is_some()
+                && self
+                    .family_questions(policy)
+                    .iter()
+                    .filter(|q| matches!(q, Question::Family { family, .. } if *family == f))
+                    .all(|q| self.answered(q)))
     }
 
-    /// The next question for `policy`, `None` when there is nothing left
-    /// to ask. Questions whose answer another reply already gave are
-    /// skipped (a TLS 1.0 hello answered with a static-RSA suite settles
-    /// `static_rsa`).
-    pub fn next_question(&self, policy: &TlsPolicy) -> Option<Question> {
-        for version in Version::ALL {
-            let q = Question::Version { version };
-            if !self.asked(&q) {
-                return Some(q);
-            }
-        }
-        if let Some(version) = self.legacy_max() {
-            for family in policy.families() {
-                let q = Question::Family { family, version };
-                let known = self.accepted_suites().any(|s| family.contains(s));
-                if !known && !self.asked(&q) {
-                    return Some(q);
-                }
-            }
-        }
+    /// Every question the answers so far call for, in the order asked;
+    /// questions another reply already settled are left out (a TLS 1.0
+    /// hello answered with a static-RSA suite settles `static_rsa`).
+    pub fn plan(&self, policy: &TlsPolicy) -> Vec<Question> {
+        let mut plan: Vec<Question> = Version::ALL
+            .into_iter()
+            .map(|version| Question::Version { version })
+            .collect();
+        plan.extend(
+            Version::ALL
+                .into_iter()
+                .filter(|v| self.needs_rare(*v))
+                .map(|version| Question::RareSuites { version }),
+        );
+        plan.extend(self.family_questions(policy).into_iter().filter(
+            |q| !matches!(q, Question::Family { family, .. } if self.family_seen(*family)),
+        ));
         let tls12_ecdhe_aead = self
             .accepted()
             .any(|(v, s)| v == Version::Tls12 && is_ecdhe_aead(s));
         if policy.require_ecdhe_aead
             && self.version_accepted(Version::Tls12) == Some(true)
             && !tls12_ecdhe_aead
-            && !self.asked(&Question::EcdheAead)
         {
-            return Some(Question::EcdheAead);
+            plan.push(Question::EcdheAead);
         }
-        None
+        plan
     }
 
-    /// Nothing left to ask and every question answered.
-    pub fn is_complete(&self, policy: &TlsPolicy) -> bool {
+    /// The next question for `policy`: the first of the plan not asked
+    /// yet, else the first unanswered one with tries left; `None` when the
+    /// run is finished.
+    pub fn next_question(&self, policy: &TlsPolicy) -> Option<Question> {
+        let plan = self.plan(policy);
+        let open = |q: &&Question| !self.answered(q);
+        plan.iter()
+            .filter(open)
+            .find(|q| self.attempts(q) == 0)
+            .or_else(|| {
+                plan.iter()
+                    .filter(open)
+                    .find(|q| self.attempts(q) < MAX_ATTEMPTS)
+            })
+            .copied()
+    }
+
+    /// Every question answered or tried [`MAX_ATTEMPTS`] times.
+    pub fn is_finished(&self, policy: &TlsPolicy) -> bool {
         self.next_question(policy).is_none()
-            && !self
-                .exchanges
-                .iter()
-                .any(|e| matches!(e.reply, Reply::NoAnswer { .. }))
     }
 
-    /// The scan without its unanswered questions, to ask them again.
-    pub fn without_unanswered(&self) -> ProtocolScan {
-        ProtocolScan {
-            exchanges: self
-                .exchanges
-                .iter()
-                .filter(|e| !matches!(e.reply, Reply::NoAnswer { .. }))
-                .cloned()
-                .collect(),
+    /// The plan's questions this run got no answer to (not asked yet,
+    /// silent, or answered only by a carried answer).
+    pub fn unanswered(&self, policy: &TlsPolicy) -> Vec<Question> {
+        self.plan(policy)
+            .into_iter()
+            .filter(|q| !self.answered_now(q))
+            .collect()
+    }
+
+    /// Every question of the plan answered in this run.
+    pub fn is_complete(&self, policy: &TlsPolicy) -> bool {
+        self.unanswered(policy).is_empty()
+    }
+
+    /// Adds `previous`'s answer, marked carried, for every question this
+    /// run has no answer to: a hello that goes unanswered (an IPS started
+    /// dropping it) keeps its last known answer instead of turning a
+    /// violation into an unknown.
+    pub fn carry_from(&mut self, previous: &ProtocolScan) {
+        let mut carried: Vec<Exchange> = Vec::new();
+        for e in &previous.exchanges {
+            if matches!(e.reply, Reply::NoAnswer { .. })
+                || self.answered(&e.question)
+                || carried.iter().any(|c| c.question == e.question)
+            {
+                continue;
+            }
+            carried.push(Exchange {
+                carried: true,
+                ..e.clone()
+            });
         }
+        self.exchanges.extend(carried);
     }
-}
-
-fn suite_by_name(name: &str) -> Option<&'static Suite> {
-    TLS13.iter().chain(LEGACY.iter()).find(|s| s.name == name)
 }

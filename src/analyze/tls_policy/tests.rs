@@ -21,19 +21,36 @@ const REFUSE: Answer = Answer::Alert {
 
 /// Runs the plan against a fake server: `serve(question) -> answer`.
 fn scan_with(policy: &TlsPolicy, serve: impl Fn(&Question) -> Answer) -> ProtocolScan {
+    scan_silent(policy, |q| Some(serve(q)))
+}
+
+/// The same, `None` being no answer at all.
+fn scan_silent(policy: &TlsPolicy, serve: impl Fn(&Question) -> Option<Answer>) -> ProtocolScan {
     let mut scan = ProtocolScan::default();
-    for _ in 0..32 {
+    for _ in 0..64 {
         let Some(q) = scan.next_question(policy) else {
             return scan;
         };
-        let reply = reply_to(&q, &serve(&q));
-        scan.exchanges.push(Exchange { question: q, reply });
+        let reply = match serve(&q) {
+            Some(a) => reply_to(&q, &a),
+            None => Reply::NoAnswer {
+                detail: "no answer within 1s".into(),
+            },
+        };
+        scan.exchanges.push(Exchange::new(q, reply));
     }
     panic!("the plan did not end: {scan:#?}");
 }
 
-/// A server with `versions` and `suites` (client order wins).
-fn server(versions: &[Version], suites: &[u16]) -> impl Fn(&Question) -> Answer {
+const NO_SHARED_SUITE: Answer = Answer::Alert {
+    level: 2,
+    description: 40,
+};
+
+/// A server with `versions` and `suites` (client order wins), refusing
+/// unknown versions with protocol_version and a hello without a shared
+/// suite with handshake_failure, as OpenSSL does.
+fn server(versions: &[Version], suites: &[u16]) -> impl Fn(&Question) -> Answer + use<> {
     let versions = versions.to_vec();
     let suites = suites.to_vec();
     move |q| {
@@ -44,18 +61,14 @@ fn server(versions: &[Version], suites: &[u16]) -> impl Fn(&Question) -> Answer 
         if (v == Version::Tls13) != (max == Version::Tls13) {
             return REFUSE;
         }
-        // TLS 1.0/1.1 know neither AEAD nor SHA-2 MACs.
         let usable = |c: &&u16| {
-            let s = crate::wire::tls::suites::by_code(**c).expect("known");
-            v >= Version::Tls12
-                || matches!(
-                    s.mac,
-                    crate::wire::tls::suites::Mac::Sha1 | crate::wire::tls::suites::Mac::Md5
-                )
+            crate::wire::tls::suites::by_code(**c)
+                .expect("known")
+                .usable_in(v)
         };
         match offered.iter().filter(usable).find(|c| suites.contains(c)) {
             Some(c) => hello(v, *c),
-            None => REFUSE,
+            None => NO_SHARED_SUITE,
         }
     }
 }
@@ -78,8 +91,8 @@ fn a_modern_server_complies_in_a_few_hellos() {
         "{:?}",
         j.families
     );
-    // 5 versions + 7 families (none settled by the version hellos).
-    assert_eq!(scan.exchanges.len(), 12);
+    // 5 versions + 8 families (none settled by the version hellos).
+    assert_eq!(scan.exchanges.len(), 13, "{:#?}", scan.exchanges);
     assert!(findings(&j, Action::Fail).is_empty());
 }
 
@@ -156,28 +169,285 @@ fn tls12_without_ecdhe_aead_and_tls13_only_servers() {
 }
 
 #[test]
-fn unanswered_questions_are_unknown_and_asked_again() {
+fn an_unanswered_question_does_not_hold_up_the_rest() {
     let p = TlsPolicy::nist();
-    let mut scan = ProtocolScan::default();
-    scan.exchanges.push(Exchange {
-        question: Question::Version {
+    // SSL 3.0 and TLS 1.0 hellos are dropped (an IPS); the rest answers.
+    let legacy = server(
+        &[Version::Tls10, Version::Tls11, Version::Tls12],
+        &[0xC02F, 0x002F],
+    );
+    let scan = scan_silent(&p, |q| match q.offer().0 {
+        Version::Ssl3 | Version::Tls10 => None,
+        _ => Some(legacy(q)),
+    });
+    let ssl3 = Question::Version {
+        version: Version::Ssl3,
+    };
+    let tls10 = Question::Version {
+        version: Version::Tls10,
+    };
+    // Asked in order, then the silent ones once more, after the rest.
+    assert_eq!(scan.exchanges[0].question, ssl3);
+    assert_eq!(scan.exchanges[1].question, tls10);
+    assert_eq!(
+        scan.exchanges[2].question,
+        Question::Version {
+            version: Version::Tls11
+        }
+    );
+    let n = scan.exchanges.len();
+    assert_eq!(scan.exchanges[n - 2].question, ssl3);
+    assert_eq!(scan.exchanges[n - 1].question, tls10);
+    assert_eq!(scan.attempts(&ssl3), MAX_ATTEMPTS);
+    assert!(scan.is_finished(&p) && !scan.is_complete(&p));
+
+    let j = judge(&scan, &p);
+    assert!(!j.complete);
+    assert_eq!(j.versions[0].accepted, None, "SSL 3.0 unknown, not refused");
+    assert_eq!(j.versions[1].accepted, None);
+    assert_eq!(j.versions[2].accepted, Some(true), "TLS 1.1 was asked");
+    let unanswered: Vec<Question> = j.unanswered.iter().map(|u| u.question).collect();
+    assert_eq!(unanswered, [ssl3, tls10]);
+    let f = findings(&j, Action::Fail);
+    let warn = f
+        .iter()
+        .find(|f| f.detail.contains("enumeration incomplete"))
+        .expect("an incomplete warning");
+    assert_eq!(
+        (warn.level, warn.reason),
+        (Level::Warn, Reason::TlsWeakProtocol)
+    );
+    assert!(
+        warn.detail.ends_with("no answer to: SSL 3.0, TLS 1.0"),
+        "{}",
+        warn.detail
+    );
+    assert!(
+        f.iter()
+            .any(|f| f.level == Level::Fail && f.detail.contains("accepts TLS 1.1")),
+        "{f:?}"
+    );
+    assert!(findings(&j, Action::Off).is_empty(), "off raises nothing");
+
+    // A run cut short lists what it did not ask yet.
+    let mut partial = ProtocolScan::default();
+    partial.exchanges.push(Exchange::new(
+        ssl3,
+        Reply::NoAnswer {
+            detail: "no answer before the probe's budget ran out".into(),
+        },
+    ));
+    assert_eq!(partial.next_question(&p), Some(tls10), "moves on");
+    let j = judge(&partial, &p);
+    assert!(!j.complete && j.violations.is_empty());
+    let f = findings(&j, Action::Fail);
+    assert!(
+        f[0].detail
+            .contains("no answer to: SSL 3.0, TLS 1.0 (not asked yet), TLS 1.1 (not asked yet)"),
+        "{}",
+        f[0].detail
+    );
+}
+
+#[test]
+fn an_ssl3_server_hello_is_accepted_and_judged() {
+    let p = TlsPolicy::nist();
+    let q = Question::Version {
+        version: Version::Ssl3,
+    };
+    let (version, offer) = q.offer();
+    assert_eq!(version, Version::Ssl3);
+    assert!(offer.contains(&0x000A) && offer.contains(&0x002F));
+    for code in &offer {
+        let s = crate::wire::tls::suites::by_code(*code).expect("known");
+        assert!(
+            !s.elliptic() && !s.cipher.is_aead() && s.min_version() == Version::Ssl3,
+            "{} in an SSL 3.0 hello",
+            s.name
+        );
+    }
+    let rec = crate::wire::tls::encode_client_hello(&crate::wire::tls::HelloSpec {
+        version,
+        suites: &offer,
+        server_name: Some("mdm.example.mil"),
+        random: [0; 32],
+    });
+    assert_eq!(&rec[..3], &[22, 3, 0]);
+    assert!(rec.len() - 5 < 256, "{} bytes", rec.len() - 5);
+    // An SSL 3.0 ServerHello: version 3.0, no extensions.
+    let answer = Answer::Hello(ServerHello {
+        legacy_version: 0x0300,
+        random: [9; 32],
+        session_id: vec![1; 32],
+        cipher_suite: 0x000A,
+        compression: 0,
+        extensions: None,
+    });
+    assert_eq!(
+        reply_to(&q, &answer),
+        Reply::Accepted {
             version: Version::Ssl3,
-        },
-        reply: Reply::NoAnswer {
-            detail: "timed out".into(),
-        },
+            suite: "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into()
+        }
+    );
+    let scan = scan_with(
+        &p,
+        server(&[Version::Ssl3, Version::Tls12], &[0x000A, 0xC02F]),
+    );
+    let j = judge(&scan, &p);
+    assert_eq!(j.versions[0].accepted, Some(true));
+    assert!(
+        j.violations
+            .iter()
+            .any(|v| v == "accepts SSL 3.0 with TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+        "{:?}",
+        j.violations
+    );
+    assert!(
+        j.violations
+            .iter()
+            .any(|v| v.starts_with("accepts DES/3DES suites")),
+        "{:?}",
+        j.violations
+    );
+}
+
+#[test]
+fn a_version_served_only_with_a_rare_suite_is_found() {
+    let p = TlsPolicy::nist();
+    // TLS 1.2 with ARIA only: the first hello (no ARIA) gets a
+    // handshake_failure, the rarer suites' hello is accepted.
+    let aria = 0xC061; // TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384
+    assert!(
+        !Question::Version {
+            version: Version::Tls12
+        }
+        .offer()
+        .1
+        .contains(&aria)
+    );
+    let scan = scan_with(&p, server(&[Version::Tls12], &[aria]));
+    let j = judge(&scan, &p);
+    assert_eq!(j.versions[3].accepted, Some(true), "{:#?}", scan.exchanges);
+    assert_eq!(
+        j.versions[3].suite.as_deref(),
+        Some("TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384")
+    );
+    // SSL 3.0 to 1.1 were refused by version: no rarer-suites hello.
+    assert_eq!(
+        scan.exchanges
+            .iter()
+            .filter(|e| matches!(e.question, Question::RareSuites { .. }))
+            .count(),
+        1
+    );
+    // A version refused for its suites, also with the rarer ones: refused.
+    let scan = scan_with(&p, server(&[Version::Tls12, Version::Tls13], &[0x1301]));
+    assert_eq!(scan.version_accepted(Version::Tls12), Some(false));
+    assert!(scan.answered(&Question::RareSuites {
+        version: Version::Tls12
+    }));
+}
+
+#[test]
+fn forbidden_families_are_asked_at_every_accepted_legacy_version() {
+    let p = TlsPolicy::nist();
+    // EXPORT suites exist up to TLS 1.0 only (RFC 4346): a server with
+    // TLS 1.0 and 1.2 and an export suite accepts it at 1.0 alone.
+    let export = 0x0008; // TLS_RSA_EXPORT_WITH_DES40_CBC_SHA
+    let plain = server(&[Version::Tls10, Version::Tls12], &[0xC02F, export]);
+    let scan = scan_with(&p, |q| match q {
+        Question::Family {
+            family: Family::Export,
+            version: Version::Tls12,
+        } => NO_SHARED_SUITE,
+        _ => plain(q),
     });
     let j = judge(&scan, &p);
-    assert_eq!(j.versions[0].accepted, None);
-    assert!(!j.complete);
-    assert!(j.violations.is_empty());
-    let again = scan.without_unanswered();
-    assert_eq!(
-        again.next_question(&p),
-        Some(Question::Version {
-            version: Version::Ssl3
-        })
+    assert!(
+        j.violations
+            .iter()
+            .any(|v| v == "accepts EXPORT suites: TLS_RSA_EXPORT_WITH_DES40_CBC_SHA"),
+        "{:?} {:#?}",
+        j.violations,
+        scan.exchanges
     );
+    // The warned family only at the highest legacy version.
+    assert!(!scan.exchanges.iter().any(|e| matches!(
+        e.question,
+        Question::Family {
+            family: Family::CbcSha1,
+            version: Version::Tls10
+        }
+    )));
+    assert!(j.complete);
+}
+
+#[test]
+fn static_dh_is_its_own_forbidden_family() {
+    let p = TlsPolicy::nist();
+    let ecdh = 0xC031; // TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256
+    let j = judge(
+        &scan_with(&p, server(&[Version::Tls12], &[0xC02F, ecdh])),
+        &p,
+    );
+    assert!(
+        j.violations.iter().any(
+            |v| v == "accepts static (EC)DH key exchange: TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256"
+        ),
+        "{:?}",
+        j.violations
+    );
+    assert!(!Family::StaticRsa.contains(crate::wire::tls::suites::by_code(ecdh).expect("known")));
+}
+
+#[test]
+fn every_hello_of_a_plan_fits_the_limits() {
+    use crate::wire::tls::{HelloSpec, encode_client_hello, suites::MAX_OFFER};
+    let p = TlsPolicy::nist();
+    let mut questions: Vec<Question> = Vec::new();
+    for version in Version::ALL {
+        questions.push(Question::Version { version });
+        questions.push(Question::RareSuites { version });
+        for family in Family::ALL {
+            questions.push(Question::Family {
+                family: *family,
+                version,
+            });
+        }
+    }
+    questions.push(Question::EcdheAead);
+    let mut sizes = Vec::new();
+    for q in &questions {
+        let (version, offer) = q.offer();
+        assert!(offer.len() <= MAX_OFFER, "{q:?}: {}", offer.len());
+        let rec = encode_client_hello(&HelloSpec {
+            version,
+            suites: &offer,
+            server_name: Some("mdm.lab.test"),
+            random: [0; 32],
+        });
+        let len = rec.len() - 5;
+        assert!(!(256..512).contains(&len), "{q:?}: {len} bytes");
+        sizes.push((q.human(), len));
+    }
+    // What the README says: the version hellos are padded to 512 bytes,
+    // the SSL 3.0 one is 173 (no extensions), family hellos 49-200 or
+    // padded to 512 (5 more each with the record header).
+    let size = |q: &str| sizes.iter().find(|(h, _)| h == q).map(|(_, l)| *l);
+    assert_eq!(size("SSL 3.0"), Some(173));
+    for v in ["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"] {
+        assert_eq!(size(v), Some(512), "{v}");
+    }
+    for family in p.families() {
+        for version in ["SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2"] {
+            let len = size(&format!("{} at {version}", family.human())).expect("asked");
+            assert!(
+                (49..=200).contains(&len) || len == 512,
+                "{family:?} at {version}: {len}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -67,8 +67,9 @@ pub struct SecondLook {
 }
 
 /// The suites a TLS 1.2 server can answer with a certificate: every
-/// authenticated one we can name (a server only picks one; offering more
-/// only makes an answer likelier).
+/// authenticated one of the first-hello list (a server only picks one;
+/// offering more only makes an answer likelier, up to the 127 some
+/// servers accept).
 fn suites_with_certificates() -> Vec<u16> {
     suites::LEGACY
         .iter()

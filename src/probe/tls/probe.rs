@@ -253,10 +253,10 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
         return result;
     }
     let until = protocols::stop_before(ctx.deadline, ctx.flow.timeout);
-    match protocols.report(addr, &ctx.net.vantage, until).await {
-        Some(report) => with_protocols(result, report, protocols.policy().on_violation),
-        None => result,
-    }
+    let report = protocols
+        .report(addr, &ctx.net.vantage, until, ctx.flow.timeout)
+        .await;
+    with_protocols(result, report, protocols.policy().on_violation)
 }
 
 /// Adds the enumeration's findings, accepted versions and facts.

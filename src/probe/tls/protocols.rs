@@ -5,11 +5,13 @@
 //!
 //! Cost: it runs at the first probe and then once per `protocol_interval`
 //! (default 1 h), after the rustls handshake and inside the same probe
-//! budget; between runs every probe reports the kept result. A run cut
-//! short by the budget keeps its answers and asks the rest at the next
-//! probe. A modern TLS 1.2/1.3 server costs 12 connections per run, a
-//! TLS 1.3-only one 5; `flowprobe_tls_protocol_connections_total` counts
-//! them.
+//! budget; between runs every probe reports the last finished run
+//! (`analyze::tls_policy::Runs`). A run cut short by the budget keeps its
+//! answers and asks the rest at the next probe. Each hello waits at most
+//! [`question_wait`] for its answer, so one silent question cannot eat the
+//! budget of the others. A modern TLS 1.2/1.3 server costs 13 connections
+//! per run, a TLS 1.3-only one 5; `flowprobe_tls_protocol_connections_total`
+//! counts them.
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
@@ -19,20 +21,11 @@ use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use crate::analyze::tls_policy::{
-    self, Exchange, ProtocolJudgement, ProtocolScan, Question, Reply, reply_to, reply_to_error,
+    self, Exchange, ProtocolJudgement, Question, Reply, Runs, reply_to, reply_to_error,
 };
 use crate::config::Vantage;
 use crate::config::check::tls::ProtocolSpec;
 use crate::wire::tls::{HelloSpec, encode_client_hello, read_answer};
-
-/// The last enumeration of a flow, kept across probes.
-#[derive(Debug, Default)]
-struct Kept {
-    scan: Option<ProtocolScan>,
-    /// When the last complete run ended (the interval counts from here).
-    completed: Option<Instant>,
-    at: Option<SystemTime>,
-}
 
 /// A flow's enumeration: its policy and its last result.
 #[derive(Debug)]
@@ -40,7 +33,7 @@ pub struct ProtocolState {
     spec: ProtocolSpec,
     /// SNI for the hellos (the flow's `server_name` or host).
     server_name: String,
-    kept: tokio::sync::Mutex<Kept>,
+    runs: tokio::sync::Mutex<Runs>,
 }
 
 /// What a probe reports: the last enumeration and its judgement.
@@ -67,7 +60,7 @@ impl ProtocolState {
         ProtocolState {
             spec,
             server_name,
-            kept: tokio::sync::Mutex::new(Kept::default()),
+            runs: tokio::sync::Mutex::new(Runs::default()),
         }
     }
 
@@ -75,55 +68,68 @@ impl ProtocolState {
         &self.spec.policy
     }
 
-    fn due(&self, kept: &Kept) -> bool {
-        match (&kept.scan, kept.completed) {
-            (None, _) => true,
-            (Some(scan), _) if !scan.is_complete(&self.spec.policy) => true,
-            (Some(_), Some(done)) => done.elapsed() >= self.spec.interval,
-            (Some(_), None) => true,
-        }
-    }
-
-    /// Runs the enumeration when due, asking until `until`, and reports
-    /// the last result (`None` before any hello was answered or asked).
+    /// Runs the enumeration when due, asking until `until` (each hello
+    /// waiting at most [`question_wait`] of the flow's `timeout`), and
+    /// reports the last finished run (before the first finished, the first
+    /// run so far).
     pub async fn report(
         &self,
         addr: SocketAddr,
         vantage: &Vantage,
         until: Instant,
-    ) -> Option<ProtocolDetails> {
+        timeout: Duration,
+    ) -> ProtocolDetails {
         // Two attempts of one flow (both address families) take turns:
         // the second reports what the first found.
-        let mut kept = self.kept.lock().await;
+        let mut runs = self.runs.lock().await;
         let mut connections = 0u32;
-        if self.due(&kept) {
-            let policy = &self.spec.policy;
-            let mut scan = match &kept.scan {
-                Some(s) if !s.is_complete(policy) => s.without_unanswered(),
-                _ => ProtocolScan::default(),
-            };
+        let policy = &self.spec.policy;
+        if runs.due(self.spec.interval, Instant::now().into_std()) {
+            let mut scan = runs.resume();
+            let wait = question_wait(timeout);
             while let Some(question) = scan.next_question(policy) {
-                if Instant::now() >= until {
+                let now = Instant::now();
+                if now >= until {
                     break;
                 }
                 connections += 1;
-                let reply = ask(addr, vantage, &question, &self.server_name, until).await;
-                scan.exchanges.push(Exchange { question, reply });
+                let wait_end = if now + wait < until {
+                    WaitEnd {
+                        at: now + wait,
+                        detail: format!("no answer within {}", humantime::format_duration(wait)),
+                    }
+                } else {
+                    WaitEnd {
+                        at: until,
+                        detail: "no answer before the probe's budget ran out".to_owned(),
+                    }
+                };
+                let reply = ask(addr, vantage, &question, &self.server_name, wait_end).await;
+                scan.exchanges.push(Exchange::new(question, reply));
             }
-            if scan.is_complete(policy) {
-                kept.completed = Some(Instant::now());
-            }
-            kept.scan = Some(scan);
-            kept.at = Some(SystemTime::now());
+            runs.store(scan, policy, Instant::now().into_std(), SystemTime::now());
         }
-        let scan = kept.scan.as_ref()?;
-        Some(ProtocolDetails {
-            judgement: tls_policy::judge(scan, &self.spec.policy),
+        let (scan, at) = runs.shown();
+        ProtocolDetails {
+            judgement: tls_policy::judge(scan, policy),
             exchanges: scan.exchanges.clone(),
-            scanned_at: kept.at.unwrap_or(SystemTime::UNIX_EPOCH),
+            scanned_at: at,
             connections,
-        })
+        }
     }
+}
+
+/// How long one hello waits for its answer: a quarter of the flow's
+/// timeout, at least a second (a hello and its answer are two round trips
+/// with the connect; a satellite link takes over a second for them).
+pub fn question_wait(timeout: Duration) -> Duration {
+    (timeout / 4).max(Duration::from_secs(1))
+}
+
+/// When one hello stops waiting, and what its reply then says.
+struct WaitEnd {
+    at: Instant,
+    detail: String,
 }
 
 /// One question: connect, send the hello, read the first answer, close.
@@ -132,7 +138,7 @@ async fn ask(
     vantage: &Vantage,
     question: &Question,
     server_name: &str,
-    until: Instant,
+    wait_end: WaitEnd,
 ) -> Reply {
     let (version, suites) = question.offer();
     let mut random = [0u8; 32];
@@ -157,6 +163,7 @@ async fn ask(
         if let Err(e) = tcp.write_all(&hello).await {
             return Err(Reply::Refused {
                 detail: format!("closed before the hello was sent: {e}"),
+                by_version: false,
             });
         }
         Ok(match read_answer(&mut tcp).await {
@@ -164,10 +171,10 @@ async fn ask(
             Err(e) => reply_to_error(&e),
         })
     };
-    match tokio::time::timeout_at(until, exchange).await {
+    match tokio::time::timeout_at(wait_end.at, exchange).await {
         Ok(Ok(reply) | Err(reply)) => reply,
         Err(_) => Reply::NoAnswer {
-            detail: "no answer within the probe's budget".to_owned(),
+            detail: wait_end.detail,
         },
     }
 }

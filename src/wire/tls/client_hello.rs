@@ -6,9 +6,19 @@
 //! only 1.3 in `supported_versions`. Key shares are fixed public values
 //! (the X25519 base point and the P-256 generator): the server's answer is
 //! all we read, no secret is ever derived.
+//!
+//! An SSL 3.0 hello is the RFC 6101 5.6.1.2 message: record and
+//! `client_version` 3.0 and no extensions at all (SSL 3.0 has none, and
+//! old stacks may refuse what they cannot parse); only the renegotiation
+//! SCSV (RFC 5746 3.3 allows it in SSL 3.0) is added to the suites.
+//!
+//! Every other hello is padded (RFC 7685) so that its handshake message is
+//! never 256 to 511 bytes long, which hangs old F5 firmware, nor 10 or 14
+//! past a multiple of 256 above that (another intolerance testssl.sh
+//! found, its PR 1113).
 
 use super::Version;
-use super::suites::RENEGOTIATION_SCSV;
+use super::suites::{MAX_OFFER, RENEGOTIATION_SCSV};
 
 /// What one hello offers.
 #[derive(Debug, Clone)]
@@ -114,6 +124,22 @@ fn extensions(spec: &HelloSpec<'_>) -> Vec<u8> {
     ext
 }
 
+const EXT_PADDING: u16 = 0x0015;
+
+/// The padding extension's body length that moves a handshake message of
+/// `len` bytes (without padding) out of the lengths some servers choke
+/// on; `None` when it needs none.
+fn padding_for(len: usize) -> Option<usize> {
+    if (256..512).contains(&len) {
+        // The extension's own 4-byte header counts too.
+        Some(512usize.saturating_sub(len + 4))
+    } else if len >= 512 && matches!(len % 256, 10 | 14) {
+        Some(1)
+    } else {
+        None
+    }
+}
+
 /// The ClientHello as one handshake record, ready to write.
 pub fn encode_client_hello(spec: &HelloSpec<'_>) -> Vec<u8> {
     let legacy = spec.version.min(Version::Tls12);
@@ -128,8 +154,8 @@ pub fn encode_client_hello(spec: &HelloSpec<'_>) -> Vec<u8> {
         body.push(0);
     }
     let mut suites = Vec::with_capacity(2 * spec.suites.len() + 2);
-    // At most 2^15 - 2 suites fit; our tables are far smaller.
-    for &c in spec.suites.iter().take(0x7ff0) {
+    // Some servers refuse 128 suites or more; the plan never offers more.
+    for &c in spec.suites.iter().take(MAX_OFFER) {
         u16be(&mut suites, c);
     }
     if spec.version != Version::Tls13 {
@@ -138,7 +164,14 @@ pub fn encode_client_hello(spec: &HelloSpec<'_>) -> Vec<u8> {
     vec16(&mut body, &suites);
     // compression_methods: null only.
     body.extend_from_slice(&[1, 0]);
-    vec16(&mut body, &extensions(spec));
+    if spec.version != Version::Ssl3 {
+        let mut ext = extensions(spec);
+        // Handshake header, body so far, extensions length and block.
+        if let Some(pad) = padding_for(4 + body.len() + 2 + ext.len()) {
+            extension(&mut ext, EXT_PADDING, &vec![0u8; pad]);
+        }
+        vec16(&mut body, &ext);
+    }
 
     let mut handshake = Vec::with_capacity(body.len() + 4);
     handshake.push(1); // client_hello

@@ -201,9 +201,13 @@ pub enum Scan {
     Done(Answer),
 }
 
+const ALERT_WARNING: u8 = 1;
+const ALERT_CLOSE_NOTIFY: u8 = 0;
+
 /// Reads the records in `received` up to the first answer. Handshake
-/// records are joined until the first message is complete; anything but
-/// handshake and alert records before it is an error.
+/// records are joined until the first message is complete; warning alerts
+/// before it are skipped (within [`MAX_RECORDS`]); anything but handshake
+/// and alert records before it is an error.
 pub fn scan_answer(received: &[u8]) -> Result<Scan, TlsWireError> {
     let mut at = 0usize;
     // The first handshake message's bytes, across records.
@@ -242,14 +246,24 @@ pub fn scan_answer(received: &[u8]) -> Result<Scan, TlsWireError> {
         };
         at += 5 + length;
         if content_type == 21 {
-            if !handshake.is_empty() || fragment.len() < 2 {
+            if !handshake.is_empty() || fragment.len() < 2 || fragment.len() % 2 != 0 {
                 // An alert in the middle of a hello, or a cut alert.
                 return Err(TlsWireError::UnexpectedRecord { content_type });
             }
-            return Ok(Scan::Done(Answer::Alert {
-                level: fragment[0],
-                description: fragment[1],
-            }));
+            // Warnings before the hello are not the answer: Apache and
+            // OpenSSL send unrecognized_name (112) at warning level when
+            // SNI matches no virtual host, then the ServerHello. The
+            // first fatal alert or close_notify is.
+            let answer = fragment
+                .chunks_exact(2)
+                .find(|a| a[0] != ALERT_WARNING || a[1] == ALERT_CLOSE_NOTIFY);
+            if let Some(a) = answer {
+                return Ok(Scan::Done(Answer::Alert {
+                    level: a[0],
+                    description: a[1],
+                }));
+            }
+            continue;
         }
         handshake.extend_from_slice(fragment);
         if handshake.len() < 4 {

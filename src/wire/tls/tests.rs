@@ -51,6 +51,75 @@ fn client_hello_is_one_handshake_record_with_the_offer() {
 }
 
 #[test]
+fn ssl3_hello_is_rfc_6101_without_extensions() {
+    let suites = [0x000A, 0x002F];
+    let rec = encode_client_hello(&HelloSpec {
+        version: Version::Ssl3,
+        suites: &suites,
+        server_name: Some("mdm.example.mil"),
+        random: [3; 32],
+    });
+    assert_eq!(&rec[..3], &[22, 3, 0], "record version 3.0");
+    assert_eq!(rec[5], 1, "client_hello");
+    assert_eq!(&rec[9..11], &[3, 0], "client_version 3.0");
+    assert_eq!(&rec[11..43], &[3; 32]);
+    assert_eq!(rec[43], 0, "no session id");
+    assert_eq!(&rec[44..46], &[0, 6], "two suites and the SCSV");
+    assert_eq!(&rec[46..52], &[0x00, 0x0A, 0x00, 0x2F, 0x00, 0xFF]);
+    // compression_methods (null only), then the message ends: no
+    // extensions block, not even an empty one, and so no SNI.
+    assert_eq!(&rec[52..], &[1, 0]);
+    let hs_len = u32::from_be_bytes([0, rec[6], rec[7], rec[8]]) as usize;
+    assert_eq!(hs_len, rec.len() - 9);
+}
+
+/// The handshake message's length (the record's payload).
+fn handshake_len(rec: &[u8]) -> usize {
+    usize::from(u16::from_be_bytes([rec[3], rec[4]]))
+}
+
+#[test]
+fn hellos_avoid_the_lengths_old_servers_choke_on() {
+    let codes: Vec<u16> = (1..=127).collect();
+    let mut padded = 0;
+    for version in [Version::Tls10, Version::Tls12, Version::Tls13] {
+        for sni in [None, Some("mdm.example.mil"), Some("a.b")] {
+            for n in 0..=127 {
+                let rec = encode_client_hello(&HelloSpec {
+                    version,
+                    suites: &codes[..n],
+                    server_name: sni,
+                    random: [4; 32],
+                });
+                let len = handshake_len(&rec);
+                assert_eq!(len, rec.len() - 5);
+                assert!(
+                    !(256..512).contains(&len),
+                    "{version:?} {n} suites: {len} bytes"
+                );
+                assert!(
+                    len < 512 || !matches!(len % 256, 10 | 14),
+                    "{version:?} {n} suites: {len} bytes"
+                );
+                if rec.windows(2).any(|w| w == [0x00, 0x15]) {
+                    padded += 1;
+                }
+            }
+        }
+    }
+    assert!(padded > 100, "padding is used: {padded}");
+    // More than 127 suites are cut: no hello reaches 128 with the SCSV.
+    let many: Vec<u16> = (1..=300).collect();
+    let rec = encode_client_hello(&HelloSpec {
+        version: Version::Tls12,
+        suites: &many,
+        server_name: None,
+        random: [5; 32],
+    });
+    assert_eq!(&rec[44..46], &(2u16 * 128).to_be_bytes());
+}
+
+#[test]
 fn tls13_hello_offers_only_1_3_and_no_sni_for_an_address() {
     let rec = encode_client_hello(&HelloSpec {
         version: Version::Tls13,
@@ -195,6 +264,63 @@ fn alerts_and_hostile_answers() {
         scan_answer(&drip),
         Err(TlsWireError::TooManyRecords { .. })
     ));
+}
+
+#[test]
+fn warning_alerts_before_the_hello_are_skipped() {
+    // Apache/OpenSSL with an SNI that matches no vhost: unrecognized_name
+    // as a warning, then the ServerHello.
+    let warning = [21u8, 3, 1, 0, 2, 1, 112];
+    let hello = handshake_record(&hello_body(0x0301, 0x002F, None));
+    let mut answer = warning.to_vec();
+    answer.extend_from_slice(&hello);
+    assert_eq!(
+        scan_answer(&warning).ok(),
+        Some(Scan::Need(warning.len() + 5))
+    );
+    let Ok(Scan::Done(Answer::Hello(sh))) = scan_answer(&answer) else {
+        panic!("not a hello: {:?}", scan_answer(&answer));
+    };
+    assert_eq!(sh.cipher_suite, 0x002F);
+    // A record of two warnings is skipped as well.
+    let mut two = vec![21u8, 3, 1, 0, 4, 1, 112, 1, 112];
+    two.extend_from_slice(&hello);
+    assert!(matches!(
+        scan_answer(&two),
+        Ok(Scan::Done(Answer::Hello(_)))
+    ));
+    // A warning, then a fatal alert: the fatal one is the answer.
+    let mut fatal = warning.to_vec();
+    fatal.extend_from_slice(&[21, 3, 1, 0, 2, 2, 40]);
+    assert_eq!(
+        scan_answer(&fatal).ok(),
+        Some(Scan::Done(Answer::Alert {
+            level: 2,
+            description: 40
+        }))
+    );
+    // close_notify ends the answer, whatever its level.
+    assert_eq!(
+        scan_answer(&[21, 3, 1, 0, 2, 1, 0]).ok(),
+        Some(Scan::Done(Answer::Alert {
+            level: 1,
+            description: 0
+        }))
+    );
+    // Warnings forever: bounded by the record count.
+    let endless = warning.repeat(MAX_RECORDS + 1);
+    assert!(matches!(
+        scan_answer(&endless),
+        Err(TlsWireError::TooManyRecords { .. })
+    ));
+    // A warning inside a split hello, or an odd-length alert, is an error.
+    let mut inside = vec![22, 3, 3, 0, 2, 2, 0];
+    inside.extend_from_slice(&warning);
+    assert!(matches!(
+        scan_answer(&inside),
+        Err(TlsWireError::UnexpectedRecord { content_type: 21 })
+    ));
+    assert!(scan_answer(&[21, 3, 1, 0, 3, 1, 112, 1]).is_err());
 }
 
 #[tokio::test]
