@@ -410,10 +410,7 @@ fn every_hello_of_a_plan_fits_the_limits() {
         questions.push(Question::Version { version });
         questions.push(Question::RareSuites { version });
         for family in Family::ALL {
-            questions.push(Question::Family {
-                family: *family,
-                version,
-            });
+            questions.push(Question::Family { family, version });
         }
     }
     questions.push(Question::EcdheAead);
