@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -29,6 +29,15 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
             });
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })
+}
+
+/// The headers of an answer that may be compressed: `Vary` always (a
+/// cache must key on the client's encodings), `Content-Encoding` when it is.
+pub fn mark(headers: &mut HeaderMap, gzip: bool) {
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
 }
 
 /// A streaming encoder at the level every answer uses.

@@ -6,11 +6,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::gzip::{accepts_gzip, encoder};
+use super::gzip::{accepts_gzip, encoder, mark};
 use super::{AppState, Snapshots};
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, State as AxState};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Concurrent `/metrics` encodings; beyond them a scrape gets 503 with
@@ -77,10 +77,6 @@ pub async fn metrics(
         Body::new(body),
     )
         .into_response();
-    let h = response.headers_mut();
-    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if gzip {
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
+    mark(response.headers_mut(), gzip);
     response
 }

@@ -273,10 +273,7 @@ fn encoded(
     for (name, value) in headers {
         h.insert(name.clone(), HeaderValue::from_static(value));
     }
-    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if gzip {
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
+    gzip::mark(h, gzip);
     response
 }
 
