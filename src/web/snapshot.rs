@@ -214,30 +214,56 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn readers_beyond_the_cap_are_refused_at_once() {
         let snap = Arc::new(Snapshot::new(2));
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let rx = Arc::new(parking_lot::Mutex::new(rx));
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(parking_lot::Mutex::new(held));
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
         let slow = {
-            let (snap, rx) = (Arc::clone(&snap), Arc::clone(&rx));
+            let (snap, held) = (Arc::clone(&snap), Arc::clone(&held));
             tokio::spawn(async move {
                 snap.get(1, false, move || {
-                    let _ = rx.lock().recv();
+                    let _ = started_tx.send(());
+                    let _ = held.lock().recv();
                     Ok((1, Bytes::from_static(b"ok")))
                 })
                 .await
             })
         };
+        // The second reader is spawned only once the first one encodes
+        // (and so holds the cache lock): spawned together, the second could
+        // win the lock, run its own encoding and free its permit, and the
+        // wait for both permits below never ended (CI sat on it for an
+        // hour).
+        tokio::time::timeout(Duration::from_secs(30), started)
+            .await
+            .expect("the first reader encodes within 30 s")
+            .expect("the first reader encodes");
         let waiting = {
             let snap = Arc::clone(&snap);
             tokio::spawn(async move { snap.get(1, false, || Err("not called".into())).await })
         };
-        // Both permits are taken once the two readers are in.
-        while snap.readers.available_permits() > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        let both_in = async {
+            while snap.readers.available_permits() > 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(30), both_in)
+            .await
+            .is_err()
+        {
+            let _ = release.send(());
+            panic!(
+                "two readers not in within 30 s: {} permits free",
+                snap.readers.available_permits()
+            );
         }
         let third = snap.get(1, false, || Err("not called".into())).await;
         assert_eq!(third, Err(SnapshotError::Busy(2)));
-        tx.send(()).expect("release");
-        assert_eq!(slow.await.expect("join"), Ok(Bytes::from_static(b"ok")));
-        assert_eq!(waiting.await.expect("join"), Ok(Bytes::from_static(b"ok")));
+        release.send(()).expect("release");
+        let both = async { (slow.await, waiting.await) };
+        let (slow, waiting) = tokio::time::timeout(Duration::from_secs(30), both)
+            .await
+            .expect("both readers answered within 30 s");
+        assert_eq!(slow.expect("join"), Ok(Bytes::from_static(b"ok")));
+        assert_eq!(waiting.expect("join"), Ok(Bytes::from_static(b"ok")));
     }
 }
