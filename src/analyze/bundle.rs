@@ -83,13 +83,15 @@ pub fn policy() -> ChainPolicy {
     }
 }
 
-/// Judges `certs` (file order) and `keys` against `stores` at `now`.
+/// Judges `certs` (file order) and `keys` against `stores` at `now`;
+/// with `name`, the server certificate must be valid for it.
 pub fn judge(
     certs: &[CertificateDer<'_>],
     keys: &[PrivateKeyDer<'_>],
     stores: &[&TrustStore],
     policy: &ChainPolicy,
     now: SystemTime,
+    name: Option<&ServerName<'_>>,
 ) -> BundleReport {
     let parsed: Vec<Option<X509Certificate<'_>>> = certs
         .iter()
@@ -123,19 +125,68 @@ pub fn judge(
     });
     let leaf = matched
         .or_else(|| (0..certs.len()).find(|i| parsed[*i].as_ref().is_some_and(|c| !c.is_ca())));
-    let order = send_order(leaf, &parsed, unix_secs(now));
+    // Without a server certificate, the lowest CA (one that certifies no
+    // other certificate of the file) is judged to each store, so a CA
+    // bundle is judged on purpose and never passes with nothing judged.
+    let target = leaf.or_else(|| lowest_ca(&parsed));
+    let order = send_order(target, &parsed, unix_secs(now));
     let sent: Vec<CertificateDer<'_>> = order.iter().map(|i| certs[*i].clone()).collect();
-    let name = ServerName::try_from("bundle.invalid").expect("a valid DNS name");
+    let placeholder = ServerName::try_from("bundle.invalid").expect("a valid DNS name");
+    let mut ca_policy;
+    let mut policy = policy;
+    if let Some(name) = name {
+        ca_policy = policy.clone();
+        ca_policy.name_mismatch = crate::outcome::Action::Fail;
+        policy = &ca_policy;
+        if leaf.is_none() {
+            findings.push(Finding::new(
+                Reason::NameMismatch,
+                Level::Fail,
+                format!(
+                    "no server certificate in the file to check the name {}",
+                    name.to_str()
+                ),
+            ));
+        }
+    }
+    let name = name.unwrap_or(&placeholder);
+    if leaf.is_none() && target.is_some() {
+        ca_policy = policy.clone();
+        ca_policy.purpose = chain::Purpose::Ca;
+        ca_policy.name_mismatch = crate::outcome::Action::Off;
+        policy = &ca_policy;
+    }
 
-    let (certificates, chain, missing) = match leaf {
-        Some(_) => {
-            let report = chain::analyze(&sent, stores, policy, &name, now, OrderRule::Tls12);
+    let (certificates, chain, missing) = match target {
+        Some(t) => {
+            let report = chain::analyze(&sent, stores, policy, name, now, OrderRule::Tls12);
             findings.extend(report.findings.iter().cloned());
             let missing = missing_issuers(&report);
+            if leaf.is_none() {
+                // Nothing verified: each certificate is still judged for
+                // its own validity, so an expired CA is named as such.
+                if report.anchors().iter().all(|a| !a.verified) {
+                    judge_validity(&report.certificates, policy, unix_secs(now), &mut findings);
+                }
+                let ca = &report.certificates[0];
+                findings.push(Finding::new(
+                    Reason::ChainIncomplete,
+                    Level::Warn,
+                    format!(
+                        "no server certificate in the file: judged the path of CA certificate \
+                         {} (file index {t}) to each store",
+                        if ca.subject_cn.is_empty() {
+                            &ca.subject
+                        } else {
+                            &ca.subject_cn
+                        }
+                    ),
+                ));
+            }
             (report.certificates.clone(), Some(report), missing)
         }
         None => {
-            let structure = chain::analyze_structure(&sent, stores, policy, &name);
+            let structure = chain::analyze_structure(&sent, stores, policy, name);
             findings.extend(structure.findings.iter().cloned());
             judge_validity(
                 &structure.certificates,
@@ -152,6 +203,15 @@ pub fn judge(
             Level::Fail,
             "the file holds no certificate",
         ));
+    } else if target.is_none() {
+        findings.push(Finding::new(
+            Reason::ChainIncomplete,
+            Level::Fail,
+            format!(
+                "none of the {} certificates of the file parses: nothing to judge",
+                certs.len()
+            ),
+        ));
     }
     findings.sort_by_key(|f| match f.level {
         Level::Fail => 0,
@@ -167,6 +227,23 @@ pub fn judge(
         missing,
         findings,
     }
+}
+
+/// The first CA certificate (file order) that certifies no other
+/// certificate of the file: the bottom of a CA bundle.
+fn lowest_ca(parsed: &[Option<X509Certificate<'_>>]) -> Option<usize> {
+    use crate::analyze::pkix::name_key;
+    let issuers: std::collections::HashSet<_> = parsed
+        .iter()
+        .flatten()
+        .filter(|c| !crate::analyze::pkix::same_name(c.subject(), c.issuer()))
+        .map(|c| name_key(c.issuer()))
+        .collect();
+    (0..parsed.len()).find(|i| {
+        parsed[*i]
+            .as_ref()
+            .is_some_and(|c| c.is_ca() && !issuers.contains(&name_key(c.subject())))
+    })
 }
 
 /// For each store that is not verified because the path stops short: the

@@ -6,8 +6,9 @@
 //! does not redo signature checks for an unchanged chain:
 //! [`analyze_structure`] (facts, name, keys, duplicates: cached by
 //! [`chain_fingerprint`]), [`validate_paths`] (the verdict per store from
-//! rustls-webpki and its explanation, order, extras: cached until a
-//! validity boundary of a sent certificate or anchor is crossed) and
+//! the RFC 5280 validator of [`crate::analyze::pkix`], with its
+//! explanation, order, extras: cached until a validity boundary of a sent
+//! certificate or anchor is crossed) and
 //! [`judge`] (the findings at this instant: expiry windows, order rule of
 //! the negotiated version).
 
@@ -16,6 +17,7 @@ mod path;
 mod policy;
 mod validate;
 
+pub use crate::analyze::pkix::QualifiedPolicy;
 pub use crate::analyze::x509::{is_weak_signature, render_name, signature_name};
 pub use facts::{CertFacts, is_self_signed};
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
@@ -31,7 +33,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use validate::Explanation;
+use validate::{Explanation, Valid};
 
 /// The verdict for one store at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,6 +58,15 @@ pub struct AnchorResult {
     /// Why the store is not verified, as facts.
     pub violation: Option<Violation>,
     pub detail: String,
+    /// The user-constrained policy set of the verified path (RFC 5280
+    /// 6.1.5 (g)): each policy as the anchor's domain names it (what the
+    /// store's `initial_policies` are written in) and as the leaf asserts
+    /// it through the path's mappings. Empty when not verified, or when
+    /// the path is valid only because no policy was required.
+    pub policies: Vec<QualifiedPolicy>,
+    /// Whether a policy was required on the verified path (the store's
+    /// `require_explicit_policy` or a certificate's requireExplicitPolicy).
+    pub policy_required: bool,
 }
 
 impl AnchorResult {
@@ -78,6 +89,8 @@ impl AnchorResult {
             not_before: None,
             violation,
             detail,
+            policies: Vec::new(),
+            policy_required: false,
         }
     }
 }
@@ -312,7 +325,7 @@ pub fn validate_paths(
     let mut findings = Vec::new();
     let anchors: Vec<AnchorResult> = stores
         .iter()
-        .map(|store| judge_store(sent, certs, &graph, store, policy, now, &mut findings))
+        .map(|store| judge_store(certs, &graph, store, policy, now, &mut findings))
         .collect();
 
     let reach = anchors
@@ -516,7 +529,6 @@ impl ChainCache {
 }
 
 fn judge_store(
-    sent: &[CertificateDer<'_>],
     certs: &[CertFacts],
     graph: &SentGraph<'_>,
     store: &TrustStore,
@@ -525,42 +537,22 @@ fn judge_store(
     findings: &mut Vec<Finding>,
 ) -> AnchorResult {
     let name = store.name().to_owned();
-    let refusal = match validate::validate(sent, certs, store, now, policy.purpose) {
-        Ok(valid) => {
-            let on_path = || valid.path.iter().filter_map(|p| certs.get(*p));
-            let anchor_subject = store
-                .anchors()
-                .get(valid.anchor)
-                .map(|a| a.subject.clone())
-                .unwrap_or_default();
-            return AnchorResult {
-                store: name,
-                verified: true,
-                reason: Reason::Ok,
-                not_after: on_path().filter_map(|c| c.not_after).min(),
-                not_before: on_path().filter_map(|c| c.not_before).max(),
-                detail: format!("sent path validates to {anchor_subject}"),
-                path: valid.path,
-                anchor_subject: Some(anchor_subject),
-                violation: None,
-            };
-        }
-        Err(refusal) => refusal,
+    let explanation = match validate::validate(graph, store, now, policy.purpose) {
+        Ok(valid) => return verified(name, certs, store, valid),
+        Err(explanation) => explanation,
     };
-    let search = graph.search(store);
-    let (path, violation, reason, detail) =
-        match validate::explain(&search, certs, store, now, policy.purpose, &refusal) {
-            Explanation::Unlinked(PathOutcome::Incomplete { path, detail }) => {
-                (path, None, Reason::ChainIncomplete, detail)
-            }
-            Explanation::Unlinked(PathOutcome::Untrusted { path, detail }) => {
-                (path, None, Reason::ChainUntrusted, detail)
-            }
-            Explanation::Broken { path, violation } => {
-                let detail = violation.render(certs, store.name());
-                (path, Some(violation.clone()), violation.reason(), detail)
-            }
-        };
+    let (path, violation, reason, detail) = match explanation {
+        Explanation::Unlinked(PathOutcome::Incomplete { path, detail }) => {
+            (path, None, Reason::ChainIncomplete, detail)
+        }
+        Explanation::Unlinked(PathOutcome::Untrusted { path, detail }) => {
+            (path, None, Reason::ChainUntrusted, detail)
+        }
+        Explanation::Broken { path, violation } => {
+            let detail = violation.render(certs, store.name());
+            (path, Some(violation.clone()), violation.reason(), detail)
+        }
+    };
     let action = match reason {
         Reason::ChainIncomplete => policy.chain_incomplete,
         Reason::ChainUntrusted => policy.chain_untrusted,
@@ -577,6 +569,55 @@ fn judge_store(
         }),
     );
     AnchorResult::refused(name, reason, path, violation, detail)
+}
+
+/// The verdict of a store with a valid path, and what it proves.
+fn verified(name: String, certs: &[CertFacts], store: &TrustStore, valid: Valid) -> AnchorResult {
+    let on_path = || valid.path.iter().filter_map(|p| certs.get(*p));
+    let anchor_subject = store
+        .anchors()
+        .get(valid.anchor)
+        .map(|a| a.subject.clone())
+        .unwrap_or_default();
+    let policies = &valid.policies;
+    let detail = if policies.policies.is_empty() {
+        format!("sent path validates to {anchor_subject} (no certificate policy was required)")
+    } else {
+        format!(
+            "sent path validates to {anchor_subject} with policies {}",
+            render_policies(&policies.policies)
+        )
+    };
+    AnchorResult {
+        store: name,
+        verified: true,
+        reason: Reason::Ok,
+        not_after: on_path().filter_map(|c| c.not_after).min(),
+        not_before: on_path().filter_map(|c| c.not_before).max(),
+        detail,
+        path: valid.path,
+        anchor_subject: Some(anchor_subject),
+        violation: None,
+        policies: valid.policies.policies,
+        policy_required: valid.policies.policy_required,
+    }
+}
+
+/// `authority -> leaf` per policy, by name where one is known; one name
+/// when the mapping leaves it unchanged.
+pub fn render_policies(policies: &[QualifiedPolicy]) -> String {
+    use crate::analyze::pkix::oids::describe;
+    policies
+        .iter()
+        .map(|q| {
+            if q.authority == q.leaf {
+                describe(&q.authority)
+            } else {
+                format!("{} -> {}", describe(&q.authority), describe(&q.leaf))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A certificate on no path, with the facts that tell a superseded

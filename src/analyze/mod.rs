@@ -6,6 +6,7 @@ pub mod chain;
 pub mod crl;
 pub mod ocsp;
 pub mod pattern;
+pub mod pkix;
 pub mod ssh_policy;
 pub mod tls_policy;
 pub mod trust;

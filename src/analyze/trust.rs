@@ -7,13 +7,14 @@
 //! (and overrides a built-in of the same name); `system` is the OS store for
 //! Apple's endpoints.
 
+use crate::analyze::pkix::{NameKey, RelyingParty, name_key};
 use crate::analyze::x509::render_name;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, TrustAnchor};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
 /// Why a trust store could not be loaded; every variant names the file.
 #[derive(Debug, Error)]
@@ -59,12 +60,15 @@ pub struct Anchor {
     /// anchor, which webpki does not check.
     pub not_before: i64,
     pub not_after: i64,
+    /// The subject in comparable form (RFC 5280 7.1), for issuers that
+    /// spell the anchor's name in another string type or case.
+    pub name_key: NameKey,
 }
 
 impl Anchor {
     /// Digests one DER certificate; `Err` carries the parser's complaint.
     pub fn from_der(der: CertificateDer<'static>) -> Result<Self, String> {
-        let (subject_der, subject, spki_der, not_before, not_after) = {
+        let (subject_der, subject, spki_der, not_before, not_after, name_key) = {
             let (_, cert) = X509Certificate::from_der(der.as_ref()).map_err(|e| e.to_string())?;
             (
                 cert.subject().as_raw().to_vec(),
@@ -72,6 +76,7 @@ impl Anchor {
                 cert.public_key().raw.to_vec(),
                 cert.validity().not_before.timestamp(),
                 cert.validity().not_after.timestamp(),
+                name_key(cert.subject()),
             )
         };
         // The validator takes anchors in its own form; one that it cannot
@@ -87,6 +92,7 @@ impl Anchor {
             sha256,
             not_before,
             not_after,
+            name_key,
         })
     }
 }
@@ -98,6 +104,8 @@ pub struct TrustStore {
     anchors: Vec<Anchor>,
     /// The same anchors, index for index, as webpki takes them.
     trust_anchors: Vec<TrustAnchor<'static>>,
+    /// The relying party's policy settings for paths to these anchors.
+    relying_party: RelyingParty,
 }
 
 impl TrustStore {
@@ -119,7 +127,18 @@ impl TrustStore {
             name: name.into(),
             anchors,
             trust_anchors,
+            relying_party: RelyingParty::default(),
         }
+    }
+
+    /// The same store judged under `relying_party`'s policy settings.
+    pub fn with_relying_party(mut self, relying_party: RelyingParty) -> Self {
+        self.relying_party = relying_party;
+        self
+    }
+
+    pub fn relying_party(&self) -> &RelyingParty {
+        &self.relying_party
     }
 
     /// The anchors in webpki's form, index for index with [`Self::anchors`].
@@ -170,11 +189,18 @@ impl TrustStore {
         &self.anchors
     }
 
-    /// Anchors whose subject is exactly `subject_der`.
-    pub fn anchors_named<'s>(&'s self, subject_der: &'s [u8]) -> impl Iterator<Item = &'s Anchor> {
+    /// Anchors whose subject is `name` (RFC 5280 7.1: byte for byte, or
+    /// equal after folding case and spaces).
+    pub fn anchors_named<'s>(
+        &'s self,
+        name: &X509Name<'_>,
+    ) -> impl Iterator<Item = (usize, &'s Anchor)> {
+        let raw = name.as_raw().to_vec();
+        let key = name_key(name);
         self.anchors
             .iter()
-            .filter(move |a| a.subject_der == subject_der)
+            .enumerate()
+            .filter(move |(_, a)| a.subject_der == raw || a.name_key == key)
     }
 }
 

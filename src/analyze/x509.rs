@@ -3,8 +3,10 @@
 //! algorithms as OpenSSL prints them (so an operator can grep the same
 //! string in `openssl x509 -text`).
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+use x509_parser::extensions::GeneralName;
 use x509_parser::objects::{oid_registry, oid2abbrev};
-use x509_parser::prelude::X509Name;
+use x509_parser::prelude::{X509Certificate, X509Name};
 
 /// Renders a name the way RFC 4514 and the DoD's documents write it: most
 /// specific attribute first (`CN=DoD Root CA 3, OU=PKI, OU=DoD, ...`).
@@ -84,6 +86,76 @@ pub fn signature_name(oid: &str) -> String {
 pub fn is_weak_signature(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.starts_with("md2") || lower.starts_with("md5") || lower.contains("sha1")
+}
+
+/// An iPAddress in its usual form (a v4 or v6 address, else hex).
+pub fn render_ip(bytes: &[u8]) -> String {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        Ipv4Addr::from(v4).to_string()
+    } else if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
+        Ipv6Addr::from(v6).to_string()
+    } else {
+        hex::encode(bytes)
+    }
+}
+
+/// keyUsage bits by RFC 5280 name; `None` when the extension is absent.
+pub fn key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+    let ku = cert.key_usage().ok().flatten()?.value;
+    let bits = [
+        (ku.digital_signature(), "digitalSignature"),
+        (ku.non_repudiation(), "nonRepudiation"),
+        (ku.key_encipherment(), "keyEncipherment"),
+        (ku.data_encipherment(), "dataEncipherment"),
+        (ku.key_agreement(), "keyAgreement"),
+        (ku.key_cert_sign(), "keyCertSign"),
+        (ku.crl_sign(), "cRLSign"),
+        (ku.encipher_only(), "encipherOnly"),
+        (ku.decipher_only(), "decipherOnly"),
+    ];
+    Some(
+        bits.iter()
+            .filter(|(set, _)| *set)
+            .map(|(_, name)| (*name).to_owned())
+            .collect(),
+    )
+}
+
+/// extendedKeyUsage purposes (`serverAuth`, `any`, ... or the OID); `None` when absent.
+pub fn ext_key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+    let eku = cert.extended_key_usage().ok().flatten()?.value;
+    let named = [
+        (eku.any, "any"),
+        (eku.server_auth, "serverAuth"),
+        (eku.client_auth, "clientAuth"),
+        (eku.code_signing, "codeSigning"),
+        (eku.email_protection, "emailProtection"),
+        (eku.time_stamping, "timeStamping"),
+        (eku.ocsp_signing, "OCSPSigning"),
+    ];
+    let mut out: Vec<String> = named
+        .iter()
+        .filter(|(set, _)| *set)
+        .map(|(_, name)| (*name).to_owned())
+        .collect();
+    out.extend(eku.other.iter().map(|oid| oid.to_id_string()));
+    Some(out)
+}
+
+/// A general name as OpenSSL prints it (`DNS:`, `IP:addr/mask`, `DirName:`).
+pub fn general_name(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(d) => format!("DNS:{d}"),
+        GeneralName::RFC822Name(e) => format!("email:{e}"),
+        GeneralName::URI(u) => format!("URI:{u}"),
+        GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
+            let (addr, mask) = b.split_at(b.len() / 2);
+            format!("IP:{}/{}", render_ip(addr), render_ip(mask))
+        }
+        GeneralName::IPAddress(b) => format!("IP:{}", render_ip(b)),
+        GeneralName::DirectoryName(n) => format!("DirName:{}", render_name(n)),
+        other => format!("{other:?}"),
+    }
 }
 
 #[cfg(test)]

@@ -127,8 +127,20 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Bundle, BundleErro
 /// the STIG supplement has the admin upload as "the server's certificate"
 /// with its key: one that carries a server certificate but no key for it
 /// fails (`key_mismatch`); a PKCS#12 of CA certificates only needs none.
-pub fn judge(bundle: &Bundle, stores: &[&TrustStore], now: SystemTime) -> BundleReport {
-    let mut report = verdict::judge(&bundle.certs, &bundle.keys, stores, &verdict::policy(), now);
+pub fn judge(
+    bundle: &Bundle,
+    stores: &[&TrustStore],
+    now: SystemTime,
+    name: Option<&rustls::pki_types::ServerName<'_>>,
+) -> BundleReport {
+    let mut report = verdict::judge(
+        &bundle.certs,
+        &bundle.keys,
+        stores,
+        &verdict::policy(),
+        now,
+        name,
+    );
     if bundle.format == Format::Pkcs12
         && bundle.keys.is_empty()
         && let Some(leaf) = report

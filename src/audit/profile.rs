@@ -438,7 +438,7 @@ fn judge_certificate(
             return Ok(());
         }
     };
-    let judged = crate::audit::bundle::judge(&decoded, ctx.stores, ctx.now);
+    let judged = crate::audit::bundle::judge(&decoded, ctx.stores, ctx.now, None);
     // With a server certificate the missing key is already a finding.
     if report.payload_type == "com.apple.security.pkcs12"
         && decoded.keys.is_empty()

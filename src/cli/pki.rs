@@ -15,6 +15,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::render::path_line;
 use super::{EXIT_FAIL, EXIT_USAGE};
 use crate::analyze::bundle::{BundleReport, KeyMatch};
+use crate::analyze::pkix::RelyingParty;
 use crate::analyze::trust::TrustStore;
 use crate::audit::{self, MAX_FILE_BYTES};
 use crate::config::TrustSpec;
@@ -29,6 +30,10 @@ pub enum PkiAction {
     Check {
         /// The PKCS#12 or PEM file.
         file: PathBuf,
+        /// Also check that the server certificate is valid for this host
+        /// name (RFC 6125; a file without a server certificate fails).
+        #[arg(long, value_name = "HOST")]
+        name: Option<String>,
         #[command(flatten)]
         audit: AuditArgs,
     },
@@ -49,6 +54,55 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value = "table")]
     pub output: AuditOutput,
+    /// Validate at this time (RFC 3339, e.g. 2024-10-20T00:00:00Z) instead
+    /// of now: a path before a cross-certificate expires, or a published
+    /// bundle as of its date.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<SystemTime>,
+    /// RFC 5280 user-initial-policy-set for every store (repeatable): a
+    /// built-in name (`id-fpki-common-hardware`) or an OID, in the
+    /// anchor's domain [default: anyPolicy].
+    #[arg(long = "initial-policy", value_name = "POLICY")]
+    pub initial_policies: Vec<String>,
+    /// A policy of the initial set must be valid for the whole path.
+    #[arg(long)]
+    pub require_explicit_policy: bool,
+    /// Policy mappings are not allowed on the path.
+    #[arg(long)]
+    pub inhibit_policy_mapping: bool,
+    /// anyPolicy in a certificate does not stand for every policy.
+    #[arg(long)]
+    pub inhibit_any_policy: bool,
+}
+
+impl AuditArgs {
+    /// The validation time: `--at`, or now.
+    pub fn now(&self) -> SystemTime {
+        self.at.unwrap_or_else(SystemTime::now)
+    }
+
+    /// The relying-party settings the flags give; `None` when none is set
+    /// (each store keeps its own).
+    fn relying_party(&self) -> Result<Option<RelyingParty>, String> {
+        let mut initial_policies = std::collections::BTreeSet::new();
+        for p in &self.initial_policies {
+            let oid = crate::analyze::pkix::oids::resolve(p).ok_or_else(|| {
+                format!("--initial-policy {p:?}: neither a dotted OID nor a built-in policy name")
+            })?;
+            initial_policies.insert(oid);
+        }
+        let rp = RelyingParty {
+            initial_policies,
+            require_explicit_policy: self.require_explicit_policy,
+            inhibit_policy_mapping: self.inhibit_policy_mapping,
+            inhibit_any_policy: self.inhibit_any_policy,
+        };
+        Ok((rp != RelyingParty::default()).then_some(rp))
+    }
+}
+
+fn parse_time(s: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(s).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +112,15 @@ pub enum AuditOutput {
 }
 
 pub fn run(action: &PkiAction) -> ExitCode {
-    let PkiAction::Check { file, audit } = action;
+    let PkiAction::Check { file, name, audit } = action;
+    let name = match name.as_deref().map(rustls::pki_types::ServerName::try_from) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(e)) => {
+            eprintln!("flowprobe pki check: --name: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let (stores, password) = match prepare(audit) {
         Ok(p) => p,
         Err(code) => return code,
@@ -79,7 +141,7 @@ pub fn run(action: &PkiAction) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let report = audit::bundle::judge(&decoded, &refs, SystemTime::now());
+    let report = audit::bundle::judge(&decoded, &refs, audit.now(), name.as_ref());
     let ok = report.passed();
     match audit.output {
         AuditOutput::Table => {
@@ -142,6 +204,7 @@ pub(super) fn prepare(
                 name.clone(),
                 TrustSpec {
                     anchors: vec![path],
+                    relying_party: RelyingParty::default(),
                 },
             );
         }
@@ -153,9 +216,17 @@ pub(super) fn prepare(
         }
         ExitCode::from(EXIT_USAGE)
     })?;
+    let relying_party = args.relying_party().map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_USAGE)
+    })?;
     let stores = wanted
         .iter()
         .filter_map(|n| stores.get(n).cloned())
+        .map(|s| match &relying_party {
+            Some(rp) => Arc::new(s.as_ref().clone().with_relying_party(rp.clone())),
+            None => s,
+        })
         .collect();
     let password = match &args.password_file {
         Some(p) => Some(audit::read_password(p).map_err(|e| {

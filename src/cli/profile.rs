@@ -6,7 +6,6 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::SystemTime;
 
 use clap::Subcommand;
 
@@ -43,7 +42,7 @@ pub fn run(action: &ProfileAction) -> ExitCode {
     let ctx = Context {
         stores: &refs,
         password: password.as_deref(),
-        now: SystemTime::now(),
+        now: audit.now(),
     };
     let mut errors = false;
     let mut reports = Vec::new();

@@ -139,8 +139,16 @@ pub(super) fn protocols_line(j: &crate::analyze::tls_policy::ProtocolJudgement) 
 pub(super) fn path_line(a: &AnchorResult) -> String {
     let positions: Vec<String> = a.path.iter().map(usize::to_string).collect();
     if a.verified {
+        let policies = if a.policies.is_empty() {
+            "no policy required".to_owned()
+        } else {
+            format!(
+                "policies {}",
+                crate::analyze::chain::render_policies(&a.policies)
+            )
+        };
         format!(
-            "path {}: valid, positions {} to {}, until {}",
+            "path {}: valid, positions {} to {}, until {}, {policies}",
             a.store,
             positions.join(" -> "),
             a.anchor_subject.as_deref().unwrap_or("?"),

@@ -41,6 +41,11 @@ pub struct RawVantage {
 #[serde(deny_unknown_fields)]
 pub struct RawTrust {
     pub anchors: Option<Vec<String>>,
+    /// RFC 5280 user-initial-policy-set: built-in names or OIDs.
+    pub initial_policies: Option<Vec<String>>,
+    pub require_explicit_policy: Option<bool>,
+    pub inhibit_policy_mapping: Option<bool>,
+    pub inhibit_any_policy: Option<bool>,
 }
 
 /// One `[[flow]]` entry after the catalog flow of the same name (if any) was

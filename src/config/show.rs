@@ -76,10 +76,28 @@ pub fn to_toml(c: &Config) -> String {
     let mut trust = Table::new();
     for (name, spec) in &c.trust {
         let mut tt = Table::new();
-        tt.insert(
-            "anchors".into(),
-            Value::Array(spec.anchors.iter().map(|p| s(p.display())).collect()),
-        );
+        if !spec.anchors.is_empty() {
+            tt.insert(
+                "anchors".into(),
+                Value::Array(spec.anchors.iter().map(|p| s(p.display())).collect()),
+            );
+        }
+        let rp = &spec.relying_party;
+        if !rp.initial_policies.is_empty() {
+            tt.insert(
+                "initial_policies".into(),
+                Value::Array(rp.initial_policies.iter().map(s).collect()),
+            );
+        }
+        for (key, on) in [
+            ("require_explicit_policy", rp.require_explicit_policy),
+            ("inhibit_policy_mapping", rp.inhibit_policy_mapping),
+            ("inhibit_any_policy", rp.inhibit_any_policy),
+        ] {
+            if on {
+                tt.insert(key.into(), Value::Boolean(true));
+            }
+        }
         trust.insert(name.clone(), Value::Table(tt));
     }
     if !trust.is_empty() {

@@ -102,7 +102,12 @@ impl Vantage {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrustSpec {
+    /// PEM files or directories; empty for a built-in store given only
+    /// relying-party settings.
     pub anchors: Vec<PathBuf>,
+    /// How a federal relying party judges paths to these anchors.
+    #[serde(skip)]
+    pub relying_party: crate::analyze::pkix::RelyingParty,
 }
 
 /// A target host: a DNS name, or an IP literal that skips DNS.

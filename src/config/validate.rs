@@ -172,13 +172,15 @@ pub(crate) fn validate(
                 "\"system\" is built in (the OS trust store) and cannot be redefined",
             );
         }
+        let builtin = crate::analyze::builtin_anchors::is_builtin(&name);
         let anchors: Vec<PathBuf> = t
             .anchors
+            .clone()
             .unwrap_or_default()
             .into_iter()
             .map(PathBuf::from)
             .collect();
-        if anchors.is_empty() {
+        if anchors.is_empty() && !builtin {
             errs.push(
                 format!("{key}.anchors"),
                 "must list at least one PEM file or directory",
@@ -192,7 +194,14 @@ pub(crate) fn validate(
                 );
             }
         }
-        trust.insert(name, TrustSpec { anchors });
+        let relying_party = relying_party(&t, &key, errs);
+        trust.insert(
+            name,
+            TrustSpec {
+                anchors,
+                relying_party,
+            },
+        );
     }
 
     let ctx = FlowCtx {
@@ -713,5 +722,36 @@ pub(crate) fn check_table(
             errs.push(key, format!("must be a table, e.g. {example}"));
             None
         }
+    }
+}
+
+/// The relying-party settings of `[trust.NAME]`: every policy named by a
+/// built-in name or a dotted OID, each unknown one an error of its own.
+fn relying_party(
+    t: &super::raw::RawTrust,
+    key: &str,
+    errs: &mut Collector,
+) -> crate::analyze::pkix::RelyingParty {
+    use crate::analyze::pkix::oids;
+    let mut initial_policies = std::collections::BTreeSet::new();
+    for (i, p) in t.initial_policies.iter().flatten().enumerate() {
+        match oids::resolve(p) {
+            Some(oid) => {
+                initial_policies.insert(oid);
+            }
+            None => errs.push(
+                format!("{key}.initial_policies[{i}]"),
+                format!(
+                    "{p:?} is neither a dotted OID nor a built-in policy name \
+                     (e.g. \"id-fpki-common-hardware\", \"anyPolicy\")"
+                ),
+            ),
+        }
+    }
+    crate::analyze::pkix::RelyingParty {
+        initial_policies,
+        require_explicit_policy: t.require_explicit_policy.unwrap_or(false),
+        inhibit_policy_mapping: t.inhibit_policy_mapping.unwrap_or(false),
+        inhibit_any_policy: t.inhibit_any_policy.unwrap_or(false),
     }
 }

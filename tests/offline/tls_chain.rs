@@ -857,8 +857,16 @@ fn name_constraints_excluding_the_leaf_are_chain_invalid() {
     assert_eq!(
         fail_detail(&report),
         "name constraints of position 1 (DOD SW CA-66) (excluded: DNS:lab.test) exclude \
-         the leaf's names (mdm.lab.test, localhost, 127.0.0.1)"
+         DNS:mdm.lab.test of position 0 (mdm.lab.test)"
     );
+    assert!(matches!(
+        report.anchors()[0].violation,
+        Some(flowprobe::analyze::chain::Violation::NameConstraints {
+            position: Some(1),
+            constrained: 0,
+            ..
+        })
+    ));
     // Permitting the leaf's domain passes.
     let mut ca = support::pki::ec_ca("DOD SW CA-66");
     ca.name_constraints = Some(rcgen::NameConstraints {

@@ -4,10 +4,12 @@
 //! parse: blackbox_exporter and ssl_exporter lose every fact the moment
 //! verification fails, and that is the gap flowprobe closes.
 
-use crate::analyze::x509::{common_name, render_name, serial_hex, signature_name};
+use crate::analyze::x509::{
+    common_name, ext_key_usage, general_name, key_usage, render_ip, render_name, serial_hex,
+    signature_name,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::net::{Ipv4Addr, Ipv6Addr};
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
@@ -225,16 +227,6 @@ fn subject_alt_names(cert: &X509Certificate<'_>) -> Vec<String> {
         .collect()
 }
 
-fn render_ip(bytes: &[u8]) -> String {
-    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
-        Ipv4Addr::from(v4).to_string()
-    } else if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
-        Ipv6Addr::from(v6).to_string()
-    } else {
-        hex::encode(bytes)
-    }
-}
-
 fn crl_uris(cert: &X509Certificate<'_>) -> Vec<String> {
     let mut uris = Vec::new();
     for ext in cert.extensions() {
@@ -252,47 +244,6 @@ fn crl_uris(cert: &X509Certificate<'_>) -> Vec<String> {
         }
     }
     uris
-}
-
-fn key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
-    let ku = cert.key_usage().ok().flatten()?.value;
-    let bits = [
-        (ku.digital_signature(), "digitalSignature"),
-        (ku.non_repudiation(), "nonRepudiation"),
-        (ku.key_encipherment(), "keyEncipherment"),
-        (ku.data_encipherment(), "dataEncipherment"),
-        (ku.key_agreement(), "keyAgreement"),
-        (ku.key_cert_sign(), "keyCertSign"),
-        (ku.crl_sign(), "cRLSign"),
-        (ku.encipher_only(), "encipherOnly"),
-        (ku.decipher_only(), "decipherOnly"),
-    ];
-    Some(
-        bits.iter()
-            .filter(|(set, _)| *set)
-            .map(|(_, name)| (*name).to_owned())
-            .collect(),
-    )
-}
-
-fn ext_key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
-    let eku = cert.extended_key_usage().ok().flatten()?.value;
-    let named = [
-        (eku.any, "any"),
-        (eku.server_auth, "serverAuth"),
-        (eku.client_auth, "clientAuth"),
-        (eku.code_signing, "codeSigning"),
-        (eku.email_protection, "emailProtection"),
-        (eku.time_stamping, "timeStamping"),
-        (eku.ocsp_signing, "OCSPSigning"),
-    ];
-    let mut out: Vec<String> = named
-        .iter()
-        .filter(|(set, _)| *set)
-        .map(|(_, name)| (*name).to_owned())
-        .collect();
-    out.extend(eku.other.iter().map(|oid| oid.to_id_string()));
-    Some(out)
 }
 
 fn name_constraints(cert: &X509Certificate<'_>) -> Option<String> {
@@ -313,19 +264,4 @@ fn name_constraints(cert: &X509Certificate<'_>) -> Option<String> {
         parts.push(format!("excluded: {e}"));
     }
     Some(parts.join("; "))
-}
-
-fn general_name(name: &GeneralName<'_>) -> String {
-    match name {
-        GeneralName::DNSName(d) => format!("DNS:{d}"),
-        GeneralName::RFC822Name(e) => format!("email:{e}"),
-        GeneralName::URI(u) => format!("URI:{u}"),
-        GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
-            let (addr, mask) = b.split_at(b.len() / 2);
-            format!("IP:{}/{}", render_ip(addr), render_ip(mask))
-        }
-        GeneralName::IPAddress(b) => format!("IP:{}", render_ip(b)),
-        GeneralName::DirectoryName(n) => format!("DirName:{}", render_name(n)),
-        other => format!("{other:?}"),
-    }
 }

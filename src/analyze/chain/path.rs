@@ -5,6 +5,7 @@
 //! subject several issuers, so the search branches; it is bounded in depth,
 //! branching and total work so a hostile 60-certificate chain stays cheap.
 
+use crate::analyze::pkix::same_name;
 use crate::analyze::trust::{Anchor, TrustStore};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -49,7 +50,7 @@ impl<'a> SentGraph<'a> {
         self.certs.len()
     }
 
-    fn cert(&self, position: usize) -> Option<&X509Certificate<'a>> {
+    pub fn cert(&self, position: usize) -> Option<&X509Certificate<'a>> {
         self.certs.get(position).and_then(Option::as_ref)
     }
 
@@ -64,7 +65,7 @@ impl<'a> SentGraph<'a> {
         }
         let result = match (self.cert(parent), self.cert(child)) {
             (Some(p), Some(c)) => {
-                p.subject().as_raw() == c.issuer().as_raw()
+                same_name(p.subject(), c.issuer())
                     && c.verify_signature(Some(p.public_key())).is_ok()
             }
             _ => false,
@@ -81,12 +82,12 @@ impl<'a> SentGraph<'a> {
         let Some(c) = self.cert(child) else {
             return Vec::new();
         };
-        let issuer = c.issuer().as_raw();
+        let issuer = c.issuer();
         (0..self.certs.len())
             .filter(|p| *p != child)
             .filter(|p| {
                 self.cert(*p)
-                    .is_some_and(|pc| pc.subject().as_raw() == issuer)
+                    .is_some_and(|pc| same_name(pc.subject(), issuer))
             })
             .take(MAX_CANDIDATES)
             .filter(|p| self.certifies(*p, child))
@@ -118,13 +119,14 @@ impl<'a> SentGraph<'a> {
         seen
     }
 
-    /// Whether the sent certificate at `position` is one of the store's anchors.
-    pub fn is_anchor(&self, position: usize, store: &TrustStore) -> bool {
-        self.cert(position).is_some_and(|c| {
-            store
-                .anchors_named(c.subject().as_raw())
-                .any(|a| a.spki_der == c.public_key().raw)
-        })
+    /// The store anchor the sent certificate at `position` is a copy of
+    /// (same name and key).
+    pub fn anchor_index(&self, position: usize, store: &TrustStore) -> Option<usize> {
+        let c = self.cert(position)?;
+        store
+            .anchors_named(c.subject())
+            .find(|(_, a)| a.spki_der == c.public_key().raw)
+            .map(|(i, _)| i)
     }
 
     /// Every path (up to [`MAX_LINKED`]) from the leaf to one of `store`'s
@@ -187,9 +189,11 @@ pub struct PathSearch {
 pub struct Linked {
     /// Sent positions from the leaf.
     pub path: Vec<usize>,
-    /// Index into the store's anchors; `None` when the last position is a
-    /// sent copy of an anchor.
-    pub anchor: Option<usize>,
+    /// Index into the store's anchors.
+    pub anchor: usize,
+    /// The last position is a sent copy of that anchor (not a certificate
+    /// the anchor issued).
+    pub sent_anchor: bool,
     pub anchor_subject: String,
 }
 
@@ -214,10 +218,11 @@ impl Search<'_, '_> {
             return;
         };
         let subject = crate::analyze::x509::render_name(cert.subject());
-        if self.graph.is_anchor(node, self.store) {
+        if let Some(index) = self.graph.anchor_index(node, self.store) {
             self.linked.push(Linked {
                 path: path.clone(),
-                anchor: None,
+                anchor: index,
+                sent_anchor: true,
                 anchor_subject: subject,
             });
             return;
@@ -225,14 +230,12 @@ impl Search<'_, '_> {
         let issuer = crate::analyze::x509::render_name(cert.issuer());
         let mut named_anchor_rejected = false;
         let mut linked_here = false;
-        for (index, anchor) in self.store.anchors().iter().enumerate() {
-            if anchor.subject_der != cert.issuer().as_raw() {
-                continue;
-            }
+        for (index, anchor) in self.store.anchors_named(cert.issuer()) {
             if anchor_signed(anchor, cert) {
                 self.linked.push(Linked {
                     path: path.clone(),
-                    anchor: Some(index),
+                    anchor: index,
+                    sent_anchor: false,
                     anchor_subject: anchor.subject.clone(),
                 });
                 linked_here = true;

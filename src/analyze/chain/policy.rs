@@ -74,19 +74,8 @@ pub struct ChainPolicy {
     pub purpose: Purpose,
 }
 
-/// The use a path is validated for: it decides the EKU and keyUsage rules.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Purpose {
-    /// EKU serverAuth when an EKU is present, on the leaf and every CA
-    /// (as webpki and devices apply it); a leaf keyUsage a TLS server key
-    /// can work with.
-    #[default]
-    TlsServer,
-    /// A CMS signer (a signed configuration profile): no EKU rule, and a
-    /// leaf keyUsage, when present, with `digitalSignature` or
-    /// `nonRepudiation`.
-    Signer,
-}
+/// The use a path is validated for (defined with the validator).
+pub use crate::analyze::pkix::Purpose;
 
 impl Default for ChainPolicy {
     fn default() -> Self {

@@ -215,7 +215,11 @@ pub fn load_stores(
                 specs.get(name),
                 crate::analyze::builtin_anchors::store(name),
             ) {
-                (Some(spec), _) => TrustStore::from_pem_paths(name.clone(), &spec.anchors),
+                (Some(spec), Some(builtin)) if spec.anchors.is_empty() => {
+                    builtin.map(|s| s.with_relying_party(spec.relying_party.clone()))
+                }
+                (Some(spec), _) => TrustStore::from_pem_paths(name.clone(), &spec.anchors)
+                    .map(|s| s.with_relying_party(spec.relying_party.clone())),
                 (None, Some(builtin)) => builtin,
                 (None, None) => {
                     errors.push(format!("trust.{name}: not defined"));

@@ -203,22 +203,7 @@ fn cert_box(c: &CertFacts, role: &Role<'_>, now: i64) -> String {
 /// The rule a broken path breaks, in a few words for the mark on the
 /// certificate that breaks it ([`Violation::render`] says it in full).
 fn broken_rule(v: &Violation) -> &'static str {
-    match v {
-        Violation::Expired { .. } => "expired",
-        Violation::NotYetValid { .. } => "not yet valid",
-        Violation::AnchorExpired { .. } => "the anchor expired",
-        Violation::AnchorNotYetValid { .. } => "the anchor is not yet valid",
-        Violation::LeafIsCa => "a CA certificate as the leaf",
-        Violation::LeafEku { .. } | Violation::CaEku { .. } => "EKU does not allow serverAuth",
-        Violation::LeafKeyUsage { .. } => "keyUsage allows no TLS server use",
-        Violation::SignerKeyUsage { .. } => "keyUsage allows no signature",
-        Violation::NotCa { .. } => "not a CA",
-        Violation::NoKeyCertSign { .. } => "keyUsage lacks keyCertSign",
-        Violation::PathLen { .. } => "pathLenConstraint exceeded",
-        Violation::WeakSignature { .. } => "weak signature",
-        Violation::NameConstraints { .. } => "name constraints exclude the leaf",
-        Violation::Refused { .. } => "refused by the validator",
-    }
+    v.short()
 }
 
 /// One store's path: the certificates on it from the leaf, then the anchor
