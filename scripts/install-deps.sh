@@ -7,6 +7,13 @@ set -eu
 PKGS="iproute2 nftables openssh-server openssh-client nginx-light dnsmasq-base
 openssl ca-certificates curl python3 procps bind9-dnsutils prometheus prometheus-alertmanager
 systemd rpm man-db binutils dpkg-dev chromium chromium-driver faketime gnutls-bin"
+# The second independent RFC 5280 oracle (with policy processing) of the
+# Federal PKI lab test, pinned; from PyPI, once.
+if ! python3 -c 'import pyhanko_certvalidator' 2>/dev/null; then
+	python3 -m pip install --quiet --disable-pip-version-check 'pyhanko-certvalidator==0.33.0' ||
+		python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+			'pyhanko-certvalidator==0.33.0'
+fi
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

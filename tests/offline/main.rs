@@ -6,8 +6,10 @@
 mod check_cli;
 mod cli_docs;
 mod config;
+mod fpki_real;
 mod metrics_stream;
 mod pki_audit;
+mod pkits;
 mod run_cli;
 mod tls_chain;
 mod tls_oracle;
