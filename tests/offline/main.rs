@@ -7,6 +7,7 @@ mod check_cli;
 mod cli_docs;
 mod config;
 mod fpki_real;
+mod limbo;
 mod metrics_stream;
 mod pki_audit;
 mod pkits;
