@@ -17,7 +17,73 @@ use std::io::Read;
 use std::time::SystemTime;
 
 /// Agreeing cases at the last count; may only go up.
-const AGREED_AT_LEAST: usize = 142;
+const AGREED_AT_LEAST: usize = 150;
+
+/// Classes (id prefixes) where flowprobe knowingly differs, and why; the
+/// README's TLS section says the same. A divergence outside them fails.
+const DOCUMENTED: &[(&str, &str)] = &[
+    (
+        "pathlen::max-chain-depth-",
+        "the suite's max_chain_depth is a harness setting (flowprobe: 10)",
+    ),
+    (
+        "pathlen::validation-ignores-pathlen-in-leaf",
+        "a CA certificate as a TLS leaf is refused, as webpki does",
+    ),
+    (
+        "rfc5280::ca-as-leaf",
+        "a CA certificate as a TLS leaf is refused, as webpki does",
+    ),
+    (
+        "rfc5280::aki::",
+        "key identifiers oblige the issuing CA; OpenSSL and Apple accept",
+    ),
+    (
+        "rfc5280::ski::",
+        "key identifiers oblige the issuing CA; OpenSSL and Apple accept",
+    ),
+    ("webpki::aki::", "the anchor's own AKI is not relied on"),
+    (
+        "rfc5280::nc::permitted-dns-match-noncritical",
+        "a non-critical nameConstraints is still enforced",
+    ),
+    (
+        "rfc5280::nc::invalid-dnsname-leading-period",
+        "a leading period means subdomains, as OpenSSL reads it",
+    ),
+    (
+        "rfc5280::pc::ica-noncritical-pc",
+        "a non-critical policyConstraints is still processed",
+    ),
+    (
+        "rfc5280::root-non-critical-basic-constraints",
+        "the criticality of an anchor's basicConstraints is not relied on",
+    ),
+    (
+        "rfc5280::san::underscore-dns",
+        "SAN syntax beyond the names judged is the CA's obligation",
+    ),
+    (
+        "rfc5280::serial::",
+        "serial number length is the CA's obligation",
+    ),
+    (
+        "webpki::cn::",
+        "CA/Browser Forum rule on the subject CN; the name check uses SANs only",
+    ),
+    (
+        "webpki::eku::",
+        "CA/Browser Forum EKU profile (EKU required, anyEKU refused)",
+    ),
+    (
+        "webpki::forbidden-",
+        "CA/Browser Forum key profile; weak keys are weak_key findings by size",
+    ),
+    (
+        "webpki::san::",
+        "CA/Browser Forum SAN profile (public suffix wildcards, criticality)",
+    ),
+];
 
 #[derive(serde::Deserialize)]
 struct Limbo {
@@ -136,4 +202,13 @@ fn x509_limbo_server_cases_agree_or_are_counted_by_class() {
         }
     }
     assert!(agreed >= AGREED_AT_LEAST, "{agreed} agreeing cases");
+    let undocumented: Vec<&String> = by_class
+        .values()
+        .flatten()
+        .filter(|c| !DOCUMENTED.iter().any(|(prefix, _)| c.starts_with(prefix)))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "undocumented divergences: {undocumented:#?}"
+    );
 }

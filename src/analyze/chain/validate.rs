@@ -209,8 +209,26 @@ impl Violation {
                 )
             }
             Violation::AnchorNotCa { subject } => format!(
-                "anchor {subject} of store {store} is a v3 certificate without \
-                 basicConstraints CA:TRUE"
+                "anchor {subject} of store {store} is not a CA (a v3 certificate without \
+                 basicConstraints CA:TRUE, or an empty subject)"
+            ),
+            Violation::AnchorKeyUsage { subject, present } => format!(
+                "anchor {subject} of store {store} has keyUsage {} without keyCertSign",
+                list(present)
+            ),
+            Violation::NameConstraintsTooLarge {
+                position,
+                constrained,
+                checks,
+            } => format!(
+                "name constraints of {} against the names of {} need {checks} comparisons, \
+                 more than the {} the validator makes",
+                match position {
+                    Some(p) => who(p),
+                    None => format!("the anchor of store {store}"),
+                },
+                who(constrained),
+                crate::analyze::pkix::MAX_NAME_CHECKS
             ),
             Violation::AnchorCriticalExtension { subject, oid } => format!(
                 "anchor {subject} of store {store} has critical extension {oid}, \

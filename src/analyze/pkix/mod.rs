@@ -22,7 +22,7 @@ pub mod oids;
 mod policy;
 mod violation;
 
-pub use names::{NameKey, name_key, same_name};
+pub use names::{MAX_CHECKS as MAX_NAME_CHECKS, NameKey, name_key, same_name};
 pub use policy::{ANY_POLICY, MAX_POLICIES, QualifiedPolicy};
 pub use violation::{Culprit, KeyIdProblem, RequiredBy, Violation};
 
@@ -167,6 +167,27 @@ fn check_anchor(anchor: &Anchor, cert: &X509Certificate<'_>, now: i64) -> Result
     if let Some(oid) = unprocessed_critical(cert) {
         return Err(Violation::AnchorCriticalExtension { subject, oid });
     }
+    // The anchor's own certificate says its key may not sign
+    // certificates, or names nobody (RFC 5280 4.2.1.3, 4.1.2.6).
+    if let Some(ku) = key_usage(cert)
+        && !ku.iter().any(|b| b == "keyCertSign")
+    {
+        return Err(Violation::AnchorKeyUsage {
+            subject,
+            present: ku,
+        });
+    }
+    if cert.subject().iter().next().is_none() {
+        return Err(Violation::AnchorNotCa { subject });
+    }
+    if let Some(nc) = name_constraints(cert)
+        && !names::well_formed(&nc)
+    {
+        return Err(Violation::AnchorCriticalExtension {
+            subject,
+            oid: "2.5.29.30 (malformed nameConstraints)".to_owned(),
+        });
+    }
     Ok(())
 }
 
@@ -308,6 +329,14 @@ impl<'a> State<'a> {
             let (san_list, _) = sans(cert);
             let subjects = names::subjects(cert.subject(), &san_list);
             for (by, nc) in &self.constraints {
+                let checks = names::checks(nc, subjects.len());
+                if checks > names::MAX_CHECKS {
+                    return Err(Violation::NameConstraintsTooLarge {
+                        position: *by,
+                        constrained: p,
+                        checks,
+                    });
+                }
                 if let Some(outside) = names::first_outside(nc, &subjects) {
                     return Err(Violation::NameConstraints {
                         position: *by,

@@ -159,9 +159,60 @@ pub fn first_outside<'n>(
         let is_excluded = excluded
             .iter()
             .filter(|t| form_of(&t.base) == name.form())
-            .any(|t| within(name, &t.base) || matches!(name, Subject::Other(_)));
+            .any(|t| {
+                within(name, &t.base)
+                    || matches!(name, Subject::Other(_))
+                    || wildcard_reaches(name, &t.base)
+            });
         not_permitted || is_excluded
     })
+}
+
+/// Comparisons one constraints extension may cost (names times subtrees)
+/// before the path is refused as too costly to judge: Go and webpki bound
+/// it too (x509-limbo `pathological::nc-dos-*`).
+pub const MAX_CHECKS: usize = 1 << 20;
+
+/// Names times subtrees for `constraints` over `names`.
+pub fn checks(constraints: &NameConstraints<'_>, names: usize) -> usize {
+    let subtrees = constraints.permitted_subtrees.as_ref().map_or(0, Vec::len)
+        + constraints.excluded_subtrees.as_ref().map_or(0, Vec::len);
+    subtrees.saturating_mul(names)
+}
+
+/// A wildcard SAN (`*.example.com`) stands for names one label below;
+/// it is excluded when one of those names lies in an excluded subtree
+/// (`bar.example.com`), since the certificate would serve it (RFC 9525
+/// wildcards under RFC 5280 constraints, CVE-2025-61727).
+fn wildcard_reaches(name: &Subject<'_>, base: &GeneralName<'_>) -> bool {
+    let (Subject::Dns(n), GeneralName::DNSName(b)) = (name, base) else {
+        return false;
+    };
+    let Some(parent) = n.strip_prefix("*.") else {
+        return false;
+    };
+    let base = b
+        .trim_start_matches('.')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let parent = parent.trim_end_matches('.').to_ascii_lowercase();
+    base.strip_suffix(&format!(".{parent}"))
+        .is_some_and(|label| !label.is_empty() && !label.contains('.'))
+}
+
+/// A dNSName as RFC 5280 4.2.1.6 allows it (letters, digits, hyphens,
+/// labels of 1 to 63 octets; a leading `*` label as RFC 9525 wildcards).
+fn valid_dns(name: &str) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 fn form_of(base: &GeneralName<'_>) -> &'static str {
@@ -182,7 +233,8 @@ fn form_of(base: &GeneralName<'_>) -> &'static str {
 /// Whether `name` lies in the subtree `base` (same form assumed).
 fn within(name: &Subject<'_>, base: &GeneralName<'_>) -> bool {
     match (name, base) {
-        (Subject::Dns(n), GeneralName::DNSName(b)) => dns_within(n, b),
+        // A malformed name is in no subtree (it fails a permitted one).
+        (Subject::Dns(n), GeneralName::DNSName(b)) => valid_dns(n) && dns_within(n, b),
         (Subject::Ip(n), GeneralName::IPAddress(b)) => ip_within(n, b),
         (Subject::Email(n), GeneralName::RFC822Name(b)) => email_within(n, b),
         (Subject::Uri(n), GeneralName::URI(b)) => uri_host(n).is_some_and(|h| host_within(h, b)),
@@ -260,6 +312,18 @@ fn ip_within(name: &[u8], base: &[u8]) -> bool {
 
 /// Whether every iPAddress subtree has a well-formed mask (contiguous ones).
 pub fn well_formed(constraints: &NameConstraints<'_>) -> bool {
+    // RFC 5280 4.2.1.10: at least one of the two, neither an empty
+    // sequence.
+    let (p, e) = (
+        &constraints.permitted_subtrees,
+        &constraints.excluded_subtrees,
+    );
+    if (p.is_none() && e.is_none())
+        || p.as_ref().is_some_and(Vec::is_empty)
+        || e.as_ref().is_some_and(Vec::is_empty)
+    {
+        return false;
+    }
     let trees = constraints
         .permitted_subtrees
         .iter()
@@ -291,6 +355,19 @@ mod tests {
         assert!(dns_within("a.example.mil", ".example.mil"));
         assert!(!dns_within("example.mil", ".example.mil"));
         assert!(dns_within("anything", ""));
+    }
+
+    #[test]
+    fn wildcards_reach_one_label_down() {
+        let base = GeneralName::DNSName("bar.example.com");
+        assert!(wildcard_reaches(&Subject::Dns("*.example.com"), &base));
+        assert!(!wildcard_reaches(&Subject::Dns("*.other.com"), &base));
+        assert!(!wildcard_reaches(
+            &Subject::Dns("*.example.com"),
+            &GeneralName::DNSName("a.bar.example.com")
+        ));
+        assert!(valid_dns("*.example.com") && valid_dns("mdm.lab.test"));
+        assert!(!valid_dns(".example.com") && !valid_dns("a..b") && !valid_dns(""));
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub enum Violation {
         subject: String,
         oid: String,
     },
+    /// A trust anchor whose keyUsage leaves out keyCertSign.
+    AnchorKeyUsage {
+        subject: String,
+        present: Vec<String>,
+    },
     LeafIsCa,
     LeafEku {
         present: Vec<String>,
@@ -95,6 +100,14 @@ pub enum Violation {
         names: Vec<String>,
         #[serde(default)]
         constrained: usize,
+    },
+    /// Checking the names of `constrained` against the constraints of
+    /// `position` (`None`: the anchor) would cost more comparisons than the
+    /// validator allows.
+    NameConstraintsTooLarge {
+        position: Option<usize>,
+        constrained: usize,
+        checks: usize,
     },
     /// nameConstraints on an end-entity certificate, or with a malformed
     /// subtree (RFC 5280 4.2.1.10).
@@ -217,12 +230,14 @@ impl Violation {
             | Violation::LeafEku { .. }
             | Violation::LeafKeyUsage { .. }
             | Violation::SignerKeyUsage { .. } => Some(Culprit::Sent(0)),
-            Violation::NameConstraints { position, .. } => {
+            Violation::NameConstraints { position, .. }
+            | Violation::NameConstraintsTooLarge { position, .. } => {
                 Some(position.map_or(Culprit::Anchor, Culprit::Sent))
             }
             Violation::AnchorExpired { .. }
             | Violation::AnchorNotYetValid { .. }
             | Violation::AnchorNotCa { .. }
+            | Violation::AnchorKeyUsage { .. }
             | Violation::AnchorCriticalExtension { .. } => Some(Culprit::Anchor),
             Violation::PolicyNotAcceptable { .. } | Violation::Refused { .. } => None,
         }
@@ -236,6 +251,8 @@ impl Violation {
             Violation::AnchorExpired { .. } => "the anchor expired",
             Violation::AnchorNotYetValid { .. } => "the anchor is not yet valid",
             Violation::AnchorNotCa { .. } => "the anchor is not a CA",
+            Violation::AnchorKeyUsage { .. } => "the anchor's keyUsage lacks keyCertSign",
+            Violation::NameConstraintsTooLarge { .. } => "name constraints too costly to check",
             Violation::AnchorCriticalExtension { .. } => {
                 "the anchor has an unknown critical extension"
             }
