@@ -143,6 +143,9 @@ pub struct ChainReport {
     pub paths: Arc<PathReport>,
     /// Most important first; [`crate::outcome::verdict`] gives the reason.
     pub findings: Vec<Finding>,
+    /// The instant (Unix seconds) the paths were judged at: the probe's
+    /// time, or `pki check --at`.
+    pub validated_at: i64,
 }
 
 impl std::ops::Deref for ChainReport {
@@ -157,7 +160,7 @@ impl Serialize for ChainReport {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let st = &self.structure;
-        let mut m = s.serialize_struct("ChainReport", 9)?;
+        let mut m = s.serialize_struct("ChainReport", 10)?;
         m.serialize_field("fingerprint", &st.fingerprint)?;
         m.serialize_field("certificates", &st.certificates)?;
         m.serialize_field("anchors", &self.paths.anchors)?;
@@ -167,6 +170,7 @@ impl Serialize for ChainReport {
         m.serialize_field("unrelated", &st.unrelated)?;
         m.serialize_field("extras", &self.paths.extras)?;
         m.serialize_field("findings", &self.findings)?;
+        m.serialize_field("validated_at", &self.validated_at)?;
         m.end()
     }
 }
@@ -409,6 +413,7 @@ pub fn judge(
         structure,
         paths,
         findings,
+        validated_at: now,
     }
 }
 

@@ -303,6 +303,7 @@ pub(super) fn bundle_lines(r: &BundleReport, indent: &str) -> String {
         );
     }
     if let Some(chain) = &r.chain {
+        let _ = writeln!(out, "{indent}validated at {}", rfc3339(chain.validated_at));
         for a in chain.anchors() {
             let _ = writeln!(out, "{indent}{}", path_line(a));
         }

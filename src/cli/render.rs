@@ -82,6 +82,9 @@ pub fn table(views: &[FlowView]) -> String {
                         }
                     }
                     Details::Tls(t) => {
+                        if let Some(c) = &t.chain {
+                            let _ = writeln!(out, "    validated at {}", rfc3339(c.validated_at));
+                        }
                         for anchor in t.chain.iter().flat_map(|c| c.anchors()) {
                             let _ = writeln!(out, "    {}", path_line(anchor));
                         }

@@ -11,6 +11,7 @@ mod limbo;
 mod metrics_stream;
 mod pki_audit;
 mod pkits;
+mod pkix_hostile;
 mod run_cli;
 mod tls_chain;
 mod tls_oracle;

@@ -1206,3 +1206,108 @@ fn profile_certificate_payloads_pem_root_password_file_and_missing_content() {
     );
     assert!(!out.contains("not judged"), "{out}");
 }
+
+/// `pki check` never passes with nothing judged: the real DoD CA path
+/// without a server certificate is judged from its lowest CA (a warning
+/// that says so), also when the CA comes first in the file; `--at` sets
+/// the validation time; a file none of whose certificates parses fails;
+/// `--name` on a file without a server certificate fails.
+#[test]
+fn a_ca_only_file_is_judged_from_its_lowest_ca_and_unparsable_files_fail() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fpki");
+    let path = fixtures.join("dod-sw-ca-66-path.pem").display().to_string();
+    let at = ["--at", "2024-10-20T00:00:00Z", "--trust", "fcpca-g2"];
+    let mut args = vec!["pki", "check", &path];
+    args.extend_from_slice(&at);
+    let o = flowprobe(&args);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(out.contains("validated at 2024-10-20T00:00:00Z"), "{out}");
+    assert!(
+        out.contains(
+            "warn chain_incomplete: no server certificate in the file: judged the path of CA \
+             certificate DOD SW CA-66 (file index 0) to each store"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("path fcpca-g2: valid, positions 0 -> 1 -> 2 -> 3"),
+        "{out}"
+    );
+    // The same file after the DoD Root CA 3 cross-certificate expired.
+    let o = flowprobe(&[
+        "pki",
+        "check",
+        &path,
+        "--at",
+        "2024-12-01T00:00:00Z",
+        "--trust",
+        "fcpca-g2",
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    // CA first in file order: the root cross before the issuing CA.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shuffled = dir.path().join("ca-first.pem");
+    let read = |n: &str| std::fs::read_to_string(fixtures.join(n)).expect("fixture");
+    std::fs::write(
+        &shuffled,
+        read("dod-root-ca-3-by-dod-interop-root-ca-2.pem")
+            + &read("fbca-g4-by-fcpca-g2.pem")
+            + &read("dod-sw-ca-66.pem")
+            + &read("dod-interop-root-ca-2-by-fbca-g4.pem"),
+    )
+    .expect("write");
+    let shuffled = shuffled.display().to_string();
+    let mut args = vec!["pki", "check", &shuffled];
+    args.extend_from_slice(&at);
+    let o = flowprobe(&args);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("CA certificate DOD SW CA-66 (file index 2)"),
+        "{out}"
+    );
+    // --name needs a server certificate.
+    let mut args = vec!["pki", "check", &path, "--name", "mdm.example.mil"];
+    args.extend_from_slice(&at);
+    let o = flowprobe(&args);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("no server certificate in the file to check the name"));
+    // Only unparsable certificates: nothing judged is a failure.
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(
+        &junk,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".repeat(3),
+    )
+    .expect("write");
+    let junk = junk.display().to_string();
+    let o = flowprobe(&[
+        "pki", "check", &junk, "--trust", "fcpca-g2", "--output", "json",
+    ]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(out.contains("\"ok\": false"), "{out}");
+    assert!(
+        out.contains("none of the 3 certificates of the file parses"),
+        "{out}"
+    );
+    // A policy the path does not carry, required: refused by name.
+    let mut args = vec![
+        "pki",
+        "check",
+        &path,
+        "--initial-policy",
+        "id-fpki-common-authentication",
+        "--require-explicit-policy",
+    ];
+    args.extend_from_slice(&at);
+    let o = flowprobe(&args);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("include none of store fcpca-g2's initial_policies"),
+        "{out}"
+    );
+    let o = flowprobe(&["pki", "check", &path, "--initial-policy", "id-bogus"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+}

@@ -206,6 +206,34 @@ fn broken_rule(v: &Violation) -> &'static str {
     v.short()
 }
 
+/// The user-constrained policy set of a verified path: each policy as the
+/// anchor's domain names it and as the leaf asserts it, or why there is
+/// none.
+fn policy_list(a: &AnchorResult) -> String {
+    use crate::analyze::pkix::oids::describe;
+    if a.policies.is_empty() {
+        return "<p class=\"policies\">Certificate policies: none; the path is valid \
+because no policy was required</p>"
+            .to_owned();
+    }
+    let mut s = format!(
+        "<table class=\"policies\"><caption>Certificate policies{}</caption><thead><tr>\
+<th scope=\"col\">in the anchor's domain</th><th scope=\"col\">as the leaf asserts it</th>\
+</tr></thead><tbody>",
+        if a.policy_required { " (required)" } else { "" }
+    );
+    for q in &a.policies {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            esc(&describe(&q.authority)),
+            esc(&describe(&q.leaf))
+        );
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
 /// One store's path: the certificates on it from the leaf, then the anchor
 /// it reached (or links to), or the point where it stops; then what else
 /// was sent, greyed. A store that does not verify has exactly one element
@@ -323,6 +351,9 @@ A device that trusts only <code>{}</code> and the sent certificates cannot reach
         );
     }
     s.push_str("</ol>");
+    if a.verified {
+        s.push_str(&policy_list(a));
+    }
     let others: Vec<&CertFacts> = certs
         .iter()
         .filter(|c| !a.path.contains(&c.position))
@@ -739,6 +770,44 @@ mod tests {
             !html.contains("class=\"anchor"),
             "no anchor is reached: {html}"
         );
+    }
+
+    #[test]
+    fn a_verified_path_lists_its_policies_in_both_domains_escaped() {
+        let c = chain(vec![cert(0, "mdm.lab.test", "DOD SW CA-66", false)]);
+        let mut a = refused(Reason::Ok, vec![0], None, "sent path validates");
+        a.verified = true;
+        a.policy_required = true;
+        a.policies = vec![
+            crate::analyze::chain::QualifiedPolicy {
+                authority: "2.16.840.1.101.3.2.1.3.7".into(),
+                leaf: "2.16.840.1.101.2.1.11.42".into(),
+            },
+            crate::analyze::chain::QualifiedPolicy {
+                authority: "1.2.3".into(),
+                leaf: "<script>".into(),
+            },
+        ];
+        let html = store_path(&c, &a, 1_000);
+        assert!(
+            html.contains("<caption>Certificate policies (required)</caption>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<tr><td>id-fpki-common-hardware (2.16.840.1.101.3.2.1.3.7)</td>\
+<td>id-US-dod-mediumHardware-112 (2.16.840.1.101.2.1.11.42)</td></tr>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>&lt;script&gt;</td>") && !html.contains("<script>"),
+            "{html}"
+        );
+        a.policies.clear();
+        a.policy_required = false;
+        let html = store_path(&c, &a, 1_000);
+        assert!(html.contains("because no policy was required"), "{html}");
     }
 
     #[test]
