@@ -509,3 +509,28 @@ fn ring_of_from_flow_references_reports_every_flow() {
         assert!(err.contains(&want), "missing {want}");
     }
 }
+
+/// `[trust.NAME]` relying-party settings: built-in names resolve to OIDs,
+/// a built-in store needs no anchors, and `config check` accepts it.
+#[test]
+fn trust_policy_settings_resolve_names_and_apply_to_a_builtin_store() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config/valid/trust-policies.toml");
+    let c = load(&file).expect("valid");
+    let spec = &c.trust["fcpca-g2"];
+    assert!(spec.anchors.is_empty());
+    let rp = &spec.relying_party;
+    assert!(rp.require_explicit_policy && !rp.inhibit_any_policy);
+    assert_eq!(
+        rp.initial_policies
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["2.16.840.1.101.3.2.1.3.6", "2.16.840.1.101.3.2.1.3.7"]
+    );
+    config_check_accepts(&file);
+    let stores = flowprobe::probe::tls::load_stores(&c.trust, &["fcpca-g2".to_owned()])
+        .expect("stores load");
+    assert_eq!(stores["fcpca-g2"].relying_party(), rp);
+    assert_eq!(stores["fcpca-g2"].anchors().len(), 1);
+}
