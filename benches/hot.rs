@@ -54,6 +54,32 @@ fn chain_benches(c: &mut Criterion) {
     g.bench_function("fingerprint_6_certs", |b| {
         b.iter(|| chain::chain_fingerprint(&sent))
     });
+    // The real DoD path of GSA's bundle (policy mappings, policy
+    // constraints, dirName name constraints), uncached, at 2024-10-20.
+    let real: Vec<rustls::pki_types::CertificateDer<'static>> = {
+        use rustls::pki_types::pem::PemObject;
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fpki/dod-sw-ca-66-path.pem"
+        );
+        rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .expect("fixture")
+            .collect::<Result<_, _>>()
+            .expect("PEM")
+    };
+    let fcpca_g2 = flowprobe::analyze::builtin_anchors::store("fcpca-g2")
+        .expect("built in")
+        .expect("pinned");
+    let ca_policy = ChainPolicy {
+        purpose: chain::Purpose::Ca,
+        ..ChainPolicy::default()
+    };
+    let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_729_382_400);
+    let real_report = chain::analyze(&real, &[&fcpca_g2], &ca_policy, &name, at, OrderRule::Tls12);
+    assert!(real_report.anchors()[0].verified, "{real_report:#?}");
+    g.bench_function("analyze_real_dod_path_with_policies", |b| {
+        b.iter(|| chain::analyze(&real, &[&fcpca_g2], &ca_policy, &name, at, OrderRule::Tls12))
+    });
     g.finish();
 }
 

@@ -594,7 +594,9 @@ fn structure_is_cached_and_paths_are_revalidated_when_time_crosses_a_boundary() 
         now + Duration::from_secs(3600),
         OrderRule::Tls12,
     );
-    assert_eq!(again, first);
+    // The same analysis, judged at the later instant.
+    assert_eq!(again.findings, first.findings);
+    assert_eq!(again.validated_at, first.validated_at + 3600);
     assert!(std::sync::Arc::ptr_eq(&again.structure, &first.structure));
     assert!(std::sync::Arc::ptr_eq(&again.paths, &first.paths));
     // Past the leaf's notAfter (365 days): revalidated, the path is gone.

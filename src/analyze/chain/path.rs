@@ -5,7 +5,7 @@
 //! subject several issuers, so the search branches; it is bounded in depth,
 //! branching and total work so a hostile 60-certificate chain stays cheap.
 
-use crate::analyze::pkix::same_name;
+use crate::analyze::pkix::{NameKey, name_key};
 use crate::analyze::trust::{Anchor, TrustStore};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -26,6 +26,9 @@ pub struct SentGraph<'a> {
     certs: &'a [Option<X509Certificate<'a>>],
     certifies_memo: RefCell<HashMap<(usize, usize), bool>>,
     self_signed: Vec<bool>,
+    /// (subject, issuer) of each certificate in comparable form, made once:
+    /// names are compared for every pair.
+    keys: Vec<Option<(NameKey, NameKey)>>,
 }
 
 /// Why the search for one store found no linked path.
@@ -42,7 +45,23 @@ impl<'a> SentGraph<'a> {
         SentGraph {
             certs,
             certifies_memo: RefCell::new(HashMap::new()),
+            keys: certs
+                .iter()
+                .map(|c| {
+                    c.as_ref()
+                        .map(|c| (name_key(c.subject()), name_key(c.issuer())))
+                })
+                .collect(),
             self_signed,
+        }
+    }
+
+    /// Whether the subject of `parent` is the issuer name of `child`
+    /// (RFC 5280 7.1: byte for byte, or after folding).
+    fn names_issuer(&self, parent: usize, child: usize) -> bool {
+        match (self.keys.get(parent), self.keys.get(child)) {
+            (Some(Some((subject, _))), Some(Some((_, issuer)))) => subject == issuer,
+            _ => false,
         }
     }
 
@@ -65,8 +84,7 @@ impl<'a> SentGraph<'a> {
         }
         let result = match (self.cert(parent), self.cert(child)) {
             (Some(p), Some(c)) => {
-                same_name(p.subject(), c.issuer())
-                    && c.verify_signature(Some(p.public_key())).is_ok()
+                self.names_issuer(parent, child) && c.verify_signature(Some(p.public_key())).is_ok()
             }
             _ => false,
         };
@@ -86,8 +104,9 @@ impl<'a> SentGraph<'a> {
         (0..self.certs.len())
             .filter(|p| *p != child)
             .filter(|p| {
-                self.cert(*p)
-                    .is_some_and(|pc| same_name(pc.subject(), issuer))
+                self.cert(*p).is_some_and(|pc| {
+                    pc.subject().as_raw() == issuer.as_raw() || self.names_issuer(*p, child)
+                })
             })
             .take(MAX_CANDIDATES)
             .filter(|p| self.certifies(*p, child))

@@ -138,9 +138,10 @@ pub fn validate(
     }
     for (i, link) in path.iter().rev().enumerate() {
         let is_leaf = i + 1 == n;
-        state.process(link, is_leaf, now, purpose)?;
+        let self_issued = same_name(link.cert.subject(), link.cert.issuer());
+        state.process(link, is_leaf, self_issued, now, purpose)?;
         if !is_leaf {
-            state.prepare(link, purpose, n - 1 - i)?;
+            state.prepare(link, self_issued, purpose, n - 1 - i)?;
         }
     }
     state.wrap_up(&path[0], rp)
@@ -297,11 +298,11 @@ impl<'a> State<'a> {
         &mut self,
         link: &Link<'_, 'a>,
         is_leaf: bool,
+        self_issued: bool,
         now: i64,
         purpose: Purpose,
     ) -> Result<(), Violation> {
         let (p, cert) = (link.position, link.cert);
-        let self_issued = same_name(cert.subject(), cert.issuer());
         let validity = cert.validity();
         if now < validity.not_before.timestamp() {
             return Err(Violation::NotYetValid {
@@ -404,11 +405,11 @@ impl<'a> State<'a> {
     fn prepare(
         &mut self,
         link: &Link<'_, 'a>,
+        self_issued: bool,
         purpose: Purpose,
         remaining: usize,
     ) -> Result<(), Violation> {
         let (p, cert) = (link.position, link.cert);
-        let self_issued = same_name(cert.subject(), cert.issuer());
         // (a), (b): policy mappings.
         let mapped = mappings(cert);
         if mapped.len() > MAX_POLICIES {
