@@ -81,15 +81,45 @@ struct KeyPems {
 fn keys() -> &'static KeyPems {
     static KEYS: OnceLock<KeyPems> = OnceLock::new();
     KEYS.get_or_init(|| KeyPems {
-        fcpca: openssl_rsa_key(2048),
-        bridge: openssl_rsa_key(2048),
-        interop: openssl_rsa_key(2048),
-        dod_root: openssl_rsa_key(2048),
-        ca66: openssl_rsa_key(2048),
-        leaf: openssl_rsa_key(2048),
-        dod_root6: openssl_rsa_key(2048),
-        ca74: openssl_rsa_key(2048),
+        fcpca: cached_rsa_key("fcpca"),
+        bridge: cached_rsa_key("bridge"),
+        interop: cached_rsa_key("interop"),
+        dod_root: cached_rsa_key("dod-root"),
+        ca66: cached_rsa_key("ca66"),
+        leaf: cached_rsa_key("leaf"),
+        dod_root6: cached_rsa_key("dod-root6"),
+        ca74: cached_rsa_key("ca74"),
     })
+}
+
+/// The lab PKI's RSA-2048 key `name`, generated once per build directory
+/// (`target/<profile>/testkeys/`) and shared by every test process: the
+/// test runner starts one process per test, and `openssl genpkey` for
+/// eight keys costs about a second each time. A key is written to a
+/// temporary file and renamed into place, so concurrent first runs each
+/// get a whole key; a process uses the one it read for its whole life.
+fn cached_rsa_key(name: &str) -> String {
+    let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("testkeys")))
+    else {
+        return openssl_rsa_key(2048);
+    };
+    let path = dir.join(format!("{name}.pem"));
+    if let Ok(pem) = std::fs::read_to_string(&path)
+        && pem.contains("PRIVATE KEY")
+    {
+        return pem;
+    }
+    let pem = openssl_rsa_key(2048);
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let stored = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&tmp, &pem))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if stored.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    pem
 }
 
 /// A PKCS#8 PEM RSA key from the `openssl` CLI.
