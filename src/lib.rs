@@ -22,7 +22,10 @@
 //!   `probe::plan` builds a run (vantage networks, prepared flows, the
 //!   descriptor budget) for the daemon and `check`.
 //! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs,
-//!   OCSP, the bundles of `pki check` in `analyze::bundle`).
+//!   OCSP, the bundles of `pki check` in `analyze::bundle`); the RFC 5280
+//!   path validator with certificate policies (the RFC 9618 graph) and name
+//!   constraints in `analyze::pkix`, which `analyze::chain` runs over the
+//!   candidate paths it links from the sent certificates.
 //! - [`wire`]: hand-written, bounded protocol parsers (SSH transport start,
 //!   TLS ClientHello and the server's first answer), fuzzed in `fuzz/`.
 //! - [`audit`]: before the upload: PKCS#12/PEM bundles and configuration
