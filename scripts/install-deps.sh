@@ -7,6 +7,9 @@ set -eu
 PKGS="iproute2 nftables openssh-server openssh-client nginx-light dnsmasq-base
 openssl ca-certificates curl python3 procps bind9-dnsutils prometheus prometheus-alertmanager
 systemd rpm man-db binutils dpkg-dev chromium chromium-driver faketime gnutls-bin"
+# The test runner of scripts/test.sh, pinned (compiled once when missing).
+command -v cargo-nextest >/dev/null 2>&1 ||
+	cargo install --locked cargo-nextest --version 0.9.143
 # The second independent RFC 5280 oracle (with policy processing) of the
 # Federal PKI lab test, pinned; from PyPI, once.
 if ! python3 -c 'import pyhanko_certvalidator' 2>/dev/null; then

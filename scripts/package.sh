@@ -9,6 +9,9 @@
 # Usage: scripts/package.sh [--deb-version VERSION]
 #   --deb-version builds nothing: it repackages the files staged by the last
 #   run as another version (tests/package/check.sh's upgrade test).
+# With FLOWPROBE_PACKAGE_BINARY=PATH the packages are made from that binary
+# (the test suite passes its own debug build, so CI compiles the crate once
+# for tests; the package's contents and scripts are what is checked).
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,8 +34,13 @@ if [ -n "$deb_version" ]; then
 	exit 0
 fi
 
-cargo build --release --locked --bin flowprobe
-bin=$target/release/flowprobe
+if [ -n "${FLOWPROBE_PACKAGE_BINARY:-}" ]; then
+	bin=$FLOWPROBE_PACKAGE_BINARY
+	[ -x "$bin" ] || { echo "package.sh: FLOWPROBE_PACKAGE_BINARY=$bin is not an executable" >&2; exit 2; }
+else
+	cargo build --release --locked --bin flowprobe
+	bin=$target/release/flowprobe
+fi
 
 # Stage what is generated. The binary loses its debug sections (the release
 # profile keeps line tables for development backtraces), the unit points at

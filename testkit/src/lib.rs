@@ -28,7 +28,49 @@ pub fn require(ok: bool, what: &str) -> bool {
         panic!("CI is set but {what} is missing: this test must run in CI");
     }
     eprintln!("SKIP: {what} is missing (set CI=1 to make this a failure)");
+    note_skip(what);
     false
+}
+
+/// Skips of this test process, summarised in one line when it exits
+/// (`cargo test`), and appended to `target/test-skips.txt`, which
+/// `scripts/test.sh` sums up at the end of a run (the runner hides the
+/// output of passing tests).
+fn note_skip(what: &str) {
+    static SKIPS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    extern "C" fn summary() {
+        let skips = SKIPS.lock().map(|s| s.clone()).unwrap_or_default();
+        if !skips.is_empty() {
+            eprintln!(
+                "SKIPPED {} test(s) of this binary for missing peers or privileges: {}",
+                skips.len(),
+                skips.join("; ")
+            );
+        }
+    }
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    let line = format!("{test}: {what}");
+    if let Ok(mut skips) = SKIPS.lock() {
+        skips.push(line.clone());
+    }
+    // SAFETY: registers a plain function without arguments to run at exit.
+    AT_EXIT.call_once(|| unsafe {
+        libc::atexit(summary);
+    });
+    if let Some(target) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+    {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(target.join("test-skips.txt"))
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
 }
 
 pub fn is_root() -> bool {
