@@ -164,6 +164,9 @@ struct Pki {
     /// Another key under the CA's very name: its CertIDs share the name
     /// hash and serials, not the key hash.
     other: Made,
+    /// A leaf whose only responder is an https:// URL: nothing can be
+    /// asked over an `ocsp` flow (plain HTTP).
+    https_only: Made,
 }
 
 fn pki() -> Pki {
@@ -217,6 +220,18 @@ fn pki() -> Pki {
         &end,
     );
     let sibling = leaf(&mut ca, "sibling");
+    let https_only = ca.issue(
+        "httpsonly",
+        "httpsonly",
+        "/O=OCSP Lab/CN=httpsonly.lab.test",
+        &issuing,
+        &format!(
+            "{}authorityInfoAccess=OCSP;URI:https://ocsp.lab.test/\n",
+            leaf_ext("serverAuth")
+        ),
+        &start,
+        &end,
+    );
     let expired = ca.issue(
         "expired",
         "expired",
@@ -261,6 +276,7 @@ fn pki() -> Pki {
         sibling,
         expired,
         other,
+        https_only,
     }
 }
 
@@ -388,6 +404,7 @@ async fn staples_and_responders_judged_against_openssl() {
     let s_sibling = staple_server(&pki, &pki.good, Some(&sibling), &[]);
     let s_expired = staple_server(&pki, &pki.good, Some(&expired), &[]);
     let s_other = staple_server(&pki, &pki.good, Some(&other), &[]);
+    let s_https_only = staple_server(&pki, &pki.https_only, None, &[]);
 
     let live = responder(d, ca, signer, None);
     let rogue_responder = responder(d, ca, &pki.rogue, None);
@@ -444,6 +461,16 @@ async fn staples_and_responders_judged_against_openssl() {
         tls_flow("staple-sibling", s_sibling.addr.port(), None),
         tls_flow("staple-expired", s_expired.addr.port(), None),
         tls_flow("staple-other", s_other.addr.port(), None),
+        tls_flow("staple-https-only", s_https_only.addr.port(), None),
+        // Its only responder cannot be asked here: nothing judged fails.
+        ocsp_flow("ocsp-https-only", h, "staple-https-only", ""),
+        // The same with nothing listening: the closed port is named first.
+        ocsp_flow(
+            "ocsp-https-only-closed",
+            support::free_port(),
+            "staple-https-only",
+            "",
+        ),
         ocsp_flow("ocsp-good", live.port, "staple-good", ""),
         ocsp_flow("ocsp-revoked", live.port, "staple-revoked", ""),
         ocsp_flow("ocsp-unknown", live.port, "staple-unknown", ""),
@@ -470,6 +497,38 @@ async fn staples_and_responders_judged_against_openssl() {
     let c = config_from(&text);
     let r = probe_all(&c).await;
     let reason = |n: &str| r[n].reason;
+
+    // Never ok with nothing judged: the chain's only responder is https.
+    assert_eq!(
+        reason("staple-https-only"),
+        Reason::Ok,
+        "{:?}",
+        fails(&r["staple-https-only"])
+    );
+    assert_eq!(
+        reason("ocsp-https-only"),
+        Reason::OcspMissing,
+        "{}",
+        r["ocsp-https-only"].detail
+    );
+    assert!(
+        fails(&r["ocsp-https-only"])
+            .iter()
+            .any(|f| f.starts_with("ocsp_missing: no OCSP responder asked: none of the 1 responder URLs")),
+        "{:?}",
+        fails(&r["ocsp-https-only"])
+    );
+    assert!(
+        r["ocsp-https-only"]
+            .detail
+            .contains("0 of 1 OCSP answers judged")
+    );
+    assert_eq!(
+        reason("ocsp-https-only-closed"),
+        Reason::Refused,
+        "{}",
+        r["ocsp-https-only-closed"].detail
+    );
 
     // Stapling.
     for n in [

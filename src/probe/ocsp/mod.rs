@@ -298,6 +298,22 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> CheckR
             entries.push(entry);
         }
     }
+    // Something to ask, but no responder reachable over this flow (only
+    // https, ldap or malformed URLs): nothing judged is not a pass. The
+    // port must still be open, and a closed one says so first.
+    if !list.is_empty() && entries.iter().all(|e| e.http.url.is_empty()) {
+        drop(ctx.connect_only(addr).await?);
+        findings.push(Finding::new(
+            Reason::OcspMissing,
+            Level::Fail,
+            format!(
+                "no OCSP responder asked: none of the {} responder URLs of the chain flow {:?} \
+                 can be asked over this flow (http only)",
+                entries.len(),
+                spec.from_flow
+            ),
+        ));
+    }
     findings.sort_by_key(|f| (f.level != Level::Fail, judge::rank(f.reason)));
     let reason = verdict(&findings);
     let judged = entries.iter().filter(|e| e.response.is_some()).count();
