@@ -74,6 +74,11 @@ impl BundleReport {
     }
 }
 
+/// Certificates one file may hold to be judged: GSA's whole Federal PKI
+/// bundle has about 150, the DoD's published set a few hundred. A larger
+/// file is refused with a clear reason instead of judged slowly.
+pub const MAX_CERTIFICATES: usize = 2_000;
+
 /// The chain policy of a bundle check: the TLS check's defaults, without
 /// the name check (the bundle does not say which name it will serve).
 pub fn policy() -> ChainPolicy {
@@ -93,6 +98,25 @@ pub fn judge(
     now: SystemTime,
     name: Option<&ServerName<'_>>,
 ) -> BundleReport {
+    if certs.len() > MAX_CERTIFICATES {
+        return BundleReport {
+            keys: Vec::new(),
+            leaf: None,
+            order: Vec::new(),
+            certificates: Vec::new(),
+            chain: None,
+            missing: Vec::new(),
+            findings: vec![Finding::new(
+                Reason::ChainIncomplete,
+                Level::Fail,
+                format!(
+                    "the file holds {} certificates, more than the {MAX_CERTIFICATES} a bundle \
+                     check judges: split it",
+                    certs.len()
+                ),
+            )],
+        };
+    }
     let parsed: Vec<Option<X509Certificate<'_>>> = certs
         .iter()
         .map(|c| X509Certificate::from_der(c.as_ref()).ok().map(|(_, x)| x))
@@ -331,40 +355,59 @@ pub fn issuer_order(certs: &[CertificateDer<'_>], leaf: usize, now: SystemTime) 
 /// The leaf, then issuer after issuer (by name and signature), then every
 /// certificate not on that walk, in file order.
 fn send_order(leaf: Option<usize>, parsed: &[Option<X509Certificate<'_>>], now: i64) -> Vec<usize> {
+    use crate::analyze::pkix::name_key;
+    // Subjects indexed once, and each certificate's self-signature checked
+    // once: the walk is linear in the file, not cubic.
+    let mut by_subject: std::collections::HashMap<_, Vec<usize>> = std::collections::HashMap::new();
+    for (i, c) in parsed.iter().enumerate() {
+        if let Some(c) = c {
+            by_subject.entry(name_key(c.subject())).or_default().push(i);
+        }
+    }
+    let self_signed: Vec<bool> = parsed
+        .iter()
+        .map(|c| c.as_ref().is_some_and(chain::is_self_signed))
+        .collect();
+    let mut used = vec![false; parsed.len()];
     let mut order: Vec<usize> = Vec::new();
     if let Some(leaf) = leaf {
         order.push(leaf);
+        used[leaf] = true;
         let mut current = leaf;
-        while let Some(next) = best_issuer(current, &order, parsed, now) {
+        while let Some(next) = best_issuer(current, &used, parsed, &by_subject, &self_signed, now) {
             order.push(next);
+            used[next] = true;
             current = next;
         }
     }
-    let rest: Vec<usize> = (0..parsed.len()).filter(|i| !order.contains(i)).collect();
-    order.extend(rest);
+    order.extend((0..parsed.len()).filter(|i| !used[*i]));
     order
 }
 
 fn best_issuer(
     child: usize,
-    used: &[usize],
+    used: &[bool],
     parsed: &[Option<X509Certificate<'_>>],
+    by_subject: &std::collections::HashMap<crate::analyze::pkix::NameKey, Vec<usize>>,
+    self_signed: &[bool],
     now: i64,
 ) -> Option<usize> {
     let child_cert = parsed.get(child)?.as_ref()?;
-    if chain::is_self_signed(child_cert) {
+    if self_signed[child] {
         return None;
     }
-    (0..parsed.len())
-        .filter(|i| !used.contains(i))
+    let named = by_subject.get(&crate::analyze::pkix::name_key(child_cert.issuer()))?;
+    named
+        .iter()
+        .copied()
+        .filter(|i| !used[*i])
         .filter_map(|i| parsed[i].as_ref().map(|c| (i, c)))
-        .filter(|(_, c)| c.subject().as_raw() == child_cert.issuer().as_raw())
         .filter(|(_, c)| child_cert.verify_signature(Some(c.public_key())).is_ok())
         .max_by_key(|(i, c)| {
             let v = c.validity();
             let valid_now = v.not_before.timestamp() <= now && now <= v.not_after.timestamp();
             (
-                !chain::is_self_signed(c),
+                !self_signed[*i],
                 valid_now,
                 v.not_after.timestamp(),
                 std::cmp::Reverse(*i),

@@ -124,3 +124,38 @@ fn a_policy_extension_over_the_cap_is_refused_by_name() {
         a.detail
     );
 }
+
+/// A bundle of 1,500 certificates, each issued by the next (a chain far
+/// past any path length), in reverse order: ordered and judged, not hung
+/// (the order walk is linear; path search is bounded). Over the cap of a
+/// bundle check, a file is refused with its count.
+#[test]
+fn a_1500_certificate_bundle_is_ordered_and_judged_and_over_the_cap_is_refused() {
+    use flowprobe::analyze::bundle::{MAX_CERTIFICATES, judge, policy};
+    let mut params: Vec<CertificateParams> = (0..1_499)
+        .map(|i| support::pki::ec_ca(&format!("Long CA {i}")))
+        .collect();
+    params.insert(0, support::pki::ec_ca("Test Root"));
+    let (anchor, mut sent, _) = support::pki::ec_hierarchy(params, support::pki::ec_leaf());
+    assert_eq!(sent.len(), 1_500);
+    sent.reverse();
+    let store = support::pki::store("test-root", &[&anchor]);
+    let report = judge(&sent, &[], &[&store], &policy(), SystemTime::now(), None);
+    // The leaf is found and the order rebuilt from it.
+    assert_eq!(report.leaf, Some(1_499));
+    assert_eq!(report.order[..3], [1_499, 1_498, 1_497]);
+    assert!(
+        !report.passed(),
+        "a 1,500-certificate path is no valid path"
+    );
+    let many = vec![sent[0].clone(); MAX_CERTIFICATES + 1];
+    let report = judge(&many, &[], &[&store], &policy(), SystemTime::now(), None);
+    assert!(!report.passed());
+    assert!(
+        report.findings[0]
+            .detail
+            .starts_with("the file holds 2001 certificates, more than the 2000"),
+        "{}",
+        report.findings[0].detail
+    );
+}

@@ -512,9 +512,8 @@ async fn staples_and_responders_judged_against_openssl() {
         r["ocsp-https-only"].detail
     );
     assert!(
-        fails(&r["ocsp-https-only"])
-            .iter()
-            .any(|f| f.starts_with("ocsp_missing: no OCSP responder asked: none of the 1 responder URLs")),
+        fails(&r["ocsp-https-only"]).iter().any(|f| f
+            .starts_with("ocsp_missing: no OCSP responder asked: none of the 1 responder URLs")),
         "{:?}",
         fails(&r["ocsp-https-only"])
     );
