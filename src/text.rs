@@ -41,6 +41,36 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Text a peer, a file or a configuration wrote, made safe for a terminal,
+/// a log line or a table cell: control characters (newline, escape, ...)
+/// and the Unicode bidirectional and invisible formatting characters are
+/// shown escaped (`\n`, `\u{1b}`, `\u{202e}`), and a backslash doubled, so
+/// no value can forge a line, move the cursor or reorder what follows.
+/// Borrowed when there is nothing to escape (the common case).
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
+    }
+    if !s.chars().any(|c| hidden(c) || c == '\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hidden(c) => {
+                let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Text for HTML and XML content or attribute values: the five markup
 /// characters escaped, control characters other than newline and tab
 /// dropped (XML 1.0 forbids them, even escaped).
@@ -147,6 +177,22 @@ pub fn expected_one_of(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_what_forges_lines_or_drives_terminals() {
+        assert!(matches!(
+            printable("DOD SW CA-66"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            printable("evil\nflow up\u{1b}[2J\u{202e}cba\\"),
+            "evil\\nflow up\\u{1b}[2J\\u{202e}cba\\\\"
+        );
+        assert_eq!(
+            printable("a\tb\r\u{7f}\u{2066}"),
+            "a\\tb\\r\\u{7f}\\u{2066}"
+        );
+    }
 
     #[test]
     fn thousands_groups_digits() {

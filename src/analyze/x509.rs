@@ -10,6 +10,8 @@ use x509_parser::prelude::{X509Certificate, X509Name};
 
 /// Renders a name the way RFC 4514 and the DoD's documents write it: most
 /// specific attribute first (`CN=DoD Root CA 3, OU=PKI, OU=DoD, ...`).
+/// Values are made printable ([`crate::text::printable`]): a hostile
+/// subject cannot forge a line or drive a terminal wherever it is shown.
 pub fn render_name(name: &X509Name<'_>) -> String {
     let rdns: Vec<_> = name.iter().collect();
     let mut parts = Vec::new();
@@ -21,7 +23,7 @@ pub fn render_name(name: &X509Name<'_>) -> String {
                 .unwrap_or_else(|_| oid.to_id_string());
             let value = attr
                 .as_str()
-                .map(str::to_owned)
+                .map(|v| crate::text::printable(v).into_owned())
                 .unwrap_or_else(|_| format!("#{}", hex::encode(attr.as_slice())));
             parts.push(format!("{key}={value}"));
         }
@@ -33,8 +35,8 @@ pub fn common_name(name: &X509Name<'_>) -> String {
     name.iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
+        .map(|cn| crate::text::printable(cn).into_owned())
         .unwrap_or_default()
-        .to_owned()
 }
 
 /// A serial's octets without leading zeros: DER pads a positive serial
@@ -145,9 +147,9 @@ pub fn ext_key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
 /// A general name as OpenSSL prints it (`DNS:`, `IP:addr/mask`, `DirName:`).
 pub fn general_name(name: &GeneralName<'_>) -> String {
     match name {
-        GeneralName::DNSName(d) => format!("DNS:{d}"),
-        GeneralName::RFC822Name(e) => format!("email:{e}"),
-        GeneralName::URI(u) => format!("URI:{u}"),
+        GeneralName::DNSName(d) => format!("DNS:{}", crate::text::printable(d)),
+        GeneralName::RFC822Name(e) => format!("email:{}", crate::text::printable(e)),
+        GeneralName::URI(u) => format!("URI:{}", crate::text::printable(u)),
         GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
             let (addr, mask) = b.split_at(b.len() / 2);
             format!("IP:{}/{}", render_ip(addr), render_ip(mask))

@@ -1311,3 +1311,36 @@ fn a_ca_only_file_is_judged_from_its_lowest_ca_and_unparsable_files_fail() {
     let o = flowprobe(&["pki", "check", &path, "--initial-policy", "id-bogus"]);
     assert_eq!(code(&o), 2, "{}", text(&o));
 }
+
+/// A certificate whose subject holds a newline, a forged log line, a
+/// terminal escape and a right-to-left override: `pki check` shows them
+/// escaped, so no line of its output is forged (issue 30 row 5).
+#[test]
+fn hostile_subject_text_is_shown_escaped() {
+    let mut params = support::pki::ec_ca("x");
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        "evil\nflowprobe: flow up\u{1b}[2J\u{202e}txt",
+    );
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("cert");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("hostile.pem");
+    std::fs::write(&file, cert.pem()).expect("write");
+    let file = file.display().to_string();
+    let o = flowprobe(&["pki", "check", &file, "--trust", "fcpca-g2"]);
+    let out = text(&o);
+    assert!(
+        out.contains("evil\\nflowprobe: flow up\\u{1b}[2J\\u{202e}txt"),
+        "{out}"
+    );
+    assert!(
+        !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("flowprobe: flow up")),
+        "a forged line: {out}"
+    );
+}

@@ -220,7 +220,7 @@ fn subject_alt_names(cert: &X509Certificate<'_>) -> Vec<String> {
         .general_names
         .iter()
         .filter_map(|name| match name {
-            GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+            GeneralName::DNSName(dns) => Some(crate::text::printable(dns).into_owned()),
             GeneralName::IPAddress(bytes) => Some(render_ip(bytes)),
             _ => None,
         })

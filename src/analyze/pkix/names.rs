@@ -73,10 +73,10 @@ impl Subject<'_> {
     /// For people.
     pub fn render(&self) -> String {
         match self {
-            Subject::Dns(d) => format!("DNS:{d}"),
+            Subject::Dns(d) => format!("DNS:{}", crate::text::printable(d)),
             Subject::Ip(b) => format!("IP:{}", crate::analyze::x509::render_ip(b)),
-            Subject::Email(e) => format!("email:{e}"),
-            Subject::Uri(u) => format!("URI:{u}"),
+            Subject::Email(e) => format!("email:{}", crate::text::printable(e)),
+            Subject::Uri(u) => format!("URI:{}", crate::text::printable(u)),
             Subject::Dir(k) => format!("DirName:{}", render_key(k)),
             Subject::Other(form) => (*form).to_owned(),
         }
@@ -88,7 +88,13 @@ fn render_key(key: &NameKey) -> String {
         .rev()
         .map(|rdn| {
             rdn.iter()
-                .map(|(oid, v)| format!("{}={}", short(oid), String::from_utf8_lossy(v)))
+                .map(|(oid, v)| {
+                    format!(
+                        "{}={}",
+                        short(oid),
+                        crate::text::printable(&String::from_utf8_lossy(v))
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("+")
         })
