@@ -82,7 +82,7 @@ pub async fn run(
         web::serve::reserve_connections(descriptor_budget(), source.limits.max_connections);
     let limits = web::serve::Limits {
         max_connections,
-        ..source.limits
+        ..source.limits.clone()
     };
     let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
     let state = Arc::new(State::new(Arc::clone(&metrics)));

@@ -577,3 +577,84 @@ fn raw(method: &str, addr: &str, path: &str) -> Option<String> {
     s.read_to_end(&mut buf).ok()?;
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
+
+/// The status code of one request with `headers` (and `Host: host`).
+fn status_with(addr: &str, method: &str, path: &str, host: &str, headers: &[&str]) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    String::from_utf8_lossy(&buf)
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+}
+
+/// With `--web.enable-lifecycle`, what a page of another site can send
+/// without a preflight is refused (an `Origin` that is not this host, or a
+/// text/form POST without one), while `curl -X POST` and a same-origin
+/// request work; with `--web.allowed-hosts`, a foreign `Host` (DNS
+/// rebinding) gets 421 on every endpoint.
+#[test]
+fn cross_site_posts_and_foreign_hosts_are_refused() {
+    let dir = tempdir();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let open = tcp.local_addr().expect("addr").port();
+    std::thread::spawn(move || for _ in tcp.incoming() {});
+    write(dir.path(), "flowprobe.toml", &flowprobe_toml(open));
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _d = daemon(
+        dir.path(),
+        &addr,
+        &[
+            "--web.enable-lifecycle",
+            "--web.allowed-hosts",
+            "127.0.0.1,localhost",
+        ],
+    );
+    wait_for(Duration::from_secs(10), || {
+        http("GET", &addr, "/-/healthy").filter(|(s, _)| *s == 200)
+    })
+    .expect("healthy");
+    let here = addr.as_str();
+    let st = |method: &str, path: &str, host: &str, headers: &[&str]| {
+        status_with(&addr, method, path, host, headers).expect("an answer")
+    };
+    assert_eq!(st("POST", "/-/reload", here, &[]), 200, "curl -X POST");
+    assert_eq!(
+        st("POST", "/-/reload", here, &["Content-Type: text/plain"]),
+        403
+    );
+    assert_eq!(
+        st(
+            "POST",
+            "/api/v1/check",
+            here,
+            &["Content-Type: application/x-www-form-urlencoded"]
+        ),
+        403
+    );
+    assert_eq!(
+        st("POST", "/-/reload", here, &["Origin: http://evil.example"]),
+        403
+    );
+    let origin = format!("Origin: http://{here}");
+    assert_eq!(st("POST", "/-/reload", here, &[&origin]), 200);
+    // DNS rebinding: the page's own name in Host.
+    assert_eq!(st("GET", "/api/v1/flows", "evil.example", &[]), 421);
+    assert_eq!(
+        st("GET", "/metrics", &format!("evil.example:{port}"), &[]),
+        421
+    );
+    assert_eq!(
+        st("GET", "/api/v1/flows", &format!("localhost:{port}"), &[]),
+        200
+    );
+}

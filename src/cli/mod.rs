@@ -55,6 +55,11 @@ pub enum Command {
         /// Enable `POST /-/reload` and `POST /api/v1/check` (403 without).
         #[arg(long = "web.enable-lifecycle")]
         web_enable_lifecycle: bool,
+        /// Host names a request's `Host` header may carry (comma list or
+        /// repeated); others get 421, so a DNS-rebinding page cannot read
+        /// the API [default: any].
+        #[arg(long = "web.allowed-hosts", value_delimiter = ',', value_name = "HOST")]
+        web_allowed_hosts: Vec<String>,
         /// Connections served at once; more wait in the kernel's backlog.
         #[arg(long = "web.max-connections", default_value_t = 512)]
         web_max_connections: usize,
@@ -197,6 +202,7 @@ pub fn main(cli: Cli) -> ExitCode {
             listen,
             web_config_file,
             web_enable_lifecycle,
+            web_allowed_hosts,
             web_max_connections,
             web_idle_timeout,
         } => {
@@ -218,6 +224,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 limits: crate::web::serve::Limits {
                     max_connections: *web_max_connections,
                     idle_timeout: *web_idle_timeout,
+                    allowed_hosts: web_allowed_hosts.clone().into(),
                     ..Default::default()
                 },
             };

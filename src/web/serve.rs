@@ -20,7 +20,7 @@ use super::idle::{Activity, Connections, Tracked};
 use super::security::WebSecurity;
 
 /// The server's limits (README "Secure endpoints").
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Connections served at once; each costs one file descriptor.
     pub max_connections: usize,
@@ -32,6 +32,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Time a connection may move no byte while no handler runs.
     pub idle_timeout: Duration,
+    /// `--web.allowed-hosts`: the host names a request's `Host` may carry
+    /// (empty: any), so a DNS-rebinding page cannot read the API.
+    pub allowed_hosts: std::sync::Arc<[String]>,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             max_header_bytes: 16 * 1024,
             max_body_bytes: 64 * 1024,
             idle_timeout: Duration::from_secs(60),
+            allowed_hosts: std::sync::Arc::from(Vec::new()),
         }
     }
 }
@@ -93,7 +97,7 @@ pub async fn serve(
         let entry = open.register(&activity);
         let tcp = Tracked::new(tcp, Arc::clone(&activity));
         let tls = security.current().tls.clone();
-        let (app, cancel) = (app.clone(), cancel.clone());
+        let (app, cancel, limits) = (app.clone(), cancel.clone(), limits.clone());
         tokio::spawn(async move {
             let _permit = permit;
             let evicted = entry.evicted.clone();
@@ -176,8 +180,12 @@ pub fn guarded(
     lifecycle: bool,
     limits: &Limits,
 ) -> Router {
-    app.layer(axum::middleware::from_fn_with_state(
+    let gate = super::auth::Gate {
         lifecycle,
+        allowed_hosts: std::sync::Arc::clone(&limits.allowed_hosts),
+    };
+    app.layer(axum::middleware::from_fn_with_state(
+        gate,
         super::auth::lifecycle,
     ))
     .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
