@@ -469,8 +469,16 @@ set_mdm_chain() { # full|without-cross
 	cp "$src" "$DIR/nginx/mdm/chain.pem"
 	kill -HUP "$(cat "$DIR/run/nginx-mdm.pid")"
 	want=$(grep -c 'BEGIN CERTIFICATE' "$src")
-	for i in $(seq 50); do
-		if [ "$(mdm_chain_count 443)" = "$want" ] && [ "$(mdm_chain_count 8443)" = "$want" ]; then return 0; fi
+	# Old workers finish their connections after a reload: three answers
+	# in a row with the new chain, not one, say the reload is done.
+	local seen=0
+	for i in $(seq 80); do
+		if [ "$(mdm_chain_count 443)" = "$want" ] && [ "$(mdm_chain_count 8443)" = "$want" ]; then
+			seen=$((seen + 1))
+			[ "$seen" -ge 3 ] && return 0
+		else
+			seen=0
+		fi
 		sleep 0.1
 	done
 	die "nginx (mdm) did not reload the chain"
