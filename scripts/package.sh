@@ -9,7 +9,7 @@
 # Usage: scripts/package.sh [--deb-version VERSION]
 #   --deb-version builds nothing: it repackages the files staged by the last
 #   run as another version (tests/package/check.sh's upgrade test).
-# With FLOWPROBE_PACKAGE_BINARY=PATH the packages are made from that binary
+# With PACKAGE_BINARY=PATH the packages are made from that binary
 # (the test suite passes its own debug build, so CI compiles the crate once
 # for tests; the package's contents and scripts are what is checked).
 set -eu
@@ -34,9 +34,9 @@ if [ -n "$deb_version" ]; then
 	exit 0
 fi
 
-if [ -n "${FLOWPROBE_PACKAGE_BINARY:-}" ]; then
-	bin=$FLOWPROBE_PACKAGE_BINARY
-	[ -x "$bin" ] || { echo "package.sh: FLOWPROBE_PACKAGE_BINARY=$bin is not an executable" >&2; exit 2; }
+if [ -n "${PACKAGE_BINARY:-}" ]; then
+	bin=$PACKAGE_BINARY
+	[ -x "$bin" ] || { echo "package.sh: PACKAGE_BINARY=$bin is not an executable" >&2; exit 2; }
 else
 	cargo build --release --locked --bin flowprobe
 	bin=$target/release/flowprobe

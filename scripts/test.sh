@@ -11,7 +11,7 @@
 # One group:   cargo nextest run -E 'binary(peers)'         (.config/nextest.toml)
 # Heavy tests: cargo nextest run -E 'binary(scale) | binary(crl_scale)'
 # The lab self-test runs when tests/lab/ changed since its last pass
-# (tests/lab/selftest.sha256), or with FLOWPROBE_LAB_SELFTEST=1.
+# (tests/lab/selftest.sha256), or with LAB_SELFTEST=1.
 set -eu
 cd "$(dirname "$0")/.."
 export CI="${CI:-1}"
@@ -36,15 +36,15 @@ step "deploy check"
 if [ -x tests/deploy/check.sh ]; then tests/deploy/check.sh; fi
 step "package check"
 # The packages are made from the test build's binary: one compile for all.
-FLOWPROBE_PACKAGE_BINARY="$(pwd)/target/debug/flowprobe" tests/package/check.sh
+PACKAGE_BINARY="$(pwd)/target/debug/flowprobe" tests/package/check.sh
 lab_hash=$(find tests/lab -type f ! -name selftest.sha256 -print0 | sort -z |
 	xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
-if [ "${FLOWPROBE_LAB_SELFTEST:-}" = 1 ] || [ "$lab_hash" != "$(cat tests/lab/selftest.sha256 2>/dev/null)" ]; then
+if [ "${LAB_SELFTEST:-}" = 1 ] || [ "$lab_hash" != "$(cat tests/lab/selftest.sha256 2>/dev/null)" ]; then
 	step "lab self-test"
 	tests/lab/selftest.sh
 	echo "$lab_hash" > tests/lab/selftest.sha256
 else
-	echo "== lab self-test skipped: tests/lab/ is unchanged since its last passing self-test (FLOWPROBE_LAB_SELFTEST=1 runs it)"
+	echo "== lab self-test skipped: tests/lab/ is unchanged since its last passing self-test (LAB_SELFTEST=1 runs it)"
 fi
 if [ -s target/test-skips.txt ]; then
 	echo "SKIPPED $(wc -l < target/test-skips.txt) test(s): $(paste -sd';' target/test-skips.txt)"
