@@ -12,6 +12,7 @@
 //! trusts it: files are refused by size before they are read
 //! ([`read_bounded`]), and every decoder error is a typed error.
 
+pub mod bplist;
 pub mod bundle;
 pub mod profile;
 pub mod signed;

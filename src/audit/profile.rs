@@ -193,6 +193,11 @@ pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileEr
     } else {
         PlistFormat::Xml
     };
+    if plist == PlistFormat::Binary {
+        // Shared references would be copied once per reference: refused
+        // before the reader builds them.
+        super::bplist::check_expansion(&content).map_err(|e| ProfileError::Plist(e.to_string()))?;
+    }
     let value = Value::from_reader(std::io::Cursor::new(&content))
         .map_err(|e| ProfileError::Plist(e.to_string()))?;
     let top = value

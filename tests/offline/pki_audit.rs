@@ -1344,3 +1344,41 @@ fn hostile_subject_text_is_shown_escaped() {
         "a forged line: {out}"
     );
 }
+
+/// A 135-byte binary plist whose object i is `[i+1, i+1]` would expand to
+/// 2^40 values through shared references: `profile check` refuses it with
+/// a clear error before reading it, instead of filling the host's memory
+/// (issue 30 row 1).
+#[test]
+fn a_binary_plist_reference_bomb_is_refused_before_reading() {
+    let n: u8 = 40;
+    let mut bytes = b"bplist00".to_vec();
+    let mut offsets = Vec::new();
+    for i in 0..n {
+        offsets.push(bytes.len() as u16);
+        if i + 1 < n {
+            bytes.extend([0xA2, i + 1, i + 1]);
+        } else {
+            bytes.extend([0x10, 1]);
+        }
+    }
+    let table = bytes.len() as u64;
+    for o in offsets {
+        bytes.extend(o.to_be_bytes());
+    }
+    bytes.extend([0, 0, 0, 0, 0, 0, 2, 1]);
+    bytes.extend(u64::from(n).to_be_bytes());
+    bytes.extend(0u64.to_be_bytes());
+    bytes.extend(table.to_be_bytes());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bomb.mobileconfig");
+    std::fs::write(&file, &bytes).expect("write");
+    let file = file.display().to_string();
+    let o = flowprobe(&["profile", "check", &file, "--trust", "fcpca-g2"]);
+    let out = text(&o);
+    assert_eq!(code(&o), 2, "{out}");
+    assert!(
+        out.contains("expands to more than 200000 values through shared references"),
+        "{out}"
+    );
+}
