@@ -41,6 +41,14 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Characters that forge lines, drive terminals or reorder what is shown:
+/// control characters and the Unicode bidirectional and invisible
+/// formatting characters.
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
+}
+
 /// Text a peer, a file or a configuration wrote, made safe for a terminal,
 /// a log line or a table cell: control characters (newline, escape, ...)
 /// and the Unicode bidirectional and invisible formatting characters are
@@ -48,10 +56,6 @@ pub fn thousands(n: u64) -> String {
 /// no value can forge a line, move the cursor or reorder what follows.
 /// Borrowed when there is nothing to escape (the common case).
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    fn hidden(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
-    }
     if !s.chars().any(|c| hidden(c) || c == '\\') {
         return std::borrow::Cow::Borrowed(s);
     }

@@ -13,6 +13,7 @@ use super::raw::*;
 use super::types::*;
 use crate::analyze::pattern::{BytesPattern, Pattern};
 use crate::config::CheckSpec;
+use crate::text::printable;
 
 const TOP_KEYS: &[&str] = &[
     "vantages",
@@ -145,6 +146,7 @@ pub(crate) fn validate(
 
     let mut target_map = BTreeMap::new();
     for (name, host) in targets.unwrap_or_default() {
+        name_rule(&format!("targets.{}", printable(&name)), &name, errs);
         match Host::parse(&host) {
             Some(h) => {
                 target_map.insert(name, h);
@@ -158,6 +160,7 @@ pub(crate) fn validate(
 
     let mut vantage_defs = BTreeMap::new();
     for (name, v) in vantage_raw.unwrap_or_default() {
+        name_rule(&format!("vantage.{}", printable(&name)), &name, errs);
         if let Some(v) = vantage(&name, v, errs) {
             vantage_defs.insert(name, v);
         }
@@ -229,6 +232,9 @@ pub(crate) fn validate(
             .iter()
             .filter_map(|f| f.get("from").and_then(|v| v.as_str()).map(str::to_string)),
     );
+    for (i, name) in selected.iter().flatten().enumerate() {
+        name_rule(&format!("vantages[{i}]"), name, errs);
+    }
     let chosen: Option<&Vec<String>> = selected.as_ref().filter(|v| !v.is_empty());
     let mut flows = Vec::new();
     let mut seen = BTreeSet::new();
@@ -375,8 +381,44 @@ fn ip_family(s: &str, key: &str, errs: &mut Collector) -> Option<IpFamily> {
     f
 }
 
+/// A vantage or target name: it is a metric label value and shows in
+/// tables and log lines, so it is an identifier (letters, digits, '-',
+/// '_', '.'; at most 64), never text that could forge a line.
+fn name_rule(key: &str, name: &str, errs: &mut Collector) {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if !ok {
+        errs.push(
+            key,
+            format!(
+                "{}: use 1 to 64 letters, digits, '-', '_' or '.' (it is a metric label)",
+                printable(&format!("{name:?}"))
+            ),
+        );
+    }
+}
+
+/// Label values (metric labels, shown in tables and logs) may hold any
+/// text but control, escape and bidirectional formatting characters.
+fn label_rule(key: &str, labels: &BTreeMap<String, String>, errs: &mut Collector) {
+    for (k, v) in labels {
+        if printable(k) != *k || printable(v) != *v {
+            errs.push(
+                format!("{key}.labels.{}", printable(k)),
+                format!(
+                    "{}: control, escape or bidirectional formatting characters are not allowed",
+                    printable(v)
+                ),
+            );
+        }
+    }
+}
+
 fn vantage(name: &str, v: RawVantage, errs: &mut Collector) -> Option<Vantage> {
-    let key = format!("vantage.{name}");
+    let key = format!("vantage.{}", printable(name));
     let before = errs.errors.len();
     let source_address = v
         .source_address
@@ -414,7 +456,11 @@ fn vantage(name: &str, v: RawVantage, errs: &mut Collector) -> Option<Vantage> {
         source_address,
         interface: v.interface,
         dns_servers,
-        labels: v.labels.unwrap_or_default(),
+        labels: {
+            let labels = v.labels.unwrap_or_default();
+            label_rule(&key, &labels, errs);
+            labels
+        },
     })
 }
 
@@ -453,13 +499,8 @@ fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<
         );
     }
     let from = required(&raw.from, key, "from", errs);
-    if let Some(f) = &from
-        && (f.is_empty() || f.len() > 64)
-    {
-        errs.push(
-            format!("{key}.from"),
-            "vantage name must be 1 to 64 characters",
-        );
+    if let Some(f) = &from {
+        name_rule(&format!("{key}.from"), f, errs);
     }
     let to = required(&raw.to, key, "to", errs);
     let host = to.as_ref().and_then(|t| match ctx.targets.get(t) {
@@ -553,7 +594,11 @@ fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<
         severity: severity?,
         ip_family: ip_family?,
         description: raw.description.unwrap_or_default(),
-        labels: raw.labels.unwrap_or_default(),
+        labels: {
+            let labels = raw.labels.unwrap_or_default();
+            label_rule(key, &labels, errs);
+            labels
+        },
     })
 }
 

@@ -350,12 +350,13 @@ fn text(body: &[u8]) -> String {
 }
 
 /// At most `max` characters, control characters (escape sequences that
-/// could rewrite the operator's terminal) replaced by spaces.
+/// could rewrite the operator's terminal) and bidirectional or invisible
+/// formatting characters (that reorder a row) replaced by spaces.
 pub fn bounded(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
         .take(max)
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if crate::text::hidden(c) { ' ' } else { c })
         .collect();
     if s.chars().nth(max).is_some() {
         out.push('…');
@@ -459,6 +460,8 @@ mod tests {
     #[test]
     fn bounded_strips_control_characters() {
         assert_eq!(bounded("a\x1b[2Jb", 10), "a [2Jb");
+        // A right-to-left override from an instance reorders no row.
+        assert_eq!(bounded("ok\u{202e}lia\u{2066}f", 10), "ok lia f");
         assert_eq!(bounded("abcdef", 3), "abc…");
     }
 
