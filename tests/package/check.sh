@@ -51,7 +51,7 @@ step() { # step NAME COMMAND...: run, report, count
 ms() { date +%s%3N; }
 
 [ "$(id -u)" = 0 ] || { echo "package check: must run as root" >&2; exit 1; }
-for t in dpkg dpkg-deb rpm systemd-analyze man runuser objcopy; do
+for t in dpkg dpkg-deb rpm rpmbuild systemd-analyze man runuser objcopy objdump; do
 	command -v "$t" >/dev/null || { echo "package check: missing tool $t (scripts/install-deps.sh)" >&2; exit 1; }
 done
 if dpkg-query -W -f='${Status}' flowprobe 2>/dev/null | grep -q 'installed'; then
