@@ -1382,3 +1382,27 @@ fn a_binary_plist_reference_bomb_is_refused_before_reading() {
         "{out}"
     );
 }
+
+/// A `.mobileconfig` whose PEM Certificate payload holds only unparsable
+/// CERTIFICATE blocks fails that payload and the profile: nothing judged is
+/// no pass (issue 30 row 2, inside a profile).
+#[test]
+fn a_profile_payload_of_unparsable_certificates_fails() {
+    let junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".repeat(3);
+    let xml = profile_with(&[cert_payload("pem", 1, None, Some(junk.as_bytes()))]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("junk.mobileconfig");
+    std::fs::write(&file, xml).expect("write");
+    let file = file.display().to_string();
+    let o = flowprobe(&["profile", "check", &file, "--trust", "fcpca-g2"]);
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("payload 0 com.apple.security.pem \"pem 1\": FAIL"),
+        "{out}"
+    );
+    assert!(
+        out.contains("none of the 3 certificates of the file parses"),
+        "{out}"
+    );
+}
