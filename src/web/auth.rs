@@ -12,6 +12,10 @@ use base64::Engine;
 
 use super::security::WebSecurity;
 
+/// The client's address, put on each request by the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::IpAddr);
+
 /// Endpoints that change or cost something: off without the flag.
 pub const LIFECYCLE_PATHS: &[&str] = &["/-/reload", "/api/v1/check"];
 
@@ -25,7 +29,10 @@ pub async fn authenticate(
     let active = security.current();
     let allowed = if active.requires_auth() {
         match credentials(req.headers()) {
-            Some((user, password)) => active.verify(&user, &password).await,
+            Some((user, password)) => {
+                let source = req.extensions().get::<Peer>().map(|p| p.0);
+                active.verify(&user, &password, source).await
+            }
             None => false,
         }
     } else {

@@ -28,6 +28,16 @@ const CONCURRENT_VERIFIES: usize = 1;
 /// Successful checks remembered, so a scrape every few seconds does not
 /// pay bcrypt each time (exporter-toolkit caches them too).
 const VERIFIED_CACHE: usize = 64;
+/// Failed checks one source address may cost per window before its further
+/// unknown credentials are refused without a check: a flood of wrong
+/// passwords from one place queues no bcrypt work in front of Prometheus.
+const FAILURES_PER_SOURCE: u32 = 10;
+const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+/// Checks one source address may have waiting or running at once; more
+/// are refused without a check, so one place cannot fill the queue.
+const PENDING_PER_SOURCE: u32 = 2;
+/// Sources and failed credentials remembered (cleared when full).
+const FAILURE_MEMORY: usize = 4096;
 
 /// A bcrypt hash of nothing anyone knows: an unknown user costs as much
 /// as a wrong password, so timing does not tell which names exist.
@@ -39,7 +49,33 @@ pub struct Active {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     users: std::collections::BTreeMap<String, String>,
     verified: Mutex<HashSet<[u8; 32]>>,
+    /// Credentials that failed: refused again without a check.
+    failed: Mutex<HashSet<[u8; 32]>>,
+    /// Failed checks per source address in the current window.
+    failures: Mutex<std::collections::HashMap<std::net::IpAddr, (u32, std::time::Instant)>>,
+    /// Checks waiting or running per source address.
+    pending: Mutex<std::collections::HashMap<std::net::IpAddr, u32>>,
     verifying: Semaphore,
+}
+
+/// One pending check of a source; ends its count on drop.
+struct Pending<'a> {
+    map: &'a Mutex<std::collections::HashMap<std::net::IpAddr, u32>>,
+    ip: Option<std::net::IpAddr>,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(ip) = self.ip {
+            let mut map = self.map.lock();
+            if let Some(n) = map.get_mut(&ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    map.remove(&ip);
+                }
+            }
+        }
+    }
 }
 
 impl Active {
@@ -63,6 +99,9 @@ impl Active {
             headers,
             users: c.users,
             verified: Mutex::new(HashSet::new()),
+            failed: Mutex::new(HashSet::new()),
+            failures: Mutex::new(std::collections::HashMap::new()),
+            pending: Mutex::new(std::collections::HashMap::new()),
             verifying: Semaphore::new(CONCURRENT_VERIFIES),
         }
     }
@@ -73,8 +112,17 @@ impl Active {
     }
 
     /// Check a user's password against its bcrypt hash (constant-time
-    /// comparison inside `bcrypt::verify`), off the runtime's workers.
-    pub async fn verify(&self, user: &str, password: &str) -> bool {
+    /// comparison inside `bcrypt::verify`), off the runtime's workers, at
+    /// most [`CONCURRENT_VERIFIES`] at a time. Known-good credentials are
+    /// answered from a cache, known-bad ones refused at once, and a source
+    /// (`None`: unknown) past [`FAILURES_PER_SOURCE`] failures in the
+    /// window gets no check for new credentials until the window ends.
+    pub async fn verify(
+        &self,
+        user: &str,
+        password: &str,
+        source: Option<std::net::IpAddr>,
+    ) -> bool {
         let known = self.users.get(user);
         let hash = known.map_or(DUMMY_HASH, String::as_str).to_string();
         let key: [u8; 32] = Sha256::new()
@@ -88,9 +136,19 @@ impl Active {
         if known.is_some() && self.verified.lock().contains(&key) {
             return true;
         }
+        if self.failed.lock().contains(&key) || self.locked_out(source) {
+            return false;
+        }
+        let Some(_pending) = self.begin(source) else {
+            return false;
+        };
         let Ok(_permit) = self.verifying.acquire().await else {
             return false;
         };
+        // What happened while this one waited.
+        if self.failed.lock().contains(&key) || self.locked_out(source) {
+            return false;
+        }
         let password = password.to_string();
         let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
             .await
@@ -105,8 +163,56 @@ impl Active {
             v.insert(key);
             true
         } else {
+            let mut f = self.failed.lock();
+            if f.len() >= FAILURE_MEMORY {
+                f.clear();
+            }
+            f.insert(key);
+            drop(f);
+            self.count_failure(source);
             false
         }
+    }
+
+    /// A pending check of `source`, or `None` when it has its share.
+    fn begin(&self, source: Option<std::net::IpAddr>) -> Option<Pending<'_>> {
+        if let Some(ip) = source {
+            let mut map = self.pending.lock();
+            let n = map.entry(ip).or_insert(0);
+            if *n >= PENDING_PER_SOURCE {
+                return None;
+            }
+            *n += 1;
+        }
+        Some(Pending {
+            map: &self.pending,
+            ip: source,
+        })
+    }
+
+    fn locked_out(&self, source: Option<std::net::IpAddr>) -> bool {
+        let Some(ip) = source else { return false };
+        self.failures
+            .lock()
+            .get(&ip)
+            .is_some_and(|(n, since)| *n >= FAILURES_PER_SOURCE && since.elapsed() < FAILURE_WINDOW)
+    }
+
+    fn count_failure(&self, source: Option<std::net::IpAddr>) {
+        let Some(ip) = source else { return };
+        let mut map = self.failures.lock();
+        if map.len() >= FAILURE_MEMORY && !map.contains_key(&ip) {
+            map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            if map.len() >= FAILURE_MEMORY {
+                map.clear();
+            }
+        }
+        let now = std::time::Instant::now();
+        let entry = map.entry(ip).or_insert((0, now));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
     }
 }
 
@@ -218,4 +324,35 @@ fn fingerprint(files: &[PathBuf]) -> Fingerprint {
             Some((m.modified().ok()?, m.len()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    /// bcrypt of `flowprobe-example` (deploy/web-config.yml).
+    const HASH: &str = "$2b$10$qQpFTYPQONH2LOYsfAWHrujloVDzTJXoJWt37j8/2EyK5iWYUiDPu";
+
+    #[tokio::test]
+    async fn a_source_past_its_failures_gets_no_check_and_others_still_log_in() {
+        let mut c = WebConfig::default();
+        c.users.insert("prometheus".into(), HASH.into());
+        let active = Active::from(c, None);
+        let (a, b) = (
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))),
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))),
+        );
+        for i in 0..FAILURES_PER_SOURCE {
+            assert!(!active.verify("prometheus", &format!("wrong-{i}"), a).await);
+        }
+        // Locked out: even the right password gets no check from there.
+        assert!(!active.verify("prometheus", "flowprobe-example", a).await);
+        // Another source logs in, and is then answered from the cache.
+        assert!(active.verify("prometheus", "flowprobe-example", b).await);
+        assert!(active.verify("prometheus", "flowprobe-example", a).await);
+        // A credential that failed fails again (from the failed cache).
+        assert!(!active.verify("prometheus", "wrong-0", b).await);
+        assert!(!active.verify("nobody", "x", None).await);
+    }
 }

@@ -103,14 +103,14 @@ pub async fn serve(
             let evicted = entry.evicted.clone();
             let served = async {
                 match tls {
-                    None => connection(tcp, activity, app, limits, cancel).await,
+                    None => connection(tcp, peer.ip(), activity, app, limits, cancel).await,
                     Some(config) => {
                         let acceptor = tokio_rustls::TlsAcceptor::from(config);
                         match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp))
                             .await
                         {
                             Ok(Ok(stream)) => {
-                                connection(stream, activity, app, limits, cancel).await;
+                                connection(stream, peer.ip(), activity, app, limits, cancel).await;
                             }
                             Ok(Err(e)) => {
                                 tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
@@ -131,6 +131,7 @@ pub async fn serve(
 
 async fn connection<I>(
     io: I,
+    peer: std::net::IpAddr,
     activity: Arc<Activity>,
     app: Router,
     limits: Limits,
@@ -141,7 +142,8 @@ async fn connection<I>(
     let io = TokioIo::new(io);
     let service = {
         let activity = Arc::clone(&activity);
-        hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(super::auth::Peer(peer));
             let busy = activity.busy();
             let mut app = app.clone();
             async move {

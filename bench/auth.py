@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Basic auth under a wrong-password flood (README "Secure endpoints").
+
+Starts `flowprobe run` (release build) with basic auth on 127.0.0.1, lets
+N clients (default 512) from 127.0.0.1 send wrong passwords as fast as
+they can for a bounded time, and meanwhile measures, from another source
+address (127.0.0.2), how long a correct login takes: the first one (not yet
+cached, so a real bcrypt check) and the following ones. Loopback only;
+stops by itself; removes what it made.
+
+    python3 bench/auth.py [--flowprobe target/release/flowprobe] [--clients 512] [--seconds 20]
+"""
+import argparse
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+HASH = "$2b$10$qQpFTYPQONH2LOYsfAWHrujloVDzTJXoJWt37j8/2EyK5iWYUiDPu"  # flowprobe-example
+
+
+def request(port, password, source="127.0.0.1", timeout=30.0):
+    """Status code of GET /metrics with basic auth, from `source`."""
+    token = base64.b64encode(f"prometheus:{password}".encode()).decode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0)) as s:
+        s.sendall(
+            f"GET /-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {token}\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        data = s.recv(64)
+    parts = data.split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--flowprobe", default="target/release/flowprobe")
+    ap.add_argument("--clients", type=int, default=512)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="flowprobe-bench-auth.")
+    daemon = None
+    try:
+        with open(os.path.join(work, "web.yml"), "w") as f:
+            f.write(f"basic_auth_users:\n  prometheus: {HASH}\n")
+        with open(os.path.join(work, "flowprobe.toml"), "w") as f:
+            f.write('catalog = "none"\n')
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        daemon = subprocess.Popen(
+            [a.flowprobe, "run", "--config", os.path.join(work, "flowprobe.toml"),
+             "--listen", f"127.0.0.1:{port}", "--web.config.file", os.path.join(work, "web.yml")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                request(port, "x")
+                break
+            except OSError:
+                time.sleep(0.05)
+        stop = time.time() + a.seconds
+        sent = [0]
+        lock = threading.Lock()
+
+        def flood(i):
+            n = 0
+            while time.time() < stop:
+                try:
+                    request(port, f"wrong-{i}-{n}", timeout=5)
+                except OSError:
+                    pass
+                n += 1
+            with lock:
+                sent[0] += n
+
+        threads = [threading.Thread(target=flood, args=(i,), daemon=True) for i in range(a.clients)]
+        for t in threads:
+            t.start()
+        time.sleep(min(3.0, a.seconds / 4))  # the flood is under way
+        timings = []
+        while time.time() < stop - 1:
+            t0 = time.perf_counter()
+            try:
+                code = request(port, "flowprobe-example", source="127.0.0.2")
+            except OSError:
+                code = 0
+            timings.append(((time.perf_counter() - t0) * 1000, code))
+            time.sleep(0.5)
+        for t in threads:
+            t.join(timeout=10)
+        first = timings[0] if timings else (float("nan"), 0)
+        rest = sorted(ms for ms, _ in timings[1:]) or [float("nan")]
+        print(f"# basic auth under a flood ({a.clients} clients, {a.seconds:.0f} s, 2 CPUs)")
+        print("| what | value |\n|---|---|")
+        print(f"| wrong-password requests sent | {sent[0]} |")
+        print(f"| first correct login (bcrypt check), ms | {first[0]:.1f} (status {first[1]}) |")
+        print(f"| later correct logins (cached), median / max ms | {rest[len(rest) // 2]:.1f} / {rest[-1]:.1f} |")
+        print(f"| correct logins that got 200 | {sum(1 for _, c in timings if c == 200)} of {len(timings)} |")
+    finally:
+        if daemon:
+            daemon.terminate()
+            try:
+                daemon.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
