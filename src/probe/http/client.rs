@@ -289,7 +289,9 @@ where
                 .headers()
                 .get(name)
                 .map(|v: &hyper::header::HeaderValue| {
-                    String::from_utf8_lossy(v.as_bytes()).into_owned()
+                    // obs-text may carry bidi formatting characters: shown
+                    // escaped wherever the value is printed.
+                    crate::text::printable(&String::from_utf8_lossy(v.as_bytes())).into_owned()
                 })
         };
         let location = header(LOCATION);
