@@ -160,6 +160,27 @@ pub fn general_name(name: &GeneralName<'_>) -> String {
     }
 }
 
+/// A nameConstraints extension for people:
+/// `permitted: DNS:.mil; excluded: DNS:.lab.test`.
+pub fn render_name_constraints(nc: &x509_parser::extensions::NameConstraints<'_>) -> String {
+    let render = |trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
+        trees.as_ref().map(|t| {
+            t.iter()
+                .map(|s| general_name(&s.base))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    let mut parts = Vec::new();
+    if let Some(p) = render(&nc.permitted_subtrees) {
+        parts.push(format!("permitted: {p}"));
+    }
+    if let Some(e) = render(&nc.excluded_subtrees) {
+        parts.push(format!("excluded: {e}"));
+    }
+    parts.join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,7 @@
 //! verification fails, and that is the gap flowprobe closes.
 
 use crate::analyze::x509::{
-    common_name, ext_key_usage, general_name, key_usage, render_ip, render_name, serial_hex,
-    signature_name,
+    common_name, ext_key_usage, key_usage, render_ip, render_name, serial_hex, signature_name,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -248,20 +247,5 @@ fn crl_uris(cert: &X509Certificate<'_>) -> Vec<String> {
 
 fn name_constraints(cert: &X509Certificate<'_>) -> Option<String> {
     let nc = cert.name_constraints().ok().flatten()?.value;
-    let render = |trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
-        trees.as_ref().map(|t| {
-            t.iter()
-                .map(|s| general_name(&s.base))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-    };
-    let mut parts = Vec::new();
-    if let Some(p) = render(&nc.permitted_subtrees) {
-        parts.push(format!("permitted: {p}"));
-    }
-    if let Some(e) = render(&nc.excluded_subtrees) {
-        parts.push(format!("excluded: {e}"));
-    }
-    Some(parts.join("; "))
+    Some(crate::analyze::x509::render_name_constraints(nc))
 }

@@ -1,7 +1,6 @@
 //! The extensions the validator reads, each found once per certificate,
 //! and which critical ones it processes.
 
-use crate::analyze::x509::general_name;
 use x509_parser::extensions::{GeneralName, NameConstraints, ParsedExtension};
 use x509_parser::prelude::X509Certificate;
 
@@ -81,23 +80,4 @@ pub(super) fn sans<'a>(cert: &X509Certificate<'a>) -> (Vec<GeneralName<'a>>, Opt
             _ => None,
         })
         .unwrap_or((Vec::new(), None))
-}
-
-pub(super) fn render_constraints(nc: &NameConstraints<'_>) -> String {
-    let render = |trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
-        trees.as_ref().map(|t| {
-            t.iter()
-                .map(|s| general_name(&s.base))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-    };
-    let mut parts = Vec::new();
-    if let Some(p) = render(&nc.permitted_subtrees) {
-        parts.push(format!("permitted: {p}"));
-    }
-    if let Some(e) = render(&nc.excluded_subtrees) {
-        parts.push(format!("excluded: {e}"));
-    }
-    parts.join("; ")
 }

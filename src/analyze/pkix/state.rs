@@ -2,7 +2,7 @@
 //! (basic processing), 6.1.4 (preparing for the next certificate) and
 //! 6.1.5 (wrap-up), with who set each constraint so a refusal can name it.
 
-use super::extensions::{mappings, name_constraints, policies, render_constraints, sans};
+use super::extensions::{mappings, name_constraints, policies, sans};
 use super::policy::PolicyGraph;
 use super::rules::{leaf_rules, profile};
 use super::{
@@ -101,7 +101,7 @@ impl<'a> State<'a> {
                 if let Some(outside) = names::first_outside(nc, &subjects) {
                     return Err(Violation::NameConstraints {
                         position: *by,
-                        constraints: render_constraints(nc),
+                        constraints: crate::analyze::x509::render_name_constraints(nc),
                         names: vec![outside.render()],
                         constrained: p,
                     });

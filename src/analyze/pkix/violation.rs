@@ -98,7 +98,6 @@ pub enum Violation {
         position: Option<usize>,
         constraints: String,
         names: Vec<String>,
-        #[serde(default)]
         constrained: usize,
     },
     /// Checking the names of `constrained` against the constraints of
