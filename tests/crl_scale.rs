@@ -9,30 +9,13 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SigningKey};
+use support::der_tlv as tlv;
 use support::httpd::{HttpServer, Route};
 use support::*;
 
 const ENTRIES: u32 = 1_850_000;
 /// The serial the test looks for, listed last so the whole list is walked.
 const LISTED: [u8; 7] = [0x0f, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99];
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
 
 /// `(CRL DER, CA certificate PEM)`: ECDSA P-256, 1.85 M entries of 26
 /// bytes (a 7-byte serial and a UTCTime, as DoD's entries are).

@@ -10,25 +10,7 @@ use flowprobe_testkit as support;
 use rcgen::{CertificateParams, CustomExtension};
 use rustls::pki_types::ServerName;
 use std::time::SystemTime;
-
-/// DER: tag, definite length, content.
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
+use support::der_tlv as tlv;
 
 /// The OID 1.3.6.1.4.1.55555.1.`i` (below 128 keeps the encoding short).
 fn policy_oid(i: u8) -> Vec<u8> {
