@@ -156,12 +156,11 @@ pub fn judge(
     let order = send_order(target, &parsed, unix_secs(now));
     let sent: Vec<CertificateDer<'_>> = order.iter().map(|i| certs[*i].clone()).collect();
     let placeholder = ServerName::try_from("bundle.invalid").expect("a valid DNS name");
-    let mut ca_policy;
-    let mut policy = policy;
+    // The name is checked when given; a CA judged as the end of its own
+    // path has the CA rules and no name.
+    let mut judged = policy.clone();
     if let Some(name) = name {
-        ca_policy = policy.clone();
-        ca_policy.name_mismatch = crate::outcome::Action::Fail;
-        policy = &ca_policy;
+        judged.name_mismatch = crate::outcome::Action::Fail;
         if leaf.is_none() {
             findings.push(Finding::new(
                 Reason::NameMismatch,
@@ -173,13 +172,12 @@ pub fn judge(
             ));
         }
     }
-    let name = name.unwrap_or(&placeholder);
     if leaf.is_none() && target.is_some() {
-        ca_policy = policy.clone();
-        ca_policy.purpose = chain::Purpose::Ca;
-        ca_policy.name_mismatch = crate::outcome::Action::Off;
-        policy = &ca_policy;
+        judged.purpose = chain::Purpose::Ca;
+        judged.name_mismatch = crate::outcome::Action::Off;
     }
+    let policy = &judged;
+    let name = name.unwrap_or(&placeholder);
 
     let (certificates, chain, missing) = match target {
         Some(t) => {
