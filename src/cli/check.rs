@@ -12,6 +12,13 @@ pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    if c.active_flows().next().is_none() {
+        eprintln!(
+            "nothing to check: {} has no active flow (catalog = \"none\" and no [[flow]], or no vantage enabled); see `flowprobe config show`",
+            c.origin
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
     for name in only {
         if !c.active_flows().any(|f| &f.name == name) {
             eprintln!("no active flow named {name:?} (see `flowprobe config show`)");

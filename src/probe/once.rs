@@ -19,6 +19,19 @@ pub struct Round {
     pub note: Option<String>,
 }
 
+/// The report of a flow that could not be probed: `internal`, down
+/// whatever its expectation.
+fn unjudged(why: String) -> ProbeReport {
+    ProbeReport {
+        reason: crate::outcome::Reason::Internal,
+        up: false,
+        detail: format!("not judged: {why}"),
+        started: std::time::SystemTime::now(),
+        phases: super::Phases::default(),
+        attempts: Vec::new(),
+    }
+}
+
 /// Probe the active flows of `c` (only those named in `only`, when given)
 /// once. Errors are those of preparing the flows.
 pub async fn run_once(c: &Config, only: &[String]) -> Result<Round, Vec<String>> {
@@ -57,10 +70,15 @@ pub async fn run_once(c: &Config, only: &[String]) -> Result<Round, Vec<String>>
             if dependant != wave || !(selected(p) || needed.contains(&p.flow.name)) {
                 continue;
             }
+            let report = selected(p);
             let Some(net) = nets.get(&p.flow.from).cloned() else {
+                if report {
+                    let why = format!("vantage {:?} has no network to probe from", p.flow.from);
+                    out.push((i, (Arc::clone(p), unjudged(why))));
+                }
                 continue;
             };
-            let (p, limit, report) = (Arc::clone(p), Arc::clone(&limit), selected(p));
+            let (p, limit) = (Arc::clone(p), Arc::clone(&limit));
             set.spawn(async move {
                 let weight = u32::try_from(p.descriptors().min(max)).unwrap_or(1);
                 let _permit = limit.acquire_many(weight).await.ok();
@@ -72,6 +90,18 @@ pub async fn run_once(c: &Config, only: &[String]) -> Result<Round, Vec<String>>
             if let Ok((i, Some(v))) = r {
                 out.push((i, v));
             }
+        }
+    }
+    // A probe task that ended without a report (it panicked) still owes
+    // its flow a verdict: a one-shot check never passes a flow unjudged.
+    let mut reported = vec![false; flows.len()];
+    for (i, _) in &out {
+        reported[*i] = true;
+    }
+    for (i, p) in flows.iter().enumerate() {
+        if selected(p) && !reported[i] {
+            let why = "the probe ended without a report (internal error)".to_string();
+            out.push((i, (Arc::clone(p), unjudged(why))));
         }
     }
     out.sort_by_key(|(i, _)| *i);

@@ -207,3 +207,26 @@ fn check_in_a_namespace_classifies_open_refused_filtered_unreachable() {
         .expect("check");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A check with no flow to judge is not a pass: exit 2 with the reason,
+/// and no `"ok": true` on stdout.
+#[test]
+fn check_with_nothing_to_judge_is_not_a_pass() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("flowprobe.toml");
+    std::fs::write(&cfg, "catalog = \"none\"\n").expect("write config");
+    for output in ["table", "json", "junit"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowprobe"))
+            .args(["check", "--output", output, "--config"])
+            .arg(&cfg)
+            .output()
+            .expect("run flowprobe check");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{output}: {stderr}");
+        assert!(stderr.contains("nothing to check"), "{stderr}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("\"ok\": true"),
+            "{output}"
+        );
+    }
+}
