@@ -196,9 +196,17 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
         ),
     )])
     .await;
+    // The leaf's distribution point answers with another CA's CRL: fresh
+    // and verified, but it says nothing of the server certificate.
+    let other = crl_server(vec![(
+        Ca::Ca66,
+        Route::crl(crl(Ca::DodRoot, &CrlOptions::default())),
+    )])
+    .await;
     let c = config_from(&format!(
-        "{}{}{}{}{}{}{}{}{}{}{}{}",
+        "{}{}{}{}{}{}{}{}{}{}{}{}{}",
         lab.head,
+        Lab::crl_flow("leaf-not-covered", other.port(), ""),
         Lab::crl_flow("fresh", fresh.port(), ""),
         Lab::crl_flow("stale", stale.port(), ""),
         Lab::crl_flow("near", near.port(), ""),
@@ -239,6 +247,17 @@ async fn crls_discovered_from_the_tls_chain_are_fetched_and_judged() {
         r["pem"].findings().collect::<Vec<_>>()
     );
     assert_eq!(reason("no-fcpca-anchor"), Reason::CrlInvalid);
+    assert_eq!(reason("leaf-not-covered"), Reason::CrlMissing);
+    assert!(!r["leaf-not-covered"].up);
+    let f: Vec<String> = r["leaf-not-covered"]
+        .findings()
+        .filter(|f| f.level == flowprobe::outcome::Level::Fail)
+        .map(|f| f.detail.clone())
+        .collect();
+    assert!(
+        f.len() == 1 && f[0].starts_with("server certificate") && f[0].contains("DOD SW CA-66"),
+        "only the leaf is not covered: {f:?}"
+    );
     for n in ["fresh", "near-small-margin", "pem"] {
         assert!(r[n].up, "{n}");
     }

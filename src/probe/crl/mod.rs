@@ -15,11 +15,12 @@ use std::time::SystemTime;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
+use crate::analyze::chain::ChainReport;
 use crate::analyze::crl::{self as judge, CrlFacts, Known};
 use crate::config::Flow;
 use crate::config::Target;
 use crate::config::check::crl::CrlSpec;
-use crate::outcome::{Finding, Level, Reason, verdict};
+use crate::outcome::{Finding, Level, Reason, Subject, verdict};
 use crate::probe::board::{Captured, ChainBoard};
 use crate::probe::http::HttpDetails;
 use crate::probe::http::client::{self, FetchOpts};
@@ -152,6 +153,54 @@ fn sources(ctx: &Ctx<'_>, spec: &CrlSpec, captured: Option<&Captured>) -> Vec<So
         }
     }
     out
+}
+
+/// The captured chain's certificates whose revocation no CRL with a
+/// verified signature speaks for. The server certificate is what devices
+/// check first, so its gap fails the flow (`crl_missing`): a flow that
+/// fetched CRLs, but none of its issuer, has not judged what it exists for.
+/// An intermediate's gap is a warning; self-signed anchors have no CRL.
+fn uncovered(chain: &ChainReport, entries: &[CrlEntry]) -> Vec<Finding> {
+    let covered: std::collections::BTreeSet<usize> = entries
+        .iter()
+        .filter_map(|e| e.crl.as_ref())
+        .filter(|c| c.signature_valid)
+        .flat_map(|c| c.covers.iter().copied())
+        .collect();
+    chain
+        .certificates
+        .iter()
+        .filter(|c| !c.self_signed && c.error.is_none() && !covered.contains(&c.position))
+        .map(|c| {
+            let leaf = c.position == 0;
+            let cdp = if c.crl_distribution_points.is_empty() {
+                "names no CRL Distribution Point".to_string()
+            } else {
+                format!(
+                    "lists {}",
+                    c.crl_distribution_points
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let which = if leaf {
+                "server certificate".to_string()
+            } else {
+                format!("certificate at position {}", c.position)
+            };
+            Finding::new(
+                Reason::CrlMissing,
+                if leaf { Level::Fail } else { Level::Warn },
+                format!(
+                    "{which} ({}): revocation not judged, no CRL of its issuer {} was fetched and verified; it {cdp}",
+                    c.subject_cn, c.issuer_cn,
+                ),
+            )
+            .about(Subject::Certificate { position: c.position })
+        })
+        .collect()
 }
 
 /// A CRL larger than this is judged on the blocking pool: DoD CRLs run to
@@ -344,6 +393,9 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckRe
             reason,
             detail,
         });
+    }
+    if let Some(c) = &captured {
+        findings.extend(uncovered(&c.chain, &entries));
     }
     // Failing findings first, the worst reason leading.
     findings.sort_by_key(|f| (f.level != Level::Fail, judge::rank(f.reason)));
