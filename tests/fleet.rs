@@ -191,7 +191,8 @@ fn fleet_configuration_errors_are_reported_together_with_their_keys() {
              [[fleet.instance]]\nurl = \"https://a.example.mil:9725\"\ncert_file = \"{}\"\n\
              [[fleet.instance]]\nurl = \"https://b.example.mil:9725\"\nname = \"b\"\n\
              [[fleet.instance]]\nurl = \"https://c.example.mil:9725\"\nname = \"b\"\n\
-             [[fleet.instance]]\nhost = \"d\"\n",
+             [[fleet.instance]]\nhost = \"d\"\n\
+             [[fleet.instance]]\nurl = \"https://e.example.mil:9725\"\nvantages = [\"nowhere\"]\n",
             local_flows(1),
             s(&cert)
         ),
@@ -212,6 +213,7 @@ fn fleet_configuration_errors_are_reported_together_with_their_keys() {
         "fleet.instance[2].key_file: is required with cert_file",
         "fleet.instance[4].name: duplicate instance name \"b\"",
         "fleet.instance[5]",
+        "fleet.instance[6].vantages: unknown vantage \"nowhere\"; known: ",
     ] {
         assert!(err.contains(key), "missing {key:?} in:\n{err}");
     }
@@ -456,6 +458,62 @@ fn a_daemon_over_mutual_tls_and_basic_auth_answers_the_fleet_check() {
     );
     assert_eq!(code(&o), Some(0), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("failures=\"0\" errors=\"0\""));
+
+    // A row covers its catalog flow only from a vantage its instance runs
+    // and when it probes the same thing: an instance that declares another
+    // vantage, or a flow of the catalog's name on another port, is a
+    // mismatch, and the catalog flow is not covered (exit 1).
+    let client = format!(
+        "cert_file = \"{}\"\nkey_file = \"{}\"\n",
+        s(&c.client),
+        s(&c.client_key)
+    );
+    let elsewhere = write(
+        dir.path(),
+        "elsewhere.toml",
+        &format!(
+            "{flows}[vantage.elsewhere]\n{}[[fleet.instance]]\nurl = \"{url}\"\nname = \"here-probe\"\nvantages = [\"elsewhere\"]\n",
+            fleet_defaults(dir.path(), &c, &client)
+        ),
+    );
+    let o = run(
+        &mut check(&elsewhere, &["--fleet", "--output", "json"]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code(&o), Some(1), "{}", text(&o));
+    let j = json(&o);
+    assert_eq!(j["ok"], false, "{j:#}");
+    assert_eq!(j["flows"][0]["status"], "mismatch", "{j:#}");
+    assert_eq!(j["flows"][0]["mismatch"][0]["kind"], "vantage", "{j:#}");
+    assert_eq!(j["not_covered"].as_array().map(Vec::len), Some(1), "{j:#}");
+    let other = if open == u16::MAX { open - 1 } else { open + 1 };
+    let moved = write(
+        dir.path(),
+        "moved.toml",
+        &format!(
+            "{}{}[[fleet.instance]]\nurl = \"{url}\"\nname = \"here-probe\"\nvantages = [\"here\"]\n",
+            local_flows(other),
+            fleet_defaults(dir.path(), &c, &client)
+        ),
+    );
+    for (output, want) in [
+        ("table", format!("port {open} (catalog: {other})")),
+        ("junit", "failure type=\"mismatch\"".to_string()),
+    ] {
+        let o = run(
+            &mut check(&moved, &["--fleet", "--output", output]),
+            Duration::from_secs(30),
+        );
+        assert_eq!(code(&o), Some(1), "{}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains(&want), "{output}: {out}");
+        if output == "table" {
+            assert!(
+                out.contains("MISMATCH") && out.contains("1 not covered"),
+                "{out}"
+            );
+        }
+    }
 
     // No client certificate, a wrong password, nobody listening: exit 3,
     // each instance with its reason.

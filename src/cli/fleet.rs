@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::fleet_render::{self, InstanceStatus, Last, Row, Status};
+use super::fleet_render::{self, InstanceStatus, Last, Mismatch, Row, Status};
 use super::{EXIT_FAIL, EXIT_UNASKED, EXIT_USAGE, Output};
 use crate::config::Config;
 use crate::config::fleet::Instance;
@@ -123,7 +123,7 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
                     error: None,
                     flows: a.flows.len(),
                 });
-                rows.extend(a.flows.into_iter().map(|f| remote_row(&i.name, f)));
+                rows.extend(a.flows.into_iter().map(|f| remote_row(i, f)));
             }
             Err(e) => {
                 eprintln!("flowprobe check: instance {} ({}): {e}", i.name, i.url);
@@ -212,6 +212,7 @@ fn flow_row(instance: &str, f: &crate::config::Flow, status: Status, last: Optio
         severity: f.severity.as_str().to_string(),
         status,
         last,
+        mismatch: Vec::new(),
     }
 }
 
@@ -227,10 +228,16 @@ fn local_row(f: &crate::config::Flow, r: &crate::probe::ProbeReport) -> Row {
     flow_row(LOCAL, f, status, Some(last))
 }
 
-fn remote_row(instance: &str, f: RemoteFlow) -> Row {
+fn remote_row(instance: &Instance, f: RemoteFlow) -> Row {
     let up = f.last.as_ref().is_some_and(|l| l.up);
+    let mismatch = match &instance.vantages {
+        Some(declared) if !declared.contains(&f.vantage) => vec![Mismatch::Vantage {
+            declared: declared.iter().cloned().collect(),
+        }],
+        _ => Vec::new(),
+    };
     Row {
-        instance: instance.to_string(),
+        instance: instance.name.clone(),
         vantage: f.vantage,
         name: f.name,
         from: f.from,
@@ -240,7 +247,14 @@ fn remote_row(instance: &str, f: RemoteFlow) -> Row {
         check: f.check,
         expect: f.expect,
         severity: f.severity,
-        status: if up { Status::Pass } else { Status::Fail },
+        status: if !mismatch.is_empty() {
+            Status::Mismatch
+        } else if up {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        mismatch,
         last: f.last.map(|l| Last {
             reason: l.reason,
             up: l.up,
@@ -282,11 +296,47 @@ fn merge(c: &Config, only: &[String], mut rows: Vec<Row>) -> Matrix {
             .copied()
             .unwrap_or(usize::MAX)
     };
+    // A row speaks for the catalog's flow of its name only when it probes
+    // the same thing: same target, port, kind and expectation. The host a
+    // target names may differ per site (split DNS, a local address).
+    for r in rows.iter_mut() {
+        let Some(f) = position
+            .get(&(r.vantage.as_str(), r.name.as_str()))
+            .map(|i| catalog[*i])
+        else {
+            continue;
+        };
+        let port = f.port.to_string();
+        let check = f.check.kind().as_str();
+        let expect = f.expect.as_str();
+        for (field, instance, catalog) in [
+            ("to", r.to.clone(), f.to.as_str()),
+            ("port", r.port.to_string(), port.as_str()),
+            ("check", r.check.clone(), check),
+            ("expect", r.expect.clone(), expect),
+        ] {
+            if instance != catalog {
+                r.mismatch.push(Mismatch::Definition {
+                    field,
+                    instance,
+                    catalog: catalog.to_string(),
+                });
+            }
+        }
+        if !r.mismatch.is_empty() {
+            r.status = Status::Mismatch;
+        }
+    }
     // Stable: within one flow, the order instances were named in.
     rows.sort_by_key(key);
+    let covered: std::collections::BTreeSet<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r.status != Status::Mismatch)
+        .map(|r| (r.vantage.as_str(), r.name.as_str()))
+        .collect();
     let not_covered = catalog
         .iter()
-        .filter(|f| !rows.iter().any(|r| r.vantage == f.from && r.name == f.name))
+        .filter(|f| !covered.contains(&(f.from.as_str(), f.name.as_str())))
         .map(|f| flow_row("", f, Status::NotCovered, None))
         .collect();
     Matrix { rows, not_covered }

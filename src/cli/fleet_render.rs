@@ -17,7 +17,39 @@ pub enum Status {
     Fail = "fail",
     /// A catalog flow no instance (and no local run) probed.
     NotCovered = "not_covered",
+    /// A row that cannot speak for the catalog's flow: its instance does
+    /// not run that vantage, or it probes something else under that name.
+    Mismatch = "mismatch",
 }
+}
+
+/// Why a row does not speak for the catalog's flow of its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mismatch {
+    /// The instance's `vantages` do not include the row's vantage.
+    Vantage { declared: Vec<String> },
+    /// The instance's flow differs from the catalog's in `field`.
+    Definition {
+        field: &'static str,
+        instance: String,
+        catalog: String,
+    },
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mismatch::Vantage { declared } => {
+                write!(f, "the instance runs vantages {} only", declared.join(", "))
+            }
+            Mismatch::Definition {
+                field,
+                instance,
+                catalog,
+            } => write!(f, "{field} {instance} (catalog: {catalog})"),
+        }
+    }
 }
 
 impl Status {
@@ -43,6 +75,20 @@ pub struct Row {
     pub severity: String,
     pub status: Status,
     pub last: Option<Last>,
+    /// Set with [`Status::Mismatch`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mismatch: Vec<Mismatch>,
+}
+
+impl Row {
+    /// The mismatches as one phrase (`port 8443 (catalog: 443); ...`).
+    pub fn mismatch_text(&self) -> String {
+        self.mismatch
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,6 +133,7 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
     ];
     let cells = |r: &Row| -> [String; 10] {
         let (reason, time) = match &r.last {
+            _ if r.status == Status::Mismatch => ("mismatch".to_string(), String::new()),
             Some(l) => (
                 l.reason.clone(),
                 l.time_seconds
@@ -135,7 +182,13 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
     line(&header.map(String::from), false, &mut out);
     for (cells, r) in rows.iter().zip(&all) {
         line(cells, color && r.status != Status::Pass, &mut out);
-        if let Some(l) = &r.last
+        if r.status == Status::Mismatch {
+            let _ = writeln!(
+                out,
+                "    does not cover the catalog flow: {}",
+                r.mismatch_text()
+            );
+        } else if let Some(l) = &r.last
             && !l.up
             && !l.detail.is_empty()
         {
@@ -222,6 +275,13 @@ pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
             (Status::Pass, _) => {
                 let _ = writeln!(out, "/>");
             }
+            (Status::Mismatch, _) => {
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure type=\"mismatch\" message=\"does not cover the catalog flow: {}\"/>\n    </testcase>",
+                    escape_markup(&r.mismatch_text())
+                );
+            }
             (Status::NotCovered, _) | (_, None) => {
                 let _ = writeln!(
                     out,
@@ -265,8 +325,11 @@ mod tests {
             .iter()
             .map(|s| serde_json::to_string(s).expect("json"))
             .collect();
-        assert_eq!(json, ["\"pass\"", "\"fail\"", "\"not_covered\""]);
+        assert_eq!(
+            json,
+            ["\"pass\"", "\"fail\"", "\"not_covered\"", "\"mismatch\""]
+        );
         let table: Vec<String> = Status::ALL.iter().map(|s| s.label()).collect();
-        assert_eq!(table, ["PASS", "FAIL", "NOT COVERED"]);
+        assert_eq!(table, ["PASS", "FAIL", "NOT COVERED", "MISMATCH"]);
     }
 }

@@ -32,6 +32,7 @@ pub(crate) struct RawFleet {
 pub(crate) struct RawAccess {
     pub url: Option<String>,
     pub name: Option<String>,
+    pub vantages: Option<Vec<String>>,
     pub ca_file: Option<String>,
     pub cert_file: Option<String>,
     pub key_file: Option<String>,
@@ -62,6 +63,7 @@ impl Fleet {
             name: url.authority(),
             url,
             access: self.defaults.clone(),
+            vantages: None,
         })
     }
 }
@@ -113,12 +115,17 @@ impl fmt::Display for Secret {
     }
 }
 
-/// One instance: its name (in the matrix and in errors), URL and access.
+/// One instance: its name (in the matrix and in errors), URL and access,
+/// and the vantages it runs (`None`: not declared).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     pub name: String,
     pub url: InstanceUrl,
     pub access: Access,
+    /// `vantages = [...]`: the only vantages whose rows this instance may
+    /// answer for. A row for another vantage covers nothing (the matrix
+    /// says `mismatch`): a host cannot prove a flow from a place it is not.
+    pub vantages: Option<BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,14 +244,22 @@ fn readable(path: &str, key: &str, base: &Path, errs: &mut Collector) -> Option<
 
 /// Validate `[fleet]`; `None` when anything in it is wrong (every error
 /// collected). Relative paths are relative to the working directory.
-pub(crate) fn validate(value: Option<toml::Value>, errs: &mut Collector) -> Option<Fleet> {
+pub(crate) fn validate(
+    value: Option<toml::Value>,
+    known: &BTreeSet<String>,
+    errs: &mut Collector,
+) -> Option<Fleet> {
     let raw: RawFleet = section(value, "fleet", errs)?;
     let before = errs.errors.len();
     let base = Path::new("");
     let defaults = match raw.defaults {
         Some(d) => {
-            for (k, v) in [("url", &d.url), ("name", &d.name)] {
-                if v.is_some() {
+            for (k, v) in [
+                ("url", d.url.is_some()),
+                ("name", d.name.is_some()),
+                ("vantages", d.vantages.is_some()),
+            ] {
+                if v {
                     errs.push(
                         format!("fleet.defaults.{k}"),
                         "belongs to a [[fleet.instance]], not to the defaults",
@@ -288,7 +303,38 @@ pub(crate) fn validate(value: Option<toml::Value>, errs: &mut Collector) -> Opti
             );
             continue;
         }
-        instances.push(Instance { name, url, access });
+        let vantages = r.vantages.map(|v| v.into_iter().collect::<BTreeSet<_>>());
+        if vantages.as_ref().is_some_and(BTreeSet::is_empty) {
+            errs.push(
+                format!("{key}.vantages"),
+                "is empty; list the vantages this instance runs, or leave the key out",
+            );
+            continue;
+        }
+        let unknown: Vec<&String> = vantages
+            .iter()
+            .flatten()
+            .filter(|v| !known.contains(*v))
+            .collect();
+        if !unknown.is_empty() {
+            for v in unknown {
+                errs.push(
+                    format!("{key}.vantages"),
+                    format!(
+                        "unknown vantage {}; known: {}",
+                        crate::text::printable(&format!("{v:?}")),
+                        known.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+            continue;
+        }
+        instances.push(Instance {
+            name,
+            url,
+            access,
+            vantages,
+        });
     }
     (errs.errors.len() == before).then_some(Fleet {
         defaults,
@@ -422,6 +468,12 @@ pub(crate) fn to_toml(f: &Fleet) -> Option<toml::Table> {
             let mut it = toml::Table::new();
             it.insert("url".into(), toml::Value::String(i.url.to_string()));
             it.insert("name".into(), toml::Value::String(i.name.clone()));
+            if let Some(v) = &i.vantages {
+                it.insert(
+                    "vantages".into(),
+                    toml::Value::Array(v.iter().cloned().map(toml::Value::String).collect()),
+                );
+            }
             it.extend(access_toml(&i.access));
             toml::Value::Table(it)
         })

@@ -104,7 +104,7 @@ pub(crate) fn validate(
     let selected: Option<Vec<String>> = section(tree.remove("vantages"), "vantages", errs);
     let ssh_policies = super::check::ssh::policies_from(tree.remove("ssh_policy"), errs);
     let tls_policies = super::check::tls_policy::policies_from(tree.remove("tls_policy"), errs);
-    let fleet = super::fleet::validate(tree.remove("fleet"), errs);
+    let fleet_raw = tree.remove("fleet");
 
     let web_config_file = listen
         .as_ref()
@@ -289,6 +289,8 @@ pub(crate) fn validate(
         }
         _ => known.iter().cloned().collect(),
     };
+
+    let fleet = super::fleet::validate(fleet_raw, &known, errs);
 
     if !errs.errors.is_empty() {
         return None;
