@@ -21,8 +21,11 @@ use crate::config::web_config::{WebConfig, load_web_config};
 /// How often the files are looked at.
 pub const POLL: Duration = Duration::from_secs(2);
 
-/// bcrypt checks at once: each costs tens of milliseconds of CPU, so a
-/// flood of wrong passwords takes at most this many cores from the probes.
+/// bcrypt checks at once per lane: each costs tens of milliseconds of CPU,
+/// so a flood of wrong passwords takes at most one core from the probes.
+/// Two lanes: sources with a failure in the window queue in one, sources
+/// without in the other, so a correct first login never waits behind an
+/// attacker's checks (at most behind one other clean source's).
 const CONCURRENT_VERIFIES: usize = 1;
 
 /// Successful checks remembered, so a scrape every few seconds does not
@@ -56,6 +59,8 @@ pub struct Active {
     /// Checks waiting or running per source address.
     pending: Mutex<std::collections::HashMap<std::net::IpAddr, u32>>,
     verifying: Semaphore,
+    /// The lane of sources with no failure in the window.
+    clean: Semaphore,
 }
 
 /// One pending check of a source; ends its count on drop.
@@ -103,6 +108,7 @@ impl Active {
             failures: Mutex::new(std::collections::HashMap::new()),
             pending: Mutex::new(std::collections::HashMap::new()),
             verifying: Semaphore::new(CONCURRENT_VERIFIES),
+            clean: Semaphore::new(CONCURRENT_VERIFIES),
         }
     }
 
@@ -142,7 +148,12 @@ impl Active {
         let Some(_pending) = self.begin(source) else {
             return false;
         };
-        let Ok(_permit) = self.verifying.acquire().await else {
+        let lane = if self.has_failed(source) {
+            &self.verifying
+        } else {
+            &self.clean
+        };
+        let Ok(_permit) = lane.acquire().await else {
             return false;
         };
         // What happened while this one waited.
@@ -188,6 +199,16 @@ impl Active {
             map: &self.pending,
             ip: source,
         })
+    }
+
+    /// Whether `source` (`None`: unknown, counted as failed) has a failure
+    /// in the current window.
+    fn has_failed(&self, source: Option<std::net::IpAddr>) -> bool {
+        let Some(ip) = source else { return true };
+        self.failures
+            .lock()
+            .get(&ip)
+            .is_some_and(|(n, since)| *n > 0 && since.elapsed() < FAILURE_WINDOW)
     }
 
     fn locked_out(&self, source: Option<std::net::IpAddr>) -> bool {
@@ -354,5 +375,38 @@ mod tests {
         // A credential that failed fails again (from the failed cache).
         assert!(!active.verify("prometheus", "wrong-0", b).await);
         assert!(!active.verify("nobody", "x", None).await);
+    }
+
+    /// A source without failures is checked in its own lane: with the
+    /// failed sources' lane held (an attacker's check running), its
+    /// correct first login still completes, while a source with a failure
+    /// waits for that lane.
+    #[tokio::test]
+    async fn a_clean_source_does_not_queue_behind_failed_sources() {
+        let mut c = WebConfig::default();
+        c.users.insert("prometheus".into(), HASH.into());
+        let active = Active::from(c, None);
+        let (attacker, clean) = (
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))),
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))),
+        );
+        assert!(!active.verify("prometheus", "wrong", attacker).await);
+        let held = active.verifying.acquire().await.expect("lane");
+        let login = active.verify("prometheus", "flowprobe-example", clean);
+        let ok = tokio::time::timeout(Duration::from_secs(30), login)
+            .await
+            .expect("the clean lane is free");
+        assert!(ok);
+        // The attacker's next credential needs the held lane: it cannot
+        // complete until the lane is released.
+        let waiting = active.verify("prometheus", "wrong-again", attacker);
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut waiting)
+                .await
+                .is_err()
+        );
+        drop(held);
+        assert!(!waiting.await);
     }
 }
