@@ -29,6 +29,8 @@
 //! on_violation = "fail"                   # or "warn", or "off" (no findings)
 //! ```
 
+use std::sync::LazyLock;
+
 use serde::Serialize;
 
 use crate::outcome::{Action, Finding, Level, Reason};
@@ -36,6 +38,7 @@ use crate::text::named_enum;
 use crate::wire::tls::Version;
 use crate::wire::tls::suites::{self, Cipher, Kex, Suite};
 
+pub mod lists;
 mod runs;
 mod scan;
 
@@ -96,10 +99,76 @@ impl Family {
     }
 }
 
-/// ECDHE with AES-GCM or AES-CCM: what SP 800-52r2 3.3.1 prefers, and what
-/// a policy with `require_ecdhe_aead` wants a TLS 1.2 server to accept.
+/// ECDHE with AES-GCM or AES-CCM (CCM_8 included): what SP 800-52r2 3.3.1
+/// prefers, and what a policy with `require_ecdhe_aead` wants a TLS 1.2
+/// server to accept.
 pub fn is_ecdhe_aead(s: &Suite) -> bool {
-    s.kex == Kex::Ecdhe && matches!(s.cipher, Cipher::AesGcm | Cipher::AesCcm)
+    s.kex == Kex::Ecdhe && matches!(s.cipher, Cipher::AesGcm | Cipher::AesCcm | Cipher::AesCcm8)
+}
+
+/// A suite an Apple device offers under App Transport Security.
+pub fn is_ats(s: &Suite) -> bool {
+    static ATS: LazyLock<Vec<u16>> = LazyLock::new(|| lists::codes(lists::APPLE_ATS));
+    ATS.contains(&s.code)
+}
+
+named_enum! {
+/// A document's list of suites: what it lists is allowed, what it lists
+/// for a transition only is a warning, anything else a violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SuiteSet {
+    /// SP 800-52r2 3.3.1.1 and 3.3.1.2; Appendix D transitional.
+    Nist = "nist-800-52r2",
+    /// SP 800-52r2 3.3.1.1 and 3.3.1.2 only (the DISA web STIGs): RSA key
+    /// transport is outside.
+    NistStrict = "nist-800-52r2-3.3.1",
+}
+}
+
+static NIST_LISTED: LazyLock<Vec<u16>> = LazyLock::new(|| {
+    let mut v = lists::codes(lists::NIST_3311);
+    v.extend(lists::codes(lists::NIST_3312));
+    v
+});
+static NIST_TRANSITIONAL: LazyLock<Vec<u16>> =
+    LazyLock::new(|| lists::codes(lists::NIST_APPENDIX_D));
+
+impl SuiteSet {
+    /// Listed, or transitional.
+    pub fn covers(self, s: &Suite) -> bool {
+        NIST_LISTED.contains(&s.code) || self.is_transitional(s)
+    }
+
+    /// Allowed for a transition only: a warning.
+    pub fn is_transitional(self, s: &Suite) -> bool {
+        match self {
+            SuiteSet::Nist => NIST_TRANSITIONAL.contains(&s.code),
+            SuiteSet::NistStrict => false,
+        }
+    }
+}
+
+/// Where each rule of a policy comes from, cited in its findings
+/// (document, section or rule ID, release); empty for none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Cites {
+    pub versions: String,
+    pub discouraged: String,
+    pub suites: String,
+    pub transitional: String,
+    pub families: String,
+    pub ecdhe_aead: String,
+    pub etm: String,
+    pub ats: String,
+}
+
+/// `text (cite)`, or `text` without a cite.
+fn cited(text: String, cite: &str) -> String {
+    if cite.is_empty() {
+        text
+    } else {
+        format!("{text} ({cite})")
+    }
 }
 
 /// Which versions and suite families a server may accept.
@@ -114,36 +183,107 @@ pub struct TlsPolicy {
     pub required_versions: Vec<Version>,
     /// Not accepting one is a warning.
     pub recommended_versions: Vec<Version>,
+    /// Accepted: a warning (a "should not" of the document).
+    pub discouraged_versions: Vec<Version>,
     pub forbidden: Vec<Family>,
     pub warn: Vec<Family>,
     pub require_ecdhe_aead: bool,
+    /// The documents' suite lists: a suite outside one is a violation.
+    pub suites: Vec<SuiteSet>,
+    /// CBC negotiated without Encrypt-then-MAC (RFC 7366) is a violation.
+    pub require_etm: bool,
+    /// Apple ATS: TLS 1.3 or 1.2 with an ATS suite, and the server
+    /// certificate's key and signature hash (judged on the path).
+    pub ats: bool,
+    pub cites: Cites,
     pub on_violation: Action,
 }
 
 /// Built-in policy names; `stig` is an alias of `nist-800-52r2`.
-pub const BUILTIN_POLICIES: [&str; 2] = ["nist-800-52r2", "stig"];
+pub const BUILTIN_POLICIES: [&str; 5] = [
+    "nist-800-52r2",
+    "stig",
+    "disa-tomcat-9",
+    "disa-apache-2.4",
+    "apple-ats",
+];
+
+const NIST: &str = "NIST SP 800-52r2";
 
 impl TlsPolicy {
-    /// NIST SP 800-52 Rev. 2 for government servers, which the STIGs of
-    /// the MDM's web tier point to:
-    /// - 3.1: TLS 1.2 shall be supported, TLS 1.3 should be (and shall be
-    ///   by 2024-01-01: a warning here, so a TLS 1.2-only Tomcat still
-    ///   passes the gate but is told); SSL 3.0, TLS 1.0 and 1.1 shall not.
-    /// - 3.3.1: only suites of approved algorithms; ephemeral (EC)DHE
-    ///   preferred, AEAD preferred: NULL, EXPORT, anonymous, RC4, DES/3DES
-    ///   (also SP 800-131A Rev. 2), RSA key transport and static (EC)DH
-    ///   (static keys, no forward secrecy, like RSA key transport) are
-    ///   forbidden; CBC with SHA-1 is listed but not preferred: a warning.
-    /// - Apache Tomcat STIG TCAT-AS-001480 (TLS 1.2 or greater on secured
-    ///   connectors) and TCAT-AS-000020 (strong ciphers) say the same for
-    ///   the Jamf Pro Tomcat.
+    /// A policy that asks and judges nothing but what its fields say:
+    /// the base of the built-ins and of `[tls_policy.NAME]`.
+    pub fn empty(name: &str) -> Self {
+        TlsPolicy {
+            name: name.to_owned(),
+            release: String::new(),
+            versions: Version::ALL.to_vec(),
+            required_versions: Vec::new(),
+            recommended_versions: Vec::new(),
+            discouraged_versions: Vec::new(),
+            forbidden: Vec::new(),
+            warn: Vec::new(),
+            require_ecdhe_aead: false,
+            suites: Vec::new(),
+            require_etm: false,
+            ats: false,
+            cites: Cites::default(),
+            on_violation: Action::Fail,
+        }
+    }
+
+    /// NIST SP 800-52 Rev. 2 (2019-08) for government-only servers, as
+    /// the text says it:
+    /// - 3.1: TLS 1.2 shall be supported, TLS 1.3 shall be since
+    ///   2024-01-01; TLS 1.1 should not be used (a warning); TLS 1.0,
+    ///   SSL 3.0 shall not.
+    /// - 3.3.1.1 and 3.3.1.2 list the suites; Appendix D lists ten RSA key
+    ///   transport suites that "may be used" during a transition (a
+    ///   warning naming the appendix); any other suite is a violation.
+    ///   NULL, EXPORT, anonymous, RC4 and DES/3DES are outside the lists;
+    ///   they are asked as families too, so their metrics say which.
+    /// - 3.3.1: ephemeral keys and AEAD preferred: TLS 1.2 must offer ECDHE
+    ///   with AES-GCM or AES-CCM (CCM_8 included).
+    /// - 3.4.2: a server that negotiates CBC suites shall support
+    ///   Encrypt-then-MAC.
     pub fn nist() -> Self {
         TlsPolicy {
-            name: "nist-800-52r2".to_owned(),
-            release: "NIST SP 800-52r2 3.1, 3.3.1; STIG TCAT-AS-001480, TCAT-AS-000020".to_owned(),
+            release: "NIST SP 800-52 Rev. 2 (2019-08)".to_owned(),
+            versions: vec![Version::Tls11, Version::Tls12, Version::Tls13],
+            required_versions: vec![Version::Tls12, Version::Tls13],
+            discouraged_versions: vec![Version::Tls11],
+            forbidden: vec![
+                Family::Null,
+                Family::Export,
+                Family::Anon,
+                Family::Rc4,
+                Family::Des,
+            ],
+            require_ecdhe_aead: true,
+            suites: vec![SuiteSet::Nist],
+            require_etm: true,
+            cites: Cites {
+                versions: format!("{NIST} 3.1"),
+                discouraged: format!("{NIST} 3.1: should not"),
+                suites: format!("{NIST} 3.3.1.1, 3.3.1.2"),
+                transitional: format!("{NIST} Appendix D, transition only"),
+                families: format!("{NIST} 3.3.1"),
+                ecdhe_aead: format!("{NIST} 3.3.1"),
+                etm: format!("{NIST} 3.4.2, RFC 7366"),
+                ats: String::new(),
+            },
+            ..TlsPolicy::empty("nist-800-52r2")
+        }
+    }
+
+    /// A DISA web STIG: TLS 1.2 or higher, the suites of SP 800-52r2
+    /// 3.3.1.1 (and 3.3.1.2 for TLS 1.3) only, FIPS-approved algorithms
+    /// only: RSA key transport is a finding here.
+    fn disa(name: &str, release: &str, versions: &str, suites: &str) -> Self {
+        TlsPolicy {
+            release: release.to_owned(),
             versions: vec![Version::Tls12, Version::Tls13],
             required_versions: vec![Version::Tls12],
-            recommended_versions: vec![Version::Tls13],
             forbidden: vec![
                 Family::Null,
                 Family::Export,
@@ -151,11 +291,34 @@ impl TlsPolicy {
                 Family::Rc4,
                 Family::Des,
                 Family::StaticRsa,
-                Family::StaticDh,
             ],
-            warn: vec![Family::CbcSha1],
-            require_ecdhe_aead: true,
-            on_violation: Action::Fail,
+            suites: vec![SuiteSet::NistStrict],
+            cites: Cites {
+                versions: versions.to_owned(),
+                suites: suites.to_owned(),
+                families: suites.to_owned(),
+                ..Cites::default()
+            },
+            ..TlsPolicy::empty(name)
+        }
+    }
+
+    /// Apple App Transport Security, what every iPhone and iPad enforces
+    /// for the MDM and enrollment endpoints: TLS 1.2 or 1.3 with one of
+    /// the ATS suites (forward secrecy; AES-GCM, ChaCha20-Poly1305 or
+    /// AES-CBC-SHA), the server certificate's key RSA >= 2048 or ECC >=
+    /// 256 and its signature SHA-256 or better. Versions a server accepts
+    /// besides do not matter to a device.
+    pub fn apple_ats() -> Self {
+        TlsPolicy {
+            release: "Apple ATS (Security: SecProtocolInternal.h, SecProtocolConfiguration.m)"
+                .to_owned(),
+            ats: true,
+            cites: Cites {
+                ats: "Apple ATS".to_owned(),
+                ..Cites::default()
+            },
+            ..TlsPolicy::empty("apple-ats")
         }
     }
 
@@ -166,8 +329,49 @@ impl TlsPolicy {
                 name: "stig".to_owned(),
                 ..TlsPolicy::nist()
             }),
+            "disa-tomcat-9" => Some(TlsPolicy::disa(
+                "disa-tomcat-9",
+                "Apache Tomcat Application Server 9 STIG V2R1",
+                "V-222929 TCAT-AS-000040",
+                "V-222927 TCAT-AS-000020, V-222968 TCAT-AS-000750; SP 800-52r2 3.3.1.1",
+            )),
+            "disa-apache-2.4" => Some(TlsPolicy::disa(
+                "disa-apache-2.4",
+                "Apache Server 2.4 UNIX Server STIG (SV-214230r881408)",
+                "V-214230 AS24-U1-000030",
+                "V-214230 AS24-U1-000030, V-214269 AS24-U1-000900; SP 800-52r2 3.3.1.1",
+            )),
+            "apple-ats" => Some(TlsPolicy::apple_ats()),
             _ => None,
         }
+    }
+
+    /// What to ask for several policies at once: one enumeration serves
+    /// them all (the union of their questions); each is judged on it.
+    pub fn asking(policies: &[TlsPolicy]) -> Self {
+        let mut a = TlsPolicy::empty("");
+        for p in policies {
+            for f in &p.forbidden {
+                if !a.forbidden.contains(f) {
+                    a.forbidden.push(*f);
+                }
+            }
+            for f in &p.warn {
+                if !a.warn.contains(f) {
+                    a.warn.push(*f);
+                }
+            }
+            for set in &p.suites {
+                if !a.suites.contains(set) {
+                    a.suites.push(*set);
+                }
+            }
+            a.require_ecdhe_aead |= p.require_ecdhe_aead;
+            a.require_etm |= p.require_etm;
+            a.ats |= p.ats;
+        }
+        a.warn.retain(|f| !a.forbidden.contains(f));
+        a
     }
 
     /// The families the enumeration asks about: forbidden, then warned.
@@ -188,6 +392,7 @@ impl TlsPolicy {
         for (key, list) in [
             ("required_versions", &self.required_versions),
             ("recommended_versions", &self.recommended_versions),
+            ("discouraged_versions", &self.discouraged_versions),
         ] {
             for v in list {
                 if !self.versions.contains(v) {
@@ -242,6 +447,19 @@ pub struct ProtocolJudgement {
     /// TLS 1.2 with ECDHE and AES-GCM/CCM; `None` when unknown or not asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ecdhe_aead: Option<bool>,
+    /// Accepted suites outside the policy's lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<String>,
+    /// Accepted suites the lists allow for a transition only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transitional: Vec<String>,
+    /// Encrypt-then-MAC with CBC, when the policy requires it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etm: Option<EtmVerdict>,
+    /// Apple devices can connect (suites only; the path is judged with
+    /// the chain); `None` when not asked or unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ats: Option<bool>,
     pub violations: Vec<String>,
     pub warnings: Vec<String>,
     /// Every question answered in the reported run.
@@ -338,34 +556,91 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
         None
     };
 
+    let c = &policy.cites;
     let mut violations = Vec::new();
     let mut warnings = Vec::new();
     for v in &versions {
         match (v.accepted, v.allowed) {
-            (Some(true), false) => violations.push(match &v.suite {
-                Some(s) => format!("accepts {} with {s}", v.version.human()),
-                None => format!("accepts {}", v.version.human()),
-            }),
+            (Some(true), false) => violations.push(cited(
+                match &v.suite {
+                    Some(s) => format!("accepts {} with {s}", v.version.human()),
+                    None => format!("accepts {}", v.version.human()),
+                },
+                &c.versions,
+            )),
+            (Some(true), true) if policy.discouraged_versions.contains(&v.version) => warnings
+                .push(cited(
+                    format!("accepts {}", v.version.human()),
+                    &c.discouraged,
+                )),
             (Some(false), _) if policy.required_versions.contains(&v.version) => {
-                violations.push(format!("does not accept {} (required)", v.version.human()))
+                violations.push(cited(
+                    format!("does not accept {} (required)", v.version.human()),
+                    &c.versions,
+                ))
             }
-            (Some(false), _) if policy.recommended_versions.contains(&v.version) => warnings.push(
-                format!("does not accept {} (recommended)", v.version.human()),
-            ),
+            (Some(false), _) if policy.recommended_versions.contains(&v.version) => {
+                warnings.push(cited(
+                    format!("does not accept {} (recommended)", v.version.human()),
+                    &c.versions,
+                ))
+            }
             _ => {}
         }
     }
     for f in &families {
         if f.accepted == Some(true) {
-            let what = format!("accepts {}: {}", f.family.human(), f.suites.join(", "));
+            let what = cited(
+                format!("accepts {}: {}", f.family.human(), f.suites.join(", ")),
+                &c.families,
+            );
             match f.level {
                 Level::Fail => violations.push(what),
                 _ => warnings.push(what),
             }
         }
     }
+    let suites = suite_verdicts(scan, policy);
+    if !suites.outside.is_empty() {
+        violations.push(cited(
+            format!(
+                "accepts suites outside the document's lists: {}",
+                suites.outside.join(", ")
+            ),
+            &c.suites,
+        ));
+    }
+    if !suites.transitional.is_empty() {
+        warnings.push(cited(
+            format!(
+                "accepts RSA key transport suites: {}",
+                suites.transitional.join(", ")
+            ),
+            &c.transitional,
+        ));
+    }
     if ecdhe_aead == Some(false) {
-        violations.push("accepts TLS 1.2 but no ECDHE suite with AES-GCM or AES-CCM".to_owned());
+        violations.push(cited(
+            "accepts TLS 1.2 but no ECDHE suite with AES-GCM or AES-CCM".to_owned(),
+            &c.ecdhe_aead,
+        ));
+    }
+    let etm = etm_verdict(scan, policy);
+    if let Some(EtmVerdict::Missing { version, suite }) = &etm {
+        violations.push(cited(
+            format!(
+                "negotiates {suite} at {} without Encrypt-then-MAC",
+                version.human()
+            ),
+            &c.etm,
+        ));
+    }
+    let ats = ats_verdict(scan, policy);
+    if ats == Some(false) {
+        violations.push(cited(
+            "accepts neither TLS 1.3 nor TLS 1.2 with a suite an Apple device offers: iPhones and iPads cannot connect".to_owned(),
+            &c.ats,
+        ));
     }
     let unanswered: Vec<Unanswered> = scan
         .unanswered(policy)
@@ -384,9 +659,144 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
         versions,
         families,
         ecdhe_aead,
+        outside: suites.outside,
+        transitional: suites.transitional,
+        etm,
+        ats,
         violations,
         warnings,
     }
+}
+
+/// Apple ATS on the server certificate a device is shown: an RSA key of
+/// at least 2048 bits or an EC key of at least 256, signed with SHA-256 or
+/// better (`SecProtocolConfiguration.m`: the ATS minimums).
+pub fn ats_path(leaf: &crate::analyze::chain::CertFacts) -> Vec<String> {
+    let mut out = Vec::new();
+    let key_ok = match leaf.key_type.as_str() {
+        "rsa" | "rsa-pss" => leaf.key_bits >= 2048,
+        "ec" | "ecdsa" => leaf.key_bits >= 256,
+        _ => false,
+    };
+    if !key_ok {
+        out.push(format!(
+            "the server certificate's {} {}-bit key is below what an Apple device accepts (RSA 2048, ECC 256) (Apple ATS)",
+            leaf.key_type, leaf.key_bits
+        ));
+    }
+    let sig = leaf.signature_algorithm.to_ascii_lowercase();
+    let hash_ok = ["sha256", "sha384", "sha512"]
+        .iter()
+        .any(|h| sig.contains(h))
+        || (sig == "rsassapss");
+    if !hash_ok {
+        out.push(format!(
+            "the server certificate is signed with {}, not SHA-256 or better (Apple ATS)",
+            leaf.signature_algorithm
+        ));
+    }
+    out
+}
+
+/// Accepted suites against the policy's lists, by name.
+struct SuiteVerdicts {
+    outside: Vec<String>,
+    transitional: Vec<String>,
+}
+
+fn suite_verdicts(scan: &ProtocolScan, policy: &TlsPolicy) -> SuiteVerdicts {
+    let mut out = SuiteVerdicts {
+        outside: Vec::new(),
+        transitional: Vec::new(),
+    };
+    if policy.suites.is_empty() {
+        return out;
+    }
+    for s in scan.accepted_suites() {
+        // A forbidden family names it already.
+        if policy.forbidden.iter().any(|f| f.contains(s)) {
+            continue;
+        }
+        if !policy.suites.iter().all(|set| set.covers(s)) {
+            out.outside.push(s.name.to_owned());
+        } else if policy.suites.iter().any(|set| set.is_transitional(s)) {
+            out.transitional.push(s.name.to_owned());
+        }
+    }
+    out
+}
+
+/// What the `Cbc` answers say of Encrypt-then-MAC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "etm", rename_all = "snake_case")]
+pub enum EtmVerdict {
+    /// Every CBC answer came with the extension.
+    Supported,
+    /// A CBC suite was negotiated without it.
+    Missing { version: Version, suite: String },
+    /// No CBC suite of the lists is accepted: nothing to require.
+    NoCbc,
+}
+
+fn etm_verdict(scan: &ProtocolScan, policy: &TlsPolicy) -> Option<EtmVerdict> {
+    if !policy.require_etm {
+        return None;
+    }
+    let mut any = false;
+    let mut all_answered = true;
+    for e in &scan.exchanges {
+        let Question::Cbc { .. } = e.question else {
+            continue;
+        };
+        match &e.reply {
+            Reply::Accepted {
+                version,
+                suite,
+                etm: Some(false),
+            } => {
+                return Some(EtmVerdict::Missing {
+                    version: *version,
+                    suite: suite.clone(),
+                });
+            }
+            Reply::Accepted { .. } => any = true,
+            Reply::NoAnswer { .. } => all_answered = false,
+            _ => {}
+        }
+    }
+    if any {
+        Some(EtmVerdict::Supported)
+    } else if all_answered
+        && scan
+            .exchanges
+            .iter()
+            .any(|e| matches!(e.question, Question::Cbc { .. }))
+    {
+        Some(EtmVerdict::NoCbc)
+    } else {
+        None
+    }
+}
+
+/// `Some(true)`: an answer shows a suite an Apple device offers at TLS
+/// 1.2 or 1.3; `Some(false)`: the ATS questions were refused (or the
+/// server accepts neither version); `None`: unknown.
+fn ats_verdict(scan: &ProtocolScan, policy: &TlsPolicy) -> Option<bool> {
+    if !policy.ats {
+        return None;
+    }
+    if scan
+        .accepted()
+        .any(|(v, s)| v >= Version::Tls12 && is_ats(s))
+    {
+        return Some(true);
+    }
+    let settled = [Version::Tls13, Version::Tls12].into_iter().all(|v| {
+        scan.version_accepted(v) == Some(false)
+            || (scan.version_accepted(v) == Some(true)
+                && scan.answered(&Question::Ats { version: v }))
+    });
+    settled.then_some(false)
 }
 
 /// The `tls_weak_protocol` findings of a judgement: the violations at the

@@ -90,6 +90,18 @@ pub fn table(views: &[FlowView]) -> String {
                         }
                         if let Some(p) = &t.protocols {
                             let _ = writeln!(out, "    {}", protocols_line(&p.judgement));
+                            for j in &p.other_policies {
+                                let _ = writeln!(
+                                    out,
+                                    "    policy {}: {}",
+                                    j.policy,
+                                    if j.violations.is_empty() {
+                                        "met"
+                                    } else {
+                                        "violated"
+                                    }
+                                );
+                            }
                         }
                         if let Some(s) = &t.ocsp_staple {
                             let _ = writeln!(out, "    {}", s.line());

@@ -234,16 +234,32 @@ async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
         .find(|f| f.reason == Reason::TlsWeakProtocol && f.level == Level::Fail)
         .expect("violation finding");
     for want in [
-        "accepts TLS 1.0 with TLS_RSA_WITH_AES_128_CBC_SHA",
-        "accepts TLS 1.1 with TLS_RSA_WITH_AES_128_CBC_SHA",
+        "accepts TLS 1.0 with TLS_RSA_WITH_AES_128_CBC_SHA (NIST SP 800-52r2 3.1)",
+        "does not accept TLS 1.3 (required)",
         "accepts NULL-cipher suites: TLS_RSA_WITH_NULL_SHA",
         "accepts anonymous suites: TLS_ECDH_anon_WITH_AES_128_CBC_SHA",
-        "accepts static-RSA key exchange: TLS_RSA_WITH_AES_128_CBC_SHA",
     ] {
         assert!(
             fail.detail.contains(want),
             "{want:?} missing in {}",
             fail.detail
+        );
+    }
+    // TLS 1.1 is a "should not" and Appendix D's RSA key transport a
+    // transition: warnings, each citing where the text says so.
+    let warn = first
+        .findings()
+        .find(|f| f.reason == Reason::TlsWeakProtocol && f.level == Level::Warn)
+        .expect("warning finding");
+    for want in [
+        "accepts TLS 1.1 (NIST SP 800-52r2 3.1: should not)",
+        "accepts RSA key transport suites: TLS_RSA_WITH_AES_128_CBC_SHA",
+        "Appendix D",
+    ] {
+        assert!(
+            warn.detail.contains(want),
+            "{want:?} missing in {}",
+            warn.detail
         );
     }
     assert!(
@@ -261,9 +277,11 @@ async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
     assert!(p.judgement.complete, "{:#?}", p.exchanges);
     assert_oracle_agrees(server.addr, &p.judgement);
     assert_eq!(p.connections as usize, p.exchanges.len());
-    // The README's count: 5 versions, 8 families at TLS 1.2 less the two
-    // the version answers settled, 4 forbidden ones at 1.1 and 4 at 1.0.
-    assert_eq!(p.connections, 19, "{:#?}", p.exchanges);
+    // The README's count for this server: 5 versions; the suites outside
+    // the lists at TLS 1.0, 1.1 and 1.2 (1.2's in two hellos); the
+    // forbidden families the outside answers left open; CBC with
+    // Encrypt-then-MAC at each of the three versions.
+    assert_eq!(p.connections, 23, "{:#?}", p.exchanges);
 
     // The kept result, reported again without a single new connection.
     let again = protocols(second);
@@ -443,8 +461,15 @@ async fn hellos_dropped_unanswered_stall_nothing_and_are_reported() {
     assert!(
         first
             .findings()
-            .any(|f| f.level == Level::Fail && f.detail.contains("accepts TLS 1.1 with")),
+            .any(|f| f.level == Level::Fail && f.detail.contains("accepts NULL-cipher suites")),
         "{}",
+        first.detail
+    );
+    assert!(
+        first
+            .findings()
+            .any(|f| f.level == Level::Warn && f.detail.contains("accepts TLS 1.1")),
+        "TLS 1.1, which the filter passes, was asked: {}",
         first.detail
     );
     assert_eq!(
@@ -558,13 +583,27 @@ async fn check_table_and_json_show_the_accepted_versions() {
     assert_eq!(p["connections"].as_u64(), Some(exchanges.len() as u64));
 }
 
-/// nginx, configured as the lab's MDM: TLS 1.2 and 1.3 only, ECDHE-GCM.
+/// nginx, configured as the lab's MDM: TLS 1.2 and 1.3 only, ECDHE-GCM,
+/// and no ChaCha20 at TLS 1.3 (OpenSSL offers it unless told otherwise;
+/// SP 800-52r2 3.3.1.2 does not list it).
 struct Nginx {
     port: u16,
     _proc: support::Proc,
 }
 
 fn start_nginx(dir: &Path, leaf: &Leaf) -> Option<Nginx> {
+    start_nginx_with(
+        dir,
+        leaf,
+        "ssl_prefer_server_ciphers on;\n\
+         ssl_ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256;\n\
+         ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256;\n",
+    )
+}
+
+/// nginx with TLS 1.2 and 1.3 and `ciphers` (nginx directives; empty:
+/// nginx's defaults), in `dir`.
+fn start_nginx_with(dir: &Path, leaf: &Leaf, ciphers: &str) -> Option<Nginx> {
     let nginx = support::which("nginx")?;
     let port = support::free_port();
     let d = dir.display();
@@ -574,9 +613,7 @@ fn start_nginx(dir: &Path, leaf: &Leaf) -> Option<Nginx> {
          http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n\
            fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
            server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {chain};\n\
-             ssl_certificate_key {key};\n    ssl_protocols TLSv1.2 TLSv1.3;\n\
-             ssl_prefer_server_ciphers on;\n\
-             ssl_ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256;\n\
+             ssl_certificate_key {key};\n    ssl_protocols TLSv1.2 TLSv1.3;\n{ciphers}\
              location / {{ return 200 \"ok\\n\"; }}\n  }}\n}}\n",
         chain = leaf.cert.display(),
         key = leaf.key.display(),
@@ -646,8 +683,11 @@ async fn modern_nginx_passes_and_the_oracle_agrees() {
         p.judgement
     );
     assert_eq!(p.judgement.ecdhe_aead, Some(true));
-    // What the README's cost paragraph says: 5 versions and 8 families.
-    assert_eq!(p.connections, 13, "{:#?}", p.exchanges);
+    // What the README's cost paragraph says: 5 versions, the suites
+    // outside the lists (TLS 1.2 in two hellos, TLS 1.3 in one), Appendix
+    // D, CBC with Encrypt-then-MAC; the forbidden families are settled by
+    // the refusals of the outside hellos, which offered them all.
+    assert_eq!(p.connections, 10, "{:#?}", p.exchanges);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], nginx.port));
     assert_oracle_agrees(addr, &p.judgement);
     for family in TlsPolicy::nist().families() {
@@ -759,7 +799,12 @@ fn gnutls_server_with_3des_fails_naming_the_suite_and_gnutls_cli_agrees() {
         std::fs::read_to_string(dir.path().join("gnutls-serv.log")).unwrap_or_default()
     );
 
-    let c = flow_config(&[("gnutls", PORT, "5s")]);
+    // The Tomcat STIG's policy: static RSA is a forbidden family there (a
+    // transition under SP 800-52r2), so every family is asked and each
+    // answer can be held against gnutls-cli.
+    let c = support::config_from(
+        &flow_text(&[("gnutls", PORT, "5s")]).replace("\"nist-800-52r2\"", "\"disa-tomcat-9\""),
+    );
     let runs = ns.run_inside(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -959,7 +1004,7 @@ async fn hostile_answers_end_in_bounded_reasons_within_the_timeout() {
             p.judgement
                 .violations
                 .iter()
-                .any(|v| v == "does not accept TLS 1.2 (required)"),
+                .any(|v| v == "does not accept TLS 1.2 (required) (NIST SP 800-52r2 3.1)"),
             "{name}: {:?}",
             p.judgement.violations
         );
@@ -983,9 +1028,13 @@ async fn hostile_answers_end_in_bounded_reasons_within_the_timeout() {
                 },
                 Reply::Accepted { version, .. },
             ) => assert_eq!(*version, Version::Tls13),
-            (_, Reply::Invalid { detail }) => {
-                assert!(detail.contains("HelloRetryRequest"), "{detail}")
-            }
+            // An HRR to a TLS 1.2 hello, or one that picks a TLS 1.3 suite
+            // the hello did not offer (the outside-the-lists question
+            // offers ChaCha20 only).
+            (_, Reply::Invalid { detail }) => assert!(
+                detail.contains("HelloRetryRequest") || detail.contains("which was not offered"),
+                "{detail}"
+            ),
             other => panic!("hrr: {other:?}"),
         }
     }
@@ -996,7 +1045,8 @@ async fn a_silent_server_leaves_the_enumeration_unknown_within_its_budget() {
     let silent = support::servers::raw_server(b"").await;
     let state = ProtocolState::new(
         ProtocolSpec {
-            policy: TlsPolicy::nist(),
+            policies: vec![TlsPolicy::nist()],
+            asking: TlsPolicy::nist(),
             interval: Duration::from_secs(3600),
         },
         "mdm.lab.test".to_owned(),
@@ -1104,7 +1154,7 @@ tls = { protocol_interval = "1h" }
         "tls_policy.site.forbidden[0]: \"3des\": expected one of",
         "tls_policy.stig: \"stig\" is a built-in policy",
         "tls_policy.odd: required_versions: \"1.2\" is not in versions",
-        "flow[a].tls.protocol_policy: unknown policy \"nist\"; known: nist-800-52r2, stig",
+        "flow[a].tls.protocol_policy: unknown policy \"nist\"; known: apple-ats, disa-apache-2.4, disa-tomcat-9, nist-800-52r2, stig",
         "flow[b].tls.protocol_interval: has no effect without protocol_policy",
     ] {
         assert!(err.contains(want), "{want:?} missing in:\n{err}");
@@ -1121,7 +1171,189 @@ tls = { protocol_interval = "1h" }
     };
     let p = spec.protocol.as_ref().expect("protocol spec");
     assert_eq!(p.interval, Duration::from_secs(600));
-    assert_eq!(p.policy.name, "site");
-    assert_eq!(p.policy.warn, [Family::StaticRsa]);
-    assert_eq!(p.policy.on_violation, flowprobe::outcome::Action::Warn);
+    assert_eq!(p.policies[0].name, "site");
+    assert_eq!(p.policies[0].warn, [Family::StaticRsa]);
+    assert_eq!(p.policies[0].on_violation, flowprobe::outcome::Action::Warn);
+}
+
+/// A self-signed P-256 leaf for mdm.lab.test (ECDSA suites need one).
+fn ec_leaf(dir: &Path) -> Leaf {
+    let cert = dir.join("ec-leaf.pem");
+    let key = dir.join("ec-leaf.key");
+    let (c, k) = (cert.to_str().expect("utf-8"), key.to_str().expect("utf-8"));
+    support::pki::openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=mdm.lab.test",
+        "-addext",
+        "subjectAltName=DNS:mdm.lab.test",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+        "-keyout",
+        k,
+        "-out",
+        c,
+    ]);
+    Leaf { cert, key }
+}
+
+/// Each policy's judgement of a report, by policy name.
+fn by_policy(report: &ProbeReport) -> std::collections::BTreeMap<String, ProtocolJudgement> {
+    let p = protocols(report);
+    std::iter::once(&p.judgement)
+        .chain(&p.other_policies)
+        .map(|j| (j.policy.clone(), j.clone()))
+        .collect()
+}
+
+/// The documents' verdicts on real servers, three policies judged on one
+/// enumeration each: nginx's default ciphers (ChaCha20 is outside SP
+/// 800-52r2's lists, RSA key transport a transition under it and a finding
+/// under the Tomcat STIG), the same with only listed suites and Appendix
+/// D's, a TLS 1.2 server whose one suite an iPhone does not offer, a CCM_8
+/// server, and CBC with and without Encrypt-then-MAC (`-no_etm`).
+#[tokio::test]
+async fn documents_verdicts_on_real_servers() {
+    if !support::require(
+        support::have("nginx") && support::have("openssl"),
+        "nginx and openssl",
+    ) {
+        return;
+    }
+    let dir = support::tempdir();
+    let leaf = rsa_leaf(dir.path());
+    let ec = ec_leaf(dir.path());
+    let sub = |name: &str| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).expect("dir");
+        d
+    };
+    let nginx_default = start_nginx_with(&sub("default"), &leaf, "").expect("nginx");
+    let nginx_listed = start_nginx_with(
+        &sub("listed"),
+        &leaf,
+        "ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:AES256-GCM-SHA384;\n\
+         ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256;\n",
+    )
+    .expect("nginx");
+    let tls13 = ["-ciphersuites", "TLS_AES_128_GCM_SHA256"];
+    let ats_fail = openssl_server(
+        &leaf.cert,
+        &leaf.key,
+        None,
+        &["-cipher", "ECDHE-RSA-AES128-SHA256", "-no_tls1_3"],
+    );
+    let ccm8 = openssl_server(
+        &ec.cert,
+        &ec.key,
+        None,
+        &[&["-cipher", "ECDHE-ECDSA-AES128-CCM8"][..], &tls13].concat(),
+    );
+    let cbc = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256";
+    let etm = openssl_server(
+        &leaf.cert,
+        &leaf.key,
+        None,
+        &[&["-cipher", cbc][..], &tls13].concat(),
+    );
+    let no_etm = openssl_server(
+        &leaf.cert,
+        &leaf.key,
+        None,
+        &[&["-cipher", cbc, "-no_etm"][..], &tls13].concat(),
+    );
+    let mut text = String::from("catalog = \"none\"\n[targets]\nmdm = \"127.0.0.1\"\n");
+    for (name, port) in [
+        ("nginx-default", nginx_default.port),
+        ("nginx-listed", nginx_listed.port),
+        ("ats-fail", ats_fail.addr.port()),
+        ("ccm8", ccm8.addr.port()),
+        ("etm", etm.addr.port()),
+        ("no-etm", no_etm.addr.port()),
+    ] {
+        text.push_str(&format!(
+            "[[flow]]\nname = \"{name}\"\nfrom = \"administrators\"\nto = \"mdm\"\nport = {port}\n\
+             check = \"tls\"\ntimeout = \"5s\"\n\
+             tls = {{ trust = [], server_name = \"mdm.lab.test\", \
+             protocol_policy = [\"nist-800-52r2\", \"disa-tomcat-9\", \"apple-ats\"] }}\n"
+        ));
+    }
+    let c = support::config_from(&text);
+    let reports = support::probe_all(&c).await;
+    let j = |flow: &str, policy: &str| {
+        let all = by_policy(&reports[flow]);
+        let j = all.get(policy).cloned().expect("judged");
+        assert!(j.complete, "{flow} {policy}: {:?}", j.unanswered);
+        j
+    };
+    let has = |list: &[String], needle: &str| list.iter().any(|v| v.contains(needle));
+
+    // nginx's defaults (`HIGH:!aNULL:!MD5`): outside the NIST lists
+    // (ChaCha20), Appendix D a warning; static RSA a Tomcat STIG finding;
+    // an iPhone connects.
+    let n = j("nginx-default", "nist-800-52r2");
+    assert!(n.outside.iter().any(|s| s.contains("CHACHA20")), "{n:?}");
+    assert!(has(&n.violations, "3.3.1.1, 3.3.1.2"), "{:?}", n.violations);
+    assert!(has(&n.warnings, "Appendix D"), "{:?}", n.warnings);
+    let d = j("nginx-default", "disa-tomcat-9");
+    assert!(has(&d.violations, "static-RSA"), "{:?}", d.violations);
+    assert!(
+        has(&d.violations, "V-222927 TCAT-AS-000020"),
+        "{:?}",
+        d.violations
+    );
+    assert!(j("nginx-default", "apple-ats").violations.is_empty());
+
+    // Only listed suites and Appendix D's: SP 800-52r2 is met with a
+    // warning naming the appendix; the Tomcat STIG is not.
+    let n = j("nginx-listed", "nist-800-52r2");
+    assert!(n.violations.is_empty(), "{:?}", n.violations);
+    assert!(has(&n.warnings, "Appendix D"), "{:?}", n.warnings);
+    assert_eq!(n.transitional, ["TLS_RSA_WITH_AES_256_GCM_SHA384"]);
+    assert!(has(
+        &j("nginx-listed", "disa-tomcat-9").violations,
+        "static-RSA"
+    ));
+    assert_eq!(reports["nginx-listed"].reason, Reason::TlsWeakProtocol);
+
+    // TLS 1.2 with ECDHE-RSA-AES128-SHA256 only: no suite an iPhone offers.
+    let a = j("ats-fail", "apple-ats");
+    assert_eq!(a.ats, Some(false));
+    assert!(has(&a.violations, "iPhones"), "{:?}", a.violations);
+
+    // ECDHE AEAD by CCM_8 only (and TLS 1.3): SP 800-52r2 is met.
+    let n = j("ccm8", "nist-800-52r2");
+    assert_eq!(n.ecdhe_aead, Some(true));
+    assert!(n.violations.is_empty(), "{:?}", n.violations);
+
+    // CBC: with Encrypt-then-MAC met, without (`-no_etm`) a violation.
+    let n = j("etm", "nist-800-52r2");
+    assert_eq!(
+        n.etm,
+        Some(flowprobe::analyze::tls_policy::EtmVerdict::Supported)
+    );
+    assert!(n.violations.is_empty(), "{:?}", n.violations);
+    let n = j("no-etm", "nist-800-52r2");
+    assert!(
+        matches!(
+            n.etm,
+            Some(flowprobe::analyze::tls_policy::EtmVerdict::Missing { .. })
+        ),
+        "{:?}",
+        n.etm
+    );
+    assert!(
+        has(&n.violations, "without Encrypt-then-MAC"),
+        "{:?}",
+        n.violations
+    );
+    assert_eq!(reports["no-etm"].reason, Reason::TlsWeakProtocol);
 }

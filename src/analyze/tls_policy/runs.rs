@@ -68,7 +68,7 @@ impl Runs {
         if scan.is_finished(policy)
             && let Some(previous) = &self.finished
         {
-            scan.carry_from(&previous.scan);
+            scan.carry_from(&previous.scan, policy);
         }
         // A carried acceptance can call for more questions (the families
         // at a version only the earlier run saw): then the run goes on.
@@ -104,6 +104,7 @@ mod tests {
         Reply::Accepted {
             version,
             suite: suite.to_owned(),
+            etm: None,
         }
     }
 
@@ -158,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_new_run_in_progress_does_not_replace_the_last_finished_one() {
-        let p = TlsPolicy::nist();
+        let p = TlsPolicy::builtin("disa-tomcat-9").expect("built in");
         let t0 = Instant::now();
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut runs = Runs::default();
@@ -232,7 +233,7 @@ mod tests {
     fn a_finished_run_is_kept_for_the_interval_and_the_default_is_an_hour() {
         let interval = p_interval();
         assert_eq!(interval, Duration::from_secs(3600));
-        let p = TlsPolicy::nist();
+        let p = TlsPolicy::builtin("disa-tomcat-9").expect("built in");
         let t0 = Instant::now();
         let mut runs = Runs::default();
         runs.store(run(&p, server(false)), &p, t0, SystemTime::now());
@@ -250,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_hello_gone_silent_keeps_its_last_answer_and_says_so() {
-        let p = TlsPolicy::nist();
+        let p = TlsPolicy::builtin("disa-tomcat-9").expect("built in");
         let t0 = Instant::now();
         let mut runs = Runs::default();
         runs.store(run(&p, server(false)), &p, t0, SystemTime::now());
@@ -301,7 +302,7 @@ mod tests {
         // Carried once, not again at every store of the same scan.
         let mut again = shown.clone();
         let before = again.exchanges.len();
-        again.carry_from(shown);
+        again.carry_from(shown, &p);
         assert_eq!(again.exchanges.len(), before);
     }
 

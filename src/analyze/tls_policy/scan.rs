@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::{Family, TlsPolicy, is_ecdhe_aead};
+use super::{Family, SuiteSet, TlsPolicy, is_ats, is_ecdhe_aead};
 use crate::wire::tls::suites::{self, LEGACY, MAX_OFFER, RARE, Suite, TLS13};
 use crate::wire::tls::{Answer, TlsWireError, Version};
 
@@ -39,6 +39,23 @@ pub enum Question {
     Family { family: Family, version: Version },
     /// Does TLS 1.2 offer ECDHE with AES-GCM/CCM?
     EcdheAead,
+    /// Is a suite outside the document's lists ([`SuiteSet`]) accepted at
+    /// `version`? Every such suite we know, split into hellos of at most
+    /// [`MAX_OFFER`] (`part` 0, 1, ...).
+    Outside {
+        set: SuiteSet,
+        version: Version,
+        part: u8,
+    },
+    /// Is a transitional suite of the set (SP 800-52r2 Appendix D: RSA key
+    /// transport) accepted at `version`?
+    Transitional { set: SuiteSet, version: Version },
+    /// With a CBC suite of the lists at `version`, does the server agree
+    /// to Encrypt-then-MAC (RFC 7366)? The hello offers the extension.
+    Cbc { version: Version },
+    /// Does the server accept `version` with what an iPhone offers (Apple
+    /// ATS suites only)?
+    Ats { version: Version },
 }
 
 impl Question {
@@ -80,6 +97,65 @@ impl Question {
                 Version::Tls12,
                 pick(suites::all_legacy(), Version::Tls12, is_ecdhe_aead),
             ),
+            Question::Outside { set, version, part } => {
+                let all: Vec<u16> = known(version)
+                    .filter(|s| !set.covers(s))
+                    .map(|s| s.code)
+                    .collect();
+                let chunk = all
+                    .chunks(MAX_OFFER)
+                    .nth(usize::from(part))
+                    .map(<[u16]>::to_vec)
+                    .unwrap_or_default();
+                (version, chunk)
+            }
+            Question::Transitional { set, version } => (
+                version,
+                known(version)
+                    .filter(|s| set.is_transitional(s))
+                    .map(|s| s.code)
+                    .take(MAX_OFFER)
+                    .collect(),
+            ),
+            Question::Cbc { version } => (
+                version,
+                known(version)
+                    .filter(|s| s.cipher.is_cbc() && SuiteSet::Nist.covers(s))
+                    .map(|s| s.code)
+                    .take(MAX_OFFER)
+                    .collect(),
+            ),
+            Question::Ats { version } => (
+                version,
+                known(version)
+                    .filter(|s| is_ats(s))
+                    .map(|s| s.code)
+                    .take(MAX_OFFER)
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Hellos of this question offer Encrypt-then-MAC.
+    pub fn offers_etm(&self) -> bool {
+        matches!(self, Question::Cbc { .. })
+    }
+
+    /// The version the question is about.
+    pub fn version(&self) -> Version {
+        self.offer_version()
+    }
+
+    fn offer_version(&self) -> Version {
+        match *self {
+            Question::Version { version }
+            | Question::RareSuites { version }
+            | Question::Family { version, .. }
+            | Question::Outside { version, .. }
+            | Question::Transitional { version, .. }
+            | Question::Cbc { version }
+            | Question::Ats { version } => version,
+            Question::EcdheAead => Version::Tls12,
         }
     }
 
@@ -94,8 +170,40 @@ impl Question {
                 format!("{} at {}", family.human(), version.human())
             }
             Question::EcdheAead => "ECDHE with AES-GCM/CCM at TLS 1.2".to_owned(),
+            Question::Outside { set, version, part } => format!(
+                "suites outside {} at {} (part {})",
+                set.as_str(),
+                version.human(),
+                part + 1
+            ),
+            Question::Transitional { set, version } => {
+                format!(
+                    "transitional suites of {} at {}",
+                    set.as_str(),
+                    version.human()
+                )
+            }
+            Question::Cbc { version } => {
+                format!("CBC with Encrypt-then-MAC at {}", version.human())
+            }
+            Question::Ats { version } => format!("Apple ATS suites at {}", version.human()),
         }
     }
+}
+
+/// Every suite we know that a hello of `version` can offer.
+fn known(version: Version) -> impl Iterator<Item = &'static Suite> {
+    TLS13
+        .iter()
+        .chain(suites::all_legacy())
+        .filter(move |s| s.usable_in(version))
+}
+
+/// The parts an [`Question::Outside`] question of `set` at `version` has
+/// (0 when every suite we know is in the set).
+pub fn outside_parts(set: SuiteSet, version: Version) -> u8 {
+    let n = known(version).filter(|s| !set.covers(s)).count();
+    u8::try_from(n.div_ceil(MAX_OFFER)).unwrap_or(u8::MAX)
 }
 
 /// What the server said to one question.
@@ -109,6 +217,10 @@ pub enum Reply {
         #[serde(rename = "negotiated")]
         version: Version,
         suite: String,
+        /// Whether the server agreed to Encrypt-then-MAC, for a hello that
+        /// offered it ([`Question::Cbc`]).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        etm: Option<bool>,
     },
     /// An alert, a close or a reset: a client could not go on.
     Refused {
@@ -197,11 +309,22 @@ pub fn reply_to(question: &Question, answer: &Answer) -> Reply {
             hello.compression
         ));
     }
+    let etm = (question.offers_etm() && version != Version::Tls13).then(|| {
+        hello
+            .extensions
+            .iter()
+            .flatten()
+            .any(|(kind, _)| *kind == EXT_ENCRYPT_THEN_MAC)
+    });
     Reply::Accepted {
         version,
         suite: suites::name(hello.cipher_suite),
+        etm,
     }
 }
+
+/// RFC 7366.
+const EXT_ENCRYPT_THEN_MAC: u16 = 0x0016;
 
 /// The reply when reading the answer failed.
 pub fn reply_to_error(error: &TlsWireError) -> Reply {
@@ -244,7 +367,7 @@ impl ProtocolScan {
     /// The accepted (version, suite) pairs, from every exchange.
     pub fn accepted(&self) -> impl Iterator<Item = (Version, &'static Suite)> + '_ {
         self.exchanges.iter().filter_map(|e| match &e.reply {
-            Reply::Accepted { version, suite } => suites::by_name(suite).map(|s| (*version, s)),
+            Reply::Accepted { version, suite, .. } => suites::by_name(suite).map(|s| (*version, s)),
             _ => None,
         })
     }
@@ -328,6 +451,7 @@ impl ProtocolScan {
                     Reply::Accepted {
                         version: got,
                         suite,
+                        ..
                     },
                 ) if *version == v && *got == v => suites::by_name(suite),
                 _ => None,
@@ -383,8 +507,32 @@ impl ProtocolScan {
                 && self
                     .family_questions(policy)
                     .iter()
-                    .filter(|q| matches!(q, Question::Family { family, .. } if *family == f))
-                    .all(|q| self.answered(q)))
+                    .filter_map(|q| match q {
+                        Question::Family { family, version } if *family == f => Some((q, *version)),
+                        _ => None,
+                    })
+                    .all(|(q, v)| self.answered(q) || self.refused_all(v, |s| f.contains(s))))
+    }
+
+    /// Every suite we know at `v` that `pick` selects was in the offer of
+    /// a hello at `v` the server refused: none of them is accepted there.
+    /// An `Outside` question's refusal settles every family outside the
+    /// lists without a hello of its own.
+    pub fn refused_all(&self, v: Version, pick: impl Fn(&Suite) -> bool) -> bool {
+        let refused: Vec<u16> = self
+            .exchanges
+            .iter()
+            .filter(|e| matches!(e.reply, Reply::Refused { .. }) && e.question.offer_version() == v)
+            .flat_map(|e| e.question.offer().1)
+            .collect();
+        known(v)
+            .filter(|s| pick(s))
+            .all(|s| refused.contains(&s.code))
+    }
+
+    /// Whether an answer showed a suite `pick` selects at `v`.
+    fn seen_at(&self, v: Version, pick: impl Fn(&Suite) -> bool) -> bool {
+        self.accepted().any(|(x, s)| x == v && pick(s))
     }
 
     /// Every question the answers so far call for, in the order asked;
@@ -401,9 +549,32 @@ impl ProtocolScan {
                 .filter(|v| self.needs_rare(*v))
                 .map(|version| Question::RareSuites { version }),
         );
-        plan.extend(self.family_questions(policy).into_iter().filter(
-            |q| !matches!(q, Question::Family { family, .. } if self.family_seen(*family)),
-        ));
+        let accepted: Vec<Version> = Version::ALL
+            .into_iter()
+            .filter(|v| self.version_accepted(*v) == Some(true))
+            .collect();
+        for set in &policy.suites {
+            for &version in &accepted {
+                for part in 0..outside_parts(*set, version) {
+                    plan.push(Question::Outside {
+                        set: *set,
+                        version,
+                        part,
+                    });
+                }
+            }
+        }
+        plan.extend(
+            self.family_questions(policy)
+                .into_iter()
+                .filter(|q| match q {
+                    Question::Family { family, version } => {
+                        !self.family_seen(*family)
+                            && !self.refused_all(*version, |s| family.contains(s))
+                    }
+                    _ => true,
+                }),
+        );
         let tls12_ecdhe_aead = self
             .accepted()
             .any(|(v, s)| v == Version::Tls12 && is_ecdhe_aead(s));
@@ -412,6 +583,38 @@ impl ProtocolScan {
             && !tls12_ecdhe_aead
         {
             plan.push(Question::EcdheAead);
+        }
+        let legacy: Vec<Version> = accepted
+            .iter()
+            .copied()
+            .filter(|v| *v < Version::Tls13)
+            .collect();
+        for set in &policy.suites {
+            for &version in &legacy {
+                let q = Question::Transitional { set: *set, version };
+                let transitional = |s: &Suite| set.is_transitional(s);
+                if !q.offer().1.is_empty()
+                    && !self.seen_at(version, transitional)
+                    && !self.refused_all(version, transitional)
+                {
+                    plan.push(q);
+                }
+            }
+        }
+        if policy.require_etm {
+            for &version in legacy.iter().filter(|v| **v >= Version::Tls10) {
+                let q = Question::Cbc { version };
+                if !q.offer().1.is_empty() {
+                    plan.push(q);
+                }
+            }
+        }
+        if policy.ats && !self.accepted().any(|(_, s)| is_ats(s)) {
+            for version in [Version::Tls13, Version::Tls12] {
+                if accepted.contains(&version) {
+                    plan.push(Question::Ats { version });
+                }
+            }
         }
         plan
     }
@@ -452,24 +655,38 @@ impl ProtocolScan {
         self.unanswered(policy).is_empty()
     }
 
-    /// Adds `previous`'s answer, marked carried, for every question this
-    /// run has no answer to: a hello that goes unanswered (an IPS started
-    /// dropping it) keeps its last known answer instead of turning a
-    /// violation into an unknown.
-    pub fn carry_from(&mut self, previous: &ProtocolScan) {
-        let mut carried: Vec<Exchange> = Vec::new();
-        for e in &previous.exchanges {
-            if matches!(e.reply, Reply::NoAnswer { .. })
-                || self.answered(&e.question)
-                || carried.iter().any(|c| c.question == e.question)
-            {
-                continue;
+    /// Adds `previous`'s answer, marked carried, for every question of the
+    /// plan this run has no answer to: a hello that goes unanswered (an IPS
+    /// started dropping it) keeps its last known answer instead of turning
+    /// a violation into an unknown. A carried answer may call for more
+    /// questions (a TLS 1.0 still taken as accepted brings its suite
+    /// questions back); their last answers are carried too, until the plan
+    /// holds still. An old answer to a question the new answers no longer
+    /// call for (a version now refused) is not carried: it would bring
+    /// back what it was about.
+    pub fn carry_from(&mut self, previous: &ProtocolScan, policy: &TlsPolicy) {
+        // Each round carries at least one more of `previous`'s answers, or
+        // ends: at most that many rounds.
+        for _ in 0..=previous.exchanges.len() {
+            let plan = self.plan(policy);
+            let mut carried: Vec<Exchange> = Vec::new();
+            for e in &previous.exchanges {
+                if !plan.contains(&e.question)
+                    || matches!(e.reply, Reply::NoAnswer { .. })
+                    || self.answered(&e.question)
+                    || carried.iter().any(|c| c.question == e.question)
+                {
+                    continue;
+                }
+                carried.push(Exchange {
+                    carried: true,
+                    ..e.clone()
+                });
             }
-            carried.push(Exchange {
-                carried: true,
-                ..e.clone()
-            });
+            if carried.is_empty() {
+                return;
+            }
+            self.exchanges.extend(carried);
         }
-        self.exchanges.extend(carried);
     }
 }

@@ -14,6 +14,29 @@ fn hello(version: Version, suite: u16) -> Answer {
     })
 }
 
+/// A policy judged by suite families only (the first form of the built-in
+/// policy): the family machinery's tests use it, the built-ins their own.
+fn families_policy() -> TlsPolicy {
+    TlsPolicy {
+        release: "a families-only test policy".to_owned(),
+        versions: vec![Version::Tls12, Version::Tls13],
+        required_versions: vec![Version::Tls12],
+        recommended_versions: vec![Version::Tls13],
+        forbidden: vec![
+            Family::Null,
+            Family::Export,
+            Family::Anon,
+            Family::Rc4,
+            Family::Des,
+            Family::StaticRsa,
+            Family::StaticDh,
+        ],
+        warn: vec![Family::CbcSha1],
+        require_ecdhe_aead: true,
+        ..TlsPolicy::empty("families")
+    }
+}
+
 const REFUSE: Answer = Answer::Alert {
     level: 2,
     description: 70,
@@ -75,7 +98,7 @@ fn server(versions: &[Version], suites: &[u16]) -> impl Fn(&Question) -> Answer 
 
 #[test]
 fn a_modern_server_complies_in_a_few_hellos() {
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     let scan = scan_with(
         &p,
         server(&[Version::Tls12, Version::Tls13], &[0x1302, 0xC030, 0xC02F]),
@@ -98,7 +121,7 @@ fn a_modern_server_complies_in_a_few_hellos() {
 
 #[test]
 fn a_legacy_server_fails_naming_versions_and_suites() {
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     let scan = scan_with(
         &p,
         server(
@@ -123,7 +146,7 @@ fn a_legacy_server_fails_naming_versions_and_suites() {
     }
     assert!(
         fail.detail
-            .starts_with("policy nist-800-52r2 (NIST SP 800-52r2")
+            .starts_with("policy families (a families-only test policy")
     );
     let warn = f.iter().find(|f| f.level == Level::Warn).expect("warnings");
     assert!(
@@ -148,7 +171,7 @@ fn a_legacy_server_fails_naming_versions_and_suites() {
 
 #[test]
 fn tls12_without_ecdhe_aead_and_tls13_only_servers() {
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     let j = judge(&scan_with(&p, server(&[Version::Tls12], &[0xC027])), &p);
     assert_eq!(j.ecdhe_aead, Some(false));
     assert!(
@@ -170,7 +193,7 @@ fn tls12_without_ecdhe_aead_and_tls13_only_servers() {
 
 #[test]
 fn an_unanswered_question_does_not_hold_up_the_rest() {
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     // SSL 3.0 and TLS 1.0 hellos are dropped (an IPS); the rest answers.
     let legacy = server(
         &[Version::Tls10, Version::Tls11, Version::Tls12],
@@ -251,7 +274,7 @@ fn an_unanswered_question_does_not_hold_up_the_rest() {
 
 #[test]
 fn an_ssl3_server_hello_is_accepted_and_judged() {
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     let q = Question::Version {
         version: Version::Ssl3,
     };
@@ -271,6 +294,7 @@ fn an_ssl3_server_hello_is_accepted_and_judged() {
         suites: &offer,
         server_name: Some("mdm.example.mil"),
         random: [0; 32],
+        encrypt_then_mac: false,
     });
     assert_eq!(&rec[..3], &[22, 3, 0]);
     assert!(rec.len() - 5 < 256, "{} bytes", rec.len() - 5);
@@ -287,7 +311,8 @@ fn an_ssl3_server_hello_is_accepted_and_judged() {
         reply_to(&q, &answer),
         Reply::Accepted {
             version: Version::Ssl3,
-            suite: "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into()
+            suite: "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into(),
+            etm: None,
         }
     );
     let scan = scan_with(
@@ -314,7 +339,7 @@ fn an_ssl3_server_hello_is_accepted_and_judged() {
 
 #[test]
 fn a_version_served_only_with_a_rare_suite_is_found() {
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     // TLS 1.2 with ARIA only: the first hello (no ARIA) gets a
     // handshake_failure, the rarer suites' hello is accepted.
     let aria = 0xC061; // TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384
@@ -351,7 +376,7 @@ fn a_version_served_only_with_a_rare_suite_is_found() {
 
 #[test]
 fn forbidden_families_are_asked_at_every_accepted_legacy_version() {
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     // EXPORT suites exist up to TLS 1.0 only (RFC 4346): a server with
     // TLS 1.0 and 1.2 and an export suite accepts it at 1.0 alone.
     let export = 0x0008; // TLS_RSA_EXPORT_WITH_DES40_CBC_SHA
@@ -385,7 +410,7 @@ fn forbidden_families_are_asked_at_every_accepted_legacy_version() {
 
 #[test]
 fn static_dh_is_its_own_forbidden_family() {
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     let ecdh = 0xC031; // TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256
     let j = judge(
         &scan_with(&p, server(&[Version::Tls12], &[0xC02F, ecdh])),
@@ -404,7 +429,7 @@ fn static_dh_is_its_own_forbidden_family() {
 #[test]
 fn every_hello_of_a_plan_fits_the_limits() {
     use crate::wire::tls::{HelloSpec, encode_client_hello, suites::MAX_OFFER};
-    let p = TlsPolicy::nist();
+    let p = families_policy();
     let mut questions: Vec<Question> = Vec::new();
     for version in Version::ALL {
         questions.push(Question::Version { version });
@@ -423,6 +448,7 @@ fn every_hello_of_a_plan_fits_the_limits() {
             suites: &offer,
             server_name: Some("mdm.lab.test"),
             random: [0; 32],
+            encrypt_then_mac: false,
         });
         let len = rec.len() - 5;
         assert!(!(256..512).contains(&len), "{q:?}: {len} bytes");
@@ -487,4 +513,246 @@ fn builtins_validate_and_stig_is_an_alias() {
     let stig = TlsPolicy::builtin("stig").expect("stig");
     assert_eq!(stig.name, "stig");
     assert_eq!(stig.versions, TlsPolicy::nist().versions);
+}
+
+/// `server`, answering a hello that offers Encrypt-then-MAC with a CBC
+/// suite with the extension when `etm`.
+fn server_etm(
+    versions: &[Version],
+    suites: &[u16],
+    etm: bool,
+) -> impl Fn(&Question) -> Answer + use<> {
+    let plain = server(versions, suites);
+    move |q| {
+        let mut a = plain(q);
+        if let Answer::Hello(h) = &mut a {
+            let cbc = crate::wire::tls::suites::by_code(h.cipher_suite)
+                .is_some_and(|s| s.cipher.is_cbc());
+            if etm && cbc && q.offers_etm() {
+                h.extensions = Some(vec![(0x0016, Vec::new())]);
+            }
+        }
+        a
+    }
+}
+
+fn code(name: &str) -> u16 {
+    crate::wire::tls::suites::by_name(name)
+        .expect("known suite")
+        .code
+}
+
+const TLS12_13: &[Version] = &[Version::Tls12, Version::Tls13];
+
+/// nginx with its default `ssl_ciphers` (`HIGH:!aNULL:!MD5` on OpenSSL 3):
+/// ECDHE-GCM, ChaCha20, Camellia and RSA key transport besides.
+fn nginx_default() -> Vec<u16> {
+    [
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        "TLS_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_RSA_WITH_AES_128_CBC_SHA",
+    ]
+    .iter()
+    .map(|n| code(n))
+    .collect()
+}
+
+#[test]
+fn nist_is_the_text_lists_appendix_d_a_warning_and_the_rest_a_violation() {
+    let p = TlsPolicy::nist();
+    // Only what SP 800-52r2 lists, and Appendix D's static RSA: a pass
+    // with a warning naming the appendix.
+    let listed: Vec<u16> = [
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    ]
+    .iter()
+    .map(|n| code(n))
+    .collect();
+    let scan = scan_with(&p, server_etm(TLS12_13, &listed, true));
+    let j = judge(&scan, &p);
+    assert!(j.violations.is_empty(), "{:?}", j.violations);
+    assert_eq!(j.transitional, ["TLS_RSA_WITH_AES_256_GCM_SHA384"]);
+    assert!(
+        j.warnings
+            .iter()
+            .any(|w| w.contains("Appendix D") && w.contains("TLS_RSA_WITH_AES_256_GCM_SHA384")),
+        "{:?}",
+        j.warnings
+    );
+    assert!(j.complete);
+    assert_eq!(j.etm, Some(EtmVerdict::NoCbc));
+
+    // nginx's defaults: ChaCha20 (and Camellia) are outside the lists (not
+    // approved algorithms), at TLS 1.2 and 1.3 alike. One hello finds one
+    // suite: the first outside suite the server takes is named.
+    let scan = scan_with(&p, server_etm(TLS12_13, &nginx_default(), true));
+    let j = judge(&scan, &p);
+    for s in [
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ] {
+        assert!(j.outside.iter().any(|o| o == s), "{s} in {:?}", j.outside);
+    }
+    let v = j.violations.join("; ");
+    assert!(
+        v.contains("outside the document's lists") && v.contains("NIST SP 800-52r2 3.3.1.1"),
+        "{v}"
+    );
+    assert!(j.warnings.iter().any(|w| w.contains("Appendix D")));
+}
+
+#[test]
+fn disa_tomcat_refuses_rsa_key_transport_and_names_its_rules() {
+    let p = TlsPolicy::builtin("disa-tomcat-9").expect("built in");
+    let listed: Vec<u16> = [
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    ]
+    .iter()
+    .map(|n| code(n))
+    .collect();
+    let j = judge(&scan_with(&p, server(TLS12_13, &listed)), &p);
+    let v = j.violations.join("; ");
+    assert!(v.contains("static-RSA key exchange"), "{v}");
+    assert!(v.contains("V-222927 TCAT-AS-000020"), "{v}");
+    assert!(j.transitional.is_empty());
+    assert!(
+        j.outside.is_empty(),
+        "a suite its family names is not named twice: {:?}",
+        j.outside
+    );
+    // TLS 1.1 is a finding here (V-222929), a warning under NIST.
+    let old = server(&[Version::Tls11, Version::Tls12], &listed);
+    let j = judge(&scan_with(&p, &old), &p);
+    assert!(
+        j.violations
+            .iter()
+            .any(|v| v.starts_with("accepts TLS 1.1") && v.contains("V-222929 TCAT-AS-000040")),
+        "{:?}",
+        j.violations
+    );
+    let n = TlsPolicy::nist();
+    let j = judge(&scan_with(&n, old), &n);
+    assert!(
+        j.warnings
+            .iter()
+            .any(|w| w.starts_with("accepts TLS 1.1") && w.contains("should not")),
+        "{:?}",
+        j.warnings
+    );
+}
+
+#[test]
+fn ccm8_is_an_ecdhe_aead_suite() {
+    let p = TlsPolicy::nist();
+    let suites = [
+        code("TLS_AES_128_GCM_SHA256"),
+        code("TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"),
+    ];
+    let j = judge(&scan_with(&p, server(TLS12_13, &suites)), &p);
+    assert_eq!(j.ecdhe_aead, Some(true));
+    assert!(j.violations.is_empty(), "{:?}", j.violations);
+}
+
+#[test]
+fn cbc_without_encrypt_then_mac_is_a_violation() {
+    let p = TlsPolicy::nist();
+    let suites = [
+        code("TLS_AES_128_GCM_SHA256"),
+        code("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+        code("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"),
+    ];
+    let j = judge(&scan_with(&p, server_etm(TLS12_13, &suites, false)), &p);
+    assert_eq!(
+        j.etm,
+        Some(EtmVerdict::Missing {
+            version: Version::Tls12,
+            suite: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256".into()
+        })
+    );
+    assert!(
+        j.violations
+            .iter()
+            .any(|v| v.contains("without Encrypt-then-MAC") && v.contains("RFC 7366")),
+        "{:?}",
+        j.violations
+    );
+    let j = judge(&scan_with(&p, server_etm(TLS12_13, &suites, true)), &p);
+    assert_eq!(j.etm, Some(EtmVerdict::Supported));
+    assert!(j.violations.is_empty(), "{:?}", j.violations);
+}
+
+#[test]
+fn apple_ats_needs_a_suite_an_iphone_offers() {
+    let p = TlsPolicy::apple_ats();
+    // 800-52r2 allows it, an iPhone does not offer it.
+    let only = [code("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256")];
+    let scan = scan_with(&p, server(&[Version::Tls12], &only));
+    let j = judge(&scan, &p);
+    assert_eq!(j.ats, Some(false));
+    assert!(
+        j.violations.iter().any(|v| v.contains("iPhones")),
+        "{:?}",
+        j.violations
+    );
+    assert!(scan.answered(&Question::Ats {
+        version: Version::Tls12
+    }));
+    // An ATS suite at TLS 1.2 (found by the version hello itself), or TLS 1.3.
+    for (versions, suites) in [
+        (
+            &[Version::Tls12][..],
+            vec![code("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA")],
+        ),
+        (&[Version::Tls13][..], vec![code("TLS_AES_128_GCM_SHA256")]),
+    ] {
+        let j = judge(&scan_with(&p, server(versions, &suites)), &p);
+        assert_eq!(j.ats, Some(true), "{versions:?}");
+        assert!(j.violations.is_empty(), "{:?}", j.violations);
+    }
+}
+
+#[test]
+fn one_enumeration_serves_several_policies() {
+    let policies = [TlsPolicy::nist(), TlsPolicy::apple_ats()];
+    let asking = TlsPolicy::asking(&policies);
+    let scan = scan_with(&asking, server_etm(TLS12_13, &nginx_default(), true));
+    let nist = judge(&scan, &policies[0]);
+    let ats = judge(&scan, &policies[1]);
+    assert!(nist.complete && ats.complete);
+    assert!(!nist.violations.is_empty());
+    assert_eq!(ats.ats, Some(true));
+    assert!(ats.violations.is_empty(), "{:?}", ats.violations);
+}
+
+#[test]
+fn ats_judges_the_server_certificate_key_and_hash() {
+    let mut leaf = crate::analyze::chain::CertFacts {
+        key_type: "rsa".into(),
+        key_bits: 2048,
+        signature_algorithm: "sha256WithRSAEncryption".into(),
+        ..Default::default()
+    };
+    assert!(ats_path(&leaf).is_empty());
+    leaf.key_bits = 1024;
+    leaf.signature_algorithm = "sha1WithRSAEncryption".into();
+    let v = ats_path(&leaf);
+    assert_eq!(v.len(), 2, "{v:?}");
+    leaf.key_type = "ec".into();
+    leaf.key_bits = 256;
+    leaf.signature_algorithm = "ecdsa-with-SHA384".into();
+    assert!(ats_path(&leaf).is_empty());
 }

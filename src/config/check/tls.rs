@@ -82,7 +82,10 @@ pub const DEFAULT_PROTOCOL_INTERVAL: std::time::Duration = std::time::Duration::
 /// the server may accept, asked with extra ClientHellos now and then.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProtocolSpec {
-    pub policy: TlsPolicy,
+    /// Each judged on the same enumeration; never empty.
+    pub policies: Vec<TlsPolicy>,
+    /// The union of their questions ([`TlsPolicy::asking`]).
+    pub asking: TlsPolicy,
     pub interval: std::time::Duration,
 }
 
@@ -266,7 +269,7 @@ fn protocol_spec(
             None
         }
     };
-    let name = match table.get("protocol_policy") {
+    let names: Vec<&str> = match table.get("protocol_policy") {
         None => {
             if table.contains_key("protocol_interval") {
                 errs.push(
@@ -277,31 +280,46 @@ fn protocol_spec(
             }
             return Some(None);
         }
-        Some(toml::Value::String(s)) => s,
+        Some(toml::Value::String(s)) => vec![s.as_str()],
+        Some(toml::Value::Array(a)) if !a.is_empty() && a.iter().all(toml::Value::is_str) => {
+            a.iter().filter_map(toml::Value::as_str).collect()
+        }
         Some(_) => {
             errs.push(
                 format!("{key}.protocol_policy"),
-                "must be a policy name, e.g. \"nist-800-52r2\"",
+                "must be a policy name or a list of them, e.g. \"nist-800-52r2\" or [\"nist-800-52r2\", \"apple-ats\"]",
             );
             return None;
         }
     };
-    let Some(policy) = ctx.tls_policies.get(name) else {
-        errs.push(
-            format!("{key}.protocol_policy"),
-            format!(
-                "unknown policy {name:?}; known: {}",
-                ctx.tls_policies
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-        return None;
-    };
+    let mut policies: Vec<TlsPolicy> = Vec::new();
+    for name in names {
+        let Some(policy) = ctx.tls_policies.get(name) else {
+            errs.push(
+                format!("{key}.protocol_policy"),
+                format!(
+                    "unknown policy {name:?}; known: {}",
+                    ctx.tls_policies
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            return None;
+        };
+        if policies.iter().any(|p| p.name == name) {
+            errs.push(
+                format!("{key}.protocol_policy"),
+                format!("{name:?} is named twice"),
+            );
+            return None;
+        }
+        policies.push(policy.clone());
+    }
     Some(Some(ProtocolSpec {
-        policy: policy.clone(),
+        asking: TlsPolicy::asking(&policies),
+        policies,
         interval: interval?,
     }))
 }

@@ -1,13 +1,14 @@
 //! The `[tls_policy.NAME]` tables beside the built-in TLS protocol
-//! policies (`nist-800-52r2`, alias `stig`); a flow names one with
-//! `tls = { protocol_policy = "..." }`. The TOML form is in
+//! policies (`nist-800-52r2`, alias `stig`, `disa-tomcat-9`,
+//! `disa-apache-2.4`, `apple-ats`); a flow names one or several with
+//! `tls = { protocol_policy = "..." }` or `[...]`. The TOML form is in
 //! `analyze::tls_policy`.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::analyze::tls_policy::{BUILTIN_POLICIES, Family, TlsPolicy};
+use crate::analyze::tls_policy::{BUILTIN_POLICIES, Family, SuiteSet, TlsPolicy};
 use crate::config::Collector;
 use crate::config::validate::section;
 use crate::outcome::Action;
@@ -31,6 +32,12 @@ struct RawTlsPolicy {
     warn: Vec<String>,
     #[serde(default)]
     require_ecdhe_aead: bool,
+    #[serde(default)]
+    discouraged_versions: Vec<String>,
+    #[serde(default)]
+    suites: Vec<String>,
+    #[serde(default)]
+    require_encrypt_then_mac: bool,
     on_violation: Option<Action>,
 }
 
@@ -58,6 +65,27 @@ fn families(names: &[String], key: &str, errs: &mut Collector) -> Vec<Family> {
                 format!(
                     "{n:?}: expected one of {}",
                     Family::NAMES
+                        .iter()
+                        .map(|n| format!("{n:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        }
+    }
+    out
+}
+
+fn suite_sets(names: &[String], key: &str, errs: &mut Collector) -> Vec<SuiteSet> {
+    let mut out = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        match SuiteSet::parse(n) {
+            Some(s) => out.push(s),
+            None => errs.push(
+                format!("{key}[{i}]"),
+                format!(
+                    "{n:?}: expected one of {}",
+                    SuiteSet::NAMES
                         .iter()
                         .map(|n| format!("{n:?}"))
                         .collect::<Vec<_>>()
@@ -114,10 +142,18 @@ pub(crate) fn policies_from(value: Option<toml::Value>, errs: &mut Collector) ->
                 &format!("{key}.recommended_versions"),
                 errs,
             ),
+            discouraged_versions: versions(
+                &raw.discouraged_versions,
+                &format!("{key}.discouraged_versions"),
+                errs,
+            ),
             forbidden: families(&raw.forbidden, &format!("{key}.forbidden"), errs),
             warn: families(&raw.warn, &format!("{key}.warn"), errs),
             require_ecdhe_aead: raw.require_ecdhe_aead,
+            suites: suite_sets(&raw.suites, &format!("{key}.suites"), errs),
+            require_etm: raw.require_encrypt_then_mac,
             on_violation: raw.on_violation.unwrap_or(Action::Fail),
+            ..TlsPolicy::empty(name)
         };
         if errs.errors.len() != before {
             continue;

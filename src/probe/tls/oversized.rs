@@ -98,6 +98,7 @@ pub async fn second_look(
         suites: &offered,
         server_name: Some(server_name),
         random,
+        encrypt_then_mac: false,
     });
     let mut scan = CertificateScan::new(CertificateLimits::default());
     let look = async {

@@ -260,16 +260,36 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
     let report = protocols
         .report(addr, &ctx.net.vantage, until, ctx.flow.timeout)
         .await;
-    with_protocols(result, report, protocols.policy().on_violation)
+    let actions = protocols
+        .policies()
+        .iter()
+        .map(|p| p.on_violation)
+        .collect();
+    with_protocols(result, report, actions)
 }
 
 /// Adds the enumeration's findings, accepted versions and facts.
 fn with_protocols(
     result: CheckResult,
-    report: ProtocolDetails,
-    action: crate::outcome::Action,
+    mut report: ProtocolDetails,
+    actions: Vec<crate::outcome::Action>,
 ) -> CheckResult {
-    let found = crate::analyze::tls_policy::findings(&report.judgement, action);
+    // Apple ATS also judges the server certificate a device is shown.
+    let leaf = match &result {
+        Ok(s) => leaf_facts(&s.details),
+        Err(f) => leaf_facts(&f.details),
+    };
+    let judgements = std::iter::once(&mut report.judgement).chain(report.other_policies.iter_mut());
+    let mut found = Vec::new();
+    for (j, action) in judgements.zip(actions) {
+        if j.ats.is_some()
+            && let Some(leaf) = &leaf
+        {
+            j.violations
+                .extend(crate::analyze::tls_policy::ats_path(leaf));
+        }
+        found.extend(crate::analyze::tls_policy::findings(j, action));
+    }
     let accepted = report.judgement.accepted_versions();
     let clause = if accepted.is_empty() {
         String::new()
@@ -299,6 +319,14 @@ fn with_protocols(
             attach(&mut f.details);
             Err(f)
         }
+    }
+}
+
+/// The server certificate's facts, when the handshake got that far.
+fn leaf_facts(details: &Details) -> Option<crate::analyze::chain::CertFacts> {
+    match details {
+        Details::Tls(d) => d.chain.as_ref()?.certificates.first().cloned(),
+        _ => None,
     }
 }
 

@@ -39,8 +39,13 @@ pub struct ProtocolState {
 /// What a probe reports: the last enumeration and its judgement.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProtocolDetails {
+    /// The judgement by the flow's first policy (its metrics and detail
+    /// line follow it).
     #[serde(flatten)]
     pub judgement: ProtocolJudgement,
+    /// The judgements by the flow's other policies, on the same answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_policies: Vec<ProtocolJudgement>,
     /// Every hello of the last run and the server's reply.
     pub exchanges: Vec<Exchange>,
     /// When the reported run ran (Unix time).
@@ -64,8 +69,9 @@ impl ProtocolState {
         }
     }
 
-    pub fn policy(&self) -> &tls_policy::TlsPolicy {
-        &self.spec.policy
+    /// The flow's policies, in the order configured.
+    pub fn policies(&self) -> &[tls_policy::TlsPolicy] {
+        &self.spec.policies
     }
 
     /// Runs the enumeration when due, asking until `until` (each hello
@@ -83,7 +89,7 @@ impl ProtocolState {
         // the second reports what the first found.
         let mut runs = self.runs.lock().await;
         let mut connections = 0u32;
-        let policy = &self.spec.policy;
+        let policy = &self.spec.asking;
         if runs.due(self.spec.interval, Instant::now().into_std()) {
             let mut scan = runs.resume();
             let wait = question_wait(timeout);
@@ -110,8 +116,16 @@ impl ProtocolState {
             runs.store(scan, policy, Instant::now().into_std(), SystemTime::now());
         }
         let (scan, at) = runs.shown();
+        let mut judgements = self
+            .spec
+            .policies
+            .iter()
+            .map(|p| tls_policy::judge(scan, p));
         ProtocolDetails {
-            judgement: tls_policy::judge(scan, policy),
+            judgement: judgements
+                .next()
+                .unwrap_or_else(|| tls_policy::judge(scan, policy)),
+            other_policies: judgements.collect(),
             exchanges: scan.exchanges.clone(),
             scanned_at: at,
             connections,
@@ -152,6 +166,7 @@ async fn ask(
         suites: &suites,
         server_name: Some(server_name),
         random,
+        encrypt_then_mac: question.offers_etm(),
     });
     let exchange = async {
         let mut tcp = super::super::tcp::connect_as(addr, vantage)

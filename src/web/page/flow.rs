@@ -421,6 +421,58 @@ fn tls(d: &TlsDetails, now: i64) -> String {
     for a in chain.anchors() {
         s.push_str(&store_path(&chain.structure, a, now));
     }
+    if let Some(p) = &d.protocols {
+        s.push_str(&protocols(p));
+    }
+    s
+}
+
+/// Each protocol policy's verdict on the last enumeration.
+fn protocols(p: &crate::probe::tls::protocols::ProtocolDetails) -> String {
+    let mut s = String::from(
+        "<h3>Protocol policies</h3><table><thead><tr><th>policy</th><th>verdict</th><th>versions accepted</th><th>facts</th></tr></thead><tbody>",
+    );
+    for j in std::iter::once(&p.judgement).chain(&p.other_policies) {
+        let verdict = if !j.violations.is_empty() {
+            format!(
+                "<strong class=\"bad\">violated</strong>: {}",
+                esc(&j.violations.join("; "))
+            )
+        } else if !j.warnings.is_empty() {
+            format!("met, with warnings: {}", esc(&j.warnings.join("; ")))
+        } else {
+            "met".to_owned()
+        };
+        let mut facts = Vec::new();
+        if !j.outside.is_empty() {
+            facts.push(format!("outside the lists: {}", j.outside.join(", ")));
+        }
+        if !j.transitional.is_empty() {
+            facts.push(format!("transitional: {}", j.transitional.join(", ")));
+        }
+        if let Some(etm) = &j.etm {
+            facts.push(format!("Encrypt-then-MAC: {etm:?}"));
+        }
+        if let Some(ats) = j.ats {
+            facts.push(format!(
+                "Apple devices can connect: {}",
+                if ats { "yes" } else { "no" }
+            ));
+        }
+        if !j.complete {
+            facts.push("enumeration incomplete".to_owned());
+        }
+        let _ = write!(
+            s,
+            "<tr><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&j.policy),
+            esc(&j.release),
+            verdict,
+            esc(&j.accepted_versions().join(", ")),
+            esc(&facts.join("; "))
+        );
+    }
+    s.push_str("</tbody></table>");
     s
 }
 

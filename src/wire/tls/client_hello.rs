@@ -29,6 +29,8 @@ pub struct HelloSpec<'a> {
     /// SNI; left out when `None` or not a DNS name (an IP address).
     pub server_name: Option<&'a str>,
     pub random: [u8; 32],
+    /// Offer Encrypt-then-MAC (RFC 7366; not in TLS 1.3 hellos).
+    pub encrypt_then_mac: bool,
 }
 
 const GROUP_X25519: u16 = 0x001d;
@@ -109,6 +111,10 @@ fn extensions(spec: &HelloSpec<'_>) -> Vec<u8> {
     extension(&mut ext, 0x000d, &body);
     // extended_master_secret (RFC 7627): empty.
     extension(&mut ext, 0x0017, &[]);
+    if spec.encrypt_then_mac && spec.version != Version::Tls13 {
+        // encrypt_then_mac (RFC 7366): empty.
+        extension(&mut ext, 0x0016, &[]);
+    }
     if spec.version == Version::Tls13 {
         // supported_versions: 1.3 only.
         extension(&mut ext, 0x002b, &[2, 0x03, 0x04]);

@@ -30,6 +30,7 @@ fn client_hello_is_one_handshake_record_with_the_offer() {
         suites: &suites,
         server_name: Some("mdm.example.mil"),
         random: [1; 32],
+        encrypt_then_mac: false,
     });
     assert_eq!(&rec[..3], &[22, 3, 1]);
     assert_eq!(
@@ -58,6 +59,7 @@ fn ssl3_hello_is_rfc_6101_without_extensions() {
         suites: &suites,
         server_name: Some("mdm.example.mil"),
         random: [3; 32],
+        encrypt_then_mac: false,
     });
     assert_eq!(&rec[..3], &[22, 3, 0], "record version 3.0");
     assert_eq!(rec[5], 1, "client_hello");
@@ -90,6 +92,7 @@ fn hellos_avoid_the_lengths_old_servers_choke_on() {
                     suites: &codes[..n],
                     server_name: sni,
                     random: [4; 32],
+                    encrypt_then_mac: false,
                 });
                 let len = handshake_len(&rec);
                 assert_eq!(len, rec.len() - 5);
@@ -115,6 +118,7 @@ fn hellos_avoid_the_lengths_old_servers_choke_on() {
         suites: &many,
         server_name: None,
         random: [5; 32],
+        encrypt_then_mac: false,
     });
     assert_eq!(&rec[44..46], &(2u16 * 128).to_be_bytes());
 }
@@ -126,6 +130,7 @@ fn tls13_hello_offers_only_1_3_and_no_sni_for_an_address() {
         suites: &[0x1301],
         server_name: Some("127.0.0.1"),
         random: [2; 32],
+        encrypt_then_mac: false,
     });
     assert_eq!(&rec[9..11], &[3, 3], "legacy_version 1.2");
     assert!(rec.windows(5).any(|w| w == [0x00, 0x2b, 0x00, 0x03, 0x02]));
