@@ -6,7 +6,8 @@
 set -eu
 PKGS="iproute2 nftables openssh-server openssh-client nginx-light dnsmasq-base
 openssl ca-certificates curl python3 procps bind9-dnsutils prometheus prometheus-alertmanager
-systemd rpm man-db binutils dpkg-dev chromium chromium-driver faketime gnutls-bin"
+systemd rpm man-db binutils dpkg-dev chromium chromium-driver faketime gnutls-bin
+sslscan nmap dropbear-bin tinysshd"
 # The test runner of scripts/test.sh, pinned (compiled once when missing).
 command -v cargo-nextest >/dev/null 2>&1 ||
 	cargo install --locked cargo-nextest --version 0.9.143
@@ -16,6 +17,13 @@ if ! python3 -c 'import pyhanko_certvalidator' 2>/dev/null; then
 	python3 -m pip install --quiet --disable-pip-version-check 'pyhanko-certvalidator==0.33.0' ||
 		python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
 			'pyhanko-certvalidator==0.33.0'
+fi
+# The SSH scanner flowprobe's algorithm lists are compared with
+# (tests/peers/scanners.rs), pinned; from PyPI, once.
+if ! python3 -c 'import ssh_audit' 2>/dev/null; then
+	python3 -m pip install --quiet --disable-pip-version-check 'ssh-audit==3.3.0' ||
+		python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+			'ssh-audit==3.3.0'
 fi
 missing=
 for p in $PKGS; do

@@ -110,6 +110,7 @@ pub async fn run(
         vantages = ?initial.vantages,
         "flowprobe started"
     );
+    log_warnings(&initial);
     let configured_listen = initial.listen;
     let configured_web = initial.web_config_file.clone();
     let security = web::security::WebSecurity::load(configured_web.as_deref())?;
@@ -172,6 +173,7 @@ pub async fn run(
                 if let Err(e) = applied {
                     tracing::error!(error = %e, "applying the reloaded flows failed");
                 }
+                log_warnings(&c);
                 *current.write() = Arc::new(c);
                 metrics.reload_ok.set(1);
                 metrics.reload_ts.set(now_secs());
@@ -200,4 +202,12 @@ pub async fn run(
         tracing::warn!("some probes did not stop within the grace period");
     }
     Ok(())
+}
+
+/// The configuration's warnings (`config check` prints the same), once per
+/// load: a schedule the SSH pace cannot keep, for one.
+fn log_warnings(c: &crate::config::Config) {
+    for w in crate::config::warnings(c) {
+        tracing::warn!(key = %w.key, origin = %w.origin, "{}", w.message);
+    }
 }

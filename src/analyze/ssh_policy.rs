@@ -30,8 +30,9 @@
 //! each direction. The judgement takes the union of both (deduplicated, in
 //! the server's order), because a weak algorithm offered in either direction
 //! can be negotiated. Language lists are not algorithms and are ignored.
-//! Markers (`ext-info-*`, `kex-strict-*`) are signals in the kex list, not
-//! algorithms: they are reported apart and never violate.
+//! Markers (`ext-info-*`, `kex-strict-*`, dropbear's `kexguess2@...`) are
+//! signals in the kex list, not algorithms: they are reported apart and
+//! never violate.
 
 use crate::outcome::{Action, Finding, Reason, Subject};
 use crate::text::named_enum;
@@ -53,12 +54,17 @@ pub enum AlgorithmKind {
 }
 }
 
-/// Names in a KEXINIT that signal extensions rather than name algorithms.
-pub const MARKERS: [&str; 4] = [
+/// Names in a KEXINIT that signal extensions rather than name algorithms:
+/// RFC 8308's `ext-info-*`, OpenSSH's strict key exchange (the Terrapin
+/// fix), and dropbear's `kexguess2@matt.ucc.asn.au`, which says the server
+/// can take a guessed first key exchange packet (dropbear puts it in its
+/// kex list; no key exchange is negotiated by that name).
+pub const MARKERS: [&str; 5] = [
     "ext-info-s",
     "ext-info-c",
     "kex-strict-s-v00@openssh.com",
     "kex-strict-c-v00@openssh.com",
+    "kexguess2@matt.ucc.asn.au",
 ];
 
 pub fn is_marker(name: &str) -> bool {

@@ -25,6 +25,9 @@ pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     }
+    for w in crate::config::warnings(c) {
+        eprintln!("{w}");
+    }
     let views = rt
         .block_on(crate::probe::once::run_once(c, only))
         .map(|round| {

@@ -133,7 +133,8 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigAction {
-    /// Validate and exit: 0 when valid, 2 with every error listed.
+    /// Validate and exit: 0 when valid (warnings, if any, on stderr), 2 with
+    /// every error listed.
     Check {
         /// Configuration file [default: /etc/flowprobe/flowprobe.toml when present, else the embedded default].
         #[arg(long, short)]
@@ -273,6 +274,10 @@ pub fn main(cli: Cli) -> ExitCode {
                             c.active_flows().count(),
                             c.vantages.join(", ")
                         );
+                        // Warnings do not make a configuration invalid.
+                        for w in config::warnings(&c) {
+                            eprintln!("{w}");
+                        }
                         ExitCode::SUCCESS
                     }
                     Err(code) => code,

@@ -88,8 +88,10 @@ impl CheckSpec {
             CheckKind::Tcp => Some(CheckSpec::Tcp),
             CheckKind::Tls => tls::TlsSpec::validate(raw.tls.as_ref(), key, ctx, errs)
                 .map(|s| CheckSpec::Tls(Box::new(s))),
-            CheckKind::Ssh => ssh::SshSpec::validate(raw.ssh.as_ref(), key, ctx, errs)
-                .map(|s| CheckSpec::Ssh(Box::new(s))),
+            CheckKind::Ssh => {
+                ssh::SshSpec::validate(raw.ssh.as_ref(), raw.from.as_deref(), key, ctx, errs)
+                    .map(|s| CheckSpec::Ssh(Box::new(s)))
+            }
             CheckKind::Http => http::HttpSpec::validate(raw.http.as_ref(), key, errs)
                 .map(|s| CheckSpec::Http(Box::new(s))),
             CheckKind::Crl => crl::CrlSpec::validate(raw.crl.as_ref(), key, ctx, errs)

@@ -9,9 +9,11 @@ mod load;
 mod locate;
 pub(crate) mod raw;
 mod show;
+pub mod ssh_pace;
 mod target;
 mod types;
 pub(crate) mod validate;
+mod warning;
 pub mod web_config;
 
 pub use check::{CheckKind, CheckSpec, SshPolicies};
@@ -21,3 +23,4 @@ pub use load::{DEFAULT_PATH, Overrides, from_text, load, load_with_env, resolve_
 pub use show::to_toml;
 pub use target::Target;
 pub use types::*;
+pub use warning::{ConfigWarning, warnings};

@@ -26,6 +26,7 @@ pub struct RawDefaults {
     pub ip_family: Option<String>,
     pub max_in_flight: Option<i64>,
     pub worker_threads: Option<i64>,
+    pub ssh_pace: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -35,6 +36,7 @@ pub struct RawVantage {
     pub interface: Option<String>,
     pub dns_servers: Option<Vec<String>>,
     pub labels: Option<BTreeMap<String, String>>,
+    pub ssh_pace: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

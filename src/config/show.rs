@@ -38,6 +38,7 @@ pub fn to_toml(c: &Config) -> String {
     defaults.insert("interval".into(), dur(c.defaults.interval));
     defaults.insert("timeout".into(), dur(c.defaults.timeout));
     defaults.insert("ip_family".into(), s(c.defaults.ip_family.as_str()));
+    defaults.insert("ssh_pace".into(), dur(c.defaults.ssh_pace));
     if let Some(max) = c.max_in_flight {
         defaults.insert("max_in_flight".into(), Value::Integer(max as i64));
     }
@@ -69,6 +70,14 @@ pub fn to_toml(c: &Config) -> String {
             vt.insert("labels".into(), map(&v.labels));
         }
         vantages.insert(name.clone(), Value::Table(vt));
+    }
+    for (name, pace) in &c.ssh_pace_overrides {
+        if let Value::Table(vt) = vantages
+            .entry(name.clone())
+            .or_insert_with(|| Value::Table(Table::new()))
+        {
+            vt.insert("ssh_pace".into(), dur(*pace));
+        }
     }
     if !vantages.is_empty() {
         t.insert("vantage".into(), Value::Table(vantages));

@@ -37,6 +37,9 @@ pub struct Config {
     pub flows: Vec<Flow>,
     /// `[fleet]`: the instances `check --fleet` asks, and how.
     pub fleet: super::fleet::Fleet,
+    /// `[vantage.NAME] ssh_pace`: vantages whose SSH pace is not
+    /// `defaults.ssh_pace` ([`Config::ssh_pace`]).
+    pub ssh_pace_overrides: BTreeMap<String, Duration>,
 }
 
 impl Config {
@@ -45,6 +48,12 @@ impl Config {
         self.flows
             .iter()
             .filter(|f| self.vantages.contains(&f.from))
+    }
+
+    /// The SSH pace of a vantage: its `ssh_pace`, else `defaults.ssh_pace`
+    /// (see `config::ssh_pace`).
+    pub fn ssh_pace(&self, vantage: &str) -> Duration {
+        super::ssh_pace::resolve(Some(&self.defaults), &self.ssh_pace_overrides, vantage)
     }
 
     /// The settings of a vantage; a vantage without a table has none pinned.
@@ -75,6 +84,10 @@ pub struct FlowDefaults {
     pub interval: Duration,
     pub timeout: Duration,
     pub ip_family: IpFamily,
+    /// `defaults.ssh_pace`: at most one pre-authentication SSH connection
+    /// start per this long from a vantage to one server address (zero: no
+    /// pacing); see `config::ssh_pace`.
+    pub ssh_pace: Duration,
 }
 
 /// A place probes run from. Source address, interface and DNS servers are

@@ -159,8 +159,15 @@ pub(crate) fn validate(
     }
 
     let mut vantage_defs = BTreeMap::new();
+    let mut ssh_pace_overrides = BTreeMap::new();
     for (name, v) in vantage_raw.unwrap_or_default() {
         name_rule(&format!("vantage.{}", printable(&name)), &name, errs);
+        if let Some(text) = &v.ssh_pace {
+            let key = format!("vantage.{}.ssh_pace", printable(&name));
+            if let Some(pace) = super::ssh_pace::parse(text, &key, errs) {
+                ssh_pace_overrides.insert(name.clone(), pace);
+            }
+        }
         if let Some(v) = vantage(&name, v, errs) {
             vantage_defs.insert(name, v);
         }
@@ -209,6 +216,7 @@ pub(crate) fn validate(
 
     let ctx = FlowCtx {
         defaults: defaults.as_ref(),
+        ssh_pace_overrides: &ssh_pace_overrides,
         targets: &target_map,
         trust: &trust,
         ssh_policies: &ssh_policies,
@@ -311,6 +319,7 @@ pub(crate) fn validate(
         trust,
         flows,
         fleet: fleet?,
+        ssh_pace_overrides,
     })
 }
 
@@ -336,11 +345,16 @@ fn flow_defaults(d: RawDefaults, errs: &mut Collector) -> Globals {
         Some(n) => count(Some(n), "defaults.max_in_flight", 1_000_000, 1, errs).map(Some),
     };
     let threads = count(d.worker_threads, "defaults.worker_threads", 256, 1, errs);
-    let defaults = match (interval, timeout, ip_family) {
-        (Some(interval), Some(timeout), Some(ip_family)) => Some(FlowDefaults {
+    let ssh_pace = match d.ssh_pace.as_deref() {
+        Some(s) => super::ssh_pace::parse(s, "defaults.ssh_pace", errs),
+        None => Some(super::ssh_pace::DEFAULT_SSH_PACE),
+    };
+    let defaults = match (interval, timeout, ip_family, ssh_pace) {
+        (Some(interval), Some(timeout), Some(ip_family), Some(ssh_pace)) => Some(FlowDefaults {
             interval,
             timeout,
             ip_family,
+            ssh_pace,
         }),
         _ => None,
     };
@@ -477,6 +491,8 @@ fn parse_dns_server(s: &str) -> Option<SocketAddr> {
 /// What a flow's validation needs from the rest of the file.
 pub(crate) struct FlowCtx<'a> {
     pub defaults: Option<&'a FlowDefaults>,
+    /// `[vantage.NAME] ssh_pace`, for the SSH flows of those vantages.
+    pub ssh_pace_overrides: &'a BTreeMap<String, Duration>,
     pub targets: &'a BTreeMap<String, Host>,
     pub trust: &'a BTreeMap<String, TrustSpec>,
     pub ssh_policies: &'a super::SshPolicies,

@@ -13,5 +13,6 @@ mod pki_audit;
 mod pkits;
 mod pkix_hostile;
 mod run_cli;
+mod ssh_pace;
 mod tls_chain;
 mod tls_oracle;

@@ -124,6 +124,15 @@ async fn closing_server_is_a_banner_failure_or_reset() {
         matches!(reason, Reason::SshBanner | Reason::Reset),
         "{reason}: {result:?}"
     );
+    // Either way it is told apart from a server that said something else:
+    // what OpenSSH 9.8's PerSourcePenalties looks like (see ssh_penalty).
+    assert!(
+        matches!(
+            result,
+            Err(SshWireError::ClosedBeforeBanner { notice: None, .. })
+        ),
+        "{result:?}"
+    );
     assert!(elapsed < BUDGET / 2, "{elapsed:?}");
 }
 

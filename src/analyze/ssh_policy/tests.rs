@@ -48,6 +48,37 @@ fn stig_offer_complies_and_markers_are_not_algorithms() {
     assert!(findings(&j, Action::Fail).is_empty());
 }
 
+/// Dropbear (2022.83, as Debian 12 ships it) ends its kex list with
+/// `kexguess2@matt.ucc.asn.au`: a signal that it accepts a guessed first
+/// key exchange packet, never a key exchange to negotiate.
+#[test]
+fn dropbear_kexguess2_is_a_marker_not_a_forbidden_kex() {
+    let mut kex = stig_offer();
+    kex.kex_algorithms = names(
+        "ecdh-sha2-nistp256,ecdh-sha2-nistp384,kexguess2@matt.ucc.asn.au,kex-strict-s-v00@openssh.com",
+    );
+    let j = judge(&kex, &SshPolicy::stig());
+    assert!(j.is_compliant(), "{j:?}");
+    assert_eq!(
+        j.markers,
+        ["kexguess2@matt.ucc.asn.au", "kex-strict-s-v00@openssh.com"]
+    );
+    assert!(
+        j.offered
+            .iter()
+            .all(|a| a.name != "kexguess2@matt.ucc.asn.au")
+    );
+    assert!(findings(&j, Action::Fail).is_empty());
+    // A policy that requires a kex is not met by the marker.
+    let mut policy = SshPolicy::stig();
+    policy.required_kex = vec!["ecdh-sha2-nistp521".into()];
+    let j = judge(&kex, &policy);
+    assert_eq!(
+        j.missing_required[&AlgorithmKind::Kex],
+        ["ecdh-sha2-nistp521"]
+    );
+}
+
 #[test]
 fn weak_offer_names_exactly_the_violations() {
     let mut kex = stig_offer();

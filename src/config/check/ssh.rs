@@ -3,6 +3,7 @@
 //! (`stig`, one per STIG release, `fips`).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -25,6 +26,10 @@ pub struct SshSpec {
     /// The identification's software (and comments) must match this.
     pub software: Option<Pattern>,
     pub on_pin_mismatch: Action,
+    /// The flow's vantage's `ssh_pace` (`config::ssh_pace`), not a key of
+    /// this table: carried here so that a reload that changes the pace
+    /// counts as a change of exactly the SSH flows it applies to.
+    pub pace: Duration,
     pub table: toml::Table,
 }
 
@@ -80,8 +85,11 @@ pub(crate) fn policies_from(value: Option<toml::Value>, errs: &mut Collector) ->
 }
 
 impl SshSpec {
+    /// `from` is the flow's vantage (absent when the flow lacks one, which
+    /// is reported elsewhere), whose pace the spec carries.
     pub(crate) fn validate(
         value: Option<&toml::Value>,
+        from: Option<&str>,
         key: &str,
         ctx: &FlowCtx,
         errs: &mut Collector,
@@ -133,6 +141,11 @@ impl SshSpec {
             host_key: raw.host_key.unwrap_or_default(),
             software: software?,
             on_pin_mismatch: raw.on_pin_mismatch.unwrap_or(Action::Warn),
+            pace: crate::config::ssh_pace::resolve(
+                ctx.defaults,
+                ctx.ssh_pace_overrides,
+                from.unwrap_or_default(),
+            ),
             table,
         })
     }

@@ -4,9 +4,76 @@ use super::{IdentificationError, KexInitError};
 use crate::outcome::Reason;
 use std::io;
 
+/// How the server ended a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// An orderly close (FIN): the read saw end of file.
+    Fin,
+    /// A reset (RST): what a close looks like when our identification sat
+    /// unread in the server's socket, as it does in a listener that refuses
+    /// a connection without handing it to a session.
+    Reset,
+}
+
+impl Close {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Close::Fin => "FIN",
+            Close::Reset => "RST",
+        }
+    }
+}
+
+/// The one line an OpenSSH listener writes to a connection it refuses
+/// before the session (and so the identification) starts: it writes the
+/// line best effort and closes. Recognised from its exact text once, here,
+/// so code above matches this type, never the wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalNotice {
+    /// `Not allowed at this time`: OpenSSH 9.8 and later, for a source
+    /// address under penalty (`PerSourcePenalties`) as for `MaxStartups`.
+    NotAllowed,
+    /// `Exceeded MaxStartups`: OpenSSH before 9.8, `MaxStartups` or
+    /// `PerSourceMaxStartups` (there were no penalties then).
+    ExceededMaxStartups,
+}
+
+impl RefusalNotice {
+    /// The notice a line is, if any (terminator already removed).
+    pub fn of_line(line: &[u8]) -> Option<RefusalNotice> {
+        match line {
+            b"Not allowed at this time" => Some(RefusalNotice::NotAllowed),
+            b"Exceeded MaxStartups" => Some(RefusalNotice::ExceededMaxStartups),
+            _ => None,
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            RefusalNotice::NotAllowed => "Not allowed at this time",
+            RefusalNotice::ExceededMaxStartups => "Exceeded MaxStartups",
+        }
+    }
+}
+
 /// Everything that can end [`super::exchange`] early.
 #[derive(Debug, thiserror::Error)]
 pub enum SshWireError {
+    /// The server accepted the TCP connection and closed it (FIN or RST)
+    /// without a byte of identification: nothing at all, or only an
+    /// OpenSSH listener's refusal notice. Apart from
+    /// [`SshWireError::ClosedBeforeIdentification`] because its likely
+    /// cause is the server refusing this source (OpenSSH 9.8's
+    /// `PerSourcePenalties`, `MaxStartups`), not a wrong service.
+    #[error(
+        "the server accepted the connection and closed it ({}) before sending any SSH identification{}",
+        close.as_str(),
+        notice.map(|n| format!(", after only {:?}", n.text())).unwrap_or_default()
+    )]
+    ClosedBeforeBanner {
+        close: Close,
+        notice: Option<RefusalNotice>,
+    },
     /// The peer closed before sending an identification; `first_line` shows
     /// what it was instead (an HTTP status line, say).
     #[error(
@@ -71,7 +138,12 @@ impl SshWireError {
     pub fn reason(&self) -> Reason {
         use SshWireError::*;
         match self {
-            ClosedBeforeIdentification { .. }
+            ClosedBeforeBanner {
+                close: Close::Reset,
+                ..
+            } => Reason::Reset,
+            ClosedBeforeBanner { .. }
+            | ClosedBeforeIdentification { .. }
             | InvalidIdentification { .. }
             | Ssh1Only { .. }
             | LineTooLong { .. }
@@ -86,6 +158,14 @@ impl SshWireError {
             Io(e) => io_reason(e),
         }
     }
+}
+
+/// Whether an I/O error is the peer resetting the connection.
+pub(super) fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+    )
 }
 
 fn io_reason(e: &io::Error) -> Reason {

@@ -1,6 +1,6 @@
 //! One probe conversation: identifications, the server's KEXINIT, goodbye.
 
-use super::error::printable;
+use super::error::{Close, RefusalNotice, is_reset, printable};
 use super::inbound::{Inbound, LineRead};
 use super::{
     IdentificationError, KexInit, SshWireError, is_identification_line, parse_identification,
@@ -69,8 +69,7 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     limits: &WireLimits,
 ) -> Result<SshHello, SshWireError> {
-    stream.write_all(OUR_IDENTIFICATION.as_bytes()).await?;
-    stream.flush().await?;
+    send_identification(stream).await?;
     let mut inbound = Inbound::new();
     let (id, pre_banner_lines) = read_identification(stream, &mut inbound, limits).await?;
     let kexinit = read_kexinit(stream, &mut inbound, limits).await?;
@@ -84,6 +83,25 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     })
 }
 
+/// Writes our identification. A reset here comes before any byte of the
+/// server's: it closed the connection as soon as it accepted it.
+async fn send_identification<S: AsyncWrite + Unpin>(stream: &mut S) -> Result<(), SshWireError> {
+    let sent = async {
+        stream.write_all(OUR_IDENTIFICATION.as_bytes()).await?;
+        stream.flush().await
+    };
+    sent.await.map_err(|e| {
+        if is_reset(&e) || e.kind() == std::io::ErrorKind::BrokenPipe {
+            SshWireError::ClosedBeforeBanner {
+                close: Close::Reset,
+                notice: None,
+            }
+        } else {
+            SshWireError::Io(e)
+        }
+    })
+}
+
 async fn read_identification<S: AsyncRead + Unpin>(
     stream: &mut S,
     inbound: &mut Inbound,
@@ -92,21 +110,33 @@ async fn read_identification<S: AsyncRead + Unpin>(
     let mut lines = 0;
     let mut bytes = 0;
     let mut first_line = None;
+    // Set while the only line so far is an OpenSSH listener's refusal.
+    let mut notice = None;
     loop {
-        let line = match inbound.line(stream, limits.max_line_bytes).await? {
-            LineRead::Line(line) => line,
-            LineRead::TooLong => {
-                return Err(SshWireError::LineTooLong {
-                    limit: limits.max_line_bytes,
-                });
+        let read = match inbound.line(stream, limits.max_line_bytes).await {
+            Ok(read) => read,
+            Err(e) if is_reset(&e) => {
+                return Err(closed_before_banner(inbound, lines, notice, Close::Reset)
+                    .unwrap_or(SshWireError::Io(e)));
             }
-            LineRead::Closed => {
-                return Err(SshWireError::ClosedBeforeIdentification {
-                    pre_banner_lines: lines,
-                    first_line,
-                });
-            }
+            Err(e) => return Err(SshWireError::Io(e)),
         };
+        let line =
+            match read {
+                LineRead::Line(line) => line,
+                LineRead::TooLong => {
+                    return Err(SshWireError::LineTooLong {
+                        limit: limits.max_line_bytes,
+                    });
+                }
+                LineRead::Closed => {
+                    return Err(closed_before_banner(inbound, lines, notice, Close::Fin)
+                        .unwrap_or(SshWireError::ClosedBeforeIdentification {
+                            pre_banner_lines: lines,
+                            first_line,
+                        }));
+                }
+            };
         if is_identification_line(line) {
             return match parse_identification(line) {
                 Ok(id) => Ok((id, lines)),
@@ -120,6 +150,11 @@ async fn read_identification<S: AsyncRead + Unpin>(
                 }),
             };
         }
+        notice = if lines == 0 {
+            RefusalNotice::of_line(line)
+        } else {
+            None
+        };
         lines += 1;
         // The terminator is not in `line`; count at least its `\n`.
         bytes += line.len() + 1;
@@ -133,6 +168,18 @@ async fn read_identification<S: AsyncRead + Unpin>(
             });
         }
     }
+}
+
+/// The close of a server that sent nothing, or nothing but a refusal
+/// notice, before it closed; `None` when it sent anything else.
+fn closed_before_banner(
+    inbound: &Inbound,
+    lines: usize,
+    notice: Option<RefusalNotice>,
+    close: Close,
+) -> Option<SshWireError> {
+    let silent = lines == 0 || (lines == 1 && notice.is_some());
+    (silent && inbound.pending() == 0).then_some(SshWireError::ClosedBeforeBanner { close, notice })
 }
 
 /// Reads one unencrypted binary packet (RFC 4253 6) and parses it as KEXINIT.

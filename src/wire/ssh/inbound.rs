@@ -101,6 +101,12 @@ impl Inbound {
         Ok(Ok(&self.buf[self.consumed..self.consumed + needed]))
     }
 
+    /// Bytes received but not yet returned as a line or consumed: a partial
+    /// line when the peer closed.
+    pub(super) fn pending(&self) -> usize {
+        self.filled - self.consumed
+    }
+
     /// Marks `n` peeked bytes as read.
     pub(super) fn consume(&mut self, n: usize) {
         self.consumed = (self.consumed + n).min(self.filled);

@@ -14,7 +14,7 @@ mod identification;
 mod inbound;
 mod kexinit;
 
-pub use error::SshWireError;
+pub use error::{Close, RefusalNotice, SshWireError};
 pub use exchange::{OUR_IDENTIFICATION, SshHello, WireLimits, encode_packet, exchange};
 pub use identification::{
     Identification, IdentificationError, is_identification_line, parse_identification,

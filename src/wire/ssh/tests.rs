@@ -16,6 +16,8 @@ struct Scripted {
     input: io::Cursor<Vec<u8>>,
     chunk: usize,
     output: Vec<u8>,
+    /// Once `input` is read: a reset (RST) instead of end of file.
+    reset_at_end: bool,
 }
 
 impl Scripted {
@@ -24,6 +26,7 @@ impl Scripted {
             input: io::Cursor::new(input),
             chunk,
             output: Vec::new(),
+            reset_at_end: false,
         }
     }
 }
@@ -38,6 +41,9 @@ impl AsyncRead for Scripted {
         let data = this.input.get_ref();
         let at = (this.input.position() as usize).min(data.len());
         let n = this.chunk.min(buf.remaining()).min(data.len() - at);
+        if n == 0 && this.reset_at_end {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
         buf.put_slice(&data[at..at + n]);
         this.input.set_position((at + n) as u64);
         Poll::Ready(Ok(()))
@@ -211,6 +217,88 @@ fn http_answer_names_its_first_line() {
         }) => assert_eq!(first, "HTTP/1.1 400 Bad Request"),
         other => panic!("{other:?}"),
     }
+}
+
+/// The close of a server that accepted and sent nothing but (at most) an
+/// OpenSSH listener's refusal is its own error, told from a wrong service.
+#[test]
+fn close_right_after_accept_is_told_apart() {
+    use RefusalNotice::*;
+    let cases: [(&[u8], bool, Option<RefusalNotice>, Reason); 6] = [
+        (b"", false, None, Reason::SshBanner),
+        (b"", true, None, Reason::Reset),
+        (
+            b"Not allowed at this time\r\n",
+            false,
+            Some(NotAllowed),
+            Reason::SshBanner,
+        ),
+        (
+            b"Not allowed at this time\r\n",
+            true,
+            Some(NotAllowed),
+            Reason::Reset,
+        ),
+        (
+            b"Exceeded MaxStartups\r\n",
+            false,
+            Some(ExceededMaxStartups),
+            Reason::SshBanner,
+        ),
+        (
+            b"Exceeded MaxStartups\n",
+            true,
+            Some(ExceededMaxStartups),
+            Reason::Reset,
+        ),
+    ];
+    for (input, reset, want_notice, want_reason) in cases {
+        for chunk in [1, 4096] {
+            let mut stream = Scripted::new(input.to_vec(), chunk);
+            stream.reset_at_end = reset;
+            let err = run(exchange(&mut stream, &WireLimits::default())).expect_err("fails");
+            let close = if reset { Close::Reset } else { Close::Fin };
+            match &err {
+                SshWireError::ClosedBeforeBanner { close: c, notice } => {
+                    assert_eq!((*c, *notice), (close, want_notice), "{err}");
+                }
+                other => panic!("{}: {other:?}", input.escape_ascii()),
+            }
+            assert_eq!(err.reason(), want_reason, "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with("the server accepted the connection and closed it"),
+                "{err}"
+            );
+        }
+    }
+}
+
+/// Anything more than the bare notice is a server that said something
+/// else: the old error, with its first line.
+#[test]
+fn more_than_a_refusal_notice_is_not_an_early_close() {
+    for (input, reset) in [
+        (&b"Not allowed at this time\r\nbye\r\n"[..], false),
+        (b"Not allowed", false),
+        (b"Not allowed at this time\r\npartial", false),
+        (b"hello\r\n", false),
+    ] {
+        let mut stream = Scripted::new(input.to_vec(), 4096);
+        stream.reset_at_end = reset;
+        let err = run(exchange(&mut stream, &WireLimits::default())).expect_err("fails");
+        assert!(
+            matches!(err, SshWireError::ClosedBeforeIdentification { .. }),
+            "{}: {err:?}",
+            input.escape_ascii()
+        );
+    }
+    // A reset after other lines stays an I/O reset.
+    let mut stream = Scripted::new(b"hello\r\n".to_vec(), 4096);
+    stream.reset_at_end = true;
+    let err = run(exchange(&mut stream, &WireLimits::default())).expect_err("fails");
+    assert!(matches!(err, SshWireError::Io(_)), "{err:?}");
+    assert_eq!(err.reason(), Reason::Reset);
 }
 
 #[test]
