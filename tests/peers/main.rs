@@ -6,6 +6,7 @@ mod crl;
 mod fpki_lab;
 mod http;
 mod ocsp;
+mod scanners;
 mod ssh_dropbear;
 mod ssh_hostile;
 mod ssh_penalty;
