@@ -59,6 +59,8 @@ pub enum Reason {
     OcspStale = "ocsp_stale",
     OcspUnknown = "ocsp_unknown",
     OcspMissing = "ocsp_missing",
+    /// The verified path breaks NIST SP 800-52r2 3.2's certificate profile.
+    CertProfile = "cert_profile",
 }
 }
 

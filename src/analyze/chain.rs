@@ -13,13 +13,14 @@
 //! the negotiated version).
 
 mod facts;
+pub mod nist_profile;
 mod path;
 mod policy;
 mod validate;
 
 pub use crate::analyze::pkix::QualifiedPolicy;
 pub use crate::analyze::x509::{is_weak_signature, render_name, signature_name};
-pub use facts::{CertFacts, is_self_signed};
+pub use facts::{CertFacts, is_self_signed, ocsp_uris};
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
 pub use policy::{ChainPolicy, Notice, Pattern, Purpose, RequiredCert};
 pub use validate::{Culprit, Violation};

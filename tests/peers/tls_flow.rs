@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use flowprobe::metrics::Metrics;
-use flowprobe::outcome::Reason;
+use flowprobe::outcome::{Level, Reason};
 use flowprobe::state::State;
 use flowprobe::web::FlowView;
 use support::pki::Pki;
@@ -58,6 +58,13 @@ port = {full}
 check = "tls"
 tls = {{ trust = ["fcpca-g2", "dod"], server_name = "mdm.lab.test" }}
 [[flow]]
+name = "full-profile-fail"
+from = "mobile-devices"
+to = "lo"
+port = {full}
+check = "tls"
+tls = {{ trust = ["fcpca-g2", "dod"], server_name = "mdm.lab.test", cert_profile = "fail" }}
+[[flow]]
 name = "stops-at-dod"
 from = "mobile-devices"
 to = "lo"
@@ -100,6 +107,25 @@ tls = {{ trust = ["fcpca-g2"] }}
         "{}",
         reports["full"].detail
     );
+    // The lab leaf names no OCSP responder: SP 800-52r2 3.2.1's profile
+    // says so, a warning by default and a failure with `cert_profile =
+    // "fail"`; the paths that did not verify get no profile findings.
+    let profile = |name: &str| -> Vec<(Level, String)> {
+        reports[name]
+            .findings()
+            .filter(|f| f.reason == Reason::CertProfile)
+            .map(|f| (f.level, f.detail.clone()))
+            .collect()
+    };
+    let full = profile("full");
+    assert!(
+        full.iter()
+            .any(|(l, d)| *l == Level::Warn && d.contains("no OCSP responder")),
+        "{full:?}"
+    );
+    assert!(full.iter().all(|(l, _)| *l == Level::Warn), "{full:?}");
+    assert_eq!(reports["full-profile-fail"].reason, Reason::CertProfile);
+    assert!(profile("not-a-ca").is_empty());
     assert_eq!(reports["stops-at-dod"].reason, Reason::ChainIncomplete);
     assert!(!reports["stops-at-dod"].up);
     assert_eq!(reports["wrong-name"].reason, Reason::NameMismatch);

@@ -61,6 +61,9 @@ pub struct CertFacts {
     pub self_signed: bool,
     /// URIs from the CRL Distribution Points extension.
     pub crl_distribution_points: Vec<String>,
+    /// OCSP responder URIs of the Authority Information Access extension.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ocsp_responders: Vec<String>,
 }
 
 /// Parses `der` and extracts its facts; the parsed certificate is returned
@@ -107,6 +110,7 @@ pub fn extract(position: usize, der: &[u8]) -> (CertFacts, Option<X509Certificat
         name_constraints: name_constraints(&cert),
         self_signed: is_self_signed(&cert),
         crl_distribution_points: crl_uris(&cert),
+        ocsp_responders: ocsp_uris(&cert),
     };
     (facts, Some(cert))
 }
@@ -243,6 +247,28 @@ fn crl_uris(cert: &X509Certificate<'_>) -> Vec<String> {
         }
     }
     uris
+}
+
+/// The OCSP responder URIs of a certificate's Authority Information
+/// Access extension, each once (`http://` or otherwise; callers decide
+/// what they can fetch).
+pub fn ocsp_uris(cert: &X509Certificate<'_>) -> Vec<String> {
+    /// id-ad-ocsp (RFC 5280 4.2.2.1).
+    const ID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
+    let mut out: Vec<String> = Vec::new();
+    for ext in cert.extensions() {
+        if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
+            for d in &aia.accessdescs {
+                if d.access_method.to_id_string() == ID_AD_OCSP
+                    && let GeneralName::URI(u) = d.access_location
+                    && !out.iter().any(|o| o == u)
+                {
+                    out.push(u.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 fn name_constraints(cert: &X509Certificate<'_>) -> Option<String> {

@@ -5,33 +5,19 @@ use der_ocsp::Encode;
 use der_ocsp::asn1::{Null, OctetString};
 use spki::AlgorithmIdentifierOwned;
 use x509_ocsp::{CertId, OcspRequest, Request, TbsRequest};
-use x509_parser::extensions::{GeneralName, ParsedExtension};
 
 use der_ocsp::oid::ObjectIdentifier;
 
-use super::{ID_AD_OCSP, SHA1, SHA256, SHA384, SHA512, parse};
+use super::{SHA1, SHA256, SHA384, SHA512, parse};
 
 /// The OCSP responder URLs of a certificate's Authority Information
 /// Access extension (`http://` or otherwise; the caller decides what it
 /// can fetch).
 pub fn responder_urls(der: &[u8]) -> Vec<String> {
-    let Ok(cert) = parse(der) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for ext in cert.extensions() {
-        if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
-            for d in &aia.accessdescs {
-                if d.access_method.to_id_string() == ID_AD_OCSP
-                    && let GeneralName::URI(u) = d.access_location
-                    && !out.iter().any(|o: &String| o == u)
-                {
-                    out.push(u.to_string());
-                }
-            }
-        }
-    }
-    out
+    parse(der).map_or_else(
+        |_| Vec::new(),
+        |cert| crate::analyze::chain::ocsp_uris(&cert),
+    )
 }
 
 /// Index of the first candidate that issued `cert`: its subject is the

@@ -48,7 +48,7 @@ pub(crate) fn check_store_names(names: &[String], key: &str, ctx: &FlowCtx, errs
 /// The built-in trust store name: the operating system's anchors.
 pub const SYSTEM: &str = "system";
 
-const OWN_KEYS: [&str; 10] = [
+const OWN_KEYS: [&str; 11] = [
     "protocol_policy",
     "protocol_interval",
     "trust",
@@ -59,6 +59,7 @@ const OWN_KEYS: [&str; 10] = [
     "client_key",
     "client_auth",
     "ocsp_staple",
+    "cert_profile",
 ];
 
 /// What a server that asks for a client certificate, and refuses the
@@ -101,6 +102,9 @@ pub struct TlsSpec {
     pub client_auth: ClientAuth,
     /// What the OCSP response the server staples must be.
     pub ocsp_staple: StapleMode,
+    /// SP 800-52r2 3.2's certificate profile on the verified path: `warn`
+    /// (default), `fail` (its "shall" rules fail) or `off`.
+    pub cert_profile: crate::outcome::Action,
     pub policy: ChainPolicy,
     /// The protocol enumeration, when a `protocol_policy` is named.
     pub protocol: Option<ProtocolSpec>,
@@ -224,6 +228,16 @@ impl TlsSpec {
                 .map_err(|e: String| errs.push(format!("{key}.ocsp_staple"), e))
                 .ok(),
         };
+        let cert_profile = match string("cert_profile", errs).as_deref() {
+            None => Some(crate::outcome::Action::Warn),
+            Some(s) => crate::outcome::Action::parse(s).or_else(|| {
+                errs.push(
+                    format!("{key}.cert_profile"),
+                    format!("{s:?}: expected \"warn\", \"fail\" or \"off\""),
+                );
+                None
+            }),
+        };
         let rest: toml::Table = table
             .iter()
             .filter(|(k, _)| !OWN_KEYS.contains(&k.as_str()))
@@ -241,6 +255,7 @@ impl TlsSpec {
             client_cert,
             client_auth: client_auth?,
             ocsp_staple: ocsp_staple?,
+            cert_profile: cert_profile?,
             policy: policy?,
             protocol: protocol?,
             table,

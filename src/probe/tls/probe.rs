@@ -349,6 +349,12 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
             let chain = state.judge(&facts.certificates, rule);
             publish(ctx, chain.as_ref(), &facts.certificates);
             let mut found = findings(None, chain.as_ref());
+            if let Some(chain) = &chain {
+                found.extend(crate::analyze::chain::nist_profile::findings(
+                    chain,
+                    state.spec.cert_profile,
+                ));
+            }
             let (staple, stapled) = super::staple::judge(
                 state.spec.ocsp_staple,
                 &facts.certificates,
