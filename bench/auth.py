@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Basic auth under a wrong-password flood (README "Secure endpoints").
 
+The flood runs in a process of its own (optionally pinned to one CPU with
+--flood-cpu, the daemon then on the others: a remote attacker's CPU is not
+the daemon's); the correct logins are timed from this process.
+
 Starts `flowprobe run` (release build) with basic auth on 127.0.0.1, lets
 N clients (default 512) from 127.0.0.1 send wrong passwords as fast as
 they can for a bounded time, and meanwhile measures, from another source

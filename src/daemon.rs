@@ -125,13 +125,11 @@ pub async fn run(
     });
     let app = web::serve::guarded(app, Arc::clone(&security), source.lifecycle, &limits);
     security.spawn_watch(web_cancel.clone());
-    let server = tokio::spawn(web::serve::serve(
-        listener,
-        app,
-        security,
-        limits,
-        web_cancel.clone(),
-    ));
+    // The password checks keep this thread's priority; the web server
+    // runs niced on its own thread (`web::thread`).
+    web::security::start_verifiers();
+    let listener = listener.into_std().map_err(|e| format!("listener: {e}"))?;
+    let server = web::thread::spawn(listener, app, security, limits, web_cancel.clone())?;
 
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -197,7 +195,7 @@ pub async fn run(
     tracing::info!("stopping");
     let clean = scheduler.shutdown(Duration::from_millis(1500)).await;
     web_cancel.cancel();
-    let _ = tokio::time::timeout(Duration::from_millis(400), server).await;
+    let _ = tokio::time::timeout(Duration::from_millis(400), server.stopped()).await;
     if !clean {
         tracing::warn!("some probes did not stop within the grace period");
     }

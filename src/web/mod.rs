@@ -11,6 +11,7 @@ mod page;
 pub mod security;
 pub mod serve;
 pub mod snapshot;
+pub mod thread;
 pub mod tls;
 
 use parking_lot::RwLock;

@@ -160,12 +160,7 @@ impl Active {
         if self.failed.lock().contains(&key) || self.locked_out(source) {
             return false;
         }
-        let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or(false);
+        let ok = check_password(password.to_string(), hash).await;
         if ok && known.is_some() {
             let mut v = self.verified.lock();
             if v.len() >= VERIFIED_CACHE {
@@ -235,6 +230,66 @@ impl Active {
         }
         entry.0 += 1;
     }
+}
+
+/// The threads that run bcrypt checks, started by [`start_verifiers`].
+static VERIFIERS: std::sync::OnceLock<std::sync::mpsc::SyncSender<Job>> =
+    std::sync::OnceLock::new();
+
+/// A check to run: the password, the hash, where the answer goes.
+type Job = (String, String, tokio::sync::oneshot::Sender<bool>);
+
+/// Starts the threads that run bcrypt checks, one per lane, from the
+/// calling thread so they keep its CPU priority: the daemon calls it before
+/// the web server's thread lowers its own ([`super::thread`]), so a correct
+/// login's check is not slowed by the requests around it. Idempotent.
+pub fn start_verifiers() {
+    VERIFIERS.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(2 * CONCURRENT_VERIFIES);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..2 * CONCURRENT_VERIFIES {
+            let rx = Arc::clone(&rx);
+            let started = std::thread::Builder::new()
+                .name(format!("flowprobe-bcrypt-{i}"))
+                .spawn(move || {
+                    loop {
+                        // One job at a time per thread; the lock is held
+                        // only while waiting for the next one.
+                        let job = rx.lock().recv();
+                        let Ok((password, hash, reply)) = job else {
+                            return;
+                        };
+                        let _ = reply.send(bcrypt::verify(password, &hash).unwrap_or(false));
+                    }
+                });
+            if let Err(e) = started {
+                tracing::warn!(error = %e, "a bcrypt thread could not start");
+            }
+        }
+        tx
+    });
+}
+
+/// `bcrypt::verify` on a verifier thread when started, else on the
+/// runtime's blocking pool (tests, and callers that never started them).
+async fn check_password(mut password: String, mut hash: String) -> bool {
+    if let Some(tx) = VERIFIERS.get() {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        // The lanes admit at most as many checks as there are threads, so
+        // the channel has room; a full or closed one falls through.
+        match tx.try_send((password, hash, reply)) {
+            Ok(()) => return answer.await.unwrap_or(false),
+            Err(
+                std::sync::mpsc::TrySendError::Full((p, h, _))
+                | std::sync::mpsc::TrySendError::Disconnected((p, h, _)),
+            ) => (password, hash) = (p, h),
+        }
+    }
+    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(false)
 }
 
 /// The web configuration of a running daemon.
@@ -375,6 +430,18 @@ mod tests {
         // A credential that failed fails again (from the failed cache).
         assert!(!active.verify("prometheus", "wrong-0", b).await);
         assert!(!active.verify("nobody", "x", None).await);
+    }
+
+    /// With the verifier threads started (as the daemon does before the
+    /// web thread lowers its priority), checks run there and still answer.
+    #[tokio::test]
+    async fn checks_run_on_the_verifier_threads_once_started() {
+        start_verifiers();
+        start_verifiers();
+        assert!(VERIFIERS.get().is_some());
+        assert!(check_password("flowprobe-example".into(), HASH.into()).await);
+        assert!(!check_password("wrong".into(), HASH.into()).await);
+        assert!(!check_password("x".into(), "not a bcrypt hash".into()).await);
     }
 
     /// A source without failures is checked in its own lane: with the
