@@ -107,7 +107,8 @@ pub fn table(views: &[FlowView]) -> String {
                             let _ = writeln!(out, "    {}", s.line());
                         }
                     }
-                    _ => {}
+                    // Their facts are in the detail line and the findings.
+                    Details::None | Details::Ssh(_) | Details::Http(_) => {}
                 }
             }
             for f in rep.findings() {

@@ -53,6 +53,52 @@ impl CheckSpec {
         }
     }
 
+    /// The TLS settings of a `tls` flow. Accessors like this one match
+    /// every kind by name: a new kind must say what it is here.
+    pub fn tls(&self) -> Option<&tls::TlsSpec> {
+        match self {
+            CheckSpec::Tls(t) => Some(t),
+            CheckSpec::Tcp
+            | CheckSpec::Ssh(_)
+            | CheckSpec::Http(_)
+            | CheckSpec::Crl(_)
+            | CheckSpec::Ocsp(_) => None,
+        }
+    }
+
+    /// The SSH settings of an `ssh` flow.
+    pub fn ssh(&self) -> Option<&ssh::SshSpec> {
+        match self {
+            CheckSpec::Ssh(s) => Some(s),
+            CheckSpec::Tcp
+            | CheckSpec::Tls(_)
+            | CheckSpec::Http(_)
+            | CheckSpec::Crl(_)
+            | CheckSpec::Ocsp(_) => None,
+        }
+    }
+
+    /// The trust stores a flow judges certificates against (tls, crl and
+    /// ocsp flows).
+    pub fn trust(&self) -> Option<&[String]> {
+        match self {
+            CheckSpec::Tls(t) => Some(&t.trust),
+            CheckSpec::Crl(c) => Some(&c.trust),
+            CheckSpec::Ocsp(o) => Some(&o.trust),
+            CheckSpec::Tcp | CheckSpec::Ssh(_) | CheckSpec::Http(_) => None,
+        }
+    }
+
+    /// The TLS flow whose captured chain this flow reads (crl and ocsp
+    /// flows).
+    pub fn from_flow(&self) -> Option<&str> {
+        match self {
+            CheckSpec::Crl(c) => c.from_flow.as_deref(),
+            CheckSpec::Ocsp(o) => Some(o.from_flow.as_str()),
+            CheckSpec::Tcp | CheckSpec::Tls(_) | CheckSpec::Ssh(_) | CheckSpec::Http(_) => None,
+        }
+    }
+
     /// Validate `check` and the table of that kind; tables of other kinds
     /// are errors, so a typo'd kind does not silently drop settings.
     pub(crate) fn validate(

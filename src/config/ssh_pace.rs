@@ -18,7 +18,7 @@ use std::time::Duration;
 use super::error::Collector;
 use super::validate::duration;
 use super::warning::ConfigWarning;
-use super::{CheckSpec, Config, Expect, Flow, FlowDefaults, Host};
+use super::{Config, Expect, Flow, FlowDefaults, Host};
 
 /// The pace when none is configured: the 1 s of penalty an OpenSSH 9.8+
 /// server adds per unauthenticated connection decays in 1 s.
@@ -82,7 +82,7 @@ struct Group<'a> {
 fn groups(c: &Config) -> Vec<Group<'_>> {
     let mut by: BTreeMap<(&str, String), Group<'_>> = BTreeMap::new();
     for f in &c.flows {
-        if !matches!(f.check, CheckSpec::Ssh(_)) || f.expect != Expect::Open {
+        if f.check.ssh().is_none() || f.expect != Expect::Open {
             continue;
         }
         by.entry((f.from.as_str(), f.host.to_string()))

@@ -238,10 +238,11 @@ pub fn record(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
 /// reports; a probe that did not reach the server leaves them as they
 /// were. Versions and families whose answer is unknown have no series.
 fn record_protocols(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
-    let Some(p) = report.attempts.iter().find_map(|a| match &a.details {
-        Details::Tls(t) => t.protocols.as_deref(),
-        _ => None,
-    }) else {
+    let Some(p) = report
+        .attempts
+        .iter()
+        .find_map(|a| a.details.tls()?.protocols.as_deref())
+    else {
         return;
     };
     if let Some(c) = &fm.protocol_connections {
@@ -278,31 +279,28 @@ fn record_protocols(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
 /// were; a probe with details replaces them, so a CRL no longer served
 /// loses its series (there is never a sentinel date).
 fn record_http_crl(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
-    let details = report.attempts.iter().find_map(|a| match &a.details {
-        Details::Http(_) | Details::Crl(_) | Details::Ocsp(_) => Some(&a.details),
-        _ => None,
-    });
-    let Some(details) = details else {
+    let Some(details) = report
+        .attempts
+        .iter()
+        .find(|a| a.details.fetches().is_some())
+    else {
         return;
     };
+    let details = &details.details;
     let (v, n) = (fm.vantage.clone(), fm.name.clone());
     let mut next: Vec<Entry> = Vec::new();
-    let status = match details {
-        Details::Http(h) => h.status,
-        Details::Crl(_) | Details::Ocsp(_) => {
-            let statuses: Vec<u16> = match details {
-                Details::Crl(c) => c.crls.iter().filter_map(|e| e.http.status).collect(),
-                Details::Ocsp(o) => o.responses.iter().filter_map(|e| e.http.status).collect(),
-                _ => Vec::new(),
-            };
-            statuses
-                .iter()
-                .find(|s| !(200..300).contains(*s))
-                .or(statuses.first())
-                .copied()
-        }
-        _ => None,
-    };
+    // The first status that is not 2xx, else the first one.
+    let statuses: Vec<u16> = details
+        .fetches()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|h| h.status)
+        .collect();
+    let status = statuses
+        .iter()
+        .find(|s| !(200..300).contains(*s))
+        .or(statuses.first())
+        .copied();
     if let Some(s) = status {
         next.push((Family::HttpStatus, vec![v.clone(), n.clone()], f64::from(s)));
     }
@@ -357,10 +355,7 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
     let Some(tls) = &fm.tls else {
         return;
     };
-    let details = report.attempts.iter().find_map(|a| match &a.details {
-        Details::Tls(t) => Some(t),
-        _ => None,
-    });
+    let details = report.attempts.iter().find_map(|a| a.details.tls());
     let chain = details.and_then(|d| d.chain.as_ref());
     for (store, g) in &tls.verified {
         let ok = chain.is_some_and(|c| c.anchors().iter().any(|a| &a.store == store && a.verified));
@@ -437,10 +432,7 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
 /// could not be read); identification and algorithm series describe the
 /// last offer seen and are kept when a probe saw none.
 fn record_ssh(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
-    let details = report.attempts.iter().find_map(|a| match &a.details {
-        Details::Ssh(s) => Some(s),
-        _ => None,
-    });
+    let details = report.attempts.iter().find_map(|a| a.details.ssh());
     if let Some(kinds) = &fm.ssh {
         for (kind, g) in kinds {
             let n = details.map_or(0, |d| d.judgement.violation_count(*kind));

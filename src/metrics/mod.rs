@@ -252,46 +252,44 @@ impl Metrics {
             ("vantage", v),
         ]);
         let phases = phases_of(flow);
-        let tls = match &flow.check {
-            crate::config::CheckSpec::Tls(spec) if flow.expect == crate::config::Expect::Open => {
-                Some(kinds::TlsSeries {
-                    verified: spec
-                        .trust
-                        .iter()
-                        .map(|a| {
-                            let g = self.tls_verified.with_label_values(&[v, n, a.as_str()]);
-                            (a.clone(), g)
-                        })
-                        .collect(),
-                    order_ok: self.tls_order_ok.with_label_values(&[v, n]),
-                    certificates: self.tls_certificates.with_label_values(&[v, n]),
-                })
-            }
-            _ => None,
-        };
-        let ssh = match &flow.check {
-            crate::config::CheckSpec::Ssh(_) if flow.expect == crate::config::Expect::Open => {
-                Some(crate::analyze::ssh_policy::AlgorithmKind::ALL.map(|k| {
-                    (
-                        k,
-                        self.ssh_violations.with_label_values(&[v, n, k.as_str()]),
-                    )
-                }))
-            }
-            _ => None,
-        };
-        let protocol_series = match &flow.check {
-            crate::config::CheckSpec::Tls(spec)
-                if flow.expect == crate::config::Expect::Open && spec.protocol.is_some() =>
-            {
-                Some((
+        // Kind series exist for flows that must be open: a closed one never
+        // gets that far.
+        let open = flow.expect == crate::config::Expect::Open;
+        let tls = flow
+            .check
+            .tls()
+            .filter(|_| open)
+            .map(|spec| kinds::TlsSeries {
+                verified: spec
+                    .trust
+                    .iter()
+                    .map(|a| {
+                        let g = self.tls_verified.with_label_values(&[v, n, a.as_str()]);
+                        (a.clone(), g)
+                    })
+                    .collect(),
+                order_ok: self.tls_order_ok.with_label_values(&[v, n]),
+                certificates: self.tls_certificates.with_label_values(&[v, n]),
+            });
+        let ssh = flow.check.ssh().filter(|_| open).map(|_| {
+            crate::analyze::ssh_policy::AlgorithmKind::ALL.map(|k| {
+                (
+                    k,
+                    self.ssh_violations.with_label_values(&[v, n, k.as_str()]),
+                )
+            })
+        });
+        let protocol_series = flow
+            .check
+            .tls()
+            .filter(|spec| open && spec.protocol.is_some())
+            .map(|_| {
+                (
                     self.tls_protocol_connections.with_label_values(&[v, n]),
                     // 0 until a probe reports a complete enumeration.
                     self.tls_protocol_complete.with_label_values(&[v, n]),
-                ))
-            }
-            _ => None,
-        };
+                )
+            });
         let (protocol_connections, protocol_complete) = protocol_series.unzip();
         let fm = Arc::new(FlowMetrics {
             tls,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::{CheckSpec, Config};
+use crate::config::Config;
 use crate::net::dns::Resolver;
 use crate::net::fds::{self, Budget};
 use crate::probe::board::ChainBoard;
@@ -41,12 +41,7 @@ pub fn prepare(c: &Config) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
 pub fn prepare_with(c: &Config, board: Arc<ChainBoard>) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
     let wanted: Vec<String> = c
         .active_flows()
-        .filter_map(|f| match &f.check {
-            CheckSpec::Tls(t) => Some(t.trust.clone()),
-            CheckSpec::Crl(s) => Some(s.trust.clone()),
-            CheckSpec::Ocsp(s) => Some(s.trust.clone()),
-            _ => None,
-        })
+        .filter_map(|f| f.check.trust().map(<[String]>::to_vec))
         .flatten()
         .collect();
     let stores = crate::probe::tls::load_stores(&c.trust, &wanted)?;

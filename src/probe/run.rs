@@ -82,11 +82,7 @@ impl Prepared {
 
     /// The TLS flow whose chain this flow reads, if any.
     pub fn depends_on(&self) -> Option<&str> {
-        match &self.flow.check {
-            CheckSpec::Crl(c) => c.from_flow.as_deref(),
-            CheckSpec::Ocsp(c) => Some(c.from_flow.as_str()),
-            _ => None,
-        }
+        self.flow.check.from_flow()
     }
 
     /// File descriptors a probe of this flow holds at most at once: one

@@ -117,10 +117,7 @@ pub(crate) fn link(
     use crate::config::CheckSpec;
     let tls: std::collections::BTreeMap<String, Vec<String>> = flows
         .iter()
-        .filter_map(|f| match &f.check {
-            CheckSpec::Tls(t) => Some((f.name.clone(), t.trust.clone())),
-            _ => None,
-        })
+        .filter_map(|f| f.check.tls().map(|t| (f.name.clone(), t.trust.clone())))
         .collect();
     // A set: a ring of 50k CRL flows naming each other stays linear.
     let valid: std::collections::BTreeSet<String> = flows.iter().map(|f| f.name.clone()).collect();
@@ -129,7 +126,7 @@ pub(crate) fn link(
         let (table, from_flow, trust_set, own_trust) = match &mut f.check {
             CheckSpec::Crl(c) => ("crl", c.from_flow.clone(), c.trust_set, &mut c.trust),
             CheckSpec::Ocsp(c) => ("ocsp", Some(c.from_flow.clone()), c.trust_set, &mut c.trust),
-            _ => continue,
+            CheckSpec::Tcp | CheckSpec::Tls(_) | CheckSpec::Ssh(_) | CheckSpec::Http(_) => continue,
         };
         let Some(src) = from_flow else {
             continue;

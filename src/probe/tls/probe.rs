@@ -324,10 +324,7 @@ fn with_protocols(
 
 /// The server certificate's facts, when the handshake got that far.
 fn leaf_facts(details: &Details) -> Option<crate::analyze::chain::CertFacts> {
-    match details {
-        Details::Tls(d) => d.chain.as_ref()?.certificates.first().cloned(),
-        _ => None,
-    }
+    details.tls()?.chain.as_ref()?.certificates.first().cloned()
 }
 
 async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
