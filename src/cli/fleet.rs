@@ -5,10 +5,16 @@
 //! the local configuration's flows as the catalog: a catalog flow no
 //! instance probed is *not covered*, a finding like a failed flow.
 //!
+//! With `[fleet.prometheus]`, `--fleet` reads the rows from that central
+//! store instead ([`fleet_store`](super::fleet_store)): sites behind
+//! firewalls push to it, so nobody needs inbound HTTPS to every instance.
+//! `--direct` asks the instances anyway (a store cannot probe now).
+//!
 //! Exit: 0 every flow from every vantage meets its expectation; 1 one
 //! does not, or is not covered; 2 usage or configuration; 3 an instance
-//! could not be asked. 3 wins over 1: with an instance missing the matrix
-//! is incomplete, and "fix the fleet check first" is the next step.
+//! (or the store) could not be asked. 3 wins over 1: with an instance
+//! missing the matrix is incomplete, and "fix the fleet check first" is the
+//! next step.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -19,6 +25,7 @@ use super::fleet_render::{self, InstanceStatus, Last, Mismatch, Row, Status};
 use super::{EXIT_FAIL, EXIT_UNASKED, EXIT_USAGE, Output};
 use crate::config::Config;
 use crate::config::fleet::Instance;
+use crate::net::prom::StoreFlow;
 use crate::net::remote::{Client, RemoteError, RemoteFlow};
 use crate::probe::Phase;
 
@@ -30,6 +37,9 @@ pub struct Args<'a> {
     pub remotes: &'a [String],
     /// `--local`: this host's active flows too.
     pub local: bool,
+    /// `--direct`: with `--fleet`, ask the `[[fleet.instance]]`s even
+    /// when `[fleet.prometheus]` is set.
+    pub direct: bool,
 }
 
 /// The name local rows carry in the INSTANCE column.
@@ -41,7 +51,12 @@ pub const LOCAL: &str = "local";
 const MARGIN: Duration = Duration::from_secs(5);
 
 pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode {
-    let instances = match instances(c, args) {
+    let store = c
+        .fleet
+        .store
+        .as_ref()
+        .filter(|_| args.fleet && !args.direct);
+    let instances = match instances(c, args, store.is_some()) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("{e}");
@@ -65,12 +80,19 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
             }
         }
     }
+    let store_client = match store.map(|s| Client::new(s.as_instance())).transpose() {
+        Ok(cl) => cl,
+        Err(e) => {
+            eprintln!("fleet.prometheus: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let rt = match super::one_shot_runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     let fallback = default_timeout(c, only);
-    let (answers, local) = rt.block_on(async {
+    let (answers, local, stored) = rt.block_on(async {
         // Every instance at once, each on its own task.
         let asks: Vec<_> = clients
             .iter()
@@ -85,13 +107,24 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
         } else {
             None
         };
+        let stored = match &store_client {
+            Some(cl) => {
+                let t = cl
+                    .instance
+                    .access
+                    .timeout
+                    .unwrap_or(super::fleet_store::STORE_TIMEOUT);
+                Some(crate::net::prom::read(cl, t).await)
+            }
+            None => None,
+        };
         let mut answers = Vec::new();
         for a in asks {
             answers.push(a.await.unwrap_or_else(|e| {
                 Err(RemoteError::Http(format!("the request task failed: {e}")))
             }));
         }
-        (answers, local)
+        (answers, local, stored)
     });
 
     let mut rows: Vec<Row> = Vec::new();
@@ -112,6 +145,37 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
             }
         }
     }
+    if let (Some(cl), Some(stored)) = (&store_client, stored) {
+        let i = &cl.instance;
+        match stored {
+            Ok(flows) => {
+                let flows: Vec<StoreFlow> = flows
+                    .into_iter()
+                    .filter(|f| only.is_empty() || only.contains(&f.name))
+                    .collect();
+                statuses.push(InstanceStatus {
+                    name: i.name.clone(),
+                    url: i.url.to_string(),
+                    ok: true,
+                    error: None,
+                    flows: flows.len(),
+                    store: true,
+                });
+                rows.extend(flows.into_iter().map(|f| super::fleet_store::row(c, f)));
+            }
+            Err(e) => {
+                eprintln!("flowprobe check: store {} ({}): {e}", i.name, i.url);
+                statuses.push(InstanceStatus {
+                    name: i.name.clone(),
+                    url: i.url.to_string(),
+                    ok: false,
+                    error: Some(e.to_string()),
+                    flows: 0,
+                    store: true,
+                });
+            }
+        }
+    }
     for (cl, answer) in clients.iter().zip(answers) {
         let i = &cl.instance;
         match answer {
@@ -122,6 +186,7 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
                     ok: true,
                     error: None,
                     flows: a.flows.len(),
+                    store: false,
                 });
                 rows.extend(a.flows.into_iter().map(|f| remote_row(i, f)));
             }
@@ -133,6 +198,7 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
                     ok: false,
                     error: Some(e.to_string()),
                     flows: 0,
+                    store: false,
                 });
             }
         }
@@ -157,13 +223,15 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
     }
 }
 
-/// The configured instances (`--fleet`) and the ad-hoc ones, each once.
-fn instances(c: &Config, args: &Args) -> Result<Vec<Instance>, String> {
+/// The configured instances (`--fleet`, unless the store answers for
+/// them) and the ad-hoc ones, each once.
+fn instances(c: &Config, args: &Args, from_store: bool) -> Result<Vec<Instance>, String> {
     let mut out: Vec<Instance> = Vec::new();
-    if args.fleet {
+    if args.fleet && !from_store {
         if c.fleet.instances.is_empty() {
             return Err(format!(
-                "--fleet: {} has no [[fleet.instance]]; add some or name instances with --remote URL",
+                "--fleet{}: {} has no [[fleet.instance]]; add some, set [fleet.prometheus], or name instances with --remote URL",
+                if args.direct { " --direct" } else { "" },
                 c.origin
             ));
         }
@@ -200,6 +268,7 @@ fn default_timeout(c: &Config, only: &[String]) -> Duration {
 /// A row for catalog flow `f`, as `instance` saw it (or nobody did).
 fn flow_row(instance: &str, f: &crate::config::Flow, status: Status, last: Option<Last>) -> Row {
     Row {
+        site: None,
         instance: instance.to_string(),
         vantage: f.from.clone(),
         name: f.name.clone(),
@@ -213,6 +282,7 @@ fn flow_row(instance: &str, f: &crate::config::Flow, status: Status, last: Optio
         status,
         last,
         mismatch: Vec::new(),
+        freshness: None,
     }
 }
 
@@ -237,6 +307,7 @@ fn remote_row(instance: &Instance, f: RemoteFlow) -> Row {
         _ => Vec::new(),
     };
     Row {
+        site: None,
         instance: instance.name.clone(),
         vantage: f.vantage,
         name: f.name,
@@ -262,6 +333,7 @@ fn remote_row(instance: &Instance, f: RemoteFlow) -> Row {
             started: l.started,
             time_seconds: l.phases.total,
         }),
+        freshness: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Renderers of the fleet check's merged matrix (table, JSON, JUnit),
-//! shaped like `check`'s (`render`) with the instance that probed each row.
+//! shaped like `check`'s (`render`) with the instance that probed each row
+//! (and its site, when the rows come from a central store).
 
 use std::fmt::Write;
 
@@ -20,6 +21,10 @@ pub enum Status {
     /// A row that cannot speak for the catalog's flow: its instance does
     /// not run that vantage, or it probes something else under that name.
     Mismatch = "mismatch",
+    /// A row read from the central store whose last probe is older than
+    /// the freshness bound (or that was never probed): what the store
+    /// holds is no longer a result.
+    Stale = "stale",
 }
 }
 
@@ -62,7 +67,12 @@ impl Status {
 /// One row of the matrix: a flow, from a vantage, as one instance saw it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// The `site` label of a row read from the store (the external label
+    /// of the site's agent); `None` for rows asked directly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
     /// The instance's name; `local` for `--local`; empty when not covered.
+    /// From the store: the `instance` label (unique only within a site).
     pub instance: String,
     pub vantage: String,
     pub name: String,
@@ -78,6 +88,30 @@ pub struct Row {
     /// Set with [`Status::Mismatch`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mismatch: Vec<Mismatch>,
+    /// Rows read from the store: how old the last probe was at the
+    /// store's evaluation time, against which bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Freshness {
+    /// `None`: never probed (no `flowprobe_probe_last_timestamp_seconds`).
+    pub age_seconds: Option<f64>,
+    pub stale_after_seconds: f64,
+}
+
+impl Freshness {
+    /// The table's line under a stale row.
+    fn text(&self) -> String {
+        match self.age_seconds {
+            Some(age) => format!(
+                "last probe {age:.1}s ago in the store, older than {}s (stale_after): no current result",
+                self.stale_after_seconds
+            ),
+            None => "never probed: the store holds no last probe time for this flow".into(),
+        }
+    }
 }
 
 impl Row {
@@ -110,18 +144,45 @@ pub struct InstanceStatus {
     pub error: Option<String>,
     /// Flows it answered for.
     pub flows: usize,
+    /// The central store (`[fleet.prometheus]`), not an instance.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub store: bool,
 }
 
-fn summary(m: &Matrix, instances: &[InstanceStatus]) -> String {
+fn summary(m: &Matrix, sources: &[InstanceStatus]) -> String {
     let pass = m.rows.iter().filter(|r| r.status == Status::Pass).count();
+    let stale = m.rows.iter().filter(|r| r.status == Status::Stale).count();
+    let stale = if stale > 0 {
+        format!(" ({stale} stale)")
+    } else {
+        String::new()
+    };
+    let instances: Vec<&InstanceStatus> = sources.iter().filter(|s| !s.store).collect();
     let asked = instances.iter().filter(|i| i.ok).count();
-    format!(
-        "{} rows, {pass} pass, {} fail, {} not covered; {asked} of {} instances answered",
+    let mut out = format!(
+        "{} rows, {pass} pass, {} fail{stale}, {} not covered; ",
         m.rows.len(),
         m.rows.len() - pass,
         m.not_covered.len(),
-        instances.len()
-    )
+    );
+    let store = sources.iter().find(|s| s.store);
+    if let Some(s) = store {
+        out.push_str(if s.ok {
+            "from the store"
+        } else {
+            "the store did not answer"
+        });
+    }
+    if store.is_none() || !instances.is_empty() {
+        if store.is_some() {
+            out.push_str(", ");
+        }
+        out.push_str(&format!(
+            "{asked} of {} instances answered",
+            instances.len()
+        ));
+    }
+    out
 }
 
 /// The STIG Table 1-2 layout of `check`, with the instance per row, the
@@ -129,9 +190,13 @@ fn summary(m: &Matrix, instances: &[InstanceStatus]) -> String {
 /// With `color` (a terminal), rows that are not PASS are red.
 pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
     let header = [
-        "VANTAGE", "INSTANCE", "TO", "PORT", "CHECK", "EXPECT", "STATUS", "REASON", "TIME", "FLOW",
+        "SITE", "VANTAGE", "INSTANCE", "TO", "PORT", "CHECK", "EXPECT", "STATUS", "REASON", "TIME",
+        "FLOW",
     ];
-    let cells = |r: &Row| -> [String; 10] {
+    // The SITE column only when a row has a site: a direct fleet check
+    // prints what it always printed.
+    let first = usize::from(!m.rows.iter().any(|r| r.site.is_some()));
+    let cells = |r: &Row| -> [String; 11] {
         let (reason, time) = match &r.last {
             _ if r.status == Status::Mismatch => ("mismatch".to_string(), String::new()),
             Some(l) => (
@@ -142,6 +207,7 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
             None => (String::new(), String::new()),
         };
         [
+            r.site.clone().unwrap_or_else(|| "-".into()),
             r.vantage.clone(),
             if r.instance.is_empty() {
                 "-".into()
@@ -159,7 +225,7 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
         ]
     };
     let all: Vec<&Row> = m.rows.iter().chain(&m.not_covered).collect();
-    let rows: Vec<[String; 10]> = all.iter().map(|r| cells(r)).collect();
+    let rows: Vec<[String; 11]> = all.iter().map(|r| cells(r)).collect();
     let mut width = header.map(str::len);
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -169,7 +235,7 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
     let mut out = String::new();
     let line = |cells: &[String], red: bool, out: &mut String| {
         let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
+        for (i, c) in cells.iter().enumerate().skip(first) {
             let _ = write!(l, "{:<w$}  ", c, w = width[i]);
         }
         if red {
@@ -188,6 +254,10 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
                 "    does not cover the catalog flow: {}",
                 r.mismatch_text()
             );
+        } else if r.status == Status::Stale
+            && let Some(f) = &r.freshness
+        {
+            let _ = writeln!(out, "    {}", f.text());
         } else if let Some(l) = &r.last
             && !l.up
             && !l.detail.is_empty()
@@ -205,7 +275,8 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
     for i in instances.iter().filter(|i| !i.ok) {
         let _ = writeln!(
             out,
-            "\ninstance {} ({}) not asked: {}",
+            "\n{} {} ({}) not asked: {}",
+            if i.store { "store" } else { "instance" },
             i.name,
             i.url,
             i.error.as_deref().unwrap_or("?")
@@ -260,7 +331,10 @@ pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
         let _ = write!(
             out,
             "    <testcase classname=\"{}\" name=\"{} ({}:{} expect {}) on {}\" time=\"{time:.3}\"",
-            escape_markup(&r.vantage),
+            escape_markup(&match &r.site {
+                Some(site) => format!("{site}/{}", r.vantage),
+                None => r.vantage.clone(),
+            }),
             escape_markup(&r.name),
             escape_markup(&r.host),
             r.port,
@@ -280,6 +354,14 @@ pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
                     out,
                     ">\n      <failure type=\"mismatch\" message=\"does not cover the catalog flow: {}\"/>\n    </testcase>",
                     escape_markup(&r.mismatch_text())
+                );
+            }
+            (Status::Stale, _) => {
+                let text = r.freshness.map(|f| f.text()).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure type=\"stale\" message=\"{}\"/>\n    </testcase>",
+                    escape_markup(&text)
                 );
             }
             (Status::NotCovered, _) | (_, None) => {
@@ -303,7 +385,8 @@ pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
     for i in instances.iter().filter(|i| !i.ok) {
         let _ = writeln!(
             out,
-            "    <testcase classname=\"instance\" name=\"{} ({})\" time=\"0.000\">\n      <error type=\"not_asked\" message=\"{}\"/>\n    </testcase>",
+            "    <testcase classname=\"{}\" name=\"{} ({})\" time=\"0.000\">\n      <error type=\"not_asked\" message=\"{}\"/>\n    </testcase>",
+            if i.store { "store" } else { "instance" },
             escape_markup(&i.name),
             escape_markup(&i.url),
             escape_markup(i.error.as_deref().unwrap_or("?"))
@@ -327,9 +410,15 @@ mod tests {
             .collect();
         assert_eq!(
             json,
-            ["\"pass\"", "\"fail\"", "\"not_covered\"", "\"mismatch\""]
+            [
+                "\"pass\"",
+                "\"fail\"",
+                "\"not_covered\"",
+                "\"mismatch\"",
+                "\"stale\""
+            ]
         );
         let table: Vec<String> = Status::ALL.iter().map(|s| s.label()).collect();
-        assert_eq!(table, ["PASS", "FAIL", "NOT COVERED", "MISMATCH"]);
+        assert_eq!(table, ["PASS", "FAIL", "NOT COVERED", "MISMATCH", "STALE"]);
     }
 }

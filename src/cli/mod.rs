@@ -6,6 +6,7 @@ mod check;
 pub mod docs;
 mod fleet;
 mod fleet_render;
+mod fleet_store;
 mod pki;
 mod profile;
 mod render;
@@ -84,7 +85,8 @@ pub enum Command {
         flows: Vec<String>,
         /// Ask every `[[fleet.instance]]` of the configuration to run its
         /// flows now, and print one merged matrix (exit 3 when one cannot
-        /// be asked).
+        /// be asked); with `[fleet.prometheus]`, read the matrix from that
+        /// central store instead.
         #[arg(long)]
         fleet: bool,
         /// Ask this flowprobe instance too, with the `[fleet.defaults]`
@@ -95,6 +97,10 @@ pub enum Command {
         /// too and merge them in.
         #[arg(long)]
         local: bool,
+        /// With --fleet: ask every `[[fleet.instance]]` to probe now even
+        /// when `[fleet.prometheus]` is set (which --fleet reads otherwise).
+        #[arg(long)]
+        direct: bool,
     },
     /// Validate or print the configuration.
     Config {
@@ -239,7 +245,12 @@ pub fn main(cli: Cli) -> ExitCode {
             fleet,
             remotes,
             local,
+            direct,
         } => {
+            if *direct && !*fleet {
+                eprintln!("--direct chooses how --fleet asks: give --fleet too");
+                return ExitCode::from(EXIT_USAGE);
+            }
             if *local && !*fleet && remotes.is_empty() {
                 eprintln!(
                     "--local mixes this host's flows into a fleet check: give --fleet or --remote URL too"
@@ -257,6 +268,7 @@ pub fn main(cli: Cli) -> ExitCode {
                     fleet: *fleet,
                     remotes,
                     local: *local,
+                    direct: *direct,
                 };
                 return fleet::run(&c, flows, *output, &args);
             }

@@ -1,5 +1,7 @@
 //! `[fleet]`: the flowprobe instances `flowprobe check --fleet` asks, and
-//! how to reach them (CA, client certificate, basic auth, timeout).
+//! how to reach them (CA, client certificate, basic auth, timeout); or the
+//! central Prometheus-compatible store (`[fleet.prometheus]`) the sites
+//! push to, which the fleet check then reads instead.
 //!
 //! Validated once into types that cannot hold an invalid value: a URL is
 //! a scheme, a host and a port; every file named is readable when the
@@ -23,6 +25,22 @@ use super::validate::{duration, section};
 pub(crate) struct RawFleet {
     pub defaults: Option<RawAccess>,
     pub instance: Option<Vec<toml::Value>>,
+    /// A URL, or a table with `url` and the access keys.
+    pub prometheus: Option<toml::Value>,
+}
+
+/// `[fleet.prometheus]` as written: the access keys of an instance, and
+/// the freshness bound of the rows read from the store.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStore {
+    pub url: Option<String>,
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+    pub timeout: Option<String>,
+    pub basic_auth: Option<RawBasicAuth>,
+    pub stale_after: Option<String>,
 }
 
 /// The access settings, as `[fleet.defaults]` and each `[[fleet.instance]]`
@@ -52,6 +70,35 @@ pub(crate) struct RawBasicAuth {
 pub struct Fleet {
     pub defaults: Access,
     pub instances: Vec<Instance>,
+    /// `[fleet.prometheus]`: `check --fleet` reads the matrix from here
+    /// (unless `--direct`).
+    pub store: Option<Store>,
+}
+
+/// The central store the sites' agents write to, read through its
+/// Prometheus query API (`GET /api/v1/query`). A store holds what was
+/// probed on schedule; it cannot probe now, so rows carry their age.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    pub url: InstanceUrl,
+    /// `[fleet.defaults]`, each key overridable, as for an instance.
+    pub access: Access,
+    /// A row whose last probe is older than this is `stale`. `None`: per
+    /// flow, derived from its interval (`cli::fleet`).
+    pub stale_after: Option<Duration>,
+}
+
+impl Store {
+    /// The store as a peer of the HTTP client: named `prometheus` in
+    /// errors and in the matrix's list of sources.
+    pub fn as_instance(&self) -> Instance {
+        Instance {
+            name: "prometheus".into(),
+            url: self.url.clone(),
+            access: self.access.clone(),
+            vantages: None,
+        }
+    }
 }
 
 impl Fleet {
@@ -336,9 +383,74 @@ pub(crate) fn validate(
             vantages,
         });
     }
+    let store = raw.prometheus.and_then(|v| store(v, &defaults, base, errs));
     (errs.errors.len() == before).then_some(Fleet {
         defaults,
         instances,
+        store,
+    })
+}
+
+/// The longest `stale_after`: a week-old "last probe" is not a result.
+const MAX_STALE_AFTER: Duration = Duration::from_secs(7 * 86_400);
+
+/// `prometheus = "https://..."` ([fleet.defaults] access) or
+/// `[fleet.prometheus]` with `url` and overrides.
+fn store(value: toml::Value, defaults: &Access, dir: &Path, errs: &mut Collector) -> Option<Store> {
+    const KEY: &str = "fleet.prometheus";
+    let raw = match value {
+        toml::Value::String(url) => RawStore {
+            url: Some(url),
+            ..RawStore::default()
+        },
+        toml::Value::Table(_) => section::<RawStore>(Some(value), KEY, errs)?,
+        other => {
+            errs.push(
+                KEY,
+                format!(
+                    "a {} is neither a URL nor a table with `url`",
+                    other.type_str()
+                ),
+            );
+            return None;
+        }
+    };
+    let url = match raw.url.as_deref() {
+        None => {
+            errs.push(format!("{KEY}.url"), "is required");
+            None
+        }
+        Some(u) => InstanceUrl::parse(u)
+            .map_err(|e| errs.push(format!("{KEY}.url"), e))
+            .ok(),
+    };
+    let as_access = RawAccess {
+        ca_file: raw.ca_file,
+        cert_file: raw.cert_file,
+        key_file: raw.key_file,
+        timeout: raw.timeout,
+        basic_auth: raw.basic_auth,
+        ..RawAccess::default()
+    };
+    let access = access(&as_access, defaults, KEY, dir, errs);
+    let stale_after = match raw.stale_after.as_deref() {
+        None => Some(None),
+        Some(s) => {
+            let k = format!("{KEY}.stale_after");
+            duration(s, &k, errs).and_then(|d| {
+                if d.is_zero() || d > MAX_STALE_AFTER {
+                    errs.push(k, "must be more than 0 and at most 7d");
+                    None
+                } else {
+                    Some(Some(d))
+                }
+            })
+        }
+    };
+    Some(Store {
+        url: url?,
+        access: access?,
+        stale_after: stale_after?,
     })
 }
 
@@ -481,6 +593,18 @@ pub(crate) fn to_toml(f: &Fleet) -> Option<toml::Table> {
     if !instances.is_empty() {
         t.insert("instance".into(), toml::Value::Array(instances));
     }
+    if let Some(s) = &f.store {
+        let mut st = toml::Table::new();
+        st.insert("url".into(), toml::Value::String(s.url.to_string()));
+        st.extend(access_toml(&s.access));
+        if let Some(d) = s.stale_after {
+            st.insert(
+                "stale_after".into(),
+                toml::Value::String(humantime::format_duration(d).to_string()),
+            );
+        }
+        t.insert("prometheus".into(), toml::Value::Table(st));
+    }
     Some(t)
 }
 
@@ -541,6 +665,59 @@ mod tests {
         ] {
             assert!(InstanceUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn store_of(text: &str) -> (Option<Fleet>, Vec<String>) {
+        let value: toml::Value = toml::from_str(text).expect("toml");
+        let fleet = value.get("fleet").cloned();
+        let mut errs = Collector::new("t.toml");
+        let f = validate(fleet, &BTreeSet::new(), &mut errs);
+        let keys = errs.errors.iter().map(|e| e.key.clone()).collect();
+        (f, keys)
+    }
+
+    #[test]
+    fn store_as_a_url_or_a_table() {
+        let (f, errs) = store_of("[fleet]\nprometheus = \"https://prom.example.mil:9090\"\n");
+        assert!(errs.is_empty(), "{errs:?}");
+        let s = f.and_then(|f| f.store).expect("store");
+        assert_eq!(s.url.port, 9090);
+        assert_eq!(s.stale_after, None);
+        let (f, errs) = store_of(
+            "[fleet.defaults]\ntimeout = \"20s\"\n[fleet.prometheus]\nurl = \"http://127.0.0.1:9090/prom\"\nstale_after = \"90s\"\n",
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        let s = f.and_then(|f| f.store).expect("store");
+        assert_eq!(s.url.prefix, "/prom");
+        assert_eq!(s.stale_after, Some(Duration::from_secs(90)));
+        assert_eq!(
+            s.access.timeout,
+            Some(Duration::from_secs(20)),
+            "the defaults apply to the store too"
+        );
+    }
+
+    #[test]
+    fn store_errors_name_their_keys() {
+        let (f, errs) = store_of(
+            "[fleet.prometheus]\nurl = \"ftp://x\"\nstale_after = \"0s\"\nca_file = \"/nonexistent/ca.pem\"\nbasic_auth = { username = \"ops\" }\n",
+        );
+        assert!(f.is_none());
+        for k in [
+            "fleet.prometheus.url",
+            "fleet.prometheus.stale_after",
+            "fleet.prometheus.ca_file",
+            "fleet.prometheus.basic_auth.password_file",
+        ] {
+            assert!(errs.iter().any(|e| e == k), "{k} not in {errs:?}");
+        }
+        let (_, errs) = store_of("[fleet.prometheus]\nstale = \"1m\"\n");
+        assert!(
+            errs.iter().any(|e| e.starts_with("fleet.prometheus")),
+            "{errs:?}"
+        );
+        let (_, errs) = store_of("[fleet]\nprometheus = 9090\n");
+        assert_eq!(errs, ["fleet.prometheus"]);
     }
 
     #[test]

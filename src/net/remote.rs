@@ -155,18 +155,37 @@ impl Client {
     /// `timeout`. Names the instance does not run are skipped there
     /// (`skip_unknown`), so one `--flow` list serves every vantage.
     pub async fn check(&self, flows: &[String], timeout: Duration) -> Result<Answer, RemoteError> {
-        match tokio::time::timeout(timeout, self.exchange(flows)).await {
+        let mut path = "/api/v1/check".to_string();
+        if !flows.is_empty() {
+            let names: Vec<String> = flows.iter().map(|f| percent_encode(f)).collect();
+            path.push_str(&format!("?flow={}&skip_unknown=true", names.join(",")));
+        }
+        let body = self.fetch(hyper::Method::POST, &path, timeout).await?;
+        parse(&body)
+    }
+
+    /// One request to `path_and_query` under the URL's prefix, the whole
+    /// exchange within `timeout` and a 200 answer's body within
+    /// [`MAX_BODY`]; any other status is its [`RemoteError`]. Shared by
+    /// the instances' check and the store's queries (`net::prom`).
+    pub async fn fetch(
+        &self,
+        method: hyper::Method,
+        path_and_query: &str,
+        timeout: Duration,
+    ) -> Result<Bytes, RemoteError> {
+        match tokio::time::timeout(timeout, self.exchange(method, path_and_query)).await {
             Ok(r) => r,
             Err(_) => Err(RemoteError::Timeout(timeout)),
         }
     }
 
-    async fn exchange(&self, flows: &[String]) -> Result<Answer, RemoteError> {
+    async fn exchange(&self, method: hyper::Method, path: &str) -> Result<Bytes, RemoteError> {
         let url = &self.instance.url;
         let tcp = connect(&url.host, url.port).await?;
         let _ = tcp.set_nodelay(true);
         let body = match &self.tls {
-            None => self.request(tcp, flows).await?,
+            None => self.request(tcp, method, path).await?,
             Some(config) => {
                 let name = match &url.host {
                     Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
@@ -177,13 +196,18 @@ impl Client {
                     .connect(name, tcp)
                     .await
                     .map_err(|e| RemoteError::Tls(bounded(&e.to_string(), MAX_TEXT)))?;
-                self.request(tls, flows).await?
+                self.request(tls, method, path).await?
             }
         };
-        parse(&body)
+        Ok(body)
     }
 
-    async fn request<S>(&self, io: S, flows: &[String]) -> Result<Bytes, RemoteError>
+    async fn request<S>(
+        &self,
+        io: S,
+        method: hyper::Method,
+        path: &str,
+    ) -> Result<Bytes, RemoteError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -192,14 +216,9 @@ impl Client {
             hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(io))
                 .await
                 .map_err(|e| http_error(&e))?;
-        let mut path = format!("{}/api/v1/check", url.prefix);
-        if !flows.is_empty() {
-            let names: Vec<String> = flows.iter().map(|f| percent_encode(f)).collect();
-            path.push_str(&format!("?flow={}&skip_unknown=true", names.join(",")));
-        }
         let mut req = hyper::Request::builder()
-            .method(hyper::Method::POST)
-            .uri(path)
+            .method(method)
+            .uri(format!("{}{path}", url.prefix))
             .header(HOST, url.authority())
             .header(USER_AGENT, concat!("flowprobe/", env!("CARGO_PKG_VERSION")))
             .header(ACCEPT, "application/json")
@@ -364,7 +383,9 @@ pub fn bounded(s: &str, max: usize) -> String {
     out
 }
 
-fn percent_encode(s: &str) -> String {
+/// `s` as one query component: everything but RFC 3986's unreserved
+/// characters percent-encoded (a PromQL query is full of `{}"=~`).
+pub fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
