@@ -2,9 +2,10 @@
 """Structural check of grafana/flowprobe.json (stdlib only).
 
 Fails when: panel ids are not unique; a panel or target does not use the
-`${datasource}` variable; the datasource/vantage/flow variables are missing or
-of the wrong type; a target has no expr; a per-flow query ignores the
-$vantage filter; the schema version is too old.
+`${datasource}` variable; the datasource/site/vantage/flow variables are missing
+or of the wrong type; a target has no expr; a per-flow query ignores the
+$site or $vantage filter (README "Many sites": the same vantage runs at many
+sites); the schema version is too old.
 Usage: check_dashboard.py [grafana/flowprobe.json]
 """
 import json
@@ -29,7 +30,7 @@ def main(path):
     ds = variables.get("datasource")
     if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
         errors.append("variable `datasource` (type datasource, query prometheus) missing")
-    for name in ("vantage", "flow"):
+    for name in ("site", "vantage", "flow"):
         v = variables.get(name)
         if not v or v.get("type") != "query":
             errors.append(f"query variable `{name}` missing")
@@ -67,6 +68,8 @@ def main(path):
                 errors.append(f"panel {title!r} target {t.get('refId')}: no expr")
             elif "flowprobe_" in expr and "$vantage" not in expr and "ALERTS" not in expr:
                 errors.append(f"panel {title!r} target {t.get('refId')}: ignores $vantage")
+            elif ("flowprobe" in expr or "ALERTS" in expr) and "$site" not in expr:
+                errors.append(f"panel {title!r} target {t.get('refId')}: ignores $site")
         refs = [t.get("refId") for t in targets]
         if len(refs) != len(set(refs)):
             errors.append(f"panel {title!r}: duplicate refIds {refs}")

@@ -4,9 +4,12 @@
 Usage:
   dashboard_queries.py --prometheus http://127.0.0.1:9090 [--dashboard grafana/flowprobe.json]
                        [--retry-for SECONDS] [--allow-empty TITLE]...
+                       [--cacert CA.pem] [--user USER --password-file FILE]
 
-Grafana variables are substituted the way an "All" selection is: $vantage and
-$flow become the regex `.*`; $__rate_interval -> 1m, $__interval -> 30s,
+--cacert and --user/--password-file reach a store behind TLS and basic auth
+(deploy/sites/central-web-config.yml; tests/many_sites.rs).
+Grafana variables are substituted the way an "All" selection is: $site,
+$vantage and $flow become the regex `.*`; $__rate_interval -> 1m, $__interval -> 30s,
 $__range -> 1h. Every target is sent to /api/v1/query (an instant query at
 "now"; range panels are checked at their last point). The run fails on any
 query error, and on any panel none of whose targets returns a series
@@ -15,8 +18,10 @@ are still empty (recording rules need an evaluation or two, rate() needs two
 scrapes) before failing. The closing line is "N passed, N failed".
 """
 import argparse
+import base64
 import json
 import re
+import ssl
 import sys
 import time
 import urllib.error
@@ -24,6 +29,7 @@ import urllib.parse
 import urllib.request
 
 SUBST = [
+    (re.compile(r"\$\{site(:[a-z]+)?\}|\$site\b"), ".*"),
     (re.compile(r"\$\{vantage(:[a-z]+)?\}|\$vantage\b"), ".*"),
     (re.compile(r"\$\{flow(:[a-z]+)?\}|\$flow\b"), ".*"),
     (re.compile(r"\$\{?__rate_interval\}?"), "1m"),
@@ -40,11 +46,17 @@ def substitute(expr):
     return expr
 
 
+# Set by main(): the TLS context (--cacert) and the Authorization header.
+TLS = None
+AUTH = {}
+
+
 def query(base, expr, timeout=30):
     data = urllib.parse.urlencode({"query": expr}).encode()
-    req = urllib.request.Request(base.rstrip("/") + "/api/v1/query", data=data, method="POST")
+    req = urllib.request.Request(base.rstrip("/") + "/api/v1/query", data=data, method="POST",
+                                 headers=AUTH)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=TLS) as resp:
             body = json.load(resp)
     except urllib.error.HTTPError as e:
         try:
@@ -97,7 +109,18 @@ def main():
     ap.add_argument("--retry-for", type=float, default=0, help="seconds to keep retrying empty panels")
     ap.add_argument("--allow-empty", action="append", default=[], metavar="TITLE",
                     help="panel title allowed to return no data (repeatable)")
+    ap.add_argument("--cacert", help="CA file of the store's TLS certificate")
+    ap.add_argument("--user", help="basic auth user (with --password-file)")
+    ap.add_argument("--password-file", help="basic auth password, trailing newline dropped")
     args = ap.parse_args()
+    global TLS, AUTH
+    if args.cacert:
+        TLS = ssl.create_default_context(cafile=args.cacert)
+    if args.user:
+        with open(args.password_file, encoding="utf-8") as f:
+            pw = f.read().rstrip("\r\n")
+        token = base64.b64encode(f"{args.user}:{pw}".encode()).decode()
+        AUTH = {"Authorization": f"Basic {token}"}
     with open(args.dashboard, encoding="utf-8") as f:
         dash = json.load(f)
     panels = list(panels_of(dash))
