@@ -48,6 +48,10 @@ use support::*;
 
 const XSS_DESC: &str = "<script>window.__xss_desc=1</script> in a description";
 const XSS_CN: &str = "<script>window.__xss_cn=1</script>";
+/// A DNS name in the hostile leaf's subjectAltName (IA5 allows it).
+const XSS_SAN: &str = "<img src=x onerror=window.__xss_san=1>.lab.test";
+/// The Content-Type a hostile HTTP server answers with.
+const XSS_CONTENT_TYPE: &str = "text/html\"><img src=x onerror=window.__xss_http=1>";
 
 /// A leaf whose subject CN is markup, issued by DOD SW CA-66, for 127.0.0.1.
 fn hostile_leaf(pki: &Pki) -> CertificateDer<'static> {
@@ -63,7 +67,10 @@ fn hostile_leaf(pki: &Pki) -> CertificateDer<'static> {
         .expect("leaf key");
     let mut params = CertificateParams::default();
     params.distinguished_name = dod_name(XSS_CN);
-    params.subject_alt_names = vec![SanType::IpAddress([127, 0, 0, 1].into())];
+    params.subject_alt_names = vec![
+        SanType::IpAddress([127, 0, 0, 1].into()),
+        SanType::DnsName(XSS_SAN.try_into().expect("IA5")),
+    ];
     params.serial_number = Some(SerialNumber::from(0x6666u64));
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     params
@@ -78,6 +85,7 @@ struct Ports {
     stops: u16,
     expired: u16,
     hostile: Option<u16>,
+    hostile_http: Option<u16>,
     refused: u16,
     forbidden: u16,
 }
@@ -155,6 +163,21 @@ description = "Mobile devices must not reach the MDM's SSH"
     );
     if let Some(port) = p.hostile {
         text += &tls("hostile-names", "administrators", port, "", XSS_DESC);
+    }
+    if let Some(port) = p.hostile_http {
+        text += &format!(
+            r#"
+[[flow]]
+name = "hostile-http"
+from = "administrators"
+to = "mdm"
+port = {port}
+check = "http"
+interval = "1s"
+timeout = "900ms"
+http = {{ path = "/" }}
+"#
+        );
     }
     text
 }
@@ -466,11 +489,27 @@ async fn status_pages_in_headless_chromium() {
     } else {
         None
     };
+    // A server whose answer carries markup in a header the flow page shows.
+    let hostile_http = if shots.is_none() {
+        let h = support::httpd::HttpServer::start().await;
+        h.route(
+            "/",
+            support::httpd::Route::Body {
+                status: 200,
+                content_type: XSS_CONTENT_TYPE,
+                body: std::sync::Arc::new(b"ok".to_vec()),
+            },
+        );
+        Some(h)
+    } else {
+        None
+    };
     let ports = Ports {
         good: good.addr.port(),
         stops: stops.addr.port(),
         expired: expired.addr.port(),
         hostile: hostile.as_ref().map(|h| h.addr.port()),
+        hostile_http: hostile_http.as_ref().map(|h| h.port()),
         refused: free_port(),
         forbidden: free_port(),
     };
@@ -549,9 +588,11 @@ async fn status_pages_in_headless_chromium() {
     let counts = js(&c, "return document.getElementById('counts').innerText;").await;
     let counts = counts.as_str().unwrap_or_default();
     let down = if shots.is_some() { 3 } else { 4 };
-    let all = down + 2;
+    // The hostile HTTP server answers 200: one more up.
+    let up = if shots.is_some() { 2 } else { 3 };
+    let all = down + up;
     assert!(counts.contains(&format!("{down} down")), "{counts}");
-    assert!(counts.contains("2 up"), "{counts}");
+    assert!(counts.contains(&format!("{up} up")), "{counts}");
     // The header: readiness, the configuration, the last reload's age as
     // a time the clock ticks.
     let meta = js(
@@ -934,6 +975,45 @@ async fn status_pages_in_headless_chromium() {
             js(&c, "return window.__xss_cn === undefined;").await,
             json!(true)
         );
+        // The markup in the subjectAltName is shown as text, too.
+        let sans = js(
+            &c,
+            "return document.querySelector('li.cert[data-position=\"0\"]').innerText;",
+        )
+        .await;
+        assert!(
+            sans.as_str().unwrap_or_default().contains(XSS_SAN),
+            "{sans}"
+        );
+        // The HTTP flow's page shows the hostile Content-Type as text.
+        c.goto(&format!("{origin}/flow/administrators/hostile-http"))
+            .await
+            .expect("hostile http flow page");
+        eventually(
+            &c,
+            "the hostile Content-Type as text",
+            Duration::from_secs(10),
+            &format!(
+                "return document.querySelector('main').innerText.includes({});",
+                serde_json::to_string(XSS_CONTENT_TYPE).expect("json")
+            ),
+        )
+        .await;
+        for page in ["hostile-names", "hostile-http"] {
+            c.goto(&format!("{origin}/flow/administrators/{page}"))
+                .await
+                .expect("flow page");
+            assert_eq!(
+                js(
+                    &c,
+                    "return [document.querySelectorAll('img').length, document.querySelectorAll('script').length, \
+                     window.__xss_san === undefined, window.__xss_http === undefined];"
+                )
+                .await,
+                json!([0, 1, true, true]),
+                "{page}: no element injected"
+            );
+        }
     }
 
     // ---- no console errors, no request off the origin ----
@@ -1006,6 +1086,7 @@ async fn status_pages_in_headless_chromium() {
     drop(stops);
     drop(expired);
     drop(hostile);
+    drop(hostile_http);
 
     // ---- 1,000 flows ----
     thousand_flows(&c, dir.path()).await;
