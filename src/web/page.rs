@@ -52,33 +52,41 @@ pub fn flow_href(root: &str, vantage: &str, name: &str) -> String {
 }
 
 /// The document around a page's `<main>`.
-fn layout(title: &str, root: &str, page: &str, main: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title}</title><link rel=\"stylesheet\" href=\"{root}assets/app.css\">\
-<link rel=\"icon\" href=\"{root}assets/favicon.svg\" type=\"image/svg+xml\">\
-<script src=\"{root}assets/app.js\" defer></script></head>\
-<body data-page=\"{page}\" data-root=\"{root}\">\
-<a class=\"skip\" href=\"#main\">Skip to content</a>\
-<div id=\"offline\" class=\"banner\" role=\"status\" hidden></div>\
-<main id=\"main\">{main}</main>\
-<footer><a href=\"{root}\">all flows</a> · <a href=\"{root}metrics\">metrics</a> · <a href=\"{root}api/v1/flows\">API</a> · flowprobe {version}</footer>\
-</body></html>\n",
-        title = esc(title),
-        version = esc(crate::version::VERSION),
-    )
+fn layout(title: &str, root: &str, page: &str, main: maud::Markup) -> maud::Markup {
+    maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href={ (root) "assets/app.css" };
+                link rel="icon" href={ (root) "assets/favicon.svg" } type="image/svg+xml";
+                script src={ (root) "assets/app.js" } defer {}
+            }
+            body data-page=(page) data-root=(root) {
+                a.skip href="#main" { "Skip to content" }
+                div #offline .banner role="status" hidden {}
+                main #main { (main) }
+                footer {
+                    a href=(root) { "all flows" } " · "
+                    a href={ (root) "metrics" } { "metrics" } " · "
+                    a href={ (root) "api/v1/flows" } { "API" } " · flowprobe "
+                    (crate::version::VERSION)
+                }
+            }
+        }
+    }
 }
 
 /// The answer for a flow that is not (or no longer) configured.
 pub fn not_found(vantage: &str, name: &str) -> String {
-    let main = format!(
-        "<h1>No flow {} from {}</h1><p>It is not in the running configuration (renamed or removed by a reload?).</p>\
-<p><a href=\"../../\">All flows</a></p>",
-        esc(name),
-        esc(vantage)
-    );
-    layout("flow not found - flowprobe", "../../", "missing", &main)
+    let main = maud::html! {
+        h1 { "No flow " (name) " from " (vantage) }
+        p { "It is not in the running configuration (renamed or removed by a reload?)." }
+        p { a href="../../" { "All flows" } }
+    };
+    layout("flow not found - flowprobe", "../../", "missing", main).into_string()
 }
 
 #[cfg(test)]

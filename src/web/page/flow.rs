@@ -681,7 +681,7 @@ fn history(v: &FlowView) -> String {
 <details><summary>Every outcome ({} kept, newest first)</summary><table class=\"history\"><thead><tr>\
 <th scope=\"col\">started</th><th scope=\"col\">state</th><th scope=\"col\">reason</th></tr></thead>\
 <tbody>{rows}</tbody></table></details></section>",
-        strip(v),
+        strip(v).into_string(),
         entries.len()
     )
 }
@@ -708,7 +708,7 @@ pub fn render(v: &FlowView, inst: &Instance) -> String {
                     format!(
                         "{text} since {} ({})",
                         utc(i64::from(t)),
-                        time_ago(i64::from(t), now, "since")
+                        time_ago(i64::from(t), now, "since").into_string()
                     )
                 })
                 .unwrap_or_default();
@@ -719,7 +719,7 @@ pub fn render(v: &FlowView, inst: &Instance) -> String {
                 reason = r.reason,
                 note = reason_note(v),
                 detail = esc(&r.detail),
-                last = time_ago(started, now, "age"),
+                last = time_ago(started, now, "age").into_string(),
             );
             let all: Vec<&Finding> = r.findings().collect();
             let _ = write!(
@@ -737,7 +737,7 @@ pub fn render(v: &FlowView, inst: &Instance) -> String {
     main.push_str(&history(v));
     main.push_str(&definition(v, &inst.daemon.origin));
     let title = format!("{text} {} ({}) - flowprobe", v.name, v.vantage);
-    layout(&title, ROOT, "flow", &main)
+    layout(&title, ROOT, "flow", maud::PreEscaped(main)).into_string()
 }
 
 #[cfg(test)]

@@ -21,12 +21,11 @@ pub fn age(secs: i64) -> String {
 
 /// A `<time>` element the script keeps current: absolute time in the
 /// `datetime` attribute and tooltip, relative age as text.
-pub fn time_ago(secs: i64, now: i64, class: &str) -> String {
+pub fn time_ago(secs: i64, now: i64, class: &str) -> maud::Markup {
     let abs = utc(secs);
-    format!(
-        "<time class=\"{class}\" datetime=\"{abs}\" data-t=\"{secs}\" title=\"{abs}\">{} ago</time>",
-        age(now - secs)
-    )
+    maud::html! {
+        time class=(class) datetime=(abs) data-t=(secs) title=(abs) { (age(now - secs)) " ago" }
+    }
 }
 
 /// Milliseconds with a precision that suits the size.
@@ -55,5 +54,9 @@ mod tests {
         assert_eq!(ms(0.00123), "1.23 ms");
         assert_eq!(ms(0.25), "250 ms");
         assert_eq!(ms(2.5), "2.50 s");
+        assert_eq!(
+            time_ago(60, 120, "age").into_string(),
+            "<time class=\"age\" datetime=\"1970-01-01 00:01:00Z\" data-t=\"60\" title=\"1970-01-01 00:01:00Z\">1 min ago</time>"
+        );
     }
 }
