@@ -1,9 +1,10 @@
 //! The status pages for people: the overview at `/` (the flow matrix,
 //! shaped like STIG Table 1-2 and grouped by vantage) and one page per flow
-//! at `/flow/{vantage}/{name}`. Server-rendered HTML with every value
-//! escaped here; the embedded script (`assets/app.js`) only keeps it live (text it
-//! sets, and on a flow page the whole `<main>` swapped for a fresh render
-//! of the server's).
+//! at `/flow/{vantage}/{name}`. Server-rendered HTML from `maud`
+//! templates, which escape every value (no hand escaping); the embedded
+//! script (`assets/app.js`) only keeps it live (text it sets, and on a
+//! flow page the whole `<main>` swapped for a fresh render of the
+//! server's).
 //! No inline script or style, so the pages run under `default-src 'self'`.
 
 mod flow;
@@ -22,12 +23,6 @@ pub struct Instance {
     pub daemon: crate::web::DaemonView,
     /// Unix seconds now, so one render uses one clock.
     pub now: i64,
-}
-
-/// Escape text for HTML element content and quoted attribute values
-/// ([`crate::text::escape_markup`], shared with JUnit).
-pub fn esc(s: &str) -> String {
-    crate::text::escape_markup(s)
 }
 
 /// Percent-encode one URL path segment (everything but RFC 3986
@@ -92,14 +87,6 @@ pub fn not_found(vantage: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn esc_escapes_markup_and_quotes() {
-        assert_eq!(
-            esc("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
-        );
-    }
 
     #[test]
     fn segments_round_trip_any_name() {

@@ -3,12 +3,16 @@
 //! history with reasons, the command that reproduces it, and the facts of
 //! its check: the sent TLS chain drawn as a path per trust store (where it
 //! stops marked, extras greyed), the SSH algorithms as judged, the CRLs.
+//!
+//! Written with `maud`: every value is escaped by the template, none by
+//! hand.
 
-use std::fmt::Write as _;
+use maud::{Markup, html};
 
+use super::Instance;
 use super::fmt::{age, ms, time_ago, utc};
+use super::layout;
 use super::overview::{reason_note, state, strip};
-use super::{Instance, esc, layout};
 use crate::analyze::chain::{AnchorResult, CertFacts, Culprit, StructuralReport, Violation};
 use crate::outcome::{Finding, Level, Reason};
 use crate::probe::crl::CrlDetails;
@@ -20,11 +24,7 @@ use crate::web::FlowView;
 /// From `/flow/{vantage}/{name}` back to `/`.
 const ROOT: &str = "../../";
 
-fn definition(v: &FlowView, origin: &str) -> String {
-    let mut labels = String::new();
-    for (k, val) in &v.labels {
-        let _ = write!(labels, "<code>{}={}</code> ", esc(k), esc(val));
-    }
+fn definition(v: &FlowView, origin: &str) -> Markup {
     // The configuration file goes into the command only when it is one;
     // the embedded default needs no `--config`.
     let config = if std::path::Path::new(origin).is_file() {
@@ -37,24 +37,26 @@ fn definition(v: &FlowView, origin: &str) -> String {
         shell_quote(&v.vantage),
         shell_quote(&v.name)
     );
-    format!(
-        "<section aria-labelledby=\"def-h\"><h2 id=\"def-h\">Definition</h2><dl class=\"facts\">\
-<dt>From (vantage)</dt><dd>{vantage}</dd><dt>To</dt><dd>{to} <span class=\"host\">{host}</span>:{port}</dd>\
-<dt>Check</dt><dd>{check}</dd><dt>Expect</dt><dd>{expect}</dd><dt>Severity</dt><dd>{sev}</dd>\
-<dt>Interval / timeout</dt><dd>{interval} s / {timeout} s</dd><dt>Labels</dt><dd>{labels}</dd></dl>\
-<h3 id=\"repro-h\">Reproduce from this host</h3>\
-<pre class=\"cmd\" id=\"repro\" aria-labelledby=\"repro-h\" tabindex=\"0\">{cmd}</pre></section>",
-        vantage = esc(&v.vantage),
-        to = esc(&v.to),
-        host = esc(&v.host),
-        port = v.port,
-        check = esc(v.check),
-        expect = esc(v.expect),
-        sev = esc(v.severity),
-        interval = v.interval_seconds,
-        timeout = v.timeout_seconds,
-        cmd = esc(&cmd),
-    )
+    html! {
+        section aria-labelledby="def-h" {
+            h2 #def-h { "Definition" }
+            dl.facts {
+                dt { "From (vantage)" } dd { (v.vantage) }
+                dt { "To" } dd { (v.to) " " span.host { (v.host) } ":" (v.port) }
+                dt { "Check" } dd { (v.check) }
+                dt { "Expect" } dd { (v.expect) }
+                dt { "Severity" } dd { (v.severity) }
+                dt { "Interval / timeout" } dd { (v.interval_seconds) " s / " (v.timeout_seconds) " s" }
+                dt { "Labels" } dd {
+                    @for (k, val) in &v.labels {
+                        code { (k) "=" (val) } " "
+                    }
+                }
+            }
+            h3 #repro-h { "Reproduce from this host" }
+            pre.cmd #repro aria-labelledby="repro-h" tabindex="0" { (cmd) }
+        }
+    }
 }
 
 /// Quote for a POSIX shell when the word needs it.
@@ -69,25 +71,24 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-fn phases(p: &Phases) -> String {
-    let mut cells = String::new();
-    for ph in Phase::ALL {
-        if let Some(d) = p.get(ph) {
-            let _ = write!(
-                cells,
-                "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
-                ph.as_str(),
-                ms(d.as_secs_f64())
-            );
+fn phases(p: &Phases) -> Markup {
+    let rows: Vec<(Phase, f64)> = Phase::ALL
+        .into_iter()
+        .filter_map(|ph| p.get(ph).map(|d| (ph, d.as_secs_f64())))
+        .collect();
+    html! {
+        @if !rows.is_empty() {
+            table.phases {
+                caption { "Phase timings" }
+                thead { tr { th scope="col" { "phase" } th scope="col" { "time" } } }
+                tbody {
+                    @for (ph, d) in &rows {
+                        tr { th scope="row" { (ph.as_str()) } td { (ms(*d)) } }
+                    }
+                }
+            }
         }
     }
-    if cells.is_empty() {
-        return String::new();
-    }
-    format!(
-        "<table class=\"phases\"><caption>Phase timings</caption><thead><tr><th scope=\"col\">phase</th>\
-<th scope=\"col\">time</th></tr></thead><tbody>{cells}</tbody></table>"
-    )
 }
 
 fn level(l: Level) -> (&'static str, &'static str) {
@@ -98,22 +99,22 @@ fn level(l: Level) -> (&'static str, &'static str) {
     }
 }
 
-fn findings(list: &[&Finding]) -> String {
-    if list.is_empty() {
-        return "<p>No findings.</p>".to_string();
+fn findings(list: &[&Finding]) -> Markup {
+    html! {
+        @if list.is_empty() {
+            p { "No findings." }
+        } @else {
+            ul.findings {
+                @for f in list {
+                    @let (class, text) = level(f.level);
+                    li {
+                        span class={ "badge " (class) } { (text) } " "
+                        code.reason { (f.reason) } " " (f.detail)
+                    }
+                }
+            }
+        }
     }
-    let mut s = String::from("<ul class=\"findings\">");
-    for f in list {
-        let (class, text) = level(f.level);
-        let _ = write!(
-            s,
-            "<li><span class=\"badge {class}\">{text}</span> <code class=\"reason\">{}</code> {}</li>",
-            f.reason,
-            esc(&f.detail)
-        );
-    }
-    s.push_str("</ul>");
-    s
 }
 
 /// Days from `now` to `t`, as a class and a text.
@@ -138,20 +139,19 @@ struct Role<'a> {
 }
 
 /// One certificate as a box.
-fn cert_box(c: &CertFacts, role: &Role<'_>, now: i64) -> String {
-    let class = role.class;
-    let why = role
-        .why
-        .map(|w| format!("<p class=\"why\">{}</p>", esc(w)))
-        .unwrap_or_default();
+fn cert_box(c: &CertFacts, role: &Role<'_>, now: i64) -> Markup {
+    let why = html! {
+        @if let Some(w) = role.why { p.why { (w) } }
+    };
     if let Some(e) = &c.error {
-        return format!(
-            "<li class=\"cert {class}\" data-position=\"{pos}\"><p class=\"mark\">{mark}</p>\
-<p class=\"cn\">#{pos} unparsable</p>{why}<p>{e}</p></li>",
-            pos = c.position,
-            mark = esc(role.mark),
-            e = esc(e)
-        );
+        return html! {
+            li class={ "cert " (role.class) } data-position=(c.position) {
+                p.mark { (role.mark) }
+                p.cn { "#" (c.position) " unparsable" }
+                (why)
+                p { (e) }
+            }
+        };
     }
     let (dclass, dtext) = days_left(c.not_after, now);
     let key = match &c.curve {
@@ -170,34 +170,31 @@ fn cert_box(c: &CertFacts, role: &Role<'_>, now: i64) -> String {
     } else {
         &c.subject_cn
     };
-    format!(
-        "<li class=\"cert {class}\" data-position=\"{pos}\"><p class=\"mark\">{mark}</p>\
-<p class=\"cn\"><span class=\"pos\">#{pos}</span> {cn}</p>{why}<dl>\
-<dt>subject</dt><dd class=\"subject\">{subject}</dd><dt>issuer</dt><dd>{issuer}</dd>\
-<dt>serial</dt><dd><code>{serial}</code></dd>\
-<dt>valid</dt><dd>{nb} to {na} <span class=\"days {dclass}\">{dtext}</span></dd>\
-<dt>key</dt><dd>{key}{flags}</dd><dt>signature</dt><dd>{sig}</dd>{sans}</dl></li>",
-        pos = c.position,
-        mark = esc(role.mark),
-        cn = esc(cn),
-        subject = esc(&c.subject),
-        issuer = esc(&c.issuer),
-        serial = esc(&c.serial),
-        nb = c.not_before.map(utc).unwrap_or_default(),
-        na = c.not_after.map(utc).unwrap_or_default(),
-        key = esc(&key),
-        flags = if flags.is_empty() {
-            String::new()
-        } else {
-            format!(" · {}", flags.join(", "))
-        },
-        sig = esc(&c.signature_algorithm),
-        sans = if c.sans.is_empty() {
-            String::new()
-        } else {
-            format!("<dt>names</dt><dd>{}</dd>", esc(&c.sans.join(", ")))
-        },
-    )
+    html! {
+        li class={ "cert " (role.class) } data-position=(c.position) {
+            p.mark { (role.mark) }
+            p.cn { span.pos { "#" (c.position) } " " (cn) }
+            (why)
+            dl {
+                dt { "subject" } dd.subject { (c.subject) }
+                dt { "issuer" } dd { (c.issuer) }
+                dt { "serial" } dd { code { (c.serial) } }
+                dt { "valid" } dd {
+                    (c.not_before.map(utc).unwrap_or_default()) " to "
+                    (c.not_after.map(utc).unwrap_or_default()) " "
+                    span class={ "days " (dclass) } { (dtext) }
+                }
+                dt { "key" } dd {
+                    (key)
+                    @if !flags.is_empty() { " · " (flags.join(", ")) }
+                }
+                dt { "signature" } dd { (c.signature_algorithm) }
+                @if !c.sans.is_empty() {
+                    dt { "names" } dd { (c.sans.join(", ")) }
+                }
+            }
+        }
+    }
 }
 
 /// The rule a broken path breaks, in a few words for the mark on the
@@ -209,29 +206,26 @@ fn broken_rule(v: &Violation) -> &'static str {
 /// The user-constrained policy set of a verified path: each policy as the
 /// anchor's domain names it and as the leaf asserts it, or why there is
 /// none.
-fn policy_list(a: &AnchorResult) -> String {
+fn policy_list(a: &AnchorResult) -> Markup {
     use crate::analyze::pkix::oids::describe;
-    if a.policies.is_empty() {
-        return "<p class=\"policies\">Certificate policies: none; the path is valid \
-because no policy was required</p>"
-            .to_owned();
+    html! {
+        @if a.policies.is_empty() {
+            p.policies { "Certificate policies: none; the path is valid because no policy was required" }
+        } @else {
+            table.policies {
+                caption { "Certificate policies" @if a.policy_required { " (required)" } }
+                thead { tr {
+                    th scope="col" { "in the anchor's domain" }
+                    th scope="col" { "as the leaf asserts it" }
+                } }
+                tbody {
+                    @for q in &a.policies {
+                        tr { td { (describe(&q.authority)) } td { (describe(&q.leaf)) } }
+                    }
+                }
+            }
+        }
     }
-    let mut s = format!(
-        "<table class=\"policies\"><caption>Certificate policies{}</caption><thead><tr>\
-<th scope=\"col\">in the anchor's domain</th><th scope=\"col\">as the leaf asserts it</th>\
-</tr></thead><tbody>",
-        if a.policy_required { " (required)" } else { "" }
-    );
-    for q in &a.policies {
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td>{}</td></tr>",
-            esc(&describe(&q.authority)),
-            esc(&describe(&q.leaf))
-        );
-    }
-    s.push_str("</tbody></table>");
-    s
 }
 
 /// One store's path: the certificates on it from the leaf, then the anchor
@@ -241,7 +235,7 @@ because no policy was required</p>"
 /// really wrong: the issuer that was not sent (`chain_incomplete`), the
 /// certificate the store does not trust (`chain_untrusted`), or the
 /// certificate (or anchor) that breaks a rule of a linked path.
-fn store_path(chain: &StructuralReport, a: &AnchorResult, now: i64) -> String {
+fn store_path(chain: &StructuralReport, a: &AnchorResult, now: i64) -> Markup {
     let certs = &chain.certificates;
     let (badge, verdict) = match a.reason {
         _ if a.verified => ("up", "PATH VERIFIED"),
@@ -249,14 +243,6 @@ fn store_path(chain: &StructuralReport, a: &AnchorResult, now: i64) -> String {
         Reason::ChainUntrusted => ("down", "NOT TRUSTED"),
         _ => ("down", "PATH REFUSED"),
     };
-    let mut s = format!(
-        "<section class=\"store {badge}\" data-store=\"{store}\" data-reason=\"{reason}\"><h3>Trust store <code>{store}</code> \
-<span class=\"badge {badge}\">{verdict}</span> <code class=\"reason\">{reason}</code></h3>\
-<p class=\"detail\">{detail}</p><ol class=\"path\">",
-        store = esc(&a.store),
-        reason = a.reason,
-        detail = esc(&a.detail),
-    );
     let last = a.path.last().and_then(|&p| certs.get(p));
     // Which box carries the break, and what it says.
     let culprit = a.violation.as_ref().and_then(Violation::culprit);
@@ -265,479 +251,445 @@ fn store_path(chain: &StructuralReport, a: &AnchorResult, now: i64) -> String {
         .violation
         .as_ref()
         .map(|v| format!("breaks the path: {}", broken_rule(v)));
-    for (step, &pos) in a.path.iter().enumerate() {
-        let Some(c) = certs.get(pos) else { continue };
-        let on_path = match step {
-            0 => "leaf, on the path".to_string(),
-            n => format!("step {n}, on the path"),
-        };
-        let role = if culprit == Some(Culprit::Sent(pos)) {
-            Role {
-                mark: broken_mark.as_deref().unwrap_or_default(),
-                class: "on-path breaks",
-                why: Some(&a.detail),
-            }
+    let on_path: Vec<(usize, &CertFacts)> = a
+        .path
+        .iter()
+        .enumerate()
+        .filter_map(|(step, &pos)| certs.get(pos).map(|c| (step, c)))
+        .collect();
+    let role_of = |step: usize, pos: usize, on: &'_ str| -> (String, &'static str, bool) {
+        if culprit == Some(Culprit::Sent(pos)) {
+            (
+                broken_mark.clone().unwrap_or_default(),
+                "on-path breaks",
+                true,
+            )
         } else if a.reason == Reason::ChainUntrusted && step + 1 == a.path.len() {
-            Role {
-                mark: &untrusted_mark,
-                class: "on-path breaks",
-                why: Some(&a.detail),
-            }
+            (untrusted_mark.clone(), "on-path breaks", true)
         } else {
-            Role {
-                mark: &on_path,
-                class: "on-path",
-                why: None,
-            }
-        };
-        s.push_str(&cert_box(c, &role, now));
-    }
-    if a.verified || a.violation.is_some() {
-        // A verified path reached the anchor; a broken one is linked to it
-        // by names and signatures (the last certificate's issuer).
+            (on.to_string(), "on-path", false)
+        }
+    };
+    // The anchor the path reached, or the one a broken path links to by
+    // names and signatures (the last certificate's issuer).
+    let anchor = (a.verified || a.violation.is_some()).then(|| {
         let subject = match &a.anchor_subject {
             Some(subject) => subject.as_str(),
             None => last.map_or("", |c| c.issuer.as_str()),
         };
-        let (class, mark, why) = if culprit == Some(Culprit::Anchor) {
+        if culprit == Some(Culprit::Anchor) {
             (
                 "anchor breaks",
-                broken_mark.as_deref().unwrap_or_default(),
-                format!("<p class=\"why\">{}</p>", esc(&a.detail)),
+                broken_mark.clone().unwrap_or_default(),
+                Some(a.detail.as_str()),
+                subject,
             )
         } else {
             (
                 "anchor",
-                "trust anchor (in the store, not sent)",
-                String::new(),
+                "trust anchor (in the store, not sent)".to_string(),
+                None,
+                subject,
             )
-        };
-        let _ = write!(
-            s,
-            "<li class=\"{class}\"><p class=\"mark\">{mark}</p><p class=\"cn\">{}</p>{why}</li>",
-            esc(subject),
-            mark = esc(mark),
-        );
-    }
-    if a.violation.is_some() && culprit.is_none() {
-        let _ = write!(
-            s,
-            "<li class=\"stop breaks\" role=\"note\"><p class=\"mark\">the validator refused the path</p>\
-<p class=\"why\">{}</p></li>",
-            esc(&a.detail)
-        );
-    } else if !a.verified && a.reason == Reason::ChainIncomplete {
-        // "Not sent" only when no sent certificate carries the issuer's
-        // name; otherwise the search stopped for another reason (depth,
-        // budget, a signature that does not verify) and the detail says it.
-        let issuer_sent = last.is_some_and(|l| {
-            certs
-                .iter()
-                .any(|c| c.error.is_none() && c.subject == l.issuer)
-        });
-        let text = match last {
-            Some(c) if !issuer_sent => format!(
-                "Not sent: the certificate of <strong>{}</strong>, the issuer of {}. \
-A device that trusts only <code>{}</code> and the sent certificates cannot reach an anchor.",
-                esc(&c.issuer),
-                esc(&format!("#{} {}", c.position, c.subject_cn)),
-                esc(&a.store),
-            ),
-            _ => esc(&a.detail),
-        };
-        let _ = write!(
-            s,
-            "<li class=\"stop breaks\" role=\"note\"><p class=\"mark\">the path stops here</p><p>{text}</p></li>"
-        );
-    }
-    s.push_str("</ol>");
-    if a.verified {
-        s.push_str(&policy_list(a));
-    }
+        }
+    });
+    // "Not sent" only when no sent certificate carries the issuer's name;
+    // otherwise the search stopped for another reason (depth, budget, a
+    // signature that does not verify) and the detail says it.
+    let issuer_sent = last.is_some_and(|l| {
+        certs
+            .iter()
+            .any(|c| c.error.is_none() && c.subject == l.issuer)
+    });
     let others: Vec<&CertFacts> = certs
         .iter()
         .filter(|c| !a.path.contains(&c.position))
         .collect();
-    if !others.is_empty() {
-        s.push_str("<h4>Also sent, not on this path</h4><ol class=\"path extras\">");
-        for c in others {
-            let mark = if chain.duplicates.contains(&c.position) {
-                "duplicate"
-            } else if chain.anchor_sent.contains(&c.position) {
-                "anchor sent (not needed)"
-            } else {
-                "extra: not on this path"
-            };
-            let role = Role {
-                mark,
-                class: "extra",
-                why: None,
-            };
-            s.push_str(&cert_box(c, &role, now));
+    html! {
+        section class={ "store " (badge) } data-store=(a.store) data-reason=(a.reason) {
+            h3 {
+                "Trust store " code { (a.store) } " "
+                span class={ "badge " (badge) } { (verdict) } " "
+                code.reason { (a.reason) }
+            }
+            p.detail { (a.detail) }
+            ol.path {
+                @for (step, c) in &on_path {
+                    @let on = match step { 0 => "leaf, on the path".to_string(), n => format!("step {n}, on the path") };
+                    @let (mark, class, breaks) = role_of(*step, c.position, &on);
+                    (cert_box(c, &Role { mark: &mark, class, why: breaks.then_some(a.detail.as_str()) }, now))
+                }
+                @if let Some((class, mark, why, subject)) = &anchor {
+                    li class=(class) {
+                        p.mark { (mark) }
+                        p.cn { (subject) }
+                        @if let Some(w) = why { p.why { (w) } }
+                    }
+                }
+                @if a.violation.is_some() && culprit.is_none() {
+                    li.stop.breaks role="note" {
+                        p.mark { "the validator refused the path" }
+                        p.why { (a.detail) }
+                    }
+                } @else if !a.verified && a.reason == Reason::ChainIncomplete {
+                    li.stop.breaks role="note" {
+                        p.mark { "the path stops here" }
+                        p {
+                            @match last {
+                                Some(c) if !issuer_sent => {
+                                    "Not sent: the certificate of " strong { (c.issuer) }
+                                    ", the issuer of #" (c.position) " " (c.subject_cn) ". "
+                                    "A device that trusts only " code { (a.store) }
+                                    " and the sent certificates cannot reach an anchor."
+                                }
+                                _ => (a.detail),
+                            }
+                        }
+                    }
+                }
+            }
+            @if a.verified { (policy_list(a)) }
+            @if !others.is_empty() {
+                h4 { "Also sent, not on this path" }
+                ol.path.extras {
+                    @for c in &others {
+                        @let mark = if chain.duplicates.contains(&c.position) {
+                            "duplicate"
+                        } else if chain.anchor_sent.contains(&c.position) {
+                            "anchor sent (not needed)"
+                        } else {
+                            "extra: not on this path"
+                        };
+                        (cert_box(c, &Role { mark, class: "extra", why: None }, now))
+                    }
+                }
+            }
         }
-        s.push_str("</ol>");
     }
-    s.push_str("</section>");
-    s
 }
 
-fn tls(d: &TlsDetails, now: i64) -> String {
-    let opt = |o: &Option<String>| esc(o.as_deref().unwrap_or("none"));
-    let mut s = format!(
-        "<h3>Handshake</h3><dl class=\"facts\"><dt>server name</dt><dd>{}</dd><dt>version</dt><dd>{}</dd>\
-<dt>cipher suite</dt><dd>{}</dd><dt>ALPN</dt><dd>{}</dd><dt>client certificate requested</dt><dd>{}</dd></dl>",
-        esc(&d.server_name),
-        opt(&d.version),
-        opt(&d.cipher_suite),
-        opt(&d.alpn),
-        if d.client_cert_requested { "yes" } else { "no" },
-    );
-    let Some(chain) = &d.chain else {
-        s.push_str("<p>No certificate was received.</p>");
-        return s;
-    };
-    let _ = write!(
-        s,
-        "<h3>Sent chain: {} certificates, {}</h3>",
-        chain.certificates.len(),
-        if chain.order_ok() {
-            "in order"
-        } else {
-            "<strong class=\"bad\">out of order</strong>"
+fn tls(d: &TlsDetails, now: i64) -> Markup {
+    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "none".to_string());
+    html! {
+        h3 { "Handshake" }
+        dl.facts {
+            dt { "server name" } dd { (d.server_name) }
+            dt { "version" } dd { (opt(&d.version)) }
+            dt { "cipher suite" } dd { (opt(&d.cipher_suite)) }
+            dt { "ALPN" } dd { (opt(&d.alpn)) }
+            dt { "client certificate requested" } dd { (if d.client_cert_requested { "yes" } else { "no" }) }
         }
-    );
-    if chain.anchors().is_empty() {
-        s.push_str("<p>No trust store is judged for this flow; the sent certificates:</p><ol class=\"path\">");
-        for c in &chain.certificates {
-            let role = Role {
-                mark: "sent",
-                class: "on-path",
-                why: None,
-            };
-            s.push_str(&cert_box(c, &role, now));
+        @match &d.chain {
+            None => p { "No certificate was received." },
+            Some(chain) => {
+                h3 {
+                    "Sent chain: " (chain.certificates.len()) " certificates, "
+                    @if chain.order_ok() { "in order" } @else { strong.bad { "out of order" } }
+                }
+                @if chain.anchors().is_empty() {
+                    p { "No trust store is judged for this flow; the sent certificates:" }
+                    ol.path {
+                        @for c in &chain.certificates {
+                            (cert_box(c, &Role { mark: "sent", class: "on-path", why: None }, now))
+                        }
+                    }
+                }
+                @for a in chain.anchors() {
+                    (store_path(&chain.structure, a, now))
+                }
+                @if let Some(p) = &d.protocols { (protocols(p)) }
+            }
         }
-        s.push_str("</ol>");
     }
-    for a in chain.anchors() {
-        s.push_str(&store_path(&chain.structure, a, now));
+}
+
+/// A judgement's facts beside its verdict, for the table.
+fn protocol_facts(j: &crate::analyze::tls_policy::ProtocolJudgement) -> String {
+    let mut facts = Vec::new();
+    if !j.outside.is_empty() {
+        facts.push(format!("outside the lists: {}", j.outside.join(", ")));
     }
-    if let Some(p) = &d.protocols {
-        s.push_str(&protocols(p));
+    if !j.transitional.is_empty() {
+        facts.push(format!("transitional: {}", j.transitional.join(", ")));
     }
-    s
+    if let Some(etm) = &j.etm {
+        facts.push(format!("Encrypt-then-MAC: {etm:?}"));
+    }
+    if let Some(ats) = j.ats {
+        facts.push(format!(
+            "Apple devices can connect: {}",
+            if ats { "yes" } else { "no" }
+        ));
+    }
+    if !j.complete {
+        facts.push("enumeration incomplete".to_owned());
+    }
+    facts.join("; ")
 }
 
 /// Each protocol policy's verdict on the last enumeration.
-fn protocols(p: &crate::probe::tls::protocols::ProtocolDetails) -> String {
-    let mut s = String::from(
-        "<h3>Protocol policies</h3><table><thead><tr><th>policy</th><th>verdict</th><th>versions accepted</th><th>facts</th></tr></thead><tbody>",
-    );
-    for j in std::iter::once(&p.judgement).chain(&p.other_policies) {
-        let verdict = if !j.violations.is_empty() {
-            format!(
-                "<strong class=\"bad\">violated</strong>: {}",
-                esc(&j.violations.join("; "))
-            )
-        } else if !j.warnings.is_empty() {
-            format!("met, with warnings: {}", esc(&j.warnings.join("; ")))
-        } else {
-            "met".to_owned()
-        };
-        let mut facts = Vec::new();
-        if !j.outside.is_empty() {
-            facts.push(format!("outside the lists: {}", j.outside.join(", ")));
-        }
-        if !j.transitional.is_empty() {
-            facts.push(format!("transitional: {}", j.transitional.join(", ")));
-        }
-        if let Some(etm) = &j.etm {
-            facts.push(format!("Encrypt-then-MAC: {etm:?}"));
-        }
-        if let Some(ats) = j.ats {
-            facts.push(format!(
-                "Apple devices can connect: {}",
-                if ats { "yes" } else { "no" }
-            ));
-        }
-        if !j.complete {
-            facts.push("enumeration incomplete".to_owned());
-        }
-        let _ = write!(
-            s,
-            "<tr><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&j.policy),
-            esc(&j.release),
-            verdict,
-            esc(&j.accepted_versions().join(", ")),
-            esc(&facts.join("; "))
-        );
-    }
-    s.push_str("</tbody></table>");
-    s
-}
-
-fn ssh(d: &SshDetails) -> String {
-    let j = &d.judgement;
-    let mut s = format!(
-        "<dl class=\"facts\"><dt>protocol</dt><dd>{}</dd><dt>software</dt><dd>{}</dd>\
-<dt>policy</dt><dd>{} ({})</dd></dl>",
-        esc(&d.protocol),
-        esc(&d.software),
-        esc(&j.policy),
-        esc(&j.release)
-    );
-    s.push_str(
-        "<div class=\"scroll\" role=\"region\" aria-label=\"SSH algorithms\" tabindex=\"0\"><table class=\"algos\"><caption>Offered algorithms, judged by the policy</caption><thead><tr>\
-<th scope=\"col\">kind</th><th scope=\"col\">algorithm</th><th scope=\"col\">verdict</th>\
-<th scope=\"col\">rule broken</th></tr></thead><tbody>",
-    );
-    for a in &j.offered {
-        let _ = write!(
-            s,
-            "<tr class=\"{}\"><td>{}</td><td><code>{}</code></td><td><span class=\"badge {}\">{}</span></td><td>{}</td></tr>",
-            if a.allowed { "up" } else { "down" },
-            a.kind.as_str(),
-            esc(&a.name),
-            if a.allowed { "up" } else { "down" },
-            if a.allowed { "allowed" } else { "NOT ALLOWED" },
-            esc(&a.rules.join(", "))
-        );
-    }
-    s.push_str("</tbody></table></div>");
-    for (kind, names) in &j.missing_required {
-        let _ = write!(
-            s,
-            "<p class=\"bad\">Required {} not offered: {}</p>",
-            kind.as_str(),
-            esc(&names.join(", "))
-        );
-    }
-    for n in &j.notes {
-        let _ = write!(s, "<p class=\"note\">{}</p>", esc(n));
-    }
-    s
-}
-
-fn crl(d: &CrlDetails, now: i64) -> String {
-    let mut s = String::new();
-    if let Some(f) = &d.from_flow {
-        let _ = write!(
-            s,
-            "<p>Certificates from flow <code>{}</code>{}.</p>",
-            esc(f),
-            d.chain_captured_at
-                .map(|t| format!(", captured {}", utc(t as i64)))
-                .unwrap_or_default()
-        );
-    }
-    s.push_str(
-        "<div class=\"scroll\" role=\"region\" aria-label=\"CRLs\" tabindex=\"0\"><table class=\"crls\"><caption>CRLs</caption><thead><tr><th scope=\"col\">verdict</th>\
-<th scope=\"col\">issuer</th><th scope=\"col\">this / next update</th><th scope=\"col\">size, entries</th>\
-<th scope=\"col\">signature</th><th scope=\"col\">revoked on the path</th><th scope=\"col\">URL</th></tr></thead><tbody>",
-    );
-    for e in &d.crls {
-        let ok = e.reason == Reason::Ok;
-        let (issuer, dates, sig, revoked, entries) = match &e.crl {
-            Some(c) => (
-                if c.issuer_cn.is_empty() {
-                    c.issuer.clone()
-                } else {
-                    c.issuer_cn.clone()
-                },
-                format!(
-                    "{} / {}{}",
-                    utc(c.this_update),
-                    c.next_update.map(utc).unwrap_or_else(|| "none".into()),
-                    c.next_update
-                        .map(|n| format!(" ({})", days_left(Some(n), now).1))
-                        .unwrap_or_default()
-                ),
-                format!(
-                    "{} {}",
-                    c.signature_algorithm,
-                    if c.signature_valid {
-                        "valid"
-                    } else {
-                        "INVALID"
+fn protocols(p: &crate::probe::tls::protocols::ProtocolDetails) -> Markup {
+    html! {
+        h3 { "Protocol policies" }
+        table {
+            thead { tr { th { "policy" } th { "verdict" } th { "versions accepted" } th { "facts" } } }
+            tbody {
+                @for j in std::iter::once(&p.judgement).chain(&p.other_policies) {
+                    tr {
+                        td { (j.policy) " " small { (j.release) } }
+                        td {
+                            @if !j.violations.is_empty() {
+                                strong.bad { "violated" } ": " (j.violations.join("; "))
+                            } @else if !j.warnings.is_empty() {
+                                "met, with warnings: " (j.warnings.join("; "))
+                            } @else {
+                                "met"
+                            }
+                        }
+                        td { (j.accepted_versions().join(", ")) }
+                        td { (protocol_facts(j)) }
                     }
-                ),
-                if c.revoked.is_empty() {
-                    "none".to_string()
-                } else {
-                    c.revoked
-                        .iter()
-                        .map(|r| format!("#{} {} ({})", r.position, r.subject_cn, r.serial))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-                c.entries.to_string(),
-            ),
-            None => Default::default(),
-        };
-        let _ = write!(
-            s,
-            "<tr class=\"{cls}\"><td><span class=\"badge {cls}\">{r}</span> {detail}</td><td>{issuer}</td>\
-<td>{dates}</td><td>{bytes} bytes, {entries}</td><td>{sig}</td><td>{revoked}</td><td><code>{url}</code> (HTTP {status})</td></tr>",
-            cls = if ok { "up" } else { "down" },
-            r = e.reason,
-            detail = esc(&e.detail),
-            issuer = esc(&issuer),
-            dates = esc(&dates),
-            bytes = e.http.body_bytes,
-            entries = esc(&entries),
-            sig = esc(&sig),
-            revoked = esc(&revoked),
-            url = esc(&e.url),
-            status = e.http.status.map_or("none".to_string(), |s| s.to_string()),
-        );
-    }
-    s.push_str("</tbody></table></div>");
-    s
-}
-
-fn attempt(a: &Attempt, n: usize, of: usize, now: i64) -> String {
-    let mut s = String::new();
-    if of > 1 {
-        let _ = write!(
-            s,
-            "<h3>Address {n}: {} <code class=\"reason\">{}</code></h3><p>{}</p>{}",
-            esc(&a.address.to_string()),
-            a.reason,
-            esc(&a.detail),
-            phases(&a.phases)
-        );
-    }
-    match &a.details {
-        Details::Tls(d) => {
-            s.push_str("<section class=\"check tls\"><h2>TLS</h2>");
-            s.push_str(&tls(d, now));
-            s.push_str("</section>");
-        }
-        Details::Ssh(d) => {
-            s.push_str("<section class=\"check ssh\"><h2>SSH</h2>");
-            s.push_str(&ssh(d));
-            s.push_str("</section>");
-        }
-        Details::Crl(d) => {
-            s.push_str("<section class=\"check crl\"><h2>CRLs</h2>");
-            s.push_str(&crl(d, now));
-            s.push_str("</section>");
-        }
-        Details::Http(d) => {
-            let _ = write!(
-                s,
-                "<section class=\"check http\"><h2>HTTP</h2><dl class=\"facts\"><dt>URL</dt><dd>{}</dd>\
-<dt>final URL</dt><dd>{}</dd><dt>status</dt><dd>{}</dd><dt>redirects</dt><dd>{}</dd>\
-<dt>content type</dt><dd>{}</dd><dt>body</dt><dd>{} bytes</dd></dl></section>",
-                esc(&d.url),
-                esc(&d.final_url),
-                d.status.map_or("none".to_string(), |s| s.to_string()),
-                d.redirects.len(),
-                esc(d.content_type.as_deref().unwrap_or("none")),
-                d.body_bytes
-            );
-        }
-        Details::Ocsp(d) => {
-            let _ = write!(
-                s,
-                "<section class=\"check ocsp\"><h2>OCSP</h2><p>Certificates of the last chain of <code>{}</code>.</p>\
-<div class=\"scroll\" role=\"region\" aria-label=\"OCSP responses\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">certificate</th><th scope=\"col\">responder</th>\
-<th scope=\"col\">reason</th><th scope=\"col\">detail</th></tr></thead><tbody>",
-                esc(&d.from_flow)
-            );
-            for r in &d.responses {
-                let _ = write!(
-                    s,
-                    "<tr><td>{}</td><td>{} (serial {})</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                    r.position,
-                    esc(&r.subject_cn),
-                    esc(&r.serial),
-                    esc(&r.url),
-                    r.reason,
-                    esc(&r.detail)
-                );
+                }
             }
-            s.push_str("</tbody></table></div></section>");
         }
-        Details::None => {}
     }
-    s
 }
 
-fn history(v: &FlowView) -> String {
-    let entries = v.history.as_deref().unwrap_or_default();
-    let mut rows = String::new();
-    for e in entries.iter().rev() {
-        let (c, t) = if e.up { ("up", "UP") } else { ("down", "DOWN") };
-        let _ = write!(
-            rows,
-            "<tr class=\"{c}\"><td>{}</td><td><span class=\"badge {c}\">{t}</span></td><td><code>{}</code></td></tr>",
-            utc(i64::from(e.t)),
-            e.reason
-        );
+fn ssh(d: &SshDetails) -> Markup {
+    let j = &d.judgement;
+    html! {
+        dl.facts {
+            dt { "protocol" } dd { (d.protocol) }
+            dt { "software" } dd { (d.software) }
+            dt { "policy" } dd { (j.policy) " (" (j.release) ")" }
+        }
+        div.scroll role="region" aria-label="SSH algorithms" tabindex="0" {
+            table.algos {
+                caption { "Offered algorithms, judged by the policy" }
+                thead { tr {
+                    th scope="col" { "kind" } th scope="col" { "algorithm" }
+                    th scope="col" { "verdict" } th scope="col" { "rule broken" }
+                } }
+                tbody {
+                    @for a in &j.offered {
+                        @let c = if a.allowed { "up" } else { "down" };
+                        tr class=(c) {
+                            td { (a.kind.as_str()) }
+                            td { code { (a.name) } }
+                            td { span class={ "badge " (c) } { (if a.allowed { "allowed" } else { "NOT ALLOWED" }) } }
+                            td { (a.rules.join(", ")) }
+                        }
+                    }
+                }
+            }
+        }
+        @for (kind, names) in &j.missing_required {
+            p.bad { "Required " (kind.as_str()) " not offered: " (names.join(", ")) }
+        }
+        @for n in &j.notes {
+            p.note { (n) }
+        }
     }
-    format!(
-        "<section aria-labelledby=\"hist-h\"><h2 id=\"hist-h\">History</h2>{}\
-<details><summary>Every outcome ({} kept, newest first)</summary><table class=\"history\"><thead><tr>\
-<th scope=\"col\">started</th><th scope=\"col\">state</th><th scope=\"col\">reason</th></tr></thead>\
-<tbody>{rows}</tbody></table></details></section>",
-        strip(v).into_string(),
-        entries.len()
-    )
+}
+
+/// One CRL's cells: issuer, dates, signature, revocations, entries.
+fn crl_cells(c: Option<&crate::analyze::crl::CrlFacts>, now: i64) -> [String; 5] {
+    let Some(c) = c else {
+        return Default::default();
+    };
+    [
+        if c.issuer_cn.is_empty() {
+            c.issuer.clone()
+        } else {
+            c.issuer_cn.clone()
+        },
+        format!(
+            "{} / {}{}",
+            utc(c.this_update),
+            c.next_update.map(utc).unwrap_or_else(|| "none".into()),
+            c.next_update
+                .map(|n| format!(" ({})", days_left(Some(n), now).1))
+                .unwrap_or_default()
+        ),
+        format!(
+            "{} {}",
+            c.signature_algorithm,
+            if c.signature_valid {
+                "valid"
+            } else {
+                "INVALID"
+            }
+        ),
+        if c.revoked.is_empty() {
+            "none".to_string()
+        } else {
+            c.revoked
+                .iter()
+                .map(|r| format!("#{} {} ({})", r.position, r.subject_cn, r.serial))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        c.entries.to_string(),
+    ]
+}
+
+fn crl(d: &CrlDetails, now: i64) -> Markup {
+    html! {
+        @if let Some(f) = &d.from_flow {
+            p {
+                "Certificates from flow " code { (f) }
+                @if let Some(t) = d.chain_captured_at { ", captured " (utc(t as i64)) }
+                "."
+            }
+        }
+        div.scroll role="region" aria-label="CRLs" tabindex="0" {
+            table.crls {
+                caption { "CRLs" }
+                thead { tr {
+                    th scope="col" { "verdict" } th scope="col" { "issuer" }
+                    th scope="col" { "this / next update" } th scope="col" { "size, entries" }
+                    th scope="col" { "signature" } th scope="col" { "revoked on the path" }
+                    th scope="col" { "URL" }
+                } }
+                tbody {
+                    @for e in &d.crls {
+                        @let cls = if e.reason == Reason::Ok { "up" } else { "down" };
+                        @let [issuer, dates, sig, revoked, entries] = crl_cells(e.crl.as_ref(), now);
+                        tr class=(cls) {
+                            td { span class={ "badge " (cls) } { (e.reason) } " " (e.detail) }
+                            td { (issuer) }
+                            td { (dates) }
+                            td { (e.http.body_bytes) " bytes, " (entries) }
+                            td { (sig) }
+                            td { (revoked) }
+                            td {
+                                code { (e.url) } " (HTTP "
+                                (e.http.status.map_or("none".to_string(), |s| s.to_string())) ")"
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn attempt(a: &Attempt, n: usize, of: usize, now: i64) -> Markup {
+    html! {
+        @if of > 1 {
+            h3 { "Address " (n) ": " (a.address.to_string()) " " code.reason { (a.reason) } }
+            p { (a.detail) }
+            (phases(&a.phases))
+        }
+        @match &a.details {
+            Details::Tls(d) => section.check.tls { h2 { "TLS" } (tls(d, now)) },
+            Details::Ssh(d) => section.check.ssh { h2 { "SSH" } (ssh(d)) },
+            Details::Crl(d) => section.check.crl { h2 { "CRLs" } (crl(d, now)) },
+            Details::Http(d) => section.check.http {
+                h2 { "HTTP" }
+                dl.facts {
+                    dt { "URL" } dd { (d.url) }
+                    dt { "final URL" } dd { (d.final_url) }
+                    dt { "status" } dd { (d.status.map_or("none".to_string(), |s| s.to_string())) }
+                    dt { "redirects" } dd { (d.redirects.len()) }
+                    dt { "content type" } dd { (d.content_type.as_deref().unwrap_or("none")) }
+                    dt { "body" } dd { (d.body_bytes) " bytes" }
+                }
+            },
+            Details::Ocsp(d) => section.check.ocsp {
+                h2 { "OCSP" }
+                p { "Certificates of the last chain of " code { (d.from_flow) } "." }
+                div.scroll role="region" aria-label="OCSP responses" tabindex="0" {
+                    table {
+                        thead { tr {
+                            th scope="col" { "#" } th scope="col" { "certificate" }
+                            th scope="col" { "responder" } th scope="col" { "reason" }
+                            th scope="col" { "detail" }
+                        } }
+                        tbody {
+                            @for r in &d.responses {
+                                tr {
+                                    td { (r.position) }
+                                    td { (r.subject_cn) " (serial " (r.serial) ")" }
+                                    td { (r.url) }
+                                    td { code { (r.reason) } }
+                                    td { (r.detail) }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            Details::None => {},
+        }
+    }
+}
+
+fn history(v: &FlowView) -> Markup {
+    let entries = v.history.as_deref().unwrap_or_default();
+    html! {
+        section aria-labelledby="hist-h" {
+            h2 #hist-h { "History" }
+            (strip(v))
+            details {
+                summary { "Every outcome (" (entries.len()) " kept, newest first)" }
+                table.history {
+                    thead { tr { th scope="col" { "started" } th scope="col" { "state" } th scope="col" { "reason" } } }
+                    tbody {
+                        @for e in entries.iter().rev() {
+                            @let (c, t) = if e.up { ("up", "UP") } else { ("down", "DOWN") };
+                            tr class=(c) {
+                                td { (utc(i64::from(e.t))) }
+                                td { span class={ "badge " (c) } { (t) } }
+                                td { code { (e.reason) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub fn render(v: &FlowView, inst: &Instance) -> String {
     let now = inst.now;
     let (class, text) = state(v);
-    let mut main = format!(
-        "<nav class=\"crumbs\"><a href=\"{ROOT}\">All flows</a> / {vantage}</nav>\
-<header class=\"flowhead {class}\" id=\"flowhead\"><h1><span class=\"badge {class}\">{text}</span> {name}</h1>\
-<p class=\"desc\">{desc}</p>",
-        vantage = esc(&v.vantage),
-        name = esc(&v.name),
-        desc = esc(&v.description),
-    );
-    match &v.last {
-        None => main.push_str("<p>Not probed yet.</p></header>"),
-        Some(r) => {
-            let started = crate::text::unix_secs(r.started);
-            let since = v
-                .since
-                .flatten()
-                .map(|t| {
-                    format!(
-                        "{text} since {} ({})",
-                        utc(i64::from(t)),
-                        time_ago(i64::from(t), now, "since").into_string()
-                    )
-                })
-                .unwrap_or_default();
-            let _ = write!(
-                main,
-                "<p class=\"verdict\"><code class=\"reason\">{reason}</code> <span class=\"note\">{note}</span></p>\
-<p class=\"detail\">{detail}</p><p class=\"meta\">{since} · last probe {last}</p></header>",
-                reason = r.reason,
-                note = reason_note(v),
-                detail = esc(&r.detail),
-                last = time_ago(started, now, "age").into_string(),
-            );
-            let all: Vec<&Finding> = r.findings().collect();
-            let _ = write!(
-                main,
-                "<section aria-labelledby=\"last-h\"><h2 id=\"last-h\">Last outcome</h2>{}\
-<h3>Findings</h3>{}</section>",
-                phases(&r.phases),
-                findings(&all)
-            );
-            for (i, a) in r.attempts.iter().enumerate() {
-                main.push_str(&attempt(a, i + 1, r.attempts.len(), now));
+    let main = html! {
+        nav.crumbs { a href=(ROOT) { "All flows" } " / " (v.vantage) }
+        header class={ "flowhead " (class) } #flowhead {
+            h1 { span class={ "badge " (class) } { (text) } " " (v.name) }
+            p.desc { (v.description) }
+            @match &v.last {
+                None => p { "Not probed yet." },
+                Some(r) => {
+                    p.verdict { code.reason { (r.reason) } " " span.note { (reason_note(v)) } }
+                    p.detail { (r.detail) }
+                    p.meta {
+                        @if let Some(t) = v.since.flatten() {
+                            (text) " since " (utc(i64::from(t))) " (" (time_ago(i64::from(t), now, "since")) ")"
+                        }
+                        " · last probe " (time_ago(crate::text::unix_secs(r.started), now, "age"))
+                    }
+                }
             }
         }
-    }
-    main.push_str(&history(v));
-    main.push_str(&definition(v, &inst.daemon.origin));
+        @if let Some(r) = &v.last {
+            @let all: Vec<&Finding> = r.findings().collect();
+            section aria-labelledby="last-h" {
+                h2 #last-h { "Last outcome" }
+                (phases(&r.phases))
+                h3 { "Findings" }
+                (findings(&all))
+            }
+            @for (i, a) in r.attempts.iter().enumerate() {
+                (attempt(a, i + 1, r.attempts.len(), now))
+            }
+        }
+        (history(v))
+        (definition(v, &inst.daemon.origin))
+    };
     let title = format!("{text} {} ({}) - flowprobe", v.name, v.vantage);
-    layout(&title, ROOT, "flow", maud::PreEscaped(main)).into_string()
+    layout(&title, ROOT, "flow", main).into_string()
 }
 
 #[cfg(test)]
@@ -808,7 +760,7 @@ mod tests {
             None,
             "path ends at self-signed CN=DoD Root CA 3, which is not an anchor of store fcpca-g2",
         );
-        let html = store_path(&c, &a, 1_000);
+        let html = store_path(&c, &a, 1_000).into_string();
         assert!(html.contains("NOT TRUSTED"), "{html}");
         assert_eq!(breaks(&html), ["cert on-path breaks"]);
         assert!(html.contains(
@@ -840,7 +792,7 @@ mod tests {
                 leaf: "<script>".into(),
             },
         ];
-        let html = store_path(&c, &a, 1_000);
+        let html = store_path(&c, &a, 1_000).into_string();
         assert!(
             html.contains("<caption>Certificate policies (required)</caption>"),
             "{html}"
@@ -858,7 +810,7 @@ mod tests {
         );
         a.policies.clear();
         a.policy_required = false;
-        let html = store_path(&c, &a, 1_000);
+        let html = store_path(&c, &a, 1_000).into_string();
         assert!(html.contains("because no policy was required"), "{html}");
     }
 
@@ -878,7 +830,7 @@ mod tests {
             Some(v),
             "anchor CN=DoD Root CA 3 of store fcpca-g2 expired at 1970-01-01T00:00:10Z",
         );
-        let html = store_path(&c, &a, 1_000);
+        let html = store_path(&c, &a, 1_000).into_string();
         assert!(html.contains("PATH REFUSED"), "{html}");
         assert_eq!(breaks(&html), ["anchor breaks"]);
         assert!(
@@ -904,7 +856,7 @@ mod tests {
             Some(v),
             "the validator refused the path: UnknownIssuer",
         );
-        let html = store_path(&c, &a, 1_000);
+        let html = store_path(&c, &a, 1_000).into_string();
         assert_eq!(breaks(&html), ["stop breaks"]);
         assert!(html.contains("the validator refused the path"), "{html}");
         assert!(!html.contains("Not sent"), "{html}");
@@ -924,7 +876,7 @@ mod tests {
             None,
             "path search budget exhausted at CN=mdm.lab.test",
         );
-        let html = store_path(&c, &a, 1_000);
+        let html = store_path(&c, &a, 1_000).into_string();
         assert_eq!(breaks(&html), ["stop breaks"]);
         assert!(!html.contains("Not sent"), "{html}");
         assert!(html.contains("path search budget exhausted"), "{html}");
