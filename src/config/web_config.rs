@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{ConfigError, ConfigErrors};
+use crate::wire::tls::Version;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,8 +71,8 @@ pub struct TlsSettings {
     pub key_file: PathBuf,
     pub client_auth: ClientAuth,
     pub client_ca_file: Option<PathBuf>,
-    pub min_version: TlsVersion,
-    pub max_version: TlsVersion,
+    pub min_version: Version,
+    pub max_version: Version,
     /// Go names of the TLS 1.2 suites allowed; empty: rustls's defaults.
     pub cipher_suites: Vec<String>,
     /// Go names of the key-exchange groups allowed; empty: rustls's defaults.
@@ -86,12 +87,6 @@ pub enum ClientAuth {
     None,
     VerifyIfGiven,
     RequireAndVerify,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
-    Tls12,
-    Tls13,
 }
 
 /// The Go cipher-suite names flowprobe's TLS server knows (TLS 1.2; TLS 1.3
@@ -242,8 +237,8 @@ fn tls(t: RawTls, base: &Path, errs: &mut Vec<(String, String)>) -> Option<TlsSe
             "is required to verify client certificates".into(),
         ));
     }
-    let min_version = version(t.min_version, "min_version", TlsVersion::Tls12, errs);
-    let max_version = version(t.max_version, "max_version", TlsVersion::Tls13, errs);
+    let min_version = version(t.min_version, "min_version", Version::Tls12, errs);
+    let max_version = version(t.max_version, "max_version", Version::Tls13, errs);
     if let (Some(lo), Some(hi)) = (min_version, max_version)
         && lo > hi
     {
@@ -279,13 +274,13 @@ fn tls(t: RawTls, base: &Path, errs: &mut Vec<(String, String)>) -> Option<TlsSe
 fn version(
     s: Option<String>,
     key: &str,
-    default: TlsVersion,
+    default: Version,
     errs: &mut Vec<(String, String)>,
-) -> Option<TlsVersion> {
+) -> Option<Version> {
     match s.as_deref() {
         None | Some("") => Some(default),
-        Some("TLS12") => Some(TlsVersion::Tls12),
-        Some("TLS13") => Some(TlsVersion::Tls13),
+        Some("TLS12") => Some(Version::Tls12),
+        Some("TLS13") => Some(Version::Tls13),
         Some(v @ ("TLS10" | "TLS11")) => {
             errs.push((
                 format!("tls_server_config.{key}"),
@@ -319,7 +314,7 @@ mod tests {
         assert_eq!(t.cert_file, Path::new("/etc/fp/server.pem"));
         assert_eq!(t.key_file, Path::new("/abs/server.key"));
         assert_eq!(t.client_auth, ClientAuth::RequireAndVerify);
-        assert_eq!(t.min_version, TlsVersion::Tls13);
+        assert_eq!(t.min_version, Version::Tls13);
         assert_eq!(c.users.len(), 1);
         assert_eq!(c.headers, vec![("X-Frame-Options".into(), "deny".into())]);
         assert!(

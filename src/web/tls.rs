@@ -12,7 +12,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 
-use crate::config::web_config::{ClientAuth, TlsSettings, TlsVersion};
+use crate::config::web_config::{ClientAuth, TlsSettings};
+use crate::wire::tls::Version;
 
 /// Build the server configuration; the error names the file and the key
 /// and never carries key material.
@@ -26,8 +27,8 @@ pub fn server_config(t: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
     })?;
     let provider = Arc::new(provider(t));
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
-        (TlsVersion::Tls12, &rustls::version::TLS12),
-        (TlsVersion::Tls13, &rustls::version::TLS13),
+        (Version::Tls12, &rustls::version::TLS12),
+        (Version::Tls13, &rustls::version::TLS13),
     ]
     .into_iter()
     .filter(|(v, _)| (t.min_version..=t.max_version).contains(v))

@@ -8,7 +8,8 @@ use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
 use flowprobe::outcome::{Level, Reason, Subject};
-use flowprobe::probe::tls::{TlsClient, TlsParams, TlsVersion};
+use flowprobe::probe::tls::{TlsClient, TlsParams};
+use flowprobe::wire::tls::Version;
 use rustls::pki_types::ServerName;
 use std::path::Path;
 use std::time::SystemTime;
@@ -56,7 +57,7 @@ async fn serve_and_judge(ca: &OpensslCa, case: &Case) -> Judged {
     let client = TlsClient::new(TlsParams {
         server_name: ServerName::try_from("mdm.lab.test").expect("name"),
         alpn: Vec::new(),
-        min_version: TlsVersion::Tls12,
+        min_version: Version::Tls12,
         client_cert: None,
     })
     .expect("client");

@@ -6,9 +6,8 @@ use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
 use flowprobe::outcome::{Level, Reason, verdict};
-use flowprobe::probe::tls::{
-    TlsClient, TlsError, TlsFacts, TlsFailure, TlsParams, TlsVersion, findings,
-};
+use flowprobe::probe::tls::{TlsClient, TlsError, TlsFacts, TlsFailure, TlsParams, findings};
+use flowprobe::wire::tls::Version;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use std::net::SocketAddr;
@@ -17,7 +16,7 @@ use support::pki::{Pki, PkiOptions, WeakLeaf, hostile_chain};
 use support::servers::{ServerMode, openssl_server, raw_server, rustls_server};
 use tokio::net::TcpStream;
 
-fn params(min_version: TlsVersion) -> TlsParams {
+fn params(min_version: Version) -> TlsParams {
     TlsParams {
         server_name: ServerName::try_from("mdm.lab.test").expect("name"),
         alpn: Vec::new(),
@@ -27,7 +26,7 @@ fn params(min_version: TlsVersion) -> TlsParams {
 }
 
 fn client() -> TlsClient {
-    TlsClient::new(params(TlsVersion::Tls12)).expect("client")
+    TlsClient::new(params(Version::Tls12)).expect("client")
 }
 
 /// One probe: handshake, then the chain judged against both stores.
@@ -305,7 +304,7 @@ async fn openssl_sha1_signed_leaf_is_weak_signature() {
 async fn tls12_only_server_with_minimum_1_3_is_tls_version() {
     let pki = Pki::new();
     let server = rustls_server(pki.full_path(), pki.leaf_key(), ServerMode::Tls12Only, None).await;
-    let strict = TlsClient::new(params(TlsVersion::Tls13)).expect("client");
+    let strict = TlsClient::new(params(Version::Tls13)).expect("client");
     let probe = probe(&strict, server.addr, &pki).await;
     let failure = probe.handshake.as_ref().expect_err("no common version");
     assert_eq!(
@@ -343,7 +342,7 @@ async fn openssl_without_tls13_and_minimum_1_3_is_tls_version() {
         Some(&files.ca66),
         &["-no_tls1_3"],
     );
-    let strict = TlsClient::new(params(TlsVersion::Tls13)).expect("client");
+    let strict = TlsClient::new(params(Version::Tls13)).expect("client");
     let probe = probe(&strict, server.addr, &pki).await;
     let failure = probe.handshake.as_ref().expect_err("no common version");
     assert_eq!(
@@ -365,7 +364,7 @@ async fn server_requiring_a_client_certificate_fails_but_reports_the_chain() {
         Some(client_root),
     )
     .await;
-    for min_version in [TlsVersion::Tls12, TlsVersion::Tls13] {
+    for min_version in [Version::Tls12, Version::Tls13] {
         let anonymous = TlsClient::new(params(min_version)).expect("client");
         let probe = probe(&anonymous, server.addr, &pki).await;
         let failure = probe
@@ -382,7 +381,7 @@ async fn server_requiring_a_client_certificate_fails_but_reports_the_chain() {
         assert!(probe.chain.anchors().iter().all(|a| a.verified));
     }
 
-    let mut with_cert = params(TlsVersion::Tls12);
+    let mut with_cert = params(Version::Tls12);
     with_cert.client_cert = Some((client_chain, client_key));
     let mutual = TlsClient::new(with_cert).expect("client");
     let probe = probe(&mutual, server.addr, &pki).await;

@@ -4,22 +4,12 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
 use crate::analyze::chain::ChainPolicy;
 use crate::analyze::ocsp::StapleMode;
 use crate::analyze::tls_policy::TlsPolicy;
 use crate::config::Collector;
 use crate::config::validate::{FlowCtx, section};
-
-/// The lowest TLS version a flow accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-pub enum TlsVersion {
-    #[serde(rename = "1.2")]
-    Tls12,
-    #[serde(rename = "1.3")]
-    Tls13,
-}
+use crate::wire::tls::Version;
 
 /// Every name must be `system`, a built-in store or a `[trust.NAME]` of
 /// the file; the error lists what exists.
@@ -97,7 +87,9 @@ pub struct TlsSpec {
     /// SNI and the name checked against the SANs; default the target host.
     pub server_name: Option<String>,
     pub alpn: Vec<String>,
-    pub min_version: TlsVersion,
+    /// The lowest version the handshake offers: TLS 1.2 or 1.3 (what
+    /// rustls speaks; the configuration accepts no other).
+    pub min_version: Version,
     pub client_cert: Option<(PathBuf, PathBuf)>,
     pub client_auth: ClientAuth,
     /// What the OCSP response the server staples must be.
@@ -181,8 +173,8 @@ impl TlsSpec {
             errs.push(format!("{key}.alpn"), "protocol names are 1 to 255 bytes");
         }
         let min_version = match string("min_version", errs).as_deref() {
-            None | Some("1.2") => Some(TlsVersion::Tls12),
-            Some("1.3") => Some(TlsVersion::Tls13),
+            None | Some("1.2") => Some(Version::Tls12),
+            Some("1.3") => Some(Version::Tls13),
             Some(other) => {
                 errs.push(
                     format!("{key}.min_version"),

@@ -13,7 +13,7 @@ pub mod protocols;
 mod recorder;
 pub mod staple;
 
-pub use crate::config::check::tls::TlsVersion;
+use crate::wire::tls::Version;
 
 pub use probe::{Stores, TlsDetails, TlsState, check, load_stores};
 
@@ -44,7 +44,7 @@ pub struct TlsParams {
     pub server_name: ServerName<'static>,
     /// ALPN protocols offered, e.g. `h2` for the APNs provider API.
     pub alpn: Vec<Vec<u8>>,
-    pub min_version: TlsVersion,
+    pub min_version: Version,
     /// Chain and key for mutual TLS (APNs legacy 2195).
     pub client_cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 }
@@ -99,8 +99,12 @@ impl TlsClient {
             client_cert,
         ));
         let versions: &[&'static rustls::SupportedProtocolVersion] = match params.min_version {
-            TlsVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
-            TlsVersion::Tls13 => &[&rustls::version::TLS13],
+            Version::Tls13 => &[&rustls::version::TLS13],
+            // rustls speaks nothing older than 1.2, and the configuration
+            // accepts no lower minimum.
+            Version::Ssl3 | Version::Tls10 | Version::Tls11 | Version::Tls12 => {
+                &[&rustls::version::TLS13, &rustls::version::TLS12]
+            }
         };
         let mut config = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(versions)
