@@ -437,3 +437,99 @@ async fn the_daemon_runs_in_process_reloads_on_hangup_and_stops_on_its_future() 
         .expect("daemon task");
     assert_eq!(result, Ok(()));
 }
+
+/// `/api/v1/flows` answers questions: filters, pages with a stable cursor,
+/// totals per state in every answer; bad parameters are a 400 naming
+/// them; the unfiltered call streams every flow.
+#[test]
+fn the_api_filters_pages_and_streams() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let open = listener.local_addr().expect("addr").port();
+    let refused = free_port();
+    let mut text = String::from(
+        "catalog = \"none\"\n[vantage.here]\n[vantage.there]\n[targets]\nlo = \"127.0.0.1\"\n",
+    );
+    for i in 0..20 {
+        text.push_str(&format!(
+            "[[flow]]\nname = \"open-{i:02}\"\nfrom = \"here\"\nto = \"lo\"\nport = {open}\ninterval = \"2s\"\ntimeout = \"500ms\"\n\
+             [[flow]]\nname = \"shut-{i:02}\"\nfrom = \"there\"\nto = \"lo\"\nport = {refused}\ninterval = \"2s\"\ntimeout = \"500ms\"\n"
+        ));
+    }
+    let dir = tempdir();
+    let cfg = write(dir.path(), "flowprobe.toml", &text);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let _daemon = Proc::spawn(
+        Command::new(bin())
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .args(["--listen", &addr])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_for(Duration::from_secs(20), || {
+        http("GET", &addr, "/-/ready").filter(|(s, _)| *s == 200)
+    })
+    .expect("ready");
+    let get = |path: &str| -> serde_json::Value {
+        let (status, body) = http("GET", &addr, path).expect("answer");
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    };
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["flows"]
+            .as_array()
+            .expect("flows")
+            .iter()
+            .map(|f| f["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+
+    // Down flows, 7 a page, until the cursor runs out.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/flows?state=down&limit=7".to_string();
+    for page in 0.. {
+        assert!(page < 10, "the cursor must end");
+        let v = get(&path);
+        assert_eq!(v["matched"], 20, "{v}");
+        assert_eq!(v["totals"]["all"], 40);
+        assert_eq!(v["totals"]["down"], 20);
+        assert_eq!(v["totals"]["up"], 20);
+        let got = names(&v);
+        assert!(got.len() <= 7);
+        seen.extend(got);
+        match v["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/flows?state=down&limit=7&cursor={c}"),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..20).map(|i| format!("shut-{i:02}")).collect();
+    assert_eq!(seen, want, "every down flow once, in order");
+
+    // A glob, a vantage and a kind.
+    let v = get("/api/v1/flows?flow=open-1*");
+    let want: Vec<String> = (10..20).map(|i| format!("open-{i:02}")).collect();
+    assert_eq!(names(&v), want);
+    assert_eq!(get("/api/v1/flows?vantage=here&check=tcp")["matched"], 20);
+    assert_eq!(get("/api/v1/flows?reason=refused")["matched"], 20);
+
+    // Bad parameters name themselves.
+    for (path, needle) in [
+        ("/api/v1/flows?state=broken", "state:"),
+        ("/api/v1/flows?check=dns", "check:"),
+        ("/api/v1/flows?limit=0", "limit:"),
+        ("/api/v1/flows?cursor=nocut", "cursor:"),
+        ("/api/v1/flows?limit=abc", "limit"),
+        ("/api/v1/flows?stat=down", "stat"),
+    ] {
+        let (status, body) = http("GET", &addr, path).expect("answer");
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains(needle), "{path}: {body}");
+    }
+
+    // Unfiltered: every flow, streamed, with the totals.
+    let v = get("/api/v1/flows");
+    assert_eq!(names(&v).len(), 40);
+    assert_eq!(v["totals"]["all"], 40);
+    assert!(v["daemon"]["ready"].as_bool().unwrap_or(false));
+    drop(listener);
+}

@@ -242,13 +242,40 @@ fn get_raw(addr: &str, path: &str, gzip: bool) -> (u16, BTreeMap<String, String>
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
         .collect();
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .expect("a whole body with Content-Length");
-    let body = buf[end + 4..].to_vec();
-    assert_eq!(body.len(), len, "{path}: body as long as declared");
+    let raw = &buf[end + 4..];
+    // Streamed answers (the full `/api/v1/flows`) are chunked; the rest
+    // declare their length.
+    let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+        dechunk(raw)
+    } else {
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .expect("a whole body with Content-Length or chunked");
+        assert_eq!(raw.len(), len, "{path}: body as long as declared");
+        raw.to_vec()
+    };
     (status, headers, body)
+}
+
+/// The body of a chunked transfer (RFC 9112 7.1), ending at the last chunk.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .expect("a hex chunk size");
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
 }
 
 fn gunzip(body: &[u8]) -> Vec<u8> {

@@ -52,7 +52,18 @@ pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
     let all_up = views.iter().all(|v| v.last.as_ref().is_some_and(|r| r.up));
     let text = match output {
         Output::Table => render::table(&views),
-        Output::Json => render::json(&views, all_up),
+        Output::Json => {
+            // Straight into stdout, flow by flow: a 300,000-flow answer
+            // never sits in memory as one string.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            if let Err(e) = crate::web::check::write_json(&views, all_up, &mut out)
+                .and_then(|()| std::io::Write::flush(&mut out))
+            {
+                eprintln!("writing the JSON: {e}");
+                return ExitCode::from(EXIT_FAIL);
+            }
+            String::new()
+        }
         Output::Junit => render::junit(&views),
     };
     print!("{text}");

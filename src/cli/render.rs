@@ -216,10 +216,6 @@ fn crl_line(e: &CrlEntry) -> String {
     }
 }
 
-pub fn json(views: &[FlowView], ok: bool) -> String {
-    crate::web::check::json(views, ok)
-}
-
 /// JUnit XML: one test case per flow, so CI systems show a firewall check
 /// like a test run.
 pub fn junit(views: &[FlowView]) -> String {

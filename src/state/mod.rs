@@ -33,6 +33,12 @@ impl FlowSlot {
         self.last.lock().clone()
     }
 
+    /// `f` of the last report, without copying it (a 300,000-flow count
+    /// of states must not clone every report).
+    pub fn with_last<T>(&self, f: impl FnOnce(Option<&ProbeReport>) -> T) -> T {
+        f(self.last.lock().as_ref())
+    }
+
     /// The flow's recent outcomes and since when it is up (or down).
     pub fn history<T>(&self, f: impl FnOnce(&History) -> T) -> T {
         f(&self.history.lock())

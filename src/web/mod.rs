@@ -1,6 +1,7 @@
 //! The HTTP server of `flowprobe run`: `/metrics`, `/-/healthy`, `/-/ready`,
 //! `POST /-/reload`, `/api/v1/flows` and a status page at `/`.
 
+pub mod api;
 mod assets;
 pub mod auth;
 pub mod check;
@@ -54,11 +55,11 @@ pub fn router(app: AppState) -> Router {
         .route("/-/healthy", get(|| async { "OK\n" }))
         .route("/-/ready", get(ready))
         .route("/-/reload", post(reload))
-        .route("/api/v1/flows", get(flows))
+        .route("/api/v1/flows", get(api::flows))
         .route("/api/v1/check", post(check::check))
         .layer(Extension(check::CheckSlot::default()))
         .layer(Extension(Arc::new(Snapshots {
-            flows: Snapshot::new(snapshot::MAX_READERS),
+            api_readers: Arc::new(tokio::sync::Semaphore::new(snapshot::MAX_READERS)),
             overview: Snapshot::new(snapshot::MAX_READERS),
             metrics_encodings: Arc::new(tokio::sync::Semaphore::new(MAX_METRICS_ENCODINGS)),
         })))
@@ -67,7 +68,9 @@ pub fn router(app: AppState) -> Router {
 
 /// The shared encodings of the expensive responses.
 struct Snapshots {
-    flows: Snapshot,
+    /// `/api/v1/flows` readers at once (each streams or pages its own
+    /// answer); beyond them 503.
+    api_readers: Arc<tokio::sync::Semaphore>,
     overview: Snapshot,
     /// `/metrics` streams each scrape's own encoding (a 100,000-flow body
     /// is too large to keep); what is bounded is how many run at once.
@@ -276,38 +279,6 @@ fn encoded(
     }
     gzip::mark(h, gzip);
     response
-}
-
-/// Encoded once per state version and shared by every concurrent reader
-/// (`snapshot`).
-async fn flows(
-    AxState(app): AxState<AppState>,
-    Extension(snaps): Extension<Arc<Snapshots>>,
-    headers: HeaderMap,
-) -> Response {
-    let version = app.state.version();
-    let gzip = gzip::accepts_gzip(&headers);
-    let body = snaps
-        .flows
-        .get(version, gzip, move || {
-            let v = app.state.version();
-            serde_json::to_vec(&serde_json::json!({
-                "flows": views(&app),
-                "daemon": DaemonView::of(&app),
-            }))
-            .map(|b| (v, Bytes::from(b)))
-            .map_err(|e| e.to_string())
-        })
-        .await;
-    match body {
-        Ok(bytes) => encoded(
-            StatusCode::OK,
-            &[(header::CONTENT_TYPE, "application/json")],
-            gzip,
-            bytes,
-        ),
-        Err(e) => snapshot_error(e),
-    }
 }
 
 /// What the pages say about the daemon itself, read once per render.
