@@ -65,13 +65,21 @@ pub struct Totals {
     pub warn: usize,
     pub up: usize,
     pub pending: usize,
+    /// Down flows per severity (`critical`, `warning`, `info`).
+    pub down_by_severity: BTreeMap<&'static str, usize>,
 }
 
 impl Totals {
-    fn add(&mut self, s: FlowState) {
+    fn add(&mut self, s: FlowState, slot: &FlowSlot) {
         self.all += 1;
         match s {
-            FlowState::Down => self.down += 1,
+            FlowState::Down => {
+                self.down += 1;
+                *self
+                    .down_by_severity
+                    .entry(slot.prepared.flow.severity.as_str())
+                    .or_default() += 1;
+            }
             FlowState::Warn => self.warn += 1,
             FlowState::Up => self.up += 1,
             FlowState::Pending => self.pending += 1,
@@ -80,7 +88,7 @@ impl Totals {
 }
 
 /// The query of a page.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowQuery {
     pub state: Option<String>,
@@ -95,7 +103,24 @@ pub struct FlowQuery {
 }
 
 impl FlowQuery {
-    fn is_empty(&self) -> bool {
+    /// Empty values (a search form's "all") as not given.
+    pub fn normalized(mut self) -> FlowQuery {
+        for v in [
+            &mut self.state,
+            &mut self.vantage,
+            &mut self.flow,
+            &mut self.reason,
+            &mut self.check,
+            &mut self.cursor,
+        ] {
+            if v.as_deref().is_some_and(str::is_empty) {
+                *v = None;
+            }
+        }
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
         self.state.is_none()
             && self.vantage.is_none()
             && self.flow.is_none()
@@ -119,6 +144,11 @@ pub struct Filter {
 
 impl Filter {
     pub fn parse(q: &FlowQuery) -> Result<Filter, String> {
+        Filter::parse_with(q, DEFAULT_LIMIT)
+    }
+
+    /// [`Filter::parse`] with another default page size.
+    pub fn parse_with(q: &FlowQuery, default_limit: usize) -> Result<Filter, String> {
         let states = match &q.state {
             None => None,
             Some(s) => Some(
@@ -139,7 +169,7 @@ impl Filter {
                 crate::config::CheckKind::NAMES.join(", ")
             ));
         }
-        let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+        let limit = q.limit.unwrap_or(default_limit);
         if limit == 0 || limit > MAX_LIMIT {
             return Err(format!("limit: {limit}: expected 1 to {MAX_LIMIT}"));
         }
@@ -233,7 +263,7 @@ pub fn page(app: &AppState, filter: &Filter) -> Page {
     let mut next_cursor = None;
     for (key, slot) in slots.iter() {
         let state = FlowState::of(slot);
-        totals.add(state);
+        totals.add(state, slot);
         if !filter.matches(key, slot, state) {
             continue;
         }
@@ -259,14 +289,105 @@ pub fn page(app: &AppState, filter: &Filter) -> Page {
     }
 }
 
+/// Rows of the status page per page: about 0.6 MB of HTML.
+pub const PAGE_ROWS: usize = 500;
+/// Down flows the page names in "Needs attention"; the rest are counted.
+pub const ATTENTION: usize = 50;
+
+/// What the status page shows: one page of rows, the totals per state and
+/// per vantage, and the most urgent down flows.
+pub struct Overview {
+    pub page: Page,
+    pub by_vantage: BTreeMap<String, Totals>,
+    /// Down flows, most severe first, longest-broken first within one.
+    pub attention: Vec<FlowView>,
+    /// Down flows beyond [`ATTENTION`].
+    pub attention_more: usize,
+    /// The query of this page's rows for the script's polls (`?...`).
+    pub api_query: String,
+    /// The query as asked, to fill the search form and build the links.
+    pub asked: FlowQuery,
+}
+
+/// The status page's data for `q` (default page size [`PAGE_ROWS`]).
+pub fn overview(app: &AppState, q: FlowQuery) -> Result<Overview, String> {
+    let filter = Filter::parse_with(&q, PAGE_ROWS)?;
+    let page = page(app, &filter);
+    let (_, by_vantage) = totals(app);
+    let rank = |s: &str| match s {
+        "critical" => 0,
+        "warning" => 1,
+        _ => 2,
+    };
+    let slots = app.state.slots();
+    let mut down: Vec<(u8, u32, &(String, String))> = slots
+        .iter()
+        .filter(|(_, slot)| FlowState::of(slot) == FlowState::Down)
+        .map(|(key, slot)| {
+            let since = slot.history(|h| h.since()).unwrap_or(u32::MAX);
+            (rank(slot.prepared.flow.severity.as_str()), since, key)
+        })
+        .collect();
+    down.sort();
+    let attention_more = down.len().saturating_sub(ATTENTION);
+    let attention = down
+        .iter()
+        .take(ATTENTION)
+        .filter_map(|(_, _, key)| slots.get(*key).map(|s| FlowView::of_slot(s)))
+        .collect();
+    let mut api = url_query(&q);
+    if q.limit.is_none() {
+        api.push(("limit", PAGE_ROWS.to_string()));
+    }
+    let api_query = format!("?{}", encode(&api));
+    Ok(Overview {
+        page,
+        by_vantage,
+        attention,
+        attention_more,
+        api_query,
+        asked: q,
+    })
+}
+
+/// The query's parameters, in a fixed order.
+pub fn url_query(q: &FlowQuery) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (k, v) in [
+        ("state", &q.state),
+        ("vantage", &q.vantage),
+        ("flow", &q.flow),
+        ("reason", &q.reason),
+        ("check", &q.check),
+        ("cursor", &q.cursor),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            out.push((k, v.clone()));
+        }
+    }
+    if let Some(l) = q.limit {
+        out.push(("limit", l.to_string()));
+    }
+    out
+}
+
+/// `k=v&...`, each value percent-encoded.
+pub fn encode(params: &[(&str, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", crate::web::page::seg(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Totals of every flow, and per vantage.
 pub fn totals(app: &AppState) -> (Totals, BTreeMap<String, Totals>) {
     let mut all = Totals::default();
     let mut by_vantage: BTreeMap<String, Totals> = BTreeMap::new();
     for (key, slot) in app.state.slots().iter() {
         let s = FlowState::of(slot);
-        all.add(s);
-        by_vantage.entry(key.0.clone()).or_default().add(s);
+        all.add(s, slot);
+        by_vantage.entry(key.0.clone()).or_default().add(s, slot);
     }
     (all, by_vantage)
 }
@@ -361,7 +482,7 @@ fn write_all_flows(app: &AppState, out: &mut Chunked) -> std::io::Result<()> {
         if i > 0 {
             out.write_all(b",")?;
         }
-        totals.add(FlowState::of(slot));
+        totals.add(FlowState::of(slot), slot);
         serde_json::to_writer(&mut *out, &FlowView::of_slot(slot))?;
     }
     out.write_all(b"],\"totals\":")?;

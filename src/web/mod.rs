@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Extension, Path, State as AxState};
+use axum::extract::{Extension, Path, Query, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -217,14 +217,6 @@ impl FlowView {
     }
 }
 
-fn views(app: &AppState) -> Vec<FlowView> {
-    app.state
-        .slots()
-        .values()
-        .map(|s| FlowView::of_slot(s))
-        .collect()
-}
-
 /// Views of every flow are built and rendered on the blocking pool: at
 /// 10,000 flows that is tens of milliseconds the probe thread must not lose.
 async fn off_runtime<T: Send + 'static>(
@@ -304,16 +296,45 @@ const HTML_HEADERS: [(header::HeaderName, &str); 5] = [
 async fn status_page(
     AxState(app): AxState<AppState>,
     Extension(snaps): Extension<Arc<Snapshots>>,
+    Query(q): Query<api::FlowQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let version = app.state.version();
     let gzip = gzip::accepts_gzip(&headers);
+    let q = q.normalized();
+    if !q.is_empty() {
+        // A search or a later page: rendered for this request (a page is
+        // at most `api::PAGE_ROWS` rows).
+        let rendered = off_runtime(app, move |app| {
+            api::overview(app, q).map(|o| page::render_overview(&o, &instance(app)))
+        })
+        .await;
+        return match rendered {
+            Ok(Ok(html)) => {
+                let body = if gzip {
+                    match gzip::compress(html.as_bytes()) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))
+                                .into_response();
+                        }
+                    }
+                } else {
+                    Bytes::from(html)
+                };
+                encoded(StatusCode::OK, &HTML_HEADERS, gzip, body)
+            }
+            Ok(Err(e)) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+            Err(r) => r,
+        };
+    }
+    // The first page, the one every open tab polls: encoded once per state.
+    let version = app.state.version();
     let page = snaps
         .overview
         .get(version, gzip, move || {
             let v = app.state.version();
-            let html = page::render_overview(&views(&app), &instance(&app));
-            Ok((v, Bytes::from(html)))
+            let o = api::overview(&app, api::FlowQuery::default())?;
+            Ok((v, Bytes::from(page::render_overview(&o, &instance(&app)))))
         })
         .await;
     match page {

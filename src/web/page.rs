@@ -48,6 +48,17 @@ pub fn flow_href(root: &str, vantage: &str, name: &str) -> String {
 
 /// The document around a page's `<main>`.
 fn layout(title: &str, root: &str, page: &str, main: maud::Markup) -> maud::Markup {
+    layout_polling(title, root, page, None, main)
+}
+
+/// [`layout`] with the API query the page's script polls (`data-api`).
+fn layout_polling(
+    title: &str,
+    root: &str,
+    page: &str,
+    api: Option<&str>,
+    main: maud::Markup,
+) -> maud::Markup {
     maud::html! {
         (maud::DOCTYPE)
         html lang="en" {
@@ -59,7 +70,7 @@ fn layout(title: &str, root: &str, page: &str, main: maud::Markup) -> maud::Mark
                 link rel="icon" href={ (root) "assets/favicon.svg" } type="image/svg+xml";
                 script src={ (root) "assets/app.js" } defer {}
             }
-            body data-page=(page) data-root=(root) {
+            body data-page=(page) data-root=(root) data-api=[api] {
                 a.skip href="#main" { "Skip to content" }
                 div #offline .banner role="status" hidden {}
                 main #main { (main) }

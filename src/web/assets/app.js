@@ -184,15 +184,11 @@
     document.getElementById("problems").classList.toggle("clear", down.length === 0);
   }
 
-  function drawCounts(flows) {
-    const bySev = {};
-    let up = 0, pending = 0, down = 0;
-    for (const f of flows) {
-      const st = stateOf(f);
-      if (st === "up") up++;
-      else if (st === "pending") pending++;
-      else { down++; bySev[f.severity] = (bySev[f.severity] || 0) + 1; }
-    }
+  // The totals of every flow (the page shows one page of them); an up
+  // flow with a warning counts as up.
+  function drawCounts(t) {
+    const bySev = t.down_by_severity || {};
+    const down = t.down, up = t.up + t.warn, pending = t.pending;
     // #counts is a live region: only what changed is written.
     const nd = document.getElementById("n-down");
     setText(nd, down + " down");
@@ -201,7 +197,7 @@
     setText(document.getElementById("n-down-sev"), sev.length ? "(" + sev.join(", ") + ")" : "");
     setText(document.getElementById("n-up"), up + " up");
     setText(document.getElementById("n-pending"), pending + " pending");
-    setText(document.getElementById("n-total"), flows.length + " flows");
+    setText(document.getElementById("n-total"), t.all + " flows");
     const title = (down ? down + " down - " : "") + "flowprobe";
     if (document.title !== title) document.title = title;
   }
@@ -272,7 +268,10 @@
           // The last poll's timings, for people and the browser test:
           // performance.getEntriesByName("flowprobe-poll" / "flowprobe-update").
           const start = performance.now();
-          const r = await fetch(root + "api/v1/flows", { cache: "no-store", credentials: "same-origin" });
+          // This page's rows (the same query as the page), and the
+          // totals of every flow.
+          const api = root + "api/v1/flows" + (document.body.dataset.api || "");
+          const r = await fetch(api, { cache: "no-store", credentials: "same-origin" });
           if (!r.ok) throw new Error("HTTP " + r.status);
           const data = await r.json();
           const flows = data.flows || [];
@@ -282,8 +281,23 @@
             const tr = rows.get(f.vantage + "\u0000" + f.name);
             if (tr) updateRow(tr, f); else changed = true;
           }
-          drawCounts(flows);
-          drawProblems(flows);
+          const totals = data.totals;
+          if (totals) {
+            drawCounts(totals);
+            // The list names at most 50 down flows; when they all fit,
+            // it is redrawn from them, else the page's list stands and
+            // the count of the rest is kept current.
+            const more = Math.max(0, totals.down - 50);
+            setText(document.getElementById("n-more"), String(more));
+            const box = document.getElementById("attention-more");
+            if (box.hidden !== (more === 0)) box.hidden = more === 0;
+            if (more === 0) {
+              const d = await fetch(root + "api/v1/flows?state=down&limit=50",
+                { cache: "no-store", credentials: "same-origin" });
+              if (!d.ok) throw new Error("HTTP " + d.status);
+              drawProblems((await d.json()).flows || []);
+            }
+          }
           drawDaemon(data.daemon);
           applyFilter();
           setText(document.getElementById("updated"), "updated " + utc(now()));

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use maud::{Markup, html};
 
 use super::fmt::{time_ago, utc};
-use super::{Instance, flow_href, layout};
+use super::{Instance, flow_href, layout_polling};
 use crate::state::history::HISTORY_LEN;
 use crate::web::FlowView;
+use crate::web::api::{self, Overview, Totals};
 
 /// `(class, text)` of a flow's state: colour is never the only signal.
 pub fn state(v: &FlowView) -> (&'static str, &'static str) {
@@ -126,21 +127,12 @@ fn row(v: &FlowView, now: i64) -> Markup {
     }
 }
 
-/// The counts line: down by severity first, then up and pending.
-fn counts(flows: &[FlowView]) -> Markup {
-    let mut down: BTreeMap<&str, usize> = BTreeMap::new();
-    let (mut up, mut pending) = (0, 0);
-    for v in flows {
-        match state(v).0 {
-            "up" => up += 1,
-            "pending" => pending += 1,
-            _ => *down.entry(v.severity).or_default() += 1,
-        }
-    }
-    let total_down: usize = down.values().sum();
+/// The counts line: down by severity first, then up and pending (an up
+/// flow with a warning counts as up).
+fn counts(t: &Totals) -> Markup {
     let by_sev: Vec<String> = ["critical", "warning", "info"]
         .iter()
-        .filter_map(|s| down.get(s).map(|n| format!("{n} {s}")))
+        .filter_map(|s| t.down_by_severity.get(s).map(|n| format!("{n} {s}")))
         .collect();
     let sev = if by_sev.is_empty() {
         String::new()
@@ -149,30 +141,62 @@ fn counts(flows: &[FlowView]) -> Markup {
     };
     html! {
         p #counts .counts aria-live="polite" {
-            span class={ "count " (if total_down > 0 { "down" } else { "none" }) } #n-down { (total_down) " down" }
+            span class={ "count " (if t.down > 0 { "down" } else { "none" }) } #n-down { (t.down) " down" }
             span #n-down-sev .by-sev { (sev) }
-            span.count.up #n-up { (up) " up" }
-            span.count.pending #n-pending { (pending) " pending" }
-            span.count.total #n-total { (flows.len()) " flows" }
+            span.count.up #n-up { (t.up + t.warn) " up" }
+            span.count.pending #n-pending { (t.pending) " pending" }
+            span.count.total #n-total { (t.all) " flows" }
         }
     }
 }
 
-/// Down flows, most severe first, longest-broken first within a severity.
-fn problems(flows: &[FlowView], now: i64) -> Markup {
-    let rank = |s: &str| match s {
-        "critical" => 0,
-        "warning" => 1,
-        _ => 2,
+/// Flows per vantage and state, each count a link to those flows.
+fn summary(by_vantage: &BTreeMap<String, Totals>) -> Markup {
+    let link = |vantage: &str, state: &str| {
+        format!(
+            "?{}",
+            api::encode(&[
+                ("vantage", vantage.to_string()),
+                ("state", state.to_string())
+            ])
+        )
     };
-    let mut down: Vec<&FlowView> = flows.iter().filter(|v| state(v).0 == "down").collect();
-    down.sort_by_key(|v| (rank(v.severity), v.since.flatten().unwrap_or(u32::MAX)));
+    html! {
+        section #summary aria-labelledby="summary-h" {
+            h2 #summary-h { "By vantage" }
+            div.scroll role="region" aria-label="Flows by vantage" tabindex="0" {
+            table.summary {
+                thead { tr {
+                    th scope="col" { "vantage" } th scope="col" { "down" } th scope="col" { "warn" }
+                    th scope="col" { "up" } th scope="col" { "pending" } th scope="col" { "flows" }
+                } }
+                tbody {
+                    @for (v, t) in by_vantage {
+                        tr {
+                            th scope="row" { a href={ "?" (api::encode(&[("vantage", v.clone())])) } { (v) } }
+                            td { a href=(link(v, "down")) { (t.down) } }
+                            td { a href=(link(v, "warn")) { (t.warn) } }
+                            td { a href=(link(v, "up")) { (t.up) } }
+                            td { a href=(link(v, "pending")) { (t.pending) } }
+                            td { (t.all) }
+                        }
+                    }
+                }
+            }
+            }
+        }
+    }
+}
+
+/// Down flows, most severe first, longest-broken first within a
+/// severity, at most [`api::ATTENTION`] named, the rest counted.
+fn problems(o: &Overview, now: i64) -> Markup {
     html! {
         section #problems aria-labelledby="problems-h" {
             h2 #problems-h { "Needs attention" }
-            p.allgood #all-good hidden[!down.is_empty()] { "Every flow meets its expectation." }
+            p.allgood #all-good hidden[!o.attention.is_empty()] { "Every flow meets its expectation." }
             ul #problem-list {
-                @for v in &down {
+                @for v in &o.attention {
                     li class={ "sev-" (v.severity) } {
                         span.badge.down { "DOWN" } " " span.sev { (v.severity) } " "
                         a href=(flow_href("", &v.vantage, &v.name)) { (v.vantage) " / " (v.name) }
@@ -183,6 +207,53 @@ fn problems(flows: &[FlowView], now: i64) -> Markup {
                     }
                 }
             }
+            p #attention-more hidden[o.attention_more == 0] {
+                "and " span #n-more { (o.attention_more) } " more: "
+                a href="?state=down" { "every down flow" }
+            }
+        }
+    }
+}
+
+/// The search across every flow, by the server: works without a script.
+fn search(q: &api::FlowQuery, vantages: &BTreeMap<String, Totals>) -> Markup {
+    let state = q.state.as_deref().unwrap_or("");
+    let vantage = q.vantage.as_deref().unwrap_or("");
+    html! {
+        form #search .filters method="get" action="" role="search" {
+            label for="s-flow" { "Flow name" }
+            input #s-flow name="flow" type="search" autocomplete="off" placeholder="mobile-*" value=(q.flow.as_deref().unwrap_or(""));
+            label for="s-vantage" { "Vantage" }
+            select #s-vantage name="vantage" {
+                option value="" selected[vantage.is_empty()] { "all" }
+                @for v in vantages.keys() {
+                    option value=(v) selected[vantage == v] { (v) }
+                }
+            }
+            label for="s-state" { "State" }
+            select #s-state name="state" {
+                @for (value, text) in [("", "all"), ("down", "down"), ("warn", "warn"), ("up", "up"), ("pending", "pending")] {
+                    option value=(value) selected[state == value] { (text) }
+                }
+            }
+            button type="submit" { "Search every flow" }
+        }
+    }
+}
+
+/// Where this page is in the matching flows, and the way to the next.
+fn pager(o: &Overview) -> Markup {
+    let shown = o.page.flows.len();
+    let next = o.page.next_cursor.as_ref().map(|c| {
+        let mut q = o.asked.clone();
+        q.cursor = Some(c.clone());
+        format!("?{}", api::encode(&api::url_query(&q)))
+    });
+    html! {
+        p #pager .pager {
+            (shown) " of " span #n-matched { (o.page.matched) } " matching flows on this page"
+            @if o.asked.cursor.is_some() { " · " a href="?" { "first page" } }
+            @if let Some(n) = next { " · " a #next-page href=(n) { "next page" } }
         }
     }
 }
@@ -213,7 +284,8 @@ fn ready_text(ready: bool) -> &'static str {
     }
 }
 
-pub fn render(flows: &[FlowView], inst: &Instance) -> String {
+pub fn render(o: &Overview, inst: &Instance) -> String {
+    let flows = &o.page.flows;
     let mut by_vantage: BTreeMap<&str, Vec<&FlowView>> = BTreeMap::new();
     for v in flows {
         by_vantage.entry(&v.vantage).or_default().push(v);
@@ -222,7 +294,7 @@ pub fn render(flows: &[FlowView], inst: &Instance) -> String {
     let main = html! {
         header.top {
             h1 { "flowprobe " span.sub { "network flows" } }
-            (counts(flows))
+            (counts(&o.page.totals))
             p.meta {
                 span class={ "badge " (if d.ready { "up" } else { "pending" }) } #ready { (ready_text(d.ready)) }
                 " configuration " code #origin { (d.origin) } " · "
@@ -238,7 +310,10 @@ pub fn render(flows: &[FlowView], inst: &Instance) -> String {
                 span #updated data-t=(inst.now) { "rendered " (utc(inst.now)) }
             }
         }
-        (problems(flows, inst.now))
+        (problems(o, inst.now))
+        (summary(&o.by_vantage))
+        (search(&o.asked, &o.by_vantage))
+        (pager(o))
         (filters())
         div #matrix {
             @for (vantage, vs) in &by_vantage {
@@ -270,9 +345,13 @@ pub fn render(flows: &[FlowView], inst: &Instance) -> String {
                 }
             }
             @if flows.is_empty() {
-                p { "No flows are configured for this instance's vantages." }
+                @if o.page.totals.all == 0 {
+                    p { "No flows are configured for this instance's vantages." }
+                } @else {
+                    p { "No flow matches this search." }
+                }
             }
         }
     };
-    layout("flowprobe", "", "overview", main).into_string()
+    layout_polling("flowprobe", "", "overview", Some(&o.api_query), main).into_string()
 }
