@@ -85,6 +85,7 @@ pub async fn run(
         ..source.limits.clone()
     };
     let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
+    metrics.configure(&initial.metrics);
     let state = Arc::new(State::new(Arc::clone(&metrics)));
     let cancel = CancellationToken::new();
     let nets = build_nets(&initial).map_err(|e| e.join("; "))?;
@@ -160,6 +161,7 @@ pub async fn run(
                 // Building 100,000 flows' series takes seconds: off the
                 // probe thread too. Flow tasks are spawned from there.
                 scheduler.set_limit(in_flight_limit(&budget, c.max_in_flight));
+                metrics.configure(&c.metrics);
                 let applied = tokio::task::spawn_blocking({
                     let scheduler = Arc::clone(&scheduler);
                     move || {

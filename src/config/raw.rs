@@ -18,6 +18,14 @@ pub struct RawLog {
     pub format: Option<String>,
 }
 
+/// `[metrics]`: what the per-flow series include (README "Metrics reference").
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub per_flow_durations: Option<bool>,
+    pub all_certificates: Option<bool>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {

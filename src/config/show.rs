@@ -34,6 +34,16 @@ pub fn to_toml(c: &Config) -> String {
     log.insert("level".into(), s(&c.log.level));
     log.insert("format".into(), s(c.log.format.as_str()));
     t.insert("log".into(), Value::Table(log));
+    let mut metrics = Table::new();
+    metrics.insert(
+        "per_flow_durations".into(),
+        Value::Boolean(c.metrics.per_flow_durations),
+    );
+    metrics.insert(
+        "all_certificates".into(),
+        Value::Boolean(c.metrics.all_certificates),
+    );
+    t.insert("metrics".into(), Value::Table(metrics));
     let mut defaults = Table::new();
     defaults.insert("interval".into(), dur(c.defaults.interval));
     defaults.insert("timeout".into(), dur(c.defaults.timeout));

@@ -24,6 +24,8 @@ pub struct Config {
     /// of the endpoints, in the exporter-toolkit format.
     pub web_config_file: Option<PathBuf>,
     pub log: LogSettings,
+    /// `[metrics]`: what the per-flow series include.
+    pub metrics: MetricsSettings,
     pub defaults: FlowDefaults,
     /// `defaults.max_in_flight` when set; otherwise the probes-in-flight
     /// limit follows from the file-descriptor budget (`net::fds`).
@@ -69,6 +71,28 @@ impl Config {
 pub struct LogSettings {
     pub level: String,
     pub format: LogFormat,
+}
+
+/// `[metrics]`: series a very large instance can do without (README
+/// "Metrics reference", "Sizing the exposition").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// `metrics.per_flow_durations`: `flowprobe_probe_duration_seconds`
+    /// per flow and phase.
+    pub per_flow_durations: bool,
+    /// `metrics.all_certificates`: per-certificate series for every sent
+    /// certificate; false keeps them for the leaf only while a trust store
+    /// validates the chain (its path is summarised per store).
+    pub all_certificates: bool,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            per_flow_durations: true,
+            all_certificates: true,
+        }
+    }
 }
 
 named_enum! {

@@ -20,6 +20,7 @@ const TOP_KEYS: &[&str] = &[
     "catalog",
     "listen",
     "log",
+    "metrics",
     "defaults",
     "targets",
     "vantage",
@@ -94,6 +95,7 @@ pub(crate) fn validate(
     };
     let listen: Option<RawListen> = section(tree.remove("listen"), "listen", errs);
     let log: Option<RawLog> = section(tree.remove("log"), "log", errs);
+    let metrics: Option<RawMetrics> = section(tree.remove("metrics"), "metrics", errs);
     let defaults: Option<RawDefaults> = section(tree.remove("defaults"), "defaults", errs);
     let targets: Option<BTreeMap<String, String>> =
         section(tree.remove("targets"), "targets", errs);
@@ -311,6 +313,13 @@ pub(crate) fn validate(
         listen: listen?,
         web_config_file,
         log: log?,
+        metrics: metrics.map(|m| {
+            let d = MetricsSettings::default();
+            MetricsSettings {
+                per_flow_durations: m.per_flow_durations.unwrap_or(d.per_flow_durations),
+                all_certificates: m.all_certificates.unwrap_or(d.all_certificates),
+            }
+        })?,
         defaults,
         max_in_flight: max_in_flight?,
         worker_threads: worker_threads?,

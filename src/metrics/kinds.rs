@@ -6,6 +6,11 @@
 //! they were - they are facts about certificates, not about this probe -
 //! while `flowprobe_tls_chain_verified`, `..._order_ok` and
 //! `..._certificates` drop to 0 for it.
+//!
+//! With `metrics.all_certificates = false`, a chain that a trust store
+//! validates exports the leaf's certificate series only: the rest of the
+//! path is summarised by `flowprobe_tls_path_not_after_timestamp_seconds`
+//! and `flowprobe_tls_chain_certificates`.
 
 use prometheus::{Gauge, GaugeVec, Opts, Registry};
 
@@ -396,7 +401,16 @@ fn record_tls(m: &Metrics, fm: &FlowMetrics, report: &ProbeReport) {
             ));
         }
     }
-    for c in &chain.certificates {
+    // `metrics.all_certificates = false`: while a store validates the
+    // chain, its path is summarised (`..._path_not_after_...` per store,
+    // `..._chain_certificates`), so only the leaf keeps its own series; a
+    // chain no store validates keeps every certificate's.
+    let summarised = !m.all_certificates() && chain.anchors().iter().any(|a| a.verified);
+    for c in chain
+        .certificates
+        .iter()
+        .filter(|c| !summarised || c.position == 0)
+    {
         let labels = vec![
             v.clone(),
             n.clone(),

@@ -7,6 +7,13 @@
 //! reason (value 1), and `pending` before the first probe. A full state set
 //! (one series per possible reason) would be 35 series per flow, 350,000 at
 //! 10,000 flows; queries are the same either way (`flowprobe_flow_reason == 1`).
+//!
+//! Facts that never change while a flow is configured are written once:
+//! the timeout is a label of `flowprobe_flow_info` (it was its own series,
+//! `flowprobe_flow_timeout_seconds`). The interval keeps its series because
+//! alert rules and the fleet store do arithmetic with it. `[metrics]`
+//! (`config::MetricsSettings`) drops the per-flow phase durations and the
+//! certificates a chain summary already covers, for very large instances.
 
 mod dynamic;
 mod kinds;
@@ -27,7 +34,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::config::{Flow, Severity};
+use crate::config::{Flow, MetricsSettings, Severity};
 use crate::outcome::{Level, Reason};
 use crate::probe::{Phase, ProbeReport};
 
@@ -61,6 +68,10 @@ pub struct Metrics {
     pub missed: IntCounter,
     /// Starts that found no probe slot, by the flow's severity.
     shed: IntCounterVec,
+    /// `metrics.per_flow_durations`: write `flowprobe_probe_duration_seconds`.
+    per_flow_durations: AtomicBool,
+    /// `metrics.all_certificates`: series for every sent certificate.
+    all_certificates: AtomicBool,
 }
 
 fn gauge_vec(
@@ -197,7 +208,23 @@ impl Metrics {
             flows,
             missed,
             shed,
+            per_flow_durations: AtomicBool::new(true),
+            all_certificates: AtomicBool::new(true),
         })
+    }
+
+    /// Apply `[metrics]` (at load and at every reload). Durations follow at
+    /// the next scrape, certificate series at each flow's next probe.
+    pub fn configure(&self, s: &MetricsSettings) {
+        self.per_flow_durations
+            .store(s.per_flow_durations, Ordering::Relaxed);
+        self.all_certificates
+            .store(s.all_certificates, Ordering::Relaxed);
+    }
+
+    /// Whether every sent certificate gets its series (`metrics.all_certificates`).
+    fn all_certificates(&self) -> bool {
+        self.all_certificates.load(Ordering::Relaxed)
     }
 
     /// The shed counter of a severity.
@@ -229,7 +256,8 @@ impl Metrics {
 
     fn write(&self, w: &mut Writer<'_>) {
         let flows: Vec<Arc<FlowMetrics>> = self.flows_by_key.read().values().cloned().collect();
-        encode_flows(w, &flows);
+        let durations = self.per_flow_durations.load(Ordering::Relaxed);
+        encode_flows(w, &flows, durations);
     }
 
     /// Create a flow's series (they exist from start-up) and its handle.
@@ -239,6 +267,7 @@ impl Metrics {
         let base = labels(&[("flow", n), ("vantage", v)]);
         let target = flow.host.to_string();
         let port = flow.port.to_string();
+        let timeout = flow.timeout.as_secs_f64().to_string();
         let info = labels(&[
             ("check", flow.check.kind().as_str()),
             ("expect", flow.expect.as_str()),
@@ -248,6 +277,7 @@ impl Metrics {
             ("port", &port),
             ("severity", flow.severity.as_str()),
             ("target", &flow.to),
+            ("timeout", &timeout),
             ("to", &flow.to),
             ("vantage", v),
         ]);
@@ -303,7 +333,6 @@ impl Metrics {
             base,
             info,
             interval: flow.interval.as_secs_f64(),
-            timeout: flow.timeout.as_secs_f64(),
             phases: Phase::ALL.map(|p| phases.contains(&p)),
             up: AtomicBool::new(false),
             pass: AtomicU64::new(0),
@@ -404,14 +433,14 @@ fn gauge_per_flow(
 }
 
 /// The fixed per-flow families, one pass each over the flows.
-fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
+fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>], durations: bool) {
     if flows.is_empty() {
         return;
     }
     w.header(
         "flowprobe_flow_info",
         "gauge",
-        "A configured flow: its definition as labels (always 1).",
+        "A configured flow: its definition as labels, the timeout in seconds among them (always 1).",
     );
     for f in flows {
         w.sample("flowprobe_flow_info", &f.info, "", 1.0);
@@ -465,13 +494,6 @@ fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
         "The flow's probe interval.",
         |f| f.interval,
     );
-    gauge_per_flow(
-        w,
-        flows,
-        "flowprobe_flow_timeout_seconds",
-        "The flow's probe timeout.",
-        |f| f.timeout,
-    );
     w.header(
         "flowprobe_probes_total",
         "counter",
@@ -483,23 +505,8 @@ fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
         w.sample("flowprobe_probes_total", &f.base, "result=\"fail\"", fail);
         w.sample("flowprobe_probes_total", &f.base, "result=\"pass\"", pass);
     }
-    w.header(
-        "flowprobe_probe_duration_seconds",
-        "gauge",
-        "Time spent in each phase of the flow's last probe.",
-    );
-    for f in flows {
-        for (i, p) in Phase::ALL.iter().enumerate() {
-            if f.phases[i] {
-                let extra = format!("phase=\"{}\"", p.as_str());
-                w.sample(
-                    "flowprobe_probe_duration_seconds",
-                    &f.base,
-                    &extra,
-                    f.durations[i].get(),
-                );
-            }
-        }
+    if durations {
+        encode_durations(w, flows);
     }
     // Absent before a flow's first probe: a 0 would be a sentinel date.
     let probed: Vec<&Arc<FlowMetrics>> = flows.iter().filter(|f| f.last_ts.get() > 0.0).collect();
@@ -516,6 +523,29 @@ fn encode_flows(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
                 "",
                 f.last_ts.get(),
             );
+        }
+    }
+}
+
+/// `flowprobe_probe_duration_seconds`: one sample per flow and phase of its
+/// check (`metrics.per_flow_durations`).
+fn encode_durations(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
+    w.header(
+        "flowprobe_probe_duration_seconds",
+        "gauge",
+        "Time spent in each phase of the flow's last probe.",
+    );
+    for f in flows {
+        for (i, p) in Phase::ALL.iter().enumerate() {
+            if f.phases[i] {
+                let extra = format!("phase=\"{}\"", p.as_str());
+                w.sample(
+                    "flowprobe_probe_duration_seconds",
+                    &f.base,
+                    &extra,
+                    f.durations[i].get(),
+                );
+            }
         }
     }
 }
@@ -555,7 +585,6 @@ pub struct FlowMetrics {
     /// The label set of `flowprobe_flow_info`, rendered once.
     info: String,
     interval: f64,
-    timeout: f64,
     /// Which phases this flow's check goes through (get duration series).
     phases: [bool; Phase::ALL.len()],
     up: AtomicBool,

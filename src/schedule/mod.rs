@@ -199,7 +199,19 @@ impl Scheduler {
             gone.cancel.cancel();
         }
         *running = next;
-        self.state.replace(slots);
+        if let Some((round, bound)) = self.state.replace(slots) {
+            // The new flows' first-round summary comes by this bound even
+            // if a first probe never completes (`State::close_round`). Not
+            // a flow task: `task_count` counts flows.
+            let state = Arc::clone(&self.state);
+            let cancel = self.cancel.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = cancel.cancelled() => {}
+                    _ = tokio::time::sleep(bound) => state.close_round(round),
+                }
+            });
+        }
         // Start the tasks only now: building 100,000 slots takes seconds on
         // the runtime thread, and a task started early in that loop would
         // find its first start already past.

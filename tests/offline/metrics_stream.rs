@@ -20,9 +20,17 @@ fn state_with_flows(n: usize) -> State {
     }
     let cfg = support::config_from(&text);
     let state = State::new(Arc::new(Metrics::new().expect("metrics")));
-    for p in prepare(&cfg).expect("prepare") {
-        state.make_slot(p);
-    }
+    let slots = prepare(&cfg)
+        .expect("prepare")
+        .into_iter()
+        .map(|p| {
+            (
+                (p.flow.from.clone(), p.flow.name.clone()),
+                state.make_slot(p),
+            )
+        })
+        .collect();
+    state.replace(slots);
     state
 }
 
@@ -150,4 +158,64 @@ async fn concurrent_metrics_encodings_are_capped_with_503() {
     }
     assert!(ok, "a scrape succeeds once the crowd is gone");
     server.abort();
+}
+
+/// Series and bytes per TCP flow (README "Metrics reference"): the
+/// timeout is a label of `flowprobe_flow_info`, not a series of its own,
+/// and `metrics.per_flow_durations = false` drops the phase durations.
+#[test]
+fn a_tcp_flow_exports_ten_series_and_eight_without_durations() {
+    use flowprobe::probe::{Phase, Phases, ProbeReport};
+    let state = state_with_flows(1000);
+    let mut phases = Phases::default();
+    for (i, p) in Phase::ALL.iter().enumerate() {
+        if matches!(p, Phase::Connect | Phase::Total) {
+            phases.0[i] = Some(std::time::Duration::from_micros(173));
+        }
+    }
+    let report = ProbeReport {
+        reason: flowprobe::outcome::Reason::Ok,
+        up: true,
+        detail: String::new(),
+        started: std::time::SystemTime::now(),
+        phases,
+        attempts: Vec::new(),
+    };
+    for slot in state.slots().values() {
+        state.record(slot, report.clone());
+    }
+    // Flow lines only (not HELP/TYPE): count and bytes, over every flow.
+    let per_flow = |text: &str| {
+        let (mut series, mut bytes) = (0usize, 0usize);
+        for l in text.lines().filter(|l| l.contains(",vantage=\"here\"")) {
+            series += 1;
+            bytes += l.len() + 1;
+        }
+        (series as f64 / 1000.0, bytes as f64 / 1000.0)
+    };
+    let text = String::from_utf8(state.metrics.encode()).expect("utf-8");
+    let info = text
+        .lines()
+        .find(|l| l.starts_with("flowprobe_flow_info{") && l.contains("flow-00007"))
+        .expect("flow_info");
+    assert!(info.contains(",timeout=\"5\","), "{info}");
+    assert!(!text.contains("flowprobe_flow_timeout_seconds"));
+    assert!(
+        text.contains("flowprobe_flow_interval_seconds{flow=\"flow-00007\",vantage=\"here\"} 30\n")
+    );
+    let (series, bytes) = per_flow(&text);
+    state
+        .metrics
+        .configure(&flowprobe::config::MetricsSettings {
+            per_flow_durations: false,
+            all_certificates: true,
+        });
+    let small = String::from_utf8(state.metrics.encode()).expect("utf-8");
+    assert!(!small.contains("flowprobe_probe_duration_seconds"));
+    let (series_small, bytes_small) = per_flow(&small);
+    println!(
+        "TCP flow: {series} series, {bytes:.0} bytes; per_flow_durations = false: {series_small} series, {bytes_small:.0} bytes"
+    );
+    assert_eq!(series, 10.0);
+    assert_eq!(series_small, 8.0);
 }

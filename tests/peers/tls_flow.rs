@@ -230,6 +230,58 @@ tls = {{ trust = ["fcpca-g2"] }}
         &["flow=\"full\""],
     );
     assert_eq!(full_after.len(), 5);
+    // `[metrics]` for very large instances: a chain a store validates keeps
+    // the leaf's certificate series only (the path is summarised per
+    // store), a chain none validates keeps them all; no duration series.
+    let series_of = |text: &str, flow: &str| {
+        let needle = format!("flow=\"{flow}\"");
+        text.lines()
+            .filter(|l| !l.starts_with('#') && l.contains(&needle))
+            .count()
+    };
+    let full_default = series_of(&text, "full");
+    metrics.configure(&flowprobe::config::MetricsSettings {
+        per_flow_durations: false,
+        all_certificates: false,
+    });
+    for (name, slot) in &slots {
+        state.record(slot, reports[name].clone());
+    }
+    let small = String::from_utf8(metrics.encode()).expect("utf8");
+    let count =
+        |family: &str, flow: &str| lines(&small, family, &[&format!("flow=\"{flow}\"")]).len();
+    for family in [
+        "flowprobe_tls_cert_not_after_timestamp_seconds",
+        "flowprobe_tls_cert_not_before_timestamp_seconds",
+        "flowprobe_tls_cert_info",
+    ] {
+        assert_eq!(count(family, "full"), 1, "{family}: the leaf only");
+        assert_eq!(count(family, "stops-at-dod"), 1, "{family}: dod validates");
+        assert_eq!(
+            count(family, "not-a-ca"),
+            lines(&text, family, &["flow=\"not-a-ca\""]).len(),
+            "{family}: no store validates, every certificate stays"
+        );
+        assert!(count(family, "not-a-ca") > 1);
+    }
+    assert!(!small.contains("flowprobe_probe_duration_seconds"));
+    assert_eq!(
+        count("flowprobe_tls_path_not_after_timestamp_seconds", "full"),
+        2,
+        "the summary stays"
+    );
+    let full_small = series_of(&small, "full");
+    println!("TLS flow of 5 certificates: {full_default} series, {full_small} with [metrics] off");
+    assert_eq!(
+        full_default - full_small,
+        4 * 3 + 3,
+        "4 certificates of 3 series each, 3 phases"
+    );
+    metrics.configure(&flowprobe::config::MetricsSettings::default());
+    for (name, slot) in &slots {
+        state.record(slot, reports[name].clone());
+    }
+    let text = String::from_utf8(metrics.encode()).expect("utf8");
     let cross = lines(
         &text,
         "flowprobe_tls_cert_info",
