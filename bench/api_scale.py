@@ -27,14 +27,18 @@ def get(url, gz=False):
     req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gz else {})
     t0 = time.perf_counter()
     with urllib.request.urlopen(req, timeout=600) as r:
-        body = r.read()
-    return body, time.perf_counter() - t0
+        first = r.read(1)
+        t1 = time.perf_counter()
+        body = first + r.read()
+    return body, t1 - t0, time.perf_counter() - t0
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flowprobe", default="target/release/flowprobe")
     ap.add_argument("--flows", type=int, default=100_000)
+    ap.add_argument("--chromium", default=shutil.which("chromium"),
+                    help="load the status page in headless Chromium too (default: if installed)")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="flowprobe-bench-api.")
     listener = socket.socket(); listener.bind((LO, 0)); listener.listen(4096)
@@ -74,20 +78,38 @@ def main():
                 time.sleep(0.5)
         ready = time.time() - t0
         time.sleep(5)
-        rows = [("steady", "", "", f"{rss_mib(daemon.pid):.0f}")]
+        rows = [("steady", "", "", "", f"{rss_mib(daemon.pid):.0f}")]
         for name, path, gz in [
             ("API, filtered page (state=down, limit=100)", "/api/v1/flows?state=down&limit=100", False),
             ("API, one page of 1,000 (vantage=a)", "/api/v1/flows?vantage=a", False),
             ("API, every flow (streamed)", "/api/v1/flows", False),
             ("API, every flow (streamed, gzip)", "/api/v1/flows", True),
-            ("status page /", "/", False),
+            ("status page / (first page)", "/", False),
+            ("status page, search (flow=f0001*)", "/?flow=f0001*", False),
             ("/metrics (gzip)", "/metrics", True),
         ]:
-            body, took = get(url + path, gz)
+            body, first, took = get(url + path, gz)
             time.sleep(1)
-            rows.append((name, f"{len(body) / 1e6:.2f} MB", f"{took:.2f} s", f"{rss_mib(daemon.pid):.0f}"))
+            rows.append((name, f"{len(body) / 1e6:.2f} MB", f"{first * 1000:.0f} ms", f"{took:.2f} s",
+                         f"{rss_mib(daemon.pid):.0f}"))
+        if a.chromium:
+            profile = tempfile.mkdtemp(prefix="flowprobe-bench-chromium.")
+            try:
+                t = time.perf_counter()
+                dom = subprocess.run(
+                    [a.chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", f"--user-data-dir={profile}",
+                     "--virtual-time-budget=3000", "--dump-dom", url + "/"],
+                    capture_output=True, text=True, timeout=120).stdout
+                took = time.perf_counter() - t
+                n_rows = dom.count('<tr class="flow ')
+                rows.append(("status page in headless Chromium (DOM dumped)",
+                             f"{n_rows} rows", "", f"{took:.2f} s",
+                             f"{rss_mib(daemon.pid):.0f}"))
+            finally:
+                shutil.rmtree(profile, ignore_errors=True)
         print(f"# reading back {a.flows:,} TCP flows (ready in {ready:.1f} s), {os.cpu_count()} CPUs")
-        print("| read | body | time | RSS after, MiB |\n|---|---|---|---|")
+        print("| read | body | first byte | time | RSS after, MiB |\n|---|---|---|---|---|")
         for r in rows:
             print("| " + " | ".join(r) + " |")
     finally:

@@ -313,21 +313,30 @@ pub struct Overview {
 pub fn overview(app: &AppState, q: FlowQuery) -> Result<Overview, String> {
     let filter = Filter::parse_with(&q, PAGE_ROWS)?;
     let page = page(app, &filter);
-    let (_, by_vantage) = totals(app);
     let rank = |s: &str| match s {
         "critical" => 0,
         "warning" => 1,
         _ => 2,
     };
+    // One pass for the per-vantage totals and the down flows.
     let slots = app.state.slots();
-    let mut down: Vec<(u8, u32, &(String, String))> = slots
-        .iter()
-        .filter(|(_, slot)| FlowState::of(slot) == FlowState::Down)
-        .map(|(key, slot)| {
+    let mut by_vantage: BTreeMap<String, Totals> = BTreeMap::new();
+    let mut down: Vec<(u8, u32, &(String, String))> = Vec::new();
+    for (key, slot) in slots.iter() {
+        let s = FlowState::of(slot);
+        match by_vantage.get_mut(&key.0) {
+            Some(t) => t.add(s, slot),
+            None => {
+                let mut t = Totals::default();
+                t.add(s, slot);
+                by_vantage.insert(key.0.clone(), t);
+            }
+        }
+        if s == FlowState::Down {
             let since = slot.history(|h| h.since()).unwrap_or(u32::MAX);
-            (rank(slot.prepared.flow.severity.as_str()), since, key)
-        })
-        .collect();
+            down.push((rank(slot.prepared.flow.severity.as_str()), since, key));
+        }
+    }
     down.sort();
     let attention_more = down.len().saturating_sub(ATTENTION);
     let attention = down
@@ -378,18 +387,6 @@ pub fn encode(params: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{k}={}", crate::web::page::seg(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Totals of every flow, and per vantage.
-pub fn totals(app: &AppState) -> (Totals, BTreeMap<String, Totals>) {
-    let mut all = Totals::default();
-    let mut by_vantage: BTreeMap<String, Totals> = BTreeMap::new();
-    for (key, slot) in app.state.slots().iter() {
-        let s = FlowState::of(slot);
-        all.add(s, slot);
-        by_vantage.entry(key.0.clone()).or_default().add(s, slot);
-    }
-    (all, by_vantage)
 }
 
 pub(super) async fn flows(
