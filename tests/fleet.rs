@@ -340,8 +340,10 @@ fn hostile_instances_end_in_a_bounded_reason_and_exit_3_within_the_timeout() {
     );
     let cases: [(u16, &str); 9] = [
         (garbage, "not an HTTP answer"),
-        (huge, "answer larger than 64 MiB"),
-        (declared, "answer larger than 64 MiB"),
+        // A check answer is parsed as it arrives (up to 1 GiB): 200 MiB of
+        // spaces end at the timeout, a declared 100 GB at once.
+        (huge, "no complete answer within"),
+        (declared, "answer larger than 1024 MiB"),
         (unauthorized, "401 Unauthorized"),
         (busy, "429 busy"),
         (silent, "no complete answer within 2s"),
@@ -380,6 +382,44 @@ fn hostile_instances_end_in_a_bounded_reason_and_exit_3_within_the_timeout() {
     }
     // Nobody answered: the catalog's flow is not covered.
     assert_eq!(j["not_covered"][0]["name"], "open", "{j:#}");
+}
+
+/// A check answer larger than any whole-body cap (80 MiB here, as a
+/// 300,000-flow instance answers hundreds of MB) is parsed as it arrives.
+#[test]
+fn a_check_answer_beyond_64_mib_is_parsed_as_it_arrives() {
+    let dir = tempdir();
+    let big = hostile(|c| {
+        let _ = c.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"ok\": true, \"flows\": [",
+        );
+        // 80 MiB of the whitespace JSON allows between tokens, then a row.
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..80 {
+            if c.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = c.write_all(
+            br#"{"vantage":"here","name":"open","from":"here","to":"lo","host":"127.0.0.1","port":1,"check":"tcp","expect":"open","severity":"critical","last":null}]}"#,
+        );
+    });
+    let cfg = write(
+        dir.path(),
+        "f.toml",
+        &format!("{}[fleet.defaults]\ntimeout = \"60s\"\n", local_flows(1)),
+    );
+    let url = format!("http://127.0.0.1:{big}");
+    let o = run(
+        &mut check(&cfg, &["--remote", &url, "--output", "json"]),
+        Duration::from_secs(90),
+    );
+    let j = json(&o);
+    assert_eq!(j["instances"][0]["ok"], true, "{}", text(&o));
+    assert_eq!(
+        j["instances"][0]["flows"], 1,
+        "the row after 80 MiB is read"
+    );
 }
 
 #[test]

@@ -54,8 +54,8 @@ pub enum RemoteError {
     Busy(Option<String>),
     #[error("HTTP {status}: {body}")]
     Status { status: u16, body: String },
-    #[error("answer larger than {} MiB", MAX_BODY / (1024 * 1024))]
-    TooLarge,
+    #[error("answer larger than {} MiB", .0 / (1024 * 1024))]
+    TooLarge(usize),
     #[error("not an HTTP answer: {0}")]
     Http(String),
     #[error("malformed answer: {0}")]
@@ -160,8 +160,13 @@ impl Client {
             let names: Vec<String> = flows.iter().map(|f| percent_encode(f)).collect();
             path.push_str(&format!("?flow={}&skip_unknown=true", names.join(",")));
         }
-        let body = self.fetch(hyper::Method::POST, &path, timeout).await?;
-        parse(&body)
+        let read = self.exchange(hyper::Method::POST, &path, Reading::CheckAnswer);
+        match tokio::time::timeout(timeout, read).await {
+            Ok(Ok(Read::Answer(a))) => Ok(a),
+            Ok(Ok(Read::Whole(body))) => parse(&body),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(RemoteError::Timeout(timeout)),
+        }
     }
 
     /// One request to `path_and_query` under the URL's prefix, the whole
@@ -174,18 +179,26 @@ impl Client {
         path_and_query: &str,
         timeout: Duration,
     ) -> Result<Bytes, RemoteError> {
-        match tokio::time::timeout(timeout, self.exchange(method, path_and_query)).await {
-            Ok(r) => r,
+        let read = self.exchange(method, path_and_query, Reading::Whole);
+        match tokio::time::timeout(timeout, read).await {
+            Ok(Ok(Read::Whole(b))) => Ok(b),
+            Ok(Ok(Read::Answer(_))) => Err(RemoteError::Http("an answer read as a check".into())),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(RemoteError::Timeout(timeout)),
         }
     }
 
-    async fn exchange(&self, method: hyper::Method, path: &str) -> Result<Bytes, RemoteError> {
+    async fn exchange(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        reading: Reading,
+    ) -> Result<Read, RemoteError> {
         let url = &self.instance.url;
         let tcp = connect(&url.host, url.port).await?;
         let _ = tcp.set_nodelay(true);
         let body = match &self.tls {
-            None => self.request(tcp, method, path).await?,
+            None => self.request(tcp, method, path, reading).await?,
             Some(config) => {
                 let name = match &url.host {
                     Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
@@ -196,7 +209,7 @@ impl Client {
                     .connect(name, tcp)
                     .await
                     .map_err(|e| RemoteError::Tls(bounded(&e.to_string(), MAX_TEXT)))?;
-                self.request(tls, method, path).await?
+                self.request(tls, method, path, reading).await?
             }
         };
         Ok(body)
@@ -207,7 +220,8 @@ impl Client {
         io: S,
         method: hyper::Method,
         path: &str,
-    ) -> Result<Bytes, RemoteError>
+        reading: Reading,
+    ) -> Result<Read, RemoteError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -243,14 +257,22 @@ impl Client {
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
+            if status == 200 && matches!(reading, Reading::CheckAnswer) {
+                if declared.is_some_and(|n| n > MAX_STREAMED as u64) {
+                    return Err(RemoteError::TooLarge(MAX_STREAMED));
+                }
+                // An instance's check answer grows with its flows: parsed
+                // as it arrives into the typed rows, never held whole.
+                return parse_streamed(resp.into_body()).await.map(Read::Answer);
+            }
             if declared.is_some_and(|n| n > MAX_BODY as u64) {
-                return Err(RemoteError::TooLarge);
+                return Err(RemoteError::TooLarge(MAX_BODY));
             }
             // Error answers are read only as far as a reason needs.
             let limit = if status == 200 { MAX_BODY } else { MAX_TEXT };
             let body = read_limited(resp.into_body(), limit, status == 200).await?;
             match status {
-                200 => Ok(body),
+                200 => Ok(Read::Whole(body)),
                 401 => Err(RemoteError::Unauthorized),
                 403 => Err(RemoteError::Forbidden(text(&body))),
                 429 => Err(RemoteError::Busy(retry_after)),
@@ -269,6 +291,88 @@ impl Client {
     }
 }
 
+/// How a 200 answer's body is read.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// Whole, within [`MAX_BODY`].
+    Whole,
+    /// Parsed as a check answer while it arrives, within
+    /// [`MAX_STREAMED`].
+    CheckAnswer,
+}
+
+/// What a request read.
+enum Read {
+    Whole(Bytes),
+    Answer(Answer),
+}
+
+/// The most bytes a streamed check answer may have: what is kept is the
+/// typed rows, not the text, so this bounds time more than memory.
+pub const MAX_STREAMED: usize = 1024 * 1024 * 1024;
+
+/// A check answer parsed on the blocking pool while its bytes arrive: a
+/// 300,000-flow instance answers hundreds of megabytes, and only the rows
+/// are kept.
+async fn parse_streamed(mut body: hyper::body::Incoming) -> Result<Answer, RemoteError> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let parser = tokio::task::spawn_blocking(move || {
+        parse_reader(ChannelReader {
+            rx,
+            cur: Bytes::new(),
+        })
+    });
+    let mut total = 0usize;
+    let mut fed: Result<(), RemoteError> = Ok(());
+    while let Some(frame) = body.frame().await {
+        let data = match frame {
+            Ok(f) => match f.into_data() {
+                Ok(d) => d,
+                Err(_) => continue,
+            },
+            Err(e) => {
+                fed = Err(http_error(&e));
+                break;
+            }
+        };
+        total += data.len();
+        if total > MAX_STREAMED {
+            fed = Err(RemoteError::TooLarge(MAX_STREAMED));
+            break;
+        }
+        // The parser stopped (malformed input): its error tells why.
+        if tx.send(data).await.is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    let parsed = parser
+        .await
+        .map_err(|e| RemoteError::Http(format!("the parse task failed: {e}")))?;
+    fed?;
+    parsed
+}
+
+/// The body's chunks as a reader, for the parser on the blocking pool.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    cur: Bytes,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(b) => self.cur = b,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur.split_to(n));
+        Ok(n)
+    }
+}
+
 /// The body up to `limit` bytes; beyond it an error when `strict`, else
 /// the first `limit` bytes (an error page only feeds a reason).
 async fn read_limited(
@@ -282,7 +386,7 @@ async fn read_limited(
         if let Ok(data) = frame.into_data() {
             if out.len() + data.len() > limit {
                 if strict {
-                    return Err(RemoteError::TooLarge);
+                    return Err(RemoteError::TooLarge(MAX_BODY));
                 }
                 out.extend_from_slice(&data[..limit - out.len()]);
                 break;
@@ -328,7 +432,19 @@ fn http_error(e: &hyper::Error) -> RemoteError {
 
 /// The answer, parsed, every string bounded.
 pub fn parse(body: &[u8]) -> Result<Answer, RemoteError> {
-    let mut a: Answer = serde_json::from_slice(body).map_err(|e| {
+    bound_answer(serde_json::from_slice(body))
+}
+
+/// [`parse`] from a reader, as the bytes arrive.
+fn parse_reader(r: impl std::io::Read) -> Result<Answer, RemoteError> {
+    bound_answer(serde_json::from_reader(std::io::BufReader::with_capacity(
+        64 * 1024,
+        r,
+    )))
+}
+
+fn bound_answer(parsed: Result<Answer, serde_json::Error>) -> Result<Answer, RemoteError> {
+    let mut a: Answer = parsed.map_err(|e| {
         // serde's message names the position, never echoes much input.
         RemoteError::Malformed(bounded(&e.to_string(), MAX_TEXT))
     })?;
