@@ -548,9 +548,10 @@ async fn status_pages_in_headless_chromium() {
     let origin = format!("http://{addr}");
     let mut daemon = start_daemon(&cfg, &addr);
 
-    // chromedriver and its Chromium die with the guard.
+    // chromedriver and its Chromium die with the guard (one process
+    // group, killed whole: also when the test fails).
     let driver_port = free_port();
-    let _driver = Proc::spawn(
+    let _driver = ProcGroup::spawn(
         Command::new(driver)
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())

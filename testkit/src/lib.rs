@@ -332,6 +332,38 @@ impl Drop for Proc {
     }
 }
 
+/// A process and everything it starts, in a process group of its own,
+/// killed together on drop: chromedriver's Chromium (a dozen processes)
+/// must not outlive a test that fails, and killing chromedriver alone
+/// orphans it.
+pub struct ProcGroup(pub Child);
+
+impl ProcGroup {
+    pub fn spawn(cmd: &mut Command) -> ProcGroup {
+        use std::os::unix::process::CommandExt;
+        no_inherited_descriptors();
+        ProcGroup(cmd.process_group(0).spawn().expect("spawn"))
+    }
+}
+
+impl Drop for ProcGroup {
+    fn drop(&mut self) {
+        // The group's id is the leader's pid; a signal to the negative id
+        // reaches every member, the ones that outlived the leader
+        // included. Only a real group id (> 1) is ever signalled.
+        if let Ok(pgid) = libc::pid_t::try_from(self.0.id())
+            && pgid > 1
+        {
+            // SAFETY: kill takes no pointers; -pgid names the group this
+            // guard created with `process_group(0)`, nothing else.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// Marks every descriptor this process inherited (from a CI runner, a
 /// shell) close-on-exec, so that a child starts with only its standard
 /// streams, as under systemd. A runner that leaks 50 descriptors into its
@@ -541,5 +573,33 @@ pub fn free_udp_port() -> u16 {
         if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
+    }
+}
+
+#[cfg(test)]
+mod proc_group_tests {
+    use super::*;
+
+    /// Dropping the guard kills the leader and what it started, and
+    /// nothing else (this test process lives on to assert it).
+    #[test]
+    fn a_group_dies_whole_on_drop() {
+        let g = ProcGroup::spawn(
+            Command::new("sh")
+                .args(["-c", "sleep 60 & echo $!; wait"])
+                .stdout(Stdio::piped()),
+        );
+        let mut g = g;
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(g.0.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the child's pid");
+        let child: u32 = line.trim().parse().expect("pid");
+        let alive = |pid: u32| std::path::Path::new(&format!("/proc/{pid}")).exists();
+        assert!(alive(child));
+        drop(g);
+        let gone = wait_for(Duration::from_secs(5), || (!alive(child)).then_some(()));
+        assert!(gone.is_some(), "the leader's child died with the group");
     }
 }
