@@ -581,6 +581,35 @@ fn path_str(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
 }
 
+/// A self-signed serverAuth leaf for `mdm.lab.test` (subject CN and DNS
+/// SAN) from the `openssl` CLI, valid two days: `(certificate, key)` as
+/// `STEM.pem` and `STEM.key` in `dir`. `key` is what follows `-newkey`
+/// (`["rsa:2048"]`, `["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]`):
+/// the protocol tests need RSA and ECDSA servers whose suites depend on it.
+pub fn self_signed_leaf(dir: &Path, stem: &str, key: &[&str]) -> (PathBuf, PathBuf) {
+    let cert = dir.join(format!("{stem}.pem"));
+    let key_path = dir.join(format!("{stem}.key"));
+    let mut args = vec!["req", "-x509", "-newkey"];
+    args.extend_from_slice(key);
+    args.extend_from_slice(&[
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=mdm.lab.test",
+        "-addext",
+        "subjectAltName=DNS:mdm.lab.test",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+        "-keyout",
+        path_str(&key_path),
+        "-out",
+        path_str(&cert),
+    ]);
+    openssl(&args);
+    (cert, key_path)
+}
+
 pub fn openssl(args: &[&str]) {
     let out = Command::new("openssl")
         .args(args)

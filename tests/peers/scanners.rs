@@ -510,25 +510,7 @@ fn tls_tools_present() -> bool {
 
 /// A self-signed RSA leaf for mdm.lab.test: (certificate, key).
 fn rsa_leaf(dir: &Path) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.join("leaf.pem"), dir.join("leaf.key"));
-    support::pki::openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=mdm.lab.test",
-        "-addext",
-        "subjectAltName=DNS:mdm.lab.test",
-        "-keyout",
-        key.to_str().expect("utf-8"),
-        "-out",
-        cert.to_str().expect("utf-8"),
-    ]);
-    (cert, key)
+    support::pki::self_signed_leaf(dir, "leaf", &["rsa:2048"])
 }
 
 /// nginx on a loopback port with `ssl` lines of its server block (none:

@@ -191,28 +191,7 @@ struct Leaf {
 }
 
 fn rsa_leaf(dir: &Path) -> Leaf {
-    let cert = dir.join("leaf.pem");
-    let key = dir.join("leaf.key");
-    let (c, k) = (cert.to_str().expect("utf-8"), key.to_str().expect("utf-8"));
-    support::pki::openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=mdm.lab.test",
-        "-addext",
-        "subjectAltName=DNS:mdm.lab.test",
-        "-addext",
-        "extendedKeyUsage=serverAuth",
-        "-keyout",
-        k,
-        "-out",
-        c,
-    ]);
+    let (cert, key) = support::pki::self_signed_leaf(dir, "leaf", &["rsa:2048"]);
     Leaf { cert, key }
 }
 
@@ -1178,30 +1157,11 @@ tls = { protocol_interval = "1h" }
 
 /// A self-signed P-256 leaf for mdm.lab.test (ECDSA suites need one).
 fn ec_leaf(dir: &Path) -> Leaf {
-    let cert = dir.join("ec-leaf.pem");
-    let key = dir.join("ec-leaf.key");
-    let (c, k) = (cert.to_str().expect("utf-8"), key.to_str().expect("utf-8"));
-    support::pki::openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=mdm.lab.test",
-        "-addext",
-        "subjectAltName=DNS:mdm.lab.test",
-        "-addext",
-        "extendedKeyUsage=serverAuth",
-        "-keyout",
-        k,
-        "-out",
-        c,
-    ]);
+    let (cert, key) = support::pki::self_signed_leaf(
+        dir,
+        "ec-leaf",
+        &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
     Leaf { cert, key }
 }
 
