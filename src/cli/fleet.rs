@@ -153,54 +153,25 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
                     .into_iter()
                     .filter(|f| only.is_empty() || only.contains(&f.name))
                     .collect();
-                statuses.push(InstanceStatus {
-                    name: i.name.clone(),
-                    url: i.url.to_string(),
-                    ok: true,
-                    error: None,
-                    flows: flows.len(),
-                    store: true,
-                });
-                rows.extend(flows.into_iter().map(|f| super::fleet_store::row(c, f)));
+                statuses.push(asked(i, true, Ok(flows.len())));
+                let bounds = super::fleet_store::Bounds::new(c);
+                rows.extend(
+                    flows
+                        .into_iter()
+                        .map(|f| super::fleet_store::row(&bounds, f)),
+                );
             }
-            Err(e) => {
-                eprintln!("flowprobe check: store {} ({}): {e}", i.name, i.url);
-                statuses.push(InstanceStatus {
-                    name: i.name.clone(),
-                    url: i.url.to_string(),
-                    ok: false,
-                    error: Some(e.to_string()),
-                    flows: 0,
-                    store: true,
-                });
-            }
+            Err(e) => statuses.push(asked(i, true, Err(&e))),
         }
     }
     for (cl, answer) in clients.iter().zip(answers) {
         let i = &cl.instance;
         match answer {
             Ok(a) => {
-                statuses.push(InstanceStatus {
-                    name: i.name.clone(),
-                    url: i.url.to_string(),
-                    ok: true,
-                    error: None,
-                    flows: a.flows.len(),
-                    store: false,
-                });
+                statuses.push(asked(i, false, Ok(a.flows.len())));
                 rows.extend(a.flows.into_iter().map(|f| remote_row(i, f)));
             }
-            Err(e) => {
-                eprintln!("flowprobe check: instance {} ({}): {e}", i.name, i.url);
-                statuses.push(InstanceStatus {
-                    name: i.name.clone(),
-                    url: i.url.to_string(),
-                    ok: false,
-                    error: Some(e.to_string()),
-                    flows: 0,
-                    store: false,
-                });
-            }
+            Err(e) => statuses.push(asked(i, false, Err(&e))),
         }
     }
     let matrix = merge(c, only, rows);
@@ -220,6 +191,23 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAIL)
+    }
+}
+
+/// How asking `i` (the store when `store`) went: the flows it answered
+/// for, or why it could not be asked, said on stderr too.
+fn asked(i: &Instance, store: bool, answered: Result<usize, &RemoteError>) -> InstanceStatus {
+    if let Err(e) = answered {
+        let what = if store { "store" } else { "instance" };
+        eprintln!("flowprobe check: {what} {} ({}): {e}", i.name, i.url);
+    }
+    InstanceStatus {
+        name: i.name.clone(),
+        url: i.url.to_string(),
+        ok: answered.is_ok(),
+        error: answered.err().map(ToString::to_string),
+        flows: answered.unwrap_or(0),
+        store,
     }
 }
 

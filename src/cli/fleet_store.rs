@@ -21,29 +21,51 @@ pub const SLACK: Duration = Duration::from_secs(60);
 /// does not probe.
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The freshness bound of one row: `stale_after` when set, else three of
+/// The freshness bounds of the rows: `stale_after` when set, else three of
 /// the flow's intervals (as the site reports it, else the catalog's) plus
-/// [`SLACK`], like `FlowprobeProbesNotRunning`'s three intervals.
-pub fn stale_after(c: &Config, f: &StoreFlow) -> Duration {
-    if let Some(d) = c.fleet.store.as_ref().and_then(|s| s.stale_after) {
-        return d;
-    }
-    let interval = f
-        .interval_seconds
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .or_else(|| {
-            c.flows
+/// [`SLACK`], like `FlowprobeProbesNotRunning`'s three intervals. The
+/// catalog's intervals are indexed once: a store answers for every flow of
+/// every site.
+pub struct Bounds<'a> {
+    fixed: Option<Duration>,
+    catalog: std::collections::HashMap<(&'a str, &'a str), Duration>,
+    default: Duration,
+}
+
+impl<'a> Bounds<'a> {
+    pub fn new(c: &'a Config) -> Self {
+        Bounds {
+            fixed: c.fleet.store.as_ref().and_then(|s| s.stale_after),
+            catalog: c
+                .flows
                 .iter()
-                .find(|cf| cf.from == f.vantage && cf.name == f.name)
-                .map(|cf| cf.interval)
-        })
-        .unwrap_or(c.defaults.interval);
-    interval.saturating_mul(3).saturating_add(SLACK)
+                .map(|f| ((f.from.as_str(), f.name.as_str()), f.interval))
+                .collect(),
+            default: c.defaults.interval,
+        }
+    }
+
+    /// The bound of `f`'s row.
+    pub fn of(&self, f: &StoreFlow) -> Duration {
+        if let Some(d) = self.fixed {
+            return d;
+        }
+        let interval = f
+            .interval_seconds
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .or_else(|| {
+                self.catalog
+                    .get(&(f.vantage.as_str(), f.name.as_str()))
+                    .copied()
+            })
+            .unwrap_or(self.default);
+        interval.saturating_mul(3).saturating_add(SLACK)
+    }
 }
 
 /// One matrix row from what the store holds of a flow.
-pub fn row(c: &Config, f: StoreFlow) -> Row {
-    let bound = stale_after(c, &f);
+pub fn row(bounds: &Bounds<'_>, f: StoreFlow) -> Row {
+    let bound = bounds.of(&f);
     // Measured on the store's clock: the probe's start (the site's clock)
     // against the store's evaluation time; a site clock ahead counts as 0.
     let age = f.started.map(|s| (f.at - s).max(0.0));
@@ -124,22 +146,31 @@ mod tests {
     fn the_default_bound_is_three_intervals_and_a_minute() {
         let c = config("");
         // The catalog's 10s interval.
-        assert_eq!(stale_after(&c, &flow(None, None)), Duration::from_secs(90));
+        assert_eq!(
+            Bounds::new(&c).of(&flow(None, None)),
+            Duration::from_secs(90)
+        );
         // The site's own interval wins: it is what the site runs.
         let mut f = flow(None, None);
         f.interval_seconds = Some(30.0);
-        assert_eq!(stale_after(&c, &f), Duration::from_secs(150));
+        assert_eq!(Bounds::new(&c).of(&f), Duration::from_secs(150));
         // Garbage from the store does not panic.
         f.interval_seconds = Some(1e300);
-        let _ = stale_after(&c, &f);
+        let _ = Bounds::new(&c).of(&f);
     }
 
     #[test]
     fn fresh_rows_pass_or_fail_old_ones_are_stale() {
         let c = config("");
-        assert_eq!(row(&c, flow(Some(950.0), Some(true))).status, Status::Pass);
-        assert_eq!(row(&c, flow(Some(950.0), Some(false))).status, Status::Fail);
-        let old = row(&c, flow(Some(900.0), Some(true)));
+        assert_eq!(
+            row(&Bounds::new(&c), flow(Some(950.0), Some(true))).status,
+            Status::Pass
+        );
+        assert_eq!(
+            row(&Bounds::new(&c), flow(Some(950.0), Some(false))).status,
+            Status::Fail
+        );
+        let old = row(&Bounds::new(&c), flow(Some(900.0), Some(true)));
         assert_eq!(old.status, Status::Stale, "100s > 90s");
         assert_eq!(
             old.freshness,
@@ -148,11 +179,11 @@ mod tests {
                 stale_after_seconds: 90.0
             })
         );
-        let never = row(&c, flow(None, Some(false)));
+        let never = row(&Bounds::new(&c), flow(None, Some(false)));
         assert_eq!(never.status, Status::Stale, "never probed");
         assert_eq!(never.site.as_deref(), Some("east"));
         // A site clock ahead of the store's is not a negative age.
-        let ahead = row(&c, flow(Some(1010.0), Some(true)));
+        let ahead = row(&Bounds::new(&c), flow(Some(1010.0), Some(true)));
         assert_eq!(ahead.status, Status::Pass);
     }
 
@@ -161,7 +192,7 @@ mod tests {
         let c =
             config("[fleet.prometheus]\nurl = \"http://127.0.0.1:9090\"\nstale_after = \"5s\"\n");
         assert_eq!(
-            row(&c, flow(Some(990.0), Some(true))).status,
+            row(&Bounds::new(&c), flow(Some(990.0), Some(true))).status,
             Status::Stale,
             "10s > 5s"
         );
