@@ -210,6 +210,17 @@ pub const BUILTIN_POLICIES: [&str; 5] = [
 
 const NIST: &str = "NIST SP 800-52r2";
 
+/// The families no built-in allows (NULL, EXPORT, anonymous, RC4,
+/// DES/3DES): outside every list, asked as families too so that
+/// `flowprobe_tls_weak_suites` says which.
+const BROKEN: [Family; 5] = [
+    Family::Null,
+    Family::Export,
+    Family::Anon,
+    Family::Rc4,
+    Family::Des,
+];
+
 impl TlsPolicy {
     /// A policy that asks and judges nothing but what its fields say:
     /// the base of the built-ins and of `[tls_policy.NAME]`.
@@ -252,13 +263,7 @@ impl TlsPolicy {
             versions: vec![Version::Tls11, Version::Tls12, Version::Tls13],
             required_versions: vec![Version::Tls12, Version::Tls13],
             discouraged_versions: vec![Version::Tls11],
-            forbidden: vec![
-                Family::Null,
-                Family::Export,
-                Family::Anon,
-                Family::Rc4,
-                Family::Des,
-            ],
+            forbidden: BROKEN.to_vec(),
             require_ecdhe_aead: true,
             suites: vec![SuiteSet::Nist],
             require_etm: true,
@@ -284,14 +289,7 @@ impl TlsPolicy {
             release: release.to_owned(),
             versions: vec![Version::Tls12, Version::Tls13],
             required_versions: vec![Version::Tls12],
-            forbidden: vec![
-                Family::Null,
-                Family::Export,
-                Family::Anon,
-                Family::Rc4,
-                Family::Des,
-                Family::StaticRsa,
-            ],
+            forbidden: [BROKEN.as_slice(), &[Family::StaticRsa]].concat(),
             suites: vec![SuiteSet::NistStrict],
             cites: Cites {
                 versions: versions.to_owned(),

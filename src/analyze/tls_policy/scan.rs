@@ -142,10 +142,6 @@ impl Question {
     }
 
     /// The version the question is about.
-    pub fn version(&self) -> Version {
-        self.offer_version()
-    }
-
     fn offer_version(&self) -> Version {
         match *self {
             Question::Version { version }

@@ -22,15 +22,7 @@ fn families_policy() -> TlsPolicy {
         versions: vec![Version::Tls12, Version::Tls13],
         required_versions: vec![Version::Tls12],
         recommended_versions: vec![Version::Tls13],
-        forbidden: vec![
-            Family::Null,
-            Family::Export,
-            Family::Anon,
-            Family::Rc4,
-            Family::Des,
-            Family::StaticRsa,
-            Family::StaticDh,
-        ],
+        forbidden: [BROKEN.as_slice(), &[Family::StaticRsa, Family::StaticDh]].concat(),
         warn: vec![Family::CbcSha1],
         require_ecdhe_aead: true,
         ..TlsPolicy::empty("families")

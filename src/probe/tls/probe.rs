@@ -283,7 +283,7 @@ fn with_protocols(
     let mut found = Vec::new();
     for (j, action) in judgements.zip(actions) {
         if j.ats.is_some()
-            && let Some(leaf) = &leaf
+            && let Some(leaf) = leaf
         {
             j.violations
                 .extend(crate::analyze::tls_policy::ats_path(leaf));
@@ -323,8 +323,8 @@ fn with_protocols(
 }
 
 /// The server certificate's facts, when the handshake got that far.
-fn leaf_facts(details: &Details) -> Option<crate::analyze::chain::CertFacts> {
-    details.tls()?.chain.as_ref()?.certificates.first().cloned()
+fn leaf_facts(details: &Details) -> Option<&crate::analyze::chain::CertFacts> {
+    details.tls()?.chain.as_ref()?.certificates.first()
 }
 
 async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
