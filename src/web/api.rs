@@ -30,6 +30,8 @@ use crate::state::FlowSlot;
 pub const DEFAULT_LIMIT: usize = 1_000;
 /// The most flows one page may hold.
 pub const MAX_LIMIT: usize = 10_000;
+/// The longest `flow` glob: flow names are at most 64 characters.
+const MAX_GLOB: usize = 128;
 /// Bytes of JSON per streamed chunk.
 const CHUNK: usize = 64 * 1024;
 
@@ -182,6 +184,13 @@ impl Filter {
                 Some((v.to_string(), n.to_string()))
             }
         };
+        if let Some(f) = &q.flow
+            && f.chars().count() > MAX_GLOB
+        {
+            // Names are at most 64 characters; a longer pattern only costs
+            // time (matching is linear in name times pattern per flow).
+            return Err(format!("flow: longer than {MAX_GLOB} characters"));
+        }
         Ok(Filter {
             states,
             vantage: q.vantage.clone(),
@@ -611,6 +620,13 @@ mod tests {
                 ..FlowQuery::default()
             })
             .starts_with("cursor:")
+        );
+        assert!(
+            bad(FlowQuery {
+                flow: Some("*a".repeat(100)),
+                ..FlowQuery::default()
+            })
+            .starts_with("flow:")
         );
         assert!(
             Filter::parse(&FlowQuery {
