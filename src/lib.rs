@@ -8,19 +8,26 @@
 //! `state` -> `metrics` -> `probe` (and `audit`) -> `net` -> `config` ->
 //! `analyze` -> `wire` -> `outcome` -> `text` (and `version`). A module
 //! uses only those after it (`daemon` starts `web`; `web` never reaches
-//! back).
+//! back). The check kinds ([`kinds`]) are the one vertical slice: each
+//! kind's folder has its settings, probe, facts, rendering and series,
+//! using the layers' interfaces (`config::validate`, `probe::Ctx`,
+//! `metrics::KindRecorder`), and the layers reach kinds only through the
+//! registry in `kinds/mod.rs`.
 //!
+//! - [`kinds`]: one folder per check kind (`tcp`, `tls`, `ssh`, `http`,
+//!   `crl`, `ocsp`) implementing `kinds::Kind`, and the `kinds!` registry
+//!   that generates `CheckKind`, `CheckSpec`, `Details` and every dispatch.
 //! - [`config`]: typed configuration, built-in catalogs, layered loading and
-//!   validation that names every error with its file and key path; each
-//!   check kind's settings and their validation in `config::check`.
+//!   validation that names every error with its file and key path (each
+//!   kind validates its own table).
 //! - [`net`]: the vantage's network identity: DNS (hickory) and TCP connect
 //!   (socket2) from its source address and interface; phase times from the
 //!   kernel (`TCP_INFO`, receive timestamps) in `net::kernel_time`; the
 //!   file-descriptor budget of the probes in `net::fds`.
-//! - [`probe`]: one module per check kind behind one signature, and the
-//!   shared wrapper that times phases, enforces the budget and judges;
-//!   `probe::plan` builds a run (vantage networks, prepared flows, the
-//!   descriptor budget) for the daemon and `check`.
+//! - [`probe`]: the shared wrapper that resolves, times phases, enforces
+//!   the budget, calls the flow's kind and judges; `probe::plan` builds a
+//!   run (vantage networks, prepared flows, trust stores, the descriptor
+//!   budget) for the daemon and `check`.
 //! - [`analyze`]: pure judgements over captured facts (chains, SSH, CRLs,
 //!   OCSP, the bundles of `pki check` in `analyze::bundle`); the RFC 5280
 //!   path validator with certificate policies (the RFC 9618 graph) and name
@@ -58,6 +65,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod kinds;
 pub mod metrics;
 pub mod net;
 pub mod outcome;

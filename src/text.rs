@@ -178,6 +178,24 @@ pub fn expected_one_of(names: &[&str]) -> String {
     }
 }
 
+/// `2026-05-01 03:12:05Z`: `text::rfc3339` with a space, which reads
+/// better in a table cell and still wraps at the date.
+pub fn utc(secs: i64) -> String {
+    crate::text::rfc3339(secs).replacen('T', " ", 1)
+}
+
+/// `45 s`, `14 min`, `3 h 05 min`, `12 d`: the largest unit or two that
+/// a person reads at a glance.
+pub fn age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3_600 => format!("{} min", s / 60),
+        3_600..86_400 => format!("{} h {:02} min", s / 3_600, (s % 3_600) / 60),
+        _ => format!("{} d", s / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
-use flowprobe::probe::http::client::{FetchOpts, exchange};
+use flowprobe::kinds::http::client::{FetchOpts, exchange};
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::runtime::Runtime;

@@ -1,6 +1,6 @@
 //! TLS protocol policy as data, and the judgement of what a server accepts.
 //!
-//! The enumeration (`probe::tls::protocols`) asks the server a handful of
+//! The enumeration (`kinds::tls::protocols`) asks the server a handful of
 //! questions, one ClientHello each ([`Question`]): does it accept SSL 3.0,
 //! TLS 1.0, 1.1, 1.2, 1.3; at its highest legacy version, does it accept a
 //! suite of each weak [`Family`] the policy names (and the forbidden ones

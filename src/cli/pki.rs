@@ -12,13 +12,13 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::render::path_line;
 use super::{EXIT_FAIL, EXIT_USAGE};
 use crate::analyze::bundle::{BundleReport, KeyMatch};
 use crate::analyze::pkix::RelyingParty;
 use crate::analyze::trust::TrustStore;
 use crate::audit::{self, MAX_FILE_BYTES};
 use crate::config::TrustSpec;
+use crate::kinds::show::path_line;
 use crate::outcome::Level;
 use crate::text::rfc3339;
 
@@ -210,7 +210,7 @@ pub(super) fn prepare(
         }
         wanted.push(name);
     }
-    let stores = crate::probe::tls::load_stores(&specs, &wanted).map_err(|errors| {
+    let stores = crate::probe::load_stores(&specs, &wanted).map_err(|errors| {
         for e in errors {
             eprintln!("--trust {}", e.trim_start_matches("trust."));
         }

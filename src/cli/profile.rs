@@ -10,11 +10,11 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::pki::{AuditArgs, AuditOutput, bundle_lines, prepare, print_json};
-use super::render::path_line;
 use super::{EXIT_FAIL, EXIT_USAGE};
 use crate::analyze::trust::TrustStore;
 use crate::audit::profile::{self, Context, Judged, ProfileReport};
 use crate::audit::{self, FileError, MAX_FILE_BYTES};
+use crate::kinds::show::path_line;
 use crate::outcome::Level;
 use crate::text::rfc3339;
 

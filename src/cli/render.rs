@@ -3,12 +3,10 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use crate::analyze::chain::AnchorResult;
 use crate::config::catalog;
 use crate::outcome::Level;
-use crate::probe::crl::CrlEntry;
-use crate::probe::{Details, Phase};
-use crate::text::{escape_markup, rfc3339};
+use crate::probe::Phase;
+use crate::text::escape_markup;
 use crate::web::FlowView;
 
 fn status(v: &FlowView) -> &'static str {
@@ -70,45 +68,10 @@ pub fn table(views: &[FlowView]) -> String {
                 let _ = writeln!(out, "    {}", rep.detail);
             }
             for a in &rep.attempts {
-                match &a.details {
-                    Details::Crl(d) => {
-                        for e in &d.crls {
-                            let _ = writeln!(out, "    {}", crl_line(e));
-                        }
-                    }
-                    Details::Ocsp(d) => {
-                        for e in &d.responses {
-                            let _ = writeln!(out, "    {}", e.line());
-                        }
-                    }
-                    Details::Tls(t) => {
-                        if let Some(c) = &t.chain {
-                            let _ = writeln!(out, "    validated at {}", rfc3339(c.validated_at));
-                        }
-                        for anchor in t.chain.iter().flat_map(|c| c.anchors()) {
-                            let _ = writeln!(out, "    {}", path_line(anchor));
-                        }
-                        if let Some(p) = &t.protocols {
-                            let _ = writeln!(out, "    {}", protocols_line(&p.judgement));
-                            for j in &p.other_policies {
-                                let _ = writeln!(
-                                    out,
-                                    "    policy {}: {}",
-                                    j.policy,
-                                    if j.violations.is_empty() {
-                                        "met"
-                                    } else {
-                                        "violated"
-                                    }
-                                );
-                            }
-                        }
-                        if let Some(s) = &t.ocsp_staple {
-                            let _ = writeln!(out, "    {}", s.line());
-                        }
-                    }
-                    // Their facts are in the detail line and the findings.
-                    Details::None | Details::Ssh(_) | Details::Http(_) => {}
+                let mut lines = Vec::new();
+                a.details.text_lines(&mut lines);
+                for l in lines {
+                    let _ = writeln!(out, "    {l}");
                 }
             }
             for f in rep.findings() {
@@ -127,93 +90,6 @@ pub fn table(views: &[FlowView]) -> String {
         failed
     );
     out
-}
-
-/// The enumeration's verdict for people: which versions were accepted.
-pub(super) fn protocols_line(j: &crate::analyze::tls_policy::ProtocolJudgement) -> String {
-    let accepted = j.accepted_versions();
-    format!(
-        "protocols ({}): {}{}",
-        j.policy,
-        if accepted.is_empty() && j.complete {
-            "accepts no version".to_owned()
-        } else if accepted.is_empty() {
-            "no version known to be accepted".to_owned()
-        } else {
-            format!("accepts {}", accepted.join(", "))
-        },
-        if j.complete {
-            ""
-        } else {
-            " (enumeration incomplete)"
-        }
-    )
-}
-
-/// One store's verdict for people: the sent positions of the path, and
-/// until when it validates or why it does not.
-pub(super) fn path_line(a: &AnchorResult) -> String {
-    let positions: Vec<String> = a.path.iter().map(usize::to_string).collect();
-    if a.verified {
-        let policies = if a.policies.is_empty() {
-            "no policy required".to_owned()
-        } else {
-            format!(
-                "policies {}",
-                crate::analyze::chain::render_policies(&a.policies)
-            )
-        };
-        format!(
-            "path {}: valid, positions {} to {}, until {}, {policies}",
-            a.store,
-            positions.join(" -> "),
-            a.anchor_subject.as_deref().unwrap_or("?"),
-            a.not_after.map_or_else(|| "?".into(), rfc3339)
-        )
-    } else {
-        format!(
-            "path {}: not valid, positions {}: {}",
-            a.store,
-            positions.join(" -> "),
-            a.detail
-        )
-    }
-}
-
-/// One CRL for people: issuer, URL, dates, size, verdict.
-fn crl_line(e: &CrlEntry) -> String {
-    let url = if e.http.url.is_empty() || e.http.url == e.url {
-        e.url.clone()
-    } else {
-        format!("{} (as {})", e.http.url, e.url)
-    };
-    match &e.crl {
-        Some(c) => format!(
-            "crl {}: {url} this_update {} next_update {} {} bytes {} entries signature {}: {}",
-            if c.issuer_cn.is_empty() {
-                &c.issuer
-            } else {
-                &c.issuer_cn
-            },
-            rfc3339(c.this_update),
-            c.next_update.map_or_else(|| "none".into(), rfc3339),
-            e.http.body_bytes,
-            c.entries,
-            if c.signature_valid {
-                "valid"
-            } else {
-                "INVALID"
-            },
-            e.reason
-        ),
-        None => format!(
-            "crl ?: {url}{}: {}",
-            e.http
-                .status
-                .map_or_else(String::new, |s| format!(" status {s}")),
-            e.reason
-        ),
-    }
 }
 
 /// JUnit XML: one test case per flow, so CI systems show a firewall check
@@ -298,40 +174,5 @@ pub fn catalog(name: Option<&str>) -> ExitCode {
                 ExitCode::from(super::EXIT_USAGE)
             }
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::protocols_line;
-    use crate::analyze::tls_policy::{Exchange, ProtocolScan, Question, Reply, TlsPolicy, judge};
-    use crate::wire::tls::Version;
-
-    #[test]
-    fn the_protocols_line_says_when_nothing_is_accepted() {
-        let p = TlsPolicy::nist();
-        let unknown = judge(&ProtocolScan::default(), &p);
-        assert_eq!(
-            protocols_line(&unknown),
-            "protocols (nist-800-52r2): no version known to be accepted (enumeration incomplete)"
-        );
-        let refused = ProtocolScan {
-            exchanges: Version::ALL
-                .into_iter()
-                .map(|version| {
-                    Exchange::new(
-                        Question::Version { version },
-                        Reply::Refused {
-                            detail: "alert protocol_version (level 2)".into(),
-                            by_version: true,
-                        },
-                    )
-                })
-                .collect(),
-        };
-        assert_eq!(
-            protocols_line(&judge(&refused, &p)),
-            "protocols (nist-800-52r2): accepts no version"
-        );
     }
 }

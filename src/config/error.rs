@@ -46,7 +46,7 @@ impl std::error::Error for ConfigErrors {}
 
 /// Collects errors against one origin while validation walks the tree.
 #[derive(Debug)]
-pub(crate) struct Collector {
+pub struct Collector {
     pub origin: String,
     pub errors: Vec<ConfigError>,
 }

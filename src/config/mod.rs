@@ -2,22 +2,22 @@
 //! validation that reports every error with its file and key path.
 
 pub mod catalog;
-pub mod check;
 mod error;
 pub mod fleet;
 mod load;
 mod locate;
-pub(crate) mod raw;
+pub mod raw;
 mod show;
 pub mod ssh_pace;
 mod target;
 mod types;
-pub(crate) mod validate;
+pub mod validate;
 mod warning;
 pub mod web_config;
 
-pub use check::{CheckKind, CheckSpec, SshPolicies};
-pub(crate) use error::Collector;
+pub use crate::kinds::ssh::SshPolicies;
+pub use crate::kinds::{CheckKind, CheckSpec};
+pub use error::Collector;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{DEFAULT_PATH, Overrides, from_text, load, load_with_env, resolve_path};
 pub use show::to_toml;

@@ -59,8 +59,9 @@ pub struct RawTrust {
 }
 
 /// One `[[flow]]` entry after the catalog flow of the same name (if any) was
-/// merged under it. Check-specific tables stay untyped here: their own
-/// modules validate them.
+/// merged under it. The check kinds' tables (`tls = {...}`) are taken out
+/// before serde reads the rest ([`RawFlow::take_tables`]) and stay untyped
+/// here: each kind validates its own.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFlow {
@@ -77,9 +78,22 @@ pub struct RawFlow {
     pub ip_family: Option<String>,
     pub description: Option<String>,
     pub labels: Option<BTreeMap<String, String>>,
-    pub tls: Option<toml::Value>,
-    pub ssh: Option<toml::Value>,
-    pub http: Option<toml::Value>,
-    pub crl: Option<toml::Value>,
-    pub ocsp: Option<toml::Value>,
+    /// The kinds' tables by kind name.
+    #[serde(skip)]
+    pub tables: BTreeMap<String, toml::Value>,
+}
+
+impl RawFlow {
+    /// Take the tables named after a check kind out of a flow's table.
+    pub fn take_tables(value: &mut toml::Value) -> BTreeMap<String, toml::Value> {
+        let mut out = BTreeMap::new();
+        if let toml::Value::Table(t) = value {
+            for name in crate::kinds::CheckKind::NAMES {
+                if let Some(v) = t.remove(*name) {
+                    out.insert((*name).to_string(), v);
+                }
+            }
+        }
+        out
+    }
 }

@@ -10,7 +10,7 @@
 //! second keeps the outstanding penalty flat, so `1s` is the default; `0s`
 //! turns pacing off (for servers that exempt the vantage through
 //! `PerSourcePenaltyExemptList` or set `PerSourcePenalties noauth:0`).
-//! The pacer itself is `probe::ssh::pace`.
+//! The pacer itself is `kinds::ssh::pace`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -82,7 +82,7 @@ struct Group<'a> {
 fn groups(c: &Config) -> Vec<Group<'_>> {
     let mut by: BTreeMap<(&str, String), Group<'_>> = BTreeMap::new();
     for f in &c.flows {
-        if f.check.ssh().is_none() || f.expect != Expect::Open {
+        if f.check.get::<crate::kinds::ssh::Ssh>().is_none() || f.expect != Expect::Open {
             continue;
         }
         by.entry((f.from.as_str(), f.host.to_string()))

@@ -104,8 +104,9 @@ pub(crate) fn validate(
     let trust_raw: Option<BTreeMap<String, RawTrust>> =
         section(tree.remove("trust"), "trust", errs);
     let selected: Option<Vec<String>> = section(tree.remove("vantages"), "vantages", errs);
-    let ssh_policies = super::check::ssh::policies_from(tree.remove("ssh_policy"), errs);
-    let tls_policies = super::check::tls_policy::policies_from(tree.remove("tls_policy"), errs);
+    let ssh_policies = crate::kinds::ssh::settings::policies_from(tree.remove("ssh_policy"), errs);
+    let tls_policies =
+        crate::kinds::tls::policy_settings::policies_from(tree.remove("tls_policy"), errs);
     let fleet_raw = tree.remove("fleet");
 
     let web_config_file = listen
@@ -249,14 +250,16 @@ pub(crate) fn validate(
     let mut flows = Vec::new();
     let mut seen = BTreeSet::new();
     let mut disabled = BTreeSet::new();
-    for (i, value) in raw_flows.into_iter().enumerate() {
+    for (i, mut value) in raw_flows.into_iter().enumerate() {
         let label = value
             .get("name")
             .and_then(|n| n.as_str())
             .map_or_else(|| format!("flow[{i}]"), |n| format!("flow[{n}]"));
-        let Some(raw) = section::<RawFlow>(Some(value), &label, errs) else {
+        let tables = RawFlow::take_tables(&mut value);
+        let Some(mut raw) = section::<RawFlow>(Some(value), &label, errs) else {
             continue;
         };
+        raw.tables = tables;
         if let Some(name) = &raw.name
             && !seen.insert(name.clone())
         {
@@ -280,7 +283,7 @@ pub(crate) fn validate(
         }
     }
 
-    crate::config::check::crl::link(&mut flows, &seen, &disabled, errs);
+    crate::kinds::link::link(&mut flows, &seen, &disabled, errs);
 
     let vantages = match selected {
         Some(v) if !v.is_empty() => {
@@ -498,14 +501,14 @@ fn parse_dns_server(s: &str) -> Option<SocketAddr> {
 }
 
 /// What a flow's validation needs from the rest of the file.
-pub(crate) struct FlowCtx<'a> {
+pub struct FlowCtx<'a> {
     pub defaults: Option<&'a FlowDefaults>,
     /// `[vantage.NAME] ssh_pace`, for the SSH flows of those vantages.
     pub ssh_pace_overrides: &'a BTreeMap<String, Duration>,
     pub targets: &'a BTreeMap<String, Host>,
     pub trust: &'a BTreeMap<String, TrustSpec>,
     pub ssh_policies: &'a super::SshPolicies,
-    pub tls_policies: &'a super::check::TlsPolicies,
+    pub tls_policies: &'a crate::kinds::tls::TlsPolicies,
 }
 
 fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<Flow> {

@@ -1,16 +1,51 @@
 //! Series whose label values come from what a probe saw (certificates,
-//! negotiated versions, SSH algorithms). A flow keeps the set it last
-//! exported; a new set replaces it, removing series that are gone, so label
-//! values stay bounded by what one probe can see.
+//! negotiated versions, SSH algorithms). Each check kind declares its
+//! families ([`FamilySpec`], listed in `Kind::FAMILIES`); a flow keeps the
+//! set it last exported, and a new set replaces it, removing series that
+//! are gone, so label values stay bounded by what one probe can see.
 
 use parking_lot::Mutex;
+use std::collections::HashMap;
 
-use prometheus::GaugeVec;
+use prometheus::{GaugeVec, Opts, Registry};
 
-use super::kinds::Family;
+/// One gauge family: its name, help text and label names.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FamilySpec {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub labels: &'static [&'static str],
+}
 
-/// One series: which vector, its label values, its value.
-pub type Entry = (Family, Vec<String>, f64);
+/// One series: which family, its label values, its value.
+pub type Entry = (&'static FamilySpec, Vec<String>, f64);
+
+/// The registered vectors of every kind's families, by family name.
+pub struct DynamicVecs {
+    by_name: HashMap<&'static str, GaugeVec>,
+}
+
+impl DynamicVecs {
+    /// Register each family once (a family two kinds list is one vector).
+    pub fn register(r: &Registry, families: &[&'static FamilySpec]) -> prometheus::Result<Self> {
+        let mut by_name = HashMap::with_capacity(families.len());
+        for f in families {
+            if by_name.contains_key(f.name) {
+                continue;
+            }
+            let g = GaugeVec::new(Opts::new(f.name, f.help), f.labels)?;
+            r.register(Box::new(g.clone()))?;
+            by_name.insert(f.name, g);
+        }
+        Ok(DynamicVecs { by_name })
+    }
+
+    /// The vector of a family. A family no kind lists has none: its series
+    /// are dropped (a unit test registers every kind's families).
+    fn get(&self, f: &FamilySpec) -> Option<&GaugeVec> {
+        self.by_name.get(f.name)
+    }
+}
 
 #[derive(Default)]
 pub struct DynamicSet {
@@ -19,25 +54,29 @@ pub struct DynamicSet {
 
 impl DynamicSet {
     /// Replace the exported set; unchanged sets cost one comparison.
-    pub fn replace(&self, vecs: &[GaugeVec], next: Vec<Entry>) {
+    pub fn replace(&self, vecs: &DynamicVecs, next: Vec<Entry>) {
         let mut cur = self.current.lock();
         // Series are set every time, not only on change: a reload that
         // replaced this flow may have removed shared label sets.
         for (i, labels, _) in cur.iter() {
-            if !next.iter().any(|(j, l, _)| j == i && l == labels) {
+            if !next.iter().any(|(j, l, _)| j.name == i.name && l == labels) {
                 let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-                let _ = vecs[i.index()].remove_label_values(&refs);
+                if let Some(v) = vecs.get(i) {
+                    let _ = v.remove_label_values(&refs);
+                }
             }
         }
         for (i, labels, value) in &next {
             let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-            vecs[i.index()].with_label_values(&refs).set(*value);
+            if let Some(v) = vecs.get(i) {
+                v.with_label_values(&refs).set(*value);
+            }
         }
         *cur = next;
     }
 
     /// Remove everything (the flow left the configuration).
-    pub fn clear(&self, vecs: &[GaugeVec]) {
+    pub fn clear(&self, vecs: &DynamicVecs) {
         self.replace(vecs, Vec::new());
     }
 }

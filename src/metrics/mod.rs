@@ -16,8 +16,7 @@
 //! certificates a chain summary already covers, for very large instances.
 
 mod dynamic;
-mod kinds;
-mod ocsp;
+mod recorder;
 mod text;
 
 use parking_lot::{Mutex, RwLock};
@@ -27,7 +26,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use text::{AtomicF64, Writer, labels};
 
-pub use dynamic::DynamicSet;
+pub use dynamic::{DynamicSet, Entry, FamilySpec};
+pub use recorder::KindRecorder;
+
+use crate::kinds::{FlowSeries, KindVecs};
+use dynamic::DynamicVecs;
 
 use prometheus::{
     Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
@@ -47,16 +50,10 @@ pub struct Metrics {
     flows_by_key: RwLock<BTreeMap<(String, String), Arc<FlowMetrics>>>,
     /// Size of the last exposition, to allocate the next one at once.
     last_size: AtomicUsize,
-    tls_verified: GaugeVec,
-    tls_order_ok: GaugeVec,
-    tls_certificates: GaugeVec,
-    ssh_violations: GaugeVec,
-    /// Extra connections of the TLS protocol enumeration, per flow.
-    tls_protocol_connections: IntCounterVec,
-    /// Whether the reported enumeration answered every question.
-    tls_protocol_complete: GaugeVec,
-    /// Vectors of [`DynamicSet`] series, indexed by [`kinds::Family::index`].
-    dynamic: Vec<GaugeVec>,
+    /// Every kind's fixed series vectors (`Kind::Vecs`).
+    kinds: KindVecs,
+    /// Vectors of every kind's [`DynamicSet`] families (`Kind::FAMILIES`).
+    dynamic: DynamicVecs,
     pub reload_ok: IntGauge,
     pub reload_ts: Gauge,
     pub lateness: Histogram,
@@ -74,7 +71,7 @@ pub struct Metrics {
     all_certificates: AtomicBool,
 }
 
-fn gauge_vec(
+pub(crate) fn gauge_vec(
     r: &Registry,
     name: &str,
     help: &str,
@@ -85,50 +82,11 @@ fn gauge_vec(
     Ok(g)
 }
 
-const VF: &[&str] = &["vantage", "flow"];
-
 impl Metrics {
     pub fn new() -> prometheus::Result<Self> {
         let r = Registry::new();
-        let tls_verified = gauge_vec(
-            &r,
-            "flowprobe_tls_chain_verified",
-            "1 when the certificates the server sent build a path to the trust store's anchor on their own.",
-            &["vantage", "flow", "anchor"],
-        )?;
-        let tls_order_ok = gauge_vec(
-            &r,
-            "flowprobe_tls_chain_order_ok",
-            "1 when each sent certificate certifies the one before it (RFC 5246).",
-            VF,
-        )?;
-        let tls_certificates = gauge_vec(
-            &r,
-            "flowprobe_tls_chain_certificates",
-            "Certificates the server sent in the last handshake (0 when none arrived).",
-            VF,
-        )?;
-        let ssh_violations = gauge_vec(
-            &r,
-            "flowprobe_ssh_policy_violations",
-            "Offered algorithms outside the flow's SSH policy (and required ones missing), by kind.",
-            &["vantage", "flow", "kind"],
-        )?;
-        let tls_protocol_connections = IntCounterVec::new(
-            Opts::new(
-                "flowprobe_tls_protocol_connections_total",
-                "Connections the TLS protocol enumeration opened (one ClientHello each), on top of the probes' own (protocol_policy flows).",
-            ),
-            VF,
-        )?;
-        r.register(Box::new(tls_protocol_connections.clone()))?;
-        let tls_protocol_complete = gauge_vec(
-            &r,
-            "flowprobe_tls_protocol_enumeration_complete",
-            "1 when the protocol enumeration the flow reports got an answer to every question; 0 while some are unanswered (not asked yet, or silent after two tries) and their verdicts unknown (protocol_policy flows).",
-            VF,
-        )?;
-        let dynamic = kinds::register(&r)?;
+        let kinds = KindVecs::register(&r)?;
+        let dynamic = DynamicVecs::register(&r, &crate::kinds::families())?;
         let build = GaugeVec::new(
             Opts::new(
                 "flowprobe_build_info",
@@ -193,12 +151,7 @@ impl Metrics {
             registry: r,
             flows_by_key: RwLock::new(BTreeMap::new()),
             last_size: AtomicUsize::new(64 * 1024),
-            tls_verified,
-            tls_order_ok,
-            tls_certificates,
-            ssh_violations,
-            tls_protocol_connections,
-            tls_protocol_complete,
+            kinds,
             dynamic,
             reload_ok,
             reload_ts,
@@ -282,52 +235,10 @@ impl Metrics {
             ("vantage", v),
         ]);
         let phases = phases_of(flow);
-        // Kind series exist for flows that must be open: a closed one never
-        // gets that far.
-        let open = flow.expect == crate::config::Expect::Open;
-        let tls = flow
-            .check
-            .tls()
-            .filter(|_| open)
-            .map(|spec| kinds::TlsSeries {
-                verified: spec
-                    .trust
-                    .iter()
-                    .map(|a| {
-                        let g = self.tls_verified.with_label_values(&[v, n, a.as_str()]);
-                        (a.clone(), g)
-                    })
-                    .collect(),
-                order_ok: self.tls_order_ok.with_label_values(&[v, n]),
-                certificates: self.tls_certificates.with_label_values(&[v, n]),
-            });
-        let ssh = flow.check.ssh().filter(|_| open).map(|_| {
-            crate::analyze::ssh_policy::AlgorithmKind::ALL.map(|k| {
-                (
-                    k,
-                    self.ssh_violations.with_label_values(&[v, n, k.as_str()]),
-                )
-            })
-        });
-        let protocol_series = flow
-            .check
-            .tls()
-            .filter(|spec| open && spec.protocol.is_some())
-            .map(|_| {
-                (
-                    self.tls_protocol_connections.with_label_values(&[v, n]),
-                    // 0 until a probe reports a complete enumeration.
-                    self.tls_protocol_complete.with_label_values(&[v, n]),
-                )
-            });
-        let (protocol_connections, protocol_complete) = protocol_series.unzip();
+        let series = FlowSeries::new(&self.kinds, flow);
         let fm = Arc::new(FlowMetrics {
-            tls,
-            ssh,
+            series,
             dynamic: DynamicSet::default(),
-            protocols: DynamicSet::default(),
-            protocol_connections,
-            protocol_complete,
             vantage: v.to_string(),
             name: n.to_string(),
             base,
@@ -364,33 +275,24 @@ impl Metrics {
                 other => other.cloned(),
             }
         };
-        let next_tls = successor.as_ref().and_then(|s| s.tls.as_ref());
-        if next_tls.is_none() {
-            let _ = self.tls_order_ok.remove_label_values(&[v, n]);
-            let _ = self.tls_certificates.remove_label_values(&[v, n]);
-        }
-        if let Some(t) = &fm.tls {
-            for (a, _) in &t.verified {
-                if !next_tls.is_some_and(|nt| nt.verified.iter().any(|(b, _)| b == a)) {
-                    let _ = self.tls_verified.remove_label_values(&[v, n, a.as_str()]);
-                }
-            }
-        }
-        if successor.as_ref().is_none_or(|s| s.ssh.is_none()) {
-            for k in crate::analyze::ssh_policy::AlgorithmKind::ALL {
-                let _ = self.ssh_violations.remove_label_values(&[v, n, k.as_str()]);
-            }
-        }
-        if successor
-            .as_ref()
-            .is_none_or(|s| s.protocol_connections.is_none())
-        {
-            let _ = self.tls_protocol_connections.remove_label_values(&[v, n]);
-            let _ = self.tls_protocol_complete.remove_label_values(&[v, n]);
-        }
+        fm.series.remove(
+            &self.kinds,
+            &self.recorder(fm),
+            successor.as_ref().map(|s| &s.series),
+        );
         // The successor re-asserts its own dynamic series at every probe.
         fm.dynamic.clear(&self.dynamic);
-        fm.protocols.clear(&self.dynamic);
+    }
+
+    /// What a kind's `record` needs of the flow's series.
+    fn recorder<'a>(&'a self, fm: &'a FlowMetrics) -> KindRecorder<'a> {
+        KindRecorder {
+            vantage: &fm.vantage,
+            flow: &fm.name,
+            dynamic: &fm.dynamic,
+            vecs: &self.dynamic,
+            all_certificates: self.all_certificates(),
+        }
     }
 
     /// Record a probe's outcome on the flow's series.
@@ -403,7 +305,7 @@ impl Metrics {
             fm.fail.fetch_add(1, Ordering::Relaxed);
             fm.consecutive.fetch_add(1, Ordering::Relaxed);
         }
-        kinds::record(self, fm, report);
+        fm.series.record(&self.recorder(fm), report);
         for (i, g) in fm.durations.iter().enumerate() {
             g.set(report.phases.0[i].map_or(0.0, |d| d.as_secs_f64()));
         }
@@ -552,19 +454,13 @@ fn encode_durations(w: &mut Writer<'_>, flows: &[Arc<FlowMetrics>]) {
 
 /// Phases a flow's check goes through: only these get duration series.
 fn phases_of(flow: &Flow) -> Vec<Phase> {
-    use crate::config::CheckKind;
     let mut p = Vec::with_capacity(4);
     if matches!(flow.host, crate::config::Host::Name(_)) {
         p.push(Phase::Dns);
     }
     p.push(Phase::Connect);
     if flow.expect == crate::config::Expect::Open {
-        match flow.check.kind() {
-            CheckKind::Tcp => {}
-            CheckKind::Tls => p.push(Phase::Tls),
-            CheckKind::Ssh => p.push(Phase::Ssh),
-            CheckKind::Http | CheckKind::Crl | CheckKind::Ocsp => p.push(Phase::Http),
-        }
+        p.extend(flow.check.kind().phase());
     }
     p.push(Phase::Total);
     p
@@ -593,13 +489,8 @@ pub struct FlowMetrics {
     consecutive: AtomicU64,
     durations: [AtomicF64; Phase::ALL.len()],
     last_ts: AtomicF64,
-    tls: Option<kinds::TlsSeries>,
-    ssh: Option<[(crate::analyze::ssh_policy::AlgorithmKind, Gauge); 5]>,
+    /// The kind's own series (`Kind::Series`).
+    series: FlowSeries,
     dynamic: DynamicSet,
-    /// The protocol enumeration's series, kept apart from `dynamic`: they
-    /// change once an hour, not with every chain.
-    protocols: DynamicSet,
-    protocol_connections: Option<IntCounter>,
-    protocol_complete: Option<Gauge>,
     current: Mutex<Current>,
 }

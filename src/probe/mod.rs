@@ -1,18 +1,16 @@
-//! Probes: one module per check kind behind one signature, and one shared
-//! wrapper ([`run`]) that does DNS, the timeout budget, phase timing, tracing
-//! and the verdict.
+//! The shared probe machinery: one wrapper ([`run`]) that does DNS, the
+//! timeout budget, phase timing, tracing and the verdict, and calls the
+//! flow's check kind (`crate::kinds`) for one address; the plan of a run,
+//! the trust stores it loads and the board where TLS flows leave chains.
 
 pub mod board;
-pub mod crl;
-pub mod http;
-pub mod ocsp;
 pub mod once;
 pub mod plan;
 mod report;
-mod run;
-pub mod ssh;
-pub mod tcp;
-pub mod tls;
+pub(crate) mod run;
+pub mod stores;
 
-pub use report::{Attempt, Details, Phase, Phases, ProbeReport};
-pub use run::{Prepared, VantageNet, run};
+pub use crate::kinds::Details;
+pub use report::{Attempt, Phase, Phases, ProbeReport};
+pub use run::{CheckResult, Ctx, Failure, Prepared, Success, VantageNet, run};
+pub use stores::{Stores, load_stores};

@@ -44,7 +44,7 @@ pub fn prepare_with(c: &Config, board: Arc<ChainBoard>) -> Result<Vec<Arc<Prepar
         .filter_map(|f| f.check.trust().map(<[String]>::to_vec))
         .flatten()
         .collect();
-    let stores = crate::probe::tls::load_stores(&c.trust, &wanted)?;
+    let stores = crate::probe::load_stores(&c.trust, &wanted)?;
     let mut flows = Vec::new();
     let mut errors = Vec::new();
     for f in c.active_flows() {

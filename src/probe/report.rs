@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::kinds::Details;
 use crate::outcome::{Finding, Reason};
 use crate::text::named_enum;
 
@@ -59,61 +60,6 @@ impl Serialize for Phases {
             }
         }
         m.end()
-    }
-}
-
-/// Check-specific facts (TLS chain, SSH algorithms, CRLs).
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(untagged)]
-pub enum Details {
-    #[default]
-    None,
-    Tls(Box<super::tls::TlsDetails>),
-    Ssh(Box<super::ssh::SshDetails>),
-    Http(Box<super::http::HttpDetails>),
-    Crl(Box<super::crl::CrlDetails>),
-    Ocsp(Box<super::ocsp::OcspDetails>),
-}
-
-impl Details {
-    pub fn is_none(&self) -> bool {
-        matches!(self, Details::None)
-    }
-
-    /// The facts of a TLS probe. Accessors like this one match every kind
-    /// by name: a new kind must say what it is here.
-    pub fn tls(&self) -> Option<&super::tls::TlsDetails> {
-        match self {
-            Details::Tls(t) => Some(t),
-            Details::None
-            | Details::Ssh(_)
-            | Details::Http(_)
-            | Details::Crl(_)
-            | Details::Ocsp(_) => None,
-        }
-    }
-
-    /// The facts of an SSH probe.
-    pub fn ssh(&self) -> Option<&super::ssh::SshDetails> {
-        match self {
-            Details::Ssh(s) => Some(s),
-            Details::None
-            | Details::Tls(_)
-            | Details::Http(_)
-            | Details::Crl(_)
-            | Details::Ocsp(_) => None,
-        }
-    }
-
-    /// The HTTP exchanges of an http, crl or ocsp probe, in order; `None`
-    /// for kinds that make none.
-    pub fn fetches(&self) -> Option<Vec<&super::http::HttpDetails>> {
-        match self {
-            Details::Http(h) => Some(vec![h.as_ref()]),
-            Details::Crl(c) => Some(c.crls.iter().map(|e| &e.http).collect()),
-            Details::Ocsp(o) => Some(o.responses.iter().map(|e| &e.http).collect()),
-            Details::None | Details::Tls(_) | Details::Ssh(_) => None,
-        }
     }
 }
 

@@ -11,10 +11,10 @@ use tokio::time::timeout_at;
 use tracing::Instrument;
 
 use super::board::ChainBoard;
-use super::report::{Attempt, Details, Phase, Phases, ProbeReport};
-use super::{crl, http, ocsp, ssh, tcp, tls};
-use crate::config::CheckSpec;
+use super::report::{Attempt, Phase, Phases, ProbeReport};
+use super::stores::Stores;
 use crate::config::{Expect, Flow, Host, Vantage};
+use crate::kinds::{Details, KindState};
 use crate::net::dns::Resolver;
 use crate::outcome::{Finding, Reason, verdict};
 use std::sync::Arc;
@@ -36,47 +36,13 @@ pub struct Prepared {
     pub board: Arc<ChainBoard>,
 }
 
-/// Per-kind state built once per (re)load.
-#[derive(Debug)]
-enum KindState {
-    Plain,
-    Tls(Box<tls::TlsState>),
-    Ssh(Box<ssh::SshSpec>),
-    Http(Box<crate::config::check::http::HttpSpec>),
-    Crl(Box<crl::CrlState>),
-    Ocsp(Box<ocsp::OcspState>),
-}
-
 impl Prepared {
     /// Prepare a flow: build what its check needs once (TLS client
     /// configuration, trust stores), sharing `board` with the other flows
     /// of its configuration (CRL flows read the chains TLS flows leave
     /// there). Errors name the flow and key.
-    pub fn with_board(
-        flow: Flow,
-        stores: &tls::Stores,
-        board: Arc<ChainBoard>,
-    ) -> Result<Self, String> {
-        let kind = match &flow.check {
-            CheckSpec::Tcp => KindState::Plain,
-            CheckSpec::Ssh(spec) => KindState::Ssh(spec.clone()),
-            CheckSpec::Tls(spec) => {
-                KindState::Tls(Box::new(tls::TlsState::new(&flow, spec, stores)?))
-            }
-            CheckSpec::Http(spec) => KindState::Http(spec.clone()),
-            CheckSpec::Crl(spec) => KindState::Crl(Box::new(crl::CrlState::new(
-                &flow,
-                spec,
-                stores,
-                Arc::clone(&board),
-            )?)),
-            CheckSpec::Ocsp(spec) => KindState::Ocsp(Box::new(ocsp::OcspState::new(
-                &flow,
-                spec,
-                stores,
-                Arc::clone(&board),
-            )?)),
-        };
+    pub fn with_board(flow: Flow, stores: &Stores, board: Arc<ChainBoard>) -> Result<Self, String> {
+        let kind = KindState::prepare(&flow, stores, &board)?;
         Ok(Prepared { flow, kind, board })
     }
 
@@ -103,12 +69,7 @@ impl Prepared {
     }
 
     fn anchors(&self) -> Vec<[u8; 32]> {
-        match &self.kind {
-            KindState::Tls(t) => t.anchors_fingerprint(),
-            KindState::Crl(c) => c.anchors_fingerprint(),
-            KindState::Ocsp(c) => c.anchors_fingerprint(),
-            KindState::Plain | KindState::Ssh(_) | KindState::Http(_) => Vec::new(),
-        }
+        self.kind.anchors()
     }
 }
 
@@ -233,7 +194,7 @@ impl<'a> Ctx<'a> {
     pub async fn connect_only(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
         self.timed_net(
             Phase::Connect,
-            tcp::connect_as(addr, &self.net.vantage),
+            crate::net::tcp::connect(addr, &self.net.vantage),
             |r| {
                 r.as_ref()
                     .ok()
@@ -442,23 +403,12 @@ async fn attempt(
     }
 }
 
-/// One signature for every check kind. A forbidden flow only needs to know
-/// whether a connection can be made, whatever its check.
-///
-/// The TLS, SSH, HTTP and CRL futures are large (buffers, client state):
-/// they are boxed here so the probe future itself stays small. Inline, every
-/// probe - a plain TCP one included - would carry and copy tens of
-/// kilobytes (the profile showed more than half the CPU in that memcpy).
+/// The flow's kind probes the address (`Kind::probe`, boxed by the
+/// registry so this future stays small). A forbidden flow only needs to
+/// know whether a connection can be made, whatever its check.
 async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
     if ctx.flow.expect == Expect::Closed {
-        return tcp::check(ctx, addr).await;
+        return crate::kinds::tcp::connected(ctx, addr).await;
     }
-    match &ctx.prepared.kind {
-        KindState::Plain => tcp::check(ctx, addr).await,
-        KindState::Tls(state) => Box::pin(tls::check(ctx, addr, state)).await,
-        KindState::Ssh(spec) => Box::pin(super::ssh::check(ctx, addr, spec)).await,
-        KindState::Http(spec) => Box::pin(http::check(ctx, addr, spec)).await,
-        KindState::Crl(state) => Box::pin(crl::check(ctx, addr, state)).await,
-        KindState::Ocsp(state) => Box::pin(ocsp::check(ctx, addr, state)).await,
-    }
+    ctx.prepared.kind.probe(ctx, addr).await
 }

@@ -340,7 +340,7 @@ fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
         "dod-root-ca-3".to_string(),
         "dod-root-ca-6".to_string(),
     ];
-    let stores = flowprobe::probe::tls::load_stores(&embedded.trust, &wanted).expect("built-ins");
+    let stores = flowprobe::probe::load_stores(&embedded.trust, &wanted).expect("built-ins");
     let subject = |name: &str| stores[name].anchors()[0].subject.clone();
     assert_eq!(
         subject("fcpca-g2"),
@@ -360,8 +360,7 @@ fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
     );
     let p = support::write(dir.path(), "override.toml", &text);
     let c = load(&p).expect("valid");
-    let stores =
-        flowprobe::probe::tls::load_stores(&c.trust, &["fcpca-g2".to_string()]).expect("loads");
+    let stores = flowprobe::probe::load_stores(&c.trust, &["fcpca-g2".to_string()]).expect("loads");
     assert!(
         stores["fcpca-g2"].anchors()[0]
             .subject
@@ -529,8 +528,8 @@ fn trust_policy_settings_resolve_names_and_apply_to_a_builtin_store() {
         ["2.16.840.1.101.3.2.1.3.6", "2.16.840.1.101.3.2.1.3.7"]
     );
     config_check_accepts(&file);
-    let stores = flowprobe::probe::tls::load_stores(&c.trust, &["fcpca-g2".to_owned()])
-        .expect("stores load");
+    let stores =
+        flowprobe::probe::load_stores(&c.trust, &["fcpca-g2".to_owned()]).expect("stores load");
     assert_eq!(stores["fcpca-g2"].relying_party(), rp);
     assert_eq!(stores["fcpca-g2"].anchors().len(), 1);
 }

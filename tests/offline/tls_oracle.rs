@@ -7,8 +7,8 @@
 use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
+use flowprobe::kinds::tls::{TlsClient, TlsParams};
 use flowprobe::outcome::{Level, Reason, Subject};
-use flowprobe::probe::tls::{TlsClient, TlsParams};
 use flowprobe::wire::tls::Version;
 use rustls::pki_types::ServerName;
 use std::path::Path;

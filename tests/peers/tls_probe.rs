@@ -5,8 +5,8 @@
 use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
+use flowprobe::kinds::tls::{TlsClient, TlsError, TlsFacts, TlsFailure, TlsParams, findings};
 use flowprobe::outcome::{Level, Reason, verdict};
-use flowprobe::probe::tls::{TlsClient, TlsError, TlsFacts, TlsFailure, TlsParams, findings};
 use flowprobe::wire::tls::Version;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};

@@ -16,9 +16,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use flowprobe::analyze::tls_policy::{Family, ProtocolJudgement, Reply, TlsPolicy};
-use flowprobe::config::check::tls::ProtocolSpec;
+use flowprobe::kinds::tls::protocols::{ProtocolDetails, ProtocolState};
+use flowprobe::kinds::tls::settings::ProtocolSpec;
 use flowprobe::outcome::{Level, Reason};
-use flowprobe::probe::tls::protocols::{ProtocolDetails, ProtocolState};
 use flowprobe::probe::{Details, ProbeReport};
 use flowprobe::wire::tls::{HRR_RANDOM, Version};
 use support::servers::openssl_server;

@@ -35,8 +35,7 @@ pub(crate) fn check_store_names(names: &[String], key: &str, ctx: &FlowCtx, errs
     }
 }
 
-/// The built-in trust store name: the operating system's anchors.
-pub const SYSTEM: &str = "system";
+pub use crate::probe::stores::SYSTEM;
 
 const OWN_KEYS: [&str; 11] = [
     "protocol_policy",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::config::Collector;
 use crate::config::Target;
-use crate::config::check::http::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
+use crate::kinds::http::settings::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
 use crate::config::validate::{FlowCtx, Keys, check_table};
 
 const KEYS: [&str; 7] = [
@@ -86,7 +86,7 @@ impl CrlSpec {
             .map_or(DEFAULT_MAX_REDIRECTS, |n| n as u32);
         let trust = k.strings("trust", errs);
         if let Some(names) = &trust {
-            super::tls::check_store_names(names, &format!("{key}.trust"), ctx, errs);
+            crate::kinds::tls::settings::check_store_names(names, &format!("{key}.trust"), ctx, errs);
         }
         if errs.errors.len() != before {
             return None;
@@ -102,55 +102,5 @@ impl CrlSpec {
             trust: trust.unwrap_or_default(),
             table,
         })
-    }
-}
-
-/// Cross-flow checks once every flow is validated: `from_flow` must name an
-/// enabled `tls` flow, whose trust stores a CRL (or OCSP) flow inherits
-/// unless it sets its own.
-pub(crate) fn link(
-    flows: &mut [crate::config::Flow],
-    named: &std::collections::BTreeSet<String>,
-    disabled: &std::collections::BTreeSet<String>,
-    errs: &mut Collector,
-) {
-    use crate::config::CheckSpec;
-    let tls: std::collections::BTreeMap<String, Vec<String>> = flows
-        .iter()
-        .filter_map(|f| f.check.tls().map(|t| (f.name.clone(), t.trust.clone())))
-        .collect();
-    // A set: a ring of 50k CRL flows naming each other stays linear.
-    let valid: std::collections::BTreeSet<String> = flows.iter().map(|f| f.name.clone()).collect();
-    for f in flows.iter_mut() {
-        // OCSP flows read chains the same way.
-        let (table, from_flow, trust_set, own_trust) = match &mut f.check {
-            CheckSpec::Crl(c) => ("crl", c.from_flow.clone(), c.trust_set, &mut c.trust),
-            CheckSpec::Ocsp(c) => ("ocsp", Some(c.from_flow.clone()), c.trust_set, &mut c.trust),
-            CheckSpec::Tcp | CheckSpec::Tls(_) | CheckSpec::Ssh(_) | CheckSpec::Http(_) => continue,
-        };
-        let Some(src) = from_flow else {
-            continue;
-        };
-        let key = format!("flow[{}].{table}.from_flow", f.name);
-        if let Some(trust) = tls.get(&src) {
-            if !trust_set {
-                *own_trust = trust.clone();
-            }
-        } else if valid.contains(&src) {
-            errs.push(
-                key,
-                format!(
-                    "flow {src:?} is not a check = \"tls\" flow: only TLS flows capture chains"
-                ),
-            );
-        } else if disabled.contains(&src) {
-            errs.push(
-                key,
-                format!("flow {src:?} is disabled: enable it or remove from_flow"),
-            );
-        } else if !named.contains(&src) {
-            errs.push(key, format!("no flow named {src:?}"));
-        }
-        // Otherwise the source flow is invalid and its own errors say why.
     }
 }

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::config::Target;
 use crate::outcome::Reason;
-use crate::probe::report::Phase;
-use crate::probe::run::Ctx;
+use crate::probe::Phase;
+use crate::probe::Ctx;
 
 /// What one fetch may do.
 #[derive(Debug, Clone)]

@@ -13,11 +13,58 @@
 //! (revoked, then invalid, unknown, stale, good: [`ocsp::rank`]), so one
 //! good answer never hides a bad one.
 
-use super::dynamic::Entry;
-use super::kinds::Family;
+use super::Ocsp;
 use crate::analyze::ocsp::{self, OcspFacts};
+use crate::kinds::http::metrics as http_series;
+use crate::metrics::{Entry, FamilySpec, KindRecorder};
 use crate::outcome::Level;
+use crate::probe::ProbeReport;
 use std::collections::BTreeMap;
+
+const OCSP_LABELS: &[&str] = &["vantage", "flow", "position", "source"];
+
+pub static STATUS: FamilySpec = FamilySpec {
+    name: "flowprobe_ocsp_status",
+    help: "OCSP status of the certificate at `position` (0 = leaf): 0 good, 1 revoked, 2 unknown (RFC 6960 CertStatus). source = staple (stapled in the TLS handshake) or responder (asked by an ocsp flow). Believe it only where flowprobe_ocsp_response_valid is 1.",
+    labels: OCSP_LABELS,
+};
+pub static VALID: FamilySpec = FamilySpec {
+    name: "flowprobe_ocsp_response_valid",
+    help: "1 when the OCSP response is signed by the certificate's issuer or a responder it delegated and answers for this certificate; 0 when it is not (ocsp_invalid).",
+    labels: OCSP_LABELS,
+};
+pub static THIS_UPDATE: FamilySpec = FamilySpec {
+    name: "flowprobe_ocsp_this_update_timestamp_seconds",
+    help: "thisUpdate of the OCSP response.",
+    labels: OCSP_LABELS,
+};
+pub static NEXT_UPDATE: FamilySpec = FamilySpec {
+    name: "flowprobe_ocsp_next_update_timestamp_seconds",
+    help: "nextUpdate of the OCSP response: when it expires (ocsp_stale). Absent when the response has none.",
+    labels: OCSP_LABELS,
+};
+
+/// The OCSP families (TLS flows use them too, for the staple).
+pub const FAMILIES: &[&FamilySpec] = &[&STATUS, &VALID, &THIS_UPDATE, &NEXT_UPDATE];
+
+/// The responders' answers (the worst per position) and the HTTP status.
+/// A probe without facts (DNS failed, budget ran out) leaves the series as
+/// they were.
+pub fn record(rec: &KindRecorder<'_>, report: &ProbeReport) {
+    let Some(o) = report.attempts.iter().find_map(|a| a.details.get::<Ocsp>()) else {
+        return;
+    };
+    let mut next: Vec<Entry> = Vec::new();
+    http_series::status(rec, o.responses.iter().map(|e| &e.http), &mut next);
+    let answers = o
+        .responses
+        .iter()
+        .filter_map(|e| Some((e.position, e.response.as_ref()?)));
+    for (position, r) in worst(answers) {
+        entries(rec.vantage, rec.flow, position, "responder", r, &mut next);
+    }
+    rec.replace(next);
+}
 
 /// How bad an answer is for its series: lower is worse (the rank of its
 /// worst failing finding; a clean answer last).
@@ -63,18 +110,18 @@ pub fn entries(
         source.to_string(),
     ];
     out.push((
-        Family::OcspValid,
+        &VALID,
         labels.clone(),
         if facts.valid { 1.0 } else { 0.0 },
     ));
     if let Some(s) = facts.status_code().filter(|_| facts.valid) {
-        out.push((Family::OcspStatus, labels.clone(), f64::from(s)));
+        out.push((&STATUS, labels.clone(), f64::from(s)));
     }
     if let Some(t) = facts.this_update {
-        out.push((Family::OcspThisUpdate, labels.clone(), t as f64));
+        out.push((&THIS_UPDATE, labels.clone(), t as f64));
     }
     if let Some(t) = facts.next_update {
-        out.push((Family::OcspNextUpdate, labels, t as f64));
+        out.push((&NEXT_UPDATE, labels, t as f64));
     }
 }
 
@@ -113,14 +160,14 @@ mod tests {
         assert_eq!(picked[&1], &revoked);
         let mut out = Vec::new();
         entries("v", "f", 0, "responder", picked[&0], &mut out);
-        let families: Vec<_> = out.iter().map(|(f, _, x)| (*f, *x)).collect();
-        assert_eq!(families, vec![(Family::OcspValid, 0.0)]);
+        let families: Vec<_> = out.iter().map(|(f, _, x)| (f.name, *x)).collect();
+        assert_eq!(families, vec![(VALID.name, 0.0)]);
         out.clear();
         entries("v", "f", 1, "responder", picked[&1], &mut out);
-        assert!(out.contains(&(
-            Family::OcspStatus,
-            vec!["v".into(), "f".into(), "1".into(), "responder".into()],
-            1.0
-        )));
+        let labels: Vec<String> = vec!["v".into(), "f".into(), "1".into(), "responder".into()];
+        assert!(
+            out.iter()
+                .any(|(f, l, x)| f.name == STATUS.name && *l == labels && *x == 1.0)
+        );
     }
 }

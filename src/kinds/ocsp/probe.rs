@@ -21,14 +21,14 @@ use serde::Serialize;
 use crate::analyze::ocsp::{self as judge, OcspFacts};
 use crate::config::Flow;
 use crate::config::Target;
-use crate::config::check::ocsp::OcspSpec;
+use super::settings::OcspSpec;
 use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::board::{Captured, ChainBoard};
-use crate::probe::http::HttpDetails;
-use crate::probe::http::client::{self, FetchOpts, Post};
-use crate::probe::report::Details;
-use crate::probe::run::{CheckResult, Ctx, Success};
-use crate::probe::tls::Stores;
+use crate::kinds::http::HttpDetails;
+use crate::kinds::http::client::{self, FetchOpts, Post};
+use crate::kinds::Details;
+use crate::probe::{CheckResult, Ctx, Success};
+use crate::probe::Stores;
 
 /// At most this many certificates of a chain are asked about, and this
 /// many responders per certificate: a hostile chain cannot make a probe
@@ -92,33 +92,6 @@ pub struct OcspEntry {
     pub response: Option<OcspFacts>,
     pub reason: Reason,
     pub detail: String,
-}
-
-impl OcspEntry {
-    /// One line for `flowprobe check`'s table.
-    pub fn line(&self) -> String {
-        let url = if self.http.url.is_empty() || self.http.url == self.url {
-            self.url.clone()
-        } else {
-            format!("{} (as {})", self.http.url, self.url)
-        };
-        let status = self
-            .response
-            .as_ref()
-            .and_then(|r| r.status)
-            .unwrap_or("no status");
-        format!(
-            "ocsp position {} ({}): {url} {status}: {}{}",
-            self.position,
-            self.subject_cn,
-            self.reason,
-            if self.reason == Reason::Ok {
-                String::new()
-            } else {
-                format!(" ({})", self.detail)
-            }
-        )
-    }
 }
 
 /// OCSP facts of one probe, for `/api/v1/flows` and `check --output json`.

@@ -6,11 +6,8 @@
 //! ([`pace`]): servers running OpenSSH 9.8 or later penalise each
 //! connection that ends before authenticating, and a probe is one.
 
-pub use crate::config::check::ssh::SshSpec;
-
-pub mod pace;
-mod refusal;
-
+use super::settings::SshSpec;
+use super::{pace, refusal};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -19,8 +16,8 @@ use serde::Serialize;
 use crate::analyze::ssh_policy::{self, SshJudgement};
 use crate::config::ssh_pace::reserve;
 use crate::outcome::{Reason, verdict};
-use crate::probe::report::{Details, Phase};
-use crate::probe::run::{CheckResult, Ctx, Failure, Success};
+use crate::kinds::Details;
+use crate::probe::{CheckResult, Ctx, Failure, Phase, Success};
 use crate::wire::ssh::{WireLimits, exchange};
 
 /// SSH facts of one probe, for `/api/v1/flows` and `check --output json`.

@@ -6,23 +6,14 @@
 //! applies the timeout; after a timeout, [`TlsClient::take_captured`] still
 //! gives the certificates received so far.
 
-mod error;
-pub mod oversized;
-mod probe;
-pub mod protocols;
-mod recorder;
-pub mod staple;
-
 use crate::wire::tls::Version;
 
-pub use probe::{Stores, TlsDetails, TlsState, check, load_stores};
-
-pub use error::{RUSTLS_HANDSHAKE_LIMIT, TlsError};
+use super::error::TlsError;
 
 use crate::analyze::chain::ChainReport;
 use crate::net::kernel_time::StampedStream;
 use crate::outcome::{Finding, Level, Reason, Subject};
-use recorder::Recorder;
+use super::recorder::Recorder;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::CertifiedKey;

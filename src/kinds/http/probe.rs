@@ -2,18 +2,18 @@
 //! judged by status, redirects, size, content type and body. The client
 //! ([`client`]) is shared with the CRL check.
 
-pub mod client;
+
 
 use std::net::SocketAddr;
 
 use serde::Serialize;
 
 use crate::config::Target;
-use crate::config::check::http::HttpSpec;
+use super::settings::HttpSpec;
 use crate::outcome::{Finding, Level, Reason, verdict};
-use crate::probe::report::Details;
-use crate::probe::run::{CheckResult, Ctx, Failure, Success};
-use client::{FetchOpts, Hop};
+use crate::kinds::Details;
+use crate::probe::{CheckResult, Ctx, Failure, Success};
+use super::client::{self, FetchOpts, Hop};
 
 /// HTTP facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Default, Serialize)]

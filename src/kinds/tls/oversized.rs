@@ -102,7 +102,7 @@ pub async fn second_look(
     });
     let mut scan = CertificateScan::new(CertificateLimits::default());
     let look = async {
-        let mut tcp = crate::probe::tcp::connect_as(addr, vantage)
+        let mut tcp = crate::net::tcp::connect(addr, vantage)
             .await
             .map_err(|e| format!("no second connection: {e}"))?;
         let _ = tcp.set_nodelay(true);

@@ -24,7 +24,7 @@ use crate::analyze::tls_policy::{
     self, Exchange, ProtocolJudgement, Question, Reply, Runs, reply_to, reply_to_error,
 };
 use crate::config::Vantage;
-use crate::config::check::tls::ProtocolSpec;
+use super::settings::ProtocolSpec;
 use crate::wire::tls::{HelloSpec, encode_client_hello, read_answer};
 
 /// A flow's enumeration: its policy and its last result.
@@ -169,7 +169,7 @@ async fn ask(
         encrypt_then_mac: question.offers_etm(),
     });
     let exchange = async {
-        let mut tcp = super::super::tcp::connect_as(addr, vantage)
+        let mut tcp = crate::net::tcp::connect(addr, vantage)
             .await
             .map_err(|e| Reply::NoAnswer {
                 detail: format!("no connection: {e}"),

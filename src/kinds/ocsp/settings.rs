@@ -77,12 +77,12 @@ impl OcspSpec {
         let max_size = k.size("max_size", errs).unwrap_or(DEFAULT_MAX_SIZE);
         let max_redirects = k
             .uint("max_redirects", 20, errs)
-            .map_or(crate::config::check::http::DEFAULT_MAX_REDIRECTS, |n| {
+            .map_or(crate::kinds::http::settings::DEFAULT_MAX_REDIRECTS, |n| {
                 n as u32
             });
         let trust = k.strings("trust", errs);
         if let Some(names) = &trust {
-            super::tls::check_store_names(names, &format!("{key}.trust"), ctx, errs);
+            crate::kinds::tls::settings::check_store_names(names, &format!("{key}.trust"), ctx, errs);
         }
         if errs.errors.len() != before {
             return None;

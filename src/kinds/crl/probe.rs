@@ -19,14 +19,14 @@ use crate::analyze::chain::ChainReport;
 use crate::analyze::crl::{self as judge, CrlFacts, Known};
 use crate::config::Flow;
 use crate::config::Target;
-use crate::config::check::crl::CrlSpec;
+use super::settings::CrlSpec;
 use crate::outcome::{Finding, Level, Reason, Subject, verdict};
 use crate::probe::board::{Captured, ChainBoard};
-use crate::probe::http::HttpDetails;
-use crate::probe::http::client::{self, FetchOpts};
-use crate::probe::report::Details;
-use crate::probe::run::{CheckResult, Ctx, Success};
-use crate::probe::tls::Stores;
+use crate::kinds::http::HttpDetails;
+use crate::kinds::http::client::{self, FetchOpts};
+use crate::kinds::Details;
+use crate::probe::{CheckResult, Ctx, Success};
+use crate::probe::Stores;
 
 /// What a CRL flow prepares once: its settings, the anchors that may sign
 /// CRLs, and the board it reads chains from.

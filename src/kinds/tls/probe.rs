@@ -4,7 +4,7 @@
 //! time-dependent findings (expiry) are judged every probe.
 
 use parking_lot::Mutex;
-use std::collections::BTreeMap;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -19,14 +19,13 @@ use super::protocols::{self, ProtocolDetails, ProtocolState};
 use super::{TlsClient, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
-use crate::config::check::tls::{ClientAuth, SYSTEM, TlsSpec};
+use super::settings::{ClientAuth, TlsSpec};
+use crate::probe::Stores;
 use crate::config::{Flow, Host};
 use crate::outcome::{Finding, Level, Reason, verdict};
-use crate::probe::report::{Details, Phase};
-use crate::probe::run::{CheckResult, Ctx, Failure, Success};
-
-/// Trust stores by name, loaded once per configuration load.
-pub type Stores = BTreeMap<String, Arc<TrustStore>>;
+use crate::kinds::Details;
+use crate::probe::Phase;
+use crate::probe::{CheckResult, Ctx, Failure, Success};
 
 /// What a TLS flow prepares once: its client configuration, its stores and
 /// its chain cache.
@@ -192,55 +191,6 @@ impl TlsState {
     }
 }
 
-/// Load every trust store the flows reference, once.
-pub fn load_stores(
-    specs: &BTreeMap<String, crate::config::TrustSpec>,
-    wanted: &[String],
-) -> Result<Stores, Vec<String>> {
-    let mut out = Stores::new();
-    let mut errors = Vec::new();
-    for name in wanted {
-        if out.contains_key(name) {
-            continue;
-        }
-        let loaded = if name == SYSTEM {
-            // A host without CA certificates still probes: its TLS flows
-            // then report an untrusted chain instead of refusing to start.
-            TrustStore::system().or_else(|e| {
-                tracing::warn!(error = %e, "system trust store is empty; flows trusting \"system\" will not verify");
-                Ok(TrustStore::new(SYSTEM, Vec::new()))
-            })
-        } else {
-            match (
-                specs.get(name),
-                crate::analyze::builtin_anchors::store(name),
-            ) {
-                (Some(spec), Some(builtin)) if spec.anchors.is_empty() => {
-                    builtin.map(|s| s.with_relying_party(spec.relying_party.clone()))
-                }
-                (Some(spec), _) => TrustStore::from_pem_paths(name.clone(), &spec.anchors)
-                    .map(|s| s.with_relying_party(spec.relying_party.clone())),
-                (None, Some(builtin)) => builtin,
-                (None, None) => {
-                    errors.push(format!("trust.{name}: not defined"));
-                    continue;
-                }
-            }
-        };
-        match loaded {
-            Ok(s) => {
-                out.insert(name.clone(), Arc::new(s));
-            }
-            Err(e) => errors.push(format!("trust.{name}: {e}")),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
-}
-
 /// The handshake and its judgement, then, for a flow with a
 /// `protocol_policy` whose server took the connection, the protocol
 /// enumeration's (kept or fresh) result and findings.
@@ -324,7 +274,7 @@ fn with_protocols(
 
 /// The server certificate's facts, when the handshake got that far.
 fn leaf_facts(details: &Details) -> Option<&crate::analyze::chain::CertFacts> {
-    details.tls()?.chain.as_ref()?.certificates.first()
+    details.get::<super::Tls>()?.chain.as_ref()?.certificates.first()
 }
 
 async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {

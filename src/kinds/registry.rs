@@ -1,0 +1,269 @@
+//! The `kinds!` macro: from one line per kind it declares the kind's
+//! module and generates every type and dispatch the shared machinery uses.
+//! Each dispatch matches every kind by name, so nothing here can forget one.
+
+/// `Variant = "name" => module::Type`, one line per kind, in the order the
+/// kinds are listed everywhere (`check = "..."` errors, metric families).
+macro_rules! kinds {
+    ($( $variant:ident = $name:literal => $module:ident :: $ty:ident ),+ $(,)?) => {
+        $( pub mod $module; )+
+
+        $crate::text::named_enum! {
+        /// The kind of check, as written in `check = "..."`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CheckKind {
+            $( $variant = $name ),+
+        }
+        }
+
+        impl CheckKind {
+            /// The phase this kind's protocol is timed as, after `connect`.
+            pub fn phase(self) -> Option<$crate::probe::Phase> {
+                match self {
+                    $( CheckKind::$variant => <$module::$ty as Kind>::PHASE ),+
+                }
+            }
+        }
+
+        /// A flow's check with its validated settings.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum CheckSpec {
+            $( $variant(Box<<$module::$ty as Kind>::Spec>) ),+
+        }
+
+        impl CheckSpec {
+            pub fn kind(&self) -> CheckKind {
+                match self {
+                    $( CheckSpec::$variant(_) => CheckKind::$variant ),+
+                }
+            }
+
+            /// The settings, when the flow is of kind `K`.
+            pub fn get<K: Registered>(&self) -> Option<&K::Spec> {
+                K::spec(self)
+            }
+
+            /// The trust stores the flow judges certificates against.
+            pub fn trust(&self) -> Option<&[String]> {
+                match self {
+                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::trust(s) ),+
+                }
+            }
+
+            /// Whether the flow leaves its chains for others to read.
+            pub fn captures_chains(&self) -> bool {
+                match self {
+                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::captures_chains(s) ),+
+                }
+            }
+
+            /// The flow whose captured chain this flow reads.
+            pub fn from_flow(&self) -> Option<&str> {
+                match self {
+                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::from_flow(s) ),+
+                }
+            }
+
+            /// The source flow and trust settings, for linking.
+            pub(crate) fn chain_source(&mut self) -> Option<ChainSource<'_>> {
+                match self {
+                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::chain_source(s) ),+
+                }
+            }
+
+            /// The check's own table for `config show`: `(key, table)`.
+            pub fn to_toml(&self) -> Option<(&'static str, toml::Table)> {
+                match self {
+                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::table(s).map(|t| ($name, t)) ),+
+                }
+            }
+
+            /// Validate `check` and the table of that kind; tables of other
+            /// kinds are errors, so a typo'd kind does not silently drop
+            /// settings.
+            pub(crate) fn validate(
+                raw: &RawFlow,
+                key: &str,
+                ctx: &FlowCtx,
+                errs: &mut Collector,
+            ) -> Option<CheckSpec> {
+                let name = raw.check.as_deref().unwrap_or("tcp");
+                let Some(kind) = CheckKind::parse(name) else {
+                    errs.push(
+                        format!("{key}.check"),
+                        format!("{name:?}: {}", CheckKind::expected()),
+                    );
+                    return None;
+                };
+                for table in raw.tables.keys() {
+                    if table != kind.as_str() {
+                        errs.push(
+                            format!("{key}.{table}"),
+                            format!("settings for check \"{table}\" on a \"{name}\" flow"),
+                        );
+                    }
+                }
+                match kind {
+                    $( CheckKind::$variant => <$module::$ty as Kind>::validate(
+                        raw.tables.get($name), raw, key, ctx, errs,
+                    ).map(|s| CheckSpec::$variant(Box::new(s))) ),+
+                }
+            }
+        }
+
+        /// Typed access to one kind's settings and facts.
+        pub trait Registered: Kind {
+            fn spec(c: &CheckSpec) -> Option<&Self::Spec>;
+            fn facts(d: &Details) -> Option<&Self::Facts>;
+        }
+
+        $(
+        impl Registered for $module::$ty {
+            fn spec(c: &CheckSpec) -> Option<&Self::Spec> {
+                if let CheckSpec::$variant(s) = c { Some(s) } else { None }
+            }
+            fn facts(d: &Details) -> Option<&Self::Facts> {
+                if let Details::$variant(f) = d { Some(f) } else { None }
+            }
+        }
+        )+
+
+        /// What one probe of one address found, by kind; serialized with a
+        /// `kind` tag (`"kind": "tls"`) next to the kind's own fields.
+        #[derive(Debug, Clone, Default, Serialize)]
+        #[serde(tag = "kind")]
+        pub enum Details {
+            /// Nothing beyond the reason and detail (a port check, a probe
+            /// that failed before its protocol started).
+            #[default]
+            #[serde(rename = "none")]
+            None,
+            $( #[serde(rename = $name)] $variant(Box<<$module::$ty as Kind>::Facts>) ),+
+        }
+
+        impl Details {
+            pub fn is_none(&self) -> bool {
+                matches!(self, Details::None)
+            }
+
+            /// The facts, when they are of kind `K`.
+            pub fn get<K: Registered>(&self) -> Option<&K::Facts> {
+                K::facts(self)
+            }
+
+            /// Lines for `flowprobe check` under the flow's row.
+            pub fn text_lines(&self, out: &mut Vec<String>) {
+                match self {
+                    Details::None => {}
+                    $( Details::$variant(f) => <$module::$ty as Kind>::text_lines(f, out) ),+
+                }
+            }
+
+            /// The flow page's section for these facts.
+            pub fn page_section(&self, now: i64) -> Option<maud::Markup> {
+                match self {
+                    Details::None => None,
+                    $( Details::$variant(f) => Some(<$module::$ty as Kind>::page_section(f, now)) ),+
+                }
+            }
+        }
+
+        /// A flow's prepared state, by kind.
+        #[derive(Debug)]
+        pub enum KindState {
+            $( $variant(Box<<$module::$ty as Kind>::State>) ),+
+        }
+
+        impl KindState {
+            /// Build what the flow's check needs once.
+            pub fn prepare(
+                flow: &Flow,
+                stores: &Stores,
+                board: &Arc<ChainBoard>,
+            ) -> Result<Self, String> {
+                match &flow.check {
+                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::prepare(flow, s, stores, board)
+                        .map(|st| KindState::$variant(Box::new(st))) ),+
+                }
+            }
+
+            /// Probe one address. Every kind's future is boxed: inline,
+            /// every probe would carry (and copy) the largest kind's state
+            /// machine, tens of kilobytes.
+            pub async fn probe(&self, ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
+                match self {
+                    $( KindState::$variant(s) => Box::pin(<$module::$ty as Kind>::probe(ctx, addr, s)).await ),+
+                }
+            }
+
+            /// Fingerprints of the anchors behind the state.
+            pub fn anchors(&self) -> Vec<[u8; 32]> {
+                match self {
+                    $( KindState::$variant(s) => <$module::$ty as Kind>::anchors(s) ),+
+                }
+            }
+        }
+
+        /// Every kind's series vectors, registered once per process.
+        pub struct KindVecs {
+            $( $module: <<$module::$ty as Kind>::Series as FixedSeries<<$module::$ty as Kind>::Spec>>::Vecs, )+
+        }
+
+        impl KindVecs {
+            pub fn register(r: &prometheus::Registry) -> prometheus::Result<Self> {
+                Ok(KindVecs {
+                    $( $module: <<$module::$ty as Kind>::Series as FixedSeries<<$module::$ty as Kind>::Spec>>::register(r)?, )+
+                })
+            }
+        }
+
+        /// Every kind's families of probe-labelled series, in list order.
+        pub fn families() -> Vec<&'static FamilySpec> {
+            let mut out = Vec::new();
+            $( out.extend_from_slice(<$module::$ty as Kind>::FAMILIES); )+
+            out
+        }
+
+        /// A flow's handles into its kind's series.
+        pub enum FlowSeries {
+            $( $variant(Option<<$module::$ty as Kind>::Series>) ),+
+        }
+
+        impl FlowSeries {
+            pub fn new(vecs: &KindVecs, flow: &Flow) -> Self {
+                match &flow.check {
+                    $( CheckSpec::$variant(s) => FlowSeries::$variant(
+                        FixedSeries::new(&vecs.$module, flow, s.as_ref()),
+                    ) ),+
+                }
+            }
+
+            /// Remove the flow's series except those its successor shares.
+            pub fn remove(
+                &self,
+                vecs: &KindVecs,
+                rec: &KindRecorder<'_>,
+                successor: Option<&FlowSeries>,
+            ) {
+                match self {
+                    $( FlowSeries::$variant(Some(s)) => {
+                        let next = if let Some(FlowSeries::$variant(n)) = successor {
+                            n.as_ref()
+                        } else {
+                            None
+                        };
+                        FixedSeries::<<$module::$ty as Kind>::Spec>::remove(s, &vecs.$module, rec, next);
+                    }
+                    FlowSeries::$variant(None) => {} ),+
+                }
+            }
+
+            /// Record a probe on the flow's series.
+            pub fn record(&self, rec: &KindRecorder<'_>, report: &ProbeReport) {
+                match self {
+                    $( FlowSeries::$variant(s) => <$module::$ty as Kind>::record(rec, s.as_ref(), report) ),+
+                }
+            }
+        }
+    };
+}
