@@ -38,9 +38,12 @@ use crate::text::named_enum;
 use crate::wire::tls::Version;
 use crate::wire::tls::suites::{self, Cipher, Kex, Suite};
 
+mod breach;
 pub mod lists;
 mod runs;
 mod scan;
+
+pub use breach::{Breach, sentences};
 
 pub use runs::Runs;
 pub use scan::{Exchange, MAX_ATTEMPTS, ProtocolScan, Question, Reply, reply_to, reply_to_error};
@@ -160,15 +163,6 @@ pub struct Cites {
     pub ecdhe_aead: String,
     pub etm: String,
     pub ats: String,
-}
-
-/// `text (cite)`, or `text` without a cite.
-fn cited(text: String, cite: &str) -> String {
-    if cite.is_empty() {
-        text
-    } else {
-        format!("{text} ({cite})")
-    }
 }
 
 /// Which versions and suite families a server may accept.
@@ -458,8 +452,12 @@ pub struct ProtocolJudgement {
     /// the chain); `None` when not asked or unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ats: Option<bool>,
-    pub violations: Vec<String>,
-    pub warnings: Vec<String>,
+    /// The rules the answers break.
+    #[serde(serialize_with = "breach::serialize_list")]
+    pub violations: Vec<Breach>,
+    /// The rules the answers strain (discouraged, not forbidden).
+    #[serde(serialize_with = "breach::serialize_list")]
+    pub warnings: Vec<Breach>,
     /// Every question answered in the reported run.
     pub complete: bool,
     /// The questions the reported run got no answer to.
@@ -558,40 +556,41 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
     let mut violations = Vec::new();
     let mut warnings = Vec::new();
     for v in &versions {
+        let version = v.version;
         match (v.accepted, v.allowed) {
-            (Some(true), false) => violations.push(cited(
-                match &v.suite {
-                    Some(s) => format!("accepts {} with {s}", v.version.human()),
-                    None => format!("accepts {}", v.version.human()),
-                },
-                &c.versions,
-            )),
-            (Some(true), true) if policy.discouraged_versions.contains(&v.version) => warnings
-                .push(cited(
-                    format!("accepts {}", v.version.human()),
-                    &c.discouraged,
-                )),
-            (Some(false), _) if policy.required_versions.contains(&v.version) => {
-                violations.push(cited(
-                    format!("does not accept {} (required)", v.version.human()),
-                    &c.versions,
-                ))
+            (Some(true), false) => violations.push(Breach::VersionAccepted {
+                version,
+                suite: v.suite.clone(),
+                cite: c.versions.clone(),
+            }),
+            (Some(true), true) if policy.discouraged_versions.contains(&version) => {
+                warnings.push(Breach::VersionDiscouraged {
+                    version,
+                    cite: c.discouraged.clone(),
+                })
             }
-            (Some(false), _) if policy.recommended_versions.contains(&v.version) => {
-                warnings.push(cited(
-                    format!("does not accept {} (recommended)", v.version.human()),
-                    &c.versions,
-                ))
+            (Some(false), _) if policy.required_versions.contains(&version) => {
+                violations.push(Breach::VersionRequired {
+                    version,
+                    cite: c.versions.clone(),
+                })
+            }
+            (Some(false), _) if policy.recommended_versions.contains(&version) => {
+                warnings.push(Breach::VersionRecommended {
+                    version,
+                    cite: c.versions.clone(),
+                })
             }
             _ => {}
         }
     }
     for f in &families {
         if f.accepted == Some(true) {
-            let what = cited(
-                format!("accepts {}: {}", f.family.human(), f.suites.join(", ")),
-                &c.families,
-            );
+            let what = Breach::FamilyAccepted {
+                family: f.family,
+                suites: f.suites.clone(),
+                cite: c.families.clone(),
+            };
             match f.level {
                 Level::Fail => violations.push(what),
                 _ => warnings.push(what),
@@ -600,45 +599,35 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
     }
     let suites = suite_verdicts(scan, policy);
     if !suites.outside.is_empty() {
-        violations.push(cited(
-            format!(
-                "accepts suites outside the document's lists: {}",
-                suites.outside.join(", ")
-            ),
-            &c.suites,
-        ));
+        violations.push(Breach::SuitesOutside {
+            suites: suites.outside.clone(),
+            cite: c.suites.clone(),
+        });
     }
     if !suites.transitional.is_empty() {
-        warnings.push(cited(
-            format!(
-                "accepts RSA key transport suites: {}",
-                suites.transitional.join(", ")
-            ),
-            &c.transitional,
-        ));
+        warnings.push(Breach::KeyTransport {
+            suites: suites.transitional.clone(),
+            cite: c.transitional.clone(),
+        });
     }
     if ecdhe_aead == Some(false) {
-        violations.push(cited(
-            "accepts TLS 1.2 but no ECDHE suite with AES-GCM or AES-CCM".to_owned(),
-            &c.ecdhe_aead,
-        ));
+        violations.push(Breach::NoEcdheAead {
+            cite: c.ecdhe_aead.clone(),
+        });
     }
     let etm = etm_verdict(scan, policy);
     if let Some(EtmVerdict::Missing { version, suite }) = &etm {
-        violations.push(cited(
-            format!(
-                "negotiates {suite} at {} without Encrypt-then-MAC",
-                version.human()
-            ),
-            &c.etm,
-        ));
+        violations.push(Breach::NoEncryptThenMac {
+            version: *version,
+            suite: suite.clone(),
+            cite: c.etm.clone(),
+        });
     }
     let ats = ats_verdict(scan, policy);
     if ats == Some(false) {
-        violations.push(cited(
-            "accepts neither TLS 1.3 nor TLS 1.2 with a suite an Apple device offers: iPhones and iPads cannot connect".to_owned(),
-            &c.ats,
-        ));
+        violations.push(Breach::AppleCannotConnect {
+            cite: c.ats.clone(),
+        });
     }
     let unanswered: Vec<Unanswered> = scan
         .unanswered(policy)
@@ -669,7 +658,8 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
 /// Apple ATS on the server certificate a device is shown: an RSA key of
 /// at least 2048 bits or an EC key of at least 256, signed with SHA-256 or
 /// better (`SecProtocolConfiguration.m`: the ATS minimums).
-pub fn ats_path(leaf: &crate::analyze::chain::CertFacts) -> Vec<String> {
+pub fn ats_path(leaf: &crate::analyze::chain::CertFacts) -> Vec<Breach> {
+    const ATS: &str = "Apple ATS";
     let mut out = Vec::new();
     let key_ok = match leaf.key_type.as_str() {
         "rsa" | "rsa-pss" => leaf.key_bits >= 2048,
@@ -677,10 +667,11 @@ pub fn ats_path(leaf: &crate::analyze::chain::CertFacts) -> Vec<String> {
         _ => false,
     };
     if !key_ok {
-        out.push(format!(
-            "the server certificate's {} {}-bit key is below what an Apple device accepts (RSA 2048, ECC 256) (Apple ATS)",
-            leaf.key_type, leaf.key_bits
-        ));
+        out.push(Breach::AppleKey {
+            key_type: leaf.key_type.clone(),
+            key_bits: leaf.key_bits,
+            cite: ATS.to_owned(),
+        });
     }
     let sig = leaf.signature_algorithm.to_ascii_lowercase();
     let hash_ok = ["sha256", "sha384", "sha512"]
@@ -688,10 +679,10 @@ pub fn ats_path(leaf: &crate::analyze::chain::CertFacts) -> Vec<String> {
         .any(|h| sig.contains(h))
         || (sig == "rsassapss");
     if !hash_ok {
-        out.push(format!(
-            "the server certificate is signed with {}, not SHA-256 or better (Apple ATS)",
-            leaf.signature_algorithm
-        ));
+        out.push(Breach::AppleSignature {
+            algorithm: leaf.signature_algorithm.clone(),
+            cite: ATS.to_owned(),
+        });
     }
     out
 }
@@ -812,7 +803,7 @@ pub fn findings(j: &ProtocolJudgement, action: Action) -> Vec<Finding> {
         out.extend(Finding::for_action(
             action,
             Reason::TlsWeakProtocol,
-            format!("{policy}: {}", j.violations.join("; ")),
+            format!("{policy}: {}", sentences(&j.violations)),
         ));
     }
     if action == Action::Off {
@@ -822,7 +813,7 @@ pub fn findings(j: &ProtocolJudgement, action: Action) -> Vec<Finding> {
         out.push(Finding::new(
             Reason::TlsWeakProtocol,
             Level::Warn,
-            format!("{policy}: {}", j.warnings.join("; ")),
+            format!("{policy}: {}", sentences(&j.warnings)),
         ));
     }
     if !j.unanswered.is_empty() {

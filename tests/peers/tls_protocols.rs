@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use flowprobe::analyze::tls_policy::{Family, ProtocolJudgement, Reply, TlsPolicy};
+use flowprobe::analyze::tls_policy::{Breach, Family, ProtocolJudgement, Reply, TlsPolicy};
 use flowprobe::kinds::tls::protocols::{ProtocolDetails, ProtocolState};
 use flowprobe::kinds::tls::settings::ProtocolSpec;
 use flowprobe::outcome::{Level, Reason};
@@ -208,49 +208,74 @@ async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
     let (first, second, metrics) = &runs[0];
 
     assert_eq!(first.reason, Reason::TlsWeakProtocol, "{}", first.detail);
-    let fail = first
-        .findings()
-        .find(|f| f.reason == Reason::TlsWeakProtocol && f.level == Level::Fail)
-        .expect("violation finding");
-    for want in [
-        "accepts TLS 1.0 with TLS_RSA_WITH_AES_128_CBC_SHA (NIST SP 800-52r2 3.1)",
-        "does not accept TLS 1.3 (required)",
-        "accepts NULL-cipher suites: TLS_RSA_WITH_NULL_SHA",
-        "accepts anonymous suites: TLS_ECDH_anon_WITH_AES_128_CBC_SHA",
+    assert!(
+        first
+            .findings()
+            .any(|f| f.reason == Reason::TlsWeakProtocol && f.level == Level::Fail),
+        "a violation finding"
+    );
+    let j = &protocols(first).judgement;
+    let violated = |b: &Breach| j.violations.contains(b);
+    assert!(violated(&Breach::VersionAccepted {
+        version: Version::Tls10,
+        suite: Some("TLS_RSA_WITH_AES_128_CBC_SHA".into()),
+        cite: "NIST SP 800-52r2 3.1".into(),
+    }));
+    assert!(
+        j.violations.iter().any(|v| matches!(
+            v,
+            Breach::VersionRequired {
+                version: Version::Tls13,
+                ..
+            }
+        )),
+        "{:?}",
+        j.violations
+    );
+    for (family, suite) in [
+        (Family::Null, "TLS_RSA_WITH_NULL_SHA"),
+        (Family::Anon, "TLS_ECDH_anon_WITH_AES_128_CBC_SHA"),
     ] {
         assert!(
-            fail.detail.contains(want),
-            "{want:?} missing in {}",
-            fail.detail
+            j.violations.iter().any(|v| matches!(v,
+                Breach::FamilyAccepted { family: f, suites, .. }
+                    if *f == family && suites.iter().any(|s| s == suite))),
+            "{family:?} {suite}: {:?}",
+            j.violations
         );
     }
     // TLS 1.1 is a "should not" and Appendix D's RSA key transport a
     // transition: warnings, each citing where the text says so.
-    let warn = first
-        .findings()
-        .find(|f| f.reason == Reason::TlsWeakProtocol && f.level == Level::Warn)
-        .expect("warning finding");
-    for want in [
-        "accepts TLS 1.1 (NIST SP 800-52r2 3.1: should not)",
-        "accepts RSA key transport suites: TLS_RSA_WITH_AES_128_CBC_SHA",
-        "Appendix D",
-    ] {
-        assert!(
-            warn.detail.contains(want),
-            "{want:?} missing in {}",
-            warn.detail
-        );
-    }
     assert!(
-        !fail.detail.contains("TLS 1.2 with"),
-        "1.2 is allowed: {}",
-        fail.detail
+        first
+            .findings()
+            .any(|f| f.reason == Reason::TlsWeakProtocol && f.level == Level::Warn),
+        "a warning finding"
     );
     assert!(
-        first.detail.contains("accepts TLSv1.0, TLSv1.1, TLSv1.2"),
-        "{}",
-        first.detail
+        j.warnings.contains(&Breach::VersionDiscouraged {
+            version: Version::Tls11,
+            cite: "NIST SP 800-52r2 3.1: should not".into(),
+        }),
+        "{:?}",
+        j.warnings
     );
+    assert!(
+        j.warnings.iter().any(|w| matches!(w,
+            Breach::KeyTransport { suites, cite }
+                if suites.iter().any(|s| s == "TLS_RSA_WITH_AES_128_CBC_SHA")
+                    && cite.contains("Appendix D"))),
+        "{:?}",
+        j.warnings
+    );
+    assert!(
+        !j.violations
+            .iter()
+            .any(|v| v.version() == Some(Version::Tls12)),
+        "1.2 is allowed: {:?}",
+        j.violations
+    );
+    assert_eq!(j.accepted_versions(), ["TLSv1.0", "TLSv1.1", "TLSv1.2"]);
 
     let p = protocols(first);
     assert!(p.judgement.complete, "{:#?}", p.exchanges);
@@ -420,36 +445,37 @@ async fn hellos_dropped_unanswered_stall_nothing_and_are_reported() {
         "{:?}",
         j.unanswered
     );
-    let warn = first
-        .findings()
-        .find(|f| f.level == Level::Warn && f.detail.contains("enumeration incomplete"))
-        .unwrap_or_else(|| {
-            panic!(
-                "an incomplete warning: {:#?}",
-                first.findings().collect::<Vec<_>>()
-            )
-        });
-    assert_eq!(warn.reason, Reason::TlsWeakProtocol);
+    assert!(!j.complete, "the enumeration is incomplete and says so");
     assert!(
-        warn.detail.contains("no answer to: SSL 3.0") && warn.detail.contains("TLS 1.0"),
-        "{}",
-        warn.detail
+        first
+            .findings()
+            .any(|f| f.level == Level::Warn && f.reason == Reason::TlsWeakProtocol),
+        "an incomplete warning: {:#?}",
+        first.findings().collect::<Vec<_>>()
     );
     // What could be asked still fails the flow.
     assert_eq!(first.reason, Reason::TlsWeakProtocol, "{}", first.detail);
     assert!(
-        first
-            .findings()
-            .any(|f| f.level == Level::Fail && f.detail.contains("accepts NULL-cipher suites")),
-        "{}",
-        first.detail
+        j.violations.iter().any(|v| matches!(
+            v,
+            Breach::FamilyAccepted {
+                family: Family::Null,
+                ..
+            }
+        )),
+        "{:?}",
+        j.violations
     );
     assert!(
-        first
-            .findings()
-            .any(|f| f.level == Level::Warn && f.detail.contains("accepts TLS 1.1")),
-        "TLS 1.1, which the filter passes, was asked: {}",
-        first.detail
+        j.warnings.iter().any(|w| matches!(
+            w,
+            Breach::VersionDiscouraged {
+                version: Version::Tls11,
+                ..
+            }
+        )),
+        "TLS 1.1, which the filter passes, was asked: {:?}",
+        j.warnings
     );
     assert_eq!(
         sample(
@@ -980,10 +1006,11 @@ async fn hostile_answers_end_in_bounded_reasons_within_the_timeout() {
         }
         // Nothing accepted: the required TLS 1.2 is missing, and said so.
         assert!(
-            p.judgement
-                .violations
-                .iter()
-                .any(|v| v == "does not accept TLS 1.2 (required) (NIST SP 800-52r2 3.1)"),
+            p.judgement.violations.iter().any(|v| *v
+                == Breach::VersionRequired {
+                    version: Version::Tls12,
+                    cite: "NIST SP 800-52r2 3.1".into()
+                }),
             "{name}: {:?}",
             p.judgement.violations
         );
@@ -1254,19 +1281,32 @@ async fn documents_verdicts_on_real_servers() {
         assert!(j.complete, "{flow} {policy}: {:?}", j.unanswered);
         j
     };
-    let has = |list: &[String], needle: &str| list.iter().any(|v| v.contains(needle));
+    let cites = |list: &[Breach], needle: &str| list.iter().any(|v| v.cite().contains(needle));
+    let family = |list: &[Breach], family: Family| {
+        list.iter()
+            .any(|v| matches!(v, Breach::FamilyAccepted { family: f, .. } if *f == family))
+    };
 
     // nginx's defaults (`HIGH:!aNULL:!MD5`): outside the NIST lists
     // (ChaCha20), Appendix D a warning; static RSA a Tomcat STIG finding;
     // an iPhone connects.
     let n = j("nginx-default", "nist-800-52r2");
     assert!(n.outside.iter().any(|s| s.contains("CHACHA20")), "{n:?}");
-    assert!(has(&n.violations, "3.3.1.1, 3.3.1.2"), "{:?}", n.violations);
-    assert!(has(&n.warnings, "Appendix D"), "{:?}", n.warnings);
-    let d = j("nginx-default", "disa-tomcat-9");
-    assert!(has(&d.violations, "static-RSA"), "{:?}", d.violations);
     assert!(
-        has(&d.violations, "V-222927 TCAT-AS-000020"),
+        n.violations.iter().any(|v| matches!(v,
+            Breach::SuitesOutside { cite, .. } if cite.contains("3.3.1.1, 3.3.1.2"))),
+        "{:?}",
+        n.violations
+    );
+    assert!(cites(&n.warnings, "Appendix D"), "{:?}", n.warnings);
+    let d = j("nginx-default", "disa-tomcat-9");
+    assert!(
+        family(&d.violations, Family::StaticRsa),
+        "{:?}",
+        d.violations
+    );
+    assert!(
+        cites(&d.violations, "V-222927 TCAT-AS-000020"),
         "{:?}",
         d.violations
     );
@@ -1276,18 +1316,24 @@ async fn documents_verdicts_on_real_servers() {
     // warning naming the appendix; the Tomcat STIG is not.
     let n = j("nginx-listed", "nist-800-52r2");
     assert!(n.violations.is_empty(), "{:?}", n.violations);
-    assert!(has(&n.warnings, "Appendix D"), "{:?}", n.warnings);
+    assert!(cites(&n.warnings, "Appendix D"), "{:?}", n.warnings);
     assert_eq!(n.transitional, ["TLS_RSA_WITH_AES_256_GCM_SHA384"]);
-    assert!(has(
+    assert!(family(
         &j("nginx-listed", "disa-tomcat-9").violations,
-        "static-RSA"
+        Family::StaticRsa
     ));
     assert_eq!(reports["nginx-listed"].reason, Reason::TlsWeakProtocol);
 
     // TLS 1.2 with ECDHE-RSA-AES128-SHA256 only: no suite an iPhone offers.
     let a = j("ats-fail", "apple-ats");
     assert_eq!(a.ats, Some(false));
-    assert!(has(&a.violations, "iPhones"), "{:?}", a.violations);
+    assert!(
+        a.violations
+            .iter()
+            .any(|v| matches!(v, Breach::AppleCannotConnect { .. })),
+        "{:?}",
+        a.violations
+    );
 
     // ECDHE AEAD by CCM_8 only (and TLS 1.3): SP 800-52r2 is met.
     let n = j("ccm8", "nist-800-52r2");
@@ -1311,7 +1357,9 @@ async fn documents_verdicts_on_real_servers() {
         n.etm
     );
     assert!(
-        has(&n.violations, "without Encrypt-then-MAC"),
+        n.violations
+            .iter()
+            .any(|v| matches!(v, Breach::NoEncryptThenMac { .. })),
         "{:?}",
         n.violations
     );

@@ -167,7 +167,9 @@ fn tls12_without_ecdhe_aead_and_tls13_only_servers() {
     let j = judge(&scan_with(&p, server(&[Version::Tls12], &[0xC027])), &p);
     assert_eq!(j.ecdhe_aead, Some(false));
     assert!(
-        j.violations.iter().any(|v| v.contains("no ECDHE suite")),
+        j.violations
+            .iter()
+            .any(|v| matches!(v, Breach::NoEcdheAead { .. })),
         "{:?}",
         j.violations
     );
@@ -179,7 +181,13 @@ fn tls12_without_ecdhe_aead_and_tls13_only_servers() {
         "no family hellos without a legacy version"
     );
     let j = judge(&scan, &p);
-    assert_eq!(j.violations, ["does not accept TLS 1.2 (required)"]);
+    assert_eq!(
+        j.violations,
+        [Breach::VersionRequired {
+            version: Version::Tls12,
+            cite: String::new()
+        }]
+    );
     assert!(j.families.iter().all(|f| f.accepted == Some(false)));
 }
 
@@ -314,16 +322,23 @@ fn an_ssl3_server_hello_is_accepted_and_judged() {
     let j = judge(&scan, &p);
     assert_eq!(j.versions[0].accepted, Some(true));
     assert!(
-        j.violations
-            .iter()
-            .any(|v| v == "accepts SSL 3.0 with TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+        j.violations.iter().any(|v| *v
+            == Breach::VersionAccepted {
+                version: Version::Ssl3,
+                suite: Some("TLS_RSA_WITH_3DES_EDE_CBC_SHA".into()),
+                cite: String::new(),
+            }),
         "{:?}",
         j.violations
     );
     assert!(
-        j.violations
-            .iter()
-            .any(|v| v.starts_with("accepts DES/3DES suites")),
+        j.violations.iter().any(|v| matches!(
+            v,
+            Breach::FamilyAccepted {
+                family: Family::Des,
+                ..
+            }
+        )),
         "{:?}",
         j.violations
     );
@@ -382,9 +397,10 @@ fn forbidden_families_are_asked_at_every_accepted_legacy_version() {
     });
     let j = judge(&scan, &p);
     assert!(
-        j.violations
-            .iter()
-            .any(|v| v == "accepts EXPORT suites: TLS_RSA_EXPORT_WITH_DES40_CBC_SHA"),
+        j.violations.iter().any(
+            |v| matches!(v, Breach::FamilyAccepted { family: Family::Export, suites, .. }
+                if suites == &["TLS_RSA_EXPORT_WITH_DES40_CBC_SHA"])
+        ),
         "{:?} {:#?}",
         j.violations,
         scan.exchanges
@@ -409,9 +425,9 @@ fn static_dh_is_its_own_forbidden_family() {
         &p,
     );
     assert!(
-        j.violations.iter().any(
-            |v| v == "accepts static (EC)DH key exchange: TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256"
-        ),
+        j.violations.iter().any(|v| matches!(v,
+            Breach::FamilyAccepted { family: Family::StaticDh, suites, .. }
+                if suites == &["TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256"])),
         "{:?}",
         j.violations
     );
@@ -578,7 +594,8 @@ fn nist_is_the_text_lists_appendix_d_a_warning_and_the_rest_a_violation() {
     assert!(
         j.warnings
             .iter()
-            .any(|w| w.contains("Appendix D") && w.contains("TLS_RSA_WITH_AES_256_GCM_SHA384")),
+            .any(|w| matches!(w, Breach::KeyTransport { suites, cite }
+                if cite.contains("Appendix D") && suites == &["TLS_RSA_WITH_AES_256_GCM_SHA384"])),
         "{:?}",
         j.warnings
     );
@@ -596,12 +613,20 @@ fn nist_is_the_text_lists_appendix_d_a_warning_and_the_rest_a_violation() {
     ] {
         assert!(j.outside.iter().any(|o| o == s), "{s} in {:?}", j.outside);
     }
-    let v = j.violations.join("; ");
     assert!(
-        v.contains("outside the document's lists") && v.contains("NIST SP 800-52r2 3.3.1.1"),
-        "{v}"
+        j.violations
+            .iter()
+            .any(|v| matches!(v, Breach::SuitesOutside { cite, .. }
+            if cite.contains("NIST SP 800-52r2 3.3.1.1"))),
+        "{:?}",
+        j.violations
     );
-    assert!(j.warnings.iter().any(|w| w.contains("Appendix D")));
+    assert!(
+        j.warnings
+            .iter()
+            .any(|w| matches!(w, Breach::KeyTransport { cite, .. }
+        if cite.contains("Appendix D")))
+    );
 }
 
 #[test]
@@ -617,9 +642,13 @@ fn disa_tomcat_refuses_rsa_key_transport_and_names_its_rules() {
     .map(|n| code(n))
     .collect();
     let j = judge(&scan_with(&p, server(TLS12_13, &listed)), &p);
-    let v = j.violations.join("; ");
-    assert!(v.contains("static-RSA key exchange"), "{v}");
-    assert!(v.contains("V-222927 TCAT-AS-000020"), "{v}");
+    assert!(
+        j.violations.iter().any(|v| matches!(v,
+            Breach::FamilyAccepted { family: Family::StaticRsa, cite, .. }
+                if cite.contains("V-222927 TCAT-AS-000020"))),
+        "{:?}",
+        j.violations
+    );
     assert!(j.transitional.is_empty());
     assert!(
         j.outside.is_empty(),
@@ -630,18 +659,20 @@ fn disa_tomcat_refuses_rsa_key_transport_and_names_its_rules() {
     let old = server(&[Version::Tls11, Version::Tls12], &listed);
     let j = judge(&scan_with(&p, &old), &p);
     assert!(
-        j.violations
-            .iter()
-            .any(|v| v.starts_with("accepts TLS 1.1") && v.contains("V-222929 TCAT-AS-000040")),
+        j.violations.iter().any(
+            |v| matches!(v, Breach::VersionAccepted { version: Version::Tls11, cite, .. }
+                if cite.contains("V-222929 TCAT-AS-000040"))
+        ),
         "{:?}",
         j.violations
     );
     let n = TlsPolicy::nist();
     let j = judge(&scan_with(&n, old), &n);
     assert!(
-        j.warnings
-            .iter()
-            .any(|w| w.starts_with("accepts TLS 1.1") && w.contains("should not")),
+        j.warnings.iter().any(
+            |w| matches!(w, Breach::VersionDiscouraged { version: Version::Tls11, cite }
+                if cite.contains("should not"))
+        ),
         "{:?}",
         j.warnings
     );
@@ -676,9 +707,10 @@ fn cbc_without_encrypt_then_mac_is_a_violation() {
         })
     );
     assert!(
-        j.violations
-            .iter()
-            .any(|v| v.contains("without Encrypt-then-MAC") && v.contains("RFC 7366")),
+        j.violations.iter().any(
+            |v| matches!(v, Breach::NoEncryptThenMac { version: Version::Tls12, cite, .. }
+                if cite.contains("RFC 7366"))
+        ),
         "{:?}",
         j.violations
     );
@@ -696,7 +728,9 @@ fn apple_ats_needs_a_suite_an_iphone_offers() {
     let j = judge(&scan, &p);
     assert_eq!(j.ats, Some(false));
     assert!(
-        j.violations.iter().any(|v| v.contains("iPhones")),
+        j.violations
+            .iter()
+            .any(|v| matches!(v, Breach::AppleCannotConnect { .. })),
         "{:?}",
         j.violations
     );

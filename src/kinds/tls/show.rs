@@ -5,6 +5,7 @@
 use maud::{Markup, html};
 
 use super::TlsDetails;
+use crate::analyze::tls_policy::sentences;
 use crate::analyze::chain::{AnchorResult, CertFacts, Culprit, StructuralReport, Violation};
 use crate::kinds::show::path_line;
 use crate::outcome::Reason;
@@ -370,9 +371,9 @@ fn protocols(p: &super::protocols::ProtocolDetails) -> Markup {
                         td { (j.policy) " " small { (j.release) } }
                         td {
                             @if !j.violations.is_empty() {
-                                strong.bad { "violated" } ": " (j.violations.join("; "))
+                                strong.bad { "violated" } ": " (sentences(&j.violations))
                             } @else if !j.warnings.is_empty() {
-                                "met, with warnings: " (j.warnings.join("; "))
+                                "met, with warnings: " (sentences(&j.warnings))
                             } @else {
                                 "met"
                             }
