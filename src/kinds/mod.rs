@@ -18,7 +18,7 @@
 //! validator serves `tls`, `crl` and `ocsp`), and the HTTP client lives in
 //! `http` and serves `crl` and `ocsp`.
 //!
-//! Adding a kind: CONTRIBUTING.md, "Adding a check kind".
+//! Adding a kind: CONTRIBUTING.md, "Add a check kind".
 
 use std::net::SocketAddr;
 use std::sync::Arc;
