@@ -1,6 +1,8 @@
 //! Small renderings every layer shares, written once: Unix and RFC 3339
-//! times, byte counts, and escaping for HTML and XML (the status page,
-//! JUnit).
+//! times, byte counts, text made safe for a terminal or a log line, and
+//! the frame of an XML document (JUnit): its declaration, and only the
+//! characters XML admits. Markup is escaped by `maud` templates, never by
+//! hand.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,24 +77,111 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Text for HTML and XML content or attribute values: the five markup
-/// characters escaped, control characters other than newline and tab
-/// dropped (XML 1.0 forbids them, even escaped).
-pub fn escape_markup(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
+/// Whether XML 1.0 admits `c` in a document, escaped or not. Refused:
+/// the control characters other than newline and tab (XML 1.0 forbids the
+/// C0 ones even as `&#1;`; a carriage return, DEL or C1 control from a peer
+/// is a forged line or a terminal sequence, never data a report needs),
+/// and U+FFFE and U+FFFF, which are no characters to XML at all.
+fn xml_char(c: char) -> bool {
+    !matches!(c, '\u{fffe}' | '\u{ffff}') && (!c.is_control() || matches!(c, '\n' | '\t'))
+}
+
+/// `s` with every character [`xml_char`] refuses dropped; borrowed when
+/// there is none (the common case). Markup characters stay: the template
+/// escapes them.
+fn xml_chars(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(xml_char) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.chars().filter(|&c| xml_char(c)).collect())
     }
-    out
+}
+
+/// An XML document (the JUnit reports): the declaration, a newline, then
+/// `body`, in which `maud` escaped every value (`&`, `<`, `>`, `"`), with
+/// every character XML 1.0 refuses dropped (control characters other
+/// than newline and tab, U+FFFE, U+FFFF; see `xml_char`).
+///
+/// The filter runs over the whole document rather than over each value: a
+/// per-value wrapper is one a template can forget (`(v.name)` compiles,
+/// and maud escapes it, control characters and all), while no byte of the
+/// document passes by this one. The template's own text has no such
+/// character, and dropping characters commutes with maud's escaping (which
+/// neither makes nor consumes one), so the document is the one filtering
+/// every value would make.
+pub fn xml_document(body: maud::Markup) -> String {
+    let doc = maud::html! {
+        (maud::PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")) "\n" (body)
+    }
+    .into_string();
+    match xml_chars(&doc) {
+        std::borrow::Cow::Borrowed(_) => doc,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
+}
+
+/// What the JUnit renderers' tests share: the text a hostile peer writes,
+/// what of it a document keeps, and a real parser's reading.
+#[cfg(test)]
+pub(crate) mod xml_test {
+    /// Text a peer (a certificate subject, an SSH banner, a hostile fleet
+    /// instance) wrote at its worst: markup, quotes, an ampersand, a CDATA
+    /// end, characters XML 1.0 refuses even escaped (C0 controls, U+FFFE),
+    /// a carriage return, DEL and a C1 control.
+    pub const HOSTILE: &str =
+        "<script>alert(1)</script> \"q\" 'a' & ]]> \u{1}\u{1b}[2J\r\n\tx\u{7f}\u{85}\u{fffe}";
+    /// [`HOSTILE`] as a parser reads it back from element text.
+    pub const KEPT: &str = "<script>alert(1)</script> \"q\" 'a' & ]]> [2J\n\tx";
+    /// [`HOSTILE`] as a parser reads it back from an attribute value
+    /// (which turns newline and tab into spaces).
+    pub const KEPT_IN_ATTRIBUTE: &str = "<script>alert(1)</script> \"q\" 'a' & ]]> [2J  x";
+
+    /// Checks that `xml` is an XML document with no raw markup from
+    /// [`HOSTILE`] and only characters XML admits, then returns its
+    /// elements as a real parser (Python's expat, as the CLI tests use)
+    /// reads them: `[tag, attributes, text]` in document order. `None`
+    /// when there is no `python3` to ask; a document it finds not
+    /// well-formed fails the test.
+    pub fn parsed(xml: &str) -> Option<serde_json::Value> {
+        use std::io::Write as _;
+        assert!(
+            xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+            "{xml}"
+        );
+        assert!(!xml.contains("<script"), "{xml}");
+        assert!(xml.chars().all(super::xml_char), "{xml:?}");
+        const READ: &str = "import sys,json,xml.etree.ElementTree as E\n\
+            r=E.fromstring(sys.stdin.buffer.read())\n\
+            print(json.dumps([[e.tag,e.attrib,e.text] for e in r.iter()]))";
+        let Ok(mut child) = std::process::Command::new("python3")
+            .args(["-c", READ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+        else {
+            // Under CI a missing peer is a failure, not a skip.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "python3 is needed to parse the JUnit document"
+            );
+            eprintln!("no python3: the JUnit document is not parsed");
+            return None;
+        };
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(xml.as_bytes())
+            .expect("write to python3");
+        let out = child.wait_with_output().expect("python3");
+        assert!(
+            out.status.success(),
+            "not well-formed XML: {}\n{xml}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(serde_json::from_slice(&out.stdout).expect("python3 printed JSON"))
+    }
 }
 
 /// An enum whose variants have one spelling each, in config, labels, JSON
@@ -231,9 +320,25 @@ mod tests {
         assert_eq!(rfc3339(-5), "-5 (unix seconds)");
         assert_eq!(unix_secs(UNIX_EPOCH - Duration::from_secs(7)), -7);
         assert_eq!(unix_secs_f64(UNIX_EPOCH - Duration::from_secs(7)), 0.0);
+    }
+
+    #[test]
+    fn xml_documents_keep_only_what_xml_admits() {
+        assert!(matches!(
+            xml_chars("a <b> & \"c\"\n\té"),
+            std::borrow::Cow::Borrowed(_)
+        ));
         assert_eq!(
-            escape_markup("<script>a&'b\"</script>\u{1}\n"),
-            "&lt;script&gt;a&amp;&#39;b&quot;&lt;/script&gt;\n"
+            xml_chars("a\u{0}\u{1}\u{1b}[2J\r\n\tb\u{7f}\u{85}\u{fffe}\u{ffff}c\u{202e}"),
+            "a[2J\n\tbc\u{202e}"
+        );
+        let name = "<script>a&'b\"</script>\u{1}\n";
+        let doc = xml_document(maud::html! { x name=(name) { (name) } });
+        assert_eq!(
+            doc,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <x name=\"&lt;script&gt;a&amp;'b&quot;&lt;/script&gt;\n\">\
+             &lt;script&gt;a&amp;'b&quot;&lt;/script&gt;\n</x>"
         );
     }
 }

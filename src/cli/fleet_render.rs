@@ -4,10 +4,11 @@
 
 use std::fmt::Write;
 
+use maud::{Markup, html};
 use serde::Serialize;
 
 use super::fleet::Matrix;
-use crate::text::{escape_markup, named_enum};
+use crate::text::{named_enum, xml_document};
 
 named_enum! {
 /// A matrix row's verdict: one spelling in JSON; the table writes it upper
@@ -307,7 +308,8 @@ pub fn json(m: &Matrix, instances: &[InstanceStatus]) -> String {
 }
 
 /// One test case per row (a flow not covered fails), one erroring test
-/// case per instance that could not be asked.
+/// case per instance that could not be asked. `maud` escapes every value;
+/// [`xml_document`] keeps only the characters XML admits.
 pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
     let all: Vec<&Row> = m.rows.iter().chain(&m.not_covered).collect();
     let failures = all.iter().filter(|r| r.status != Status::Pass).count();
@@ -317,88 +319,70 @@ pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
         .iter()
         .filter_map(|r| r.last.as_ref()?.time_seconds)
         .sum();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"flowprobe\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{total:.3}\">"
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"flowprobe fleet check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{total:.3}\">"
-    );
-    for r in &all {
-        let time = r.last.as_ref().and_then(|l| l.time_seconds).unwrap_or(0.0);
-        let _ = write!(
-            out,
-            "    <testcase classname=\"{}\" name=\"{} ({}:{} expect {}) on {}\" time=\"{time:.3}\"",
-            escape_markup(&match &r.site {
-                Some(site) => format!("{site}/{}", r.vantage),
-                None => r.vantage.clone(),
-            }),
-            escape_markup(&r.name),
-            escape_markup(&r.host),
-            r.port,
-            escape_markup(&r.expect),
-            escape_markup(if r.instance.is_empty() {
-                "no instance"
-            } else {
-                &r.instance
-            }),
-        );
-        match (&r.status, &r.last) {
-            (Status::Pass, _) => {
-                let _ = writeln!(out, "/>");
+    let time = |r: &Row| r.last.as_ref().and_then(|l| l.time_seconds).unwrap_or(0.0);
+    // The newline and indent text nodes lay the file out for people, as
+    // before.
+    xml_document(html! {
+        testsuites name="flowprobe" tests=(tests) failures=(failures) errors=(errors)
+            time=(format_args!("{total:.3}")) {
+            "\n  "
+            testsuite name="flowprobe fleet check" tests=(tests) failures=(failures) errors=(errors)
+                time=(format_args!("{total:.3}")) {
+                @for r in &all {
+                    "\n    "
+                    testcase classname={ @if let Some(site) = &r.site { (site) "/" } (r.vantage) }
+                        name={
+                            (r.name) " (" (r.host) ":" (r.port) " expect " (r.expect) ") on "
+                            (if r.instance.is_empty() { "no instance" } else { &r.instance })
+                        }
+                        time=(format_args!("{:.3}", time(r))) {
+                        @if let Some(failure) = junit_failure(r) {
+                            "\n      " (failure) "\n    "
+                        }
+                    }
+                }
+                @for i in instances.iter().filter(|i| !i.ok) {
+                    "\n    "
+                    testcase classname=(if i.store { "store" } else { "instance" })
+                        name={ (i.name) " (" (i.url) ")" } time="0.000" {
+                        "\n      "
+                        error type="not_asked" message=(i.error.as_deref().unwrap_or("?")) {}
+                        "\n    "
+                    }
+                }
+                "\n  "
             }
-            (Status::Mismatch, _) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure type=\"mismatch\" message=\"does not cover the catalog flow: {}\"/>\n    </testcase>",
-                    escape_markup(&r.mismatch_text())
-                );
-            }
-            (Status::Stale, _) => {
-                let text = r.freshness.map(|f| f.text()).unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure type=\"stale\" message=\"{}\"/>\n    </testcase>",
-                    escape_markup(&text)
-                );
-            }
-            (Status::NotCovered, _) | (_, None) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure type=\"not_covered\" message=\"no instance probed this flow from {}\"/>\n    </testcase>",
-                    escape_markup(&r.vantage)
-                );
-            }
-            (Status::Fail, Some(l)) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
-                    escape_markup(&l.reason),
-                    escape_markup(&l.reason),
-                    escape_markup(&l.detail)
-                );
-            }
+            "\n"
         }
-    }
-    for i in instances.iter().filter(|i| !i.ok) {
-        let _ = writeln!(
-            out,
-            "    <testcase classname=\"{}\" name=\"{} ({})\" time=\"0.000\">\n      <error type=\"not_asked\" message=\"{}\"/>\n    </testcase>",
-            if i.store { "store" } else { "instance" },
-            escape_markup(&i.name),
-            escape_markup(&i.url),
-            escape_markup(i.error.as_deref().unwrap_or("?"))
-        );
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+        "\n"
+    })
+}
+
+/// The `failure` element of a row that did not pass.
+fn junit_failure(r: &Row) -> Option<Markup> {
+    Some(match (&r.status, &r.last) {
+        (Status::Pass, _) => return None,
+        (Status::Mismatch, _) => html! {
+            failure type="mismatch"
+                message={ "does not cover the catalog flow: " (r.mismatch_text()) } {}
+        },
+        (Status::Stale, _) => html! {
+            failure type="stale" message=(r.freshness.map(|f| f.text()).unwrap_or_default()) {}
+        },
+        (Status::NotCovered, _) | (_, None) => html! {
+            failure type="not_covered"
+                message={ "no instance probed this flow from " (r.vantage) } {}
+        },
+        (Status::Fail, Some(l)) => html! {
+            failure type=(l.reason) message=(l.reason) { (l.detail) }
+        },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::xml_test::{HOSTILE, KEPT, KEPT_IN_ATTRIBUTE, parsed};
 
     /// JSON writes the one spelling; the table writes it upper case with
     /// spaces, as before the spelling table.
@@ -420,5 +404,189 @@ mod tests {
         );
         let table: Vec<String> = Status::ALL.iter().map(|s| s.label()).collect();
         assert_eq!(table, ["PASS", "FAIL", "NOT COVERED", "MISMATCH", "STALE"]);
+    }
+
+    fn h(prefix: &str) -> String {
+        format!("{prefix}{HOSTILE}")
+    }
+
+    fn row(status: Status, name: &str) -> Row {
+        Row {
+            site: None,
+            instance: h("i"),
+            vantage: h("v"),
+            name: name.to_string(),
+            from: h("from"),
+            to: h("to"),
+            host: h("h"),
+            port: 22,
+            check: h("c"),
+            expect: h("e"),
+            severity: h("s"),
+            status,
+            last: Some(Last {
+                reason: h("r"),
+                up: status == Status::Pass,
+                detail: h("d"),
+                started: 0.0,
+                time_seconds: Some(0.5),
+            }),
+            mismatch: Vec::new(),
+            freshness: None,
+        }
+    }
+
+    fn hostile_matrix() -> (Matrix, Vec<InstanceStatus>) {
+        let pass = Row {
+            instance: "a".into(),
+            vantage: "here".into(),
+            host: "a.example".into(),
+            expect: "open".into(),
+            ..row(Status::Pass, "pass")
+        };
+        let mismatch = Row {
+            site: Some(h("site")),
+            mismatch: vec![
+                Mismatch::Vantage {
+                    declared: vec![h("x")],
+                },
+                Mismatch::Definition {
+                    field: "host",
+                    instance: h("y"),
+                    catalog: "c.example".into(),
+                },
+            ],
+            ..row(Status::Mismatch, &h("m"))
+        };
+        let stale = Row {
+            freshness: Some(Freshness {
+                age_seconds: Some(90.0),
+                stale_after_seconds: 60.0,
+            }),
+            ..row(Status::Stale, "stale")
+        };
+        let not_covered = Row {
+            instance: String::new(),
+            last: None,
+            ..row(Status::NotCovered, &h("nc"))
+        };
+        let m = Matrix {
+            rows: vec![pass, row(Status::Fail, &h("n")), mismatch, stale],
+            not_covered: vec![not_covered],
+        };
+        let instances = vec![
+            InstanceStatus {
+                name: "fine".into(),
+                url: "https://fine.example:9443".into(),
+                ok: true,
+                error: None,
+                flows: 1,
+                store: false,
+            },
+            InstanceStatus {
+                name: h("bad"),
+                url: h("https://u/"),
+                ok: false,
+                error: Some(h("err")),
+                flows: 0,
+                store: false,
+            },
+            InstanceStatus {
+                name: "store".into(),
+                url: "http://prom.example:9090".into(),
+                ok: false,
+                error: None,
+                flows: 0,
+                store: true,
+            },
+        ];
+        (m, instances)
+    }
+
+    /// What instances and peers wrote reaches the report escaped, without
+    /// the characters XML refuses, and reads back as written, in every kind
+    /// of test case.
+    #[test]
+    fn junit_escapes_and_filters_what_instances_wrote() {
+        let (m, instances) = hostile_matrix();
+        let xml = junit(&m, &instances);
+        assert!(
+            xml.starts_with(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+                 <testsuites name=\"flowprobe\" tests=\"7\" failures=\"4\" errors=\"2\" time=\"2.000\">\n  \
+                 <testsuite name=\"flowprobe fleet check\" tests=\"7\" failures=\"4\" errors=\"2\" time=\"2.000\">\n    \
+                 <testcase classname=\"here\" name=\"pass (a.example:22 expect open) on a\" time=\"0.500\"></testcase>\n    \
+                 <testcase "
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.ends_with(
+                "\n    <testcase classname=\"store\" name=\"store (http://prom.example:9090)\" time=\"0.000\">\n      \
+                 <error type=\"not_asked\" message=\"?\"></error>\n    </testcase>\n  </testsuite>\n</testsuites>\n"
+            ),
+            "{xml}"
+        );
+        let Some(doc) = parsed(&xml) else { return };
+        let tags: Vec<&str> = doc
+            .as_array()
+            .expect("elements")
+            .iter()
+            .filter_map(|e| e[0].as_str())
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                "testsuites",
+                "testsuite",
+                "testcase",
+                "testcase",
+                "failure",
+                "testcase",
+                "failure",
+                "testcase",
+                "failure",
+                "testcase",
+                "failure",
+                "testcase",
+                "error",
+                "testcase",
+                "error"
+            ]
+        );
+        let a = KEPT_IN_ATTRIBUTE;
+        let case = |i: usize, key: &str| doc[i][1][key].as_str().map(str::to_string);
+        // Failed.
+        assert_eq!(case(3, "classname"), Some(format!("v{a}")));
+        assert_eq!(
+            case(3, "name"),
+            Some(format!("n{a} (h{a}:22 expect e{a}) on i{a}"))
+        );
+        assert_eq!(case(4, "type"), Some(format!("r{a}")));
+        assert_eq!(case(4, "message"), Some(format!("r{a}")));
+        assert_eq!(doc[4][2], format!("d{KEPT}"));
+        // Mismatch, from the store.
+        assert_eq!(case(5, "classname"), Some(format!("site{a}/v{a}")));
+        assert_eq!(
+            case(6, "message"),
+            Some(format!(
+                "does not cover the catalog flow: the instance runs vantages x{a} only; \
+                 host y{a} (catalog: c.example)"
+            ))
+        );
+        // Stale.
+        assert_eq!(case(8, "type").as_deref(), Some("stale"));
+        // Not covered.
+        assert_eq!(
+            case(9, "name"),
+            Some(format!("nc{a} (h{a}:22 expect e{a}) on no instance"))
+        );
+        assert_eq!(
+            case(10, "message"),
+            Some(format!("no instance probed this flow from v{a}"))
+        );
+        // An instance not asked.
+        assert_eq!(case(11, "name"), Some(format!("bad{a} (https://u/{a})")));
+        assert_eq!(case(12, "message"), Some(format!("err{a}")));
     }
 }

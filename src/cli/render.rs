@@ -3,10 +3,12 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
+use maud::html;
+
 use crate::config::catalog;
 use crate::outcome::Level;
 use crate::probe::Phase;
-use crate::text::escape_markup;
+use crate::text::xml_document;
 use crate::web::FlowView;
 
 fn status(v: &FlowView) -> &'static str {
@@ -93,7 +95,8 @@ pub fn table(views: &[FlowView]) -> String {
 }
 
 /// JUnit XML: one test case per flow, so CI systems show a firewall check
-/// like a test run.
+/// like a test run. `maud` escapes every value; [`xml_document`] keeps
+/// only the characters XML admits.
 pub fn junit(views: &[FlowView]) -> String {
     let failures = views.iter().filter(|v| status(v) != "PASS").count();
     let total: f64 = views
@@ -101,55 +104,43 @@ pub fn junit(views: &[FlowView]) -> String {
         .filter_map(|v| v.last.as_ref()?.phases.get(Phase::Total))
         .map(|d| d.as_secs_f64())
         .sum();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"flowprobe\" tests=\"{}\" failures=\"{failures}\" time=\"{total:.3}\">",
-        views.len()
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"flowprobe check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{total:.3}\">",
-        views.len()
-    );
-    for v in views {
-        let time = v
-            .last
+    let time = |v: &FlowView| {
+        v.last
             .as_ref()
             .and_then(|r| r.phases.get(Phase::Total))
-            .map_or(0.0, |d| d.as_secs_f64());
-        let _ = write!(
-            out,
-            "    <testcase classname=\"{}\" name=\"{} ({}:{} expect {})\" time=\"{time:.3}\"",
-            escape_markup(&v.vantage),
-            escape_markup(&v.name),
-            escape_markup(&v.host),
-            v.port,
-            v.expect
-        );
-        match &v.last {
-            Some(r) if !r.up => {
-                let _ = writeln!(out, ">");
-                let mut body = r.detail.clone();
-                for f in r.findings() {
-                    let _ = write!(body, "\n{}: {}", f.reason, f.detail);
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    // The newline and indent text nodes lay the file out for people, as
+    // before.
+    xml_document(html! {
+        testsuites name="flowprobe" tests=(views.len()) failures=(failures)
+            time=(format_args!("{total:.3}")) {
+            "\n  "
+            testsuite name="flowprobe check" tests=(views.len()) failures=(failures) errors="0"
+                time=(format_args!("{total:.3}")) {
+                @for v in views {
+                    "\n    "
+                    testcase classname=(v.vantage)
+                        name={ (v.name) " (" (v.host) ":" (v.port) " expect " (v.expect) ")" }
+                        time=(format_args!("{:.3}", time(v))) {
+                        @if let Some(r) = v.last.as_ref().filter(|r| !r.up) {
+                            "\n      "
+                            failure type=(r.reason.as_str()) message=(r.reason.as_str()) {
+                                (r.detail)
+                                @for f in r.findings() {
+                                    "\n" (f.reason.as_str()) ": " (f.detail)
+                                }
+                            }
+                            "\n    "
+                        }
+                    }
                 }
-                let _ = writeln!(
-                    out,
-                    "      <failure type=\"{}\" message=\"{}\">{}</failure>",
-                    r.reason,
-                    escape_markup(&r.reason.to_string()),
-                    escape_markup(&body)
-                );
-                let _ = writeln!(out, "    </testcase>");
+                "\n  "
             }
-            _ => {
-                let _ = writeln!(out, "/>");
-            }
+            "\n"
         }
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+        "\n"
+    })
 }
 
 pub fn catalog(name: Option<&str>) -> ExitCode {
@@ -174,5 +165,122 @@ pub fn catalog(name: Option<&str>) -> ExitCode {
                 ExitCode::from(super::EXIT_USAGE)
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::outcome::{Finding, Reason};
+    use crate::probe::{Attempt, Details, Phases, ProbeReport};
+    use crate::text::xml_test::{HOSTILE, KEPT, KEPT_IN_ATTRIBUTE, parsed};
+
+    fn view(name: &str, host: &str, last: Option<ProbeReport>) -> FlowView {
+        FlowView {
+            vantage: format!("v{HOSTILE}"),
+            name: name.to_string(),
+            to: "jamf".to_string(),
+            host: host.to_string(),
+            port: 443,
+            check: "tls",
+            expect: "open",
+            severity: "high",
+            interval_seconds: 60.0,
+            timeout_seconds: 5.0,
+            description: String::new(),
+            labels: Default::default(),
+            last,
+            since: None,
+            history: None,
+        }
+    }
+
+    fn report(up: bool, detail: &str, finding: &str) -> ProbeReport {
+        let mut phases = Phases::default();
+        phases.set(Phase::Total, Duration::from_millis(1_250));
+        ProbeReport {
+            reason: if up { Reason::Ok } else { Reason::SshBanner },
+            up,
+            detail: detail.to_string(),
+            started: SystemTime::UNIX_EPOCH,
+            phases,
+            attempts: vec![Attempt {
+                address: "192.0.2.1:443".parse().expect("address"),
+                reason: Reason::SshBanner,
+                detail: String::new(),
+                phases,
+                findings: vec![Finding {
+                    reason: Reason::SshSoftware,
+                    level: Level::Warn,
+                    detail: finding.to_string(),
+                    subject: None,
+                }],
+                details: Details::None,
+            }],
+        }
+    }
+
+    /// What a peer wrote (and the configuration names) reaches the report
+    /// escaped, without the characters XML refuses, and reads back as
+    /// written; a passing flow and one never probed are empty test cases.
+    #[test]
+    fn junit_escapes_and_filters_what_peers_wrote() {
+        let views = [
+            view("pass", "a.example", Some(report(true, "", "fine"))),
+            view(
+                &format!("n{HOSTILE}"),
+                &format!("h{HOSTILE}"),
+                Some(report(
+                    false,
+                    &format!("d{HOSTILE}"),
+                    &format!("f{HOSTILE}"),
+                )),
+            ),
+            view("never", "b.example", None),
+        ];
+        let xml = junit(&views);
+        assert!(
+            xml.starts_with(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+                 <testsuites name=\"flowprobe\" tests=\"3\" failures=\"2\" time=\"2.500\">\n  \
+                 <testsuite name=\"flowprobe check\" tests=\"3\" failures=\"2\" errors=\"0\" time=\"2.500\">\n    \
+                 <testcase classname=\"v&lt;script&gt;alert(1)&lt;/script&gt; &quot;q&quot; 'a' &amp; ]]&gt; [2J\n\tx\" \
+                 name=\"pass (a.example:443 expect open)\" time=\"1.250\"></testcase>\n    <testcase "
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.ends_with("</failure>\n    </testcase>\n    <testcase classname=\"v&lt;script&gt;alert(1)&lt;/script&gt; &quot;q&quot; 'a' &amp; ]]&gt; [2J\n\tx\" name=\"never (b.example:443 expect open)\" time=\"0.000\"></testcase>\n  </testsuite>\n</testsuites>\n"),
+            "{xml}"
+        );
+        let Some(doc) = parsed(&xml) else { return };
+        let tags: Vec<&str> = doc
+            .as_array()
+            .expect("elements")
+            .iter()
+            .filter_map(|e| e[0].as_str())
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                "testsuites",
+                "testsuite",
+                "testcase",
+                "testcase",
+                "failure",
+                "testcase"
+            ]
+        );
+        let (case, failure) = (&doc[3], &doc[4]);
+        assert_eq!(case[1]["classname"], format!("v{KEPT_IN_ATTRIBUTE}"));
+        assert_eq!(
+            case[1]["name"],
+            format!("n{KEPT_IN_ATTRIBUTE} (h{KEPT_IN_ATTRIBUTE}:443 expect open)")
+        );
+        assert_eq!(failure[1]["type"], "ssh_banner");
+        assert_eq!(failure[1]["message"], "ssh_banner");
+        assert_eq!(failure[2], format!("d{KEPT}\nssh_software: f{KEPT}"));
     }
 }
