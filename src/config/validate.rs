@@ -76,11 +76,82 @@ pub(crate) fn duration(s: &str, key: &str, errs: &mut Collector) -> Option<Durat
     }
 }
 
+/// Check the merged tree and build the [`Config`], or `None` with every
+/// problem in `errs`. Each step reports and goes on, so one run lists all
+/// the problems, and the steps run in a fixed order, so they are always
+/// listed in the same order.
 pub(crate) fn validate(
     mut tree: toml::Table,
     origin: &str,
     errs: &mut Collector,
 ) -> Option<Config> {
+    reject_unknown_keys(&tree, errs);
+    let top = Tables::take(&mut tree, errs);
+    let web_config_file = top
+        .listen
+        .as_ref()
+        .and_then(|l| l.web_config_file.as_ref())
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    let listen = top.listen.and_then(|l| listen_address(l, errs));
+    let log = top.log.and_then(|l| log_settings(l, errs));
+    let (defaults, max_in_flight, worker_threads) = match top.defaults {
+        Some(d) => flow_defaults(d, errs),
+        None => (None, None, None),
+    };
+    let targets = target_hosts(top.targets.unwrap_or_default(), errs);
+    let (vantage_defs, ssh_pace_overrides) =
+        vantage_defs_and_paces(top.vantage.unwrap_or_default(), errs);
+    let trust = trust_specs(top.trust.unwrap_or_default(), errs);
+
+    let ctx = FlowCtx {
+        defaults: defaults.as_ref(),
+        ssh_pace_overrides: &ssh_pace_overrides,
+        targets: &targets,
+        trust: &trust,
+        ssh_policies: &top.ssh_policies,
+        tls_policies: &top.tls_policies,
+    };
+    let raw_flows = flow_array(top.flow, errs);
+    let known = known_vantages(&vantage_defs, &raw_flows);
+    for (i, name) in top.selected.iter().flatten().enumerate() {
+        name_rule(&format!("vantages[{i}]"), name, errs);
+    }
+    let chosen = top.selected.as_ref().filter(|v| !v.is_empty());
+    let FlowSet {
+        mut flows,
+        seen,
+        disabled,
+    } = flow_set(raw_flows, chosen, &ctx, errs);
+    crate::kinds::link::link(&mut flows, &seen, &disabled, errs);
+    let vantages = selected_vantages(top.selected, &known, errs);
+    let fleet = super::fleet::validate(top.fleet, &known, errs);
+
+    if !errs.errors.is_empty() {
+        return None;
+    }
+    let defaults = defaults?;
+    Some(Config {
+        origin: origin.to_string(),
+        vantages,
+        catalog: top.catalog,
+        listen: listen?,
+        web_config_file,
+        log: log?,
+        metrics: top.metrics.map(metrics_settings)?,
+        defaults,
+        max_in_flight: max_in_flight?,
+        worker_threads: worker_threads?,
+        targets,
+        vantage_defs,
+        trust,
+        flows,
+        fleet: fleet?,
+        ssh_pace_overrides,
+    })
+}
+
+fn reject_unknown_keys(tree: &toml::Table, errs: &mut Collector) {
     for k in tree.keys() {
         if !TOP_KEYS.contains(&k.as_str()) {
             errs.push(
@@ -89,70 +160,110 @@ pub(crate) fn validate(
             );
         }
     }
-    let catalog = match tree.remove("catalog") {
-        Some(toml::Value::String(s)) => s,
-        _ => super::catalog::NO_CATALOG.to_string(),
-    };
-    let listen: Option<RawListen> = section(tree.remove("listen"), "listen", errs);
-    let log: Option<RawLog> = section(tree.remove("log"), "log", errs);
-    let metrics: Option<RawMetrics> = section(tree.remove("metrics"), "metrics", errs);
-    let defaults: Option<RawDefaults> = section(tree.remove("defaults"), "defaults", errs);
-    let targets: Option<BTreeMap<String, String>> =
-        section(tree.remove("targets"), "targets", errs);
-    let vantage_raw: Option<BTreeMap<String, RawVantage>> =
-        section(tree.remove("vantage"), "vantage", errs);
-    let trust_raw: Option<BTreeMap<String, RawTrust>> =
-        section(tree.remove("trust"), "trust", errs);
-    let selected: Option<Vec<String>> = section(tree.remove("vantages"), "vantages", errs);
-    let ssh_policies = crate::kinds::ssh::settings::policies_from(tree.remove("ssh_policy"), errs);
-    let tls_policies =
-        crate::kinds::tls::policy_settings::policies_from(tree.remove("tls_policy"), errs);
-    let fleet_raw = tree.remove("fleet");
+}
 
-    let web_config_file = listen
-        .as_ref()
-        .and_then(|l| l.web_config_file.as_ref())
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from);
-    let listen = listen.and_then(|l| {
-        let s = l.address.unwrap_or_default();
-        match s.parse::<SocketAddr>() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                errs.push(
-                    "listen.address",
-                    format!("{s:?} is not an address:port like \"0.0.0.0:9725\""),
-                );
-                None
-            }
-        }
-    });
-    let log = log.and_then(|l| {
-        let level = l.level.unwrap_or_else(|| "info".into());
-        if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
-            errs.push(
-                "log.level",
-                format!("{level:?} is not a log level or filter (error, warn, info, debug, trace)"),
-            );
-        }
-        let text = l.format.as_deref().unwrap_or("text");
-        let Some(format) = LogFormat::parse(text) else {
-            errs.push("log.format", format!("{text:?}: {}", LogFormat::expected()));
-            return None;
+/// The top-level tables, each deserialized on its own so that one bad
+/// table does not hide the problems of the others; `None` is a table
+/// that failed (its error is collected), an absent one is its default.
+struct Tables {
+    catalog: String,
+    listen: Option<RawListen>,
+    log: Option<RawLog>,
+    metrics: Option<RawMetrics>,
+    defaults: Option<RawDefaults>,
+    targets: Option<BTreeMap<String, String>>,
+    vantage: Option<BTreeMap<String, RawVantage>>,
+    trust: Option<BTreeMap<String, RawTrust>>,
+    /// `vantages = [...]`: the vantages this instance probes as.
+    selected: Option<Vec<String>>,
+    ssh_policies: super::SshPolicies,
+    tls_policies: crate::kinds::tls::TlsPolicies,
+    /// Read by [`super::fleet::validate`] once the vantages are known.
+    fleet: Option<toml::Value>,
+    /// Read by [`flow_array`] after the tables the flows refer to.
+    flow: Option<toml::Value>,
+}
+
+impl Tables {
+    fn take(tree: &mut toml::Table, errs: &mut Collector) -> Tables {
+        let catalog = match tree.remove("catalog") {
+            Some(toml::Value::String(s)) => s,
+            _ => super::catalog::NO_CATALOG.to_string(),
         };
-        Some(LogSettings { level, format })
-    });
-    let (defaults, max_in_flight, worker_threads) = match defaults {
-        Some(d) => flow_defaults(d, errs),
-        None => (None, None, None),
-    };
+        Tables {
+            catalog,
+            listen: section(tree.remove("listen"), "listen", errs),
+            log: section(tree.remove("log"), "log", errs),
+            metrics: section(tree.remove("metrics"), "metrics", errs),
+            defaults: section(tree.remove("defaults"), "defaults", errs),
+            targets: section(tree.remove("targets"), "targets", errs),
+            vantage: section(tree.remove("vantage"), "vantage", errs),
+            trust: section(tree.remove("trust"), "trust", errs),
+            selected: section(tree.remove("vantages"), "vantages", errs),
+            ssh_policies: crate::kinds::ssh::settings::policies_from(
+                tree.remove("ssh_policy"),
+                errs,
+            ),
+            tls_policies: crate::kinds::tls::policy_settings::policies_from(
+                tree.remove("tls_policy"),
+                errs,
+            ),
+            fleet: tree.remove("fleet"),
+            flow: tree.remove("flow"),
+        }
+    }
+}
 
-    let mut target_map = BTreeMap::new();
-    for (name, host) in targets.unwrap_or_default() {
+fn listen_address(l: RawListen, errs: &mut Collector) -> Option<SocketAddr> {
+    let s = l.address.unwrap_or_default();
+    match s.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            errs.push(
+                "listen.address",
+                format!("{s:?} is not an address:port like \"0.0.0.0:9725\""),
+            );
+            None
+        }
+    }
+}
+
+/// `[log]`. A bad level is reported but still yields settings; only a
+/// bad format yields none.
+fn log_settings(l: RawLog, errs: &mut Collector) -> Option<LogSettings> {
+    let level = l.level.unwrap_or_else(|| "info".into());
+    if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
+        errs.push(
+            "log.level",
+            format!("{level:?} is not a log level or filter (error, warn, info, debug, trace)"),
+        );
+    }
+    let text = l.format.as_deref().unwrap_or("text");
+    let Some(format) = LogFormat::parse(text) else {
+        errs.push("log.format", format!("{text:?}: {}", LogFormat::expected()));
+        return None;
+    };
+    Some(LogSettings { level, format })
+}
+
+/// `[metrics]`, each setting left out taking its default.
+fn metrics_settings(m: RawMetrics) -> MetricsSettings {
+    let d = MetricsSettings::default();
+    MetricsSettings {
+        per_flow_durations: m.per_flow_durations.unwrap_or(d.per_flow_durations),
+        all_certificates: m.all_certificates.unwrap_or(d.all_certificates),
+    }
+}
+
+/// `[targets]`: each name checked and its host parsed; bad hosts are left
+/// out (and reported).
+fn target_hosts(raw: BTreeMap<String, String>, errs: &mut Collector) -> BTreeMap<String, Host> {
+    let mut hosts = BTreeMap::new();
+    for (name, host) in raw {
         name_rule(&format!("targets.{}", printable(&name)), &name, errs);
         match Host::parse(&host) {
             Some(h) => {
-                target_map.insert(name, h);
+                hosts.insert(name, h);
             }
             None => errs.push(
                 format!("targets.{name}"),
@@ -160,10 +271,19 @@ pub(crate) fn validate(
             ),
         }
     }
+    hosts
+}
 
-    let mut vantage_defs = BTreeMap::new();
+/// `[vantage.NAME]`: the vantages defined, and apart from them the
+/// `ssh_pace` of those that set one (read even when the rest of the
+/// vantage is invalid).
+fn vantage_defs_and_paces(
+    raw: BTreeMap<String, RawVantage>,
+    errs: &mut Collector,
+) -> (BTreeMap<String, Vantage>, BTreeMap<String, Duration>) {
+    let mut defs = BTreeMap::new();
     let mut ssh_pace_overrides = BTreeMap::new();
-    for (name, v) in vantage_raw.unwrap_or_default() {
+    for (name, v) in raw {
         name_rule(&format!("vantage.{}", printable(&name)), &name, errs);
         if let Some(text) = &v.ssh_pace {
             let key = format!("vantage.{}.ssh_pace", printable(&name));
@@ -172,96 +292,120 @@ pub(crate) fn validate(
             }
         }
         if let Some(v) = vantage(&name, v, errs) {
-            vantage_defs.insert(name, v);
+            defs.insert(name, v);
         }
     }
+    (defs, ssh_pace_overrides)
+}
 
-    let mut trust = BTreeMap::new();
-    for (name, t) in trust_raw.unwrap_or_default() {
-        let key = format!("trust.{name}");
-        if name == "system" {
-            errs.push(
-                key.clone(),
-                "\"system\" is built in (the OS trust store) and cannot be redefined",
-            );
-        }
-        let builtin = crate::analyze::builtin_anchors::is_builtin(&name);
-        let anchors: Vec<PathBuf> = t
-            .anchors
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(PathBuf::from)
-            .collect();
-        if anchors.is_empty() && !builtin {
-            errs.push(
-                format!("{key}.anchors"),
-                "must list at least one PEM file or directory",
-            );
-        }
-        for (i, a) in anchors.iter().enumerate() {
-            if let Err(e) = std::fs::metadata(a) {
-                errs.push(
-                    format!("{key}.anchors[{i}]"),
-                    format!("cannot read {}: {e}", a.display()),
-                );
-            }
-        }
-        let relying_party = relying_party(&t, &key, errs);
-        trust.insert(
-            name,
-            TrustSpec {
-                anchors,
-                relying_party,
-            },
+fn trust_specs(
+    raw: BTreeMap<String, RawTrust>,
+    errs: &mut Collector,
+) -> BTreeMap<String, TrustSpec> {
+    raw.into_iter()
+        .map(|(name, t)| {
+            let spec = trust_spec(&name, &t, errs);
+            (name, spec)
+        })
+        .collect()
+}
+
+/// One `[trust.NAME]`. Its anchor files are checked for readability here
+/// so a wrong path fails the load, not every probe that uses the store;
+/// only a built-in anchor set may list none.
+fn trust_spec(name: &str, t: &RawTrust, errs: &mut Collector) -> TrustSpec {
+    let key = format!("trust.{name}");
+    if name == "system" {
+        errs.push(
+            key.clone(),
+            "\"system\" is built in (the OS trust store) and cannot be redefined",
         );
     }
+    let builtin = crate::analyze::builtin_anchors::is_builtin(name);
+    let anchors: Vec<PathBuf> = t
+        .anchors
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
+    if anchors.is_empty() && !builtin {
+        errs.push(
+            format!("{key}.anchors"),
+            "must list at least one PEM file or directory",
+        );
+    }
+    for (i, a) in anchors.iter().enumerate() {
+        if let Err(e) = std::fs::metadata(a) {
+            errs.push(
+                format!("{key}.anchors[{i}]"),
+                format!("cannot read {}: {e}", a.display()),
+            );
+        }
+    }
+    let relying_party = relying_party(t, &key, errs);
+    TrustSpec {
+        anchors,
+        relying_party,
+    }
+}
 
-    let ctx = FlowCtx {
-        defaults: defaults.as_ref(),
-        ssh_pace_overrides: &ssh_pace_overrides,
-        targets: &target_map,
-        trust: &trust,
-        ssh_policies: &ssh_policies,
-        tls_policies: &tls_policies,
-    };
-    let raw_flows = match tree.remove("flow") {
+/// The `[[flow]]` tables, still untyped: their `from` is needed before
+/// they are validated (see [`known_vantages`]).
+fn flow_array(value: Option<toml::Value>, errs: &mut Collector) -> Vec<toml::Value> {
+    match value {
         Some(toml::Value::Array(a)) => a,
         Some(_) => {
             errs.push("flow", "must be an array of tables ([[flow]])");
             Vec::new()
         }
         None => Vec::new(),
-    };
-    // Vantages known: those defined and those the flows run from. Flows of
-    // vantages this instance does not probe as are left out (a per-vantage
-    // file need not name every other vantage's targets); their names still
-    // count for duplicates.
-    let mut known: BTreeSet<String> = vantage_defs.keys().cloned().collect();
+    }
+}
+
+/// Vantages known: those defined and those the flows run from. Flows of
+/// vantages this instance does not probe as are left out (a per-vantage
+/// file need not name every other vantage's targets); their names still
+/// count for duplicates.
+fn known_vantages(defs: &BTreeMap<String, Vantage>, raw_flows: &[toml::Value]) -> BTreeSet<String> {
+    let mut known: BTreeSet<String> = defs.keys().cloned().collect();
     known.extend(
         raw_flows
             .iter()
             .filter_map(|f| f.get("from").and_then(|v| v.as_str()).map(str::to_string)),
     );
-    for (i, name) in selected.iter().flatten().enumerate() {
-        name_rule(&format!("vantages[{i}]"), name, errs);
-    }
-    let chosen: Option<&Vec<String>> = selected.as_ref().filter(|v| !v.is_empty());
-    let mut flows = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut disabled = BTreeSet::new();
-    for (i, mut value) in raw_flows.into_iter().enumerate() {
-        let label = value
-            .get("name")
-            .and_then(|n| n.as_str())
-            .map_or_else(|| format!("flow[{i}]"), |n| format!("flow[{n}]"));
-        let tables = RawFlow::take_tables(&mut value);
-        let Some(mut raw) = section::<RawFlow>(Some(value), &label, errs) else {
+    known
+}
+
+/// The flows this instance probes, and the names [`crate::kinds::link`]
+/// needs to tell a missing source flow from a disabled one.
+struct FlowSet {
+    flows: Vec<Flow>,
+    /// Every flow name in the file, including the skipped flows.
+    seen: BTreeSet<String>,
+    disabled: BTreeSet<String>,
+}
+
+/// Validate the flows in file order. A duplicate name is an error; a
+/// disabled flow, or one from a vantage outside `chosen`, is skipped
+/// without validation.
+fn flow_set(
+    raw_flows: Vec<toml::Value>,
+    chosen: Option<&Vec<String>>,
+    ctx: &FlowCtx,
+    errs: &mut Collector,
+) -> FlowSet {
+    let mut set = FlowSet {
+        flows: Vec::new(),
+        seen: BTreeSet::new(),
+        disabled: BTreeSet::new(),
+    };
+    for (i, value) in raw_flows.into_iter().enumerate() {
+        let Some((label, raw)) = raw_flow(i, value, errs) else {
             continue;
         };
-        raw.tables = tables;
         if let Some(name) = &raw.name
-            && !seen.insert(name.clone())
+            && !set.seen.insert(name.clone())
         {
             errs.push(
                 format!("{label}.name"),
@@ -270,7 +414,7 @@ pub(crate) fn validate(
             continue;
         }
         if raw.enabled == Some(false) {
-            disabled.extend(raw.name.clone());
+            set.disabled.extend(raw.name.clone());
             continue;
         }
         if let (Some(chosen), Some(from)) = (chosen, &raw.from)
@@ -278,14 +422,35 @@ pub(crate) fn validate(
         {
             continue;
         }
-        if let Some(f) = flow(raw, &label, &ctx, errs) {
-            flows.push(f);
+        if let Some(f) = flow(raw, &label, ctx, errs) {
+            set.flows.push(f);
         }
     }
+    set
+}
 
-    crate::kinds::link::link(&mut flows, &seen, &disabled, errs);
+/// One `[[flow]]` table deserialized, with the key its problems go under:
+/// `flow[NAME]`, or `flow[INDEX]` when it has no name. The kinds' tables
+/// are taken out first, as each kind reads its own.
+fn raw_flow(i: usize, mut value: toml::Value, errs: &mut Collector) -> Option<(String, RawFlow)> {
+    let label = value
+        .get("name")
+        .and_then(|n| n.as_str())
+        .map_or_else(|| format!("flow[{i}]"), |n| format!("flow[{n}]"));
+    let tables = RawFlow::take_tables(&mut value);
+    let mut raw = section::<RawFlow>(Some(value), &label, errs)?;
+    raw.tables = tables;
+    Some((label, raw))
+}
 
-    let vantages = match selected {
+/// `vantages = [...]` when given and not empty, each name one that is
+/// known; otherwise every known vantage.
+fn selected_vantages(
+    selected: Option<Vec<String>>,
+    known: &BTreeSet<String>,
+    errs: &mut Collector,
+) -> Vec<String> {
+    match selected {
         Some(v) if !v.is_empty() => {
             for (i, name) in v.iter().enumerate() {
                 if !known.contains(name) {
@@ -301,38 +466,7 @@ pub(crate) fn validate(
             v
         }
         _ => known.iter().cloned().collect(),
-    };
-
-    let fleet = super::fleet::validate(fleet_raw, &known, errs);
-
-    if !errs.errors.is_empty() {
-        return None;
     }
-    let defaults = defaults?;
-    Some(Config {
-        origin: origin.to_string(),
-        vantages,
-        catalog,
-        listen: listen?,
-        web_config_file,
-        log: log?,
-        metrics: metrics.map(|m| {
-            let d = MetricsSettings::default();
-            MetricsSettings {
-                per_flow_durations: m.per_flow_durations.unwrap_or(d.per_flow_durations),
-                all_certificates: m.all_certificates.unwrap_or(d.all_certificates),
-            }
-        })?,
-        defaults,
-        max_in_flight: max_in_flight?,
-        worker_threads: worker_threads?,
-        targets: target_map,
-        vantage_defs,
-        trust,
-        flows,
-        fleet: fleet?,
-        ssh_pace_overrides,
-    })
 }
 
 /// Flow defaults, `max_in_flight` (outer None: invalid; inner None: not
@@ -514,6 +648,57 @@ pub struct FlowCtx<'a> {
 fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<Flow> {
     let before = errs.errors.len();
     let name = raw.name.clone().unwrap_or_default();
+    flow_name_rule(key, &name, errs);
+    let from = required(&raw.from, key, "from", errs);
+    if let Some(f) = &from {
+        name_rule(&format!("{key}.from"), f, errs);
+    }
+    let to = required(&raw.to, key, "to", errs);
+    let host = to.as_ref().and_then(|t| target_host(t, key, ctx, errs));
+    let port = tcp_port(raw.port, key, errs);
+    let expect = named(
+        raw.expect.as_deref().unwrap_or("open"),
+        &format!("{key}.expect"),
+        errs,
+    );
+    let severity = named(
+        raw.severity.as_deref().unwrap_or("critical"),
+        &format!("{key}.severity"),
+        errs,
+    );
+    let (interval, timeout) = schedule(&raw, key, ctx, errs);
+    let ip_family = match &raw.ip_family {
+        Some(s) => ip_family(s, &format!("{key}.ip_family"), errs),
+        None => ctx.defaults.map(|d| d.ip_family),
+    };
+    let check = CheckSpec::validate(&raw, key, ctx, errs);
+    if errs.errors.len() != before {
+        return None;
+    }
+    Some(Flow {
+        name,
+        from: from?,
+        to: to?,
+        host: host?,
+        port: port?,
+        check: check?,
+        expect: expect?,
+        interval: interval?,
+        timeout: timeout?,
+        severity: severity?,
+        ip_family: ip_family?,
+        description: raw.description.unwrap_or_default(),
+        labels: {
+            let labels = raw.labels.unwrap_or_default();
+            label_rule(key, &labels, errs);
+            labels
+        },
+    })
+}
+
+/// A flow's name is required, and is an identifier like [`name_rule`]'s
+/// (it is a metric label).
+fn flow_name_rule(key: &str, name: &str, errs: &mut Collector) {
     if name.is_empty() {
         errs.push(format!("{key}.name"), "missing: every flow needs a name");
     } else if !name
@@ -528,25 +713,27 @@ fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<
             ),
         );
     }
-    let from = required(&raw.from, key, "from", errs);
-    if let Some(f) = &from {
-        name_rule(&format!("{key}.from"), f, errs);
-    }
-    let to = required(&raw.to, key, "to", errs);
-    let host = to.as_ref().and_then(|t| match ctx.targets.get(t) {
+}
+
+/// The host of the target a flow's `to` names.
+fn target_host(to: &str, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<Host> {
+    match ctx.targets.get(to) {
         Some(h) => Some(h.clone()),
         None => {
             errs.push(
                 format!("{key}.to"),
                 format!(
-                    "unknown target {t:?}: define it under [targets] (known: {})",
+                    "unknown target {to:?}: define it under [targets] (known: {})",
                     ctx.targets.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             );
             None
         }
-    });
-    let port = match raw.port {
+    }
+}
+
+fn tcp_port(port: Option<i64>, key: &str, errs: &mut Collector) -> Option<u16> {
+    match port {
         Some(p) if (1..=65535).contains(&p) => Some(p as u16),
         Some(p) => {
             errs.push(
@@ -559,17 +746,18 @@ fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<
             errs.push(format!("{key}.port"), "missing");
             None
         }
-    };
-    let expect = named(
-        raw.expect.as_deref().unwrap_or("open"),
-        &format!("{key}.expect"),
-        errs,
-    );
-    let severity = named(
-        raw.severity.as_deref().unwrap_or("critical"),
-        &format!("{key}.severity"),
-        errs,
-    );
+    }
+}
+
+/// A flow's `interval` and `timeout`, each defaulting to `[defaults]`.
+/// The interval is at least 1s, and the timeout shorter than it so a
+/// flow's probes never overlap.
+fn schedule(
+    raw: &RawFlow,
+    key: &str,
+    ctx: &FlowCtx,
+    errs: &mut Collector,
+) -> (Option<Duration>, Option<Duration>) {
     let interval = match &raw.interval {
         Some(s) => duration(s, &format!("{key}.interval"), errs),
         None => ctx.defaults.map(|d| d.interval),
@@ -603,33 +791,7 @@ fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<
             );
         }
     }
-    let ip_family = match &raw.ip_family {
-        Some(s) => ip_family(s, &format!("{key}.ip_family"), errs),
-        None => ctx.defaults.map(|d| d.ip_family),
-    };
-    let check = CheckSpec::validate(&raw, key, ctx, errs);
-    if errs.errors.len() != before {
-        return None;
-    }
-    Some(Flow {
-        name,
-        from: from?,
-        to: to?,
-        host: host?,
-        port: port?,
-        check: check?,
-        expect: expect?,
-        interval: interval?,
-        timeout: timeout?,
-        severity: severity?,
-        ip_family: ip_family?,
-        description: raw.description.unwrap_or_default(),
-        labels: {
-            let labels = raw.labels.unwrap_or_default();
-            label_rule(key, &labels, errs);
-            labels
-        },
-    })
+    (interval, timeout)
 }
 
 fn required(v: &Option<String>, key: &str, field: &str, errs: &mut Collector) -> Option<String> {
