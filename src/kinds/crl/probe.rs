@@ -15,18 +15,18 @@ use std::time::SystemTime;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
+use super::settings::CrlSpec;
 use crate::analyze::chain::ChainReport;
 use crate::analyze::crl::{self as judge, CrlFacts, Known};
 use crate::config::Flow;
 use crate::config::Target;
-use super::settings::CrlSpec;
-use crate::outcome::{Finding, Level, Reason, Subject, verdict};
-use crate::probe::board::{Captured, ChainBoard};
+use crate::kinds::Details;
 use crate::kinds::http::HttpDetails;
 use crate::kinds::http::client::{self, FetchOpts};
-use crate::kinds::Details;
-use crate::probe::{CheckResult, Ctx, Success};
+use crate::outcome::{Finding, Level, Reason, Subject, verdict};
 use crate::probe::Stores;
+use crate::probe::board::{Captured, ChainBoard};
+use crate::probe::{CheckResult, Ctx, Success};
 
 /// What a CRL flow prepares once: its settings, the anchors that may sign
 /// CRLs, and the board it reads chains from.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::config::Collector;
 use crate::config::Target;
-use crate::kinds::http::settings::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
 use crate::config::validate::{FlowCtx, Keys, check_table};
+use crate::kinds::http::settings::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
 
 const KEYS: [&str; 7] = [
     "urls",
@@ -86,7 +86,12 @@ impl CrlSpec {
             .map_or(DEFAULT_MAX_REDIRECTS, |n| n as u32);
         let trust = k.strings("trust", errs);
         if let Some(names) = &trust {
-            crate::kinds::tls::settings::check_store_names(names, &format!("{key}.trust"), ctx, errs);
+            crate::kinds::tls::settings::check_store_names(
+                names,
+                &format!("{key}.trust"),
+                ctx,
+                errs,
+            );
         }
         if errs.errors.len() != before {
             return None;

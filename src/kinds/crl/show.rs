@@ -124,4 +124,3 @@ pub(super) fn section(d: &CrlDetails, now: i64) -> Markup {
         }
     }
 }
-

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::config::Target;
 use crate::outcome::Reason;
-use crate::probe::Phase;
 use crate::probe::Ctx;
+use crate::probe::Phase;
 
 /// What one fetch may do.
 #[derive(Debug, Clone)]

@@ -2,18 +2,16 @@
 //! judged by status, redirects, size, content type and body. The client
 //! ([`client`]) is shared with the CRL check.
 
-
-
 use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use crate::config::Target;
-use super::settings::HttpSpec;
-use crate::outcome::{Finding, Level, Reason, verdict};
-use crate::kinds::Details;
-use crate::probe::{CheckResult, Ctx, Failure, Success};
 use super::client::{self, FetchOpts, Hop};
+use super::settings::HttpSpec;
+use crate::config::Target;
+use crate::kinds::Details;
+use crate::outcome::{Finding, Level, Reason, verdict};
+use crate::probe::{CheckResult, Ctx, Failure, Success};
 
 /// HTTP facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -109,11 +109,7 @@ pub fn entries(
         position.to_string(),
         source.to_string(),
     ];
-    out.push((
-        &VALID,
-        labels.clone(),
-        if facts.valid { 1.0 } else { 0.0 },
-    ));
+    out.push((&VALID, labels.clone(), if facts.valid { 1.0 } else { 0.0 }));
     if let Some(s) = facts.status_code().filter(|_| facts.valid) {
         out.push((&STATUS, labels.clone(), f64::from(s)));
     }

@@ -18,17 +18,17 @@ use bytes::Bytes;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
+use super::settings::OcspSpec;
 use crate::analyze::ocsp::{self as judge, OcspFacts};
 use crate::config::Flow;
 use crate::config::Target;
-use super::settings::OcspSpec;
-use crate::outcome::{Finding, Level, Reason, verdict};
-use crate::probe::board::{Captured, ChainBoard};
+use crate::kinds::Details;
 use crate::kinds::http::HttpDetails;
 use crate::kinds::http::client::{self, FetchOpts, Post};
-use crate::kinds::Details;
-use crate::probe::{CheckResult, Ctx, Success};
+use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::Stores;
+use crate::probe::board::{Captured, ChainBoard};
+use crate::probe::{CheckResult, Ctx, Success};
 
 /// At most this many certificates of a chain are asked about, and this
 /// many responders per certificate: a hostile chain cannot make a probe

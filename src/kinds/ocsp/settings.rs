@@ -82,7 +82,12 @@ impl OcspSpec {
             });
         let trust = k.strings("trust", errs);
         if let Some(names) = &trust {
-            crate::kinds::tls::settings::check_store_names(names, &format!("{key}.trust"), ctx, errs);
+            crate::kinds::tls::settings::check_store_names(
+                names,
+                &format!("{key}.trust"),
+                ctx,
+                errs,
+            );
         }
         if errs.errors.len() != before {
             return None;

@@ -5,9 +5,9 @@
 use prometheus::{Gauge, GaugeVec, Registry};
 
 use super::{Ssh, SshSpec};
-use crate::kinds::FixedSeries;
 use crate::analyze::ssh_policy::AlgorithmKind;
 use crate::config::{Expect, Flow};
+use crate::kinds::FixedSeries;
 use crate::metrics::{Entry, FamilySpec, KindRecorder, gauge_vec};
 use crate::probe::ProbeReport;
 
@@ -37,33 +37,35 @@ pub struct Series([(AlgorithmKind, Gauge); 5]);
 impl FixedSeries<SshSpec> for Series {
     type Vecs = Vecs;
 
-fn register(r: &Registry) -> prometheus::Result<Vecs> {
-    gauge_vec(
+    fn register(r: &Registry) -> prometheus::Result<Vecs> {
+        gauge_vec(
         r,
         "flowprobe_ssh_policy_violations",
         "Offered algorithms outside the flow's SSH policy (and required ones missing), by kind.",
         &["vantage", "flow", "kind"],
     )
     .map(Vecs)
-}
-
-fn new(vecs: &Vecs, flow: &Flow, _spec: &SshSpec) -> Option<Series> {
-    if flow.expect != Expect::Open {
-        return None;
     }
-    let (v, n) = (flow.from.as_str(), flow.name.as_str());
-    Some(Series(AlgorithmKind::ALL.map(|k| {
-        (k, vecs.0.with_label_values(&[v, n, k.as_str()]))
-    })))
-}
 
-fn remove(&self, vecs: &Vecs, rec: &KindRecorder<'_>, next: Option<&Series>) {
-    if next.is_none() {
-        for k in AlgorithmKind::ALL {
-            let _ = vecs.0.remove_label_values(&[rec.vantage, rec.flow, k.as_str()]);
+    fn new(vecs: &Vecs, flow: &Flow, _spec: &SshSpec) -> Option<Series> {
+        if flow.expect != Expect::Open {
+            return None;
+        }
+        let (v, n) = (flow.from.as_str(), flow.name.as_str());
+        Some(Series(
+            AlgorithmKind::ALL.map(|k| (k, vecs.0.with_label_values(&[v, n, k.as_str()]))),
+        ))
+    }
+
+    fn remove(&self, vecs: &Vecs, rec: &KindRecorder<'_>, next: Option<&Series>) {
+        if next.is_none() {
+            for k in AlgorithmKind::ALL {
+                let _ = vecs
+                    .0
+                    .remove_label_values(&[rec.vantage, rec.flow, k.as_str()]);
+            }
         }
     }
-}
 }
 
 pub fn record(rec: &KindRecorder<'_>, s: Option<&Series>, report: &ProbeReport) {

@@ -74,9 +74,6 @@ impl Kind for Ssh {
         maud::html! { section.check.ssh { h2 { "SSH" } (show::section(facts)) } }
     }
 
-
-
-
     fn record(rec: &KindRecorder<'_>, series: Option<&metrics::Series>, report: &ProbeReport) {
         metrics::record(rec, series, report);
     }

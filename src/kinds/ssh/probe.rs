@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use crate::analyze::ssh_policy::{self, SshJudgement};
 use crate::config::ssh_pace::reserve;
-use crate::outcome::{Reason, verdict};
 use crate::kinds::Details;
+use crate::outcome::{Reason, verdict};
 use crate::probe::{CheckResult, Ctx, Failure, Phase, Success};
 use crate::wire::ssh::{WireLimits, exchange};
 

@@ -41,4 +41,3 @@ pub(super) fn section(d: &SshDetails) -> Markup {
         }
     }
 }
-

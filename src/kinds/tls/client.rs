@@ -10,10 +10,10 @@ use crate::wire::tls::Version;
 
 use super::error::TlsError;
 
+use super::recorder::Recorder;
 use crate::analyze::chain::ChainReport;
 use crate::net::kernel_time::StampedStream;
 use crate::outcome::{Finding, Level, Reason, Subject};
-use super::recorder::Recorder;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::CertifiedKey;

@@ -16,8 +16,8 @@
 use prometheus::{Gauge, GaugeVec, IntCounter, IntCounterVec, Opts, Registry};
 
 use super::{Tls, TlsSpec};
-use crate::kinds::FixedSeries;
 use crate::config::{Expect, Flow};
+use crate::kinds::FixedSeries;
 use crate::kinds::ocsp::metrics as ocsp_series;
 use crate::metrics::{DynamicSet, Entry, FamilySpec, KindRecorder, gauge_vec};
 use crate::probe::ProbeReport;
@@ -122,87 +122,89 @@ pub struct Series {
 impl FixedSeries<TlsSpec> for Series {
     type Vecs = Vecs;
 
-fn register(r: &Registry) -> prometheus::Result<Vecs> {
-    let protocol_connections = IntCounterVec::new(
-        Opts::new(
-            "flowprobe_tls_protocol_connections_total",
-            "Connections the TLS protocol enumeration opened (one ClientHello each), on top of the probes' own (protocol_policy flows).",
-        ),
-        VF,
-    )?;
-    r.register(Box::new(protocol_connections.clone()))?;
-    Ok(Vecs {
-        verified: gauge_vec(
-            r,
-            "flowprobe_tls_chain_verified",
-            "1 when the certificates the server sent build a path to the trust store's anchor on their own.",
-            &["vantage", "flow", "anchor"],
-        )?,
-        order_ok: gauge_vec(
-            r,
-            "flowprobe_tls_chain_order_ok",
-            "1 when each sent certificate certifies the one before it (RFC 5246).",
+    fn register(r: &Registry) -> prometheus::Result<Vecs> {
+        let protocol_connections = IntCounterVec::new(
+            Opts::new(
+                "flowprobe_tls_protocol_connections_total",
+                "Connections the TLS protocol enumeration opened (one ClientHello each), on top of the probes' own (protocol_policy flows).",
+            ),
             VF,
-        )?,
-        certificates: gauge_vec(
-            r,
-            "flowprobe_tls_chain_certificates",
-            "Certificates the server sent in the last handshake (0 when none arrived).",
-            VF,
-        )?,
-        protocol_connections,
-        protocol_complete: gauge_vec(
-            r,
-            "flowprobe_tls_protocol_enumeration_complete",
-            "1 when the protocol enumeration the flow reports got an answer to every question; 0 while some are unanswered (not asked yet, or silent after two tries) and their verdicts unknown (protocol_policy flows).",
-            VF,
-        )?,
-    })
-}
-
-/// A flow's series; a flow that must be closed never gets that far.
-fn new(vecs: &Vecs, flow: &Flow, spec: &TlsSpec) -> Option<Series> {
-    if flow.expect != Expect::Open {
-        return None;
+        )?;
+        r.register(Box::new(protocol_connections.clone()))?;
+        Ok(Vecs {
+            verified: gauge_vec(
+                r,
+                "flowprobe_tls_chain_verified",
+                "1 when the certificates the server sent build a path to the trust store's anchor on their own.",
+                &["vantage", "flow", "anchor"],
+            )?,
+            order_ok: gauge_vec(
+                r,
+                "flowprobe_tls_chain_order_ok",
+                "1 when each sent certificate certifies the one before it (RFC 5246).",
+                VF,
+            )?,
+            certificates: gauge_vec(
+                r,
+                "flowprobe_tls_chain_certificates",
+                "Certificates the server sent in the last handshake (0 when none arrived).",
+                VF,
+            )?,
+            protocol_connections,
+            protocol_complete: gauge_vec(
+                r,
+                "flowprobe_tls_protocol_enumeration_complete",
+                "1 when the protocol enumeration the flow reports got an answer to every question; 0 while some are unanswered (not asked yet, or silent after two tries) and their verdicts unknown (protocol_policy flows).",
+                VF,
+            )?,
+        })
     }
-    let (v, n) = (flow.from.as_str(), flow.name.as_str());
-    let enumerates = spec.protocol.is_some();
-    Some(Series {
-        verified: spec
-            .trust
-            .iter()
-            .map(|a| {
-                let g = vecs.verified.with_label_values(&[v, n, a.as_str()]);
-                (a.clone(), g)
-            })
-            .collect(),
-        order_ok: vecs.order_ok.with_label_values(&[v, n]),
-        certificates: vecs.certificates.with_label_values(&[v, n]),
-        protocols: DynamicSet::default(),
-        protocol_connections: enumerates.then(|| vecs.protocol_connections.with_label_values(&[v, n])),
-        // 0 until a probe reports a complete enumeration.
-        protocol_complete: enumerates.then(|| vecs.protocol_complete.with_label_values(&[v, n])),
-    })
-}
 
-fn remove(&self, vecs: &Vecs, rec: &KindRecorder<'_>, next: Option<&Series>) {
-    let s = self;
-    let (v, n) = (rec.vantage, rec.flow);
-    if next.is_none() {
-        let _ = vecs.order_ok.remove_label_values(&[v, n]);
-        let _ = vecs.certificates.remove_label_values(&[v, n]);
-    }
-    for (a, _) in &s.verified {
-        if !next.is_some_and(|nt| nt.verified.iter().any(|(b, _)| b == a)) {
-            let _ = vecs.verified.remove_label_values(&[v, n, a.as_str()]);
+    /// A flow's series; a flow that must be closed never gets that far.
+    fn new(vecs: &Vecs, flow: &Flow, spec: &TlsSpec) -> Option<Series> {
+        if flow.expect != Expect::Open {
+            return None;
         }
+        let (v, n) = (flow.from.as_str(), flow.name.as_str());
+        let enumerates = spec.protocol.is_some();
+        Some(Series {
+            verified: spec
+                .trust
+                .iter()
+                .map(|a| {
+                    let g = vecs.verified.with_label_values(&[v, n, a.as_str()]);
+                    (a.clone(), g)
+                })
+                .collect(),
+            order_ok: vecs.order_ok.with_label_values(&[v, n]),
+            certificates: vecs.certificates.with_label_values(&[v, n]),
+            protocols: DynamicSet::default(),
+            protocol_connections: enumerates
+                .then(|| vecs.protocol_connections.with_label_values(&[v, n])),
+            // 0 until a probe reports a complete enumeration.
+            protocol_complete: enumerates
+                .then(|| vecs.protocol_complete.with_label_values(&[v, n])),
+        })
     }
-    if next.is_none_or(|s| s.protocol_connections.is_none()) {
-        let _ = vecs.protocol_connections.remove_label_values(&[v, n]);
-        let _ = vecs.protocol_complete.remove_label_values(&[v, n]);
+
+    fn remove(&self, vecs: &Vecs, rec: &KindRecorder<'_>, next: Option<&Series>) {
+        let s = self;
+        let (v, n) = (rec.vantage, rec.flow);
+        if next.is_none() {
+            let _ = vecs.order_ok.remove_label_values(&[v, n]);
+            let _ = vecs.certificates.remove_label_values(&[v, n]);
+        }
+        for (a, _) in &s.verified {
+            if !next.is_some_and(|nt| nt.verified.iter().any(|(b, _)| b == a)) {
+                let _ = vecs.verified.remove_label_values(&[v, n, a.as_str()]);
+            }
+        }
+        if next.is_none_or(|s| s.protocol_connections.is_none()) {
+            let _ = vecs.protocol_connections.remove_label_values(&[v, n]);
+            let _ = vecs.protocol_complete.remove_label_values(&[v, n]);
+        }
+        rec.replace_in(&s.protocols, Vec::new());
     }
-    rec.replace_in(&s.protocols, Vec::new());
-}
 }
 
 pub fn record(rec: &KindRecorder<'_>, s: Option<&Series>, report: &ProbeReport) {
@@ -216,8 +218,11 @@ pub fn record(rec: &KindRecorder<'_>, s: Option<&Series>, report: &ProbeReport) 
         let ok = chain.is_some_and(|c| c.anchors().iter().any(|a| &a.store == store && a.verified));
         g.set(if ok { 1.0 } else { 0.0 });
     }
-    s.order_ok
-        .set(if chain.is_some_and(|c| c.order_ok()) { 1.0 } else { 0.0 });
+    s.order_ok.set(if chain.is_some_and(|c| c.order_ok()) {
+        1.0
+    } else {
+        0.0
+    });
     s.certificates
         .set(chain.map_or(0, |c| c.certificates.len()) as f64);
     let (Some(d), Some(chain)) = (details, chain) else {

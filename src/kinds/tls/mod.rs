@@ -30,9 +30,7 @@ use std::sync::Arc;
 
 use maud::Markup;
 
-pub use client::{
-    CLIENT_AUTH_VERDICT_WAIT, TlsClient, TlsFacts, TlsFailure, TlsParams, findings,
-};
+pub use client::{CLIENT_AUTH_VERDICT_WAIT, TlsClient, TlsFacts, TlsFailure, TlsParams, findings};
 pub use error::{RUSTLS_HANDSHAKE_LIMIT, TlsError};
 pub use policy_settings::TlsPolicies;
 pub use probe::{TlsDetails, TlsState};
@@ -103,9 +101,6 @@ impl Kind for Tls {
     fn page_section(facts: &TlsDetails, now: i64) -> Markup {
         maud::html! { section.check.tls { h2 { "TLS" } (show::section(facts, now)) } }
     }
-
-
-
 
     fn record(rec: &KindRecorder<'_>, series: Option<&metrics::Series>, report: &ProbeReport) {
         metrics::record(rec, series, report);

@@ -16,15 +16,15 @@ use serde::Serialize;
 
 use super::oversized::{self, OversizedFacts};
 use super::protocols::{self, ProtocolDetails, ProtocolState};
+use super::settings::{ClientAuth, TlsSpec};
 use super::{TlsClient, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
-use super::settings::{ClientAuth, TlsSpec};
-use crate::probe::Stores;
 use crate::config::{Flow, Host};
-use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::kinds::Details;
+use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::Phase;
+use crate::probe::Stores;
 use crate::probe::{CheckResult, Ctx, Failure, Success};
 
 /// What a TLS flow prepares once: its client configuration, its stores and
@@ -274,7 +274,12 @@ fn with_protocols(
 
 /// The server certificate's facts, when the handshake got that far.
 fn leaf_facts(details: &Details) -> Option<&crate::analyze::chain::CertFacts> {
-    details.get::<super::Tls>()?.chain.as_ref()?.certificates.first()
+    details
+        .get::<super::Tls>()?
+        .chain
+        .as_ref()?
+        .certificates
+        .first()
 }
 
 async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {

@@ -20,11 +20,11 @@ use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
+use super::settings::ProtocolSpec;
 use crate::analyze::tls_policy::{
     self, Exchange, ProtocolJudgement, Question, Reply, Runs, reply_to, reply_to_error,
 };
 use crate::config::Vantage;
-use super::settings::ProtocolSpec;
 use crate::wire::tls::{HelloSpec, encode_client_hello, read_answer};
 
 /// A flow's enumeration: its policy and its last result.
@@ -169,11 +169,12 @@ async fn ask(
         encrypt_then_mac: question.offers_etm(),
     });
     let exchange = async {
-        let mut tcp = crate::net::tcp::connect(addr, vantage)
-            .await
-            .map_err(|e| Reply::NoAnswer {
-                detail: format!("no connection: {e}"),
-            })?;
+        let mut tcp =
+            crate::net::tcp::connect(addr, vantage)
+                .await
+                .map_err(|e| Reply::NoAnswer {
+                    detail: format!("no connection: {e}"),
+                })?;
         let _ = tcp.set_nodelay(true);
         if let Err(e) = tcp.write_all(&hello).await {
             return Err(Reply::Refused {

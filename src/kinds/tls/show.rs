@@ -5,8 +5,8 @@
 use maud::{Markup, html};
 
 use super::TlsDetails;
-use crate::analyze::tls_policy::sentences;
 use crate::analyze::chain::{AnchorResult, CertFacts, Culprit, StructuralReport, Violation};
+use crate::analyze::tls_policy::sentences;
 use crate::kinds::show::path_line;
 use crate::outcome::Reason;
 use crate::text::{rfc3339, utc};
@@ -58,7 +58,6 @@ pub(crate) fn protocols_line(j: &crate::analyze::tls_policy::ProtocolJudgement) 
         }
     )
 }
-
 
 /// What a certificate is to one store's path: the text of its mark, the
 /// box's classes, and for the one that breaks the path why (plain text).
@@ -386,7 +385,6 @@ fn protocols(p: &super::protocols::ProtocolDetails) -> Markup {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
