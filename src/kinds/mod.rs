@@ -57,6 +57,10 @@ pub trait Kind: Sized + 'static {
 
     /// The phase the kind's protocol is timed as after `connect`, if any.
     const PHASE: Option<Phase>;
+    /// Whether the probe opens a TCP connection of its own to the target
+    /// (timed as `connect`). A kind that does not (`dns` asks over UDP)
+    /// gets no `connect` duration series for its open flows.
+    const CONNECTS: bool = true;
     /// The kind's metric families whose label values come from what a probe
     /// saw (replaced as a set per flow; see `metrics::DynamicSet`).
     const FAMILIES: &'static [&'static FamilySpec] = &[];

@@ -17,6 +17,13 @@ macro_rules! kinds {
         }
 
         impl CheckKind {
+            /// Whether the kind's probe connects over TCP (`Kind::CONNECTS`).
+            pub fn connects(self) -> bool {
+                match self {
+                    $( CheckKind::$variant => <$module::$ty as Kind>::CONNECTS ),+
+                }
+            }
+
             /// The phase this kind's protocol is timed as, after `connect`.
             pub fn phase(self) -> Option<$crate::probe::Phase> {
                 match self {

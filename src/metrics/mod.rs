@@ -458,8 +458,13 @@ fn phases_of(flow: &Flow) -> Vec<Phase> {
     if matches!(flow.host, crate::config::Host::Name(_)) {
         p.push(Phase::Dns);
     }
-    p.push(Phase::Connect);
-    if flow.expect == crate::config::Expect::Open {
+    // A flow that must be closed is probed with a TCP connect, whatever
+    // its kind.
+    let open = flow.expect == crate::config::Expect::Open;
+    if !open || flow.check.kind().connects() {
+        p.push(Phase::Connect);
+    }
+    if open {
         p.extend(flow.check.kind().phase());
     }
     p.push(Phase::Total);
