@@ -183,4 +183,5 @@ kinds! {
     Http = "http" => http::Http,
     Crl = "crl" => crl::Crl,
     Ocsp = "ocsp" => ocsp::Ocsp,
+    Dns = "dns" => dns::Dns,
 }

@@ -602,7 +602,7 @@ mod tests {
         );
         assert!(
             bad(FlowQuery {
-                check: Some("dns".into()),
+                check: Some("gopher".into()),
                 ..FlowQuery::default()
             })
             .starts_with("check:")

@@ -3,6 +3,7 @@
 //! crate is linked once for all of them; each module's servers are its own.
 
 mod crl;
+mod dns_kind;
 mod fpki_lab;
 mod http;
 mod ocsp;
