@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Kind;
 use crate::config::raw::RawFlow;
-use crate::config::validate::FlowCtx;
+use crate::config::validate::{FlowCtx, check_table};
 use crate::config::{Collector, Flow};
 use crate::probe::board::ChainBoard;
 use crate::probe::{CheckResult, Ctx, Phase, Stores, Success};
@@ -33,17 +33,31 @@ impl Kind for Tcp {
     type Series = ();
     const PHASE: Option<Phase> = None;
 
+    /// A `tcp = { ... }` table may be written (empty); any key in it is an
+    /// error, as an unknown key is everywhere else.
     fn validate(
-        _table: Option<&toml::Value>,
+        table: Option<&toml::Value>,
         _raw: &RawFlow,
-        _key: &str,
+        key: &str,
         _ctx: &FlowCtx,
-        _errs: &mut Collector,
+        errs: &mut Collector,
     ) -> Option<TcpSpec> {
-        Some(TcpSpec)
+        let key = format!("{key}.tcp");
+        let table = check_table(table, &key, "tcp = {}", errs)?;
+        if table.is_empty() {
+            return Some(TcpSpec);
+        }
+        for k in table.keys() {
+            errs.push(
+                format!("{key}.{k}"),
+                "unknown key: a tcp check has no settings",
+            );
+        }
+        None
     }
 
     fn table(_spec: &TcpSpec) -> Option<toml::Table> {
+        // Nothing to show: `config show` writes no `tcp` table.
         None
     }
 
