@@ -177,3 +177,49 @@ pub fn sentences(list: &[Breach]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON carries the rule, its subject, the clause and the sentence.
+    #[test]
+    fn a_breach_in_json_is_its_data_and_its_sentence() {
+        #[derive(Serialize)]
+        struct List {
+            #[serde(serialize_with = "serialize_list")]
+            violations: Vec<Breach>,
+        }
+        let list = List {
+            violations: vec![
+                Breach::VersionAccepted {
+                    version: Version::Tls10,
+                    suite: Some("TLS_RSA_WITH_AES_128_CBC_SHA".into()),
+                    cite: "NIST SP 800-52r2 3.1".into(),
+                },
+                Breach::FamilyAccepted {
+                    family: Family::StaticRsa,
+                    suites: vec!["TLS_RSA_WITH_AES_128_GCM_SHA256".into()],
+                    cite: String::new(),
+                },
+            ],
+        };
+        let v = serde_json::to_value(&list).expect("json");
+        assert_eq!(
+            v["violations"][0],
+            serde_json::json!({
+                "rule": "version_accepted",
+                "version": "TLSv1.0",
+                "suite": "TLS_RSA_WITH_AES_128_CBC_SHA",
+                "cite": "NIST SP 800-52r2 3.1",
+                "text": "accepts TLS 1.0 with TLS_RSA_WITH_AES_128_CBC_SHA (NIST SP 800-52r2 3.1)"
+            })
+        );
+        assert_eq!(v["violations"][1]["rule"], "family_accepted");
+        assert_eq!(v["violations"][1]["family"], "static_rsa");
+        assert_eq!(
+            v["violations"][1]["text"],
+            "accepts static-RSA key exchange: TLS_RSA_WITH_AES_128_GCM_SHA256"
+        );
+    }
+}
