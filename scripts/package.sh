@@ -60,6 +60,11 @@ tree() {
 	put "$stage/completions/flowprobe.bash" usr/share/bash-completion/completions/flowprobe 644
 	put "$stage/completions/flowprobe.fish" usr/share/fish/vendor_completions.d/flowprobe.fish 644
 	put README.md usr/share/doc/flowprobe/README.md 644
+	# The manual: one page per topic, and the status page's screenshots
+	# (docs/ beside the README, so the README's links work where installed).
+	for f in docs/*.md docs/*.png; do
+		put "$f" "usr/share/doc/flowprobe/docs/$(basename "$f")" 644
+	done
 	put deploy/README.md usr/share/doc/flowprobe/DEPLOY.md 644
 	put deploy/RUNBOOK.md usr/share/doc/flowprobe/RUNBOOK.md 644
 	if [ "$kind" = deb ]; then

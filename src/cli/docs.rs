@@ -103,9 +103,13 @@ file, key path and reason.
 \fBflowprobe\-run\fR(1), \fBflowprobe\-check\fR(1), \fBflowprobe\-config\fR(1),
 \fBflowprobe\-catalog\fR(1), \fBflowprobe\-completions\fR(1),
 \fBsystemd.exec\fR(5), \fBsystemd\-sysusers\fR(8).
-The README and deploy/RUNBOOK.md (one section per alert) in /usr/share/doc/flowprobe/.
+The manual in \fI/usr/share/doc/flowprobe/\fR: \fIREADME.md\fR, and one page per
+topic in \fIdocs/\fR (\fIconfiguration.md\fR: every key; \fIreasons.md\fR: every
+reason; \fImetrics.md\fR: every series; \fIcommand\-line.md\fR, \fIoperations.md\fR, ...);
+\fIRUNBOOK.md\fR, one section per alert.
 "#;
 
 const SUB_SECTIONS: &str = r#".SH "SEE ALSO"
-\fBflowprobe\fR(1)
+\fBflowprobe\fR(1). The manual: \fI/usr/share/doc/flowprobe/README.md\fR and the
+pages in \fI/usr/share/doc/flowprobe/docs/\fR (\fIcommand\-line.md\fR: every command).
 "#;

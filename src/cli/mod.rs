@@ -1,4 +1,4 @@
-//! The command line (README "Command line"): `run`, `check`, `config check`,
+//! The command line (docs/command-line.md): `run`, `check`, `config check`,
 //! `config show`, `catalog`, `pki check` and `profile check` (before the
 //! upload); `completions` and the hidden `man` for packaging.
 
@@ -23,7 +23,8 @@ use crate::config::{self, LogFormat, Overrides};
 #[command(
     name = "flowprobe",
     version = crate::version::LONG,
-    about = "Proves that the network flows a Jamf Pro MDM deployment needs are open, and only those."
+    about = "Proves that the network flows a Jamf Pro MDM deployment needs are open, and only those.",
+    after_help = "The manual: /usr/share/doc/flowprobe/README.md and one page per topic in /usr/share/doc/flowprobe/docs/ (configuration.md: every key; reasons.md: every reason; metrics.md: every series). Each command: man flowprobe-COMMAND."
 )]
 pub struct Cli {
     /// Log level or filter (overrides `log.level`; `RUST_LOG` wins over both).

@@ -6,6 +6,7 @@
 mod check_cli;
 mod cli_docs;
 mod config;
+mod docs_drift;
 mod first_round_log;
 mod fpki_real;
 mod limbo;

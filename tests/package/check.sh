@@ -4,7 +4,8 @@
 #   modes; the service account; `flowprobe config check` of the installed
 #   example as the service user; `systemd-analyze verify` and `security
 #   --offline=yes` (exposure <= MAX_EXPOSURE, default 1.5) on the installed
-#   unit; `man -l` on every page and `man -w flowprobe`; the bash completion;
+#   unit; `man -l` on every page and `man -w flowprobe`; the manual (README
+#   and docs/) in /usr/share/doc/flowprobe; the bash completion;
 #   reinstall and upgrade keep an edited conffile; `dpkg -r` keeps it; `dpkg
 #   --purge` leaves nothing but the account (Debian policy keeps system users).
 #   .rpm: `rpm -qlp` lists exactly the expected files, the config file is
@@ -98,6 +99,8 @@ common() {
 	/usr/share/flowprobe/web-config.yml
 	EOF
 	for p in $pages; do echo "/usr/share/man/man1/$p.1.gz"; done
+	# The manual: every page of docs/ and its screenshots.
+	for f in docs/*.md docs/*.png; do echo "/usr/share/doc/flowprobe/docs/${f#docs/}"; done
 }
 { common; cat <<-'EOF'
 	/usr/share/doc/flowprobe/LICENSE-APACHE
@@ -202,6 +205,12 @@ step "man -l renders every page" bash -c '
 		echo "$out" | grep -Eq "${p//-/ +}" || { echo "$p: synopsis does not name the command"; exit 1; }
 	done
 	man -l /usr/share/man/man1/flowprobe.1.gz 2>/dev/null | grep -q "^EXIT STATUS"' _ "$pages" "$tmp"
+step "the installed README links only pages that are installed" bash -c '
+	d=/usr/share/doc/flowprobe
+	links=$(grep -o "](docs/[^)#]*" $d/README.md | sed "s/^](//" | sort -u)
+	[ -n "$links" ] || { echo "no docs/ links in $d/README.md"; exit 1; }
+	for l in $links; do [ -f "$d/$l" ] || { echo "missing $d/$l"; exit 1; }; done
+	ls $d/docs/configuration.md $d/docs/reasons.md $d/docs/metrics.md $d/docs/status-overview.png'
 step "man finds flowprobe(1) and flowprobe-check(1)" bash -c '
 	[ "$(man -w flowprobe)" = /usr/share/man/man1/flowprobe.1.gz ] &&
 	[ "$(man -w flowprobe-check)" = /usr/share/man/man1/flowprobe-check.1.gz ]'

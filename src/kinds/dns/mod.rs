@@ -11,7 +11,7 @@
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported
 //!   (`flowprobe_dns_answers`).
 //!
-//! docs/check-dns.md is the operator's page.
+//! docs/dns.md is the operator's page.
 
 mod exchange;
 pub mod metrics;
