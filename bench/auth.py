@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Basic auth under a wrong-password flood (README "Secure endpoints").
+"""Basic auth under a wrong-password flood (docs/secure-endpoints.md).
 
 The flood runs in a process of its own (optionally pinned to one CPU with
 --flood-cpu, the daemon then on the others: a remote attacker's CPU is not

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The long soak (README "Performance"): 2,000 flows under scrapes, API and
+# The long soak (docs/performance.md): 2,000 flows under scrapes, API and
 # page readers and reloads for SOAK_SECS (default 180; the test suite runs
 # the same test for 45 s). Root: it builds its own namespace. Bounded in
 # time; removes what it made, also on failure.

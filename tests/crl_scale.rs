@@ -80,7 +80,7 @@ async fn dod_scale_crl_is_judged_within_its_size_and_memory_is_returned() {
     assert!(size > 46_000_000, "{size}");
     let dir = tempdir();
     let anchor = write(dir.path(), "ca.pem", &ca_pem);
-    // For measuring by hand (README "Performance"): keep the inputs.
+    // For measuring by hand (docs/performance.md): keep the inputs.
     if let Some(keep) = std::env::var_os("FLOWPROBE_KEEP_CRL") {
         std::fs::create_dir_all(&keep).expect("keep dir");
         std::fs::write(std::path::Path::new(&keep).join("big.crl"), &der).expect("keep crl");

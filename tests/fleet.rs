@@ -1,4 +1,4 @@
-//! The fleet check (README "Fleet check"): `flowprobe check --fleet` and
+//! The fleet check (docs/fleet.md): `flowprobe check --fleet` and
 //! `--remote URL` ask real `flowprobe run` daemons (TLS, basic auth,
 //! client certificates) for a check and merge one matrix.
 //!

@@ -1,4 +1,4 @@
-//! Many sites (README "Many sites"): the shipped push recipe, run for real.
+//! Many sites (docs/fleet.md, "Many sites"): the shipped push recipe, run for real.
 //!
 //! Two sites, `east` and `west`, each run `flowprobe run` as the same
 //! vantage (`branch`) with TCP flows to loopback listeners of their own

@@ -333,7 +333,7 @@ fn rss_and_fds(pid: u32) -> (u64, usize) {
     (rss, fds)
 }
 
-/// The bounded soak (README "Performance", under hostile clients):
+/// The bounded soak (docs/performance.md, under hostile clients):
 /// 2,000 flows (1,500 answered, 500 silently dropped) for
 /// `SOAK_SECS` (45 in the suite; `bench/soak.sh` runs 180 and more) under a scrape and an API and page reader
 /// every second and a reload every 20 s. Memory and descriptors are

@@ -23,9 +23,9 @@
 //!   daemon's origin (Chrome's own network log);
 //! - the page survives a daemon restart (banner, then live again);
 //! - a daemon with 1,000 flows: every row rendered, the filter finds one,
-//!   and the page and poll sizes and times printed (the README's numbers).
+//!   and the page and poll sizes and times printed (docs/status-page.md's numbers).
 //!
-//! With `STATUS_PAGE_SCREENSHOTS=DIR` it also writes the README's screenshots
+//! With `STATUS_PAGE_SCREENSHOTS=DIR` it also writes docs/status-page.md's screenshots
 //! (`scripts/screenshots.sh`).
 
 use flowprobe_testkit as support;
@@ -1127,7 +1127,7 @@ async fn status_pages_in_headless_chromium() {
 
 /// 1,000 refused loopback flows in four vantages, probed every 2 s: every
 /// row is rendered, the filter finds one, the poll keeps up. Prints what
-/// the README quotes: page and poll sizes (plain and as gzip-sent) and
+/// docs/status-page.md quotes: page and poll sizes (plain and as gzip-sent) and
 /// the times the browser measured.
 async fn thousand_flows(c: &Client, dir: &Path) {
     const FLOWS: usize = 1_000;

@@ -1,4 +1,4 @@
-//! Secure endpoints (README "Secure endpoints"): `--web.config.file` in the exporter-toolkit
+//! Secure endpoints (docs/secure-endpoints.md): `--web.config.file` in the exporter-toolkit
 //! format, judged by independent clients: curl and `openssl s_client` for
 //! TLS, client certificates and basic auth, a real Prometheus scraping with
 //! `tls_config` + `basic_auth`, `promtool check web-config` on the files.

@@ -18,7 +18,7 @@ pub struct RawLog {
     pub format: Option<String>,
 }
 
-/// `[metrics]`: what the per-flow series include (README "Metrics reference").
+/// `[metrics]`: what the per-flow series include (docs/metrics.md).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMetrics {

@@ -73,8 +73,8 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
-/// `[metrics]`: series a very large instance can do without (README
-/// "Metrics reference", "Sizing the exposition").
+/// `[metrics]`: series a very large instance can do without
+/// (docs/metrics.md, "Very large instances").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricsSettings {
     /// `metrics.per_flow_durations`: `flowprobe_probe_duration_seconds`

@@ -1,4 +1,4 @@
-//! The Prometheus series (README "Metrics reference"). One [`Metrics`] is created
+//! The Prometheus series (docs/metrics.md). One [`Metrics`] is created
 //! at start-up and shared; each flow gets a [`FlowMetrics`] with its label
 //! sets resolved once, so recording a probe hashes no labels, and a scrape
 //! writes the fixed per-flow series straight from atomics (see [`text`]).

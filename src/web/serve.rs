@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::idle::{Activity, Connections, Tracked};
 use super::security::WebSecurity;
 
-/// The server's limits (README "Secure endpoints").
+/// The server's limits (docs/secure-endpoints.md).
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Connections served at once; each costs one file descriptor.

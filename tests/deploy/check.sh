@@ -44,7 +44,7 @@ step "tools present" bash -c '
 step "promtool check rules" promtool check rules deploy/prometheus/flowprobe.rules.yml
 step "promtool test rules" promtool test rules deploy/prometheus/tests/*.yml
 step "promtool check config (static + file_sd)" promtool check config deploy/prometheus/prometheus.yml
-# Many sites (README): the files name /etc paths that exist only when
+# Many sites (docs/fleet.md): the files name /etc paths that exist only when
 # installed, so syntax only here; tests/many_sites.rs runs them for real.
 step "promtool check config: site agent (deploy/sites/agent.yml)" promtool check config --syntax-only --agent deploy/sites/agent.yml
 step "promtool check config: central store (deploy/sites/central.yml)" promtool check config --syntax-only deploy/sites/central.yml

@@ -4,7 +4,7 @@
 Fails when: panel ids are not unique; a panel or target does not use the
 `${datasource}` variable; the datasource/site/vantage/flow variables are missing
 or of the wrong type; a target has no expr; a per-flow query ignores the
-$site or $vantage filter (README "Many sites": the same vantage runs at many
+$site or $vantage filter (docs/fleet.md, "Many sites": the same vantage runs at many
 sites); the schema version is too old.
 Usage: check_dashboard.py [grafana/flowprobe.json]
 """

@@ -371,7 +371,7 @@ fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
 }
 /// The jamf-pro catalog's `mobile-mdm-ocsp` is disabled, and disabled
 /// flows are dropped before validation: enabled by name, it must validate
-/// as the README shows it (an ocsp flow fed by the 443 chain, warning,
+/// as docs/ocsp.md shows it (an ocsp flow fed by the 443 chain, warning,
 /// trusting what that flow trusts).
 #[test]
 fn catalog_ocsp_flow_validates_when_enabled() {

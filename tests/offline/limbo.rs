@@ -4,7 +4,7 @@
 //! check against the expected peer name) and compared with the suite's
 //! expected result. CRL cases are not applicable (flowprobe judges
 //! revocation in its `crl` and `ocsp` flows). Each class of divergence is
-//! listed in the README with why; here the count of agreeing cases may
+//! listed in docs/tls.md with why; here the count of agreeing cases may
 //! only go up and the divergences per class are printed.
 
 use flowprobe::analyze::chain::{ChainPolicy, OrderRule, analyze};
@@ -20,7 +20,7 @@ use std::time::SystemTime;
 const AGREED_AT_LEAST: usize = 150;
 
 /// Classes (id prefixes) where flowprobe knowingly differs, and why; the
-/// README's TLS section says the same. A divergence outside them fails.
+/// docs/tls.md says the same. A divergence outside them fails.
 const DOCUMENTED: &[(&str, &str)] = &[
     (
         "pathlen::max-chain-depth-",

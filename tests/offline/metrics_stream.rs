@@ -160,7 +160,7 @@ async fn concurrent_metrics_encodings_are_capped_with_503() {
     server.abort();
 }
 
-/// Series and bytes per TCP flow (README "Metrics reference"): the
+/// Series and bytes per TCP flow (docs/metrics.md): the
 /// timeout is a label of `flowprobe_flow_info`, not a series of its own,
 /// and `metrics.per_flow_durations = false` drops the phase durations.
 #[test]

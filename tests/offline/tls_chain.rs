@@ -235,7 +235,7 @@ fn duplicates_and_unrelated_extras_are_reported() {
             (Level::Info, Some(Subject::Certificate { position: 3 })),
         ]
     );
-    // The JSON of /api/v1/flows and check --output json, as the README shows it.
+    // The JSON of /api/v1/flows and check --output json, as docs/http-api.md shows it.
     let json = serde_json::to_value(&report).expect("json");
     let repeat = json["findings"]
         .as_array()

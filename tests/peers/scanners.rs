@@ -19,7 +19,7 @@
 //! names flowprobe sets apart as markers are the ones ssh-audit calls
 //! pseudo-algorithms.
 //!
-//! The differences that are explained (README, "Agreement with the field's
+//! The differences that are explained (docs/tls-protocol-policy.md, "Agreement with the field's
 //! scanners") are named in [`EXPLAINED`]; any other is a failure. Every
 //! server listens on loopback (or in a namespace the test made), every
 //! scanner is pointed at 127.0.0.1 and one port (nmap: `-n -Pn -sT`, no
@@ -391,7 +391,7 @@ const FAMILIES: [&str; 8] = [
     "cbc_sha1",
 ];
 
-/// The differences the README explains: (server, scanner, the start of
+/// The differences docs/tls-protocol-policy.md explains: (server, scanner, the start of
 /// the disagreement's text). Empty while every scanner agrees everywhere.
 const EXPLAINED: &[(&str, &str, &str)] = &[];
 
@@ -756,7 +756,7 @@ fn ssh_audit(port: u16) -> SshAudit {
 }
 
 /// Markers flowprobe sets apart that ssh-audit lists as plain kex
-/// algorithms (README): dropbear's guessed-first-packet signal.
+/// algorithms (docs/tls-protocol-policy.md): dropbear's guessed-first-packet signal.
 const EXPLAINED_MARKERS: &[&str] = &["kexguess2@matt.ucc.asn.au"];
 
 /// flowprobe's SSH facts and ssh-audit's, at once, compared.

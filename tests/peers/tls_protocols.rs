@@ -281,7 +281,7 @@ async fn legacy_openssl_server_fails_naming_each_legacy_version_and_suite() {
     assert!(p.judgement.complete, "{:#?}", p.exchanges);
     assert_oracle_agrees(server.addr, &p.judgement);
     assert_eq!(p.connections as usize, p.exchanges.len());
-    // The README's count for this server: 5 versions; the suites outside
+    // docs/tls-protocol-policy.md's count for this server: 5 versions; the suites outside
     // the lists at TLS 1.0, 1.1 and 1.2 (1.2's in two hellos); the
     // forbidden families the outside answers left open; CBC with
     // Encrypt-then-MAC at each of the three versions.
@@ -688,7 +688,7 @@ async fn modern_nginx_passes_and_the_oracle_agrees() {
         p.judgement
     );
     assert_eq!(p.judgement.ecdhe_aead, Some(true));
-    // What the README's cost paragraph says: 5 versions, the suites
+    // What docs/tls-protocol-policy.md's cost paragraph says: 5 versions, the suites
     // outside the lists (TLS 1.2 in two hellos, TLS 1.3 in one), Appendix
     // D, CBC with Encrypt-then-MAC; the forbidden families are settled by
     // the refusals of the outside hellos, which offered them all.

@@ -462,7 +462,7 @@ fn every_hello_of_a_plan_fits_the_limits() {
         assert!(!(256..512).contains(&len), "{q:?}: {len} bytes");
         sizes.push((q.human(), len));
     }
-    // What the README says: the version hellos are padded to 512 bytes,
+    // What docs/tls-protocol-policy.md says: the version hellos are padded to 512 bytes,
     // the SSL 3.0 one is 173 (no extensions), family hellos 49-200 or
     // padded to 512 (5 more each with the record header).
     let size = |q: &str| sizes.iter().find(|(h, _)| h == q).map(|(_, l)| *l);
