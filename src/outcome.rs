@@ -197,3 +197,48 @@ mod tests {
         );
     }
 }
+
+/// An I/O error a typed failure keeps as its source (`net::tcp`'s
+/// `ConnectError`, `wire::ssh`'s `SshWireError`): shared, so the failure
+/// can be cloned into reports, and serialized as its facts, `{"io":
+/// "ConnectionReset", "errno": 104, "message": "..."}`, the kind being
+/// `std::io::ErrorKind`'s name.
+#[derive(Debug, Clone)]
+pub struct IoFailure(pub std::sync::Arc<std::io::Error>);
+
+impl IoFailure {
+    pub fn kind(&self) -> std::io::ErrorKind {
+        self.0.kind()
+    }
+}
+
+impl From<std::io::Error> for IoFailure {
+    fn from(e: std::io::Error) -> Self {
+        IoFailure(std::sync::Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for IoFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for IoFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl Serialize for IoFailure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("io", &format!("{:?}", self.0.kind()))?;
+        if let Some(errno) = self.0.raw_os_error() {
+            m.serialize_entry("errno", &errno)?;
+        }
+        m.serialize_entry("message", &self.0.to_string())?;
+        m.end()
+    }
+}

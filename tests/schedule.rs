@@ -63,6 +63,7 @@ fn fake(log: Arc<Log>, busy: Duration) -> Prober {
                 reason: Reason::Ok,
                 up: true,
                 detail: String::new(),
+                cause: None,
                 started: SystemTime::now(),
                 phases: Phases::default(),
                 attempts: Vec::new(),

@@ -204,12 +204,14 @@ mod tests {
             reason: if up { Reason::Ok } else { Reason::SshBanner },
             up,
             detail: detail.to_string(),
+            cause: None,
             started: SystemTime::UNIX_EPOCH,
             phases,
             attempts: vec![Attempt {
                 address: "192.0.2.1:443".parse().expect("address"),
                 reason: Reason::SshBanner,
                 detail: String::new(),
+                cause: None,
                 phases,
                 findings: vec![Finding {
                     reason: Reason::SshSoftware,

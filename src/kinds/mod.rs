@@ -51,6 +51,12 @@ pub trait Kind: Sized + 'static {
     /// What one probe found, for the API, `check --output json`, the page
     /// and the series; serialized under `details` with `"kind": "<name>"`.
     type Facts: std::fmt::Debug + Clone + Serialize + Send + Sync;
+    /// Why the kind's own protocol failed, as data: the typed error its
+    /// probe turns into the failure's reason and detail, kept as the
+    /// attempt's `cause` (`{"stage": "<name>", ...}`, so it serializes as
+    /// a map: struct variants, or an internally tagged enum).
+    /// [`NoCause`] for a kind without one.
+    type Error: std::fmt::Debug + Clone + Serialize + Send + Sync;
     /// A flow's handles into the kind's fixed series (label sets resolved
     /// once); `()` for a kind whose series all come from what a probe saw.
     type Series: FixedSeries<Self::Spec>;
@@ -134,6 +140,11 @@ pub trait Kind: Sized + 'static {
     /// Record a probe on the flow's series.
     fn record(_rec: &KindRecorder<'_>, _series: Option<&Self::Series>, _report: &ProbeReport) {}
 }
+
+/// The `Kind::Error` of a kind whose failures carry no typed cause of
+/// their own (their DNS, connect and budget causes are the shared ones).
+#[derive(Debug, Clone, Serialize)]
+pub enum NoCause {}
 
 /// A kind's series with fixed label sets per flow (`flowprobe_tls_chain_verified`
 /// per trust store, say): registered once, resolved per flow, removed when

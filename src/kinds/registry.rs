@@ -118,10 +118,13 @@ macro_rules! kinds {
             }
         }
 
-        /// Typed access to one kind's settings and facts.
+        /// Typed access to one kind's settings, facts and errors.
         pub trait Registered: Kind {
             fn spec(c: &CheckSpec) -> Option<&Self::Spec>;
             fn facts(d: &Details) -> Option<&Self::Facts>;
+            fn error(c: &KindCause) -> Option<&Self::Error>;
+            /// The kind's error as an attempt's cause.
+            fn cause(e: Self::Error) -> $crate::probe::Cause;
         }
 
         $(
@@ -132,8 +135,24 @@ macro_rules! kinds {
             fn facts(d: &Details) -> Option<&Self::Facts> {
                 if let Details::$variant(f) = d { Some(f) } else { None }
             }
+            #[allow(irrefutable_let_patterns, unreachable_patterns)]
+            fn error(c: &KindCause) -> Option<&Self::Error> {
+                if let KindCause::$variant(e) = c { Some(e) } else { None }
+            }
+            fn cause(e: Self::Error) -> $crate::probe::Cause {
+                $crate::probe::Cause::Kind(KindCause::$variant(e))
+            }
         }
         )+
+
+        /// Why a kind's own protocol failed (`Kind::Error`), by kind;
+        /// serialized with the kind's name as the cause's `stage`
+        /// (`"stage": "tls"`) next to the error's own fields.
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(tag = "stage")]
+        pub enum KindCause {
+            $( #[serde(rename = $name)] $variant(<$module::$ty as Kind>::Error) ),+
+        }
 
         /// What one probe of one address found, by kind; serialized with a
         /// `kind` tag (`"kind": "tls"`) next to the kind's own fields.

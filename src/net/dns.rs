@@ -15,7 +15,10 @@ use super::dns_socket::{self, ConnectedUdp};
 use crate::config::{IpFamily, Vantage};
 use crate::outcome::Reason;
 
-#[derive(Debug, thiserror::Error)]
+/// Why a lookup failed. Serialized as a probe's `cause` (`{"stage":
+/// "dns", "error": "no_address", "name": "...", "family": "IPv6"}`).
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
 pub enum DnsError {
     #[error("{name}: no such domain (NXDOMAIN)")]
     NxDomain { name: String },
@@ -33,12 +36,21 @@ pub enum DnsError {
     #[error("{name}: server answered {code}")]
     Answered {
         name: String,
+        /// Serialized as its number (2 SERVFAIL, 5 REFUSED).
+        #[serde(serialize_with = "rcode_number")]
         code: hickory_resolver::proto::op::ResponseCode,
     },
     #[error("{name}: {detail}")]
     Other { name: String, detail: String },
-    #[error("resolver setup: {0}")]
-    Setup(String),
+    #[error("resolver setup: {detail}")]
+    Setup { detail: String },
+}
+
+fn rcode_number<S: serde::Serializer>(
+    code: &hickory_resolver::proto::op::ResponseCode,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_u16(u16::from(*code))
 }
 
 impl DnsError {
@@ -63,8 +75,9 @@ impl Resolver {
     pub fn for_vantage(v: &Vantage) -> Result<Self, DnsError> {
         let provider = ConnectedUdp::default();
         let mut builder = if v.dns_servers.is_empty() {
-            hickory_resolver::Resolver::builder(provider)
-                .map_err(|e| DnsError::Setup(e.to_string()))?
+            hickory_resolver::Resolver::builder(provider).map_err(|e| DnsError::Setup {
+                detail: e.to_string(),
+            })?
         } else {
             let servers = v
                 .dns_servers
@@ -82,9 +95,9 @@ impl Resolver {
         opts.cache_size = 64;
         opts.positive_max_ttl = Some(Duration::from_secs(5));
         opts.negative_max_ttl = Some(Duration::from_secs(1));
-        let inner = builder
-            .build()
-            .map_err(|e| DnsError::Setup(e.to_string()))?;
+        let inner = builder.build().map_err(|e| DnsError::Setup {
+            detail: e.to_string(),
+        })?;
         Ok(Resolver { inner })
     }
 

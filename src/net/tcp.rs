@@ -11,9 +11,13 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::config::Vantage;
-use crate::outcome::Reason;
+use crate::outcome::{IoFailure, Reason};
 
-#[derive(Debug, thiserror::Error)]
+/// Why a connect failed. Serialized as a probe's `cause` (`{"stage":
+/// "connect", "error": "refused", "addr": "..."}`); the I/O errors as
+/// [`IoFailure`]'s facts.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
 pub enum ConnectError {
     #[error("{addr}: connection refused (RST)")]
     Refused { addr: SocketAddr },
@@ -24,11 +28,11 @@ pub enum ConnectError {
     #[error("{addr}: no answer (SYN timed out)")]
     TimedOut { addr: SocketAddr },
     #[error("cannot set up the socket: {0}")]
-    Setup(io::Error),
+    Setup(IoFailure),
     #[error("no socket: the process is out of file descriptors or socket memory ({0})")]
-    Resource(io::Error),
+    Resource(IoFailure),
     #[error("{addr}: {source}")]
-    Other { addr: SocketAddr, source: io::Error },
+    Other { addr: SocketAddr, source: IoFailure },
 }
 
 impl ConnectError {
@@ -52,7 +56,10 @@ impl ConnectError {
             },
             Some(c) if c == ECONNRESET => ConnectError::Reset { addr },
             Some(c) if c == ETIMEDOUT => ConnectError::TimedOut { addr },
-            _ => ConnectError::Other { addr, source: e },
+            _ => ConnectError::Other {
+                addr,
+                source: e.into(),
+            },
         }
     }
 }
@@ -73,8 +80,8 @@ const OUT_OF_RESOURCES: [i32; 4] = [24, 23, 105, 12];
 /// budget bounds it, and a budget that runs out in this phase is `filtered`.
 pub async fn connect(addr: SocketAddr, vantage: &Vantage) -> Result<TcpStream, ConnectError> {
     let socket = prepare(addr, vantage).map_err(|e| match e.raw_os_error() {
-        Some(c) if OUT_OF_RESOURCES.contains(&c) => ConnectError::Resource(e),
-        _ => ConnectError::Setup(e),
+        Some(c) if OUT_OF_RESOURCES.contains(&c) => ConnectError::Resource(e.into()),
+        _ => ConnectError::Setup(e.into()),
     })?;
     socket
         .connect(addr)

@@ -4,6 +4,7 @@
 //! the trust stores it loads and the board where TLS flows leave chains.
 
 pub mod board;
+mod cause;
 pub mod once;
 pub mod plan;
 mod report;
@@ -11,6 +12,7 @@ pub(crate) mod run;
 pub mod stores;
 
 pub use crate::kinds::Details;
+pub use cause::Cause;
 pub use report::{Attempt, Phase, Phases, ProbeReport};
 pub use run::{CheckResult, Ctx, Failure, Prepared, Success, VantageNet, run};
 pub use stores::{Stores, load_stores};

@@ -23,6 +23,7 @@ pub struct Round {
 /// whatever its expectation.
 fn unjudged(why: String) -> ProbeReport {
     ProbeReport {
+        cause: None,
         reason: crate::outcome::Reason::Internal,
         up: false,
         detail: format!("not judged: {why}"),

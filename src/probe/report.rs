@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::cause::Cause;
 use crate::kinds::Details;
 use crate::outcome::{Finding, Reason};
 use crate::text::named_enum;
@@ -69,6 +70,10 @@ pub struct Attempt {
     pub address: SocketAddr,
     pub reason: Reason,
     pub detail: String,
+    /// The typed error behind a failure's reason and detail, when one is
+    /// known (see [`Cause`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Box<Cause>>,
     pub phases: Phases,
     pub findings: Vec<Finding>,
     #[serde(skip_serializing_if = "Details::is_none")]
@@ -84,6 +89,10 @@ pub struct ProbeReport {
     pub up: bool,
     /// For people: what happened, with the facts.
     pub detail: String,
+    /// The typed error behind `reason`: the speaking attempt's, or the
+    /// flow's own DNS lookup's, which fails before any attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Box<Cause>>,
     #[serde(serialize_with = "unix_secs")]
     pub started: SystemTime,
     pub phases: Phases,

@@ -11,6 +11,7 @@ use tokio::time::timeout_at;
 use tracing::Instrument;
 
 use super::board::ChainBoard;
+use super::cause::Cause;
 use super::report::{Attempt, Phase, Phases, ProbeReport};
 use super::stores::Stores;
 use crate::config::{Expect, Flow, Host, Vantage};
@@ -79,6 +80,9 @@ impl Prepared {
 pub struct Failure {
     pub reason: Reason,
     pub detail: String,
+    /// The typed error behind `reason` and `detail`, when one is known
+    /// (boxed: a failure travels in every probe's future).
+    pub cause: Option<Box<Cause>>,
     pub details: Details,
     pub findings: Vec<Finding>,
 }
@@ -88,9 +92,16 @@ impl Failure {
         Failure {
             reason,
             detail: detail.into(),
+            cause: None,
             details: Details::None,
             findings: Vec::new(),
         }
+    }
+
+    /// Keep `cause` as the typed fact behind the reason and detail.
+    pub fn with_cause(mut self, cause: impl Into<Cause>) -> Self {
+        self.cause = Some(Box::new(cause.into()));
+        self
     }
 }
 
@@ -169,7 +180,7 @@ impl<'a> Ctx<'a> {
                 let addrs = self
                     .timed(Phase::Dns, self.net.resolver.resolve(name, family))
                     .await
-                    .map_err(|e| Failure::new(e.reason(), e.to_string()))?;
+                    .map_err(|e| Failure::new(e.reason(), e.to_string()).with_cause(e))?;
                 *addrs
                     .first()
                     .ok_or_else(|| Failure::new(Reason::DnsError, format!("{name}: no address")))?
@@ -202,14 +213,15 @@ impl<'a> Ctx<'a> {
             },
         )
         .await
-        .map_err(|e| Failure::new(e.reason(), e.to_string()))
+        .map_err(|e| Failure::new(e.reason(), e.to_string()).with_cause(e))
     }
 
     /// Close the running phase at the deadline and name the reason for a
-    /// budget that ran out in it.
-    fn expire(&self) -> (Reason, Phases, String) {
+    /// budget that ran out in it, and the phase (the cause's).
+    fn expire(&self) -> (Reason, Phases, String, Option<Phase>) {
         let mut c = self.clock.lock();
-        let (reason, what) = match c.running.take() {
+        let running = c.running.take();
+        let (reason, what) = match running {
             Some((phase, start)) => {
                 c.phases.add(phase, start.elapsed());
                 match phase {
@@ -232,6 +244,7 @@ impl<'a> Ctx<'a> {
                 "{what} within the {} timeout",
                 humantime::format_duration(self.flow.timeout)
             ),
+            running.map(|(phase, _)| phase),
         )
     }
 
@@ -251,31 +264,36 @@ pub async fn run(p: &Prepared, net: &VantageNet) -> ProbeReport {
         let deadline = tokio::time::Instant::from_std(t0 + flow.timeout);
         let mut phases = Phases::default();
 
-        let addrs: Result<Vec<IpAddr>, (Reason, String)> = match &flow.host {
+        let addrs: Result<Vec<IpAddr>, (Reason, String, Cause)> = match &flow.host {
             Host::Ip(ip) => Ok(vec![*ip]),
             Host::Name(name) => {
                 let r = timeout_at(deadline, net.resolver.resolve(name, flow.ip_family)).await;
                 phases.set(Phase::Dns, t0.elapsed());
                 match r {
                     Ok(Ok(a)) => Ok(a),
-                    Ok(Err(e)) => Err((e.reason(), e.to_string())),
+                    Ok(Err(e)) => Err((e.reason(), e.to_string(), Cause::Dns(e))),
                     Err(_) => Err((
                         Reason::DnsTimeout,
                         format!(
                             "{name}: no answer within the {} timeout",
                             humantime::format_duration(flow.timeout)
                         ),
+                        Cause::Timeout {
+                            phase: Some(Phase::Dns),
+                        },
                     )),
                 }
             }
         };
         let attempts = match addrs {
-            Err((reason, detail)) => {
+            Err((reason, detail, cause)) => {
                 phases.set(Phase::Total, t0.elapsed());
+                // No attempt was made: the report carries the cause.
                 let report = ProbeReport {
                     reason,
                     up: false,
                     detail,
+                    cause: Some(Box::new(cause)),
                     started,
                     phases,
                     attempts: Vec::new(),
@@ -306,10 +324,12 @@ pub async fn run(p: &Prepared, net: &VantageNet) -> ProbeReport {
             .get(chosen)
             .map(|a| a.detail.clone())
             .unwrap_or_default();
+        let cause = attempts.get(chosen).and_then(|a| a.cause.clone());
         ProbeReport {
             reason,
             up,
             detail,
+            cause,
             started,
             phases,
             attempts,
@@ -377,6 +397,7 @@ async fn attempt(
             } else {
                 success.detail
             },
+            cause: None,
             phases: ctx.phases(),
             findings: success.findings,
             details: success.details,
@@ -385,16 +406,18 @@ async fn attempt(
             address: addr,
             reason: failure.reason,
             detail: failure.detail,
+            cause: failure.cause,
             phases: ctx.phases(),
             findings: failure.findings,
             details: failure.details,
         },
         Err(_) => {
-            let (reason, phases, detail) = ctx.expire();
+            let (reason, phases, detail, phase) = ctx.expire();
             Attempt {
                 address: addr,
                 reason,
                 detail: format!("{addr}: {detail}"),
+                cause: Some(Box::new(Cause::Timeout { phase })),
                 phases,
                 findings: Vec::new(),
                 details: Details::None,

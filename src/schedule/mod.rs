@@ -353,6 +353,7 @@ impl Scheduler {
 /// `resource`, saying what was full.
 fn shed_report(busy: Busy) -> ProbeReport {
     ProbeReport {
+        cause: None,
         reason: Reason::Resource,
         up: false,
         detail: format!(

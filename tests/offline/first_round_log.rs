@@ -71,6 +71,7 @@ fn report(up: bool) -> ProbeReport {
         reason: if up { Reason::Ok } else { Reason::Refused },
         up,
         detail: String::new(),
+        cause: None,
         started: SystemTime::now(),
         phases: Phases::default(),
         attempts: Vec::new(),

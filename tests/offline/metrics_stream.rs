@@ -177,6 +177,7 @@ fn a_tcp_flow_exports_ten_series_and_eight_without_durations() {
         reason: flowprobe::outcome::Reason::Ok,
         up: true,
         detail: String::new(),
+        cause: None,
         started: std::time::SystemTime::now(),
         phases,
         attempts: Vec::new(),

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
-use flowprobe::probe::{Phase, ProbeReport};
+use flowprobe::probe::{Cause, Phase, ProbeReport};
 use flowprobe::state::State;
 use flowprobe::web::FlowView;
 use support::httpd::{HttpServer, Route};
@@ -338,9 +338,14 @@ async fn a_dripping_body_ends_in_timeout_within_the_budget() {
     let took = started.elapsed();
     assert_eq!(r["drip"].reason, Reason::Timeout, "{}", r["drip"].detail);
     assert!(
-        r["drip"].detail.contains("http phase"),
-        "{}",
-        r["drip"].detail
+        matches!(
+            r["drip"].cause.as_deref(),
+            Some(Cause::Timeout {
+                phase: Some(Phase::Http)
+            })
+        ),
+        "{:?}",
+        r["drip"].cause
     );
     assert!(
         took >= Duration::from_secs(2) && took < Duration::from_millis(2600),
@@ -393,5 +398,15 @@ async fn a_redirect_to_a_name_is_resolved_through_the_vantage_dns() {
         Reason::DnsNxdomain,
         "{}",
         r["moved-nxdomain"].detail
+    );
+    // The hop's lookup failed: the cause comes through the HTTP client.
+    assert!(
+        matches!(
+            r["moved-nxdomain"].cause.as_deref(),
+            Some(Cause::Dns(flowprobe::net::dns::DnsError::NxDomain { name }))
+                if name == "nothing.lab.test"
+        ),
+        "{:?}",
+        r["moved-nxdomain"].cause
     );
 }

@@ -18,11 +18,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flowprobe::config::Config;
+use flowprobe::kinds::ssh::Ssh;
 use flowprobe::outcome::Reason;
 use flowprobe::probe::{ProbeReport, once::run_once};
 use flowprobe::schedule::Scheduler;
 use flowprobe::state::State;
-use flowprobe::wire::ssh::{KexInit, encode_packet};
+use flowprobe::wire::ssh::{KexInit, RefusalNotice, SshWireError, encode_packet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -242,9 +243,19 @@ async fn unpaced_probes_get_refused_and_the_detail_names_per_source_penalties() 
             r.reason,
             r.detail
         );
+        let cause = r.cause.as_deref().and_then(|c| c.kind::<Ssh>());
+        assert!(
+            matches!(
+                cause,
+                Some(SshWireError::ClosedBeforeBanner {
+                    notice: Some(RefusalNotice::NotAllowed),
+                    ..
+                })
+            ),
+            "{name}: {cause:?}"
+        );
+        // The fix is prose for the operator: the detail must name it.
         for part in [
-            "the server accepted the connection and closed it (",
-            "after only \"Not allowed at this time\"",
             "PerSourcePenalties",
             "PerSourcePenaltyExemptList",
             "PerSourcePenalties noauth:0",
@@ -354,14 +365,13 @@ async fn a_close_right_after_accept_names_per_source_penalties() {
         r.reason,
         r.detail
     );
+    let cause = r.cause.as_deref().and_then(|c| c.kind::<Ssh>());
     assert!(
-        r.detail.contains(
-            "the server accepted the connection and closed it (FIN) before sending any SSH identification"
-        ) || r.detail.contains(
-            "the server accepted the connection and closed it (RST) before sending any SSH identification"
+        matches!(
+            cause,
+            Some(SshWireError::ClosedBeforeBanner { notice: None, .. })
         ),
-        "{}",
-        r.detail
+        "{cause:?}"
     );
     for part in [
         "likely cause: OpenSSH 9.8+ PerSourcePenalties",

@@ -160,6 +160,17 @@ async fn tls12_huge_leaf_and_300_certificate_chain_keep_their_facts() {
 
     let r = &reports["big-leaf"];
     assert_eq!(r.reason, Reason::TlsHandshake, "{}", r.detail);
+    let cause = r
+        .cause
+        .as_deref()
+        .and_then(|c| c.kind::<flowprobe::kinds::tls::Tls>());
+    assert!(
+        matches!(
+            cause,
+            Some(flowprobe::kinds::tls::TlsError::TooLarge { .. })
+        ),
+        "{cause:?}"
+    );
     let want = format!(
         "certificate message of {} bytes exceeds rustls's 65,535-byte handshake limit; 5 \
          certificates received; leaf CN=mdm.lab.test",

@@ -34,6 +34,7 @@ impl Kind for Crl {
     type Spec = CrlSpec;
     type State = CrlState;
     type Facts = CrlDetails;
+    type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Http);
     const FAMILIES: &'static [&'static FamilySpec] = metrics::FAMILIES;

@@ -42,6 +42,7 @@ impl Kind for Dns {
     type Spec = DnsSpec;
     type State = DnsState;
     type Facts = DnsDetails;
+    type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Dns);
     const CONNECTS: bool = false;

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::config::Target;
 use crate::outcome::Reason;
-use crate::probe::Ctx;
 use crate::probe::Phase;
+use crate::probe::{Cause, Ctx};
 
 /// What one fetch may do.
 #[derive(Debug, Clone)]
@@ -65,6 +65,10 @@ pub struct FetchError {
     pub status: Option<u16>,
     pub hops: Vec<Hop>,
     pub body_bytes: u64,
+    /// The typed cause when the vantage's DNS, the connect or (through the
+    /// probe wrapper) the budget failed the fetch; `None` for the HTTP
+    /// exchange's own failures, which are not typed.
+    pub cause: Option<Box<Cause>>,
 }
 
 /// What one hop's response said: the head's facts and the body within the
@@ -154,6 +158,7 @@ async fn send(
             status: e.status,
             hops: hops.to_vec(),
             body_bytes: e.body_bytes,
+            cause: None,
         };
         let tcp = if target.host == ctx.flow.host && target.port == ctx.flow.port {
             ctx.connect(addr).await
@@ -162,7 +167,10 @@ async fn send(
                 .await
                 .map(|(t, _)| t)
         };
-        let tcp = tcp.map_err(|f| fail(hop_err(f.reason, f.detail), &hops))?;
+        let tcp = tcp.map_err(|f| FetchError {
+            cause: f.cause,
+            ..fail(hop_err(f.reason, f.detail), &hops)
+        })?;
         let host_header = match (&opts.host_header, hops.is_empty()) {
             (Some(h), true) => h.clone(),
             _ => target.authority(),
@@ -200,6 +208,7 @@ async fn send(
             status: Some(ex.status),
             hops: hops.to_vec(),
             body_bytes: 0,
+            cause: None,
         };
         let Some(location) = ex.location else {
             return Err(redirect_err(

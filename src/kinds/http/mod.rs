@@ -37,6 +37,7 @@ impl Kind for Http {
     type Spec = HttpSpec;
     type State = HttpSpec;
     type Facts = HttpDetails;
+    type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Http);
     const FAMILIES: &'static [&'static FamilySpec] = metrics::FAMILIES;

@@ -122,6 +122,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckRes
         Err(e) => Err(Failure {
             reason: e.reason,
             detail: format!("{addr}: {}", e.detail),
+            cause: e.cause,
             findings: vec![Finding::new(e.reason, Level::Fail, e.detail.clone())],
             details: Details::Http(Box::new(HttpDetails {
                 url,

@@ -34,6 +34,7 @@ impl Kind for Ocsp {
     type Spec = OcspSpec;
     type State = OcspState;
     type Facts = OcspDetails;
+    type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Http);
     const FAMILIES: &'static [&'static FamilySpec] = metrics::FAMILIES;

@@ -39,6 +39,7 @@ impl Kind for Ssh {
     type Spec = SshSpec;
     type State = SshSpec;
     type Facts = SshDetails;
+    type Error = crate::wire::ssh::SshWireError;
     type Series = metrics::Series;
     const PHASE: Option<Phase> = Some(Phase::Ssh);
     const FAMILIES: &'static [&'static FamilySpec] = metrics::FAMILIES;

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::analyze::ssh_policy::{self, SshJudgement};
 use crate::config::ssh_pace::reserve;
-use crate::kinds::Details;
+use crate::kinds::{Details, Registered};
 use crate::outcome::{Reason, verdict};
 use crate::probe::{CheckResult, Ctx, Failure, Phase, Success};
 use crate::wire::ssh::{WireLimits, exchange};
@@ -42,7 +42,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> CheckResu
                 Some(hint) => format!("{addr}: {e}; {hint}"),
                 None => format!("{addr}: {e}"),
             };
-            Failure::new(e.reason(), detail)
+            Failure::new(e.reason(), detail).with_cause(<super::Ssh as Registered>::cause(e))
         })?;
     let judgement = ssh_policy::judge(&hello.kexinit, &spec.policy);
     let mut findings = Vec::new();

@@ -62,4 +62,65 @@ mod tests {
         };
         assert_eq!(hint(&other), None);
     }
+
+    #[test]
+    fn as_a_cause_an_early_close_keeps_how_and_the_notice() {
+        use crate::kinds::Registered;
+        let json = |e: SshWireError| {
+            serde_json::to_value(<super::super::Ssh as Registered>::cause(e)).expect("json")
+        };
+        assert_eq!(
+            json(SshWireError::ClosedBeforeBanner {
+                close: Close::Fin,
+                notice: Some(RefusalNotice::NotAllowed),
+            }),
+            serde_json::json!({
+                "stage": "ssh",
+                "error": "closed_before_banner",
+                "close": "fin",
+                "notice": "not_allowed",
+            })
+        );
+        assert_eq!(
+            json(SshWireError::ClosedBeforeBanner {
+                close: Close::Reset,
+                notice: None,
+            }),
+            serde_json::json!({
+                "stage": "ssh",
+                "error": "closed_before_banner",
+                "close": "rst",
+                "notice": null,
+            })
+        );
+        // A nested problem: its fields join the cause's, tagged by `kind`.
+        assert_eq!(
+            json(SshWireError::MalformedKexInit(
+                crate::wire::ssh::KexInitError::Truncated {
+                    field: "cookie",
+                    needed: 16,
+                    available: 3,
+                }
+            )),
+            serde_json::json!({
+                "stage": "ssh",
+                "error": "malformed_kex_init",
+                "kind": "truncated",
+                "field": "cookie",
+                "needed": 16,
+                "available": 3,
+            })
+        );
+        assert_eq!(
+            json(SshWireError::Io(
+                std::io::Error::from(std::io::ErrorKind::ConnectionReset).into()
+            )),
+            serde_json::json!({
+                "stage": "ssh",
+                "error": "io",
+                "io": "ConnectionReset",
+                "message": "connection reset",
+            })
+        );
+    }
 }

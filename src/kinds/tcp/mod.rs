@@ -30,6 +30,7 @@ impl Kind for Tcp {
     type Spec = TcpSpec;
     type State = ();
     type Facts = TcpFacts;
+    type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = None;
 

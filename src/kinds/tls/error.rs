@@ -13,7 +13,11 @@ pub const RUSTLS_HANDSHAKE_LIMIT: usize = 0xffff;
 /// A failed handshake, with the facts an operator needs to act on it.
 /// Variants a rustls error can lead to keep it as their `source`, so a
 /// caller can match rustls's typed error instead of our wording.
-#[derive(Debug, Clone, PartialEq, Error)]
+///
+/// Serialized as a probe's `cause` (`{"stage": "tls", "error": "version",
+/// "detail": "..."}`); the rustls error is not (its text is the detail).
+#[derive(Debug, Clone, PartialEq, Error, serde::Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
 pub enum TlsError {
     /// No TLS version both sides accept (e.g. a TLS-1.2-only server and
     /// `min_version = "1.3"`).
@@ -21,6 +25,7 @@ pub enum TlsError {
     Version {
         detail: String,
         #[source]
+        #[serde(skip)]
         cause: Option<rustls::Error>,
     },
     /// The server asked for a client certificate and rejected us without one.
@@ -28,6 +33,7 @@ pub enum TlsError {
     ClientCertRequired {
         detail: String,
         #[source]
+        #[serde(skip)]
         cause: Option<rustls::Error>,
     },
     /// The server's handshake signature did not verify with its leaf key
@@ -36,6 +42,7 @@ pub enum TlsError {
     Signature {
         detail: String,
         #[source]
+        #[serde(skip)]
         cause: Option<rustls::Error>,
     },
     /// Any other disagreement between two TLS stacks.
@@ -43,6 +50,7 @@ pub enum TlsError {
     Handshake {
         detail: String,
         #[source]
+        #[serde(skip)]
         cause: Option<rustls::Error>,
     },
     /// A handshake message over rustls's limit of
@@ -53,6 +61,7 @@ pub enum TlsError {
     TooLarge {
         detail: String,
         #[source]
+        #[serde(skip)]
         cause: Option<rustls::Error>,
     },
     /// The peer answered with bytes that are not TLS records (SSH, HTTP):
@@ -62,6 +71,7 @@ pub enum TlsError {
     NotTls {
         detail: String,
         #[source]
+        #[serde(skip)]
         cause: Option<rustls::Error>,
     },
     #[error("connection reset during the TLS handshake: {detail}")]
@@ -202,5 +212,31 @@ mod tests {
                 AlertDescription::ProtocolVersion
             ))
         );
+    }
+
+    #[test]
+    fn as_a_cause_the_error_is_tagged_tls_without_the_rustls_error() {
+        use crate::kinds::Registered;
+        let e = TlsError::from_rustls(
+            &rustls::Error::AlertReceived(AlertDescription::ProtocolVersion),
+            false,
+        );
+        let detail = e.to_string();
+        let cause = <super::super::Tls as Registered>::cause(e);
+        let v = serde_json::to_value(&cause).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "stage": "tls",
+                "error": "version",
+                "detail": "received fatal alert: ProtocolVersion",
+            })
+        );
+        assert!(detail.ends_with(v["detail"].as_str().expect("detail")));
+        assert!(matches!(
+            cause.kind::<super::super::Tls>(),
+            Some(TlsError::Version { .. })
+        ));
+        assert!(cause.kind::<crate::kinds::ssh::Ssh>().is_none());
     }
 }

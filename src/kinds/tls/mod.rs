@@ -51,6 +51,7 @@ impl Kind for Tls {
     type Spec = TlsSpec;
     type State = TlsState;
     type Facts = TlsDetails;
+    type Error = TlsError;
     type Series = metrics::Series;
     const PHASE: Option<Phase> = Some(Phase::Tls);
     const FAMILIES: &'static [&'static FamilySpec] = metrics::FAMILIES;

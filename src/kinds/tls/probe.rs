@@ -21,7 +21,7 @@ use super::{TlsClient, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
 use crate::config::{Flow, Host};
-use crate::kinds::Details;
+use crate::kinds::{Details, Registered};
 use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::Phase;
 use crate::probe::Stores;
@@ -406,6 +406,7 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
             Err(Failure {
                 reason,
                 detail: format!("{addr}: {}", failure.error),
+                cause: Some(Box::new(<super::Tls as Registered>::cause(failure.error))),
                 details,
                 findings: found,
             })

@@ -1,17 +1,19 @@
 //! Why an SSH exchange failed, with the facts, mapped to the closed reason set.
 
 use super::{IdentificationError, KexInitError};
-use crate::outcome::Reason;
+use crate::outcome::{IoFailure, Reason};
 use std::io;
 
-/// How the server ended a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the server ended a connection (`"fin"`, `"rst"` in a `cause`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Close {
     /// An orderly close (FIN): the read saw end of file.
     Fin,
     /// A reset (RST): what a close looks like when our identification sat
     /// unread in the server's socket, as it does in a listener that refuses
     /// a connection without handing it to a session.
+    #[serde(rename = "rst")]
     Reset,
 }
 
@@ -28,7 +30,8 @@ impl Close {
 /// before the session (and so the identification) starts: it writes the
 /// line best effort and closes. Recognised from its exact text once, here,
 /// so code above matches this type, never the wording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RefusalNotice {
     /// `Not allowed at this time`: OpenSSH 9.8 and later, for a source
     /// address under penalty (`PerSourcePenalties`) as for `MaxStartups`.
@@ -56,8 +59,11 @@ impl RefusalNotice {
     }
 }
 
-/// Everything that can end [`super::exchange`] early.
-#[derive(Debug, thiserror::Error)]
+/// Everything that can end [`super::exchange`] early. Serialized as a
+/// probe's `cause` (`{"stage": "ssh", "error": "closed_before_banner",
+/// "close": "fin", "notice": "not_allowed"}`).
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
 pub enum SshWireError {
     /// The server accepted the TCP connection and closed it (FIN or RST)
     /// without a byte of identification: nothing at all, or only an
@@ -121,6 +127,8 @@ pub enum SshWireError {
     /// a blocklist, ...).
     #[error("server disconnected before KEXINIT: code {code}, {description:?}")]
     Disconnected { code: u32, description: String },
+    /// Serialized with the KEXINIT problem's fields next to `error`
+    /// (`"kind": "truncated", "field": ...`).
     #[error("malformed KEXINIT: {0}")]
     MalformedKexInit(#[from] KexInitError),
     #[error("connection closed in the {what}: {received} of {expected} bytes received")]
@@ -130,7 +138,13 @@ pub enum SshWireError {
         received: usize,
     },
     #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(#[source] IoFailure),
+}
+
+impl From<io::Error> for SshWireError {
+    fn from(e: io::Error) -> Self {
+        SshWireError::Io(e.into())
+    }
 }
 
 impl SshWireError {
@@ -155,7 +169,7 @@ impl SshWireError {
             | Disconnected { .. }
             | MalformedKexInit(_)
             | Truncated { .. } => Reason::ProtocolError,
-            Io(e) => io_reason(e),
+            Io(e) => io_reason(&e.0),
         }
     }
 }

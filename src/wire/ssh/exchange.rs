@@ -97,7 +97,7 @@ async fn send_identification<S: AsyncWrite + Unpin>(stream: &mut S) -> Result<()
                 notice: None,
             }
         } else {
-            SshWireError::Io(e)
+            SshWireError::Io(e.into())
         }
     })
 }
@@ -117,9 +117,9 @@ async fn read_identification<S: AsyncRead + Unpin>(
             Ok(read) => read,
             Err(e) if is_reset(&e) => {
                 return Err(closed_before_banner(inbound, lines, notice, Close::Reset)
-                    .unwrap_or(SshWireError::Io(e)));
+                    .unwrap_or(SshWireError::Io(e.into())));
             }
-            Err(e) => return Err(SshWireError::Io(e)),
+            Err(e) => return Err(SshWireError::Io(e.into())),
         };
         let line =
             match read {

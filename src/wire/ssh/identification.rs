@@ -16,7 +16,8 @@ pub struct Identification {
 }
 
 /// Why a line is not a usable SSH-2 identification.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IdentificationError {
     /// Not an identification at all: RFC 4253 lets servers send such lines
     /// before their identification.

@@ -46,7 +46,8 @@ const NAME_LIST_FIELDS: [&str; 10] = [
 ];
 
 /// Why a KEXINIT payload is malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum KexInitError {
     #[error("empty payload")]
     Empty,
@@ -68,7 +69,8 @@ pub enum KexInitError {
 }
 
 /// Why a name-list (RFC 4251 section 5) is malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NameListError {
     #[error("name {index} is empty")]
     EmptyName { index: usize },
