@@ -6,7 +6,7 @@
 //! - `settings.rs`: `[flow.ssh]` and the custom `[ssh_policy.NAME]` tables;
 //! - `probe.rs`: the probe and its facts ([`SshDetails`]); `refusal.rs`
 //!   explains a server that closes before its banner;
-//! - `pace.rs`: the process-wide pacer;
+//! - `pace/`: the process-wide pacer;
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported.
 
 pub mod metrics;
