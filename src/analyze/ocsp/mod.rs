@@ -16,7 +16,9 @@ use der_ocsp::asn1::AnyRef;
 use der_ocsp::oid::ObjectIdentifier;
 use der_ocsp::{Decode, Encode, Reader, SliceReader};
 use serde::Serialize;
-use x509_ocsp::{BasicOcspResponse, CertStatus, OcspResponse, OcspResponseStatus};
+use x509_ocsp::{
+    BasicOcspResponse, CertStatus, OcspResponse, OcspResponseStatus, ResponseData, SingleResponse,
+};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::analyze::chain::render_name;
@@ -219,99 +221,109 @@ pub fn judge(
     let now_s = unix_secs(now);
     let (c, i) = match (parse(cert), parse(issuer)) {
         (Ok(c), Ok(i)) => (c, i),
-        (Err(e), _) | (_, Err(e)) => {
-            invalid(&mut facts, format!("OCSP for {what}: {e}"));
-            return facts;
-        }
+        (Err(e), _) | (_, Err(e)) => return refused(facts, what, e),
     };
-    let resp = match OcspResponse::from_der(response) {
-        Ok(r) => r,
-        Err(e) => {
-            invalid(
-                &mut facts,
-                format!(
-                    "OCSP for {what}: not an OCSP response ({e}); got {}",
-                    looks_like(response)
-                ),
-            );
-            return facts;
-        }
-    };
-    if resp.response_status != OcspResponseStatus::Successful {
-        invalid(
-            &mut facts,
-            format!(
-                "OCSP for {what}: the responder answered {}",
-                status_name(resp.response_status)
-            ),
-        );
-        return facts;
-    }
-    let Some(bytes) = resp.response_bytes else {
-        invalid(
-            &mut facts,
-            format!("OCSP for {what}: successful, but no response"),
-        );
-        return facts;
-    };
-    if bytes.response_type != ID_PKIX_OCSP_BASIC {
-        invalid(
-            &mut facts,
-            format!(
-                "OCSP for {what}: response type {} is not id-pkix-ocsp-basic",
-                bytes.response_type
-            ),
-        );
-        return facts;
-    }
-    let body = bytes.response.as_bytes();
-    let (basic, tbs) = match (BasicOcspResponse::from_der(body), raw_tbs(body)) {
-        (Ok(b), Ok(t)) => (b, t),
-        (Err(e), _) | (_, Err(e)) => {
-            invalid(
-                &mut facts,
-                format!("OCSP for {what}: BasicOCSPResponse: {e}"),
-            );
-            return facts;
-        }
+    let (basic, tbs) = match basic_response(response) {
+        Ok(basic) => basic,
+        Err(e) => return refused(facts, what, e),
     };
     let data = &basic.tbs_response_data;
     facts.produced_at = Some(data.produced_at.0.to_unix_duration().as_secs() as i64);
-
-    // The answer about this certificate: same serial, same issuer hashes
-    // under the digest the response chose.
     let serial = strip_zeros(c.raw_serial());
-    let single = data.responses.iter().find(|s| {
+    let Some(single) = answer_about(data, serial, &i) else {
+        let detail = format!(
+            "the response has no answer for serial {} of {} ({} answers)",
+            hex::encode(serial),
+            render_name(i.subject()),
+            data.responses.len()
+        );
+        return refused(facts, what, detail);
+    };
+    record_signer(&mut facts, &basic, &tbs, &i, now_s, what);
+    record_status(&mut facts, single, serial, what);
+    record_freshness(&mut facts, single, now_s, what);
+    facts
+        .findings
+        .sort_by_key(|f| (f.level != Level::Fail, rank(f.reason)));
+    facts
+}
+
+/// `facts` closed with the one finding that makes the response unusable:
+/// nothing after it can be judged.
+fn refused(mut facts: OcspFacts, what: &str, detail: String) -> OcspFacts {
+    invalid(&mut facts, format!("OCSP for {what}: {detail}"));
+    facts
+}
+
+/// The signed BasicOCSPResponse inside `response` and the exact bytes its
+/// signature covers. `Err` says, for people, why there is none.
+fn basic_response(response: &[u8]) -> Result<(BasicOcspResponse, Vec<u8>), String> {
+    let resp = OcspResponse::from_der(response)
+        .map_err(|e| format!("not an OCSP response ({e}); got {}", looks_like(response)))?;
+    if resp.response_status != OcspResponseStatus::Successful {
+        return Err(format!(
+            "the responder answered {}",
+            status_name(resp.response_status)
+        ));
+    }
+    let Some(bytes) = resp.response_bytes else {
+        return Err("successful, but no response".to_owned());
+    };
+    if bytes.response_type != ID_PKIX_OCSP_BASIC {
+        return Err(format!(
+            "response type {} is not id-pkix-ocsp-basic",
+            bytes.response_type
+        ));
+    }
+    let body = bytes.response.as_bytes();
+    match (BasicOcspResponse::from_der(body), raw_tbs(body)) {
+        (Ok(b), Ok(t)) => Ok((b, t)),
+        (Err(e), _) | (_, Err(e)) => Err(format!("BasicOCSPResponse: {e}")),
+    }
+}
+
+/// The answer about this certificate: same serial, same issuer hashes
+/// under the digest the response chose.
+fn answer_about<'a>(
+    data: &'a ResponseData,
+    serial: &[u8],
+    issuer: &X509Certificate<'_>,
+) -> Option<&'a SingleResponse> {
+    data.responses.iter().find(|s| {
         let id = &s.cert_id;
         let alg = &id.hash_algorithm.oid;
         strip_zeros(id.serial_number.as_bytes()) == serial
-            && digest(alg, i.subject().as_raw()).as_deref() == Some(id.issuer_name_hash.as_bytes())
-            && digest(alg, &i.public_key().subject_public_key.data).as_deref()
+            && digest(alg, issuer.subject().as_raw()).as_deref()
+                == Some(id.issuer_name_hash.as_bytes())
+            && digest(alg, &issuer.public_key().subject_public_key.data).as_deref()
                 == Some(id.issuer_key_hash.as_bytes())
-    });
-    let Some(single) = single else {
-        invalid(
-            &mut facts,
-            format!(
-                "OCSP for {what}: the response has no answer for serial {} of {} ({} answers)",
-                hex::encode(serial),
-                render_name(i.subject()),
-                data.responses.len()
-            ),
-        );
-        return facts;
-    };
+    })
+}
 
-    match signer(&basic, &tbs, &i, now_s) {
+/// Who signed the response; the response is valid only when someone
+/// entitled to did.
+fn record_signer(
+    facts: &mut OcspFacts,
+    basic: &BasicOcspResponse,
+    tbs: &[u8],
+    issuer: &X509Certificate<'_>,
+    now_s: i64,
+    what: &str,
+) {
+    match signer(basic, tbs, issuer, now_s) {
         Ok(s) => facts.signer = Some(s),
         Err(tried) => invalid(
-            &mut facts,
+            facts,
             format!(
                 "OCSP for {what}: signed neither by the issuer nor by a responder it delegated: {tried}"
             ),
         ),
     }
     facts.valid = facts.signer.is_some();
+}
+
+/// The certificate's status, and a finding when it is revoked or unknown.
+fn record_status(facts: &mut OcspFacts, single: &SingleResponse, serial: &[u8], what: &str) {
     // A status from an unverified response is reported, not believed.
     let level = if facts.valid {
         Level::Fail
@@ -351,8 +363,10 @@ pub fn judge(
             ));
         }
     }
+}
 
-    // Freshness: thisUpdate <= now < nextUpdate.
+/// Freshness: thisUpdate <= now < nextUpdate.
+fn record_freshness(facts: &mut OcspFacts, single: &SingleResponse, now_s: i64, what: &str) {
     let this = single.this_update.0.to_unix_duration().as_secs() as i64;
     let next = single
         .next_update
@@ -399,10 +413,6 @@ pub fn judge(
             format!("OCSP for {what}: no nextUpdate, the response cannot be aged"),
         )),
     }
-    facts
-        .findings
-        .sort_by_key(|f| (f.level != Level::Fail, rank(f.reason)));
-    facts
 }
 
 /// RFC 5280 5.3.1's name of a revocation reason.
