@@ -108,16 +108,43 @@ fn flowprobe_toml(open: u16) -> String {
     )
 }
 
-fn daemon(dir: &Path, addr: &str, extra: &[&str]) -> Proc {
+/// The daemon on a port the kernel picks (`--listen 127.0.0.1:0`), and the
+/// address it says it listens on. A port chosen beforehand and released
+/// can be taken, before the daemon binds it, as the source port of another
+/// test's outgoing connection (one CI run lost a test to that).
+fn daemon(dir: &Path, extra: &[&str]) -> (Proc, String) {
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let cfg = dir.join("flowprobe.toml");
-    Proc::spawn(
+    // The first daemon of a test writes daemon.log (tests read it).
+    let first = dir.join("daemon.log");
+    let log = if first.exists() {
+        dir.join(format!("daemon-{n}.log"))
+    } else {
+        first
+    };
+    let proc = Proc::spawn(
         Command::new(bin())
-            .args(["run", "--config", s(&cfg), "--listen", addr])
+            .args(["run", "--config", s(&cfg), "--listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("daemon.log")).expect("log")),
-    )
+            .stderr(std::fs::File::create(&log).expect("log")),
+    );
+    let addr = wait_for(Duration::from_secs(20), || {
+        let text = std::fs::read_to_string(&log).ok()?;
+        let line = text.lines().find(|l| l.contains("flowprobe started"))?;
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix("listen="))
+            .map(str::to_owned)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the daemon did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    (proc, addr)
 }
 
 /// curl over TLS with the test CA: (HTTP status or None, headers+body).
@@ -210,9 +237,12 @@ fn tls_mtls_and_basic_auth_guard_every_endpoint_and_prometheus_scrapes() {
             .expect("promtool");
         assert!(out.status.success(), "promtool on the example: {out:?}");
     }
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let _d = daemon(dir.path(), &addr, &["--web.config.file", s(&webcfg)]);
+    let (_d, addr) = daemon(dir.path(), &["--web.config.file", s(&webcfg)]);
+    let port: u16 = addr
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
     let good = with(&c, &["-u", &format!("prometheus:{PASSWORD}")]);
     wait_for(Duration::from_secs(10), || {
         curl(&c, port, &strs(&good), "/-/healthy")
@@ -437,8 +467,7 @@ fn slow_header_clients_are_cut_and_starve_neither_scrapes_nor_probes() {
     // Accept (and drop) the probes' connections so the flow stays up.
     std::thread::spawn(move || for _ in tcp.incoming() {});
     write(dir.path(), "flowprobe.toml", &flowprobe_toml(open));
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _d = daemon(dir.path(), &addr, &[]);
+    let (_d, addr) = daemon(dir.path(), &[]);
     wait_for(Duration::from_secs(10), || {
         http("GET", &addr, "/-/ready").filter(|(s, _)| *s == 200)
     })
@@ -501,8 +530,7 @@ fn check_endpoint_runs_the_flows_once_and_one_at_a_time() {
         &format!("[vantage.here]\ndns_servers = [\"127.0.0.1:{dns}\"]\n[targets]\nsilent = \"never.answers.test\"\n"),
     ) + "[[flow]]\nname = \"slow\"\nfrom = \"here\"\nto = \"silent\"\nport = 443\ninterval = \"1h\"\ntimeout = \"3s\"\n";
     write(dir.path(), "flowprobe.toml", &toml);
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _d = daemon(dir.path(), &addr, &["--web.enable-lifecycle"]);
+    let (_d, addr) = daemon(dir.path(), &["--web.enable-lifecycle"]);
     wait_for(Duration::from_secs(10), || {
         http("GET", &addr, "/-/healthy").filter(|(s, _)| *s == 200)
     })
@@ -550,8 +578,7 @@ fn check_endpoint_runs_the_flows_once_and_one_at_a_time() {
         "{second}"
     );
     // Without the flag both lifecycle endpoints answer 403.
-    let addr2 = format!("127.0.0.1:{}", free_port());
-    let _d2 = daemon(dir.path(), &addr2, &[]);
+    let (_d2, addr2) = daemon(dir.path(), &[]);
     wait_for(Duration::from_secs(10), || {
         http("GET", &addr2, "/-/healthy").filter(|(s, _)| *s == 200)
     })
@@ -608,11 +635,8 @@ fn cross_site_posts_and_foreign_hosts_are_refused() {
     let open = tcp.local_addr().expect("addr").port();
     std::thread::spawn(move || for _ in tcp.incoming() {});
     write(dir.path(), "flowprobe.toml", &flowprobe_toml(open));
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let _d = daemon(
+    let (_d, addr) = daemon(
         dir.path(),
-        &addr,
         &[
             "--web.enable-lifecycle",
             "--web.allowed-hosts",
@@ -624,6 +648,7 @@ fn cross_site_posts_and_foreign_hosts_are_refused() {
     })
     .expect("healthy");
     let here = addr.as_str();
+    let port = addr.rsplit(':').next().expect("port");
     let st = |method: &str, path: &str, host: &str, headers: &[&str]| {
         status_with(&addr, method, path, host, headers).expect("an answer")
     };
