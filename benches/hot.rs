@@ -20,7 +20,7 @@ use flowprobe::analyze::chain::{self, ChainCache, ChainPolicy, OrderRule};
 use flowprobe::config::{Overrides, load_with_env};
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
-use flowprobe::probe::{Attempt, Details, Phase, Phases, ProbeReport};
+use flowprobe::probe::{Attempt, KindFacts, Phase, Phases, ProbeReport};
 use flowprobe::state::State;
 use flowprobe::wire::ssh::{KexInit, parse_kexinit};
 use rustls::pki_types::ServerName;
@@ -159,7 +159,7 @@ fn report(i: usize) -> ProbeReport {
             cause: None,
             phases,
             findings: Vec::new(),
-            details: Details::None,
+            facts: KindFacts::None,
         }],
     }
 }

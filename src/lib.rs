@@ -16,7 +16,7 @@
 //!
 //! - [`kinds`]: one folder per check kind (`tcp`, `tls`, `ssh`, `http`,
 //!   `crl`, `ocsp`) implementing `kinds::Kind`, and the `kinds!` registry
-//!   that generates `CheckKind`, `CheckSpec`, `Details` and every dispatch.
+//!   that generates `KindId`, `KindSpec`, `KindFacts` and every dispatch.
 //! - [`config`]: typed configuration, built-in catalogs, layered loading and
 //!   validation that names every error with its file and key path (each
 //!   kind validates its own table).

@@ -1,4 +1,4 @@
-//! Any bytes as a `.mobileconfig` into `audit::profile::check` (the entry
+//! Any bytes as a `.mobileconfig` into `audit::profile::audit` (the entry
 //! point of `flowprobe profile check`): plist (XML or binary), CMS
 //! SignedData, embedded PKCS#12 and certificates. No panic, no hang; a
 //! profile that passes has a verified signature when it is signed.
@@ -6,7 +6,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use flowprobe::audit::profile::{Context, check};
+use flowprobe::audit::profile::{Context, audit};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         password: None,
         now: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
     };
-    if let Ok(report) = check(data, &ctx) {
+    if let Ok(report) = audit(data, &ctx) {
         if report.passed() {
             assert!(report.signature.as_ref().is_none_or(|s| s.valid));
         }

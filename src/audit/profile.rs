@@ -171,7 +171,7 @@ pub struct Setting {
 }
 
 /// Judges a profile's bytes.
-pub fn check(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileError> {
+pub fn audit(bytes: &[u8], ctx: &Context<'_>) -> Result<ProfileReport, ProfileError> {
     if bytes.len() as u64 > crate::audit::MAX_FILE_BYTES {
         return Err(ProfileError::TooLarge(bytes.len()));
     }

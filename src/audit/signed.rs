@@ -92,7 +92,7 @@ pub fn unwrap(bytes: &[u8]) -> Result<Signed, SignedError> {
         })
         .collect();
     let signature = match sd.signer_infos.0.iter().next() {
-        Some(si) => check(si, &content, &certs),
+        Some(si) => verify_signer(si, &content, &certs),
         None => SignatureReport {
             valid: false,
             detail: "no signer info".to_owned(),
@@ -142,7 +142,7 @@ fn chunks(value: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn check(si: &SignerInfo, content: &[u8], certs: &[Vec<u8>]) -> SignatureReport {
+fn verify_signer(si: &SignerInfo, content: &[u8], certs: &[Vec<u8>]) -> SignatureReport {
     let digest_oid = si.digest_alg.oid.to_string();
     let digest = digest_name(&digest_oid).unwrap_or(&digest_oid).to_owned();
     let parsed: Vec<X509Certificate<'_>> = certs

@@ -48,7 +48,7 @@ pub fn run(action: &ProfileAction) -> ExitCode {
     let mut reports = Vec::new();
     for file in files {
         let judged = audit::read_bounded(file, MAX_FILE_BYTES).and_then(|bytes| {
-            profile::check(&bytes, &ctx).map_err(|source| FileError::Profile {
+            profile::audit(&bytes, &ctx).map_err(|source| FileError::Profile {
                 path: file.clone(),
                 source,
             })

@@ -71,7 +71,7 @@ pub fn table(views: &[FlowView]) -> String {
             }
             for a in &rep.attempts {
                 let mut lines = Vec::new();
-                a.details.text_lines(&mut lines);
+                a.facts.text_lines(&mut lines);
                 for l in lines {
                     let _ = writeln!(out, "    {l}");
                 }
@@ -174,7 +174,7 @@ mod tests {
 
     use super::*;
     use crate::outcome::{Finding, Reason};
-    use crate::probe::{Attempt, Details, Phases, ProbeReport};
+    use crate::probe::{Attempt, KindFacts, Phases, ProbeReport};
     use crate::text::xml_test::{HOSTILE, KEPT, KEPT_IN_ATTRIBUTE, parsed};
 
     fn view(name: &str, host: &str, last: Option<ProbeReport>) -> FlowView {
@@ -219,7 +219,7 @@ mod tests {
                     detail: finding.to_string(),
                     subject: None,
                 }],
-                details: Details::None,
+                facts: KindFacts::None,
             }],
         }
     }

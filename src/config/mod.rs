@@ -16,7 +16,7 @@ mod warning;
 pub mod web_config;
 
 pub use crate::kinds::ssh::SshPolicies;
-pub use crate::kinds::{CheckKind, CheckSpec};
+pub use crate::kinds::{KindId, KindSpec};
 pub use error::Collector;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{DEFAULT_PATH, Overrides, from_text, load, load_with_env, resolve_path};

@@ -88,7 +88,7 @@ impl RawFlow {
     pub fn take_tables(value: &mut toml::Value) -> BTreeMap<String, toml::Value> {
         let mut out = BTreeMap::new();
         if let toml::Value::Table(t) = value {
-            for name in crate::kinds::CheckKind::NAMES {
+            for name in crate::kinds::KindId::NAMES {
                 if let Some(v) = t.remove(*name) {
                     out.insert((*name).to_string(), v);
                 }

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::CheckSpec;
+use super::KindSpec;
 use crate::text::named_enum;
 
 /// The whole effective configuration.
@@ -238,7 +238,7 @@ pub struct Flow {
     pub to: String,
     pub host: Host,
     pub port: u16,
-    pub check: CheckSpec,
+    pub check: KindSpec,
     pub expect: Expect,
     pub interval: Duration,
     pub timeout: Duration,

@@ -12,7 +12,7 @@ use super::error::Collector;
 use super::raw::*;
 use super::types::*;
 use crate::analyze::pattern::{BytesPattern, Pattern};
-use crate::config::CheckSpec;
+use crate::config::KindSpec;
 use crate::text::printable;
 
 const TOP_KEYS: &[&str] = &[
@@ -671,7 +671,7 @@ fn flow(raw: RawFlow, key: &str, ctx: &FlowCtx, errs: &mut Collector) -> Option<
         Some(s) => ip_family(s, &format!("{key}.ip_family"), errs),
         None => ctx.defaults.map(|d| d.ip_family),
     };
-    let check = CheckSpec::validate(&raw, key, ctx, errs);
+    let check = KindSpec::validate(&raw, key, ctx, errs);
     if errs.errors.len() != before {
         return None;
     }

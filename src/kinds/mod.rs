@@ -9,7 +9,7 @@
 //! machinery knows: config validation, the probe wrapper (`probe::run`),
 //! the metrics registry, the `check` table, the status page and the API
 //! reach a kind only through it and the types [`kinds!`] generates from the
-//! list below ([`CheckKind`], [`CheckSpec`], [`Details`], the prepared
+//! list below ([`KindId`], [`KindSpec`], [`KindFacts`], the prepared
 //! state and every dispatch). Those dispatches match every kind by name, so
 //! a kind added to the list and left out of a place is a compile error, not
 //! a silent `_ =>`.
@@ -32,7 +32,7 @@ use crate::config::raw::RawFlow;
 use crate::config::validate::FlowCtx;
 use crate::metrics::{FamilySpec, KindRecorder};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckResult, Ctx};
+use crate::probe::{Ctx, ProbeResult};
 use crate::probe::{Phase, ProbeReport, Stores};
 
 #[macro_use]
@@ -98,7 +98,7 @@ pub trait Kind: Sized + 'static {
         ctx: &Ctx<'_>,
         addr: SocketAddr,
         state: &Self::State,
-    ) -> impl Future<Output = CheckResult> + Send;
+    ) -> impl Future<Output = ProbeResult> + Send;
 
     /// Fingerprints of the trust anchors behind the state, so a reload
     /// that changed them rebuilds the flow.

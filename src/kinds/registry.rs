@@ -11,37 +11,37 @@ macro_rules! kinds {
         $crate::text::named_enum! {
         /// The kind of check, as written in `check = "..."`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum CheckKind {
+        pub enum KindId {
             $( $variant = $name ),+
         }
         }
 
-        impl CheckKind {
+        impl KindId {
             /// Whether the kind's probe connects over TCP (`Kind::CONNECTS`).
             pub fn connects(self) -> bool {
                 match self {
-                    $( CheckKind::$variant => <$module::$ty as Kind>::CONNECTS ),+
+                    $( KindId::$variant => <$module::$ty as Kind>::CONNECTS ),+
                 }
             }
 
             /// The phase this kind's protocol is timed as, after `connect`.
             pub fn phase(self) -> Option<$crate::probe::Phase> {
                 match self {
-                    $( CheckKind::$variant => <$module::$ty as Kind>::PHASE ),+
+                    $( KindId::$variant => <$module::$ty as Kind>::PHASE ),+
                 }
             }
         }
 
         /// A flow's check with its validated settings.
         #[derive(Debug, Clone, PartialEq)]
-        pub enum CheckSpec {
+        pub enum KindSpec {
             $( $variant(Box<<$module::$ty as Kind>::Spec>) ),+
         }
 
-        impl CheckSpec {
-            pub fn kind(&self) -> CheckKind {
+        impl KindSpec {
+            pub fn kind(&self) -> KindId {
                 match self {
-                    $( CheckSpec::$variant(_) => CheckKind::$variant ),+
+                    $( KindSpec::$variant(_) => KindId::$variant ),+
                 }
             }
 
@@ -53,35 +53,35 @@ macro_rules! kinds {
             /// The trust stores the flow judges certificates against.
             pub fn trust(&self) -> Option<&[String]> {
                 match self {
-                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::trust(s) ),+
+                    $( KindSpec::$variant(s) => <$module::$ty as Kind>::trust(s) ),+
                 }
             }
 
             /// Whether the flow leaves its chains for others to read.
             pub fn captures_chains(&self) -> bool {
                 match self {
-                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::captures_chains(s) ),+
+                    $( KindSpec::$variant(s) => <$module::$ty as Kind>::captures_chains(s) ),+
                 }
             }
 
             /// The flow whose captured chain this flow reads.
             pub fn from_flow(&self) -> Option<&str> {
                 match self {
-                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::from_flow(s) ),+
+                    $( KindSpec::$variant(s) => <$module::$ty as Kind>::from_flow(s) ),+
                 }
             }
 
             /// The source flow and trust settings, for linking.
             pub(crate) fn chain_source(&mut self) -> Option<ChainSource<'_>> {
                 match self {
-                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::chain_source(s) ),+
+                    $( KindSpec::$variant(s) => <$module::$ty as Kind>::chain_source(s) ),+
                 }
             }
 
             /// The check's own table for `config show`: `(key, table)`.
             pub fn to_toml(&self) -> Option<(&'static str, toml::Table)> {
                 match self {
-                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::table(s).map(|t| ($name, t)) ),+
+                    $( KindSpec::$variant(s) => <$module::$ty as Kind>::table(s).map(|t| ($name, t)) ),+
                 }
             }
 
@@ -93,12 +93,12 @@ macro_rules! kinds {
                 key: &str,
                 ctx: &FlowCtx,
                 errs: &mut Collector,
-            ) -> Option<CheckSpec> {
+            ) -> Option<KindSpec> {
                 let name = raw.check.as_deref().unwrap_or("tcp");
-                let Some(kind) = CheckKind::parse(name) else {
+                let Some(kind) = KindId::parse(name) else {
                     errs.push(
                         format!("{key}.check"),
-                        format!("{name:?}: {}", CheckKind::expected()),
+                        format!("{name:?}: {}", KindId::expected()),
                     );
                     return None;
                 };
@@ -111,17 +111,17 @@ macro_rules! kinds {
                     }
                 }
                 match kind {
-                    $( CheckKind::$variant => <$module::$ty as Kind>::validate(
+                    $( KindId::$variant => <$module::$ty as Kind>::validate(
                         raw.tables.get($name), raw, key, ctx, errs,
-                    ).map(|s| CheckSpec::$variant(Box::new(s))) ),+
+                    ).map(|s| KindSpec::$variant(Box::new(s))) ),+
                 }
             }
         }
 
         /// Typed access to one kind's settings, facts and errors.
         pub trait Registered: Kind {
-            fn spec(c: &CheckSpec) -> Option<&Self::Spec>;
-            fn facts(d: &Details) -> Option<&Self::Facts>;
+            fn spec(c: &KindSpec) -> Option<&Self::Spec>;
+            fn facts(d: &KindFacts) -> Option<&Self::Facts>;
             fn error(c: &KindCause) -> Option<&Self::Error>;
             /// The kind's error as an attempt's cause.
             fn cause(e: Self::Error) -> $crate::probe::Cause;
@@ -129,11 +129,11 @@ macro_rules! kinds {
 
         $(
         impl Registered for $module::$ty {
-            fn spec(c: &CheckSpec) -> Option<&Self::Spec> {
-                if let CheckSpec::$variant(s) = c { Some(s) } else { None }
+            fn spec(c: &KindSpec) -> Option<&Self::Spec> {
+                if let KindSpec::$variant(s) = c { Some(s) } else { None }
             }
-            fn facts(d: &Details) -> Option<&Self::Facts> {
-                if let Details::$variant(f) = d { Some(f) } else { None }
+            fn facts(d: &KindFacts) -> Option<&Self::Facts> {
+                if let KindFacts::$variant(f) = d { Some(f) } else { None }
             }
             #[allow(irrefutable_let_patterns, unreachable_patterns)]
             fn error(c: &KindCause) -> Option<&Self::Error> {
@@ -158,7 +158,7 @@ macro_rules! kinds {
         /// `kind` tag (`"kind": "tls"`) next to the kind's own fields.
         #[derive(Debug, Clone, Default, Serialize)]
         #[serde(tag = "kind")]
-        pub enum Details {
+        pub enum KindFacts {
             /// Nothing beyond the reason and detail (a port check, a probe
             /// that failed before its protocol started).
             #[default]
@@ -167,9 +167,9 @@ macro_rules! kinds {
             $( #[serde(rename = $name)] $variant(Box<<$module::$ty as Kind>::Facts>) ),+
         }
 
-        impl Details {
+        impl KindFacts {
             pub fn is_none(&self) -> bool {
-                matches!(self, Details::None)
+                matches!(self, KindFacts::None)
             }
 
             /// The facts, when they are of kind `K`.
@@ -180,16 +180,16 @@ macro_rules! kinds {
             /// Lines for `flowprobe check` under the flow's row.
             pub fn text_lines(&self, out: &mut Vec<String>) {
                 match self {
-                    Details::None => {}
-                    $( Details::$variant(f) => <$module::$ty as Kind>::text_lines(f, out) ),+
+                    KindFacts::None => {}
+                    $( KindFacts::$variant(f) => <$module::$ty as Kind>::text_lines(f, out) ),+
                 }
             }
 
             /// The flow page's section for these facts.
             pub fn page_section(&self, now: i64) -> Option<maud::Markup> {
                 match self {
-                    Details::None => None,
-                    $( Details::$variant(f) => Some(<$module::$ty as Kind>::page_section(f, now)) ),+
+                    KindFacts::None => None,
+                    $( KindFacts::$variant(f) => Some(<$module::$ty as Kind>::page_section(f, now)) ),+
                 }
             }
         }
@@ -208,7 +208,7 @@ macro_rules! kinds {
                 board: &Arc<ChainBoard>,
             ) -> Result<Self, String> {
                 match &flow.check {
-                    $( CheckSpec::$variant(s) => <$module::$ty as Kind>::prepare(flow, s, stores, board)
+                    $( KindSpec::$variant(s) => <$module::$ty as Kind>::prepare(flow, s, stores, board)
                         .map(|st| KindState::$variant(Box::new(st))) ),+
                 }
             }
@@ -216,7 +216,7 @@ macro_rules! kinds {
             /// Probe one address. Every kind's future is boxed: inline,
             /// every probe would carry (and copy) the largest kind's state
             /// machine, tens of kilobytes.
-            pub async fn probe(&self, ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
+            pub async fn probe(&self, ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
                 match self {
                     $( KindState::$variant(s) => Box::pin(<$module::$ty as Kind>::probe(ctx, addr, s)).await ),+
                 }
@@ -258,7 +258,7 @@ macro_rules! kinds {
         impl FlowSeries {
             pub fn new(vecs: &KindVecs, flow: &Flow) -> Self {
                 match &flow.check {
-                    $( CheckSpec::$variant(s) => FlowSeries::$variant(
+                    $( KindSpec::$variant(s) => FlowSeries::$variant(
                         FixedSeries::new(&vecs.$module, flow, s.as_ref()),
                     ) ),+
                 }

@@ -11,8 +11,8 @@ mod report;
 pub(crate) mod run;
 pub mod stores;
 
-pub use crate::kinds::Details;
+pub use crate::kinds::KindFacts;
 pub use cause::Cause;
 pub use report::{Attempt, Phase, Phases, ProbeReport};
-pub use run::{CheckResult, Ctx, Failure, Prepared, Success, VantageNet, run};
+pub use run::{Ctx, Failure, Prepared, ProbeResult, Success, VantageNet, run};
 pub use stores::{Stores, load_stores};

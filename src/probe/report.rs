@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::cause::Cause;
-use crate::kinds::Details;
+use crate::kinds::KindFacts;
 use crate::outcome::{Finding, Reason};
 use crate::text::named_enum;
 
@@ -76,8 +76,9 @@ pub struct Attempt {
     pub cause: Option<Box<Cause>>,
     pub phases: Phases,
     pub findings: Vec<Finding>,
-    #[serde(skip_serializing_if = "Details::is_none")]
-    pub details: Details,
+    /// The kind's facts; `details` in JSON (beside `detail`, the sentence).
+    #[serde(rename = "details", skip_serializing_if = "KindFacts::is_none")]
+    pub facts: KindFacts,
 }
 
 /// The result of one probe of one flow.

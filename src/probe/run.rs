@@ -15,7 +15,7 @@ use super::cause::Cause;
 use super::report::{Attempt, Phase, Phases, ProbeReport};
 use super::stores::Stores;
 use crate::config::{Expect, Flow, Host, Vantage};
-use crate::kinds::{Details, KindState};
+use crate::kinds::{KindFacts, KindState};
 use crate::net::dns::Resolver;
 use crate::outcome::{Finding, Reason, verdict};
 use std::sync::Arc;
@@ -83,7 +83,7 @@ pub struct Failure {
     /// The typed error behind `reason` and `detail`, when one is known
     /// (boxed: a failure travels in every probe's future).
     pub cause: Option<Box<Cause>>,
-    pub details: Details,
+    pub facts: KindFacts,
     pub findings: Vec<Finding>,
 }
 
@@ -93,7 +93,7 @@ impl Failure {
             reason,
             detail: detail.into(),
             cause: None,
-            details: Details::None,
+            facts: KindFacts::None,
             findings: Vec::new(),
         }
     }
@@ -105,15 +105,15 @@ impl Failure {
     }
 }
 
-/// A check that completed; its findings decide the verdict.
+/// A probe that completed; its findings decide the verdict.
 #[derive(Debug, Default)]
 pub struct Success {
-    pub details: Details,
+    pub facts: KindFacts,
     pub findings: Vec<Finding>,
     pub detail: String,
 }
 
-pub type CheckResult = Result<Success, Failure>;
+pub type ProbeResult = Result<Success, Failure>;
 
 /// What a check kind gets for one address: the flow, the vantage and a
 /// clock that attributes time (and a budget overrun) to the phase running.
@@ -400,7 +400,7 @@ async fn attempt(
             cause: None,
             phases: ctx.phases(),
             findings: success.findings,
-            details: success.details,
+            facts: success.facts,
         },
         Ok(Err(failure)) => Attempt {
             address: addr,
@@ -409,7 +409,7 @@ async fn attempt(
             cause: failure.cause,
             phases: ctx.phases(),
             findings: failure.findings,
-            details: failure.details,
+            facts: failure.facts,
         },
         Err(_) => {
             let (reason, phases, detail, phase) = ctx.expire();
@@ -420,7 +420,7 @@ async fn attempt(
                 cause: Some(Box::new(Cause::Timeout { phase })),
                 phases,
                 findings: Vec::new(),
-                details: Details::None,
+                facts: KindFacts::None,
             }
         }
     }
@@ -429,7 +429,7 @@ async fn attempt(
 /// The flow's kind probes the address (`Kind::probe`, boxed by the
 /// registry so this future stays small). A forbidden flow only needs to
 /// know whether a connection can be made, whatever its check.
-async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
+async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
     if ctx.flow.expect == Expect::Closed {
         return crate::kinds::tcp::connected(ctx, addr).await;
     }

@@ -164,11 +164,11 @@ impl Filter {
             ),
         };
         if let Some(c) = &q.check
-            && crate::config::CheckKind::parse(c).is_none()
+            && crate::config::KindId::parse(c).is_none()
         {
             return Err(format!(
                 "check: {c:?}: expected one of {}",
-                crate::config::CheckKind::NAMES.join(", ")
+                crate::config::KindId::NAMES.join(", ")
             ));
         }
         let limit = q.limit.unwrap_or(default_limit);

@@ -330,7 +330,7 @@ fn fcpca_g2_is_built_in_and_a_configured_store_overrides_it() {
         .find(|f| f.name == "mobile-mdm-https")
         .expect("flow");
     let trust = match &https.check {
-        flowprobe::config::CheckSpec::Tls(t) => t.trust.clone(),
+        flowprobe::config::KindSpec::Tls(t) => t.trust.clone(),
         other => panic!("not TLS: {other:?}"),
     };
     assert_eq!(trust, ["fcpca-g2"]);
@@ -395,7 +395,7 @@ fn catalog_ocsp_flow_validates_when_enabled() {
     );
     assert_eq!(f.host.to_string(), "mdm.example.mil");
     let spec = match &f.check {
-        flowprobe::config::CheckSpec::Ocsp(s) => s,
+        flowprobe::config::KindSpec::Ocsp(s) => s,
         other => panic!("not ocsp: {other:?}"),
     };
     assert_eq!(spec.from_flow, "mobile-mdm-https");

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use flowprobe::config::{CheckSpec, Config, Overrides, load_with_env};
+use flowprobe::config::{Config, KindSpec, Overrides, load_with_env};
 
 fn load(dir: &Path, text: &str) -> Config {
     let p = support::write(dir, "flowprobe.toml", text);
@@ -20,7 +20,7 @@ fn load(dir: &Path, text: &str) -> Config {
 
 fn pace_of(c: &Config, flow: &str) -> Duration {
     match &c.flows.iter().find(|f| f.name == flow).expect("flow").check {
-        CheckSpec::Ssh(s) => s.pace,
+        KindSpec::Ssh(s) => s.pace,
         other => panic!("{flow} is not an ssh flow: {other:?}"),
     }
 }

@@ -118,7 +118,7 @@ fn value(line: Option<&&str>) -> Option<f64> {
 }
 
 fn crls(r: &ProbeReport) -> Vec<serde_json::Value> {
-    let d = serde_json::to_value(&r.attempts[0].details).expect("json");
+    let d = serde_json::to_value(&r.attempts[0].facts).expect("json");
     d["crls"].as_array().cloned().unwrap_or_default()
 }
 

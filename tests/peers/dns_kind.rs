@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flowprobe::kinds::dns::{Dns as DnsKind, DnsDetails, QueryError};
+use flowprobe::kinds::dns::{Dns as DnsKind, DnsFacts, QueryError};
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::{Level, Reason};
 use flowprobe::probe::{Phase, ProbeReport};
@@ -44,10 +44,10 @@ fn config(flows: &[String]) -> flowprobe::config::Config {
 }
 
 /// The typed facts of the probe's one attempt.
-fn facts(r: &ProbeReport) -> &DnsDetails {
+fn facts(r: &ProbeReport) -> &DnsFacts {
     assert_eq!(r.attempts.len(), 1, "one server address: {}", r.detail);
     r.attempts[0]
-        .details
+        .facts
         .get::<DnsKind>()
         .unwrap_or_else(|| panic!("dns facts: {}", r.detail))
 }
@@ -164,11 +164,11 @@ async fn dns_flows_ask_the_server_and_judge_the_answers() {
     assert!(known.phases.get(Phase::Dns).is_some(), "timed as dns");
     assert!(known.findings().next().is_none());
     let mut lines = Vec::new();
-    known.attempts[0].details.text_lines(&mut lines);
+    known.attempts[0].facts.text_lines(&mut lines);
     assert_eq!(lines.len(), 1, "one line per name: {lines:?}");
 
     // The JSON the API serves: tagged with the kind, typed fields.
-    let json = serde_json::to_value(&known.attempts[0].details).expect("json");
+    let json = serde_json::to_value(&known.attempts[0].facts).expect("json");
     assert_eq!(json["kind"], "dns");
     assert_eq!(json["names"][0]["queries"][0]["addresses"][0], "127.0.0.1");
     assert_eq!(json["names"][0]["reason"], "ok");

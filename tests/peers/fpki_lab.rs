@@ -197,7 +197,7 @@ async fn federal_profile_lab_paths_agree_with_openssl_and_pyhanko() {
     let mut wrong = Vec::new();
     for case in CASES {
         let r = &reports[case.name];
-        let d = serde_json::to_value(&r.attempts[0].details).expect("json");
+        let d = serde_json::to_value(&r.attempts[0].facts).expect("json");
         let anchor = &d["chain"]["anchors"][0];
         let verified = anchor["verified"].as_bool().unwrap_or(false);
         let openssl = openssl_verdict(lab, case);
@@ -223,7 +223,7 @@ async fn federal_profile_lab_paths_agree_with_openssl_and_pyhanko() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // The refusals name their rule.
     let rule = |name: &str| {
-        let d = serde_json::to_value(&reports[name].attempts[0].details).expect("json");
+        let d = serde_json::to_value(&reports[name].attempts[0].facts).expect("json");
         d["chain"]["anchors"][0]["violation"]["rule"].clone()
     };
     assert_eq!(rule("outside-dn-common-explicit"), "name_constraints");

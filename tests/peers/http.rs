@@ -43,7 +43,7 @@ fn config(flows: &[String]) -> flowprobe::config::Config {
 }
 
 fn details(r: &ProbeReport) -> serde_json::Value {
-    serde_json::to_value(&r.attempts[0].details).expect("json")
+    serde_json::to_value(&r.attempts[0].facts).expect("json")
 }
 
 fn metrics_text(c: &flowprobe::config::Config, reports: &BTreeMap<String, ProbeReport>) -> String {

@@ -332,12 +332,12 @@ ocsp = {{ from_flow = "{from}"{extra} }}
 }
 
 fn responses(r: &ProbeReport) -> Vec<serde_json::Value> {
-    let d = serde_json::to_value(&r.attempts[0].details).expect("json");
+    let d = serde_json::to_value(&r.attempts[0].facts).expect("json");
     d["responses"].as_array().cloned().unwrap_or_default()
 }
 
 fn staple(r: &ProbeReport) -> serde_json::Value {
-    let d = serde_json::to_value(&r.attempts[0].details).expect("json");
+    let d = serde_json::to_value(&r.attempts[0].facts).expect("json");
     d["ocsp_staple"].clone()
 }
 

@@ -62,7 +62,7 @@ struct FlowprobeSsh {
 }
 
 /// The facts of the first flow's first attempt (the only place that knows
-/// the JSON's shape: `flows[].last.attempts[].details`).
+/// the JSON's shape: `flows[].last.attempts[].facts`).
 fn details(json: &str) -> serde_json::Value {
     let v: serde_json::Value =
         serde_json::from_str(json).unwrap_or_else(|e| panic!("check JSON: {e}\n{json}"));

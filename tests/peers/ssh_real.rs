@@ -404,8 +404,8 @@ ssh = {{ policy = "stig", host_key = ["ecdsa-sha2-nistp256"], software = "^Dropb
     let d = r
         .attempts
         .iter()
-        .find_map(|a| match &a.details {
-            flowprobe::probe::Details::Ssh(d) => Some(d),
+        .find_map(|a| match &a.facts {
+            flowprobe::probe::KindFacts::Ssh(d) => Some(d),
             _ => None,
         })
         .expect("ssh facts");

@@ -105,7 +105,7 @@ tls = {{ trust = ["lab"], server_name = "mdm.lab.test" }}
 }
 
 fn details(r: &ProbeReport) -> serde_json::Value {
-    serde_json::to_value(&r.attempts[0].details).expect("json")
+    serde_json::to_value(&r.attempts[0].facts).expect("json")
 }
 
 fn anchor_file(dir: &Path, anchor: &CertificateDer<'static>) -> PathBuf {

@@ -5,7 +5,7 @@
 use flowprobe_testkit as support;
 
 use flowprobe::analyze::chain::{ChainPolicy, ChainReport, OrderRule, analyze};
-use flowprobe::kinds::tls::{TlsClient, TlsError, TlsFacts, TlsFailure, TlsParams, findings};
+use flowprobe::kinds::tls::{Negotiated, TlsClient, TlsError, TlsFailure, TlsParams, findings};
 use flowprobe::outcome::{Level, Reason, verdict};
 use flowprobe::wire::tls::Version;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
@@ -31,7 +31,7 @@ fn client() -> TlsClient {
 
 /// One probe: handshake, then the chain judged against both stores.
 struct Probe {
-    handshake: Result<TlsFacts, TlsFailure>,
+    handshake: Result<Negotiated, TlsFailure>,
     chain: ChainReport,
 }
 

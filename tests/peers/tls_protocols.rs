@@ -16,10 +16,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use flowprobe::analyze::tls_policy::{Breach, Family, ProtocolJudgement, Reply, TlsPolicy};
-use flowprobe::kinds::tls::protocols::{ProtocolDetails, ProtocolState};
+use flowprobe::kinds::tls::protocols::{ProtocolFacts, ProtocolState};
 use flowprobe::kinds::tls::settings::ProtocolSpec;
 use flowprobe::outcome::{Level, Reason};
-use flowprobe::probe::{Details, ProbeReport};
+use flowprobe::probe::{KindFacts, ProbeReport};
 use flowprobe::wire::tls::{HRR_RANDOM, Version};
 use support::servers::openssl_server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -128,12 +128,12 @@ fn assert_oracle_agrees(addr: std::net::SocketAddr, j: &ProtocolJudgement) {
     }
 }
 
-fn protocols(report: &ProbeReport) -> &ProtocolDetails {
+fn protocols(report: &ProbeReport) -> &ProtocolFacts {
     report
         .attempts
         .iter()
-        .find_map(|a| match &a.details {
-            Details::Tls(t) => t.protocols.as_deref(),
+        .find_map(|a| match &a.facts {
+            KindFacts::Tls(t) => t.protocols.as_deref(),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no protocol details: {report:#?}"))
@@ -1172,7 +1172,7 @@ tls = { protocol_interval = "1h" }
          [[flow]]\nname = \"a\"\nfrom = \"administrators\"\nto = \"mdm\"\nport = 443\ncheck = \"tls\"\n\
          tls = { protocol_policy = \"site\", protocol_interval = \"10m\" }\n",
     );
-    let flowprobe::config::CheckSpec::Tls(spec) = &ok.flows[0].check else {
+    let flowprobe::config::KindSpec::Tls(spec) = &ok.flows[0].check else {
         panic!("tls");
     };
     let p = spec.protocol.as_ref().expect("protocol spec");

@@ -42,7 +42,7 @@ pub struct RevokedCert {
 
 /// What a CRL says and how it was judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CrlFacts {
+pub struct CrlJudgement {
     /// `der` or `pem`.
     pub format: &'static str,
     pub issuer: String,
@@ -103,7 +103,7 @@ pub fn judge(
     issuers: &[Known<'_>],
     now: SystemTime,
     margin: Duration,
-) -> Result<CrlFacts, String> {
+) -> Result<CrlJudgement, String> {
     let (der, format) = decode(bytes)?;
     let crl = Crl::parse(&der)
         .map_err(|e| format!("not a CRL (DER or PEM): {e}; got {}", looks_like(bytes)))?;
@@ -238,7 +238,7 @@ pub fn judge(
         });
     }
 
-    Ok(CrlFacts {
+    Ok(CrlJudgement {
         format,
         issuer,
         issuer_cn,

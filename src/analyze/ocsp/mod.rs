@@ -58,7 +58,7 @@ pub enum StapleMode {
 
 /// What one OCSP response says about one certificate and how it was judged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct OcspFacts {
+pub struct OcspJudgement {
     /// `good`, `revoked` or `unknown`; `None` when no answer for this
     /// certificate could be read.
     pub status: Option<&'static str>,
@@ -76,7 +76,7 @@ pub struct OcspFacts {
     pub findings: Vec<Finding>,
 }
 
-impl OcspFacts {
+impl OcspJudgement {
     /// The `flowprobe_ocsp_status` value, when a status was read.
     pub fn status_code(&self) -> Option<u8> {
         Some(match self.status? {
@@ -200,7 +200,7 @@ fn signer(
     Err(tried.join("; "))
 }
 
-fn invalid(facts: &mut OcspFacts, detail: String) {
+fn invalid(facts: &mut OcspJudgement, detail: String) {
     facts
         .findings
         .push(Finding::new(Reason::OcspInvalid, Level::Fail, detail));
@@ -216,8 +216,8 @@ pub fn judge(
     issuer: &[u8],
     now: SystemTime,
     what: &str,
-) -> OcspFacts {
-    let mut facts = OcspFacts::default();
+) -> OcspJudgement {
+    let mut facts = OcspJudgement::default();
     let now_s = unix_secs(now);
     let (c, i) = match (parse(cert), parse(issuer)) {
         (Ok(c), Ok(i)) => (c, i),
@@ -250,7 +250,7 @@ pub fn judge(
 
 /// `facts` closed with the one finding that makes the response unusable:
 /// nothing after it can be judged.
-fn refused(mut facts: OcspFacts, what: &str, detail: String) -> OcspFacts {
+fn refused(mut facts: OcspJudgement, what: &str, detail: String) -> OcspJudgement {
     invalid(&mut facts, format!("OCSP for {what}: {detail}"));
     facts
 }
@@ -303,7 +303,7 @@ fn answer_about<'a>(
 /// Who signed the response; the response is valid only when someone
 /// entitled to did.
 fn record_signer(
-    facts: &mut OcspFacts,
+    facts: &mut OcspJudgement,
     basic: &BasicOcspResponse,
     tbs: &[u8],
     issuer: &X509Certificate<'_>,
@@ -323,7 +323,7 @@ fn record_signer(
 }
 
 /// The certificate's status, and a finding when it is revoked or unknown.
-fn record_status(facts: &mut OcspFacts, single: &SingleResponse, serial: &[u8], what: &str) {
+fn record_status(facts: &mut OcspJudgement, single: &SingleResponse, serial: &[u8], what: &str) {
     // A status from an unverified response is reported, not believed.
     let level = if facts.valid {
         Level::Fail
@@ -366,7 +366,7 @@ fn record_status(facts: &mut OcspFacts, single: &SingleResponse, serial: &[u8], 
 }
 
 /// Freshness: thisUpdate <= now < nextUpdate.
-fn record_freshness(facts: &mut OcspFacts, single: &SingleResponse, now_s: i64, what: &str) {
+fn record_freshness(facts: &mut OcspJudgement, single: &SingleResponse, now_s: i64, what: &str) {
     let this = single.this_update.0.to_unix_duration().as_secs() as i64;
     let next = single
         .next_update
@@ -447,7 +447,7 @@ pub fn rank(reason: Reason) -> u8 {
 /// A stapled response's findings under the flow's mode: `None` is no
 /// staple. Revoked and invalid staples always fail (a client that checks
 /// would refuse the handshake); under `warn`, stale and unknown ones warn.
-pub fn staple_findings(mode: StapleMode, facts: Option<&OcspFacts>) -> Vec<Finding> {
+pub fn staple_findings(mode: StapleMode, facts: Option<&OcspJudgement>) -> Vec<Finding> {
     match (mode, facts) {
         (StapleMode::Off, _) => Vec::new(),
         (StapleMode::Require, None) => vec![Finding::new(

@@ -20,7 +20,7 @@ fn at(year_secs: u64) -> SystemTime {
 const DEC_2026: u64 = 1_796_860_800;
 const JAN_2030: u64 = 1_893_456_000;
 
-fn reasons(f: &OcspFacts) -> Vec<(Reason, Level)> {
+fn reasons(f: &OcspJudgement) -> Vec<(Reason, Level)> {
     f.findings.iter().map(|x| (x.reason, x.level)).collect()
 }
 
@@ -189,16 +189,16 @@ fn request_names_the_certificate_the_responder_answered_for() {
 
 #[test]
 fn staple_modes() {
-    let stale_unknown = OcspFacts {
+    let stale_unknown = OcspJudgement {
         findings: vec![
             Finding::new(Reason::OcspUnknown, Level::Fail, "u"),
             Finding::new(Reason::OcspStale, Level::Fail, "s"),
         ],
-        ..OcspFacts::default()
+        ..OcspJudgement::default()
     };
-    let revoked = OcspFacts {
+    let revoked = OcspJudgement {
         findings: vec![Finding::new(Reason::Revoked, Level::Fail, "r")],
-        ..OcspFacts::default()
+        ..OcspJudgement::default()
     };
     let levels = |mode, f| -> Vec<(Reason, Level)> {
         staple_findings(mode, f)

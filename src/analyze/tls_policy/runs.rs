@@ -226,7 +226,7 @@ mod tests {
             check = \"tls\"\ntls = { protocol_policy = \"stig\" }\n";
         let c = crate::config::from_text("t.toml", text, &Default::default(), Default::default())
             .expect("config");
-        let crate::config::CheckSpec::Tls(spec) = &c.flows[0].check else {
+        let crate::config::KindSpec::Tls(spec) = &c.flows[0].check else {
             panic!("tls");
         };
         spec.protocol.as_ref().expect("protocol").interval

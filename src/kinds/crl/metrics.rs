@@ -53,7 +53,7 @@ pub const FAMILIES: &[&FamilySpec] = &[
 /// probe with facts replaces them, so a CRL no longer served loses its
 /// series (there is never a sentinel date).
 pub fn record(rec: &KindRecorder<'_>, report: &ProbeReport) {
-    let Some(c) = report.attempts.iter().find_map(|a| a.details.get::<Crl>()) else {
+    let Some(c) = report.attempts.iter().find_map(|a| a.facts.get::<Crl>()) else {
         return;
     };
     let mut next: Vec<Entry> = Vec::new();

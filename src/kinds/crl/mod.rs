@@ -3,7 +3,7 @@
 //! and revocation of the captured path (`analyze::crl`).
 //!
 //! - `settings.rs`: `[flow.crl]`;
-//! - `probe.rs`: the probe and its facts ([`CrlDetails`]);
+//! - `probe.rs`: the probe and its facts ([`CrlFacts`]);
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported.
 
 pub mod metrics;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use maud::Markup;
 
-pub use probe::{CrlDetails, CrlEntry, CrlState};
+pub use probe::{CrlEntry, CrlFacts, CrlState};
 pub use settings::CrlSpec;
 
 use super::{ChainSource, Kind};
@@ -25,7 +25,7 @@ use crate::config::validate::FlowCtx;
 use crate::config::{Collector, Flow};
 use crate::metrics::{FamilySpec, KindRecorder};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckResult, Ctx, Phase, ProbeReport, Stores};
+use crate::probe::{Ctx, Phase, ProbeReport, ProbeResult, Stores};
 
 /// The `crl` kind.
 pub struct Crl;
@@ -33,7 +33,7 @@ pub struct Crl;
 impl Kind for Crl {
     type Spec = CrlSpec;
     type State = CrlState;
-    type Facts = CrlDetails;
+    type Facts = CrlFacts;
     type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Http);
@@ -62,8 +62,8 @@ impl Kind for Crl {
         CrlState::new(flow, spec, stores, Arc::clone(board))
     }
 
-    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckResult {
-        probe::check(ctx, addr, state).await
+    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> ProbeResult {
+        probe::run(ctx, addr, state).await
     }
 
     fn anchors(state: &CrlState) -> Vec<[u8; 32]> {
@@ -86,11 +86,11 @@ impl Kind for Crl {
         })
     }
 
-    fn text_lines(facts: &CrlDetails, out: &mut Vec<String>) {
+    fn text_lines(facts: &CrlFacts, out: &mut Vec<String>) {
         out.extend(facts.crls.iter().map(show::line));
     }
 
-    fn page_section(facts: &CrlDetails, now: i64) -> Markup {
+    fn page_section(facts: &CrlFacts, now: i64) -> Markup {
         maud::html! { section.check.crl { h2 { "CRLs" } (show::section(facts, now)) } }
     }
 

@@ -17,16 +17,16 @@ use serde::Serialize;
 
 use super::settings::CrlSpec;
 use crate::analyze::chain::ChainReport;
-use crate::analyze::crl::{self as judge, CrlFacts, Known};
+use crate::analyze::crl::{self as judge, CrlJudgement, Known};
 use crate::config::Flow;
 use crate::config::Target;
-use crate::kinds::Details;
-use crate::kinds::http::HttpDetails;
+use crate::kinds::KindFacts;
+use crate::kinds::http::HttpFacts;
 use crate::kinds::http::client::{self, FetchOpts};
 use crate::outcome::{Finding, Level, Reason, Subject, verdict};
 use crate::probe::Stores;
 use crate::probe::board::{Captured, ChainBoard};
-use crate::probe::{CheckResult, Ctx, Success};
+use crate::probe::{Ctx, ProbeResult, Success};
 
 /// What a CRL flow prepares once: its settings, the anchors that may sign
 /// CRLs, and the board it reads chains from.
@@ -81,9 +81,9 @@ pub struct CrlEntry {
     /// Chain positions whose CRL Distribution Points name this URL.
     pub listed_by: Vec<usize>,
     /// What was fetched (after rewrite and redirects).
-    pub http: HttpDetails,
+    pub http: HttpFacts,
     /// Facts of the CRL; `None` when it was not fetched or not a CRL.
-    pub crl: Option<CrlFacts>,
+    pub crl: Option<CrlJudgement>,
     /// This CRL's verdict.
     pub reason: Reason,
     pub detail: String,
@@ -91,7 +91,7 @@ pub struct CrlEntry {
 
 /// CRL facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct CrlDetails {
+pub struct CrlFacts {
     pub from_flow: Option<String>,
     /// When the `from_flow` chain used was captured (Unix seconds).
     pub chain_captured_at: Option<f64>,
@@ -213,7 +213,7 @@ async fn judge_off_runtime(
     captured: Option<Arc<Captured>>,
     state: &CrlState,
     now: SystemTime,
-) -> Result<CrlFacts, String> {
+) -> Result<CrlJudgement, String> {
     let margin = state.spec.stale_margin;
     if body.len() <= INLINE_JUDGE_MAX {
         return judge_with(&body, captured.as_deref(), &state.issuers, now, margin);
@@ -233,7 +233,7 @@ fn judge_with(
     issuers: &[(String, CertificateDer<'static>)],
     now: SystemTime,
     margin: std::time::Duration,
-) -> Result<CrlFacts, String> {
+) -> Result<CrlJudgement, String> {
     let chain_ders: &[CertificateDer<'static>] =
         captured.map_or(&[], |c| c.certificates.as_slice());
     let origins: Vec<String> = (0..chain_ders.len())
@@ -260,7 +260,7 @@ fn judge_with(
     judge::judge(body, &chain, &issuers, now, margin)
 }
 
-pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckResult {
+pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> ProbeResult {
     let spec = &state.spec;
     let captured = spec.from_flow.as_deref().and_then(|f| state.board.get(f));
     let mut findings = Vec::new();
@@ -318,7 +318,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckRe
                     url: s.url,
                     source: s.source,
                     listed_by: s.listed_by,
-                    http: HttpDetails::default(),
+                    http: HttpFacts::default(),
                     crl: None,
                     reason: Reason::CrlMissing,
                     detail: e,
@@ -327,9 +327,9 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckRe
             }
         };
         let fetched_url = target.url();
-        let mut http = HttpDetails {
+        let mut http = HttpFacts {
             url: fetched_url.clone(),
-            ..HttpDetails::default()
+            ..HttpFacts::default()
         };
         let (crl, mine) = match client::fetch(ctx, addr, target, &opts).await {
             Err(e) => {
@@ -409,7 +409,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> CheckRe
     Ok(Success {
         detail,
         findings,
-        details: Details::Crl(Box::new(CrlDetails {
+        facts: KindFacts::Crl(Box::new(CrlFacts {
             from_flow: spec.from_flow.clone(),
             chain_captured_at: captured.as_ref().map(|c| crate::text::unix_secs_f64(c.at)),
             crls: entries,

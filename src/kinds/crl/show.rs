@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{CrlDetails, CrlEntry};
+use super::{CrlEntry, CrlFacts};
 use crate::outcome::Reason;
 use crate::text::{rfc3339, utc};
 
@@ -44,7 +44,7 @@ pub(super) fn line(e: &CrlEntry) -> String {
 }
 
 /// One CRL's cells: issuer, dates, signature, revocations, entries.
-fn crl_cells(c: Option<&crate::analyze::crl::CrlFacts>, now: i64) -> [String; 5] {
+fn crl_cells(c: Option<&crate::analyze::crl::CrlJudgement>, now: i64) -> [String; 5] {
     let Some(c) = c else {
         return Default::default();
     };
@@ -84,7 +84,7 @@ fn crl_cells(c: Option<&crate::analyze::crl::CrlFacts>, now: i64) -> [String; 5]
     ]
 }
 
-pub(super) fn section(d: &CrlDetails, now: i64) -> Markup {
+pub(super) fn section(d: &CrlFacts, now: i64) -> Markup {
     html! {
         @if let Some(f) = &d.from_flow {
             p {

@@ -20,7 +20,7 @@ pub const FAMILIES: &[&FamilySpec] = &[&ANSWERS];
 /// series per name and record asked, so the set only changes with the
 /// settings.
 pub fn record(rec: &KindRecorder<'_>, report: &ProbeReport) {
-    let Some(d) = report.attempts.iter().find_map(|a| a.details.get::<Dns>()) else {
+    let Some(d) = report.attempts.iter().find_map(|a| a.facts.get::<Dns>()) else {
         return;
     };
     let mut next: Vec<Entry> = Vec::with_capacity(d.names.len() * 2);

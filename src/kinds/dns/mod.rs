@@ -7,7 +7,7 @@
 //! - `exchange.rs`: the queries, sent straight to the server over UDP
 //!   from the vantage's source address and interface (TCP when an answer
 //!   is truncated), never through a resolver;
-//! - `probe.rs`: the judgement, the reasons, the facts ([`DnsDetails`]);
+//! - `probe.rs`: the judgement, the reasons, the facts ([`DnsFacts`]);
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported
 //!   (`flowprobe_dns_answers`).
 //!
@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use maud::Markup;
 
-pub use probe::{DnsDetails, DnsState, NameFacts, QueryError, QueryFacts};
+pub use probe::{DnsFacts, DnsState, NameFacts, QueryError, QueryFacts};
 pub use settings::{DnsSpec, RecordChoice};
 
 use super::Kind;
@@ -33,7 +33,7 @@ use crate::config::validate::FlowCtx;
 use crate::config::{Collector, Flow};
 use crate::metrics::{FamilySpec, KindRecorder};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckResult, Ctx, Phase, ProbeReport, Stores};
+use crate::probe::{Ctx, Phase, ProbeReport, ProbeResult, Stores};
 
 /// The `dns` kind.
 pub struct Dns;
@@ -41,7 +41,7 @@ pub struct Dns;
 impl Kind for Dns {
     type Spec = DnsSpec;
     type State = DnsState;
-    type Facts = DnsDetails;
+    type Facts = DnsFacts;
     type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Dns);
@@ -71,15 +71,15 @@ impl Kind for Dns {
         DnsState::new(spec).map_err(|e| format!("flow {:?}: {e}", flow.name))
     }
 
-    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> CheckResult {
-        probe::check(ctx, addr, state).await
+    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> ProbeResult {
+        probe::run(ctx, addr, state).await
     }
 
-    fn text_lines(facts: &DnsDetails, out: &mut Vec<String>) {
+    fn text_lines(facts: &DnsFacts, out: &mut Vec<String>) {
         out.extend(facts.names.iter().map(show::line));
     }
 
-    fn page_section(facts: &DnsDetails, _now: i64) -> Markup {
+    fn page_section(facts: &DnsFacts, _now: i64) -> Markup {
         maud::html! { section.check.dns { h2 { "DNS" } (show::section(facts)) } }
     }
 

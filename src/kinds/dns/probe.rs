@@ -1,5 +1,5 @@
 //! The probe: ask the flow's server for every name, judge each answer,
-//! and report the answers as facts ([`DnsDetails`]).
+//! and report the answers as facts ([`DnsFacts`]).
 //!
 //! Reasons (the closed set of `outcome::Reason`; this kind adds none):
 //!
@@ -22,9 +22,9 @@ use serde::Serialize;
 
 use super::exchange::{self, Outcome, Question};
 use super::settings::{DnsSpec, MAX_ANSWERS};
-use crate::kinds::Details;
+use crate::kinds::KindFacts;
 use crate::outcome::{Finding, Level, Reason, reason_suffix, verdict};
-use crate::probe::{CheckResult, Ctx, Failure, Phase, Success};
+use crate::probe::{Ctx, Failure, Phase, ProbeResult, Success};
 use crate::text::named_enum;
 
 /// What a load prepares once: the questions of every probe.
@@ -60,7 +60,7 @@ impl DnsState {
 /// The facts of one probe of one server address, for `/api/v1/flows`,
 /// `check --output json`, the page and `flowprobe_dns_answers`.
 #[derive(Debug, Clone, Serialize)]
-pub struct DnsDetails {
+pub struct DnsFacts {
     /// The server asked (the flow's target and port).
     pub server: SocketAddr,
     /// One entry per name, in `names` order.
@@ -124,7 +124,7 @@ fn reserve(budget: Duration) -> Duration {
     (budget / 20).clamp(Duration::from_millis(10), Duration::from_millis(200))
 }
 
-pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> CheckResult {
+pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> ProbeResult {
     let now = tokio::time::Instant::now();
     let budget = ctx.deadline.saturating_duration_since(now);
     let stop = ctx.deadline - reserve(budget).min(budget / 2);
@@ -159,7 +159,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> CheckRe
     Ok(Success {
         detail,
         findings,
-        details: Details::Dns(Box::new(details)),
+        facts: KindFacts::Dns(Box::new(details)),
     })
 }
 
@@ -170,7 +170,7 @@ pub(super) fn judge(
     spec: &DnsSpec,
     questions: &[Question],
     outcomes: Vec<Outcome>,
-) -> (DnsDetails, Vec<Finding>) {
+) -> (DnsFacts, Vec<Finding>) {
     let per_name = spec.record.types().len();
     let mut findings = Vec::new();
     let mut names = Vec::with_capacity(spec.names.len());
@@ -195,7 +195,7 @@ pub(super) fn judge(
             queries,
         });
     }
-    (DnsDetails { server, names }, findings)
+    (DnsFacts { server, names }, findings)
 }
 
 fn judge_one(

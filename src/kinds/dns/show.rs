@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{DnsDetails, NameFacts, QueryFacts};
+use super::{DnsFacts, NameFacts, QueryFacts};
 use crate::outcome::{Reason, reason_suffix};
 
 /// `dns mdm.example.test: A 192.0.2.10 (NOERROR, 1.20 ms); AAAA none (NOERROR, 0.91 ms)`
@@ -66,7 +66,7 @@ fn ms(secs: f64) -> String {
     }
 }
 
-pub(super) fn section(d: &DnsDetails) -> Markup {
+pub(super) fn section(d: &DnsFacts) -> Markup {
     html! {
         p { "Asked " code { (d.server) } " directly, from the vantage." }
         div.scroll role="region" aria-label="DNS answers" tabindex="0" {
@@ -151,7 +151,7 @@ mod tests {
     /// escapes it (names are validated, but the page must not rely on it).
     #[test]
     fn the_section_escapes_by_construction() {
-        let d = DnsDetails {
+        let d = DnsFacts {
             server: "127.0.0.1:53".parse().expect("addr"),
             names: vec![NameFacts {
                 name: "<b>x</b>".into(),

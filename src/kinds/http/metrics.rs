@@ -1,7 +1,7 @@
 //! The HTTP status series, shared by every kind that makes HTTP exchanges
 //! (`http`, and the CRL and OCSP fetches).
 
-use super::{Http, HttpDetails};
+use super::{Http, HttpFacts};
 use crate::metrics::{Entry, FamilySpec, KindRecorder};
 use crate::probe::ProbeReport;
 
@@ -17,7 +17,7 @@ pub const FAMILIES: &[&FamilySpec] = &[&STATUS];
 /// 2xx, else the first one; none when no response arrived.
 pub fn status<'a>(
     rec: &KindRecorder<'_>,
-    fetches: impl IntoIterator<Item = &'a HttpDetails>,
+    fetches: impl IntoIterator<Item = &'a HttpFacts>,
     out: &mut Vec<Entry>,
 ) {
     let statuses: Vec<u16> = fetches.into_iter().filter_map(|h| h.status).collect();
@@ -35,7 +35,7 @@ pub fn status<'a>(
 /// they were; a probe with facts replaces them, so a status no longer
 /// served loses its series (there is never a sentinel).
 pub fn record(rec: &KindRecorder<'_>, report: &ProbeReport) {
-    let Some(h) = report.attempts.iter().find_map(|a| a.details.get::<Http>()) else {
+    let Some(h) = report.attempts.iter().find_map(|a| a.facts.get::<Http>()) else {
         return;
     };
     let mut next = Vec::new();

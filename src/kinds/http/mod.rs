@@ -4,7 +4,7 @@
 //! - `settings.rs`: `[flow.http]`;
 //! - `client.rs`: the bounded HTTP client, which the `crl` and `ocsp`
 //!   kinds use for their fetches too;
-//! - `probe.rs`: the probe and its facts ([`HttpDetails`]);
+//! - `probe.rs`: the probe and its facts ([`HttpFacts`]);
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported
 //!   (the status series serves `crl` and `ocsp` as well).
 
@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use maud::Markup;
 
-pub use probe::{HttpDetails, flow_target};
+pub use probe::{HttpFacts, flow_target};
 pub use settings::HttpSpec;
 
 use super::Kind;
@@ -28,7 +28,7 @@ use crate::config::validate::FlowCtx;
 use crate::config::{Collector, Flow};
 use crate::metrics::{FamilySpec, KindRecorder};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckResult, Ctx, Phase, ProbeReport, Stores};
+use crate::probe::{Ctx, Phase, ProbeReport, ProbeResult, Stores};
 
 /// The `http` kind.
 pub struct Http;
@@ -36,7 +36,7 @@ pub struct Http;
 impl Kind for Http {
     type Spec = HttpSpec;
     type State = HttpSpec;
-    type Facts = HttpDetails;
+    type Facts = HttpFacts;
     type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Http);
@@ -65,11 +65,11 @@ impl Kind for Http {
         Ok(spec.clone())
     }
 
-    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckResult {
-        probe::check(ctx, addr, spec).await
+    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> ProbeResult {
+        probe::run(ctx, addr, spec).await
     }
 
-    fn page_section(facts: &HttpDetails, _now: i64) -> Markup {
+    fn page_section(facts: &HttpFacts, _now: i64) -> Markup {
         maud::html! { section.check.http { h2 { "HTTP" } (show::section(facts)) } }
     }
 

@@ -9,13 +9,13 @@ use serde::Serialize;
 use super::client::{self, FetchOpts, Hop};
 use super::settings::HttpSpec;
 use crate::config::Target;
-use crate::kinds::Details;
+use crate::kinds::KindFacts;
 use crate::outcome::{Finding, Level, Reason, verdict};
-use crate::probe::{CheckResult, Ctx, Failure, Success};
+use crate::probe::{Ctx, Failure, ProbeResult, Success};
 
 /// HTTP facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct HttpDetails {
+pub struct HttpFacts {
     /// The first URL requested.
     pub url: String,
     /// The URL that gave the final answer (after redirects).
@@ -42,7 +42,7 @@ pub fn flow_target(ctx: &Ctx<'_>, path: &str) -> Target {
     }
 }
 
-pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckResult {
+pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> ProbeResult {
     let start = flow_target(ctx, &spec.path);
     let url = start.url();
     let opts = FetchOpts {
@@ -107,7 +107,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckRes
             Ok(Success {
                 detail,
                 findings,
-                details: Details::Http(Box::new(HttpDetails {
+                facts: KindFacts::Http(Box::new(HttpFacts {
                     url,
                     final_url: r.url,
                     status: Some(r.status),
@@ -124,7 +124,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> CheckRes
             detail: format!("{addr}: {}", e.detail),
             cause: e.cause,
             findings: vec![Finding::new(e.reason, Level::Fail, e.detail.clone())],
-            details: Details::Http(Box::new(HttpDetails {
+            facts: KindFacts::Http(Box::new(HttpFacts {
                 url,
                 final_url: e.url,
                 status: e.status,

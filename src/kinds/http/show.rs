@@ -2,9 +2,9 @@
 
 use maud::{Markup, html};
 
-use super::HttpDetails;
+use super::HttpFacts;
 
-pub(super) fn section(d: &HttpDetails) -> Markup {
+pub(super) fn section(d: &HttpFacts) -> Markup {
     html! {
         dl.facts {
             dt { "URL" } dd { (d.url) }

@@ -14,7 +14,7 @@
 //! good answer never hides a bad one.
 
 use super::Ocsp;
-use crate::analyze::ocsp::{self, OcspFacts};
+use crate::analyze::ocsp::{self, OcspJudgement};
 use crate::kinds::http::metrics as http_series;
 use crate::metrics::{Entry, FamilySpec, KindRecorder};
 use crate::outcome::Level;
@@ -51,7 +51,7 @@ pub const FAMILIES: &[&FamilySpec] = &[&STATUS, &VALID, &THIS_UPDATE, &NEXT_UPDA
 /// A probe without facts (DNS failed, budget ran out) leaves the series as
 /// they were.
 pub fn record(rec: &KindRecorder<'_>, report: &ProbeReport) {
-    let Some(o) = report.attempts.iter().find_map(|a| a.details.get::<Ocsp>()) else {
+    let Some(o) = report.attempts.iter().find_map(|a| a.facts.get::<Ocsp>()) else {
         return;
     };
     let mut next: Vec<Entry> = Vec::new();
@@ -68,7 +68,7 @@ pub fn record(rec: &KindRecorder<'_>, report: &ProbeReport) {
 
 /// How bad an answer is for its series: lower is worse (the rank of its
 /// worst failing finding; a clean answer last).
-fn badness(facts: &OcspFacts) -> u8 {
+fn badness(facts: &OcspJudgement) -> u8 {
     facts
         .findings
         .iter()
@@ -81,9 +81,9 @@ fn badness(facts: &OcspFacts) -> u8 {
 /// The worst of the answers `(position, facts)` for each position, the
 /// earlier one on a tie.
 pub fn worst<'a>(
-    answers: impl IntoIterator<Item = (usize, &'a OcspFacts)>,
-) -> BTreeMap<usize, &'a OcspFacts> {
-    let mut out: BTreeMap<usize, &OcspFacts> = BTreeMap::new();
+    answers: impl IntoIterator<Item = (usize, &'a OcspJudgement)>,
+) -> BTreeMap<usize, &'a OcspJudgement> {
+    let mut out: BTreeMap<usize, &OcspJudgement> = BTreeMap::new();
     for (position, facts) in answers {
         let kept = out.entry(position).or_insert(facts);
         if badness(facts) < badness(kept) {
@@ -100,7 +100,7 @@ pub fn entries(
     n: &str,
     position: usize,
     source: &str,
-    facts: &OcspFacts,
+    facts: &OcspJudgement,
     out: &mut Vec<Entry>,
 ) {
     let labels = vec![
@@ -126,15 +126,15 @@ mod tests {
     use super::*;
     use crate::outcome::{Finding, Reason};
 
-    fn answer(valid: bool, status: &'static str, fail: Option<Reason>) -> OcspFacts {
-        OcspFacts {
+    fn answer(valid: bool, status: &'static str, fail: Option<Reason>) -> OcspJudgement {
+        OcspJudgement {
             status: Some(status),
             valid,
             findings: fail
                 .map(|r| Finding::new(r, Level::Fail, "x"))
                 .into_iter()
                 .collect(),
-            ..OcspFacts::default()
+            ..OcspJudgement::default()
         }
     }
 

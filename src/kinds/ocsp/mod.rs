@@ -3,7 +3,7 @@
 //! freshness, status (`analyze::ocsp`).
 //!
 //! - `settings.rs`: `[flow.ocsp]`;
-//! - `probe.rs`: the probe and its facts ([`OcspDetails`]);
+//! - `probe.rs`: the probe and its facts ([`OcspFacts`]);
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported.
 
 pub mod metrics;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use maud::Markup;
 
-pub use probe::{OcspDetails, OcspEntry, OcspState};
+pub use probe::{OcspEntry, OcspFacts, OcspState};
 pub use settings::OcspSpec;
 
 use super::{ChainSource, Kind};
@@ -25,7 +25,7 @@ use crate::config::validate::FlowCtx;
 use crate::config::{Collector, Flow};
 use crate::metrics::{FamilySpec, KindRecorder};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckResult, Ctx, Phase, ProbeReport, Stores};
+use crate::probe::{Ctx, Phase, ProbeReport, ProbeResult, Stores};
 
 /// The `ocsp` kind.
 pub struct Ocsp;
@@ -33,7 +33,7 @@ pub struct Ocsp;
 impl Kind for Ocsp {
     type Spec = OcspSpec;
     type State = OcspState;
-    type Facts = OcspDetails;
+    type Facts = OcspFacts;
     type Error = super::NoCause;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Http);
@@ -62,8 +62,8 @@ impl Kind for Ocsp {
         OcspState::new(flow, spec, stores, Arc::clone(board))
     }
 
-    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> CheckResult {
-        probe::check(ctx, addr, state).await
+    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> ProbeResult {
+        probe::run(ctx, addr, state).await
     }
 
     fn anchors(state: &OcspState) -> Vec<[u8; 32]> {
@@ -86,11 +86,11 @@ impl Kind for Ocsp {
         })
     }
 
-    fn text_lines(facts: &OcspDetails, out: &mut Vec<String>) {
+    fn text_lines(facts: &OcspFacts, out: &mut Vec<String>) {
         out.extend(facts.responses.iter().map(show::line));
     }
 
-    fn page_section(facts: &OcspDetails, _now: i64) -> Markup {
+    fn page_section(facts: &OcspFacts, _now: i64) -> Markup {
         show::section(facts)
     }
 

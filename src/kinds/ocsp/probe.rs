@@ -19,16 +19,16 @@ use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
 use super::settings::OcspSpec;
-use crate::analyze::ocsp::{self as judge, OcspFacts};
+use crate::analyze::ocsp::{self as judge, OcspJudgement};
 use crate::config::Flow;
 use crate::config::Target;
-use crate::kinds::Details;
-use crate::kinds::http::HttpDetails;
+use crate::kinds::KindFacts;
+use crate::kinds::http::HttpFacts;
 use crate::kinds::http::client::{self, FetchOpts, Post};
 use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::Stores;
 use crate::probe::board::{Captured, ChainBoard};
-use crate::probe::{CheckResult, Ctx, Success};
+use crate::probe::{Ctx, ProbeResult, Success};
 
 /// At most this many certificates of a chain are asked about, and this
 /// many responders per certificate: a hostile chain cannot make a probe
@@ -87,16 +87,16 @@ pub struct OcspEntry {
     /// `config` or `discovered`.
     pub source: &'static str,
     /// What was fetched (after rewrite and redirects).
-    pub http: HttpDetails,
+    pub http: HttpFacts,
     /// The judged answer; `None` when none arrived.
-    pub response: Option<OcspFacts>,
+    pub response: Option<OcspJudgement>,
     pub reason: Reason,
     pub detail: String,
 }
 
 /// OCSP facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct OcspDetails {
+pub struct OcspFacts {
     pub from_flow: String,
     /// When the `from_flow` chain used was captured (Unix seconds).
     pub chain_captured_at: Option<f64>,
@@ -175,7 +175,7 @@ fn questions<'a>(
     out
 }
 
-pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> CheckResult {
+pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> ProbeResult {
     let spec = &state.spec;
     let captured = state.board.get(&spec.from_flow);
     let mut findings = Vec::new();
@@ -217,7 +217,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> CheckR
                 serial: q.serial.clone(),
                 url: url.clone(),
                 source,
-                http: HttpDetails::default(),
+                http: HttpFacts::default(),
                 response: None,
                 reason: Reason::Ok,
                 detail: String::new(),
@@ -297,7 +297,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> CheckR
             crate::outcome::reason_suffix(reason)
         ),
         findings,
-        details: Details::Ocsp(Box::new(OcspDetails {
+        facts: KindFacts::Ocsp(Box::new(OcspFacts {
             from_flow: spec.from_flow.clone(),
             chain_captured_at: captured.as_ref().map(|c| crate::text::unix_secs_f64(c.at)),
             responses: entries,

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{OcspDetails, OcspEntry};
+use super::{OcspEntry, OcspFacts};
 use crate::outcome::Reason;
 
 /// One line per answer under the flow in `flowprobe check`.
@@ -32,7 +32,7 @@ pub(super) fn line(e: &OcspEntry) -> String {
 }
 
 /// The flow page's section.
-pub(super) fn section(d: &OcspDetails) -> Markup {
+pub(super) fn section(d: &OcspFacts) -> Markup {
     html! {
         section.check.ocsp {
             h2 { "OCSP" }

@@ -69,7 +69,7 @@ impl FixedSeries<SshSpec> for Series {
 }
 
 pub fn record(rec: &KindRecorder<'_>, s: Option<&Series>, report: &ProbeReport) {
-    let details = report.attempts.iter().find_map(|a| a.details.get::<Ssh>());
+    let details = report.attempts.iter().find_map(|a| a.facts.get::<Ssh>());
     if let Some(Series(kinds)) = s {
         for (kind, g) in kinds {
             let n = details.map_or(0, |d| d.judgement.violation_count(*kind));

@@ -4,7 +4,7 @@
 //! `PerSourcePenalties` never refuses the vantage.
 //!
 //! - `settings.rs`: `[flow.ssh]` and the custom `[ssh_policy.NAME]` tables;
-//! - `probe.rs`: the probe and its facts ([`SshDetails`]); `refusal.rs`
+//! - `probe.rs`: the probe and its facts ([`SshFacts`]); `refusal.rs`
 //!   explains a server that closes before its banner;
 //! - `pace/`: the process-wide pacer;
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported.
@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use maud::Markup;
 
-pub use probe::SshDetails;
+pub use probe::SshFacts;
 pub use settings::{SshPolicies, SshSpec};
 
 use super::Kind;
@@ -30,7 +30,7 @@ use crate::config::validate::FlowCtx;
 use crate::config::{Collector, Flow};
 use crate::metrics::{FamilySpec, KindRecorder};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckResult, Ctx, Phase, ProbeReport, Stores};
+use crate::probe::{Ctx, Phase, ProbeReport, ProbeResult, Stores};
 
 /// The `ssh` kind.
 pub struct Ssh;
@@ -38,7 +38,7 @@ pub struct Ssh;
 impl Kind for Ssh {
     type Spec = SshSpec;
     type State = SshSpec;
-    type Facts = SshDetails;
+    type Facts = SshFacts;
     type Error = crate::wire::ssh::SshWireError;
     type Series = metrics::Series;
     const PHASE: Option<Phase> = Some(Phase::Ssh);
@@ -67,11 +67,11 @@ impl Kind for Ssh {
         Ok(spec.clone())
     }
 
-    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> CheckResult {
-        probe::check(ctx, addr, spec).await
+    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> ProbeResult {
+        probe::run(ctx, addr, spec).await
     }
 
-    fn page_section(facts: &SshDetails, _now: i64) -> Markup {
+    fn page_section(facts: &SshFacts, _now: i64) -> Markup {
         maud::html! { section.check.ssh { h2 { "SSH" } (show::section(facts)) } }
     }
 

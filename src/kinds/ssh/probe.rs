@@ -15,14 +15,14 @@ use serde::Serialize;
 
 use crate::analyze::ssh_policy::{self, SshJudgement};
 use crate::config::ssh_pace::reserve;
-use crate::kinds::{Details, Registered};
+use crate::kinds::{KindFacts, Registered};
 use crate::outcome::{Reason, verdict};
-use crate::probe::{CheckResult, Ctx, Failure, Phase, Success};
+use crate::probe::{Ctx, Failure, Phase, ProbeResult, Success};
 use crate::wire::ssh::{WireLimits, exchange};
 
 /// SSH facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct SshDetails {
+pub struct SshFacts {
     pub protocol: String,
     pub software: String,
     pub comments: Option<String>,
@@ -30,7 +30,7 @@ pub struct SshDetails {
     pub judgement: SshJudgement,
 }
 
-pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> CheckResult {
+pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> ProbeResult {
     let waited = wait_for_pace(ctx, addr, spec.pace).await?;
     let mut stream = ctx.connect(addr).await?;
     let limits = WireLimits::default();
@@ -94,7 +94,7 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> CheckResu
     Ok(Success {
         detail,
         findings,
-        details: Details::Ssh(Box::new(SshDetails {
+        facts: KindFacts::Ssh(Box::new(SshFacts {
             protocol: hello.protocol,
             software: hello.software,
             comments: hello.comments,

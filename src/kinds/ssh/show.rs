@@ -3,9 +3,9 @@
 
 use maud::{Markup, html};
 
-use super::SshDetails;
+use super::SshFacts;
 
-pub(super) fn section(d: &SshDetails) -> Markup {
+pub(super) fn section(d: &SshFacts) -> Markup {
     let j = &d.judgement;
     html! {
         dl.facts {

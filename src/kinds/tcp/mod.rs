@@ -12,7 +12,7 @@ use crate::config::raw::RawFlow;
 use crate::config::validate::{FlowCtx, check_table};
 use crate::config::{Collector, Flow};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckResult, Ctx, Phase, Stores, Success};
+use crate::probe::{Ctx, Phase, ProbeResult, Stores, Success};
 
 /// The `tcp` kind.
 pub struct Tcp;
@@ -71,13 +71,13 @@ impl Kind for Tcp {
         Ok(())
     }
 
-    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, _state: &()) -> CheckResult {
+    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, _state: &()) -> ProbeResult {
         connected(ctx, addr).await
     }
 }
 
 /// Connect and close, never sending a byte.
-pub async fn connected(ctx: &Ctx<'_>, addr: SocketAddr) -> CheckResult {
+pub async fn connected(ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
     let stream = ctx.connect_only(addr).await?;
     drop(stream);
     Ok(Success {

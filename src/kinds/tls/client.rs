@@ -42,7 +42,7 @@ pub struct TlsParams {
 
 /// What a successful handshake negotiated and what the server sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFacts {
+pub struct Negotiated {
     /// `TLSv1.2` or `TLSv1.3`.
     pub version: String,
     /// IANA-style name, e.g. `TLS13_AES_256_GCM_SHA384`.
@@ -121,7 +121,7 @@ impl TlsClient {
     }
 
     /// Runs one handshake over `tcp`, then sends close_notify.
-    pub async fn handshake(&self, tcp: impl Into<StampedStream>) -> Result<TlsFacts, TlsFailure> {
+    pub async fn handshake(&self, tcp: impl Into<StampedStream>) -> Result<Negotiated, TlsFailure> {
         let tcp = tcp.into();
         let _turn = self.in_flight.lock().await;
         self.recorder.reset();
@@ -140,7 +140,7 @@ impl TlsClient {
         };
         let (_, conn) = stream.get_ref();
         let version = conn.protocol_version();
-        let facts = TlsFacts {
+        let facts = Negotiated {
             version: version_name(version),
             cipher_suite: conn
                 .negotiated_cipher_suite()

@@ -212,7 +212,7 @@ pub fn record(rec: &KindRecorder<'_>, s: Option<&Series>, report: &ProbeReport) 
         return;
     };
     record_protocols(rec, s, report);
-    let details = report.attempts.iter().find_map(|a| a.details.get::<Tls>());
+    let details = report.attempts.iter().find_map(|a| a.facts.get::<Tls>());
     let chain = details.and_then(|d| d.chain.as_ref());
     for (store, g) in &s.verified {
         let ok = chain.is_some_and(|c| c.anchors().iter().any(|a| &a.store == store && a.verified));
@@ -286,7 +286,7 @@ fn record_protocols(rec: &KindRecorder<'_>, s: &Series, report: &ProbeReport) {
     let Some(p) = report
         .attempts
         .iter()
-        .find_map(|a| a.details.get::<Tls>()?.protocols.as_deref())
+        .find_map(|a| a.facts.get::<Tls>()?.protocols.as_deref())
     else {
         return;
     };

@@ -8,7 +8,7 @@
 //!   `[tls_policy.NAME]` tables;
 //! - `client.rs` (with `recorder.rs`, `error.rs`): the rustls client,
 //!   built once per flow;
-//! - `probe.rs`: the probe and its facts ([`TlsDetails`]); `oversized.rs`
+//! - `probe.rs`: the probe and its facts ([`TlsFacts`]); `oversized.rs`
 //!   reads a certificate message over rustls's limit, `staple.rs` judges
 //!   the staple, `protocols.rs` runs the protocol enumeration;
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported.
@@ -30,10 +30,12 @@ use std::sync::Arc;
 
 use maud::Markup;
 
-pub use client::{CLIENT_AUTH_VERDICT_WAIT, TlsClient, TlsFacts, TlsFailure, TlsParams, findings};
+pub use client::{
+    CLIENT_AUTH_VERDICT_WAIT, Negotiated, TlsClient, TlsFailure, TlsParams, findings,
+};
 pub use error::{RUSTLS_HANDSHAKE_LIMIT, TlsError};
 pub use policy_settings::TlsPolicies;
-pub use probe::{TlsDetails, TlsState};
+pub use probe::{TlsFacts, TlsState};
 pub use settings::TlsSpec;
 
 use super::Kind;
@@ -42,7 +44,7 @@ use crate::config::validate::FlowCtx;
 use crate::config::{Collector, Flow};
 use crate::metrics::{FamilySpec, KindRecorder};
 use crate::probe::board::ChainBoard;
-use crate::probe::{CheckResult, Ctx, Phase, ProbeReport, Stores};
+use crate::probe::{Ctx, Phase, ProbeReport, ProbeResult, Stores};
 
 /// The `tls` kind.
 pub struct Tls;
@@ -50,7 +52,7 @@ pub struct Tls;
 impl Kind for Tls {
     type Spec = TlsSpec;
     type State = TlsState;
-    type Facts = TlsDetails;
+    type Facts = TlsFacts;
     type Error = TlsError;
     type Series = metrics::Series;
     const PHASE: Option<Phase> = Some(Phase::Tls);
@@ -79,8 +81,8 @@ impl Kind for Tls {
         TlsState::new(flow, spec, stores)
     }
 
-    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
-        probe::check(ctx, addr, state).await
+    async fn probe(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> ProbeResult {
+        probe::run(ctx, addr, state).await
     }
 
     fn anchors(state: &TlsState) -> Vec<[u8; 32]> {
@@ -95,11 +97,11 @@ impl Kind for Tls {
         true
     }
 
-    fn text_lines(facts: &TlsDetails, out: &mut Vec<String>) {
+    fn text_lines(facts: &TlsFacts, out: &mut Vec<String>) {
         show::text_lines(facts, out);
     }
 
-    fn page_section(facts: &TlsDetails, now: i64) -> Markup {
+    fn page_section(facts: &TlsFacts, now: i64) -> Markup {
         maud::html! { section.check.tls { h2 { "TLS" } (show::section(facts, now)) } }
     }
 

@@ -15,17 +15,17 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObjec
 use serde::Serialize;
 
 use super::oversized::{self, OversizedFacts};
-use super::protocols::{self, ProtocolDetails, ProtocolState};
+use super::protocols::{self, ProtocolFacts, ProtocolState};
 use super::settings::{ClientAuth, TlsSpec};
 use super::{TlsClient, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
 use crate::config::{Flow, Host};
-use crate::kinds::{Details, Registered};
+use crate::kinds::{KindFacts, Registered};
 use crate::outcome::{Finding, Level, Reason, verdict};
 use crate::probe::Phase;
 use crate::probe::Stores;
-use crate::probe::{CheckResult, Ctx, Failure, Success};
+use crate::probe::{Ctx, Failure, ProbeResult, Success};
 
 /// What a TLS flow prepares once: its client configuration, its stores and
 /// its chain cache.
@@ -42,7 +42,7 @@ pub struct TlsState {
 
 /// TLS facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct TlsDetails {
+pub struct TlsFacts {
     pub server_name: String,
     pub version: Option<String>,
     pub cipher_suite: Option<String>,
@@ -58,7 +58,7 @@ pub struct TlsDetails {
     /// What the server accepts (versions, weak suites) by the flow's
     /// `protocol_policy`: the last enumeration, reported on every probe.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocols: Option<Box<ProtocolDetails>>,
+    pub protocols: Option<Box<ProtocolFacts>>,
     /// The stapled OCSP response and its judgement (completed handshakes
     /// with `tls.ocsp_staple` other than "off"; `null` when none arrived).
     pub ocsp_staple: Option<super::staple::Staple>,
@@ -159,8 +159,8 @@ impl TlsState {
         server_name: String,
         client_cert_requested: bool,
         chain: Option<ChainReport>,
-    ) -> Details {
-        Details::Tls(Box::new(TlsDetails {
+    ) -> KindFacts {
+        KindFacts::Tls(Box::new(TlsFacts {
             server_name,
             version: None,
             cipher_suite: None,
@@ -194,14 +194,14 @@ impl TlsState {
 /// The handshake and its judgement, then, for a flow with a
 /// `protocol_policy` whose server took the connection, the protocol
 /// enumeration's (kept or fresh) result and findings.
-pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
+pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> ProbeResult {
     let result = handshake_check(ctx, addr, state).await;
     let Some(protocols) = &state.protocols else {
         return result;
     };
     let reached = match &result {
         Ok(_) => true,
-        Err(f) => matches!(f.details, Details::Tls(_)),
+        Err(f) => matches!(f.facts, KindFacts::Tls(_)),
     };
     if !reached {
         return result;
@@ -220,14 +220,14 @@ pub async fn check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckRe
 
 /// Adds the enumeration's findings, accepted versions and facts.
 fn with_protocols(
-    result: CheckResult,
-    mut report: ProtocolDetails,
+    result: ProbeResult,
+    mut report: ProtocolFacts,
     actions: Vec<crate::outcome::Action>,
-) -> CheckResult {
+) -> ProbeResult {
     // Apple ATS also judges the server certificate a device is shown.
     let leaf = match &result {
-        Ok(s) => leaf_facts(&s.details),
-        Err(f) => leaf_facts(&f.details),
+        Ok(s) => leaf_facts(&s.facts),
+        Err(f) => leaf_facts(&f.facts),
     };
     let judgements = std::iter::once(&mut report.judgement).chain(report.other_policies.iter_mut());
     let mut found = Vec::new();
@@ -246,8 +246,8 @@ fn with_protocols(
     } else {
         format!("; accepts {}", accepted.join(", "))
     };
-    let attach = |details: &mut Details| {
-        if let Details::Tls(d) = details {
+    let attach = |details: &mut KindFacts| {
+        if let KindFacts::Tls(d) = details {
             d.protocols = Some(Box::new(report));
         }
     };
@@ -260,20 +260,20 @@ fn with_protocols(
             if before == Reason::Ok && after != Reason::Ok {
                 s.detail.push_str(&crate::outcome::reason_suffix(after));
             }
-            attach(&mut s.details);
+            attach(&mut s.facts);
             Ok(s)
         }
         Err(mut f) => {
             f.findings.extend(found);
             f.detail.push_str(&clause);
-            attach(&mut f.details);
+            attach(&mut f.facts);
             Err(f)
         }
     }
 }
 
 /// The server certificate's facts, when the handshake got that far.
-fn leaf_facts(details: &Details) -> Option<&crate::analyze::chain::CertFacts> {
+fn leaf_facts(details: &KindFacts) -> Option<&crate::analyze::chain::CertFacts> {
     details
         .get::<super::Tls>()?
         .chain
@@ -282,7 +282,7 @@ fn leaf_facts(details: &Details) -> Option<&crate::analyze::chain::CertFacts> {
         .first()
 }
 
-async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> CheckResult {
+async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> ProbeResult {
     let tcp = ctx.connect(addr).await?;
     let (tcp, stamps) = StampedStream::new(tcp);
     let result = ctx
@@ -327,7 +327,7 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
             Ok(Success {
                 detail,
                 findings: found,
-                details: Details::Tls(Box::new(TlsDetails {
+                facts: KindFacts::Tls(Box::new(TlsFacts {
                     server_name,
                     version: Some(facts.version),
                     cipher_suite: Some(facts.cipher_suite),
@@ -365,7 +365,7 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
                     crate::outcome::reason_suffix(reason)
                 ),
                 findings: found,
-                details: state.unfinished(server_name, true, chain),
+                facts: state.unfinished(server_name, true, chain),
             })
         }
         Err(mut failure) => {
@@ -400,14 +400,14 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> C
                 matches!(failure.error, super::TlsError::ClientCertRequired { .. }),
                 chain,
             );
-            if let Details::Tls(d) = &mut details {
+            if let KindFacts::Tls(d) = &mut details {
                 d.oversized = oversized;
             }
             Err(Failure {
                 reason,
                 detail: format!("{addr}: {}", failure.error),
                 cause: Some(Box::new(<super::Tls as Registered>::cause(failure.error))),
-                details,
+                facts: details,
                 findings: found,
             })
         }

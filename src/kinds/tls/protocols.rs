@@ -38,7 +38,7 @@ pub struct ProtocolState {
 
 /// What a probe reports: the last enumeration and its judgement.
 #[derive(Debug, Clone, Serialize)]
-pub struct ProtocolDetails {
+pub struct ProtocolFacts {
     /// The judgement by the flow's first policy (its metrics and detail
     /// line follow it).
     #[serde(flatten)]
@@ -84,7 +84,7 @@ impl ProtocolState {
         vantage: &Vantage,
         until: Instant,
         timeout: Duration,
-    ) -> ProtocolDetails {
+    ) -> ProtocolFacts {
         // Two attempts of one flow (both address families) take turns:
         // the second reports what the first found.
         let mut runs = self.runs.lock().await;
@@ -121,7 +121,7 @@ impl ProtocolState {
             .policies
             .iter()
             .map(|p| tls_policy::judge(scan, p));
-        ProtocolDetails {
+        ProtocolFacts {
             judgement: judgements
                 .next()
                 .unwrap_or_else(|| tls_policy::judge(scan, policy)),

@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use super::TlsDetails;
+use super::TlsFacts;
 use crate::analyze::chain::{AnchorResult, CertFacts, Culprit, StructuralReport, Violation};
 use crate::analyze::tls_policy::sentences;
 use crate::kinds::show::path_line;
@@ -12,7 +12,7 @@ use crate::outcome::Reason;
 use crate::text::{rfc3339, utc};
 
 /// The lines under a TLS flow's row.
-pub(super) fn text_lines(t: &TlsDetails, out: &mut Vec<String>) {
+pub(super) fn text_lines(t: &TlsFacts, out: &mut Vec<String>) {
     if let Some(c) = &t.chain {
         out.push(format!("validated at {}", rfc3339(c.validated_at)));
     }
@@ -299,7 +299,7 @@ fn store_path(chain: &StructuralReport, a: &AnchorResult, now: i64) -> Markup {
 
 /// The handshake, the sent chain as a path per trust store, and the
 /// protocol policies' verdicts.
-pub(super) fn section(d: &TlsDetails, now: i64) -> Markup {
+pub(super) fn section(d: &TlsFacts, now: i64) -> Markup {
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "none".to_string());
     html! {
         h3 { "Handshake" }
@@ -359,7 +359,7 @@ fn protocol_facts(j: &crate::analyze::tls_policy::ProtocolJudgement) -> String {
 }
 
 /// Each protocol policy's verdict on the last enumeration.
-fn protocols(p: &super::protocols::ProtocolDetails) -> Markup {
+fn protocols(p: &super::protocols::ProtocolFacts) -> Markup {
     html! {
         h3 { "Protocol policies" }
         table {

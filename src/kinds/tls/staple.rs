@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
-use crate::analyze::ocsp::{self, OcspFacts, StapleMode};
+use crate::analyze::ocsp::{self, OcspJudgement, StapleMode};
 use crate::analyze::trust::TrustStore;
 use crate::outcome::{Finding, Level, Reason};
 
@@ -17,7 +17,7 @@ pub struct Staple {
     pub bytes: usize,
     /// Subject of the certificate the response was checked against.
     pub issuer: Option<String>,
-    pub response: Option<OcspFacts>,
+    pub response: Option<OcspJudgement>,
 }
 
 impl Staple {

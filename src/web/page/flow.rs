@@ -120,7 +120,7 @@ fn attempt(a: &Attempt, n: usize, of: usize, now: i64) -> Markup {
             p { (a.detail) }
             (phases(&a.phases))
         }
-        @if let Some(section) = a.details.page_section(now) {
+        @if let Some(section) = a.facts.page_section(now) {
             (section)
         }
     }
