@@ -134,8 +134,8 @@ fn probes_per_flow(text: &str) -> BTreeMap<String, f64> {
     out
 }
 
-/// Every flow's last (reason, detail), from `/api/v1/flows`.
-fn reasons(ns: &Netns) -> BTreeMap<String, (String, String)> {
+/// Every flow's last (reason, detail, cause), from `/api/v1/flows`.
+fn reasons(ns: &Netns) -> BTreeMap<String, (String, String, serde_json::Value)> {
     let (status, body) = get(ns, "GET", "/api/v1/flows").expect("api answers");
     assert_eq!(status, 200);
     let j: serde_json::Value = serde_json::from_str(&body).expect("json");
@@ -150,6 +150,7 @@ fn reasons(ns: &Netns) -> BTreeMap<String, (String, String)> {
                 (
                     last["reason"].as_str().unwrap_or("pending").to_string(),
                     last["detail"].as_str().unwrap_or_default().to_string(),
+                    last["cause"].clone(),
                 ),
             )
         })
@@ -204,7 +205,7 @@ fn thousands_of_dropped_flows_in_flight_miss_no_start() {
     );
     let r = reasons(&ns);
     assert_eq!(r.len(), 4000);
-    for (name, (reason, detail)) in &r {
+    for (name, (reason, detail, _)) in &r {
         let want = if name.starts_with("dropped") {
             "filtered"
         } else {
@@ -238,8 +239,8 @@ fn a_small_descriptor_limit_sheds_as_resource_and_recovers_after_reload() {
     // later, and shed on their next start): a moment with every last
     // outcome `resource` is normal, so look until one batch's `filtered`
     // shows.
-    let count = |r: &BTreeMap<String, (String, String)>, want: &str| {
-        r.values().filter(|(reason, _)| reason == want).count()
+    let count = |r: &BTreeMap<String, (String, String, serde_json::Value)>, want: &str| {
+        r.values().filter(|(reason, ..)| reason == want).count()
     };
     let r = wait_for(Duration::from_secs(15), || {
         let r = reasons(&ns);
@@ -257,11 +258,12 @@ fn a_small_descriptor_limit_sheds_as_resource_and_recovers_after_reload() {
     });
     assert!(count(&r, "resource") > 0, "flows beyond the budget: {r:?}");
     assert_eq!(count(&r, "resource") + count(&r, "filtered"), 500, "{r:?}");
-    let (_, detail) = r
+    let (_, detail, cause) = r
         .values()
-        .find(|(reason, _)| reason == "resource")
+        .find(|(reason, ..)| reason == "resource")
         .expect("a shed flow");
-    assert!(detail.contains("no probe slot"), "{detail}");
+    assert_eq!(cause["stage"], "slot", "{detail}");
+    assert_eq!(cause["limit"].as_f64(), Some(limit), "{cause}");
     // Fewer flows: the limit is no longer the problem.
     let few = open(20, &[acceptor.port]);
     std::fs::write(&cfg, flows_config(&few, "2s", "1s")).expect("rewrite");
@@ -269,7 +271,7 @@ fn a_small_descriptor_limit_sheds_as_resource_and_recovers_after_reload() {
     assert_eq!(status, 200, "{body}");
     let all_ok = wait_for(Duration::from_secs(15), || {
         let r = reasons(&ns);
-        (r.len() == 20 && r.values().all(|(reason, _)| reason == "ok")).then_some(())
+        (r.len() == 20 && r.values().all(|(reason, ..)| reason == "ok")).then_some(())
     });
     assert!(all_ok.is_some(), "after reload: {:?}", reasons(&ns));
     assert!(matches!(d.0.try_wait(), Ok(None)), "still running");

@@ -14,7 +14,7 @@ use flowprobe::config::Severity;
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
 use flowprobe::probe::plan::{build_nets, prepare};
-use flowprobe::probe::{Phases, ProbeReport};
+use flowprobe::probe::{Cause, Phases, ProbeReport};
 use flowprobe::schedule::{Prober, SHED_AFTER, Scheduler, TICK, spread_offset};
 use flowprobe::state::State;
 use tokio::time::Instant;
@@ -189,7 +189,11 @@ async fn the_in_flight_cap_holds_and_starts_beyond_it_are_shed_as_resource() {
     assert!(!shed_flows.is_empty());
     for r in shed_flows {
         assert!(!r.up, "a shed probe is down");
-        assert!(r.detail.contains("of 3 in use"), "{}", r.detail);
+        assert!(
+            matches!(r.cause.as_deref(), Some(Cause::Slot { used: 3, limit: 3 })),
+            "{:?}",
+            r.cause
+        );
     }
 }
 

@@ -7,6 +7,7 @@
 //! {"stage": "dns", "error": "no_address", "name": "mdm.example", "family": "IPv6"}
 //! {"stage": "connect", "error": "refused", "addr": "192.0.2.7:443"}
 //! {"stage": "timeout", "phase": "tls"}
+//! {"stage": "slot", "used": 3, "limit": 3}
 //! {"stage": "tls", "error": "version", "detail": "..."}
 //! {"stage": "ssh", "error": "closed_before_banner", "close": "fin", "notice": null}
 //! ```
@@ -44,6 +45,10 @@ pub enum Cause {
         #[serde(skip_serializing_if = "Option::is_none")]
         phase: Option<Phase>,
     },
+    /// No probe slot came free in time, so no probe was made (`resource`):
+    /// `used` of the `limit` slots (the file-descriptor budget or
+    /// `defaults.max_in_flight`) were taken.
+    Slot { used: usize, limit: usize },
     /// The kind's own protocol; its `stage` is the kind's name.
     #[serde(untagged)]
     Kind(KindCause),
@@ -117,6 +122,10 @@ mod tests {
         assert_eq!(
             json(Cause::Timeout { phase: None }),
             json!({"stage": "timeout"})
+        );
+        assert_eq!(
+            json(Cause::Slot { used: 3, limit: 3 }),
+            json!({"stage": "slot", "used": 3, "limit": 3})
         );
     }
 

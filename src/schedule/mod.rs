@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::outcome::Reason;
-use crate::probe::{self, Phases, Prepared, ProbeReport, VantageNet};
+use crate::probe::{self, Cause, Phases, Prepared, ProbeReport, VantageNet};
 use crate::state::{FlowKey, FlowSlot, State};
 
 mod slots;
@@ -353,7 +353,10 @@ impl Scheduler {
 /// `resource`, saying what was full.
 fn shed_report(busy: Busy) -> ProbeReport {
     ProbeReport {
-        cause: None,
+        cause: Some(Box::new(Cause::Slot {
+            used: busy.used,
+            limit: busy.limit,
+        })),
         reason: Reason::Resource,
         up: false,
         detail: format!(

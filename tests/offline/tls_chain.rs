@@ -912,12 +912,18 @@ fn valid_path_plus_an_expired_superseded_cross_certificate_passes_with_a_chain_e
     assert!(report.order_ok());
     assert_eq!(report.extras(), [5]);
     assert_eq!(reasons(&report, Level::Warn), [Reason::ChainExtra]);
-    assert!(
-        report.findings[0].detail.starts_with(
-            "position 5 (DoD Root CA 3, issuer DoD Interoperability Root CA 2, serial 4001, notAfter "
+    assert_eq!(
+        report.findings[0].subject,
+        Some(Subject::Certificate { position: 5 })
+    );
+    let cross = &report.certificates[5];
+    assert_eq!(
+        (
+            cross.subject_cn.as_str(),
+            cross.issuer_cn.as_str(),
+            cross.serial.as_str()
         ),
-        "{}",
-        report.findings[0].detail
+        ("DoD Root CA 3", "DoD Interoperability Root CA 2", "4001")
     );
     // The path's expiry is the earliest notAfter on it, not the extra's.
     let earliest = report.certificates[..5]
