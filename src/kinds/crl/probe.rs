@@ -271,31 +271,7 @@ pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> ProbeResu
         // Nothing to fetch: the port itself must still be open, and a
         // closed one says so (refused, filtered) before crl_missing does.
         drop(ctx.connect_only(addr).await?);
-        let why = match (&spec.from_flow, &captured) {
-            (Some(f), None) => format!(
-                "no CRL URL: flow {f:?} has not captured a chain yet{}",
-                if spec.urls.is_empty() {
-                    ""
-                } else {
-                    " and no configured URL is fetchable"
-                }
-            ),
-            (Some(f), Some(_)) => format!(
-                "no http:// CRL Distribution Point in the chain flow {f:?} captured{}",
-                if list.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " ({})",
-                        list.iter()
-                            .map(|s| s.url.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }
-            ),
-            (None, _) => "no fetchable CRL URL".to_string(),
-        };
+        let why = nothing_to_fetch(spec, captured.as_deref(), &list);
         findings.push(Finding::new(Reason::CrlMissing, Level::Fail, why));
     }
     let opts = FetchOpts {
@@ -306,97 +282,181 @@ pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> ProbeResu
     };
     let now = SystemTime::now();
     for s in list {
-        let target = match s.fetch {
-            Ok(t) => t,
-            Err(e) => {
-                findings.push(Finding::new(
-                    Reason::CrlMissing,
-                    Level::Info,
-                    format!("not fetched: {e}"),
-                ));
-                entries.push(CrlEntry {
-                    url: s.url,
-                    source: s.source,
-                    listed_by: s.listed_by,
-                    http: HttpFacts::default(),
-                    crl: None,
-                    reason: Reason::CrlMissing,
-                    detail: e,
-                });
-                continue;
-            }
-        };
-        let fetched_url = target.url();
-        let mut http = HttpFacts {
-            url: fetched_url.clone(),
-            ..HttpFacts::default()
-        };
-        let (crl, mine) = match client::fetch(ctx, addr, target, &opts).await {
-            Err(e) => {
-                http.final_url = e.url;
-                http.status = e.status;
-                http.redirects = e.hops;
-                http.body_bytes = e.body_bytes;
-                (None, vec![Finding::new(e.reason, Level::Fail, e.detail)])
-            }
-            Ok(r) => {
-                http.final_url = r.url.clone();
-                http.status = Some(r.status);
-                http.redirects = r.hops;
-                http.content_type = r.content_type;
-                http.body_bytes = r.body_bytes;
-                http.first_byte_seconds = Some(r.first_byte.as_secs_f64());
-                http.transfer_seconds = Some(r.transfer.as_secs_f64());
-                if !(200..300).contains(&r.status) {
-                    (
-                        None,
-                        vec![Finding::new(
-                            Reason::HttpStatus,
-                            Level::Fail,
-                            format!("GET {}: status {}, expected 2xx", r.url, r.status),
-                        )],
-                    )
-                } else {
-                    match judge_off_runtime(r.body, captured.clone(), state, now).await {
-                        Ok(facts) => {
-                            let f = facts.findings.clone();
-                            (Some(facts), f)
-                        }
-                        Err(e) => (
-                            None,
-                            vec![Finding::new(
-                                Reason::CrlInvalid,
-                                Level::Fail,
-                                format!("GET {}: {e}", r.url),
-                            )],
-                        ),
-                    }
-                }
-            }
-        };
-        let reason = verdict(&mine);
-        let detail = match (&crl, mine.iter().find(|f| f.level == Level::Fail)) {
-            (_, Some(f)) => f.detail.clone(),
-            (Some(c), None) => format!(
-                "CRL of {}: {} entries, {} bytes, fresh",
-                c.issuer_cn, c.entries, http.body_bytes
-            ),
-            (None, None) => String::new(),
-        };
+        let (entry, mine) = fetch_one(ctx, addr, s, &opts, captured.clone(), state, now).await;
         findings.extend(mine);
-        entries.push(CrlEntry {
-            url: s.url,
-            source: s.source,
-            listed_by: s.listed_by,
-            http,
-            crl,
-            reason,
-            detail,
-        });
+        entries.push(entry);
     }
     if let Some(c) = &captured {
         findings.extend(uncovered(&c.chain, &entries));
     }
+    Ok(summary(addr, spec, captured.as_deref(), findings, entries))
+}
+
+/// Why a probe has no CRL to fetch, for its `crl_missing` finding.
+fn nothing_to_fetch(spec: &CrlSpec, captured: Option<&Captured>, list: &[Source]) -> String {
+    match (&spec.from_flow, captured) {
+        (Some(f), None) => format!(
+            "no CRL URL: flow {f:?} has not captured a chain yet{}",
+            if spec.urls.is_empty() {
+                ""
+            } else {
+                " and no configured URL is fetchable"
+            }
+        ),
+        (Some(f), Some(_)) => format!(
+            "no http:// CRL Distribution Point in the chain flow {f:?} captured{}",
+            if list.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    list.iter()
+                        .map(|s| s.url.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ),
+        (None, _) => "no fetchable CRL URL".to_string(),
+    }
+}
+
+/// Fetch one source's CRL and judge it: its entry, and its findings.
+async fn fetch_one(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    s: Source,
+    opts: &FetchOpts,
+    captured: Option<Arc<Captured>>,
+    state: &CrlState,
+    now: SystemTime,
+) -> (CrlEntry, Vec<Finding>) {
+    let Source {
+        url,
+        fetch,
+        source,
+        listed_by,
+    } = s;
+    let target = match fetch {
+        Ok(t) => t,
+        Err(e) => return not_fetched(url, source, listed_by, e),
+    };
+    let mut http = HttpFacts {
+        url: target.url(),
+        ..HttpFacts::default()
+    };
+    let (crl, mine) = match client::fetch(ctx, addr, target, opts).await {
+        Err(e) => (None, vec![fetch_failed(&mut http, e)]),
+        Ok(r) => {
+            http.final_url = r.url.clone();
+            http.status = Some(r.status);
+            http.redirects = r.hops;
+            http.content_type = r.content_type;
+            http.body_bytes = r.body_bytes;
+            http.first_byte_seconds = Some(r.first_byte.as_secs_f64());
+            http.transfer_seconds = Some(r.transfer.as_secs_f64());
+            judge_answer(&r.url, r.status, r.body, captured, state, now).await
+        }
+    };
+    let reason = verdict(&mine);
+    let detail = entry_detail(crl.as_ref(), &mine, http.body_bytes);
+    let entry = CrlEntry {
+        url,
+        source,
+        listed_by,
+        http,
+        crl,
+        reason,
+        detail,
+    };
+    (entry, mine)
+}
+
+/// The entry of a source not fetched over this flow (not an http:// URL),
+/// and its note.
+fn not_fetched(
+    url: String,
+    source: &'static str,
+    listed_by: Vec<usize>,
+    e: String,
+) -> (CrlEntry, Vec<Finding>) {
+    let finding = Finding::new(Reason::CrlMissing, Level::Info, format!("not fetched: {e}"));
+    let entry = CrlEntry {
+        url,
+        source,
+        listed_by,
+        http: HttpFacts::default(),
+        crl: None,
+        reason: Reason::CrlMissing,
+        detail: e,
+    };
+    (entry, vec![finding])
+}
+
+/// Record what a failed fetch saw in `http`; its failure as a finding.
+fn fetch_failed(http: &mut HttpFacts, e: client::FetchError) -> Finding {
+    http.final_url = e.url;
+    http.status = e.status;
+    http.redirects = e.hops;
+    http.body_bytes = e.body_bytes;
+    Finding::new(e.reason, Level::Fail, e.detail)
+}
+
+/// A 2xx answer's body judged as a CRL; any other status fails.
+async fn judge_answer(
+    url: &str,
+    status: u16,
+    body: Vec<u8>,
+    captured: Option<Arc<Captured>>,
+    state: &CrlState,
+    now: SystemTime,
+) -> (Option<CrlJudgement>, Vec<Finding>) {
+    if !(200..300).contains(&status) {
+        return (
+            None,
+            vec![Finding::new(
+                Reason::HttpStatus,
+                Level::Fail,
+                format!("GET {url}: status {status}, expected 2xx"),
+            )],
+        );
+    }
+    match judge_off_runtime(body, captured, state, now).await {
+        Ok(facts) => {
+            let f = facts.findings.clone();
+            (Some(facts), f)
+        }
+        Err(e) => (
+            None,
+            vec![Finding::new(
+                Reason::CrlInvalid,
+                Level::Fail,
+                format!("GET {url}: {e}"),
+            )],
+        ),
+    }
+}
+
+/// One CRL's detail: its first failure, or what a good CRL holds.
+fn entry_detail(crl: Option<&CrlJudgement>, mine: &[Finding], body_bytes: u64) -> String {
+    match (crl, mine.iter().find(|f| f.level == Level::Fail)) {
+        (_, Some(f)) => f.detail.clone(),
+        (Some(c), None) => format!(
+            "CRL of {}: {} entries, {} bytes, fresh",
+            c.issuer_cn, c.entries, body_bytes
+        ),
+        (None, None) => String::new(),
+    }
+}
+
+/// The probe's result: findings ordered, the count of CRLs judged.
+fn summary(
+    addr: SocketAddr,
+    spec: &CrlSpec,
+    captured: Option<&Captured>,
+    mut findings: Vec<Finding>,
+    entries: Vec<CrlEntry>,
+) -> Success {
     // Failing findings first, the worst reason leading.
     findings.sort_by_key(|f| (f.level != Level::Fail, judge::rank(f.reason)));
     let reason = verdict(&findings);
@@ -406,13 +466,13 @@ pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> ProbeResu
         entries.len(),
         crate::outcome::reason_suffix(reason)
     );
-    Ok(Success {
+    Success {
         detail,
         findings,
         facts: KindFacts::Crl(Box::new(CrlFacts {
             from_flow: spec.from_flow.clone(),
-            chain_captured_at: captured.as_ref().map(|c| crate::text::unix_secs_f64(c.at)),
+            chain_captured_at: captured.map(|c| crate::text::unix_secs_f64(c.at)),
             crls: entries,
         })),
-    })
+    }
 }

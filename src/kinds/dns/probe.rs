@@ -220,100 +220,121 @@ fn judge_one(
         over_tcp: false,
         seconds: None,
     };
-    let fail = |reason: Reason, what: String| {
-        Some(Finding::new(
-            reason,
-            Level::Fail,
-            format!("{name} {rtype}: {what}"),
-        ))
-    };
-    let finding = match outcome {
+    let failed = match outcome {
         Outcome::Answered {
             code,
             addresses,
             over_tcp,
             took,
         } => {
-            let total = addresses.len();
             facts.rcode = Some(rcode(code));
-            facts.answer_count = total;
+            facts.answer_count = addresses.len();
             facts.over_tcp = over_tcp;
             facts.seconds = Some(took.as_secs_f64());
-            for ip in &addresses {
-                if facts.addresses.len() < MAX_ANSWERS && !facts.addresses.contains(ip) {
-                    facts.addresses.push(*ip);
-                }
-            }
-            if code == ResponseCode::NXDomain {
-                fail(Reason::DnsNxdomain, "no such domain (NXDOMAIN)".into())
-            } else if code != ResponseCode::NoError {
-                fail(
-                    Reason::DnsError,
-                    format!("the server answered {}", rcode(code)),
-                )
-            } else {
-                // Judged on every address answered, also beyond the cap.
-                let family = |ip: &IpAddr| (record == RecordType::A) == ip.is_ipv4();
-                facts.missing = spec
-                    .expect
-                    .iter()
-                    .filter(|ip| family(ip) && !addresses.contains(ip))
-                    .copied()
-                    .collect();
-                if (total as u64) < u64::from(spec.min_answers) {
-                    fail(
-                        Reason::DnsError,
-                        if total == 0 {
-                            format!("no {rtype} records (NOERROR, empty answer)")
-                        } else {
-                            format!(
-                                "{total} {rtype} records, at least {} required",
-                                spec.min_answers
-                            )
-                        },
-                    )
-                } else if !facts.missing.is_empty() {
-                    fail(
-                        Reason::DnsError,
-                        format!(
-                            "expected {} not among the answers ({})",
-                            join(&facts.missing),
-                            if facts.addresses.is_empty() {
-                                "none".into()
-                            } else {
-                                join(&facts.addresses)
-                            }
-                        ),
-                    )
-                } else {
-                    None
-                }
-            }
+            facts.addresses = distinct_capped(&addresses);
+            judge_answer(code, &addresses, record, spec, &mut facts)
         }
         Outcome::Timeout => {
             facts.error = Some(QueryError::Timeout);
-            fail(Reason::DnsTimeout, "no answer within the budget".into())
+            Some((Reason::DnsTimeout, "no answer within the budget".into()))
         }
-        Outcome::Unreachable(d) => {
-            facts.error = Some(QueryError::Unreachable);
-            let f = fail(Reason::DnsError, format!("server unreachable ({d})"));
-            facts.error_detail = Some(d);
-            f
-        }
-        Outcome::Malformed(d) => {
-            facts.error = Some(QueryError::Malformed);
-            let f = fail(Reason::DnsError, format!("unreadable answer ({d})"));
-            facts.error_detail = Some(d);
-            f
-        }
-        Outcome::Io(d) => {
-            facts.error = Some(QueryError::Io);
-            let f = fail(Reason::DnsError, d.clone());
-            facts.error_detail = Some(d);
-            f
-        }
+        Outcome::Unreachable(d) => unanswered(
+            &mut facts,
+            QueryError::Unreachable,
+            format!("server unreachable ({d})"),
+            d,
+        ),
+        Outcome::Malformed(d) => unanswered(
+            &mut facts,
+            QueryError::Malformed,
+            format!("unreadable answer ({d})"),
+            d,
+        ),
+        Outcome::Io(d) => unanswered(&mut facts, QueryError::Io, d.clone(), d),
     };
+    let finding = failed
+        .map(|(reason, what)| Finding::new(reason, Level::Fail, format!("{name} {rtype}: {what}")));
     (facts, finding)
+}
+
+/// The answered addresses for the facts: each once, at most
+/// [`MAX_ANSWERS`].
+fn distinct_capped(addresses: &[IpAddr]) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for ip in addresses {
+        if out.len() < MAX_ANSWERS && !out.contains(ip) {
+            out.push(*ip);
+        }
+    }
+    out
+}
+
+/// Why an answer fails (its reason and what went wrong), if it does: the
+/// response code, then `min_answers` and `expect`, judged on every
+/// address answered, also beyond the cap. Notes the missing `expect`
+/// addresses in `facts`.
+fn judge_answer(
+    code: ResponseCode,
+    addresses: &[IpAddr],
+    record: RecordType,
+    spec: &DnsSpec,
+    facts: &mut QueryFacts,
+) -> Option<(Reason, String)> {
+    let rtype = facts.record;
+    if code == ResponseCode::NXDomain {
+        return Some((Reason::DnsNxdomain, "no such domain (NXDOMAIN)".into()));
+    }
+    if code != ResponseCode::NoError {
+        return Some((
+            Reason::DnsError,
+            format!("the server answered {}", rcode(code)),
+        ));
+    }
+    let family = |ip: &IpAddr| (record == RecordType::A) == ip.is_ipv4();
+    facts.missing = spec
+        .expect
+        .iter()
+        .filter(|ip| family(ip) && !addresses.contains(ip))
+        .copied()
+        .collect();
+    let total = addresses.len();
+    if (total as u64) < u64::from(spec.min_answers) {
+        let what = if total == 0 {
+            format!("no {rtype} records (NOERROR, empty answer)")
+        } else {
+            format!(
+                "{total} {rtype} records, at least {} required",
+                spec.min_answers
+            )
+        };
+        Some((Reason::DnsError, what))
+    } else if !facts.missing.is_empty() {
+        let what = format!(
+            "expected {} not among the answers ({})",
+            join(&facts.missing),
+            if facts.addresses.is_empty() {
+                "none".into()
+            } else {
+                join(&facts.addresses)
+            }
+        );
+        Some((Reason::DnsError, what))
+    } else {
+        None
+    }
+}
+
+/// A question without an answer: `error` and its `detail` into `facts`;
+/// it fails as `dns_error`, saying `what`.
+fn unanswered(
+    facts: &mut QueryFacts,
+    error: QueryError,
+    what: String,
+    detail: String,
+) -> Option<(Reason, String)> {
+    facts.error = Some(error);
+    facts.error_detail = Some(detail);
+    Some((Reason::DnsError, what))
 }
 
 fn join(ips: &[IpAddr]) -> String {

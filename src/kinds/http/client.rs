@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::config::Target;
 use crate::outcome::Reason;
 use crate::probe::Phase;
-use crate::probe::{Cause, Ctx};
+use crate::probe::{Cause, Ctx, Failure};
 
 /// What one fetch may do.
 #[derive(Debug, Clone)]
@@ -145,44 +145,32 @@ async fn send(
     opts: &FetchOpts,
     post: Option<&Post>,
 ) -> Result<Response, FetchError> {
-    let method = if post.is_some() { "POST" } else { "GET" };
-    let mut hops: Vec<Hop> = Vec::new();
-    let mut seen = vec![start.url()];
+    let mut trail = Trail {
+        method: if post.is_some() { "POST" } else { "GET" },
+        max_redirects: opts.max_redirects,
+        hops: Vec::new(),
+        seen: vec![start.url()],
+    };
     let mut target = start;
     loop {
         let url = target.url();
-        let fail = |e: HopError, hops: &[Hop]| FetchError {
-            reason: e.reason,
-            detail: format!("{method} {url}: {}", e.detail),
-            url: url.clone(),
-            status: e.status,
-            hops: hops.to_vec(),
-            body_bytes: e.body_bytes,
-            cause: None,
-        };
-        let tcp = if target.host == ctx.flow.host && target.port == ctx.flow.port {
-            ctx.connect(addr).await
-        } else {
-            ctx.connect_host(&target.host, target.port)
-                .await
-                .map(|(t, _)| t)
-        };
-        let tcp = tcp.map_err(|f| FetchError {
-            cause: f.cause,
-            ..fail(hop_err(f.reason, f.detail), &hops)
-        })?;
-        let host_header = match (&opts.host_header, hops.is_empty()) {
+        let tcp = connect_hop(ctx, addr, &target)
+            .await
+            .map_err(|f| FetchError {
+                cause: f.cause,
+                ..trail.fail(&url, hop_err(f.reason, f.detail))
+            })?;
+        let host_header = match (&opts.host_header, trail.hops.is_empty()) {
             (Some(h), true) => h.clone(),
             _ => target.authority(),
         };
-        let following = (hops.len() as u32) < opts.max_redirects;
         let ex = ctx
             .timed(
                 Phase::Http,
                 exchange(tcp, &host_header, &target.path, opts, post),
             )
             .await
-            .map_err(|e| fail(e, &hops))?;
+            .map_err(|e| trail.fail(&url, e))?;
         let redirect = is_redirect(ex.status) && opts.max_redirects > 0;
         if !redirect {
             return Ok(Response {
@@ -191,56 +179,104 @@ async fn send(
                 content_type: ex.content_type,
                 body: ex.body,
                 body_bytes: ex.body_bytes,
-                hops,
+                hops: trail.hops,
                 first_byte: ex.first_byte,
                 transfer: ex.transfer,
             });
         }
-        hops.push(Hop {
-            url: url.clone(),
-            status: ex.status,
-            location: ex.location.clone(),
+        target = trail.follow(&target, &url, ex.status, ex.location)?;
+    }
+}
+
+/// A hop's connection: to the flow's own host and port over this
+/// attempt's address, to any other through the vantage's DNS.
+async fn connect_hop(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    target: &Target,
+) -> Result<tokio::net::TcpStream, Failure> {
+    if target.host == ctx.flow.host && target.port == ctx.flow.port {
+        ctx.connect(addr).await
+    } else {
+        ctx.connect_host(&target.host, target.port)
+            .await
+            .map(|(t, _)| t)
+    }
+}
+
+/// One fetch's way through its redirects: the hops so far and every URL
+/// asked, which no redirect may lead back to.
+struct Trail {
+    method: &'static str,
+    max_redirects: u32,
+    hops: Vec<Hop>,
+    seen: Vec<String>,
+}
+
+impl Trail {
+    /// The fetch's failure at `url`, with the hops before it.
+    fn fail(&self, url: &str, e: HopError) -> FetchError {
+        FetchError {
+            reason: e.reason,
+            detail: format!("{} {url}: {}", self.method, e.detail),
+            url: url.to_string(),
+            status: e.status,
+            hops: self.hops.clone(),
+            body_bytes: e.body_bytes,
+            cause: None,
+        }
+    }
+
+    /// Record the redirect `url` answered and return where it leads, or
+    /// why it is not followed (no Location, too many, unjoinable, a loop).
+    fn follow(
+        &mut self,
+        target: &Target,
+        url: &str,
+        status: u16,
+        location: Option<String>,
+    ) -> Result<Target, FetchError> {
+        let following = (self.hops.len() as u32) < self.max_redirects;
+        self.hops.push(Hop {
+            url: url.to_string(),
+            status,
+            location: location.clone(),
         });
-        let redirect_err = |detail: String, hops: &[Hop]| FetchError {
+        let method = self.method;
+        let hops = &self.hops;
+        let redirect_err = |detail: String| FetchError {
             reason: Reason::HttpRedirects,
             detail,
-            url: url.clone(),
-            status: Some(ex.status),
-            hops: hops.to_vec(),
+            url: url.to_string(),
+            status: Some(status),
+            hops: hops.clone(),
             body_bytes: 0,
             cause: None,
         };
-        let Some(location) = ex.location else {
-            return Err(redirect_err(
-                format!("{method} {url}: {} without a Location header", ex.status),
-                &hops,
-            ));
+        let Some(location) = location else {
+            return Err(redirect_err(format!(
+                "{method} {url}: {status} without a Location header"
+            )));
         };
         if !following {
-            return Err(redirect_err(
-                format!(
-                    "more than {} redirects: {}",
-                    opts.max_redirects,
-                    chain_text(&hops)
-                ),
-                &hops,
-            ));
+            return Err(redirect_err(format!(
+                "more than {} redirects: {}",
+                self.max_redirects,
+                chain_text(hops)
+            )));
         }
-        let next = target.join(&location).map_err(|e| {
-            redirect_err(
-                format!("{method} {url}: {} to {location:?}: {e}", ex.status),
-                &hops,
-            )
-        })?;
+        let next = target
+            .join(&location)
+            .map_err(|e| redirect_err(format!("{method} {url}: {status} to {location:?}: {e}")))?;
         let next_url = next.url();
-        if seen.contains(&next_url) {
-            return Err(redirect_err(
-                format!("redirect loop: {} -> {next_url}", chain_text(&hops)),
-                &hops,
-            ));
+        if self.seen.contains(&next_url) {
+            return Err(redirect_err(format!(
+                "redirect loop: {} -> {next_url}",
+                chain_text(hops)
+            )));
         }
-        seen.push(next_url);
-        target = next;
+        self.seen.push(next_url);
+        Ok(next)
     }
 }
 
@@ -250,6 +286,9 @@ fn chain_text(hops: &[Hop]) -> String {
         .collect::<Vec<_>>()
         .join(" -> ")
 }
+
+/// A request's body: none for a GET, the bytes of a POST.
+type RequestBody = Either<Empty<Bytes>, Full<Bytes>>;
 
 /// One request and response on a fresh connection. The connection task is
 /// polled here, not spawned, so nothing outlives the probe. Generic over the
@@ -265,26 +304,11 @@ pub async fn exchange<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    type Body = Either<Empty<Bytes>, Full<Bytes>>;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(tcp))
-        .await
-        .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
-    let builder = hyper::Request::builder()
-        .uri(path)
-        .header(HOST, host)
-        .header(USER_AGENT, concat!("flowprobe/", env!("CARGO_PKG_VERSION")))
-        .header(hyper::header::ACCEPT, "*/*")
-        .header(CONNECTION, "close");
-    let request = match post {
-        None => builder
-            .method(hyper::Method::GET)
-            .body(Either::Left(Empty::new())),
-        Some(p) => builder
-            .method(hyper::Method::POST)
-            .header(CONTENT_TYPE, p.content_type)
-            .body(Either::Right(Full::new(p.body.clone()))),
-    }
-    .map_err(|e| hop_err(Reason::Internal, format!("cannot build the request: {e}")))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, RequestBody>(TokioIo::new(tcp))
+            .await
+            .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
+    let request = request(host, path, post)?;
     let work = async move {
         let sent = Instant::now();
         let response = sender
@@ -292,86 +316,7 @@ where
             .await
             .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
         let first_byte = sent.elapsed();
-        let status = response.status().as_u16();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .map(|v: &hyper::header::HeaderValue| {
-                    // obs-text may carry bidi formatting characters: shown
-                    // escaped wherever the value is printed.
-                    crate::text::printable(&String::from_utf8_lossy(v.as_bytes())).into_owned()
-                })
-        };
-        let location = header(LOCATION);
-        let content_type = header(CONTENT_TYPE);
-        let declared = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
-        let mut out = Exchange {
-            status,
-            location,
-            content_type,
-            body: Vec::new(),
-            body_bytes: 0,
-            first_byte,
-            transfer: Duration::ZERO,
-        };
-        // A redirect (followed or over the bound): its body is not read.
-        if is_redirect(status) && opts.max_redirects > 0 {
-            return Ok(out);
-        }
-        let too_large = |n: u64, what: &str| HopError {
-            reason: Reason::BodyTooLarge,
-            detail: format!(
-                "status {status}: body {what} the {} byte limit ({n} bytes)",
-                opts.max_body
-            ),
-            status: Some(status),
-            body_bytes: n,
-        };
-        if let Some(n) = declared
-            && n > opts.max_body
-        {
-            return Err(too_large(n, "declared larger than"));
-        }
-        // A declared length (already within the cap) is reserved once: a
-        // large CRL is then one allocation, never copied while it grows,
-        // and returned to the system whole when dropped.
-        if opts.keep_body
-            && let Some(n) = declared
-        {
-            out.body.reserve_exact(n as usize);
-        }
-        let mut body = response.into_body();
-        let head = Instant::now();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| HopError {
-                reason: hyper_reason(&e),
-                detail: format!("status {status}: body after {} bytes: {e}", out.body_bytes),
-                status: Some(status),
-                body_bytes: out.body_bytes,
-            })?;
-            if let Ok(data) = frame.into_data() {
-                out.body_bytes += data.len() as u64;
-                if out.body_bytes > opts.max_body {
-                    return Err(too_large(out.body_bytes, "exceeded"));
-                }
-                if opts.keep_body {
-                    // Grow by doubling but never past the cap: memory stays
-                    // within max_body however the body arrives.
-                    let need = out.body.len() + data.len();
-                    if need > out.body.capacity() {
-                        let target = (out.body.capacity() * 2)
-                            .max(need)
-                            .min(opts.max_body as usize)
-                            .max(need);
-                        out.body.reserve_exact(target - out.body.len());
-                    }
-                    out.body.extend_from_slice(&data);
-                }
-            }
-        }
-        out.transfer = head.elapsed();
-        Ok(out)
+        receive(response, first_byte, opts).await
     };
     let mut conn = std::pin::pin!(conn);
     let mut work = std::pin::pin!(work);
@@ -380,6 +325,136 @@ where
         // The connection ended (closed or failed): the response channels
         // say how the request fared.
         _ = &mut conn => work.await,
+    }
+}
+
+/// The GET, or the POST of `post`, of `path` on `host`.
+fn request(
+    host: &str,
+    path: &str,
+    post: Option<&Post>,
+) -> Result<hyper::Request<RequestBody>, HopError> {
+    let builder = hyper::Request::builder()
+        .uri(path)
+        .header(HOST, host)
+        .header(USER_AGENT, concat!("flowprobe/", env!("CARGO_PKG_VERSION")))
+        .header(hyper::header::ACCEPT, "*/*")
+        .header(CONNECTION, "close");
+    match post {
+        None => builder
+            .method(hyper::Method::GET)
+            .body(Either::Left(Empty::new())),
+        Some(p) => builder
+            .method(hyper::Method::POST)
+            .header(CONTENT_TYPE, p.content_type)
+            .body(Either::Right(Full::new(p.body.clone()))),
+    }
+    .map_err(|e| hop_err(Reason::Internal, format!("cannot build the request: {e}")))
+}
+
+/// The response's head as facts, then its body within the cap (a
+/// redirect's is not read).
+async fn receive(
+    response: hyper::Response<hyper::body::Incoming>,
+    first_byte: Duration,
+    opts: &FetchOpts,
+) -> Result<Exchange, HopError> {
+    let status = response.status().as_u16();
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .map(|v: &hyper::header::HeaderValue| {
+                // obs-text may carry bidi formatting characters: shown
+                // escaped wherever the value is printed.
+                crate::text::printable(&String::from_utf8_lossy(v.as_bytes())).into_owned()
+            })
+    };
+    let location = header(LOCATION);
+    let content_type = header(CONTENT_TYPE);
+    let declared = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
+    let mut out = Exchange {
+        status,
+        location,
+        content_type,
+        body: Vec::new(),
+        body_bytes: 0,
+        first_byte,
+        transfer: Duration::ZERO,
+    };
+    // A redirect (followed or over the bound): its body is not read.
+    if is_redirect(status) && opts.max_redirects > 0 {
+        return Ok(out);
+    }
+    if let Some(n) = declared
+        && n > opts.max_body
+    {
+        return Err(too_large(status, n, "declared larger than", opts.max_body));
+    }
+    // A declared length (already within the cap) is reserved once: a
+    // large CRL is then one allocation, never copied while it grows,
+    // and returned to the system whole when dropped.
+    if opts.keep_body
+        && let Some(n) = declared
+    {
+        out.body.reserve_exact(n as usize);
+    }
+    let body = response.into_body();
+    let head = Instant::now();
+    read_body(body, &mut out, opts).await?;
+    out.transfer = head.elapsed();
+    Ok(out)
+}
+
+/// Read the body into `out` (counted, and kept with `keep_body`), failing
+/// at the first byte over the cap.
+async fn read_body(
+    mut body: hyper::body::Incoming,
+    out: &mut Exchange,
+    opts: &FetchOpts,
+) -> Result<(), HopError> {
+    let status = out.status;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| HopError {
+            reason: hyper_reason(&e),
+            detail: format!("status {status}: body after {} bytes: {e}", out.body_bytes),
+            status: Some(status),
+            body_bytes: out.body_bytes,
+        })?;
+        if let Ok(data) = frame.into_data() {
+            out.body_bytes += data.len() as u64;
+            if out.body_bytes > opts.max_body {
+                return Err(too_large(status, out.body_bytes, "exceeded", opts.max_body));
+            }
+            if opts.keep_body {
+                keep(&mut out.body, &data, opts.max_body);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Append `data`, growing by doubling but never past the cap: memory stays
+/// within `max_body` however the body arrives.
+fn keep(body: &mut Vec<u8>, data: &[u8], max_body: u64) {
+    let need = body.len() + data.len();
+    if need > body.capacity() {
+        let target = (body.capacity() * 2)
+            .max(need)
+            .min(max_body as usize)
+            .max(need);
+        body.reserve_exact(target - body.len());
+    }
+    body.extend_from_slice(data);
+}
+
+/// A body over the `max_body` byte limit: `n` bytes, declared or read.
+fn too_large(status: u16, n: u64, what: &str, max_body: u64) -> HopError {
+    HopError {
+        reason: Reason::BodyTooLarge,
+        detail: format!("status {status}: body {what} the {max_body} byte limit ({n} bytes)"),
+        status: Some(status),
+        body_bytes: n,
     }
 }
 

@@ -188,85 +188,26 @@ pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> ProbeRes
         // Nothing to ask: the port itself must still be open, and a closed
         // one says so (refused, filtered) before ocsp_missing does.
         drop(ctx.connect_only(addr).await?);
-        let why = match &captured {
-            None => format!(
-                "no OCSP request: flow {:?} has not captured a chain yet",
-                spec.from_flow
-            ),
-            Some(_) => format!(
-                "no OCSP request: no certificate of the chain flow {:?} captured has a known issuer and a responder",
-                spec.from_flow
-            ),
-        };
+        let why = nothing_to_ask(spec, captured.as_deref());
         findings.push(Finding::new(Reason::OcspMissing, Level::Fail, why));
     }
-    let opts = FetchOpts {
-        max_redirects: spec.max_redirects,
-        max_body: spec.max_size,
-        keep_body: true,
-        host_header: None,
+    let asking = Asking {
+        ctx,
+        addr,
+        spec,
+        opts: FetchOpts {
+            max_redirects: spec.max_redirects,
+            max_body: spec.max_size,
+            keep_body: true,
+            host_header: None,
+        },
+        now: SystemTime::now(),
     };
-    let now = SystemTime::now();
     for q in &list {
         let what = format!("position {} ({})", q.position, q.subject_cn);
         let request = judge::request(q.cert, q.issuer);
         for (url, source) in &q.urls {
-            let mut entry = OcspEntry {
-                position: q.position,
-                subject_cn: q.subject_cn.clone(),
-                serial: q.serial.clone(),
-                url: url.clone(),
-                source,
-                http: HttpFacts::default(),
-                response: None,
-                reason: Reason::Ok,
-                detail: String::new(),
-            };
-            let target = Target::parse(url).map(|t| {
-                if *source == "discovered" && spec.rewrite {
-                    Target {
-                        host: ctx.flow.host.clone(),
-                        port: ctx.flow.port,
-                        path: t.path,
-                    }
-                } else {
-                    t
-                }
-            });
-            let mine = match (&request, target) {
-                (Err(e), _) => vec![Finding::new(
-                    Reason::Internal,
-                    Level::Fail,
-                    format!("OCSP for {what}: cannot build the request: {e}"),
-                )],
-                // LDAP and HTTPS responders are not asked over this flow.
-                (_, Err(e)) => vec![Finding::new(
-                    Reason::OcspMissing,
-                    Level::Info,
-                    format!("OCSP for {what}: {url} not asked: {e}"),
-                )],
-                (Ok(body), Ok(target)) => {
-                    entry.http.url = target.url();
-                    let post = Post {
-                        content_type: "application/ocsp-request",
-                        body: Bytes::from(body.clone()),
-                    };
-                    ask(ctx, addr, target, &opts, &post, q, &what, now, &mut entry).await
-                }
-            };
-            entry.reason = verdict(&mine);
-            entry.detail = match (
-                mine.iter().find(|f| f.level == Level::Fail),
-                &entry.response,
-            ) {
-                (Some(f), _) => f.detail.clone(),
-                (None, Some(r)) => format!(
-                    "{}, signed by {}",
-                    r.status.unwrap_or("no status"),
-                    r.signer.as_deref().unwrap_or("nobody")
-                ),
-                (None, None) => mine.first().map(|f| f.detail.clone()).unwrap_or_default(),
-            };
+            let (entry, mine) = asking.responder(q, &what, &request, url, source).await;
             findings.extend(mine);
             entries.push(entry);
         }
@@ -276,21 +217,140 @@ pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> ProbeRes
     // port must still be open, and a closed one says so first.
     if !list.is_empty() && entries.iter().all(|e| e.http.url.is_empty()) {
         drop(ctx.connect_only(addr).await?);
-        findings.push(Finding::new(
-            Reason::OcspMissing,
-            Level::Fail,
-            format!(
-                "no OCSP responder asked: none of the {} responder URLs of the chain flow {:?} \
-                 can be asked over this flow (http only)",
-                entries.len(),
-                spec.from_flow
-            ),
-        ));
+        findings.push(none_asked(spec, entries.len()));
     }
+    Ok(summary(addr, spec, captured.as_deref(), findings, entries))
+}
+
+/// Why a probe has no OCSP request to send, for its `ocsp_missing` finding.
+fn nothing_to_ask(spec: &OcspSpec, captured: Option<&Captured>) -> String {
+    match captured {
+        None => format!(
+            "no OCSP request: flow {:?} has not captured a chain yet",
+            spec.from_flow
+        ),
+        Some(_) => format!(
+            "no OCSP request: no certificate of the chain flow {:?} captured has a known issuer and a responder",
+            spec.from_flow
+        ),
+    }
+}
+
+/// The failure of a probe none of whose `responders` could be asked.
+fn none_asked(spec: &OcspSpec, responders: usize) -> Finding {
+    Finding::new(
+        Reason::OcspMissing,
+        Level::Fail,
+        format!(
+            "no OCSP responder asked: none of the {} responder URLs of the chain flow {:?} \
+             can be asked over this flow (http only)",
+            responders, spec.from_flow
+        ),
+    )
+}
+
+/// What every question of one probe shares.
+struct Asking<'a, 'c> {
+    ctx: &'a Ctx<'c>,
+    addr: SocketAddr,
+    spec: &'a OcspSpec,
+    opts: FetchOpts,
+    now: SystemTime,
+}
+
+impl Asking<'_, '_> {
+    /// Ask one responder about one certificate: its entry, and its findings.
+    async fn responder(
+        &self,
+        q: &Question<'_>,
+        what: &str,
+        request: &Result<Vec<u8>, String>,
+        url: &str,
+        source: &'static str,
+    ) -> (OcspEntry, Vec<Finding>) {
+        let mut entry = OcspEntry {
+            position: q.position,
+            subject_cn: q.subject_cn.clone(),
+            serial: q.serial.clone(),
+            url: url.to_string(),
+            source,
+            http: HttpFacts::default(),
+            response: None,
+            reason: Reason::Ok,
+            detail: String::new(),
+        };
+        let mine = match (request, self.target(url, source)) {
+            (Err(e), _) => vec![Finding::new(
+                Reason::Internal,
+                Level::Fail,
+                format!("OCSP for {what}: cannot build the request: {e}"),
+            )],
+            // LDAP and HTTPS responders are not asked over this flow.
+            (_, Err(e)) => vec![Finding::new(
+                Reason::OcspMissing,
+                Level::Info,
+                format!("OCSP for {what}: {url} not asked: {e}"),
+            )],
+            (Ok(body), Ok(target)) => {
+                entry.http.url = target.url();
+                let post = Post {
+                    content_type: "application/ocsp-request",
+                    body: Bytes::from(body.clone()),
+                };
+                let (ctx, addr, now) = (self.ctx, self.addr, self.now);
+                ask(
+                    ctx, addr, target, &self.opts, &post, q, what, now, &mut entry,
+                )
+                .await
+            }
+        };
+        entry.reason = verdict(&mine);
+        entry.detail = entry_detail(&mine, entry.response.as_ref());
+        (entry, mine)
+    }
+
+    /// Where to ask `url`: a discovered one, with `rewrite`, on this
+    /// flow's target and port.
+    fn target(&self, url: &str, source: &str) -> Result<Target, String> {
+        Target::parse(url).map(|t| {
+            if source == "discovered" && self.spec.rewrite {
+                Target {
+                    host: self.ctx.flow.host.clone(),
+                    port: self.ctx.flow.port,
+                    path: t.path,
+                }
+            } else {
+                t
+            }
+        })
+    }
+}
+
+/// One answer's detail: its first failure, or its status and signer.
+fn entry_detail(mine: &[Finding], response: Option<&OcspJudgement>) -> String {
+    match (mine.iter().find(|f| f.level == Level::Fail), response) {
+        (Some(f), _) => f.detail.clone(),
+        (None, Some(r)) => format!(
+            "{}, signed by {}",
+            r.status.unwrap_or("no status"),
+            r.signer.as_deref().unwrap_or("nobody")
+        ),
+        (None, None) => mine.first().map(|f| f.detail.clone()).unwrap_or_default(),
+    }
+}
+
+/// The probe's result: findings ordered, the count of answers judged.
+fn summary(
+    addr: SocketAddr,
+    spec: &OcspSpec,
+    captured: Option<&Captured>,
+    mut findings: Vec<Finding>,
+    entries: Vec<OcspEntry>,
+) -> Success {
     findings.sort_by_key(|f| (f.level != Level::Fail, judge::rank(f.reason)));
     let reason = verdict(&findings);
     let judged = entries.iter().filter(|e| e.response.is_some()).count();
-    Ok(Success {
+    Success {
         detail: format!(
             "{addr}: {judged} of {} OCSP answers judged{}",
             entries.len(),
@@ -299,10 +359,10 @@ pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> ProbeRes
         findings,
         facts: KindFacts::Ocsp(Box::new(OcspFacts {
             from_flow: spec.from_flow.clone(),
-            chain_captured_at: captured.as_ref().map(|c| crate::text::unix_secs_f64(c.at)),
+            chain_captured_at: captured.map(|c| crate::text::unix_secs_f64(c.at)),
             responses: entries,
         })),
-    })
+    }
 }
 
 /// POST one request and judge the answer into `entry`; the findings.

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::oversized::{self, OversizedFacts};
 use super::protocols::{self, ProtocolFacts, ProtocolState};
 use super::settings::{ClientAuth, TlsSpec};
-use super::{TlsClient, TlsParams, findings};
+use super::{Negotiated, TlsClient, TlsFailure, TlsParams, findings};
 use crate::analyze::chain::{ChainCache, ChainReport, OrderRule};
 use crate::analyze::trust::TrustStore;
 use crate::config::{Flow, Host};
@@ -292,125 +292,168 @@ async fn handshake_check(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> P
         .await;
     let server_name = state.server_name.to_str().into_owned();
     match result {
-        Ok(facts) => {
-            let rule = if facts.version == "TLSv1.3" {
-                OrderRule::Tls13
-            } else {
-                OrderRule::Tls12
-            };
-            let chain = state.judge(&facts.certificates, rule);
-            publish(ctx, chain.as_ref(), &facts.certificates);
-            let mut found = findings(None, chain.as_ref());
-            if let Some(chain) = &chain {
-                found.extend(crate::analyze::chain::nist_profile::findings(
-                    chain,
-                    state.spec.cert_profile,
-                ));
-            }
-            let (staple, stapled) = super::staple::judge(
-                state.spec.ocsp_staple,
-                &facts.certificates,
-                facts.ocsp_response.as_deref(),
-                &state.stores,
-                SystemTime::now(),
-            );
-            // After the chain's: a broken chain explains more than its staple.
-            found.extend(stapled);
-            let reason = verdict(&found);
-            let detail = format!(
-                "{addr}: {} {}, {} certificates{}",
-                facts.version,
-                facts.cipher_suite,
-                facts.certificates.len(),
-                crate::outcome::reason_suffix(reason)
-            );
-            Ok(Success {
-                detail,
-                findings: found,
-                facts: KindFacts::Tls(Box::new(TlsFacts {
-                    server_name,
-                    version: Some(facts.version),
-                    cipher_suite: Some(facts.cipher_suite),
-                    alpn: facts.alpn,
-                    client_cert_requested: facts.client_cert_requested,
-                    cross: state.cross(chain.as_ref()),
-                    chain,
-                    protocols: None,
-                    ocsp_staple: staple,
-                    oversized: None,
-                })),
-            })
-        }
+        Ok(facts) => Ok(completed(ctx, addr, state, server_name, facts)),
         Err(failure)
             if state.spec.client_auth == ClientAuth::Expected
                 && matches!(failure.error, super::TlsError::ClientCertRequired { .. })
                 && !failure.certificates.is_empty() =>
         {
-            // The service authenticates its clients and refused us, as it
-            // refuses every client without a device certificate: the
-            // server's side of the handshake is what a device would see.
-            let chain = state.judge(&failure.certificates, OrderRule::Tls12);
-            publish(ctx, chain.as_ref(), &failure.certificates);
-            let mut found = findings(None, chain.as_ref());
-            found.push(Finding::new(
-                Reason::TlsHandshake,
-                Level::Info,
-                format!("expected: {}", failure.error),
-            ));
-            let reason = verdict(&found);
-            Ok(Success {
-                detail: format!(
-                    "{addr}: {} certificates, client certificate requested (expected){}",
-                    failure.certificates.len(),
-                    crate::outcome::reason_suffix(reason)
-                ),
-                findings: found,
-                facts: state.unfinished(server_name, true, chain),
-            })
+            Ok(refused_as_expected(ctx, addr, state, server_name, failure))
         }
-        Err(mut failure) => {
-            let oversized = match failure.error {
-                super::TlsError::TooLarge { .. } => {
-                    // rustls read no certificate: look again, by hand.
-                    let until = protocols::stop_before(ctx.deadline, ctx.flow.timeout);
-                    let look =
-                        oversized::second_look(addr, &ctx.net.vantage, &server_name, until).await;
-                    if failure.certificates.is_empty() {
-                        failure.certificates = look.certificates;
-                    }
-                    Some(look.facts)
-                }
-                _ => None,
-            };
-            // The version is unknown: judge order by the stricter rule.
-            let chain = state.judge(&failure.certificates, OrderRule::Tls12);
-            publish(ctx, chain.as_ref(), &failure.certificates);
-            if let (Some(facts), super::TlsError::TooLarge { detail, .. }) =
-                (&oversized, &mut failure.error)
-            {
-                let leaf = chain.as_ref().and_then(|c| c.certificates.first());
-                *detail = oversized::describe(facts, leaf);
+        Err(failure) => Err(failed(ctx, addr, state, server_name, failure).await),
+    }
+}
+
+/// A completed handshake: the chain, the certificate profile and the
+/// stapled OCSP response judged.
+fn completed(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    state: &TlsState,
+    server_name: String,
+    facts: Negotiated,
+) -> Success {
+    let rule = if facts.version == "TLSv1.3" {
+        OrderRule::Tls13
+    } else {
+        OrderRule::Tls12
+    };
+    let chain = state.judge(&facts.certificates, rule);
+    publish(ctx, chain.as_ref(), &facts.certificates);
+    let mut found = findings(None, chain.as_ref());
+    if let Some(chain) = &chain {
+        found.extend(crate::analyze::chain::nist_profile::findings(
+            chain,
+            state.spec.cert_profile,
+        ));
+    }
+    let (staple, stapled) = super::staple::judge(
+        state.spec.ocsp_staple,
+        &facts.certificates,
+        facts.ocsp_response.as_deref(),
+        &state.stores,
+        SystemTime::now(),
+    );
+    // After the chain's: a broken chain explains more than its staple.
+    found.extend(stapled);
+    let reason = verdict(&found);
+    let detail = format!(
+        "{addr}: {} {}, {} certificates{}",
+        facts.version,
+        facts.cipher_suite,
+        facts.certificates.len(),
+        crate::outcome::reason_suffix(reason)
+    );
+    Success {
+        detail,
+        findings: found,
+        facts: KindFacts::Tls(Box::new(TlsFacts {
+            server_name,
+            version: Some(facts.version),
+            cipher_suite: Some(facts.cipher_suite),
+            alpn: facts.alpn,
+            client_cert_requested: facts.client_cert_requested,
+            cross: state.cross(chain.as_ref()),
+            chain,
+            protocols: None,
+            ocsp_staple: staple,
+            oversized: None,
+        })),
+    }
+}
+
+/// A server that refused us for want of a client certificate, as the flow
+/// expects (`client_auth = "expected"`): the chain it sent judged.
+fn refused_as_expected(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    state: &TlsState,
+    server_name: String,
+    failure: TlsFailure,
+) -> Success {
+    // The service authenticates its clients and refused us, as it
+    // refuses every client without a device certificate: the
+    // server's side of the handshake is what a device would see.
+    let chain = state.judge(&failure.certificates, OrderRule::Tls12);
+    publish(ctx, chain.as_ref(), &failure.certificates);
+    let mut found = findings(None, chain.as_ref());
+    found.push(Finding::new(
+        Reason::TlsHandshake,
+        Level::Info,
+        format!("expected: {}", failure.error),
+    ));
+    let reason = verdict(&found);
+    Success {
+        detail: format!(
+            "{addr}: {} certificates, client certificate requested (expected){}",
+            failure.certificates.len(),
+            crate::outcome::reason_suffix(reason)
+        ),
+        findings: found,
+        facts: state.unfinished(server_name, true, chain),
+    }
+}
+
+/// A handshake that failed: its failure leads, and the chain that arrived
+/// (from a second look when the certificate message was over rustls's
+/// limit) is judged.
+async fn failed(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    state: &TlsState,
+    server_name: String,
+    mut failure: TlsFailure,
+) -> Failure {
+    let oversized = look_again(ctx, addr, &server_name, &mut failure).await;
+    // The version is unknown: judge order by the stricter rule.
+    let chain = state.judge(&failure.certificates, OrderRule::Tls12);
+    publish(ctx, chain.as_ref(), &failure.certificates);
+    if let (Some(facts), super::TlsError::TooLarge { detail, .. }) =
+        (&oversized, &mut failure.error)
+    {
+        let leaf = chain.as_ref().and_then(|c| c.certificates.first());
+        *detail = oversized::describe(facts, leaf);
+    }
+    // The handshake's failure leads: the chain's findings explain
+    // what arrived, not why the handshake failed.
+    let found = findings(Some(&failure.error), chain.as_ref());
+    let reason = found.first().map_or(failure.error.reason(), |f| f.reason);
+    let mut details = state.unfinished(
+        server_name,
+        matches!(failure.error, super::TlsError::ClientCertRequired { .. }),
+        chain,
+    );
+    if let KindFacts::Tls(d) = &mut details {
+        d.oversized = oversized;
+    }
+    Failure {
+        reason,
+        detail: format!("{addr}: {}", failure.error),
+        cause: Some(Box::new(<super::Tls as Registered>::cause(failure.error))),
+        facts: details,
+        findings: found,
+    }
+}
+
+/// For a handshake message over rustls's limit, the second look's facts;
+/// the certificates it kept become the failure's when rustls read none.
+async fn look_again(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    server_name: &str,
+    failure: &mut TlsFailure,
+) -> Option<OversizedFacts> {
+    match failure.error {
+        super::TlsError::TooLarge { .. } => {
+            // rustls read no certificate: look again, by hand.
+            let until = protocols::stop_before(ctx.deadline, ctx.flow.timeout);
+            let look = oversized::second_look(addr, &ctx.net.vantage, server_name, until).await;
+            if failure.certificates.is_empty() {
+                failure.certificates = look.certificates;
             }
-            // The handshake's failure leads: the chain's findings explain
-            // what arrived, not why the handshake failed.
-            let found = findings(Some(&failure.error), chain.as_ref());
-            let reason = found.first().map_or(failure.error.reason(), |f| f.reason);
-            let mut details = state.unfinished(
-                server_name,
-                matches!(failure.error, super::TlsError::ClientCertRequired { .. }),
-                chain,
-            );
-            if let KindFacts::Tls(d) = &mut details {
-                d.oversized = oversized;
-            }
-            Err(Failure {
-                reason,
-                detail: format!("{addr}: {}", failure.error),
-                cause: Some(Box::new(<super::Tls as Registered>::cause(failure.error))),
-                facts: details,
-                findings: found,
-            })
+            Some(look.facts)
         }
+        _ => None,
     }
 }
 

@@ -123,118 +123,21 @@ impl TlsSpec {
             }
         };
         let before = errs.errors.len();
-        let strings = |name: &str, errs: &mut Collector| -> Option<Vec<String>> {
-            match table.get(name) {
-                None => Some(Vec::new()),
-                Some(toml::Value::Array(a)) => {
-                    let v: Option<Vec<String>> =
-                        a.iter().map(|x| x.as_str().map(String::from)).collect();
-                    if v.is_none() {
-                        errs.push(format!("{key}.{name}"), "must be a list of strings");
-                    }
-                    v
-                }
-                Some(_) => {
-                    errs.push(format!("{key}.{name}"), "must be a list of strings");
-                    None
-                }
-            }
+        let t = Fields {
+            table: &table,
+            key: &key,
         };
-        let string = |name: &str, errs: &mut Collector| -> Option<String> {
-            match table.get(name) {
-                None => None,
-                Some(toml::Value::String(s)) => Some(s.clone()),
-                Some(_) => {
-                    errs.push(format!("{key}.{name}"), "must be a string");
-                    None
-                }
-            }
-        };
-        // Absent: the system store. An explicit empty list judges no
-        // path (facts, name and issuer only: APNs courier chains to Apple's
-        // own CA, in no Linux store).
-        let mut trust = strings("trust", errs).unwrap_or_default();
-        if table.get("trust").is_none() {
-            trust.push(SYSTEM.to_string());
-        }
-        check_store_names(&trust, &format!("{key}.trust"), ctx, errs);
-        let server_name = string("server_name", errs);
-        if let Some(n) = &server_name
-            && rustls::pki_types::ServerName::try_from(n.as_str()).is_err()
-        {
-            errs.push(
-                format!("{key}.server_name"),
-                format!("{n:?} is not a DNS name or IP address"),
-            );
-        }
-        let alpn = strings("alpn", errs).unwrap_or_default();
-        if alpn.iter().any(|p| p.is_empty() || p.len() > 255) {
-            errs.push(format!("{key}.alpn"), "protocol names are 1 to 255 bytes");
-        }
-        let min_version = match string("min_version", errs).as_deref() {
-            None | Some("1.2") => Some(Version::Tls12),
-            Some("1.3") => Some(Version::Tls13),
-            Some(other) => {
-                errs.push(
-                    format!("{key}.min_version"),
-                    format!("{other:?}: expected \"1.2\" or \"1.3\""),
-                );
-                None
-            }
-        };
-        let client_cert = match (string("client_cert", errs), string("client_key", errs)) {
-            (None, None) => None,
-            (Some(c), Some(k)) => {
-                for (name, p) in [("client_cert", &c), ("client_key", &k)] {
-                    if let Err(e) = std::fs::metadata(p) {
-                        errs.push(format!("{key}.{name}"), format!("cannot read {p}: {e}"));
-                    }
-                }
-                Some((PathBuf::from(c), PathBuf::from(k)))
-            }
-            _ => {
-                errs.push(
-                    format!("{key}.client_cert"),
-                    "client_cert and client_key go together",
-                );
-                None
-            }
-        };
-        let client_auth = match string("client_auth", errs).as_deref() {
-            None | Some("fail") => Some(ClientAuth::Fail),
-            Some("expected") => Some(ClientAuth::Expected),
-            Some(other) => {
-                errs.push(
-                    format!("{key}.client_auth"),
-                    format!("{other:?}: expected \"fail\" or \"expected\""),
-                );
-                None
-            }
-        };
+        // In the order of the keys' errors.
+        let trust = t.trust(ctx, errs);
+        let server_name = t.server_name(errs);
+        let alpn = t.alpn(errs);
+        let min_version = t.min_version(errs);
+        let client_cert = t.client_cert(errs);
+        let client_auth = t.client_auth(errs);
         let protocol = protocol_spec(&table, &key, ctx, errs);
-        let ocsp_staple = match string("ocsp_staple", errs).as_deref() {
-            None => Some(StapleMode::Warn),
-            Some(s) => s
-                .parse()
-                .map_err(|e: String| errs.push(format!("{key}.ocsp_staple"), e))
-                .ok(),
-        };
-        let cert_profile = match string("cert_profile", errs).as_deref() {
-            None => Some(crate::outcome::Action::Warn),
-            Some(s) => crate::outcome::Action::parse(s).or_else(|| {
-                errs.push(
-                    format!("{key}.cert_profile"),
-                    format!("{s:?}: expected \"warn\", \"fail\" or \"off\""),
-                );
-                None
-            }),
-        };
-        let rest: toml::Table = table
-            .iter()
-            .filter(|(k, _)| !OWN_KEYS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let policy = section::<ChainPolicy>(Some(toml::Value::Table(rest)), &key, errs);
+        let ocsp_staple = t.ocsp_staple(errs);
+        let cert_profile = t.cert_profile(errs);
+        let policy = t.chain_policy(errs);
         if errs.errors.len() != before {
             return None;
         }
@@ -251,6 +154,172 @@ impl TlsSpec {
             protocol: protocol?,
             table,
         })
+    }
+}
+
+/// The `tls` table of one flow and its key, read one setting at a time;
+/// each reader pushes its key's errors and gives `None` for a bad value.
+struct Fields<'a> {
+    table: &'a toml::Table,
+    key: &'a str,
+}
+
+impl Fields<'_> {
+    /// A list of strings; empty when absent.
+    fn strings(&self, name: &str, errs: &mut Collector) -> Option<Vec<String>> {
+        let key = self.key;
+        match self.table.get(name) {
+            None => Some(Vec::new()),
+            Some(toml::Value::Array(a)) => {
+                let v: Option<Vec<String>> =
+                    a.iter().map(|x| x.as_str().map(String::from)).collect();
+                if v.is_none() {
+                    errs.push(format!("{key}.{name}"), "must be a list of strings");
+                }
+                v
+            }
+            Some(_) => {
+                errs.push(format!("{key}.{name}"), "must be a list of strings");
+                None
+            }
+        }
+    }
+
+    /// A string; `None` when absent too.
+    fn string(&self, name: &str, errs: &mut Collector) -> Option<String> {
+        match self.table.get(name) {
+            None => None,
+            Some(toml::Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                errs.push(format!("{}.{name}", self.key), "must be a string");
+                None
+            }
+        }
+    }
+
+    /// `trust`. Absent: the system store. An explicit empty list judges no
+    /// path (facts, name and issuer only: APNs courier chains to Apple's
+    /// own CA, in no Linux store).
+    fn trust(&self, ctx: &FlowCtx, errs: &mut Collector) -> Vec<String> {
+        let mut trust = self.strings("trust", errs).unwrap_or_default();
+        if self.table.get("trust").is_none() {
+            trust.push(SYSTEM.to_string());
+        }
+        check_store_names(&trust, &format!("{}.trust", self.key), ctx, errs);
+        trust
+    }
+
+    fn server_name(&self, errs: &mut Collector) -> Option<String> {
+        let server_name = self.string("server_name", errs);
+        if let Some(n) = &server_name
+            && rustls::pki_types::ServerName::try_from(n.as_str()).is_err()
+        {
+            errs.push(
+                format!("{}.server_name", self.key),
+                format!("{n:?} is not a DNS name or IP address"),
+            );
+        }
+        server_name
+    }
+
+    fn alpn(&self, errs: &mut Collector) -> Vec<String> {
+        let alpn = self.strings("alpn", errs).unwrap_or_default();
+        if alpn.iter().any(|p| p.is_empty() || p.len() > 255) {
+            errs.push(
+                format!("{}.alpn", self.key),
+                "protocol names are 1 to 255 bytes",
+            );
+        }
+        alpn
+    }
+
+    /// `min_version`: TLS 1.2 (default) or 1.3.
+    fn min_version(&self, errs: &mut Collector) -> Option<Version> {
+        match self.string("min_version", errs).as_deref() {
+            None | Some("1.2") => Some(Version::Tls12),
+            Some("1.3") => Some(Version::Tls13),
+            Some(other) => {
+                errs.push(
+                    format!("{}.min_version", self.key),
+                    format!("{other:?}: expected \"1.2\" or \"1.3\""),
+                );
+                None
+            }
+        }
+    }
+
+    /// `client_cert` and `client_key`, both or neither, each readable.
+    fn client_cert(&self, errs: &mut Collector) -> Option<(PathBuf, PathBuf)> {
+        let key = self.key;
+        match (
+            self.string("client_cert", errs),
+            self.string("client_key", errs),
+        ) {
+            (None, None) => None,
+            (Some(c), Some(k)) => {
+                for (name, p) in [("client_cert", &c), ("client_key", &k)] {
+                    if let Err(e) = std::fs::metadata(p) {
+                        errs.push(format!("{key}.{name}"), format!("cannot read {p}: {e}"));
+                    }
+                }
+                Some((PathBuf::from(c), PathBuf::from(k)))
+            }
+            _ => {
+                errs.push(
+                    format!("{key}.client_cert"),
+                    "client_cert and client_key go together",
+                );
+                None
+            }
+        }
+    }
+
+    fn client_auth(&self, errs: &mut Collector) -> Option<ClientAuth> {
+        match self.string("client_auth", errs).as_deref() {
+            None | Some("fail") => Some(ClientAuth::Fail),
+            Some("expected") => Some(ClientAuth::Expected),
+            Some(other) => {
+                errs.push(
+                    format!("{}.client_auth", self.key),
+                    format!("{other:?}: expected \"fail\" or \"expected\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn ocsp_staple(&self, errs: &mut Collector) -> Option<StapleMode> {
+        match self.string("ocsp_staple", errs).as_deref() {
+            None => Some(StapleMode::Warn),
+            Some(s) => s
+                .parse()
+                .map_err(|e: String| errs.push(format!("{}.ocsp_staple", self.key), e))
+                .ok(),
+        }
+    }
+
+    fn cert_profile(&self, errs: &mut Collector) -> Option<crate::outcome::Action> {
+        match self.string("cert_profile", errs).as_deref() {
+            None => Some(crate::outcome::Action::Warn),
+            Some(s) => crate::outcome::Action::parse(s).or_else(|| {
+                errs.push(
+                    format!("{}.cert_profile", self.key),
+                    format!("{s:?}: expected \"warn\", \"fail\" or \"off\""),
+                );
+                None
+            }),
+        }
+    }
+
+    /// Every key not the handshake's own: the [`ChainPolicy`].
+    fn chain_policy(&self, errs: &mut Collector) -> Option<ChainPolicy> {
+        let rest: toml::Table = self
+            .table
+            .iter()
+            .filter(|(k, _)| !OWN_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        section::<ChainPolicy>(Some(toml::Value::Table(rest)), self.key, errs)
     }
 }
 

@@ -165,75 +165,8 @@ fn policy_list(a: &AnchorResult) -> Markup {
 /// certificate the store does not trust (`chain_untrusted`), or the
 /// certificate (or anchor) that breaks a rule of a linked path.
 fn store_path(chain: &StructuralReport, a: &AnchorResult, now: i64) -> Markup {
-    let certs = &chain.certificates;
-    let (badge, verdict) = match a.reason {
-        _ if a.verified => ("up", "PATH VERIFIED"),
-        Reason::ChainIncomplete => ("down", "PATH STOPS"),
-        Reason::ChainUntrusted => ("down", "NOT TRUSTED"),
-        _ => ("down", "PATH REFUSED"),
-    };
-    let last = a.path.last().and_then(|&p| certs.get(p));
-    // Which box carries the break, and what it says.
-    let culprit = a.violation.as_ref().and_then(Violation::culprit);
-    let untrusted_mark = format!("the path ends here: store {} does not trust it", a.store);
-    let broken_mark = a
-        .violation
-        .as_ref()
-        .map(|v| format!("breaks the path: {}", broken_rule(v)));
-    let on_path: Vec<(usize, &CertFacts)> = a
-        .path
-        .iter()
-        .enumerate()
-        .filter_map(|(step, &pos)| certs.get(pos).map(|c| (step, c)))
-        .collect();
-    let role_of = |step: usize, pos: usize, on: &'_ str| -> (String, &'static str, bool) {
-        if culprit == Some(Culprit::Sent(pos)) {
-            (
-                broken_mark.clone().unwrap_or_default(),
-                "on-path breaks",
-                true,
-            )
-        } else if a.reason == Reason::ChainUntrusted && step + 1 == a.path.len() {
-            (untrusted_mark.clone(), "on-path breaks", true)
-        } else {
-            (on.to_string(), "on-path", false)
-        }
-    };
-    // The anchor the path reached, or the one a broken path links to by
-    // names and signatures (the last certificate's issuer).
-    let anchor = (a.verified || a.violation.is_some()).then(|| {
-        let subject = match &a.anchor_subject {
-            Some(subject) => subject.as_str(),
-            None => last.map_or("", |c| c.issuer.as_str()),
-        };
-        if culprit == Some(Culprit::Anchor) {
-            (
-                "anchor breaks",
-                broken_mark.clone().unwrap_or_default(),
-                Some(a.detail.as_str()),
-                subject,
-            )
-        } else {
-            (
-                "anchor",
-                "trust anchor (in the store, not sent)".to_string(),
-                None,
-                subject,
-            )
-        }
-    });
-    // "Not sent" only when no sent certificate carries the issuer's name;
-    // otherwise the search stopped for another reason (depth, budget, a
-    // signature that does not verify) and the detail says it.
-    let issuer_sent = last.is_some_and(|l| {
-        certs
-            .iter()
-            .any(|c| c.error.is_none() && c.subject == l.issuer)
-    });
-    let others: Vec<&CertFacts> = certs
-        .iter()
-        .filter(|c| !a.path.contains(&c.position))
-        .collect();
+    let (badge, verdict) = verdict_badge(a);
+    let view = PathView::new(chain, a);
     html! {
         section class={ "store " (badge) } data-store=(a.store) data-reason=(a.reason) {
             h3 {
@@ -243,54 +176,181 @@ fn store_path(chain: &StructuralReport, a: &AnchorResult, now: i64) -> Markup {
             }
             p.detail { (a.detail) }
             ol.path {
-                @for (step, c) in &on_path {
-                    @let on = match step { 0 => "leaf, on the path".to_string(), n => format!("step {n}, on the path") };
-                    @let (mark, class, breaks) = role_of(*step, c.position, &on);
-                    (cert_box(c, &Role { mark: &mark, class, why: breaks.then_some(a.detail.as_str()) }, now))
+                (view.on_path(now))
+                (view.anchor())
+                (view.stop())
+            }
+            @if a.verified { (policy_list(a)) }
+            (also_sent(chain, a, now))
+        }
+    }
+}
+
+/// The store section's badge class and verdict in words.
+fn verdict_badge(a: &AnchorResult) -> (&'static str, &'static str) {
+    match a.reason {
+        _ if a.verified => ("up", "PATH VERIFIED"),
+        Reason::ChainIncomplete => ("down", "PATH STOPS"),
+        Reason::ChainUntrusted => ("down", "NOT TRUSTED"),
+        _ => ("down", "PATH REFUSED"),
+    }
+}
+
+/// One store's path over the sent certificates: its last certificate, and
+/// which box carries the break and what it says.
+struct PathView<'a> {
+    certs: &'a [CertFacts],
+    a: &'a AnchorResult,
+    last: Option<&'a CertFacts>,
+    culprit: Option<Culprit>,
+    broken_mark: Option<String>,
+}
+
+impl<'a> PathView<'a> {
+    fn new(chain: &'a StructuralReport, a: &'a AnchorResult) -> Self {
+        let certs = chain.certificates.as_slice();
+        PathView {
+            certs,
+            a,
+            last: a.path.last().and_then(|&p| certs.get(p)),
+            culprit: a.violation.as_ref().and_then(Violation::culprit),
+            broken_mark: a
+                .violation
+                .as_ref()
+                .map(|v| format!("breaks the path: {}", broken_rule(v))),
+        }
+    }
+
+    /// The certificates on the path, from the leaf, the one that breaks it
+    /// marked.
+    fn on_path(&self, now: i64) -> Markup {
+        let a = self.a;
+        let untrusted_mark = format!("the path ends here: store {} does not trust it", a.store);
+        let on_path: Vec<(usize, &CertFacts)> = a
+            .path
+            .iter()
+            .enumerate()
+            .filter_map(|(step, &pos)| self.certs.get(pos).map(|c| (step, c)))
+            .collect();
+        let role_of = |step: usize, pos: usize, on: &'_ str| -> (String, &'static str, bool) {
+            if self.culprit == Some(Culprit::Sent(pos)) {
+                (
+                    self.broken_mark.clone().unwrap_or_default(),
+                    "on-path breaks",
+                    true,
+                )
+            } else if a.reason == Reason::ChainUntrusted && step + 1 == a.path.len() {
+                (untrusted_mark.clone(), "on-path breaks", true)
+            } else {
+                (on.to_string(), "on-path", false)
+            }
+        };
+        html! {
+            @for (step, c) in &on_path {
+                @let on = match step { 0 => "leaf, on the path".to_string(), n => format!("step {n}, on the path") };
+                @let (mark, class, breaks) = role_of(*step, c.position, &on);
+                (cert_box(c, &Role { mark: &mark, class, why: breaks.then_some(a.detail.as_str()) }, now))
+            }
+        }
+    }
+
+    /// The anchor the path reached, or the one a broken path links to by
+    /// names and signatures (the last certificate's issuer); nothing for
+    /// a path that reaches none.
+    fn anchor(&self) -> Markup {
+        let a = self.a;
+        let anchor = (a.verified || a.violation.is_some()).then(|| {
+            let subject = match &a.anchor_subject {
+                Some(subject) => subject.as_str(),
+                None => self.last.map_or("", |c| c.issuer.as_str()),
+            };
+            if self.culprit == Some(Culprit::Anchor) {
+                (
+                    "anchor breaks",
+                    self.broken_mark.clone().unwrap_or_default(),
+                    Some(a.detail.as_str()),
+                    subject,
+                )
+            } else {
+                (
+                    "anchor",
+                    "trust anchor (in the store, not sent)".to_string(),
+                    None,
+                    subject,
+                )
+            }
+        });
+        html! {
+            @if let Some((class, mark, why, subject)) = &anchor {
+                li class=(class) {
+                    p.mark { (mark) }
+                    p.cn { (subject) }
+                    @if let Some(w) = why { p.why { (w) } }
                 }
-                @if let Some((class, mark, why, subject)) = &anchor {
-                    li class=(class) {
-                        p.mark { (mark) }
-                        p.cn { (subject) }
-                        @if let Some(w) = why { p.why { (w) } }
-                    }
+            }
+        }
+    }
+
+    /// The note where a path the validator refused, or an incomplete one,
+    /// stops; nothing for any other path.
+    fn stop(&self) -> Markup {
+        let a = self.a;
+        let last = self.last;
+        // "Not sent" only when no sent certificate carries the issuer's name;
+        // otherwise the search stopped for another reason (depth, budget, a
+        // signature that does not verify) and the detail says it.
+        let issuer_sent = last.is_some_and(|l| {
+            self.certs
+                .iter()
+                .any(|c| c.error.is_none() && c.subject == l.issuer)
+        });
+        html! {
+            @if a.violation.is_some() && self.culprit.is_none() {
+                li.stop.breaks role="note" {
+                    p.mark { "the validator refused the path" }
+                    p.why { (a.detail) }
                 }
-                @if a.violation.is_some() && culprit.is_none() {
-                    li.stop.breaks role="note" {
-                        p.mark { "the validator refused the path" }
-                        p.why { (a.detail) }
-                    }
-                } @else if !a.verified && a.reason == Reason::ChainIncomplete {
-                    li.stop.breaks role="note" {
-                        p.mark { "the path stops here" }
-                        p {
-                            @match last {
-                                Some(c) if !issuer_sent => {
-                                    "Not sent: the certificate of " strong { (c.issuer) }
-                                    ", the issuer of #" (c.position) " " (c.subject_cn) ". "
-                                    "A device that trusts only " code { (a.store) }
-                                    " and the sent certificates cannot reach an anchor."
-                                }
-                                _ => (a.detail),
+            } @else if !a.verified && a.reason == Reason::ChainIncomplete {
+                li.stop.breaks role="note" {
+                    p.mark { "the path stops here" }
+                    p {
+                        @match last {
+                            Some(c) if !issuer_sent => {
+                                "Not sent: the certificate of " strong { (c.issuer) }
+                                ", the issuer of #" (c.position) " " (c.subject_cn) ". "
+                                "A device that trusts only " code { (a.store) }
+                                " and the sent certificates cannot reach an anchor."
                             }
+                            _ => (a.detail),
                         }
                     }
                 }
             }
-            @if a.verified { (policy_list(a)) }
-            @if !others.is_empty() {
-                h4 { "Also sent, not on this path" }
-                ol.path.extras {
-                    @for c in &others {
-                        @let mark = if chain.duplicates.contains(&c.position) {
-                            "duplicate"
-                        } else if chain.anchor_sent.contains(&c.position) {
-                            "anchor sent (not needed)"
-                        } else {
-                            "extra: not on this path"
-                        };
-                        (cert_box(c, &Role { mark, class: "extra", why: None }, now))
-                    }
+        }
+    }
+}
+
+/// What else was sent, greyed: each certificate not on the store's path,
+/// marked duplicate, unneeded anchor or extra.
+fn also_sent(chain: &StructuralReport, a: &AnchorResult, now: i64) -> Markup {
+    let others: Vec<&CertFacts> = chain
+        .certificates
+        .iter()
+        .filter(|c| !a.path.contains(&c.position))
+        .collect();
+    html! {
+        @if !others.is_empty() {
+            h4 { "Also sent, not on this path" }
+            ol.path.extras {
+                @for c in &others {
+                    @let mark = if chain.duplicates.contains(&c.position) {
+                        "duplicate"
+                    } else if chain.anchor_sent.contains(&c.position) {
+                        "anchor sent (not needed)"
+                    } else {
+                        "extra: not on this path"
+                    };
+                    (cert_box(c, &Role { mark, class: "extra", why: None }, now))
                 }
             }
         }
