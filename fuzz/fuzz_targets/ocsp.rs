@@ -6,7 +6,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use flowprobe::analyze::ocsp::judge;
+use flowprobe::analyze::ocsp::{Asked, judge};
 use libfuzzer_sys::fuzz_target;
 
 const LEAF: &[u8] = include_bytes!("../../tests/fixtures/ocsp/leaf.der");
@@ -14,7 +14,20 @@ const ISSUER: &[u8] = include_bytes!("../../tests/fixtures/ocsp/issuer.der");
 
 fuzz_target!(|data: &[u8]| {
     let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let facts = judge(data, LEAF, ISSUER, now, "position 0");
+    let leaf = Asked {
+        position: 0,
+        name: None,
+    };
+    let facts = judge(data, LEAF, ISSUER, now, leaf);
+    // Every finding has its problem, side by side.
+    assert_eq!(facts.problems.len(), facts.findings.len());
+    assert!(
+        facts
+            .problems
+            .iter()
+            .zip(&facts.findings)
+            .all(|(p, f)| p.reason() == f.reason)
+    );
     if facts.valid {
         assert!(facts.signer.is_some() && facts.status.is_some());
     }

@@ -9,8 +9,8 @@
 //! certificate the issuer delegated (RFC 6960 4.2.2.2: issued by it, with
 //! id-kp-OCSPSigning), covers this serial, and is fresh.
 
-use crate::text::{named_enum, rfc3339, unix_secs};
-use std::time::{Duration, SystemTime};
+use crate::text::{named_enum, unix_secs};
+use std::time::SystemTime;
 
 use der_ocsp::asn1::AnyRef;
 use der_ocsp::oid::ObjectIdentifier;
@@ -23,9 +23,11 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::analyze::chain::render_name;
 use crate::analyze::x509::strip_zeros;
-use crate::outcome::{Finding, Level, Reason};
+use crate::outcome::{Finding, Level, Reason, Subject};
 
+mod problem;
 mod request;
+pub use problem::{Asked, OcspProblem, ResponderStatus, Served, SignerRejected, Which};
 use request::digest;
 pub use request::{cert_id, find_issuer, request, responder_urls};
 
@@ -74,6 +76,10 @@ pub struct OcspJudgement {
     pub valid: bool,
     /// Most important first.
     pub findings: Vec<Finding>,
+    /// What each finding says, as facts: `problems[i]` made
+    /// `findings[i]`, so code and scripts match the problem, never the
+    /// sentence.
+    pub problems: Vec<OcspProblem>,
 }
 
 impl OcspJudgement {
@@ -87,35 +93,24 @@ impl OcspJudgement {
     }
 }
 
-fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
+fn parse(der: &[u8], which: Which) -> Result<X509Certificate<'_>, OcspProblem> {
     X509Certificate::from_der(der)
         .map(|(_, c)| c)
-        .map_err(|e| format!("certificate does not parse: {e}"))
+        .map_err(|e| OcspProblem::CertificateUnparsable {
+            which,
+            error: e.to_string(),
+        })
 }
 
-/// A short, printable description of what was served instead of DER.
-fn looks_like(bytes: &[u8]) -> String {
-    let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if bytes.is_empty() {
-        "an empty body".into()
-    } else if head.trim_start().starts_with('<') {
-        format!("markup starting {:?}", head.trim())
-    } else {
-        format!("{} bytes starting {:?}", bytes.len(), head.trim())
-    }
-}
-
-fn status_name(s: OcspResponseStatus) -> &'static str {
+/// The refusal a response status is; `None` for `successful`.
+fn refusal(s: OcspResponseStatus) -> Option<ResponderStatus> {
     match s {
-        OcspResponseStatus::Successful => "successful",
-        OcspResponseStatus::MalformedRequest => "malformedRequest",
-        OcspResponseStatus::InternalError => "internalError",
-        OcspResponseStatus::TryLater => "tryLater",
-        OcspResponseStatus::SigRequired => "sigRequired",
-        OcspResponseStatus::Unauthorized => "unauthorized",
+        OcspResponseStatus::Successful => None,
+        OcspResponseStatus::MalformedRequest => Some(ResponderStatus::MalformedRequest),
+        OcspResponseStatus::InternalError => Some(ResponderStatus::InternalError),
+        OcspResponseStatus::TryLater => Some(ResponderStatus::TryLater),
+        OcspResponseStatus::SigRequired => Some(ResponderStatus::SigRequired),
+        OcspResponseStatus::Unauthorized => Some(ResponderStatus::Unauthorized),
     }
 }
 
@@ -156,23 +151,23 @@ fn signer(
     tbs: &[u8],
     issuer: &X509Certificate<'_>,
     now: i64,
-) -> Result<String, String> {
+) -> Result<String, Vec<SignerRejected>> {
     let mut tried = Vec::new();
     match verifies(basic, tbs, issuer.public_key()) {
         Ok(()) => return Ok(format!("{} (the issuer)", render_name(issuer.subject()))),
-        Err(e) => tried.push(format!("the issuer's key: {e}")),
+        Err(error) => tried.push(SignerRejected::IssuerKey { error }),
     }
-    for (i, c) in basic.certs.iter().flatten().enumerate() {
+    for (index, c) in basic.certs.iter().flatten().enumerate() {
         let Ok(der) = c.to_der() else { continue };
         let Ok((_, rc)) = X509Certificate::from_der(&der) else {
-            tried.push(format!("responder certificate {i} does not parse"));
+            tried.push(SignerRejected::ResponderUnparsable { index });
             continue;
         };
-        let name = render_name(rc.subject());
+        let responder = render_name(rc.subject());
         if rc.issuer().as_raw() != issuer.subject().as_raw()
             || rc.verify_signature(Some(issuer.public_key())).is_err()
         {
-            tried.push(format!("{name}: not issued by the certificate's issuer"));
+            tried.push(SignerRejected::NotIssuedByIssuer { responder });
             continue;
         }
         let ocsp_signing = rc
@@ -181,104 +176,120 @@ fn signer(
             .flatten()
             .is_some_and(|e| e.value.ocsp_signing);
         if !ocsp_signing {
-            tried.push(format!("{name}: no id-kp-OCSPSigning extended key usage"));
+            tried.push(SignerRejected::NoOcspSigning { responder });
             continue;
         }
         let v = rc.validity();
         if now < v.not_before.timestamp() || now >= v.not_after.timestamp() {
-            tried.push(format!(
-                "{name}: responder certificate not valid now (notAfter {})",
-                rfc3339(v.not_after.timestamp())
-            ));
+            tried.push(SignerRejected::ResponderNotValidNow {
+                responder,
+                not_after: v.not_after.timestamp(),
+            });
             continue;
         }
         match verifies(basic, tbs, rc.public_key()) {
-            Ok(()) => return Ok(format!("{name} (delegated responder)")),
-            Err(e) => tried.push(format!("{name}: {e}")),
+            Ok(()) => return Ok(format!("{responder} (delegated responder)")),
+            Err(error) => tried.push(SignerRejected::ResponderKey { responder, error }),
         }
     }
-    Err(tried.join("; "))
+    Err(tried)
 }
 
-fn invalid(facts: &mut OcspJudgement, detail: String) {
-    facts
-        .findings
-        .push(Finding::new(Reason::OcspInvalid, Level::Fail, detail));
+/// Record `problem` about `about`: its finding (reason, level and
+/// sentence made from it) and the problem itself, side by side.
+fn record(facts: &mut OcspJudgement, about: Asked<'_>, problem: OcspProblem) {
+    facts.findings.push(
+        Finding::new(
+            problem.reason(),
+            problem.level(facts.valid),
+            problem.sentence(about),
+        )
+        .about(Subject::Certificate {
+            position: about.position,
+        }),
+    );
+    facts.problems.push(problem);
 }
 
 /// Judge `response` as the answer about `cert` (issued by `issuer`) at
-/// `now`. `what` names the certificate for people (`position 0
-/// (mdm.lab.test)`). Findings: invalid, then revoked or unknown, then
-/// stale.
+/// `now`. `about` is the certificate's position, the findings' subject,
+/// and how their sentences name it. Findings: invalid, then revoked or
+/// unknown, then stale; `problems` side by side with them.
 pub fn judge(
     response: &[u8],
     cert: &[u8],
     issuer: &[u8],
     now: SystemTime,
-    what: &str,
+    about: Asked<'_>,
 ) -> OcspJudgement {
     let mut facts = OcspJudgement::default();
     let now_s = unix_secs(now);
-    let (c, i) = match (parse(cert), parse(issuer)) {
+    let (c, i) = match (
+        parse(cert, Which::Certificate),
+        parse(issuer, Which::Issuer),
+    ) {
         (Ok(c), Ok(i)) => (c, i),
-        (Err(e), _) | (_, Err(e)) => return refused(facts, what, e),
+        (Err(e), _) | (_, Err(e)) => return refused(facts, about, e),
     };
     let (basic, tbs) = match basic_response(response) {
         Ok(basic) => basic,
-        Err(e) => return refused(facts, what, e),
+        Err(e) => return refused(facts, about, e),
     };
     let data = &basic.tbs_response_data;
     facts.produced_at = Some(data.produced_at.0.to_unix_duration().as_secs() as i64);
     let serial = strip_zeros(c.raw_serial());
     let Some(single) = answer_about(data, serial, &i) else {
-        let detail = format!(
-            "the response has no answer for serial {} of {} ({} answers)",
-            hex::encode(serial),
-            render_name(i.subject()),
-            data.responses.len()
-        );
-        return refused(facts, what, detail);
+        let problem = OcspProblem::NoAnswer {
+            serial: hex::encode(serial),
+            issuer: render_name(i.subject()),
+            answers: data.responses.len(),
+        };
+        return refused(facts, about, problem);
     };
-    record_signer(&mut facts, &basic, &tbs, &i, now_s, what);
-    record_status(&mut facts, single, serial, what);
-    record_freshness(&mut facts, single, now_s, what);
-    facts
-        .findings
-        .sort_by_key(|f| (f.level != Level::Fail, rank(f.reason)));
+    record_signer(&mut facts, &basic, &tbs, &i, now_s, about);
+    record_status(&mut facts, single, serial, about);
+    record_freshness(&mut facts, single, now_s, about);
+    // Findings and problems sorted together, so they stay side by side.
+    let mut both: Vec<(Finding, OcspProblem)> = std::mem::take(&mut facts.findings)
+        .into_iter()
+        .zip(std::mem::take(&mut facts.problems))
+        .collect();
+    both.sort_by_key(|(f, _)| (f.level != Level::Fail, rank(f.reason)));
+    (facts.findings, facts.problems) = both.into_iter().unzip();
     facts
 }
 
-/// `facts` closed with the one finding that makes the response unusable:
+/// `facts` closed with the one problem that makes the response unusable:
 /// nothing after it can be judged.
-fn refused(mut facts: OcspJudgement, what: &str, detail: String) -> OcspJudgement {
-    invalid(&mut facts, format!("OCSP for {what}: {detail}"));
+fn refused(mut facts: OcspJudgement, about: Asked<'_>, problem: OcspProblem) -> OcspJudgement {
+    record(&mut facts, about, problem);
     facts
 }
 
 /// The signed BasicOCSPResponse inside `response` and the exact bytes its
-/// signature covers. `Err` says, for people, why there is none.
-fn basic_response(response: &[u8]) -> Result<(BasicOcspResponse, Vec<u8>), String> {
-    let resp = OcspResponse::from_der(response)
-        .map_err(|e| format!("not an OCSP response ({e}); got {}", looks_like(response)))?;
-    if resp.response_status != OcspResponseStatus::Successful {
-        return Err(format!(
-            "the responder answered {}",
-            status_name(resp.response_status)
-        ));
+/// signature covers. `Err` says why there is none.
+fn basic_response(response: &[u8]) -> Result<(BasicOcspResponse, Vec<u8>), OcspProblem> {
+    let resp = OcspResponse::from_der(response).map_err(|e| OcspProblem::NotOcsp {
+        error: e.to_string(),
+        served: Served::of(response),
+    })?;
+    if let Some(status) = refusal(resp.response_status) {
+        return Err(OcspProblem::Unsuccessful { status });
     }
     let Some(bytes) = resp.response_bytes else {
-        return Err("successful, but no response".to_owned());
+        return Err(OcspProblem::NoResponseBytes);
     };
     if bytes.response_type != ID_PKIX_OCSP_BASIC {
-        return Err(format!(
-            "response type {} is not id-pkix-ocsp-basic",
-            bytes.response_type
-        ));
+        return Err(OcspProblem::NotBasic {
+            response_type: bytes.response_type.to_string(),
+        });
     }
     let body = bytes.response.as_bytes();
     match (BasicOcspResponse::from_der(body), raw_tbs(body)) {
         (Ok(b), Ok(t)) => Ok((b, t)),
-        (Err(e), _) | (_, Err(e)) => Err(format!("BasicOCSPResponse: {e}")),
+        (Err(e), _) | (_, Err(e)) => Err(OcspProblem::BadBasic {
+            error: e.to_string(),
+        }),
     }
 }
 
@@ -308,28 +319,24 @@ fn record_signer(
     tbs: &[u8],
     issuer: &X509Certificate<'_>,
     now_s: i64,
-    what: &str,
+    about: Asked<'_>,
 ) {
     match signer(basic, tbs, issuer, now_s) {
         Ok(s) => facts.signer = Some(s),
-        Err(tried) => invalid(
-            facts,
-            format!(
-                "OCSP for {what}: signed neither by the issuer nor by a responder it delegated: {tried}"
-            ),
-        ),
+        Err(tried) => record(facts, about, OcspProblem::UnauthorizedSigner { tried }),
     }
     facts.valid = facts.signer.is_some();
 }
 
-/// The certificate's status, and a finding when it is revoked or unknown.
-fn record_status(facts: &mut OcspJudgement, single: &SingleResponse, serial: &[u8], what: &str) {
-    // A status from an unverified response is reported, not believed.
-    let level = if facts.valid {
-        Level::Fail
-    } else {
-        Level::Warn
-    };
+/// The certificate's status, and a problem when it is revoked or unknown
+/// (a warning only when the response is not valid: reported, not
+/// believed).
+fn record_status(
+    facts: &mut OcspJudgement,
+    single: &SingleResponse,
+    serial: &[u8],
+    about: Asked<'_>,
+) {
     match &single.cert_status {
         CertStatus::Good(_) => facts.status = Some("good"),
         CertStatus::Revoked(info) => {
@@ -337,36 +344,30 @@ fn record_status(facts: &mut OcspJudgement, single: &SingleResponse, serial: &[u
             let at = info.revocation_time.0.to_unix_duration().as_secs() as i64;
             facts.revoked_at = Some(at);
             facts.revocation_reason = info.revocation_reason.map(|r| reason_name(r).to_string());
-            facts.findings.push(Finding::new(
-                Reason::Revoked,
-                level,
-                format!(
-                    "{what} (serial {}) is revoked since {}{} (OCSP)",
-                    hex::encode(serial),
-                    rfc3339(at),
-                    facts
-                        .revocation_reason
-                        .as_deref()
-                        .map_or(String::new(), |r| format!(", reason {r}"))
-                ),
-            ));
+            let problem = OcspProblem::Revoked {
+                serial: hex::encode(serial),
+                revoked_at: at,
+                reason: facts.revocation_reason.clone(),
+            };
+            record(facts, about, problem);
         }
         CertStatus::Unknown(_) => {
             facts.status = Some("unknown");
-            facts.findings.push(Finding::new(
-                Reason::OcspUnknown,
-                level,
-                format!(
-                    "OCSP for {what}: the responder does not know serial {}",
-                    hex::encode(serial)
-                ),
-            ));
+            let problem = OcspProblem::Unknown {
+                serial: hex::encode(serial),
+            };
+            record(facts, about, problem);
         }
     }
 }
 
 /// Freshness: thisUpdate <= now < nextUpdate.
-fn record_freshness(facts: &mut OcspJudgement, single: &SingleResponse, now_s: i64, what: &str) {
+fn record_freshness(
+    facts: &mut OcspJudgement,
+    single: &SingleResponse,
+    now_s: i64,
+    about: Asked<'_>,
+) {
     let this = single.this_update.0.to_unix_duration().as_secs() as i64;
     let next = single
         .next_update
@@ -375,43 +376,27 @@ fn record_freshness(facts: &mut OcspJudgement, single: &SingleResponse, now_s: i
     facts.next_update = next;
     // Five minutes for clocks that disagree, as OpenSSL allows by default;
     // a response signed later than that has not been issued yet.
-    let future: Vec<String> = [
-        ("producedAt", facts.produced_at),
-        ("thisUpdate", Some(this)),
-    ]
-    .into_iter()
-    .filter_map(|(name, t)| t.filter(|t| *t > now_s + 300).map(|t| (name, t)))
-    .map(|(name, t)| format!("{name} {}", rfc3339(t)))
-    .collect();
-    if !future.is_empty() {
-        facts.findings.push(Finding::new(
-            Reason::OcspStale,
-            Level::Fail,
-            format!(
-                "OCSP for {what}: {} {} in the future (clock skew or a bad responder)",
-                future.join(" and "),
-                if future.len() == 1 { "is" } else { "are" }
-            ),
-        ));
+    let ahead = |t: Option<i64>| t.filter(|t| *t > now_s + 300);
+    let (produced_at, this_update) = (ahead(facts.produced_at), ahead(Some(this)));
+    if produced_at.is_some() || this_update.is_some() {
+        let problem = OcspProblem::InTheFuture {
+            produced_at,
+            this_update,
+        };
+        record(facts, about, problem);
     }
     match next {
-        Some(n) if now_s >= n => facts.findings.push(Finding::new(
-            Reason::OcspStale,
-            Level::Fail,
-            format!(
-                "OCSP for {what}: expired, nextUpdate {} passed {} ago",
-                rfc3339(n),
-                humantime::format_duration(Duration::from_secs((now_s - n) as u64))
-            ),
-        )),
+        Some(n) if now_s >= n => {
+            let problem = OcspProblem::Expired {
+                next_update: n,
+                seconds_ago: now_s.abs_diff(n),
+            };
+            record(facts, about, problem);
+        }
         Some(_) => {}
         // RFC 6960 4.2.2.1: no nextUpdate means newer information is
         // always available; a cached staple without one cannot be aged.
-        None => facts.findings.push(Finding::new(
-            Reason::OcspStale,
-            Level::Warn,
-            format!("OCSP for {what}: no nextUpdate, the response cannot be aged"),
-        )),
+        None => record(facts, about, OcspProblem::NoNextUpdate),
     }
 }
 

@@ -8,13 +8,13 @@ use x509_ocsp::{CertId, OcspRequest, Request, TbsRequest};
 
 use der_ocsp::oid::ObjectIdentifier;
 
-use super::{SHA1, SHA256, SHA384, SHA512, parse};
+use super::{SHA1, SHA256, SHA384, SHA512, Which, parse};
 
 /// The OCSP responder URLs of a certificate's Authority Information
 /// Access extension (`http://` or otherwise; the caller decides what it
 /// can fetch).
 pub fn responder_urls(der: &[u8]) -> Vec<String> {
-    parse(der).map_or_else(
+    parse(der, Which::Certificate).map_or_else(
         |_| Vec::new(),
         |cert| crate::analyze::chain::ocsp_uris(&cert),
     )
@@ -23,9 +23,9 @@ pub fn responder_urls(der: &[u8]) -> Vec<String> {
 /// Index of the first candidate that issued `cert`: its subject is the
 /// certificate's issuer and its key verifies the certificate's signature.
 pub fn find_issuer(cert: &[u8], candidates: &[&[u8]]) -> Option<usize> {
-    let cert = parse(cert).ok()?;
+    let cert = parse(cert, Which::Certificate).ok()?;
     candidates.iter().position(|c| {
-        parse(c).is_ok_and(|issuer| {
+        parse(c, Which::Issuer).is_ok_and(|issuer| {
             issuer.subject().as_raw() == cert.issuer().as_raw()
                 && cert.verify_signature(Some(issuer.public_key())).is_ok()
         })
@@ -47,8 +47,8 @@ pub(super) fn digest(alg: &ObjectIdentifier, data: &[u8]) -> Option<Vec<u8>> {
 /// high-volume responders such as DoD's serve) requires it, and OpenSSL's
 /// responder answers any digest the request uses.
 pub fn cert_id(cert: &[u8], issuer: &[u8]) -> Result<CertId, String> {
-    let c = parse(cert)?;
-    let i = parse(issuer).map_err(|e| format!("issuer: {e}"))?;
+    let c = parse(cert, Which::Certificate).map_err(|e| e.to_string())?;
+    let i = parse(issuer, Which::Issuer).map_err(|e| format!("issuer: {e}"))?;
     let hash = |data: &[u8]| -> Result<OctetString, String> {
         let d = digest(&SHA1, data).ok_or("SHA-1 unavailable")?;
         OctetString::new(d).map_err(|e| e.to_string())

@@ -138,13 +138,16 @@ fn questions<'a>(
             .collect();
         candidates.extend(anchors.iter().map(|a| a.as_ref()));
         let Some(i) = judge::find_issuer(der.as_ref(), &candidates) else {
-            notes.push(Finding::new(
-                Reason::OcspMissing,
-                Level::Info,
-                format!(
-                    "position {position} ({subject_cn}) not asked: its issuer is neither sent nor an anchor of the trust stores"
-                ),
-            ));
+            notes.push(
+                Finding::new(
+                    Reason::OcspMissing,
+                    Level::Info,
+                    format!(
+                        "position {position} ({subject_cn}) not asked: its issuer is neither sent nor an anchor of the trust stores"
+                    ),
+                )
+                .about(crate::outcome::Subject::Certificate { position }),
+            );
             continue;
         };
         let urls: Vec<(String, &'static str)> = if spec.urls.is_empty() {
@@ -156,11 +159,14 @@ fn questions<'a>(
             spec.urls.iter().map(|u| (u.clone(), "config")).collect()
         };
         if urls.is_empty() {
-            notes.push(Finding::new(
-                Reason::OcspMissing,
-                Level::Info,
-                format!("position {position} ({subject_cn}) names no OCSP responder"),
-            ));
+            notes.push(
+                Finding::new(
+                    Reason::OcspMissing,
+                    Level::Info,
+                    format!("position {position} ({subject_cn}) names no OCSP responder"),
+                )
+                .about(crate::outcome::Subject::Certificate { position }),
+            );
             continue;
         }
         out.push(Question {
@@ -280,17 +286,27 @@ impl Asking<'_, '_> {
             detail: String::new(),
         };
         let mine = match (request, self.target(url, source)) {
-            (Err(e), _) => vec![Finding::new(
-                Reason::Internal,
-                Level::Fail,
-                format!("OCSP for {what}: cannot build the request: {e}"),
-            )],
+            (Err(e), _) => vec![
+                Finding::new(
+                    Reason::Internal,
+                    Level::Fail,
+                    format!("OCSP for {what}: cannot build the request: {e}"),
+                )
+                .about(crate::outcome::Subject::Certificate {
+                    position: q.position,
+                }),
+            ],
             // LDAP and HTTPS responders are not asked over this flow.
-            (_, Err(e)) => vec![Finding::new(
-                Reason::OcspMissing,
-                Level::Info,
-                format!("OCSP for {what}: {url} not asked: {e}"),
-            )],
+            (_, Err(e)) => vec![
+                Finding::new(
+                    Reason::OcspMissing,
+                    Level::Info,
+                    format!("OCSP for {what}: {url} not asked: {e}"),
+                )
+                .about(crate::outcome::Subject::Certificate {
+                    position: q.position,
+                }),
+            ],
             (Ok(body), Ok(target)) => {
                 entry.http.url = target.url();
                 let post = Post {
@@ -298,10 +314,7 @@ impl Asking<'_, '_> {
                     body: Bytes::from(body.clone()),
                 };
                 let (ctx, addr, now) = (self.ctx, self.addr, self.now);
-                ask(
-                    ctx, addr, target, &self.opts, &post, q, what, now, &mut entry,
-                )
-                .await
+                ask(ctx, addr, target, &self.opts, &post, q, now, &mut entry).await
             }
         };
         entry.reason = verdict(&mine);
@@ -374,7 +387,6 @@ async fn ask(
     opts: &FetchOpts,
     post: &Post,
     q: &Question<'_>,
-    what: &str,
     now: SystemTime,
     entry: &mut OcspEntry,
 ) -> Vec<Finding> {
@@ -402,7 +414,11 @@ async fn ask(
                     format!("POST {}: status {}, expected 2xx", r.url, r.status),
                 )];
             }
-            let facts = judge::judge(&r.body, q.cert, q.issuer, now, what);
+            let about = judge::Asked {
+                position: q.position,
+                name: Some(&q.subject_cn),
+            };
+            let facts = judge::judge(&r.body, q.cert, q.issuer, now, about);
             let found = facts.findings.clone();
             entry.response = Some(facts);
             found

@@ -7,9 +7,9 @@ use std::time::SystemTime;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
-use crate::analyze::ocsp::{self, OcspJudgement, StapleMode};
+use crate::analyze::ocsp::{self, Asked, OcspJudgement, StapleMode};
 use crate::analyze::trust::TrustStore;
-use crate::outcome::{Finding, Level, Reason};
+use crate::outcome::{Finding, Level, Reason, Subject};
 
 /// What was stapled and what it says, for `/api/v1/flows`.
 #[derive(Debug, Clone, Serialize)]
@@ -18,6 +18,23 @@ pub struct Staple {
     /// Subject of the certificate the response was checked against.
     pub issuer: Option<String>,
     pub response: Option<OcspJudgement>,
+    /// Why `response` is `None` though a staple arrived; absent when it
+    /// was judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<NotJudged>,
+}
+
+/// Why a stapled response was not judged: its finding's fact, so code
+/// matches this rather than the sentence (`Display`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum NotJudged {
+    /// The leaf's issuer is neither sent after it nor an anchor of the
+    /// flow's trust stores: nothing to check the response against.
+    #[error(
+        "not judged, the leaf's issuer is neither sent nor an anchor of the flow's trust stores"
+    )]
+    IssuerUnknown,
 }
 
 impl Staple {
@@ -60,27 +77,28 @@ pub fn judge(
         candidates.extend(s.anchors().iter().map(|a| a.der.as_ref()));
     }
     let Some(i) = ocsp::find_issuer(leaf.as_ref(), &candidates) else {
+        let why = NotJudged::IssuerUnknown;
         let staple = Staple {
             bytes: bytes.len(),
             issuer: None,
             response: None,
+            not_judged: Some(why),
         };
         // A staple nobody can check is no staple to a client that requires one.
         let (level, suffix) = match mode {
             StapleMode::Require => (Level::Fail, " (tls.ocsp_staple = \"require\")"),
-            _ => (Level::Warn, ""),
+            StapleMode::Warn | StapleMode::Off => (Level::Warn, ""),
         };
-        let finding = Finding::new(
-            Reason::OcspInvalid,
-            level,
-            format!(
-                "staple: not judged, the leaf's issuer is neither sent nor an anchor of the flow's trust stores{suffix}"
-            ),
-        );
+        let finding = Finding::new(Reason::OcspInvalid, level, format!("staple: {why}{suffix}"))
+            .about(Subject::Certificate { position: 0 });
         return (Some(staple), vec![finding]);
     };
     let issuer = candidates[i];
-    let facts = ocsp::judge(bytes, leaf.as_ref(), issuer, now, "position 0");
+    let leaf_at = Asked {
+        position: 0,
+        name: None,
+    };
+    let facts = ocsp::judge(bytes, leaf.as_ref(), issuer, now, leaf_at);
     let findings = ocsp::staple_findings(mode, Some(&facts));
     let staple = Staple {
         bytes: bytes.len(),
@@ -88,6 +106,7 @@ pub fn judge(
             .ok()
             .map(|(_, c)| crate::analyze::chain::render_name(c.subject())),
         response: Some(facts),
+        not_judged: None,
     };
     (Some(staple), findings)
 }
@@ -114,21 +133,28 @@ mod tests {
             let staple = staple.expect("details");
             assert_eq!((staple.bytes, staple.issuer), (GOOD.len(), None));
             assert!(staple.response.is_none());
+            assert_eq!(staple.not_judged, Some(NotJudged::IssuerUnknown));
             assert_eq!(findings.len(), 1, "{findings:?}");
             assert_eq!(
-                (findings[0].reason, findings[0].level),
-                (Reason::OcspInvalid, level)
-            );
-            assert!(
-                findings[0].detail.starts_with(
-                    "staple: not judged, the leaf's issuer is neither sent nor an anchor"
-                ),
-                "{findings:?}"
+                (findings[0].reason, findings[0].level, &findings[0].subject),
+                (
+                    Reason::OcspInvalid,
+                    level,
+                    &Some(Subject::Certificate { position: 0 })
+                )
             );
         }
+        // The sentence a user reads, once.
+        let (_, findings) = judge(StapleMode::Require, &certs, Some(GOOD), &[], now);
+        assert_eq!(
+            findings[0].detail,
+            "staple: not judged, the leaf's issuer is neither sent nor an anchor of the flow's \
+             trust stores (tls.ocsp_staple = \"require\")"
+        );
         // With the issuer sent it is judged (the control).
         let sent = [certs[0].clone(), CertificateDer::from(ISSUER.to_vec())];
         let (staple, _) = judge(StapleMode::Require, &sent, Some(GOOD), &[], now);
-        assert!(staple.and_then(|s| s.response).is_some());
+        let staple = staple.expect("details");
+        assert!(staple.response.is_some() && staple.not_judged.is_none());
     }
 }
