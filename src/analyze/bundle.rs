@@ -99,30 +99,76 @@ pub fn judge(
     name: Option<&ServerName<'_>>,
 ) -> BundleReport {
     if certs.len() > MAX_CERTIFICATES {
-        return BundleReport {
-            keys: Vec::new(),
-            leaf: None,
-            order: Vec::new(),
-            certificates: Vec::new(),
-            chain: None,
-            missing: Vec::new(),
-            findings: vec![Finding::new(
-                Reason::ChainIncomplete,
-                Level::Fail,
-                format!(
-                    "the file holds {} certificates, more than the {MAX_CERTIFICATES} a bundle \
-                     check judges: split it",
-                    certs.len()
-                ),
-            )],
-        };
+        return too_many(certs.len());
     }
     let parsed: Vec<Option<X509Certificate<'_>>> = certs
         .iter()
         .map(|c| X509Certificate::from_der(c.as_ref()).ok().map(|(_, x)| x))
         .collect();
-    let mut findings = Vec::new();
     let keys: Vec<KeyReport> = keys.iter().map(|k| match_key(k, &parsed)).collect();
+    let mut findings = key_findings(&keys, certs.len());
+    let leaf = server_certificate(&keys, &parsed);
+    // Without a server certificate, the lowest CA (one that certifies no
+    // other certificate of the file) is judged to each store, so a CA
+    // bundle is judged on purpose and never passes with nothing judged.
+    let target = leaf.or_else(|| lowest_ca(&parsed));
+    let order = send_order(target, &parsed, unix_secs(now));
+    let sent: Vec<CertificateDer<'_>> = order.iter().map(|i| certs[*i].clone()).collect();
+    let placeholder = ServerName::try_from("bundle.invalid").expect("a valid DNS name");
+    let policy = &judged_policy(policy, name, leaf, target, &mut findings);
+    let name = name.unwrap_or(&placeholder);
+    let judgement = Judgement {
+        stores,
+        policy,
+        name,
+        now,
+    };
+    let (certificates, chain, missing) = match target {
+        Some(t) => judgement.path(&sent, t, leaf.is_none(), &mut findings),
+        None => judgement.structure(&sent, &mut findings),
+    };
+    findings.extend(nothing_judged(certs.len(), target));
+    findings.sort_by_key(|f| match f.level {
+        Level::Fail => 0,
+        Level::Warn => 1,
+        Level::Info => 2,
+    });
+    BundleReport {
+        keys,
+        leaf,
+        order,
+        certificates,
+        chain,
+        missing,
+        findings,
+    }
+}
+
+/// The report of a file with more than [`MAX_CERTIFICATES`]: refused,
+/// nothing judged.
+fn too_many(count: usize) -> BundleReport {
+    BundleReport {
+        keys: Vec::new(),
+        leaf: None,
+        order: Vec::new(),
+        certificates: Vec::new(),
+        chain: None,
+        missing: Vec::new(),
+        findings: vec![Finding::new(
+            Reason::ChainIncomplete,
+            Level::Fail,
+            format!(
+                "the file holds {count} certificates, more than the {MAX_CERTIFICATES} a bundle \
+                 check judges: split it"
+            ),
+        )],
+    }
+}
+
+/// A finding for each key that matches no certificate (`count` in the
+/// file) or cannot be read.
+fn key_findings(keys: &[KeyReport], count: usize) -> Vec<Finding> {
+    let mut findings = Vec::new();
     for (i, k) in keys.iter().enumerate() {
         match &k.matches {
             KeyMatch::Matches { .. } => {}
@@ -130,10 +176,9 @@ pub fn judge(
                 Reason::KeyMismatch,
                 Level::Fail,
                 format!(
-                    "private key {i} ({}) matches none of the {} certificates: the server \
+                    "private key {i} ({}) matches none of the {count} certificates: the server \
                      certificate for this key is missing, or the key is the wrong one",
-                    k.key_type,
-                    certs.len()
+                    k.key_type
                 ),
             )),
             KeyMatch::Unreadable { detail } => findings.push(Finding::new(
@@ -143,21 +188,27 @@ pub fn judge(
             )),
         }
     }
+    findings
+}
+
+/// The file index of the server certificate (see [`BundleReport::leaf`]).
+fn server_certificate(keys: &[KeyReport], parsed: &[Option<X509Certificate<'_>>]) -> Option<usize> {
     let matched = keys.iter().find_map(|k| match k.matches {
         KeyMatch::Matches { certificate } => Some(certificate),
         _ => None,
     });
-    let leaf = matched
-        .or_else(|| (0..certs.len()).find(|i| parsed[*i].as_ref().is_some_and(|c| !c.is_ca())));
-    // Without a server certificate, the lowest CA (one that certifies no
-    // other certificate of the file) is judged to each store, so a CA
-    // bundle is judged on purpose and never passes with nothing judged.
-    let target = leaf.or_else(|| lowest_ca(&parsed));
-    let order = send_order(target, &parsed, unix_secs(now));
-    let sent: Vec<CertificateDer<'_>> = order.iter().map(|i| certs[*i].clone()).collect();
-    let placeholder = ServerName::try_from("bundle.invalid").expect("a valid DNS name");
-    // The name is checked when given; a CA judged as the end of its own
-    // path has the CA rules and no name.
+    matched.or_else(|| (0..parsed.len()).find(|i| parsed[*i].as_ref().is_some_and(|c| !c.is_ca())))
+}
+
+/// The policy the path is judged by: the name is checked when given; a CA
+/// judged as the end of its own path has the CA rules and no name.
+fn judged_policy(
+    policy: &ChainPolicy,
+    name: Option<&ServerName<'_>>,
+    leaf: Option<usize>,
+    target: Option<usize>,
+    findings: &mut Vec<Finding>,
+) -> ChainPolicy {
     let mut judged = policy.clone();
     if let Some(name) = name {
         judged.name_mismatch = crate::outcome::Action::Fail;
@@ -176,78 +227,101 @@ pub fn judge(
         judged.purpose = chain::Purpose::Ca;
         judged.name_mismatch = crate::outcome::Action::Off;
     }
-    let policy = &judged;
-    let name = name.unwrap_or(&placeholder);
+    judged
+}
 
-    let (certificates, chain, missing) = match target {
-        Some(t) => {
-            let report = chain::analyze(&sent, stores, policy, name, now, OrderRule::Tls12);
-            findings.extend(report.findings.iter().cloned());
-            let missing = missing_issuers(&report);
-            if leaf.is_none() {
-                // Nothing verified: each certificate is still judged for
-                // its own validity, so an expired CA is named as such.
-                if report.anchors().iter().all(|a| !a.verified) {
-                    judge_validity(&report.certificates, policy, unix_secs(now), &mut findings);
-                }
-                let ca = &report.certificates[0];
-                findings.push(Finding::new(
-                    Reason::ChainIncomplete,
-                    Level::Warn,
-                    format!(
-                        "no server certificate in the file: judged the path of CA certificate \
-                         {} (file index {t}) to each store",
-                        if ca.subject_cn.is_empty() {
-                            &ca.subject
-                        } else {
-                            &ca.subject_cn
-                        }
-                    ),
-                ));
+/// What the certificates in sent order are judged against.
+struct Judgement<'a> {
+    stores: &'a [&'a TrustStore],
+    policy: &'a ChainPolicy,
+    name: &'a ServerName<'a>,
+    now: SystemTime,
+}
+
+/// The facts in sent order, the path judgement, and the missing issuers.
+type Judged = (Vec<CertFacts>, Option<ChainReport>, Vec<String>);
+
+impl Judgement<'_> {
+    /// The path from the certificate of file index `target` (sent first)
+    /// to each store; `ca_only`: no server certificate, `target` is a CA.
+    fn path(
+        &self,
+        sent: &[CertificateDer<'_>],
+        target: usize,
+        ca_only: bool,
+        findings: &mut Vec<Finding>,
+    ) -> Judged {
+        let report = chain::analyze(
+            sent,
+            self.stores,
+            self.policy,
+            self.name,
+            self.now,
+            OrderRule::Tls12,
+        );
+        findings.extend(report.findings.iter().cloned());
+        let missing = missing_issuers(&report);
+        if ca_only {
+            // Nothing verified: each certificate is still judged for
+            // its own validity, so an expired CA is named as such.
+            if report.anchors().iter().all(|a| !a.verified) {
+                judge_validity(
+                    &report.certificates,
+                    self.policy,
+                    unix_secs(self.now),
+                    findings,
+                );
             }
-            (report.certificates.clone(), Some(report), missing)
+            let ca = &report.certificates[0];
+            findings.push(Finding::new(
+                Reason::ChainIncomplete,
+                Level::Warn,
+                format!(
+                    "no server certificate in the file: judged the path of CA certificate \
+                     {} (file index {target}) to each store",
+                    if ca.subject_cn.is_empty() {
+                        &ca.subject
+                    } else {
+                        &ca.subject_cn
+                    }
+                ),
+            ));
         }
-        None => {
-            let structure = chain::analyze_structure(&sent, stores, policy, name);
-            findings.extend(structure.findings.iter().cloned());
-            judge_validity(
-                &structure.certificates,
-                policy,
-                unix_secs(now),
-                &mut findings,
-            );
-            (structure.certificates.clone(), None, Vec::new())
-        }
-    };
-    if certs.is_empty() {
-        findings.push(Finding::new(
+        (report.certificates.clone(), Some(report), missing)
+    }
+
+    /// No certificate to start a path from: the structure, and each
+    /// certificate's own validity.
+    fn structure(&self, sent: &[CertificateDer<'_>], findings: &mut Vec<Finding>) -> Judged {
+        let structure = chain::analyze_structure(sent, self.stores, self.policy, self.name);
+        findings.extend(structure.findings.iter().cloned());
+        judge_validity(
+            &structure.certificates,
+            self.policy,
+            unix_secs(self.now),
+            findings,
+        );
+        (structure.certificates.clone(), None, Vec::new())
+    }
+}
+
+/// The finding of a file of `count` certificates with nothing to judge:
+/// empty, or none parses (`target` is `None`).
+fn nothing_judged(count: usize, target: Option<usize>) -> Option<Finding> {
+    if count == 0 {
+        Some(Finding::new(
             Reason::ChainIncomplete,
             Level::Fail,
             "the file holds no certificate",
-        ));
+        ))
     } else if target.is_none() {
-        findings.push(Finding::new(
+        Some(Finding::new(
             Reason::ChainIncomplete,
             Level::Fail,
-            format!(
-                "none of the {} certificates of the file parses: nothing to judge",
-                certs.len()
-            ),
-        ));
-    }
-    findings.sort_by_key(|f| match f.level {
-        Level::Fail => 0,
-        Level::Warn => 1,
-        Level::Info => 2,
-    });
-    BundleReport {
-        keys,
-        leaf,
-        order,
-        certificates,
-        chain,
-        missing,
-        findings,
+            format!("none of the {count} certificates of the file parses: nothing to judge"),
+        ))
+    } else {
+        None
     }
 }
 

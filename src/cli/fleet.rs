@@ -26,8 +26,9 @@ use super::{EXIT_FAIL, EXIT_UNASKED, EXIT_USAGE, Output};
 use crate::config::Config;
 use crate::config::fleet::Instance;
 use crate::net::prom::StoreFlow;
-use crate::net::remote::{Client, RemoteError, RemoteFlow};
+use crate::net::remote::{Answer, Client, RemoteError, RemoteFlow};
 use crate::probe::Phase;
+use crate::probe::once::Round;
 
 /// What the command line asked for.
 pub struct Args<'a> {
@@ -51,120 +52,30 @@ pub const LOCAL: &str = "local";
 const MARGIN: Duration = Duration::from_secs(5);
 
 pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode {
-    let store = c
-        .fleet
-        .store
-        .as_ref()
-        .filter(|_| args.fleet && !args.direct);
-    let instances = match instances(c, args, store.is_some()) {
-        Ok(i) => i,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    for name in only {
-        if !c.flows.iter().any(|f| &f.name == name) {
-            eprintln!("no flow named {name:?} in the catalog (see `flowprobe config show`)");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    }
-    let mut clients = Vec::new();
-    for i in instances {
-        let name = i.name.clone();
-        match Client::new(i) {
-            Ok(cl) => clients.push(Arc::new(cl)),
-            Err(e) => {
-                eprintln!("fleet instance {name:?}: {e}");
-                return ExitCode::from(EXIT_USAGE);
-            }
-        }
-    }
-    let store_client = match store.map(|s| Client::new(s.as_instance())).transpose() {
-        Ok(cl) => cl,
-        Err(e) => {
-            eprintln!("fleet.prometheus: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+    let clients = match clients(c, only, args) {
+        Ok(clients) => clients,
+        Err(code) => return code,
     };
     let rt = match super::one_shot_runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let fallback = default_timeout(c, only);
-    let (answers, local, stored) = rt.block_on(async {
-        // Every instance at once, each on its own task.
-        let asks: Vec<_> = clients
-            .iter()
-            .map(|cl| {
-                let (cl, only) = (Arc::clone(cl), only.to_vec());
-                let t = cl.instance.access.timeout.unwrap_or(fallback);
-                tokio::spawn(async move { cl.check(&only, t).await })
-            })
-            .collect();
-        let local = if args.local {
-            Some(crate::probe::once::run_once(c, only).await)
-        } else {
-            None
-        };
-        let stored = match &store_client {
-            Some(cl) => {
-                let t = cl
-                    .instance
-                    .access
-                    .timeout
-                    .unwrap_or(super::fleet_store::STORE_TIMEOUT);
-                Some(crate::net::prom::read(cl, t).await)
-            }
-            None => None,
-        };
-        let mut answers = Vec::new();
-        for a in asks {
-            answers.push(a.await.unwrap_or_else(|e| {
-                Err(RemoteError::Http(format!("the request task failed: {e}")))
-            }));
-        }
-        (answers, local, stored)
-    });
+    let answers = rt.block_on(ask(&clients, c, only, args.local));
 
     let mut rows: Vec<Row> = Vec::new();
     let mut statuses = Vec::new();
-    if let Some(local) = local {
-        match local {
-            Ok(round) => {
-                if let Some(note) = round.note {
-                    eprintln!("{note}");
-                }
-                rows.extend(round.results.iter().map(|(p, r)| local_row(&p.flow, r)));
-            }
-            Err(errors) => {
-                for e in errors {
-                    eprintln!("{e}");
-                }
-                return ExitCode::from(EXIT_USAGE);
-            }
+    if let Some(local) = answers.local {
+        match local_rows(local) {
+            Ok(local) => rows.extend(local),
+            Err(code) => return code,
         }
     }
-    if let (Some(cl), Some(stored)) = (&store_client, stored) {
-        let i = &cl.instance;
-        match stored {
-            Ok(flows) => {
-                let flows: Vec<StoreFlow> = flows
-                    .into_iter()
-                    .filter(|f| only.is_empty() || only.contains(&f.name))
-                    .collect();
-                statuses.push(asked(i, true, Ok(flows.len())));
-                let bounds = super::fleet_store::Bounds::new(c);
-                rows.extend(
-                    flows
-                        .into_iter()
-                        .map(|f| super::fleet_store::row(&bounds, f)),
-                );
-            }
-            Err(e) => statuses.push(asked(i, true, Err(&e))),
-        }
+    if let (Some(cl), Some(stored)) = (&clients.store, answers.stored) {
+        let (status, stored) = store_rows(c, only, &cl.instance, stored);
+        statuses.push(status);
+        rows.extend(stored);
     }
-    for (cl, answer) in clients.iter().zip(answers) {
+    for (cl, answer) in clients.instances.iter().zip(answers.instances) {
         let i = &cl.instance;
         match answer {
             Ok(a) => {
@@ -175,22 +86,176 @@ pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode
         }
     }
     let matrix = merge(c, only, rows);
-    let text = match output {
-        Output::Table => {
-            let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
-                && std::env::var_os("NO_COLOR").is_none();
-            fleet_render::table(&matrix, &statuses, color)
-        }
-        Output::Json => fleet_render::json(&matrix, &statuses),
-        Output::Junit => fleet_render::junit(&matrix, &statuses),
-    };
-    print!("{text}");
+    print!("{}", render(&matrix, &statuses, output));
     if statuses.iter().any(|s| !s.ok) {
         ExitCode::from(EXIT_UNASKED)
     } else if matrix.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAIL)
+    }
+}
+
+/// Who is asked: the instances, and the central store when it answers
+/// for them.
+struct Clients {
+    instances: Vec<Arc<Client>>,
+    store: Option<Client>,
+}
+
+/// The clients to ask, once the flows asked for are known to the catalog;
+/// `Err`: a usage error, said on stderr.
+fn clients(c: &Config, only: &[String], args: &Args) -> Result<Clients, ExitCode> {
+    let store = c
+        .fleet
+        .store
+        .as_ref()
+        .filter(|_| args.fleet && !args.direct);
+    let instances = instances(c, args, store.is_some()).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_USAGE)
+    })?;
+    for name in only {
+        if !c.flows.iter().any(|f| &f.name == name) {
+            eprintln!("no flow named {name:?} in the catalog (see `flowprobe config show`)");
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    }
+    let mut clients = Vec::new();
+    for i in instances {
+        let name = i.name.clone();
+        match Client::new(i) {
+            Ok(cl) => clients.push(Arc::new(cl)),
+            Err(e) => {
+                eprintln!("fleet instance {name:?}: {e}");
+                return Err(ExitCode::from(EXIT_USAGE));
+            }
+        }
+    }
+    let store = match store.map(|s| Client::new(s.as_instance())).transpose() {
+        Ok(cl) => cl,
+        Err(e) => {
+            eprintln!("fleet.prometheus: {e}");
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    Ok(Clients {
+        instances: clients,
+        store,
+    })
+}
+
+/// What was asked answered: each instance (in the order of
+/// [`Clients::instances`]), the local flows, the store.
+struct Answers {
+    instances: Vec<Result<Answer, RemoteError>>,
+    local: Option<Result<Round, Vec<String>>>,
+    stored: Option<Result<Vec<StoreFlow>, RemoteError>>,
+}
+
+/// Asks every instance at once, each on its own task; meanwhile runs the
+/// local flows (with `local`) and reads the store.
+async fn ask(clients: &Clients, c: &Config, only: &[String], local: bool) -> Answers {
+    let fallback = default_timeout(c, only);
+    let asks: Vec<_> = clients
+        .instances
+        .iter()
+        .map(|cl| {
+            let (cl, only) = (Arc::clone(cl), only.to_vec());
+            let t = cl.instance.access.timeout.unwrap_or(fallback);
+            tokio::spawn(async move { cl.check(&only, t).await })
+        })
+        .collect();
+    let local = if local {
+        Some(crate::probe::once::run_once(c, only).await)
+    } else {
+        None
+    };
+    let stored = match &clients.store {
+        Some(cl) => {
+            let t = cl
+                .instance
+                .access
+                .timeout
+                .unwrap_or(super::fleet_store::STORE_TIMEOUT);
+            Some(crate::net::prom::read(cl, t).await)
+        }
+        None => None,
+    };
+    let mut instances = Vec::new();
+    for a in asks {
+        instances.push(
+            a.await.unwrap_or_else(|e| {
+                Err(RemoteError::Http(format!("the request task failed: {e}")))
+            }),
+        );
+    }
+    Answers {
+        instances,
+        local,
+        stored,
+    }
+}
+
+/// The rows of the local flows; `Err`: they could not run (a usage or
+/// configuration error, said on stderr).
+fn local_rows(local: Result<Round, Vec<String>>) -> Result<Vec<Row>, ExitCode> {
+    match local {
+        Ok(round) => {
+            if let Some(note) = round.note {
+                eprintln!("{note}");
+            }
+            Ok(round
+                .results
+                .iter()
+                .map(|(p, r)| local_row(&p.flow, r))
+                .collect())
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+/// How the store `i` answered, and the rows it holds of the flows asked
+/// for.
+fn store_rows(
+    c: &Config,
+    only: &[String],
+    i: &Instance,
+    stored: Result<Vec<StoreFlow>, RemoteError>,
+) -> (InstanceStatus, Vec<Row>) {
+    match stored {
+        Ok(flows) => {
+            let flows: Vec<StoreFlow> = flows
+                .into_iter()
+                .filter(|f| only.is_empty() || only.contains(&f.name))
+                .collect();
+            let status = asked(i, true, Ok(flows.len()));
+            let bounds = super::fleet_store::Bounds::new(c);
+            let rows = flows
+                .into_iter()
+                .map(|f| super::fleet_store::row(&bounds, f))
+                .collect();
+            (status, rows)
+        }
+        Err(e) => (asked(i, true, Err(&e)), Vec::new()),
+    }
+}
+
+/// The matrix and the instances' statuses as `output` asks.
+fn render(matrix: &Matrix, statuses: &[InstanceStatus], output: Output) -> String {
+    match output {
+        Output::Table => {
+            let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none();
+            fleet_render::table(matrix, statuses, color)
+        }
+        Output::Json => fleet_render::json(matrix, statuses),
+        Output::Junit => fleet_render::junit(matrix, statuses),
     }
 }
 

@@ -12,7 +12,7 @@ mod profile;
 mod render;
 mod run;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -214,19 +214,6 @@ pub fn main(cli: Cli) -> ExitCode {
             web_max_connections,
             web_idle_timeout,
         } => {
-            let mut o = overrides(&cli, vantages, listen.as_ref());
-            o.web_config_file = web_config_file.clone();
-            let c = match load_or_report(config.as_ref(), &o) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            if let Some(w) = &c.web_config_file
-                && let Err(errs) = config::web_config::load_web_config(w)
-            {
-                eprint!("{errs}");
-                return ExitCode::from(EXIT_USAGE);
-            }
-            init_logging(&c.log.level, c.log.format);
             let web = run::Web {
                 lifecycle: *web_enable_lifecycle,
                 limits: crate::web::serve::Limits {
@@ -236,7 +223,9 @@ pub fn main(cli: Cli) -> ExitCode {
                     ..Default::default()
                 },
             };
-            run::serve(c, config::resolve_path(config.as_deref()), o, web)
+            let mut o = overrides(&cli, vantages, listen.as_ref());
+            o.web_config_file = web_config_file.clone();
+            run_daemon(config.as_ref(), o, web)
         }
         Command::Check {
             config,
@@ -248,64 +237,18 @@ pub fn main(cli: Cli) -> ExitCode {
             local,
             direct,
         } => {
-            if *direct && !*fleet {
-                eprintln!("--direct chooses how --fleet asks: give --fleet too");
-                return ExitCode::from(EXIT_USAGE);
-            }
-            if *local && !*fleet && remotes.is_empty() {
-                eprintln!(
-                    "--local mixes this host's flows into a fleet check: give --fleet or --remote URL too"
-                );
-                return ExitCode::from(EXIT_USAGE);
-            }
-            let o = overrides(&cli, vantages, None);
-            let c = match load_or_report(config.as_ref(), &o) {
-                Ok(c) => c,
-                Err(code) => return code,
+            let args = fleet::Args {
+                fleet: *fleet,
+                remotes,
+                local: *local,
+                direct: *direct,
             };
-            init_logging(cli.log_level.as_deref().unwrap_or("warn"), c.log.format);
-            if *fleet || !remotes.is_empty() {
-                let args = fleet::Args {
-                    fleet: *fleet,
-                    remotes,
-                    local: *local,
-                    direct: *direct,
-                };
-                return fleet::run(&c, flows, *output, &args);
-            }
-            check::run(&c, flows, *output)
+            let o = overrides(&cli, vantages, None);
+            run_check(&cli, config.as_ref(), &o, flows, *output, &args)
         }
         Command::Config { action } => match action {
-            ConfigAction::Check { config } => {
-                let o = overrides(&cli, &[], None);
-                match load_or_report(config.as_ref(), &o) {
-                    Ok(c) => {
-                        println!(
-                            "{}: valid; {} flows ({} active for vantages {})",
-                            c.origin,
-                            c.flows.len(),
-                            c.active_flows().count(),
-                            c.vantages.join(", ")
-                        );
-                        // Warnings do not make a configuration invalid.
-                        for w in config::warnings(&c) {
-                            eprintln!("{w}");
-                        }
-                        ExitCode::SUCCESS
-                    }
-                    Err(code) => code,
-                }
-            }
-            ConfigAction::Show { config } => {
-                let o = overrides(&cli, &[], None);
-                match load_or_report(config.as_ref(), &o) {
-                    Ok(c) => {
-                        print!("{}", config::to_toml(&c));
-                        ExitCode::SUCCESS
-                    }
-                    Err(code) => code,
-                }
-            }
+            ConfigAction::Check { config } => config_check(&cli, config.as_ref()),
+            ConfigAction::Show { config } => config_show(&cli, config.as_ref()),
         },
         Command::Catalog { name } => render::catalog(name.as_deref()),
         Command::Pki { action } => pki::run(action),
@@ -314,18 +257,110 @@ pub fn main(cli: Cli) -> ExitCode {
             docs::completions(*shell, &mut std::io::stdout());
             ExitCode::SUCCESS
         }
-        Command::Man { dir } => match docs::man_pages(dir) {
-            Ok(pages) => {
-                for p in pages {
-                    println!("{}", p.display());
-                }
-                ExitCode::SUCCESS
+        Command::Man { dir } => man(dir),
+    }
+}
+
+/// `flowprobe run`: the configuration at `config` with the overrides `o`
+/// (its web configuration file must load too), then the daemon.
+fn run_daemon(config: Option<&PathBuf>, o: Overrides, web: run::Web) -> ExitCode {
+    let c = match load_or_report(config, &o) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Some(w) = &c.web_config_file
+        && let Err(errs) = config::web_config::load_web_config(w)
+    {
+        eprint!("{errs}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    init_logging(&c.log.level, c.log.format);
+    run::serve(
+        c,
+        config::resolve_path(config.map(PathBuf::as_path)),
+        o,
+        web,
+    )
+}
+
+/// `flowprobe check`: the local flows, or a fleet check when `args` names
+/// instances.
+fn run_check(
+    cli: &Cli,
+    config: Option<&PathBuf>,
+    o: &Overrides,
+    flows: &[String],
+    output: Output,
+    args: &fleet::Args,
+) -> ExitCode {
+    if args.direct && !args.fleet {
+        eprintln!("--direct chooses how --fleet asks: give --fleet too");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if args.local && !args.fleet && args.remotes.is_empty() {
+        eprintln!(
+            "--local mixes this host's flows into a fleet check: give --fleet or --remote URL too"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let c = match load_or_report(config, o) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    init_logging(cli.log_level.as_deref().unwrap_or("warn"), c.log.format);
+    if args.fleet || !args.remotes.is_empty() {
+        return fleet::run(&c, flows, output, args);
+    }
+    check::run(&c, flows, output)
+}
+
+/// `flowprobe config check`.
+fn config_check(cli: &Cli, config: Option<&PathBuf>) -> ExitCode {
+    let o = overrides(cli, &[], None);
+    match load_or_report(config, &o) {
+        Ok(c) => {
+            println!(
+                "{}: valid; {} flows ({} active for vantages {})",
+                c.origin,
+                c.flows.len(),
+                c.active_flows().count(),
+                c.vantages.join(", ")
+            );
+            // Warnings do not make a configuration invalid.
+            for w in config::warnings(&c) {
+                eprintln!("{w}");
             }
-            Err(e) => {
-                eprintln!("flowprobe man: {}: {e}", dir.display());
-                ExitCode::from(EXIT_USAGE)
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+/// `flowprobe config show`.
+fn config_show(cli: &Cli, config: Option<&PathBuf>) -> ExitCode {
+    let o = overrides(cli, &[], None);
+    match load_or_report(config, &o) {
+        Ok(c) => {
+            print!("{}", config::to_toml(&c));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+/// `flowprobe man --dir DIR`: each page written, one per line.
+fn man(dir: &Path) -> ExitCode {
+    match docs::man_pages(dir) {
+        Ok(pages) => {
+            for p in pages {
+                println!("{}", p.display());
             }
-        },
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("flowprobe man: {}: {e}", dir.display());
+            ExitCode::from(EXIT_USAGE)
+        }
     }
 }
 

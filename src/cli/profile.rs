@@ -12,7 +12,7 @@ use clap::Subcommand;
 use super::pki::{AuditArgs, AuditOutput, bundle_lines, prepare, print_json};
 use super::{EXIT_FAIL, EXIT_USAGE};
 use crate::analyze::trust::TrustStore;
-use crate::audit::profile::{self, Context, Judged, ProfileReport};
+use crate::audit::profile::{self, Context, Judged, PayloadReport, ProfileReport};
 use crate::audit::{self, FileError, MAX_FILE_BYTES};
 use crate::kinds::show::path_line;
 use crate::outcome::Level;
@@ -146,6 +146,18 @@ fn table(file: &Path, r: &ProfileReport) -> String {
         r.payloads.len(),
         status(r.passed())
     );
+    signature_lines(r, &mut out);
+    for f in &r.findings {
+        let _ = writeln!(out, "  {} {}: {}", level(f.level), f.reason, f.detail);
+    }
+    for p in &r.payloads {
+        payload_lines(p, &mut out);
+    }
+    out
+}
+
+/// The signature of a signed profile, and the paths of its signer.
+fn signature_lines(r: &ProfileReport, out: &mut String) {
     if let Some(s) = &r.signature {
         let signer = s.signer.as_ref().map_or_else(
             || "signer certificate not included".to_owned(),
@@ -169,68 +181,70 @@ fn table(file: &Path, r: &ProfileReport) -> String {
     for a in r.signer_chain.iter().flat_map(|c| c.anchors()) {
         let _ = writeln!(out, "  signer {}", path_line(a));
     }
-    for f in &r.findings {
-        let _ = writeln!(out, "  {} {}: {}", level(f.level), f.reason, f.detail);
-    }
-    for p in &r.payloads {
-        let passed = p.findings.iter().all(|f| f.level != Level::Fail);
-        let _ = writeln!(
-            out,
-            "  payload {} {} {:?}: {}",
-            p.index,
-            p.payload_type,
-            p.display_name,
-            // A failing finding makes the payload FAIL, judged or not
-            // (a certificate payload without content, a payload that is
-            // not a dictionary).
-            match p.judged {
-                _ if !passed => status(false),
-                Judged::Other => "not judged",
-                Judged::Facts { .. } => "facts",
-                _ => status(true),
-            }
-        );
-        match &p.judged {
-            Judged::Certificate {
-                format,
-                password,
-                bundle,
-            } => {
-                if let Some(b) = bundle {
-                    let _ = writeln!(out, "    {format}, password from {password}");
-                    // Findings of the bundle are the payload's findings.
-                    let lines = bundle_lines(b, "    ");
-                    out.push_str(&lines);
-                    for f in p.findings.iter().filter(|f| !b.findings.contains(f)) {
-                        let _ = writeln!(out, "    {} {}: {}", level(f.level), f.reason, f.detail);
-                    }
-                    continue;
+}
+
+/// One payload: its status line, what was judged, its findings.
+fn payload_lines(p: &PayloadReport, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "  payload {} {} {:?}: {}",
+        p.index,
+        p.payload_type,
+        p.display_name,
+        payload_status(p)
+    );
+    match &p.judged {
+        Judged::Certificate {
+            format,
+            password,
+            bundle,
+        } => {
+            if let Some(b) = bundle {
+                let _ = writeln!(out, "    {format}, password from {password}");
+                // Findings of the bundle are the payload's findings.
+                let lines = bundle_lines(b, "    ");
+                out.push_str(&lines);
+                for f in p.findings.iter().filter(|f| !b.findings.contains(f)) {
+                    let _ = writeln!(out, "    {} {}: {}", level(f.level), f.reason, f.detail);
                 }
+                return;
             }
-            Judged::Exchange { settings, facts } => {
-                for s in settings {
-                    let _ = writeln!(
-                        out,
-                        "    {} {} = {}",
-                        if s.ok { "ok  " } else { "FAIL" },
-                        s.key,
-                        s.value
-                    );
-                }
-                for (k, v) in facts {
-                    let _ = writeln!(out, "    {k} = {v}");
-                }
-            }
-            Judged::Facts { facts } => {
-                for (k, v) in facts {
-                    let _ = writeln!(out, "    {k} = {v}");
-                }
-            }
-            Judged::Other => {}
         }
-        for f in &p.findings {
-            let _ = writeln!(out, "    {} {}: {}", level(f.level), f.reason, f.detail);
+        Judged::Exchange { settings, facts } => {
+            for s in settings {
+                let _ = writeln!(
+                    out,
+                    "    {} {} = {}",
+                    if s.ok { "ok  " } else { "FAIL" },
+                    s.key,
+                    s.value
+                );
+            }
+            for (k, v) in facts {
+                let _ = writeln!(out, "    {k} = {v}");
+            }
         }
+        Judged::Facts { facts } => {
+            for (k, v) in facts {
+                let _ = writeln!(out, "    {k} = {v}");
+            }
+        }
+        Judged::Other => {}
     }
-    out
+    for f in &p.findings {
+        let _ = writeln!(out, "    {} {}: {}", level(f.level), f.reason, f.detail);
+    }
+}
+
+/// A failing finding makes the payload FAIL, judged or not (a
+/// certificate payload without content, a payload that is not a
+/// dictionary).
+fn payload_status(p: &PayloadReport) -> &'static str {
+    let passed = p.findings.iter().all(|f| f.level != Level::Fail);
+    match p.judged {
+        _ if !passed => status(false),
+        Judged::Other => "not judged",
+        Judged::Facts { .. } => "facts",
+        _ => status(true),
+    }
 }

@@ -24,16 +24,54 @@ pub fn to_toml(c: &Config) -> String {
         Value::Array(c.vantages.iter().map(s).collect()),
     );
     t.insert("catalog".into(), s("none"));
+    t.insert("listen".into(), Value::Table(listen(c)));
+    t.insert("log".into(), Value::Table(log(c)));
+    t.insert("metrics".into(), Value::Table(metrics(c)));
+    t.insert("defaults".into(), Value::Table(defaults(c)));
+    t.insert(
+        "targets".into(),
+        Value::Table(c.targets.iter().map(|(k, h)| (k.clone(), s(h))).collect()),
+    );
+    let vantages = vantages(c);
+    if !vantages.is_empty() {
+        t.insert("vantage".into(), Value::Table(vantages));
+    }
+    let trust: Table = c
+        .trust
+        .iter()
+        .map(|(name, spec)| (name.clone(), Value::Table(trust_store(spec))))
+        .collect();
+    if !trust.is_empty() {
+        t.insert("trust".into(), Value::Table(trust));
+    }
+    if let Some(fleet) = super::fleet::to_toml(&c.fleet) {
+        t.insert("fleet".into(), Value::Table(fleet));
+    }
+    let flows = c.flows.iter().map(|f| Value::Table(flow(f))).collect();
+    t.insert("flow".into(), Value::Array(flows));
+    toml::to_string_pretty(&t).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+}
+
+/// `[listen]`.
+fn listen(c: &Config) -> Table {
     let mut listen = Table::new();
     listen.insert("address".into(), s(c.listen));
     if let Some(w) = &c.web_config_file {
         listen.insert("web_config_file".into(), s(w.display()));
     }
-    t.insert("listen".into(), Value::Table(listen));
+    listen
+}
+
+/// `[log]`.
+fn log(c: &Config) -> Table {
     let mut log = Table::new();
     log.insert("level".into(), s(&c.log.level));
     log.insert("format".into(), s(c.log.format.as_str()));
-    t.insert("log".into(), Value::Table(log));
+    log
+}
+
+/// `[metrics]`.
+fn metrics(c: &Config) -> Table {
     let mut metrics = Table::new();
     metrics.insert(
         "per_flow_durations".into(),
@@ -43,7 +81,12 @@ pub fn to_toml(c: &Config) -> String {
         "all_certificates".into(),
         Value::Boolean(c.metrics.all_certificates),
     );
-    t.insert("metrics".into(), Value::Table(metrics));
+    metrics
+}
+
+/// `[defaults]`, with the process-wide `max_in_flight` and
+/// `worker_threads`.
+fn defaults(c: &Config) -> Table {
     let mut defaults = Table::new();
     defaults.insert("interval".into(), dur(c.defaults.interval));
     defaults.insert("timeout".into(), dur(c.defaults.timeout));
@@ -56,11 +99,12 @@ pub fn to_toml(c: &Config) -> String {
         "worker_threads".into(),
         Value::Integer(c.worker_threads as i64),
     );
-    t.insert("defaults".into(), Value::Table(defaults));
-    t.insert(
-        "targets".into(),
-        Value::Table(c.targets.iter().map(|(k, h)| (k.clone(), s(h))).collect()),
-    );
+    defaults
+}
+
+/// The `[vantage.NAME]` tables: each defined vantage, and each vantage
+/// with its own `ssh_pace`.
+fn vantages(c: &Config) -> Table {
     let mut vantages = Table::new();
     for (name, v) in &c.vantage_defs {
         let mut vt = Table::new();
@@ -89,45 +133,35 @@ pub fn to_toml(c: &Config) -> String {
             vt.insert("ssh_pace".into(), dur(*pace));
         }
     }
-    if !vantages.is_empty() {
-        t.insert("vantage".into(), Value::Table(vantages));
+    vantages
+}
+
+/// One `[trust.NAME]` table.
+fn trust_store(spec: &TrustSpec) -> Table {
+    let mut tt = Table::new();
+    if !spec.anchors.is_empty() {
+        tt.insert(
+            "anchors".into(),
+            Value::Array(spec.anchors.iter().map(|p| s(p.display())).collect()),
+        );
     }
-    let mut trust = Table::new();
-    for (name, spec) in &c.trust {
-        let mut tt = Table::new();
-        if !spec.anchors.is_empty() {
-            tt.insert(
-                "anchors".into(),
-                Value::Array(spec.anchors.iter().map(|p| s(p.display())).collect()),
-            );
+    let rp = &spec.relying_party;
+    if !rp.initial_policies.is_empty() {
+        tt.insert(
+            "initial_policies".into(),
+            Value::Array(rp.initial_policies.iter().map(s).collect()),
+        );
+    }
+    for (key, on) in [
+        ("require_explicit_policy", rp.require_explicit_policy),
+        ("inhibit_policy_mapping", rp.inhibit_policy_mapping),
+        ("inhibit_any_policy", rp.inhibit_any_policy),
+    ] {
+        if on {
+            tt.insert(key.into(), Value::Boolean(true));
         }
-        let rp = &spec.relying_party;
-        if !rp.initial_policies.is_empty() {
-            tt.insert(
-                "initial_policies".into(),
-                Value::Array(rp.initial_policies.iter().map(s).collect()),
-            );
-        }
-        for (key, on) in [
-            ("require_explicit_policy", rp.require_explicit_policy),
-            ("inhibit_policy_mapping", rp.inhibit_policy_mapping),
-            ("inhibit_any_policy", rp.inhibit_any_policy),
-        ] {
-            if on {
-                tt.insert(key.into(), Value::Boolean(true));
-            }
-        }
-        trust.insert(name.clone(), Value::Table(tt));
     }
-    if !trust.is_empty() {
-        t.insert("trust".into(), Value::Table(trust));
-    }
-    if let Some(fleet) = super::fleet::to_toml(&c.fleet) {
-        t.insert("fleet".into(), Value::Table(fleet));
-    }
-    let flows = c.flows.iter().map(|f| Value::Table(flow(f))).collect();
-    t.insert("flow".into(), Value::Array(flows));
-    toml::to_string_pretty(&t).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    tt
 }
 
 fn flow(f: &Flow) -> Table {

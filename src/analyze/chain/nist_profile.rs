@@ -54,18 +54,31 @@ pub fn findings(chain: &ChainReport, action: Action) -> Vec<Finding> {
         .collect()
 }
 
+/// A broken rule: its strength, the position of the certificate, and a
+/// sentence citing the section.
+type Broken = (Strength, usize, String);
+
 /// The rules broken by `path` (leaf first), as (strength, position,
 /// sentence citing the section).
-fn judge(path: &[&CertFacts], public_store: bool) -> Vec<(Strength, usize, String)> {
+fn judge(path: &[&CertFacts], public_store: bool) -> Vec<Broken> {
     let mut out = Vec::new();
     let Some(leaf) = path.first() else {
         return out;
     };
-    let at = leaf.position;
-    let cn = &leaf.subject_cn;
-    // 3.2.1: RSA keys of at least 2048 bits; ECDSA on P-256 or P-384.
+    out.extend(key(leaf));
+    out.extend(signatures(path));
+    out.extend(validity(leaf, public_store));
+    out.extend(ext_key_usage(leaf));
+    out.extend(names(leaf));
+    out.extend(status(leaf));
+    out
+}
+
+/// 3.2.1: RSA keys of at least 2048 bits; ECDSA on P-256 or P-384.
+fn key(leaf: &CertFacts) -> Option<Broken> {
+    let (at, cn) = (leaf.position, &leaf.subject_cn);
     match (leaf.key_type.as_str(), leaf.curve.as_deref()) {
-        ("rsa" | "rsa-pss", _) if leaf.key_bits < 2048 => out.push((
+        ("rsa" | "rsa-pss", _) if leaf.key_bits < 2048 => Some((
             Strength::Shall,
             at,
             format!(
@@ -73,8 +86,8 @@ fn judge(path: &[&CertFacts], public_store: bool) -> Vec<(Strength, usize, Strin
                 leaf.key_bits
             ),
         )),
-        ("ec", Some("P-256" | "P-384")) | ("rsa" | "rsa-pss", _) => {}
-        ("ec", curve) => out.push((
+        ("ec", Some("P-256" | "P-384")) | ("rsa" | "rsa-pss", _) => None,
+        ("ec", curve) => Some((
             if leaf.key_bits < 224 {
                 Strength::Shall
             } else {
@@ -86,14 +99,18 @@ fn judge(path: &[&CertFacts], public_store: bool) -> Vec<(Strength, usize, Strin
                 curve.unwrap_or("an unnamed curve")
             ),
         )),
-        (other, _) => out.push((
+        (other, _) => Some((
             Strength::Shall,
             at,
             format!("{cn}: {other} key, not RSA or ECDSA (SP 800-52r2 3.2.1)"),
         )),
     }
-    // 3.2.1: every certificate of the path signed with SHA-224 or better
-    // (a self-signed anchor's own signature proves nothing either way).
+}
+
+/// 3.2.1: every certificate of the path signed with SHA-224 or better
+/// (a self-signed anchor's own signature proves nothing either way).
+fn signatures(path: &[&CertFacts]) -> Vec<Broken> {
+    let mut out = Vec::new();
     for c in path.iter().filter(|c| !c.self_signed) {
         let sig = c.signature_algorithm.to_ascii_lowercase();
         let strong = ["sha224", "sha256", "sha384", "sha512", "sha3"]
@@ -113,26 +130,39 @@ fn judge(path: &[&CertFacts], public_store: bool) -> Vec<(Strength, usize, Strin
             ));
         }
     }
-    // 3.2.1: a validity of 3 years or less; 398 days in a public store.
-    if let (Some(from), Some(to)) = (leaf.not_before, leaf.not_after) {
-        let days = (to - from) / 86_400;
-        let (max, why) = if public_store {
-            (
-                CABF_MAX_DAYS,
-                "CA/Browser Forum Baseline Requirements 6.3.2, a public store",
-            )
-        } else {
-            (NIST_MAX_DAYS, "SP 800-52r2 3.2.1: 3 years or less")
-        };
-        if days > max {
-            out.push((
-                Strength::Should,
-                at,
-                format!("{cn}: valid for {days} days, more than {max} ({why})"),
-            ));
-        }
-    }
-    // 3.2.1: extendedKeyUsage with id-kp-serverAuth, and not anyExtendedKeyUsage.
+    out
+}
+
+/// 3.2.1: a validity of 3 years or less; 398 days in a public store.
+fn validity(leaf: &CertFacts, public_store: bool) -> Option<Broken> {
+    let (Some(from), Some(to)) = (leaf.not_before, leaf.not_after) else {
+        return None;
+    };
+    let days = (to - from) / 86_400;
+    let (max, why) = if public_store {
+        (
+            CABF_MAX_DAYS,
+            "CA/Browser Forum Baseline Requirements 6.3.2, a public store",
+        )
+    } else {
+        (NIST_MAX_DAYS, "SP 800-52r2 3.2.1: 3 years or less")
+    };
+    (days > max).then(|| {
+        (
+            Strength::Should,
+            leaf.position,
+            format!(
+                "{}: valid for {days} days, more than {max} ({why})",
+                leaf.subject_cn
+            ),
+        )
+    })
+}
+
+/// 3.2.1: extendedKeyUsage with id-kp-serverAuth, and not anyExtendedKeyUsage.
+fn ext_key_usage(leaf: &CertFacts) -> Vec<Broken> {
+    let (at, cn) = (leaf.position, &leaf.subject_cn);
+    let mut out = Vec::new();
     match &leaf.ext_key_usage {
         None => out.push((
             Strength::Should,
@@ -161,25 +191,35 @@ fn judge(path: &[&CertFacts], public_store: bool) -> Vec<(Strength, usize, Strin
             }
         }
     }
-    // 3.2.1: the server's names in subjectAltName.
-    if leaf.sans.is_empty() {
-        out.push((
-            Strength::Shall,
-            at,
-            format!("{cn}: no DNS name or IP address in subjectAltName (SP 800-52r2 3.2.1)"),
-        ));
-    }
-    // 3.2.1: issued by a CA that publishes status by OCSP.
-    if leaf.ocsp_responders.is_empty() {
-        out.push((
-            Strength::Shall,
-            at,
-            format!(
-                "{cn}: no OCSP responder in authorityInfoAccess (SP 800-52r2 3.2.1: revocation by OCSP)"
-            ),
-        ));
-    }
     out
+}
+
+/// 3.2.1: the server's names in subjectAltName.
+fn names(leaf: &CertFacts) -> Option<Broken> {
+    leaf.sans.is_empty().then(|| {
+        (
+            Strength::Shall,
+            leaf.position,
+            format!(
+                "{}: no DNS name or IP address in subjectAltName (SP 800-52r2 3.2.1)",
+                leaf.subject_cn
+            ),
+        )
+    })
+}
+
+/// 3.2.1: issued by a CA that publishes status by OCSP.
+fn status(leaf: &CertFacts) -> Option<Broken> {
+    leaf.ocsp_responders.is_empty().then(|| {
+        (
+            Strength::Shall,
+            leaf.position,
+            format!(
+                "{}: no OCSP responder in authorityInfoAccess (SP 800-52r2 3.2.1: revocation by OCSP)",
+                leaf.subject_cn
+            ),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -107,15 +107,64 @@ pub fn judge(
     let (der, format) = decode(bytes)?;
     let crl = Crl::parse(&der)
         .map_err(|e| format!("not a CRL (DER or PEM): {e}; got {}", looks_like(bytes)))?;
-    let issuer_raw = crl.issuer.as_raw();
     let issuer = render_name(&crl.issuer);
     let issuer_cn = common_name(&crl.issuer);
     let mut findings = Vec::new();
 
-    // Signature: every known certificate named like the issuer is tried.
+    let signer = match signer(&crl, chain.iter().chain(issuers), &issuer) {
+        Ok(signer) => Some(signer),
+        Err(detail) => {
+            findings.push(Finding::new(Reason::CrlInvalid, Level::Fail, detail));
+            None
+        }
+    };
+    let signature_valid = signer.is_some();
+
+    let revocation = revocation(&crl, chain, &issuer_cn, signature_valid, &mut findings)?;
+
+    let this_update = crl.this_update.timestamp();
+    let next_update = crl.next_update.map(|t| t.timestamp());
+    findings.extend(freshness(
+        this_update,
+        next_update,
+        unix_secs(now),
+        margin,
+        &issuer_cn,
+    ));
+    for f in findings.iter_mut().filter(|f| f.subject.is_none()) {
+        f.subject = Some(Subject::Crl {
+            issuer: issuer.clone(),
+        });
+    }
+
+    Ok(CrlJudgement {
+        format,
+        issuer,
+        issuer_cn,
+        this_update,
+        next_update,
+        entries: revocation.entries,
+        crl_number: crl.crl_number.as_ref().map(|n| n.to_str_radix(16)),
+        signature_algorithm: signature_name(&crl.signature_algorithm.algorithm.to_id_string()),
+        signature_valid,
+        signer,
+        covers: revocation.covers,
+        revoked: revocation.revoked,
+        findings,
+    })
+}
+
+/// The certificate whose key verifies the signature of `crl` (of
+/// `issuer`), for people; every known certificate named like the issuer is
+/// tried. `Err`: why none does.
+fn signer<'k>(
+    crl: &Crl<'_>,
+    known: impl Iterator<Item = &'k Known<'k>>,
+    issuer: &str,
+) -> Result<String, String> {
+    let issuer_raw = crl.issuer.as_raw();
     let mut tried = Vec::new();
-    let mut signer = None;
-    for k in chain.iter().chain(issuers) {
+    for k in known {
         let Ok((_, cert)) = X509Certificate::from_der(k.der) else {
             continue;
         };
@@ -123,47 +172,80 @@ pub fn judge(
             continue;
         }
         match crl.verify_signature(cert.public_key()) {
-            Ok(()) => {
-                signer = Some(format!("{} ({})", render_name(cert.subject()), k.origin));
-                break;
-            }
+            Ok(()) => return Ok(format!("{} ({})", render_name(cert.subject()), k.origin)),
             Err(e) => tried.push(format!("{} ({e})", k.origin)),
         }
     }
-    let signature_valid = signer.is_some();
-    if !signature_valid {
-        let detail = if tried.is_empty() {
-            format!(
-                "CRL of {issuer}: no certificate of that name in the captured chain or the trust stores to verify its signature"
-            )
-        } else {
-            format!(
-                "CRL of {issuer}: signature does not verify with the issuer's key: {}",
-                tried.join(", ")
-            )
-        };
-        findings.push(Finding::new(Reason::CrlInvalid, Level::Fail, detail));
-    }
+    Err(if tried.is_empty() {
+        format!(
+            "CRL of {issuer}: no certificate of that name in the captured chain or the trust stores to verify its signature"
+        )
+    } else {
+        format!(
+            "CRL of {issuer}: signature does not verify with the issuer's key: {}",
+            tried.join(", ")
+        )
+    })
+}
 
-    // Revocation of the captured path: the certificates this issuer
-    // issued, looked up in one pass over the entries.
-    let covered: Vec<(usize, X509Certificate<'_>)> = chain
+/// What a CRL says of the captured path.
+struct Revocation {
+    /// Entries the CRL lists.
+    entries: usize,
+    /// See [`CrlJudgement::covers`].
+    covers: Vec<usize>,
+    revoked: Vec<RevokedCert>,
+}
+
+/// Revocation of the captured path `chain`: the certificates the issuer of
+/// `crl` issued, looked up in one pass over the entries; a finding for each
+/// one listed. `Err`: the entries are not a CRL's.
+fn revocation(
+    crl: &Crl<'_>,
+    chain: &[Known<'_>],
+    issuer_cn: &str,
+    signature_valid: bool,
+    findings: &mut Vec<Finding>,
+) -> Result<Revocation, String> {
+    let covered = covered(crl, chain);
+    let serials: Vec<&[u8]> = covered.iter().map(|(_, c)| c.raw_serial()).collect();
+    let scan = crl
+        .scan(&serials)
+        .map_err(|e| format!("not a CRL (DER or PEM): {e}"))?;
+    Ok(Revocation {
+        entries: scan.entries,
+        covers: covered.iter().map(|(position, _)| *position).collect(),
+        revoked: revoked(&covered, &scan.found, issuer_cn, signature_valid, findings),
+    })
+}
+
+/// The certificates of the captured path `chain` that the issuer of `crl`
+/// issued, with their positions: the ones it can revoke.
+fn covered<'a>(crl: &Crl<'_>, chain: &[Known<'a>]) -> Vec<(usize, X509Certificate<'a>)> {
+    let issuer_raw = crl.issuer.as_raw();
+    chain
         .iter()
         .filter_map(|k| {
             let position = k.position?;
             let (_, cert) = X509Certificate::from_der(k.der).ok()?;
             (cert.issuer().as_raw() == issuer_raw).then_some((position, cert))
         })
-        .collect();
-    let serials: Vec<&[u8]> = covered.iter().map(|(_, c)| c.raw_serial()).collect();
-    let scan = crl
-        .scan(&serials)
-        .map_err(|e| format!("not a CRL (DER or PEM): {e}"))?;
-    let mut covers = Vec::new();
+        .collect()
+}
+
+/// The `covered` certificates the CRL lists (`found`: when each was
+/// revoked, in the same order), each with its finding: a failure, or a
+/// warning when the CRL's signature did not verify.
+fn revoked(
+    covered: &[(usize, X509Certificate<'_>)],
+    found: &[Option<i64>],
+    issuer_cn: &str,
+    signature_valid: bool,
+    findings: &mut Vec<Finding>,
+) -> Vec<RevokedCert> {
     let mut revoked = Vec::new();
-    for ((position, cert), at) in covered.iter().zip(&scan.found) {
+    for ((position, cert), at) in covered.iter().zip(found) {
         let position = *position;
-        covers.push(position);
         let Some(at) = at else {
             continue;
         };
@@ -190,11 +272,18 @@ pub fn judge(
         );
         revoked.push(r);
     }
+    revoked
+}
 
-    // Freshness: thisUpdate <= now < nextUpdate - margin.
-    let this_update = crl.this_update.timestamp();
-    let next_update = crl.next_update.map(|t| t.timestamp());
-    let now_s = unix_secs(now);
+/// Freshness at `now_s`: thisUpdate <= now < nextUpdate - margin.
+fn freshness(
+    this_update: i64,
+    next_update: Option<i64>,
+    now_s: i64,
+    margin: Duration,
+    issuer_cn: &str,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
     let margin_s = margin.as_secs() as i64;
     if this_update > now_s {
         findings.push(Finding::new(
@@ -232,27 +321,7 @@ pub fn judge(
         )),
         Some(_) => {}
     }
-    for f in findings.iter_mut().filter(|f| f.subject.is_none()) {
-        f.subject = Some(Subject::Crl {
-            issuer: issuer.clone(),
-        });
-    }
-
-    Ok(CrlJudgement {
-        format,
-        issuer,
-        issuer_cn,
-        this_update,
-        next_update,
-        entries: scan.entries,
-        crl_number: crl.crl_number.as_ref().map(|n| n.to_str_radix(16)),
-        signature_algorithm: signature_name(&crl.signature_algorithm.algorithm.to_id_string()),
-        signature_valid,
-        signer,
-        covers,
-        revoked,
-        findings,
-    })
+    findings
 }
 
 /// Rank of a failing reason across the CRLs of one flow: a revoked path

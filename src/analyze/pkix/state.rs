@@ -10,7 +10,8 @@ use super::{
 };
 use crate::analyze::x509::{ext_key_usage, is_weak_signature, key_usage, signature_name};
 use std::collections::BTreeSet;
-use x509_parser::extensions::{NameConstraints, ParsedExtension};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{BasicConstraints, NameConstraints, ParsedExtension};
 
 /// The state variables of RFC 5280 6.1.2, with who set each constraint
 /// (for the explanation).
@@ -170,7 +171,26 @@ impl<'a> State<'a> {
         remaining: usize,
     ) -> Result<(), Violation> {
         let (p, cert) = (link.position, link.cert);
-        // (a), (b): policy mappings.
+        self.map_policies(p, cert)?;
+        // (g): name constraints.
+        if let Some(nc) = name_constraints(cert) {
+            self.constraints.push((Some(p), nc));
+        }
+        self.count_down(p, cert, self_issued);
+        // (k): a CA.
+        let basic = cert.basic_constraints().ok().flatten().map(|b| b.value);
+        if !basic.as_ref().is_some_and(|b| b.ca) {
+            return Err(Violation::NotCa {
+                position: p,
+                basic_constraints: basic.is_some(),
+            });
+        }
+        self.path_length(p, basic, self_issued, remaining)?;
+        may_sign(p, cert, purpose)
+    }
+
+    /// (a), (b): the policy mappings of the certificate at position `p`.
+    fn map_policies(&mut self, p: usize, cert: &X509Certificate<'_>) -> Result<(), Violation> {
         let mapped = mappings(cert);
         if mapped.len() > MAX_POLICIES {
             return Err(Violation::PolicyTooLarge {
@@ -197,17 +217,17 @@ impl<'a> State<'a> {
                 ));
             }
         }
-        // (g): name constraints.
-        if let Some(nc) = name_constraints(cert) {
-            self.constraints.push((Some(p), nc));
-        }
-        // (h): counters.
+        Ok(())
+    }
+
+    /// (h): the policy counters, one certificate down; (i), (j): the
+    /// constraints the certificate at position `p` puts on them.
+    fn count_down(&mut self, p: usize, cert: &X509Certificate<'_>, self_issued: bool) {
         if !self_issued {
             self.explicit_policy = self.explicit_policy.saturating_sub(1);
             self.policy_mapping = self.policy_mapping.saturating_sub(1);
             self.inhibit_any = self.inhibit_any.saturating_sub(1);
         }
-        // (i), (j): constraints on them.
         for ext in cert.extensions() {
             match ext.parsed_extension() {
                 ParsedExtension::PolicyConstraints(pc) => {
@@ -233,15 +253,17 @@ impl<'a> State<'a> {
                 _ => {}
             }
         }
-        // (k): a CA.
-        let basic = cert.basic_constraints().ok().flatten().map(|b| b.value);
-        if !basic.as_ref().is_some_and(|b| b.ca) {
-            return Err(Violation::NotCa {
-                position: p,
-                basic_constraints: basic.is_some(),
-            });
-        }
-        // (l), (m): path length.
+    }
+
+    /// (l), (m): the path length, with the CA at position `p` and its
+    /// `basic` constraints.
+    fn path_length(
+        &mut self,
+        p: usize,
+        basic: Option<&BasicConstraints>,
+        self_issued: bool,
+        remaining: usize,
+    ) -> Result<(), Violation> {
         if !self_issued {
             if self.max_path_length == 0 {
                 let (position, path_len, below) = self.path_len_by.unwrap_or((p, 0, 0));
@@ -261,26 +283,6 @@ impl<'a> State<'a> {
         {
             self.max_path_length = len as usize;
             self.path_len_by = Some((p, len, 0));
-        }
-        // (n): keyUsage.
-        if let Some(ku) = key_usage(cert)
-            && !ku.iter().any(|b| b == "keyCertSign")
-        {
-            return Err(Violation::NoKeyCertSign {
-                position: p,
-                present: ku,
-            });
-        }
-        // EKU on a CA constrains what it may issue (as webpki and devices
-        // apply it).
-        if purpose == Purpose::TlsServer
-            && let Some(eku) = ext_key_usage(cert)
-            && !eku.iter().any(|e| e == "serverAuth" || e == "any")
-        {
-            return Err(Violation::CaEku {
-                position: p,
-                present: eku,
-            });
         }
         Ok(())
     }
@@ -333,4 +335,30 @@ impl<'a> State<'a> {
             policy_required: required,
         })
     }
+}
+
+/// Whether the CA at position `p` may sign what the path needs: a
+/// certificate, and for a TLS server, one for serverAuth.
+fn may_sign(p: usize, cert: &X509Certificate<'_>, purpose: Purpose) -> Result<(), Violation> {
+    // (n): keyUsage.
+    if let Some(ku) = key_usage(cert)
+        && !ku.iter().any(|b| b == "keyCertSign")
+    {
+        return Err(Violation::NoKeyCertSign {
+            position: p,
+            present: ku,
+        });
+    }
+    // EKU on a CA constrains what it may issue (as webpki and devices
+    // apply it).
+    if purpose == Purpose::TlsServer
+        && let Some(eku) = ext_key_usage(cert)
+        && !eku.iter().any(|e| e == "serverAuth" || e == "any")
+    {
+        return Err(Violation::CaEku {
+            position: p,
+            present: eku,
+        });
+    }
+    Ok(())
 }

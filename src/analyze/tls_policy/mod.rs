@@ -504,7 +504,53 @@ impl ProtocolJudgement {
 
 /// Judges the answers in `scan` by `policy`.
 pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
-    let versions: Vec<VersionVerdict> = Version::ALL
+    let versions = version_verdicts(scan, policy);
+    let families = family_verdicts(scan, policy);
+    let ecdhe_aead = ecdhe_aead_verdict(scan, policy);
+
+    let c = &policy.cites;
+    let mut violations = Vec::new();
+    let mut warnings = Vec::new();
+    version_breaches(&versions, policy, &mut violations, &mut warnings);
+    family_breaches(&families, c, &mut violations, &mut warnings);
+    let suites = suite_verdicts(scan, policy);
+    suite_breaches(&suites, ecdhe_aead, c, &mut violations, &mut warnings);
+    let etm = etm_verdict(scan, policy);
+    if let Some(EtmVerdict::Missing { version, suite }) = &etm {
+        violations.push(Breach::NoEncryptThenMac {
+            version: *version,
+            suite: suite.clone(),
+            cite: c.etm.clone(),
+        });
+    }
+    let ats = ats_verdict(scan, policy);
+    if ats == Some(false) {
+        violations.push(Breach::AppleCannotConnect {
+            cite: c.ats.clone(),
+        });
+    }
+    let unanswered = unanswered(scan, policy);
+    ProtocolJudgement {
+        policy: policy.name.clone(),
+        release: policy.release.clone(),
+        complete: unanswered.is_empty(),
+        unanswered,
+        versions,
+        families,
+        ecdhe_aead,
+        outside: suites.outside,
+        transitional: suites.transitional,
+        etm,
+        ats,
+        violations,
+        warnings,
+    }
+}
+
+/// Each version: whether the server accepts it, and whether `policy`
+/// allows it.
+fn version_verdicts(scan: &ProtocolScan, policy: &TlsPolicy) -> Vec<VersionVerdict> {
+    Version::ALL
         .into_iter()
         .map(|v| VersionVerdict {
             version: v,
@@ -512,8 +558,13 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
             suite: scan.suite_for(v).map(|s| s.name.to_owned()),
             allowed: policy.versions.contains(&v),
         })
-        .collect();
-    let families: Vec<FamilyVerdict> = policy
+        .collect()
+}
+
+/// Each family `policy` names: whether the server accepts a suite of it,
+/// and how much that matters.
+fn family_verdicts(scan: &ProtocolScan, policy: &TlsPolicy) -> Vec<FamilyVerdict> {
+    policy
         .families()
         .into_iter()
         .map(|f| {
@@ -537,9 +588,14 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
                 },
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Whether TLS 1.2 accepts an ECDHE AEAD suite, when `policy` requires
+/// one and the server speaks TLS 1.2; `None` when not asked or unknown.
+fn ecdhe_aead_verdict(scan: &ProtocolScan, policy: &TlsPolicy) -> Option<bool> {
     let tls12 = scan.version_accepted(Version::Tls12);
-    let ecdhe_aead = if !policy.require_ecdhe_aead || tls12 != Some(true) {
+    if !policy.require_ecdhe_aead || tls12 != Some(true) {
         None
     } else if scan
         .accepted()
@@ -550,12 +606,19 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
         Some(false)
     } else {
         None
-    };
+    }
+}
 
+/// The version rules: accepted but not allowed, accepted but discouraged,
+/// refused but required or recommended.
+fn version_breaches(
+    versions: &[VersionVerdict],
+    policy: &TlsPolicy,
+    violations: &mut Vec<Breach>,
+    warnings: &mut Vec<Breach>,
+) {
     let c = &policy.cites;
-    let mut violations = Vec::new();
-    let mut warnings = Vec::new();
-    for v in &versions {
+    for v in versions {
         let version = v.version;
         match (v.accepted, v.allowed) {
             (Some(true), false) => violations.push(Breach::VersionAccepted {
@@ -584,7 +647,16 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
             _ => {}
         }
     }
-    for f in &families {
+}
+
+/// An accepted family: a violation when forbidden, else a warning.
+fn family_breaches(
+    families: &[FamilyVerdict],
+    c: &Cites,
+    violations: &mut Vec<Breach>,
+    warnings: &mut Vec<Breach>,
+) {
+    for f in families {
         if f.accepted == Some(true) {
             let what = Breach::FamilyAccepted {
                 family: f.family,
@@ -597,7 +669,17 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
             }
         }
     }
-    let suites = suite_verdicts(scan, policy);
+}
+
+/// The suite rules: accepted suites outside the lists, suites allowed for
+/// a transition only, no ECDHE AEAD suite in TLS 1.2.
+fn suite_breaches(
+    suites: &SuiteVerdicts,
+    ecdhe_aead: Option<bool>,
+    c: &Cites,
+    violations: &mut Vec<Breach>,
+    warnings: &mut Vec<Breach>,
+) {
     if !suites.outside.is_empty() {
         violations.push(Breach::SuitesOutside {
             suites: suites.outside.clone(),
@@ -615,44 +697,18 @@ pub fn judge(scan: &ProtocolScan, policy: &TlsPolicy) -> ProtocolJudgement {
             cite: c.ecdhe_aead.clone(),
         });
     }
-    let etm = etm_verdict(scan, policy);
-    if let Some(EtmVerdict::Missing { version, suite }) = &etm {
-        violations.push(Breach::NoEncryptThenMac {
-            version: *version,
-            suite: suite.clone(),
-            cite: c.etm.clone(),
-        });
-    }
-    let ats = ats_verdict(scan, policy);
-    if ats == Some(false) {
-        violations.push(Breach::AppleCannotConnect {
-            cite: c.ats.clone(),
-        });
-    }
-    let unanswered: Vec<Unanswered> = scan
-        .unanswered(policy)
+}
+
+/// The questions of `policy` the run has no answer to.
+fn unanswered(scan: &ProtocolScan, policy: &TlsPolicy) -> Vec<Unanswered> {
+    scan.unanswered(policy)
         .into_iter()
         .map(|question| Unanswered {
             tries: scan.attempts(&question),
             kept: scan.answered(&question),
             question,
         })
-        .collect();
-    ProtocolJudgement {
-        policy: policy.name.clone(),
-        release: policy.release.clone(),
-        complete: unanswered.is_empty(),
-        unanswered,
-        versions,
-        families,
-        ecdhe_aead,
-        outside: suites.outside,
-        transitional: suites.transitional,
-        etm,
-        ats,
-        violations,
-        warnings,
-    }
+        .collect()
 }
 
 /// Apple ATS on the server certificate a device is shown: an RSA key of
