@@ -74,7 +74,7 @@ fn chain_benches(c: &mut Criterion) {
         purpose: chain::Purpose::Ca,
         ..ChainPolicy::default()
     };
-    let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_729_382_400);
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_729_382_400);
     let real_report = chain::analyze(&real, &[&fcpca_g2], &ca_policy, &name, at, OrderRule::Tls12);
     assert!(real_report.anchors()[0].verified, "{real_report:#?}");
     g.bench_function("analyze_real_dod_path_with_policies", |b| {

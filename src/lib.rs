@@ -73,6 +73,6 @@ pub mod probe;
 pub mod schedule;
 pub mod state;
 pub mod text;
-pub mod version;
+pub(crate) mod version;
 pub mod web;
 pub mod wire;

@@ -67,7 +67,7 @@ pub enum Reason {
 impl Reason {
     /// Outcomes that prove a connection could not be made: these satisfy
     /// `expect = "closed"`.
-    pub fn is_blocked(self) -> bool {
+    pub(crate) fn is_blocked(self) -> bool {
         matches!(
             self,
             Reason::Refused | Reason::Filtered | Reason::Unreachable
@@ -134,13 +134,17 @@ impl Finding {
     }
 
     /// The same finding, saying what it is about.
-    pub fn about(mut self, subject: Subject) -> Self {
+    pub(crate) fn about(mut self, subject: Subject) -> Self {
         self.subject = Some(subject);
         self
     }
 
     /// A finding for an assertion configured with `action`; `None` when off.
-    pub fn for_action(action: Action, reason: Reason, detail: impl Into<String>) -> Option<Self> {
+    pub(crate) fn for_action(
+        action: Action,
+        reason: Reason,
+        detail: impl Into<String>,
+    ) -> Option<Self> {
         let level = match action {
             Action::Fail => Level::Fail,
             Action::Warn => Level::Warn,
@@ -151,7 +155,7 @@ impl Finding {
 }
 
 /// `": reason"` for the end of a probe's detail line; nothing when ok.
-pub fn reason_suffix(reason: Reason) -> String {
+pub(crate) fn reason_suffix(reason: Reason) -> String {
     if reason == Reason::Ok {
         String::new()
     } else {

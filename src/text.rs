@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch; negative before it (a certificate may
 /// carry such a date), saturating instead of wrapping.
-pub fn unix_secs(t: SystemTime) -> i64 {
+pub(crate) fn unix_secs(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
@@ -17,13 +17,13 @@ pub fn unix_secs(t: SystemTime) -> i64 {
 
 /// Seconds since the Unix epoch as a float, as Prometheus timestamps are;
 /// 0 before the epoch (a clock that wrong is not a time worth exporting).
-pub fn unix_secs_f64(t: SystemTime) -> f64 {
+pub(crate) fn unix_secs_f64(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// `2026-12-01T23:31:08Z`; a time before 1970 says its Unix seconds.
-pub fn rfc3339(secs: i64) -> String {
+pub(crate) fn rfc3339(secs: i64) -> String {
     match u64::try_from(secs) {
         Ok(s) => humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(s)).to_string(),
         Err(_) => format!("{secs} (unix seconds)"),
@@ -46,7 +46,7 @@ pub fn thousands(n: u64) -> String {
 /// Characters that forge lines, drive terminals or reorder what is shown:
 /// control characters and the Unicode bidirectional and invisible
 /// formatting characters.
-pub fn hidden(c: char) -> bool {
+pub(crate) fn hidden(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
 }
@@ -57,7 +57,7 @@ pub fn hidden(c: char) -> bool {
 /// shown escaped (`\n`, `\u{1b}`, `\u{202e}`), and a backslash doubled, so
 /// no value can forge a line, move the cursor or reorder what follows.
 /// Borrowed when there is nothing to escape (the common case).
-pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.chars().any(|c| hidden(c) || c == '\\') {
         return std::borrow::Cow::Borrowed(s);
     }
@@ -109,7 +109,7 @@ fn xml_chars(s: &str) -> std::borrow::Cow<'_, str> {
 /// character, and dropping characters commutes with maud's escaping (which
 /// neither makes nor consumes one), so the document is the one filtering
 /// every value would make.
-pub fn xml_document(body: maud::Markup) -> String {
+pub(crate) fn xml_document(body: maud::Markup) -> String {
     let doc = maud::html! {
         (maud::PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")) "\n" (body)
     }
@@ -128,13 +128,13 @@ pub(crate) mod xml_test {
     /// instance) wrote at its worst: markup, quotes, an ampersand, a CDATA
     /// end, characters XML 1.0 refuses even escaped (C0 controls, U+FFFE),
     /// a carriage return, DEL and a C1 control.
-    pub const HOSTILE: &str =
+    pub(crate) const HOSTILE: &str =
         "<script>alert(1)</script> \"q\" 'a' & ]]> \u{1}\u{1b}[2J\r\n\tx\u{7f}\u{85}\u{fffe}";
     /// [`HOSTILE`] as a parser reads it back from element text.
-    pub const KEPT: &str = "<script>alert(1)</script> \"q\" 'a' & ]]> [2J\n\tx";
+    pub(crate) const KEPT: &str = "<script>alert(1)</script> \"q\" 'a' & ]]> [2J\n\tx";
     /// [`HOSTILE`] as a parser reads it back from an attribute value
     /// (which turns newline and tab into spaces).
-    pub const KEPT_IN_ATTRIBUTE: &str = "<script>alert(1)</script> \"q\" 'a' & ]]> [2J  x";
+    pub(crate) const KEPT_IN_ATTRIBUTE: &str = "<script>alert(1)</script> \"q\" 'a' & ]]> [2J  x";
 
     /// Checks that `xml` is an XML document with no raw markup from
     /// [`HOSTILE`] and only characters XML admits, then returns its
@@ -142,7 +142,7 @@ pub(crate) mod xml_test {
     /// reads them: `[tag, attributes, text]` in document order. `None`
     /// when there is no `python3` to ask; a document it finds not
     /// well-formed fails the test.
-    pub fn parsed(xml: &str) -> Option<serde_json::Value> {
+    pub(crate) fn parsed(xml: &str) -> Option<serde_json::Value> {
         use std::io::Write as _;
         assert!(
             xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
@@ -201,20 +201,20 @@ macro_rules! named_enum {
 
         impl $name {
             /// Every spelling, in declaration order.
-            pub const NAMES: &'static [&'static str] = &[$($text),+];
+            $vis const NAMES: &'static [&'static str] = &[$($text),+];
             /// Every variant, in declaration order (an array, so per-variant
             /// tables can be sized by it). Not every set iterates its
             /// variants, and one in a private module would warn.
             #[allow(dead_code)]
-            pub const ALL: [$name; $name::NAMES.len()] = [$($name::$variant),+];
+            $vis const ALL: [$name; $name::NAMES.len()] = [$($name::$variant),+];
 
-            pub fn as_str(self) -> &'static str {
+            $vis fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text),+
                 }
             }
 
-            pub fn parse(s: &str) -> Option<Self> {
+            $vis fn parse(s: &str) -> Option<Self> {
                 match s {
                     $($text => Some($name::$variant),)+
                     _ => None,
@@ -222,7 +222,7 @@ macro_rules! named_enum {
             }
 
             /// `expected "a", "b" or "c"` for a config error.
-            pub fn expected() -> String {
+            $vis fn expected() -> String {
                 $crate::text::expected_one_of(Self::NAMES)
             }
         }
@@ -258,7 +258,7 @@ pub(crate) use named_enum;
 
 /// `expected "a", "b" or "c"`: the words of a closed set, quoted as they
 /// are written in the file.
-pub fn expected_one_of(names: &[&str]) -> String {
+pub(crate) fn expected_one_of(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
     match quoted.split_last() {
         Some((last, [])) => format!("expected {last}"),

@@ -3,13 +3,13 @@
 //! `flowprobe_build_info` never disagree.
 
 /// The crate version (`Cargo.toml`).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Short git commit of the build, or `unknown` (built outside git).
-pub const COMMIT: &str = env!("BUILD_INFO_COMMIT");
+pub(crate) const COMMIT: &str = env!("BUILD_INFO_COMMIT");
 /// Build date, `YYYY-MM-DD` (UTC; `SOURCE_DATE_EPOCH` when set).
-pub const BUILD_DATE: &str = env!("BUILD_INFO_DATE");
+pub(crate) const BUILD_DATE: &str = env!("BUILD_INFO_DATE");
 /// `flowprobe --version`: `0.1.0 (commit 0123abcd4567, built 2026-01-31)`.
-pub const LONG: &str = concat!(
+pub(crate) const LONG: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("BUILD_INFO_COMMIT"),

@@ -130,7 +130,7 @@ crl = {{ urls = ["http://127.0.0.1:{}/big.crl"], trust = ["scale"] }}
     ]
     .map(String::from);
     let out = tokio::task::spawn_blocking(move || {
-        support::flowprobe(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        flowprobe(&args.iter().map(String::as_str).collect::<Vec<_>>())
     })
     .await
     .expect("check");

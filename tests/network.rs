@@ -198,7 +198,7 @@ timeout = "1s"
 // dns_timeout here would mean the lookup waited for silence.
 #[tokio::test]
 async fn dns_server_that_is_down_is_dns_error_server_unreachable() {
-    let closed = support::free_udp_port();
+    let closed = free_udp_port();
     let c = config_from(&dns_config(
         closed,
         r#"
@@ -353,7 +353,7 @@ check = "tls"
     let flows = flowprobe::probe::plan::prepare(&c).expect("prepare");
     let net = &nets["here"];
     let fut = flowprobe::probe::run(&flows[0], net);
-    let size = std::mem::size_of_val(&fut);
+    let size = size_of_val(&fut);
     drop(fut);
     assert!(
         size < 8192,

@@ -521,10 +521,10 @@ async fn status_pages_in_headless_chromium() {
     };
     // A server whose answer carries markup in a header the flow page shows.
     let hostile_http = if shots.is_none() {
-        let h = support::httpd::HttpServer::start().await;
+        let h = httpd::HttpServer::start().await;
         h.route(
             "/",
-            support::httpd::Route::Body {
+            httpd::Route::Body {
                 status: 200,
                 content_type: XSS_CONTENT_TYPE,
                 body: std::sync::Arc::new(b"ok".to_vec()),

@@ -416,7 +416,11 @@ fn judge_validity(certs: &[CertFacts], policy: &ChainPolicy, now: i64, out: &mut
 /// certificate (see [`BundleReport::order`]): for any set of certificates
 /// with a known end entity, such as a CMS signer and what its SignedData
 /// carries.
-pub fn issuer_order(certs: &[CertificateDer<'_>], leaf: usize, now: SystemTime) -> Vec<usize> {
+pub(crate) fn issuer_order(
+    certs: &[CertificateDer<'_>],
+    leaf: usize,
+    now: SystemTime,
+) -> Vec<usize> {
     let parsed: Vec<Option<X509Certificate<'_>>> = certs
         .iter()
         .map(|c| X509Certificate::from_der(c.as_ref()).ok().map(|(_, x)| x))

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 pub struct Pattern(pub Regex);
 
 impl Pattern {
-    pub fn compile(text: &str) -> Result<Pattern, String> {
+    pub(crate) fn compile(text: &str) -> Result<Pattern, String> {
         Regex::new(text).map(Pattern).map_err(|e| one_line(&e))
     }
 }
@@ -34,7 +34,7 @@ impl<'de> Deserialize<'de> for Pattern {
 pub struct BytesPattern(pub regex::bytes::Regex);
 
 impl BytesPattern {
-    pub fn compile(text: &str) -> Result<BytesPattern, String> {
+    pub(crate) fn compile(text: &str) -> Result<BytesPattern, String> {
         regex::bytes::Regex::new(text)
             .map(BytesPattern)
             .map_err(|e| one_line(&e))

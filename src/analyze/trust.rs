@@ -164,7 +164,7 @@ impl TrustStore {
 
     /// The operating system's store; certificates the OS ships but that do
     /// not parse are skipped rather than failing the whole store.
-    pub fn system() -> Result<Self, TrustError> {
+    pub(crate) fn system() -> Result<Self, TrustError> {
         let loaded = rustls_native_certs::load_native_certs();
         if loaded.certs.is_empty() {
             let errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
@@ -191,7 +191,7 @@ impl TrustStore {
 
     /// Anchors whose subject is `name` (RFC 5280 7.1: byte for byte, or
     /// equal after folding case and spaces).
-    pub fn anchors_named<'s>(
+    pub(crate) fn anchors_named<'s>(
         &'s self,
         name: &X509Name<'_>,
     ) -> impl Iterator<Item = (usize, &'s Anchor)> {

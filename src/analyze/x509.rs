@@ -31,7 +31,7 @@ pub fn render_name(name: &X509Name<'_>) -> String {
     parts.join(", ")
 }
 
-pub fn common_name(name: &X509Name<'_>) -> String {
+pub(crate) fn common_name(name: &X509Name<'_>) -> String {
     name.iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
@@ -42,14 +42,14 @@ pub fn common_name(name: &X509Name<'_>) -> String {
 /// A serial's octets without leading zeros: DER pads a positive serial
 /// whose top bit is set with one, and some encoders pad more, so serials
 /// are compared this way.
-pub fn strip_zeros(raw: &[u8]) -> &[u8] {
+pub(crate) fn strip_zeros(raw: &[u8]) -> &[u8] {
     let significant = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
     &raw[significant..]
 }
 
 /// A serial in hex without leading zero octets (`00` for zero), as
 /// `openssl x509 -serial` prints it, lower case.
-pub fn serial_hex(raw: &[u8]) -> String {
+pub(crate) fn serial_hex(raw: &[u8]) -> String {
     let trimmed = strip_zeros(raw);
     if trimmed.is_empty() {
         "00".to_owned()
@@ -91,7 +91,7 @@ pub fn is_weak_signature(name: &str) -> bool {
 }
 
 /// An iPAddress in its usual form (a v4 or v6 address, else hex).
-pub fn render_ip(bytes: &[u8]) -> String {
+pub(crate) fn render_ip(bytes: &[u8]) -> String {
     if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
         Ipv4Addr::from(v4).to_string()
     } else if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
@@ -102,7 +102,7 @@ pub fn render_ip(bytes: &[u8]) -> String {
 }
 
 /// keyUsage bits by RFC 5280 name; `None` when the extension is absent.
-pub fn key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+pub(crate) fn key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
     let ku = cert.key_usage().ok().flatten()?.value;
     let bits = [
         (ku.digital_signature(), "digitalSignature"),
@@ -124,7 +124,7 @@ pub fn key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
 }
 
 /// extendedKeyUsage purposes (`serverAuth`, `any`, ... or the OID); `None` when absent.
-pub fn ext_key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+pub(crate) fn ext_key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
     let eku = cert.extended_key_usage().ok().flatten()?.value;
     let named = [
         (eku.any, "any"),
@@ -145,7 +145,7 @@ pub fn ext_key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
 }
 
 /// A general name as OpenSSL prints it (`DNS:`, `IP:addr/mask`, `DirName:`).
-pub fn general_name(name: &GeneralName<'_>) -> String {
+pub(crate) fn general_name(name: &GeneralName<'_>) -> String {
     match name {
         GeneralName::DNSName(d) => format!("DNS:{}", crate::text::printable(d)),
         GeneralName::RFC822Name(e) => format!("email:{}", crate::text::printable(e)),
@@ -162,7 +162,7 @@ pub fn general_name(name: &GeneralName<'_>) -> String {
 
 /// A nameConstraints extension for people:
 /// `permitted: DNS:.mil; excluded: DNS:.lab.test`.
-pub fn render_name_constraints(nc: &x509_parser::extensions::NameConstraints<'_>) -> String {
+pub(crate) fn render_name_constraints(nc: &x509_parser::extensions::NameConstraints<'_>) -> String {
     let render = |trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
         trees.as_ref().map(|t| {
             t.iter()

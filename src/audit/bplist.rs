@@ -8,11 +8,11 @@
 
 /// Values the tree of one profile may hold; real profiles hold a few
 /// hundred to a few thousand.
-pub const MAX_VALUES: u64 = 200_000;
+pub(crate) const MAX_VALUES: u64 = 200_000;
 
 /// Why a binary plist is refused before it is read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BplistError {
+pub(crate) enum BplistError {
     #[error("binary plist is truncated or its offset table is malformed")]
     Malformed,
     #[error("binary plist object {0} refers to itself (a reference cycle)")]
@@ -81,7 +81,7 @@ impl Table<'_> {
 
 /// Refuses `bytes` (a `bplist00` file) when reading it would build more
 /// than [`MAX_VALUES`] values, or when its references form a cycle.
-pub fn check_expansion(bytes: &[u8]) -> Result<(), BplistError> {
+pub(crate) fn check_expansion(bytes: &[u8]) -> Result<(), BplistError> {
     if bytes.len() < 8 + 32 {
         return Err(BplistError::Malformed);
     }

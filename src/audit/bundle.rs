@@ -83,7 +83,7 @@ pub enum BundleError {
 impl BundleError {
     /// Whether the engineer must give (another) password: not a verdict
     /// about the file, which may be fine with the right one.
-    pub fn needs_password(&self) -> bool {
+    pub(crate) fn needs_password(&self) -> bool {
         matches!(
             self,
             BundleError::WrongPassword
@@ -111,7 +111,7 @@ const MAX_SCRYPT_PARALLEL: u16 = 16;
 /// DER certificate or a PKCS#12. `password` is the PKCS#12 password, or
 /// that of a PEM bundle's encrypted keys; with `None`, the empty password
 /// (`-passout pass:`) is tried.
-pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Bundle, BundleError> {
+pub(crate) fn decode(bytes: &[u8], password: Option<&str>) -> Result<Bundle, BundleError> {
     if is_pem(bytes) {
         return decode_pem(bytes, password);
     }

@@ -12,10 +12,10 @@
 //! trusts it: files are refused by size before they are read
 //! ([`read_bounded`]), and every decoder error is a typed error.
 
-pub mod bplist;
+pub(crate) mod bplist;
 pub mod bundle;
 pub mod profile;
-pub mod signed;
+pub(crate) mod signed;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -24,11 +24,11 @@ use thiserror::Error;
 /// The largest file either command reads. A profile with a PKCS#12 inside
 /// is a few kilobytes and Jamf Pro itself refuses uploads far below this;
 /// anything bigger is the wrong file, refused before it is read.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Why a file could not be judged at all (exit 2); each names the file.
 #[derive(Debug, Error)]
-pub enum FileError {
+pub(crate) enum FileError {
     #[error("{path}: cannot read: {source}")]
     Read {
         path: PathBuf,
@@ -53,7 +53,7 @@ pub enum FileError {
 /// Reads `path` whole when it is at most `max` bytes. The size is checked
 /// from the metadata first and the read is capped as well, so neither a
 /// huge file nor a device or pipe that never ends is materialised.
-pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
+pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
     let read_err = |source| FileError::Read {
         path: path.to_path_buf(),
         source,
@@ -83,7 +83,7 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
 
 /// A password file's content: the first line, without its line ending
 /// (`echo secret > f` and `printf secret > f` mean the same password).
-pub fn read_password(path: &Path) -> Result<String, FileError> {
+pub(crate) fn read_password(path: &Path) -> Result<String, FileError> {
     let bytes = read_bounded(path, 64 * 1024)?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(text.lines().next().unwrap_or("").to_owned())

@@ -29,7 +29,7 @@ use std::time::SystemTime;
 use thiserror::Error;
 
 /// The three keys of seed section 1.5.1, each of which must be `true`.
-pub const SMIME_OVERRIDABLE: [&str; 3] = [
+pub(crate) const SMIME_OVERRIDABLE: [&str; 3] = [
     "SMIMESigningUserOverrideable",
     "SMIMESigningCertificateUUIDUserOverrideable",
     "SMIMEEncryptByDefaultUserOverrideable",
@@ -113,7 +113,7 @@ pub struct ProfileReport {
 
 impl ProfileReport {
     /// Every finding of the profile and its payloads.
-    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+    pub(crate) fn all_findings(&self) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
             .chain(self.payloads.iter().flat_map(|p| p.findings.iter()))

@@ -24,7 +24,7 @@ const MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
 
 /// The content and what is known about its signature.
 #[derive(Debug, Clone)]
-pub struct Signed {
+pub(crate) struct Signed {
     pub content: Vec<u8>,
     pub signature: SignatureReport,
     /// The DER of each certificate the SignedData carries, in its order:
@@ -71,7 +71,7 @@ pub enum SignedError {
 
 /// Unwraps a SignedData ContentInfo (DER or BER) and checks its first
 /// signer.
-pub fn unwrap(bytes: &[u8]) -> Result<Signed, SignedError> {
+pub(crate) fn unwrap(bytes: &[u8]) -> Result<Signed, SignedError> {
     let info = ContentInfo::from_ber(bytes).map_err(|e| SignedError::NotCms(e.to_string()))?;
     if info.content_type.to_string() != SIGNED_DATA {
         return Err(SignedError::NotSignedData(info.content_type.to_string()));

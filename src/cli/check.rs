@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::web::FlowView;
 use std::process::ExitCode;
 
-pub fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
+pub(super) fn run(c: &Config, only: &[String], output: Output) -> ExitCode {
     let rt = match super::one_shot_runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

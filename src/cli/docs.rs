@@ -12,7 +12,7 @@ use super::Cli;
 use crate::version;
 
 /// `flowprobe completions SHELL`: the completion script on stdout.
-pub fn completions(shell: Shell, out: &mut dyn Write) {
+pub(crate) fn completions(shell: Shell, out: &mut dyn Write) {
     clap_complete::generate(shell, &mut without_hidden(Cli::command()), "flowprobe", out);
 }
 
@@ -33,7 +33,7 @@ fn without_hidden(cmd: clap::Command) -> clap::Command {
 /// `flowprobe man --dir DIR`: one page per visible (sub)command, section 1
 /// (`flowprobe.1`, `flowprobe-run.1`, `flowprobe-config-check.1`, ...).
 /// Returns the files written.
-pub fn man_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn man_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();

@@ -31,7 +31,7 @@ use crate::probe::Phase;
 use crate::probe::once::Round;
 
 /// What the command line asked for.
-pub struct Args<'a> {
+pub(crate) struct Args<'a> {
     /// `--fleet`: the configured `[[fleet.instance]]`s.
     pub fleet: bool,
     /// `--remote URL`s, asked with `[fleet.defaults]`.
@@ -44,14 +44,14 @@ pub struct Args<'a> {
 }
 
 /// The name local rows carry in the INSTANCE column.
-pub const LOCAL: &str = "local";
+pub(crate) const LOCAL: &str = "local";
 
 /// Added to the longest flow timeout, twice over, for the default
 /// per-instance timeout: a one-shot check runs CRL flows after the TLS
 /// flows that feed them (two timeouts), then encodes and sends the answer.
 const MARGIN: Duration = Duration::from_secs(5);
 
-pub fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode {
+pub(super) fn run(c: &Config, only: &[String], output: Output, args: &Args) -> ExitCode {
     let clients = match clients(c, only, args) {
         Ok(clients) => clients,
         Err(code) => return code,
@@ -393,13 +393,13 @@ fn remote_row(instance: &Instance, f: RemoteFlow) -> Row {
 /// The merged matrix: the rows in catalog order (a flow reported by two
 /// instances keeps both rows), rows of flows the catalog does not know
 /// after them, then the catalog flows nobody probed.
-pub struct Matrix {
+pub(crate) struct Matrix {
     pub rows: Vec<Row>,
     pub not_covered: Vec<Row>,
 }
 
 impl Matrix {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.not_covered.is_empty() && self.rows.iter().all(|r| r.status == Status::Pass)
     }
 }

@@ -14,7 +14,7 @@ named_enum! {
 /// A matrix row's verdict: one spelling in JSON; the table writes it upper
 /// case with spaces ([`Status::label`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Pass = "pass",
     Fail = "fail",
     /// A catalog flow no instance (and no local run) probed.
@@ -32,7 +32,7 @@ pub enum Status {
 /// Why a row does not speak for the catalog's flow of its name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Mismatch {
+pub(crate) enum Mismatch {
     /// The instance's `vantages` do not include the row's vantage.
     Vantage { declared: Vec<String> },
     /// The instance's flow differs from the catalog's in `field`.
@@ -67,7 +67,7 @@ impl Status {
 
 /// One row of the matrix: a flow, from a vantage, as one instance saw it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     /// The `site` label of a row read from the store (the external label
     /// of the site's agent); `None` for rows asked directly.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,7 +96,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Freshness {
+pub(crate) struct Freshness {
     /// `None`: never probed (no `flowprobe_probe_last_timestamp_seconds`).
     pub age_seconds: Option<f64>,
     pub stale_after_seconds: f64,
@@ -117,7 +117,7 @@ impl Freshness {
 
 impl Row {
     /// The mismatches as one phrase (`port 8443 (catalog: 443); ...`).
-    pub fn mismatch_text(&self) -> String {
+    pub(crate) fn mismatch_text(&self) -> String {
         self.mismatch
             .iter()
             .map(ToString::to_string)
@@ -127,7 +127,7 @@ impl Row {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Last {
+pub(crate) struct Last {
     pub reason: String,
     pub up: bool,
     pub detail: String,
@@ -138,7 +138,7 @@ pub struct Last {
 
 /// How asking one instance went.
 #[derive(Debug, Clone, Serialize)]
-pub struct InstanceStatus {
+pub(crate) struct InstanceStatus {
     pub name: String,
     pub url: String,
     pub ok: bool,
@@ -189,7 +189,7 @@ fn summary(m: &Matrix, sources: &[InstanceStatus]) -> String {
 /// The STIG Table 1-2 layout of `check`, with the instance per row, the
 /// flows nobody covered after them and the instances that did not answer.
 /// With `color` (a terminal), rows that are not PASS are red.
-pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
+pub(crate) fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
     let header = [
         "SITE", "VANTAGE", "INSTANCE", "TO", "PORT", "CHECK", "EXPECT", "STATUS", "REASON", "TIME",
         "FLOW",
@@ -289,7 +289,7 @@ pub fn table(m: &Matrix, instances: &[InstanceStatus], color: bool) -> String {
 
 /// `{ok, flows, not_covered, instances}`; `ok` only when every row passes,
 /// nothing is uncovered and every instance answered.
-pub fn json(m: &Matrix, instances: &[InstanceStatus]) -> String {
+pub(crate) fn json(m: &Matrix, instances: &[InstanceStatus]) -> String {
     #[derive(Serialize)]
     struct Out<'a> {
         ok: bool,
@@ -310,7 +310,7 @@ pub fn json(m: &Matrix, instances: &[InstanceStatus]) -> String {
 /// One test case per row (a flow not covered fails), one erroring test
 /// case per instance that could not be asked. `maud` escapes every value;
 /// [`xml_document`] keeps only the characters XML admits.
-pub fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
+pub(crate) fn junit(m: &Matrix, instances: &[InstanceStatus]) -> String {
     let all: Vec<&Row> = m.rows.iter().chain(&m.not_covered).collect();
     let failures = all.iter().filter(|r| r.status != Status::Pass).count();
     let errors = instances.iter().filter(|i| !i.ok).count();

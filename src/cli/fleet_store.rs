@@ -14,26 +14,26 @@ use crate::net::prom::StoreFlow;
 /// Added to three probe intervals for the default freshness bound: the
 /// site's scrape interval, its remote-write queue and the store's own
 /// ingestion all delay what the store holds behind the probe.
-pub const SLACK: Duration = Duration::from_secs(60);
+pub(crate) const SLACK: Duration = Duration::from_secs(60);
 
 /// The bound of a store query when neither `[fleet.prometheus]` nor
 /// `[fleet.defaults]` sets a timeout: the store answers from memory, it
 /// does not probe.
-pub const STORE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The freshness bounds of the rows: `stale_after` when set, else three of
 /// the flow's intervals (as the site reports it, else the catalog's) plus
 /// [`SLACK`], like `FlowprobeProbesNotRunning`'s three intervals. The
 /// catalog's intervals are indexed once: a store answers for every flow of
 /// every site.
-pub struct Bounds<'a> {
+pub(crate) struct Bounds<'a> {
     fixed: Option<Duration>,
     catalog: std::collections::HashMap<(&'a str, &'a str), Duration>,
     default: Duration,
 }
 
 impl<'a> Bounds<'a> {
-    pub fn new(c: &'a Config) -> Self {
+    pub(super) fn new(c: &'a Config) -> Self {
         Bounds {
             fixed: c.fleet.store.as_ref().and_then(|s| s.stale_after),
             catalog: c
@@ -46,7 +46,7 @@ impl<'a> Bounds<'a> {
     }
 
     /// The bound of `f`'s row.
-    pub fn of(&self, f: &StoreFlow) -> Duration {
+    pub(crate) fn of(&self, f: &StoreFlow) -> Duration {
         if let Some(d) = self.fixed {
             return d;
         }
@@ -64,7 +64,7 @@ impl<'a> Bounds<'a> {
 }
 
 /// One matrix row from what the store holds of a flow.
-pub fn row(bounds: &Bounds<'_>, f: StoreFlow) -> Row {
+pub(crate) fn row(bounds: &Bounds<'_>, f: StoreFlow) -> Row {
     let bound = bounds.of(&f);
     // Measured on the store's clock: the probe's start (the site's clock)
     // against the store's evaluation time; a site clock ahead counts as 0.

@@ -3,7 +3,7 @@
 //! upload); `completions` and the hidden `man` for packaging.
 
 mod check;
-pub mod docs;
+pub(crate) mod docs;
 mod fleet;
 mod fleet_render;
 mod fleet_store;
@@ -166,9 +166,9 @@ pub enum Output {
 /// the command could not run (`run`'s listen address taken, no runtime),
 /// 2 usage/config, 3 a fleet instance could not be asked
 /// (`check --fleet/--remote`).
-pub const EXIT_FAIL: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_UNASKED: u8 = 3;
+pub(crate) const EXIT_FAIL: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_UNASKED: u8 = 3;
 
 fn overrides(cli: &Cli, vantages: &[String], listen: Option<&String>) -> Overrides {
     Overrides {

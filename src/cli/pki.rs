@@ -77,7 +77,7 @@ pub struct AuditArgs {
 
 impl AuditArgs {
     /// The validation time: `--at`, or now.
-    pub fn now(&self) -> SystemTime {
+    pub(crate) fn now(&self) -> SystemTime {
         self.at.unwrap_or_else(SystemTime::now)
     }
 
@@ -111,7 +111,7 @@ pub enum AuditOutput {
     Json,
 }
 
-pub fn run(action: &PkiAction) -> ExitCode {
+pub(super) fn run(action: &PkiAction) -> ExitCode {
     let PkiAction::Check { file, name, audit } = action;
     let name = match name.as_deref().map(rustls::pki_types::ServerName::try_from) {
         None => None,

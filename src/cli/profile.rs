@@ -32,7 +32,7 @@ pub enum ProfileAction {
     },
 }
 
-pub fn run(action: &ProfileAction) -> ExitCode {
+pub(super) fn run(action: &ProfileAction) -> ExitCode {
     let ProfileAction::Check { files, audit } = action;
     let (stores, password) = match prepare(audit) {
         Ok(p) => p,

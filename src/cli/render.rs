@@ -20,7 +20,7 @@ fn status(v: &FlowView) -> &'static str {
 }
 
 /// A table shaped like the STIG's Table 1-2, plus status and reason.
-pub fn table(views: &[FlowView]) -> String {
+pub(crate) fn table(views: &[FlowView]) -> String {
     let header = [
         "FROM", "TO", "PORT", "CHECK", "EXPECT", "STATUS", "REASON", "TIME", "FLOW",
     ];
@@ -97,7 +97,7 @@ pub fn table(views: &[FlowView]) -> String {
 /// JUnit XML: one test case per flow, so CI systems show a firewall check
 /// like a test run. `maud` escapes every value; [`xml_document`] keeps
 /// only the characters XML admits.
-pub fn junit(views: &[FlowView]) -> String {
+pub(crate) fn junit(views: &[FlowView]) -> String {
     let failures = views.iter().filter(|v| status(v) != "PASS").count();
     let total: f64 = views
         .iter()
@@ -143,7 +143,7 @@ pub fn junit(views: &[FlowView]) -> String {
     })
 }
 
-pub fn catalog(name: Option<&str>) -> ExitCode {
+pub(crate) fn catalog(name: Option<&str>) -> ExitCode {
     match name {
         None => {
             for c in catalog::CATALOGS {

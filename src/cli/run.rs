@@ -13,7 +13,7 @@ use crate::config::{Config, Overrides};
 use crate::daemon::{self, ConfigSource};
 
 /// The web server's settings from the command line.
-pub struct Web {
+pub(crate) struct Web {
     pub lifecycle: bool,
     pub limits: crate::web::serve::Limits,
 }
@@ -21,7 +21,7 @@ pub struct Web {
 /// Serve until SIGTERM/SIGINT. Exit 1 when the daemon cannot run (listen
 /// address taken, no runtime, no signal handler): that is neither a usage
 /// nor a configuration error, and systemd's `Restart=on-failure` retries it.
-pub fn serve(c: Config, path: Option<PathBuf>, overrides: Overrides, web: Web) -> ExitCode {
+pub(crate) fn serve(c: Config, path: Option<PathBuf>, overrides: Overrides, web: Web) -> ExitCode {
     let rt = match runtime(c.worker_threads) {
         Ok(rt) => rt,
         Err(e) => {

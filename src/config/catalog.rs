@@ -5,13 +5,13 @@
 /// `[targets]` table and `[[flow]]` entries, merged under the user's file).
 /// `catalog` in the file names one or a list (`["jamf-pro", "apple-mdm"]`),
 /// merged in order.
-pub struct Catalog {
+pub(crate) struct Catalog {
     pub name: &'static str,
     pub summary: &'static str,
     pub toml: &'static str,
 }
 
-pub const CATALOGS: &[Catalog] = &[
+pub(crate) const CATALOGS: &[Catalog] = &[
     Catalog {
         name: "jamf-pro",
         summary: "DISA Jamf Pro EMM STIG supplement, Table 1-2, with the 2026 APNs provider flows",
@@ -25,14 +25,14 @@ pub const CATALOGS: &[Catalog] = &[
 ];
 
 /// `catalog = "none"`: only the flows in the file.
-pub const NO_CATALOG: &str = "none";
+pub(crate) const NO_CATALOG: &str = "none";
 
-pub fn find(name: &str) -> Option<&'static Catalog> {
+pub(crate) fn find(name: &str) -> Option<&'static Catalog> {
     CATALOGS.iter().find(|c| c.name == name)
 }
 
 /// Base values under everything else.
-pub const DEFAULTS_TOML: &str = include_str!("catalogs/defaults.toml");
+pub(crate) const DEFAULTS_TOML: &str = include_str!("catalogs/defaults.toml");
 
 /// What serves when there is no configuration file at all.
-pub const EMBEDDED_TOML: &str = include_str!("catalogs/embedded.toml");
+pub(crate) const EMBEDDED_TOML: &str = include_str!("catalogs/embedded.toml");

@@ -59,7 +59,7 @@ impl Collector {
         }
     }
 
-    pub fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             origin: self.origin.clone(),
             key: key.into(),

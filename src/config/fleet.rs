@@ -91,7 +91,7 @@ pub struct Store {
 impl Store {
     /// The store as a peer of the HTTP client: named `prometheus` in
     /// errors and in the matrix's list of sources.
-    pub fn as_instance(&self) -> Instance {
+    pub(crate) fn as_instance(&self) -> Instance {
         Instance {
             name: "prometheus".into(),
             url: self.url.clone(),
@@ -104,7 +104,7 @@ impl Store {
 impl Fleet {
     /// An instance given on the command line (`--remote URL`): the
     /// defaults' credentials, named by its URL's authority.
-    pub fn ad_hoc(&self, url: &str) -> Result<Instance, String> {
+    pub(crate) fn ad_hoc(&self, url: &str) -> Result<Instance, String> {
         let url = InstanceUrl::parse(url)?;
         Ok(Instance {
             name: url.authority(),
@@ -145,7 +145,7 @@ pub struct BasicAuth {
 pub struct Secret(String);
 
 impl Secret {
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -195,7 +195,7 @@ pub struct InstanceUrl {
 }
 
 impl InstanceUrl {
-    pub fn parse(s: &str) -> Result<InstanceUrl, String> {
+    pub(crate) fn parse(s: &str) -> Result<InstanceUrl, String> {
         let (scheme, rest) = if let Some(r) = s.strip_prefix("https://") {
             (Scheme::Https, r)
         } else if let Some(r) = s.strip_prefix("http://") {
@@ -258,7 +258,7 @@ impl InstanceUrl {
     }
 
     /// `host:port`, IPv6 in brackets.
-    pub fn authority(&self) -> String {
+    pub(crate) fn authority(&self) -> String {
         format!("{}:{}", self.host.authority(), self.port)
     }
 }

@@ -19,7 +19,7 @@ pub const DEFAULT_PATH: &str = "/etc/flowprobe/flowprobe.toml";
 
 /// Environment variables with this prefix override file values:
 /// `FLOWPROBE_LISTEN__ADDRESS=0.0.0.0:9725`, `FLOWPROBE_VANTAGES=a,b`.
-pub const ENV_PREFIX: &str = "FLOWPROBE";
+pub(crate) const ENV_PREFIX: &str = "FLOWPROBE";
 
 /// Settings given on the command line; they win over everything else.
 #[derive(Debug, Clone, Default)]

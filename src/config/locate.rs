@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 /// No flowprobe setting nests deeper than `flow[i].check-table.key[j]`; a
 /// file nesting this deep is hostile or broken, and the later layers
 /// (the `config` crate, serde) recurse once per level.
-pub const MAX_DEPTH: usize = 16;
+pub(super) const MAX_DEPTH: usize = 16;
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut at = offset.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;
@@ -22,7 +22,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The file as text, or where its first byte that is not UTF-8 is.
-pub fn utf8(bytes: Vec<u8>) -> Result<String, String> {
+pub(crate) fn utf8(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
@@ -39,7 +39,7 @@ pub fn utf8(bytes: Vec<u8>) -> Result<String, String> {
 /// The line of an error the parser reports without a span (its recursion
 /// limit on dotted keys): the shortest prefix of whole lines that fails
 /// with the same message ends with it. A binary search: a few parses.
-pub fn spanless_error_line(text: &str, message: &str) -> Option<usize> {
+pub(crate) fn spanless_error_line(text: &str, message: &str) -> Option<usize> {
     let ends: Vec<usize> = text
         .match_indices('\n')
         .map(|(i, _)| i + 1)
@@ -66,7 +66,7 @@ pub fn spanless_error_line(text: &str, message: &str) -> Option<usize> {
 
 /// The key path of the first value nested deeper than [`MAX_DEPTH`],
 /// cut after the limit.
-pub fn too_deep(table: &toml::Table) -> Option<String> {
+pub(crate) fn too_deep(table: &toml::Table) -> Option<String> {
     fn walk(v: &toml::Value, depth: usize, path: &mut String) -> bool {
         if depth > MAX_DEPTH {
             path.push_str("...");

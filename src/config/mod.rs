@@ -1,17 +1,17 @@
 //! Configuration: typed settings, the built-in catalogs, layered loading and
 //! validation that reports every error with its file and key path.
 
-pub mod catalog;
+pub(crate) mod catalog;
 mod error;
-pub mod fleet;
+pub(crate) mod fleet;
 mod load;
 mod locate;
-pub mod raw;
+pub(crate) mod raw;
 mod show;
 pub mod ssh_pace;
 mod target;
 mod types;
-pub mod validate;
+pub(crate) mod validate;
 mod warning;
 pub mod web_config;
 

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawListen {
+pub(crate) struct RawListen {
     pub address: Option<String>,
     pub web_config_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLog {
+pub(crate) struct RawLog {
     pub level: Option<String>,
     pub format: Option<String>,
 }
@@ -21,14 +21,14 @@ pub struct RawLog {
 /// `[metrics]`: what the per-flow series include (docs/metrics.md).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMetrics {
+pub(crate) struct RawMetrics {
     pub per_flow_durations: Option<bool>,
     pub all_certificates: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDefaults {
+pub(crate) struct RawDefaults {
     pub interval: Option<String>,
     pub timeout: Option<String>,
     pub ip_family: Option<String>,
@@ -39,7 +39,7 @@ pub struct RawDefaults {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawVantage {
+pub(crate) struct RawVantage {
     pub source_address: Option<String>,
     pub interface: Option<String>,
     pub dns_servers: Option<Vec<String>>,
@@ -49,7 +49,7 @@ pub struct RawVantage {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTrust {
+pub(crate) struct RawTrust {
     pub anchors: Option<Vec<String>>,
     /// RFC 5280 user-initial-policy-set: built-in names or OIDs.
     pub initial_policies: Option<Vec<String>>,
@@ -85,7 +85,7 @@ pub struct RawFlow {
 
 impl RawFlow {
     /// Take the tables named after a check kind out of a flow's table.
-    pub fn take_tables(value: &mut toml::Value) -> BTreeMap<String, toml::Value> {
+    pub(crate) fn take_tables(value: &mut toml::Value) -> BTreeMap<String, toml::Value> {
         let mut out = BTreeMap::new();
         if let toml::Value::Table(t) = value {
             for name in crate::kinds::KindId::NAMES {

@@ -22,11 +22,11 @@ use super::{Config, Expect, Flow, FlowDefaults, Host};
 
 /// The pace when none is configured: the 1 s of penalty an OpenSSH 9.8+
 /// server adds per unauthenticated connection decays in 1 s.
-pub const DEFAULT_SSH_PACE: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_SSH_PACE: Duration = Duration::from_secs(1);
 
 /// The longest pace accepted. A server that needs more (a `noauth` penalty
 /// above a minute) is better exempted than probed once an hour.
-pub const MAX_SSH_PACE: Duration = Duration::from_secs(60);
+pub(crate) const MAX_SSH_PACE: Duration = Duration::from_secs(60);
 
 /// A pace as written (`"1s"`, `"500ms"`, `"0s"`), within 0..=[`MAX_SSH_PACE`].
 pub(crate) fn parse(text: &str, key: &str, errs: &mut Collector) -> Option<Duration> {
@@ -171,7 +171,7 @@ pub fn warnings(c: &Config) -> Vec<ConfigWarning> {
 /// How long a probe with `timeout` may wait for the pace: the rest of the
 /// budget is kept for the connection and the exchange. Shared with the
 /// pacer's caller so the warning and the probe agree.
-pub fn usable_wait(timeout: Duration) -> Duration {
+pub(crate) fn usable_wait(timeout: Duration) -> Duration {
     timeout.saturating_sub(reserve(timeout))
 }
 
@@ -179,6 +179,6 @@ pub fn usable_wait(timeout: Duration) -> Duration {
 /// one second. A connection started with less left would fail as
 /// `filtered` or `timeout` for want of time, blaming the network for what
 /// the pace did.
-pub fn reserve(timeout: Duration) -> Duration {
+pub(crate) fn reserve(timeout: Duration) -> Duration {
     (timeout / 4).min(Duration::from_secs(1))
 }

@@ -14,7 +14,7 @@ pub struct Target {
 
 impl Target {
     /// `host` or `host:port` as written in `Host:` (IPv6 in brackets).
-    pub fn authority(&self) -> String {
+    pub(crate) fn authority(&self) -> String {
         let host = self.host.authority();
         if self.port == 80 {
             host
@@ -23,13 +23,13 @@ impl Target {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}{}", self.authority(), self.path)
     }
 
     /// Parse an absolute `http://` URL. Other schemes are refused: this
     /// client speaks plain HTTP (CRLs are served over it by design).
-    pub fn parse(url: &str) -> Result<Target, String> {
+    pub(crate) fn parse(url: &str) -> Result<Target, String> {
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
@@ -63,7 +63,7 @@ impl Target {
 
     /// Where a `Location` points from here: absolute, scheme-relative,
     /// absolute-path or relative.
-    pub fn join(&self, location: &str) -> Result<Target, String> {
+    pub(crate) fn join(&self, location: &str) -> Result<Target, String> {
         let loc = location.trim();
         if loc.contains("://") {
             return Target::parse(loc);

@@ -156,7 +156,7 @@ pub enum Host {
 }
 
 impl Host {
-    pub fn parse(s: &str) -> Option<Host> {
+    pub(crate) fn parse(s: &str) -> Option<Host> {
         let trimmed = s.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = trimmed.parse::<IpAddr>() {
             return Some(Host::Ip(ip));
@@ -177,7 +177,7 @@ impl Host {
 impl Host {
     /// The host as a URL or `host:port` writes it: an IPv6 address in
     /// brackets (RFC 3986 3.2.2).
-    pub fn authority(&self) -> String {
+    pub(crate) fn authority(&self) -> String {
         match self {
             Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
             h => h.to_string(),
@@ -250,7 +250,7 @@ pub struct Flow {
 
 impl Flow {
     /// `host:port` as people write it (IPv6 in brackets).
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("{}:{}", self.host.authority(), self.port)
     }
 }

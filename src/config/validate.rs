@@ -848,7 +848,7 @@ pub(crate) struct Keys<'a> {
 
 impl<'a> Keys<'a> {
     /// Reject keys outside `known`.
-    pub fn only(&self, known: &[&str], errs: &mut Collector) {
+    pub(crate) fn only(&self, known: &[&str], errs: &mut Collector) {
         for k in self.table.keys() {
             if !known.contains(&k.as_str()) {
                 errs.push(
@@ -859,11 +859,11 @@ impl<'a> Keys<'a> {
         }
     }
 
-    pub fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         format!("{}.{name}", self.key)
     }
 
-    pub fn string(&self, name: &str, errs: &mut Collector) -> Option<String> {
+    pub(crate) fn string(&self, name: &str, errs: &mut Collector) -> Option<String> {
         match self.table.get(name)? {
             toml::Value::String(s) => Some(s.clone()),
             _ => {
@@ -873,7 +873,7 @@ impl<'a> Keys<'a> {
         }
     }
 
-    pub fn strings(&self, name: &str, errs: &mut Collector) -> Option<Vec<String>> {
+    pub(crate) fn strings(&self, name: &str, errs: &mut Collector) -> Option<Vec<String>> {
         let v = self.table.get(name)?;
         let out = v
             .as_array()
@@ -884,7 +884,7 @@ impl<'a> Keys<'a> {
         out
     }
 
-    pub fn bool(&self, name: &str, errs: &mut Collector) -> Option<bool> {
+    pub(crate) fn bool(&self, name: &str, errs: &mut Collector) -> Option<bool> {
         match self.table.get(name)? {
             toml::Value::Boolean(b) => Some(*b),
             _ => {
@@ -894,7 +894,7 @@ impl<'a> Keys<'a> {
         }
     }
 
-    pub fn uint(&self, name: &str, max: u64, errs: &mut Collector) -> Option<u64> {
+    pub(crate) fn uint(&self, name: &str, max: u64, errs: &mut Collector) -> Option<u64> {
         match self.table.get(name)? {
             toml::Value::Integer(n) if (0..=max as i64).contains(n) => Some(*n as u64),
             _ => {
@@ -907,23 +907,23 @@ impl<'a> Keys<'a> {
         }
     }
 
-    pub fn size(&self, name: &str, errs: &mut Collector) -> Option<u64> {
+    pub(crate) fn size(&self, name: &str, errs: &mut Collector) -> Option<u64> {
         size(self.table.get(name)?, &self.path(name), errs)
     }
 
-    pub fn duration(&self, name: &str, errs: &mut Collector) -> Option<Duration> {
+    pub(crate) fn duration(&self, name: &str, errs: &mut Collector) -> Option<Duration> {
         let s = self.string(name, errs)?;
         duration(&s, &self.path(name), errs)
     }
 
     /// A text regex, compiled here with the type the check uses.
-    pub fn regex(&self, name: &str, errs: &mut Collector) -> Option<Pattern> {
+    pub(crate) fn regex(&self, name: &str, errs: &mut Collector) -> Option<Pattern> {
         let s = self.string(name, errs)?;
         self.compiled(name, &s, Pattern::compile(&s), errs)
     }
 
     /// A bytes regex (for bodies that need not be UTF-8).
-    pub fn bytes_regex(&self, name: &str, errs: &mut Collector) -> Option<BytesPattern> {
+    pub(crate) fn bytes_regex(&self, name: &str, errs: &mut Collector) -> Option<BytesPattern> {
         let s = self.string(name, errs)?;
         self.compiled(name, &s, BytesPattern::compile(&s), errs)
     }

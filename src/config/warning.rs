@@ -17,7 +17,7 @@ pub struct ConfigWarning {
 }
 
 impl ConfigWarning {
-    pub(crate) fn new(origin: &str, key: &str, message: String) -> Self {
+    pub fn new(origin: &str, key: &str, message: String) -> Self {
         ConfigWarning {
             origin: origin.to_string(),
             key: key.to_string(),

@@ -91,7 +91,7 @@ pub enum ClientAuth {
 
 /// The Go cipher-suite names flowprobe's TLS server knows (TLS 1.2; TLS 1.3
 /// suites are not configurable, as in Go).
-pub const CIPHER_SUITES: &[&str] = &[
+pub(crate) const CIPHER_SUITES: &[&str] = &[
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
     "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
     "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
@@ -101,11 +101,11 @@ pub const CIPHER_SUITES: &[&str] = &[
 ];
 
 /// The Go curve names flowprobe's TLS server knows.
-pub const CURVES: &[&str] = &["X25519", "CurveP256", "CurveP384"];
+pub(crate) const CURVES: &[&str] = &["X25519", "CurveP256", "CurveP384"];
 
 /// Read and validate `path`; every problem is reported, each with the file
 /// and the key.
-pub fn load_web_config(path: &Path) -> Result<WebConfig, ConfigErrors> {
+pub(crate) fn load_web_config(path: &Path) -> Result<WebConfig, ConfigErrors> {
     let origin = path.display().to_string();
     let err = |key: &str, message: String| ConfigError {
         origin: origin.clone(),

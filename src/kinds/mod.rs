@@ -38,7 +38,7 @@ use crate::probe::{Phase, ProbeReport, Stores};
 #[macro_use]
 mod registry;
 pub(crate) mod link;
-pub mod show;
+pub(crate) mod show;
 
 /// What a check kind is to the shared machinery. Implemented by a unit
 /// type in the kind's `mod.rs` (e.g. `tls::Tls`).

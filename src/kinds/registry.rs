@@ -18,14 +18,14 @@ macro_rules! kinds {
 
         impl KindId {
             /// Whether the kind's probe connects over TCP (`Kind::CONNECTS`).
-            pub fn connects(self) -> bool {
+            pub(crate) fn connects(self) -> bool {
                 match self {
                     $( KindId::$variant => <$module::$ty as Kind>::CONNECTS ),+
                 }
             }
 
             /// The phase this kind's protocol is timed as, after `connect`.
-            pub fn phase(self) -> Option<$crate::probe::Phase> {
+            pub(crate) fn phase(self) -> Option<$crate::probe::Phase> {
                 match self {
                     $( KindId::$variant => <$module::$ty as Kind>::PHASE ),+
                 }
@@ -51,21 +51,21 @@ macro_rules! kinds {
             }
 
             /// The trust stores the flow judges certificates against.
-            pub fn trust(&self) -> Option<&[String]> {
+            pub(crate) fn trust(&self) -> Option<&[String]> {
                 match self {
                     $( KindSpec::$variant(s) => <$module::$ty as Kind>::trust(s) ),+
                 }
             }
 
             /// Whether the flow leaves its chains for others to read.
-            pub fn captures_chains(&self) -> bool {
+            pub(crate) fn captures_chains(&self) -> bool {
                 match self {
                     $( KindSpec::$variant(s) => <$module::$ty as Kind>::captures_chains(s) ),+
                 }
             }
 
             /// The flow whose captured chain this flow reads.
-            pub fn from_flow(&self) -> Option<&str> {
+            pub(crate) fn source_flow(&self) -> Option<&str> {
                 match self {
                     $( KindSpec::$variant(s) => <$module::$ty as Kind>::from_flow(s) ),+
                 }
@@ -168,7 +168,7 @@ macro_rules! kinds {
         }
 
         impl KindFacts {
-            pub fn is_none(&self) -> bool {
+            pub(crate) fn is_none(&self) -> bool {
                 matches!(self, KindFacts::None)
             }
 
@@ -186,7 +186,7 @@ macro_rules! kinds {
             }
 
             /// The flow page's section for these facts.
-            pub fn page_section(&self, now: i64) -> Option<maud::Markup> {
+            pub(crate) fn page_section(&self, now: i64) -> Option<maud::Markup> {
                 match self {
                     KindFacts::None => None,
                     $( KindFacts::$variant(f) => Some(<$module::$ty as Kind>::page_section(f, now)) ),+
@@ -196,13 +196,13 @@ macro_rules! kinds {
 
         /// A flow's prepared state, by kind.
         #[derive(Debug)]
-        pub enum KindState {
+        pub(crate) enum KindState {
             $( $variant(Box<<$module::$ty as Kind>::State>) ),+
         }
 
         impl KindState {
             /// Build what the flow's check needs once.
-            pub fn prepare(
+            pub(crate) fn prepare(
                 flow: &Flow,
                 stores: &Stores,
                 board: &Arc<ChainBoard>,
@@ -216,14 +216,14 @@ macro_rules! kinds {
             /// Probe one address. Every kind's future is boxed: inline,
             /// every probe would carry (and copy) the largest kind's state
             /// machine, tens of kilobytes.
-            pub async fn probe(&self, ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
+            pub(crate) async fn probe(&self, ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
                 match self {
                     $( KindState::$variant(s) => Box::pin(<$module::$ty as Kind>::probe(ctx, addr, s)).await ),+
                 }
             }
 
             /// Fingerprints of the anchors behind the state.
-            pub fn anchors(&self) -> Vec<[u8; 32]> {
+            pub(crate) fn anchors(&self) -> Vec<[u8; 32]> {
                 match self {
                     $( KindState::$variant(s) => <$module::$ty as Kind>::anchors(s) ),+
                 }
@@ -231,12 +231,12 @@ macro_rules! kinds {
         }
 
         /// Every kind's series vectors, registered once per process.
-        pub struct KindVecs {
+        pub(crate) struct KindVecs {
             $( $module: <<$module::$ty as Kind>::Series as FixedSeries<<$module::$ty as Kind>::Spec>>::Vecs, )+
         }
 
         impl KindVecs {
-            pub fn register(r: &prometheus::Registry) -> prometheus::Result<Self> {
+            pub(crate) fn register(r: &prometheus::Registry) -> prometheus::Result<Self> {
                 Ok(KindVecs {
                     $( $module: <<$module::$ty as Kind>::Series as FixedSeries<<$module::$ty as Kind>::Spec>>::register(r)?, )+
                 })
@@ -244,19 +244,19 @@ macro_rules! kinds {
         }
 
         /// Every kind's families of probe-labelled series, in list order.
-        pub fn families() -> Vec<&'static FamilySpec> {
+        pub(crate) fn families() -> Vec<&'static FamilySpec> {
             let mut out = Vec::new();
             $( out.extend_from_slice(<$module::$ty as Kind>::FAMILIES); )+
             out
         }
 
         /// A flow's handles into its kind's series.
-        pub enum FlowSeries {
+        pub(crate) enum FlowSeries {
             $( $variant(Option<<$module::$ty as Kind>::Series>) ),+
         }
 
         impl FlowSeries {
-            pub fn new(vecs: &KindVecs, flow: &Flow) -> Self {
+            pub(crate) fn new(vecs: &KindVecs, flow: &Flow) -> Self {
                 match &flow.check {
                     $( KindSpec::$variant(s) => FlowSeries::$variant(
                         FixedSeries::new(&vecs.$module, flow, s.as_ref()),
@@ -265,7 +265,7 @@ macro_rules! kinds {
             }
 
             /// Remove the flow's series except those its successor shares.
-            pub fn remove(
+            pub(crate) fn remove(
                 &self,
                 vecs: &KindVecs,
                 rec: &KindRecorder<'_>,
@@ -285,7 +285,7 @@ macro_rules! kinds {
             }
 
             /// Record a probe on the flow's series.
-            pub fn record(&self, rec: &KindRecorder<'_>, report: &ProbeReport) {
+            pub(crate) fn record(&self, rec: &KindRecorder<'_>, report: &ProbeReport) {
                 match self {
                     $( FlowSeries::$variant(s) => <$module::$ty as Kind>::record(rec, s.as_ref(), report) ),+
                 }

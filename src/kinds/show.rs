@@ -5,7 +5,7 @@ use crate::analyze::chain::AnchorResult;
 use crate::text::{age, rfc3339};
 
 /// Days from `now` to `t`, as a class and a text.
-pub fn days_left(t: Option<i64>, now: i64) -> (&'static str, String) {
+pub(crate) fn days_left(t: Option<i64>, now: i64) -> (&'static str, String) {
     match t {
         None => ("", String::new()),
         Some(t) if t <= now => ("expired", format!("expired {} ago", age(now - t))),
@@ -19,7 +19,7 @@ pub fn days_left(t: Option<i64>, now: i64) -> (&'static str, String) {
 
 /// One store's verdict for people: the sent positions of the path, and
 /// until when it validates or why it does not.
-pub fn path_line(a: &AnchorResult) -> String {
+pub(crate) fn path_line(a: &AnchorResult) -> String {
     let positions: Vec<String> = a.path.iter().map(usize::to_string).collect();
     if a.verified {
         let policies = if a.policies.is_empty() {

@@ -27,7 +27,10 @@ pub struct DynamicVecs {
 
 impl DynamicVecs {
     /// Register each family once (a family two kinds list is one vector).
-    pub fn register(r: &Registry, families: &[&'static FamilySpec]) -> prometheus::Result<Self> {
+    pub(crate) fn register(
+        r: &Registry,
+        families: &[&'static FamilySpec],
+    ) -> prometheus::Result<Self> {
         let mut by_name = HashMap::with_capacity(families.len());
         for f in families {
             if by_name.contains_key(f.name) {
@@ -80,7 +83,7 @@ impl DynamicSet {
     }
 
     /// Remove everything (the flow left the configuration).
-    pub fn clear(&self, vecs: &DynamicVecs) {
+    pub(crate) fn clear(&self, vecs: &DynamicVecs) {
         self.replace(vecs, Vec::new());
     }
 }

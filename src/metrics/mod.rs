@@ -42,7 +42,7 @@ use crate::outcome::{Level, Reason};
 use crate::probe::{Phase, ProbeReport};
 
 /// Label value of `flowprobe_flow_reason` before a flow's first probe.
-pub const PENDING: &str = "pending";
+pub(crate) const PENDING: &str = "pending";
 
 pub struct Metrics {
     pub registry: Registry,
@@ -262,7 +262,7 @@ impl Metrics {
     /// Remove every series of a flow (reload dropped or changed it). A
     /// changed flow was re-created under the same key first: series that
     /// the new handle shares are left to it.
-    pub fn remove_flow(&self, fm: &FlowMetrics) {
+    pub(crate) fn remove_flow(&self, fm: &FlowMetrics) {
         let (v, n) = (fm.vantage.as_str(), fm.name.as_str());
         let key = (v.to_string(), n.to_string());
         let successor = {

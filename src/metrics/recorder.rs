@@ -14,7 +14,7 @@ pub struct KindRecorder<'a> {
 impl KindRecorder<'_> {
     /// `[vantage, flow, extra...]`: the label values of a family whose
     /// labels start with `vantage`, `flow`.
-    pub fn labels<const N: usize>(&self, extra: [&str; N]) -> Vec<String> {
+    pub(crate) fn labels<const N: usize>(&self, extra: [&str; N]) -> Vec<String> {
         let mut l = Vec::with_capacity(2 + N);
         l.push(self.vantage.to_string());
         l.push(self.flow.to_string());
@@ -29,12 +29,12 @@ impl KindRecorder<'_> {
 
     /// Replace a set the kind keeps apart (series that change on another
     /// rhythm than the probe's, such as the TLS protocol enumeration's).
-    pub fn replace_in(&self, set: &DynamicSet, next: Vec<Entry>) {
+    pub(crate) fn replace_in(&self, set: &DynamicSet, next: Vec<Entry>) {
         set.replace(self.vecs, next);
     }
 
     /// `metrics.all_certificates`: series for every sent certificate.
-    pub fn all_certificates(&self) -> bool {
+    pub(crate) fn all_certificates(&self) -> bool {
         self.all_certificates
     }
 }

@@ -13,22 +13,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An f64 in an atomic, for values written by one probe and read by scrapes.
 #[derive(Debug, Default)]
-pub struct AtomicF64(AtomicU64);
+pub(crate) struct AtomicF64(AtomicU64);
 
 impl AtomicF64 {
-    pub fn new(v: f64) -> Self {
+    pub(super) fn new(v: f64) -> Self {
         AtomicF64(AtomicU64::new(v.to_bits()))
     }
-    pub fn set(&self, v: f64) {
+    pub(super) fn set(&self, v: f64) {
         self.0.store(v.to_bits(), Ordering::Relaxed);
     }
-    pub fn get(&self) -> f64 {
+    pub(super) fn get(&self) -> f64 {
         f64::from_bits(self.0.load(Ordering::Relaxed))
     }
 }
 
 /// Escape a label value (backslash, double quote, newline).
-pub fn escape(v: &str) -> String {
+pub(crate) fn escape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         match c {
@@ -42,7 +42,7 @@ pub fn escape(v: &str) -> String {
 }
 
 /// `name="value",...` for label pairs, values escaped.
-pub fn labels(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
@@ -57,7 +57,7 @@ pub fn labels(pairs: &[(&str, &str)]) -> String {
 /// Text exposition writer. With a sink it hands over the text in chunks of
 /// about `chunk` bytes as it goes, so a scrape of 100,000 flows never holds
 /// the whole (tens of megabytes) body in memory at once.
-pub struct Writer<'a> {
+pub(crate) struct Writer<'a> {
     pub out: String,
     sink: Option<&'a mut dyn FnMut(String) -> bool>,
     chunk: usize,
@@ -67,7 +67,7 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     /// A writer that keeps everything in `out`.
-    pub fn buffered(capacity: usize) -> Writer<'static> {
+    pub(crate) fn buffered(capacity: usize) -> Writer<'static> {
         Writer {
             out: String::with_capacity(capacity),
             sink: None,
@@ -78,7 +78,7 @@ impl<'a> Writer<'a> {
 
     /// A writer that passes chunks of about `chunk` bytes to `sink`; the
     /// sink returns false when nobody wants more.
-    pub fn chunked(chunk: usize, sink: &'a mut dyn FnMut(String) -> bool) -> Writer<'a> {
+    pub(crate) fn chunked(chunk: usize, sink: &'a mut dyn FnMut(String) -> bool) -> Writer<'a> {
         Writer {
             out: String::with_capacity(chunk + 1024),
             sink: Some(sink),
@@ -88,7 +88,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Hand what is buffered to the sink (no-op without one).
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         let Some(sink) = self.sink.as_mut() else {
             return;
         };
@@ -107,7 +107,7 @@ impl<'a> Writer<'a> {
         }
     }
 
-    pub fn header(&mut self, name: &str, kind: &str, help: &str) {
+    pub(crate) fn header(&mut self, name: &str, kind: &str, help: &str) {
         if self.closed {
             return;
         }
@@ -117,7 +117,7 @@ impl<'a> Writer<'a> {
     }
 
     /// `name{base,extra} value`; `extra` may be empty.
-    pub fn sample(&mut self, name: &str, base: &str, extra: &str, value: f64) {
+    pub(crate) fn sample(&mut self, name: &str, base: &str, extra: &str, value: f64) {
         if self.closed {
             return;
         }

@@ -72,7 +72,7 @@ pub struct Resolver {
 impl Resolver {
     /// Build the resolver for a vantage: its `dns_servers` (queried from its
     /// source address) or, without them, the system configuration.
-    pub fn for_vantage(v: &Vantage) -> Result<Self, DnsError> {
+    pub(crate) fn for_vantage(v: &Vantage) -> Result<Self, DnsError> {
         let provider = ConnectedUdp::default();
         let mut builder = if v.dns_servers.is_empty() {
             hickory_resolver::Resolver::builder(provider).map_err(|e| DnsError::Setup {
@@ -103,7 +103,11 @@ impl Resolver {
 
     /// Addresses to probe for `name` under `family`: one of each family for
     /// `Both`, otherwise one.
-    pub async fn resolve(&self, name: &str, family: IpFamily) -> Result<Vec<IpAddr>, DnsError> {
+    pub(crate) async fn resolve(
+        &self,
+        name: &str,
+        family: IpFamily,
+    ) -> Result<Vec<IpAddr>, DnsError> {
         // Fully qualified: no search-list expansion, one query per family.
         let fqdn = if name.ends_with('.') {
             name.to_string()

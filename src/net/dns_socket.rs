@@ -30,7 +30,7 @@ use tokio::net::{TcpStream, UdpSocket};
 
 /// [`TokioRuntimeProvider`] with UDP sockets connected to the server.
 #[derive(Clone, Default)]
-pub struct ConnectedUdp(TokioRuntimeProvider);
+pub(crate) struct ConnectedUdp(TokioRuntimeProvider);
 
 impl RuntimeProvider for ConnectedUdp {
     type Handle = TokioHandle;
@@ -66,7 +66,7 @@ impl RuntimeProvider for ConnectedUdp {
 }
 
 /// A UDP socket connected to its DNS server.
-pub struct Connected(UdpSocket);
+pub(crate) struct Connected(UdpSocket);
 
 #[async_trait::async_trait]
 impl DnsUdpSocket for Connected {
@@ -112,7 +112,7 @@ impl DnsUdpSocket for Connected {
 
 /// Whether a resolver error means "nobody serves DNS there" (as opposed
 /// to silence, which only a timeout can tell).
-pub fn is_unreachable(e: &NetError) -> bool {
+pub(crate) fn is_unreachable(e: &NetError) -> bool {
     match e {
         NetError::NoConnections => true,
         NetError::Io(e) => matches!(

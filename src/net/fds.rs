@@ -14,14 +14,14 @@ use std::io;
 
 /// Connections the HTTP server (`/metrics`, the API, reloads) may hold.
 /// It has no connection cap of its own yet; this is the share kept for it.
-pub const WEB_RESERVE: u64 = 64;
+pub(crate) const WEB_RESERVE: u64 = 64;
 /// Sockets kept for DNS (hickory opens one per query in flight, and falls
 /// back to TCP for truncated answers), config files, anchors and logs.
-pub const MISC_RESERVE: u64 = 32;
+pub(crate) const MISC_RESERVE: u64 = 32;
 
 /// The descriptor limits in force, and whether the soft one was raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NoFile {
+pub(crate) struct NoFile {
     pub soft: u64,
     pub hard: u64,
     /// The soft limit before it was raised (None: it already was the hard one).
@@ -32,7 +32,7 @@ pub struct NoFile {
 /// filter that forbids `setrlimit`, as the systemd unit's
 /// `SystemCallFilter=~@resources` does) keeps the soft limit, and says so;
 /// the unit sets `LimitNOFILE=` so that soft already equals hard there.
-pub fn raise_nofile() -> (NoFile, Option<io::Error>) {
+pub(crate) fn raise_nofile() -> (NoFile, Option<io::Error>) {
     let (soft, hard) = match getrlimit() {
         Ok(l) => l,
         Err(e) => return (NoFile::fallback(), Some(e)),
@@ -76,7 +76,8 @@ pub fn raise_nofile() -> (NoFile, Option<io::Error>) {
 
 impl NoFile {
     /// The limits now, without changing them.
-    pub fn current() -> NoFile {
+    #[cfg(test)]
+    pub(crate) fn current() -> NoFile {
         match getrlimit() {
             Ok((soft, hard)) => NoFile {
                 soft,
@@ -99,7 +100,7 @@ impl NoFile {
 
 /// How the soft limit is shared out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// The soft `RLIMIT_NOFILE` the budget is cut from.
     pub soft: u64,
     /// Descriptors open when the budget was made (runtime, listener, logs).
@@ -113,7 +114,7 @@ pub struct Budget {
 impl Budget {
     /// The budget of a process whose soft limit is `soft` and that holds
     /// `open` descriptors now.
-    pub fn new(soft: u64, open: u64) -> Budget {
+    pub(crate) fn new(soft: u64, open: u64) -> Budget {
         let web = (soft / 8).clamp(4, WEB_RESERVE);
         let misc = (soft / 16).clamp(2, MISC_RESERVE);
         let reserved = web + misc;
@@ -127,14 +128,14 @@ impl Budget {
     }
 
     /// The budget of this process, now.
-    pub fn of_process(limits: &NoFile) -> Budget {
+    pub(crate) fn of_process(limits: &NoFile) -> Budget {
         Budget::new(limits.soft, open_descriptors().unwrap_or(16))
     }
 
     /// The probes-in-flight limit in force: `configured`
     /// (`defaults.max_in_flight`) when it fits the budget, else the budget.
     /// Probes beyond the descriptors would only fail with EMFILE.
-    pub fn max_in_flight(&self, configured: Option<usize>) -> usize {
+    pub(crate) fn max_in_flight(&self, configured: Option<usize>) -> usize {
         configured
             .map_or(self.probes, |c| c.min(self.probes))
             .max(1)
@@ -142,7 +143,7 @@ impl Budget {
 }
 
 /// Descriptors this process holds (`/proc/self/fd`, minus the one reading it).
-pub fn open_descriptors() -> Option<u64> {
+pub(crate) fn open_descriptors() -> Option<u64> {
     let n = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
     Some(n.saturating_sub(1))
 }

@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 
 /// The SYN to SYN-ACK round trip of a connected socket, if the kernel took
 /// a clean sample (no retransmitted SYN).
-pub fn connect_rtt(stream: &TcpStream) -> Option<Duration> {
+pub(crate) fn connect_rtt(stream: &TcpStream) -> Option<Duration> {
     let info = tcp_info(stream.as_raw_fd())?;
     (info.tcpi_total_retrans == 0 && info.tcpi_rtt > 0)
         .then(|| Duration::from_micros(u64::from(info.tcpi_rtt)))

@@ -4,8 +4,8 @@
 
 pub mod dns;
 mod dns_socket;
-pub mod fds;
-pub mod kernel_time;
-pub mod prom;
-pub mod remote;
-pub mod tcp;
+pub(crate) mod fds;
+pub(crate) mod kernel_time;
+pub(crate) mod prom;
+pub(crate) mod remote;
+pub(crate) mod tcp;

@@ -33,7 +33,7 @@ const INTERVAL: &str = "flowprobe_flow_interval_seconds";
 /// One series of an instant vector: its labels, the evaluation time and
 /// the value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub labels: BTreeMap<String, String>,
     /// Unix seconds: the store's evaluation time of the query.
     pub at: f64,
@@ -42,7 +42,7 @@ pub struct Sample {
 
 /// What the store knows of one flow probed by one instance at one site.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoreFlow {
+pub(crate) struct StoreFlow {
     /// The `site` label; `None` when the series have none (a Prometheus
     /// that scrapes the instances itself).
     pub site: Option<String>,
@@ -76,7 +76,7 @@ type Key = (Option<String>, String, String, String);
 
 /// The answers to the queries, one vector each.
 #[derive(Debug, Default)]
-pub struct Answers {
+pub(crate) struct Answers {
     pub info: Vec<Sample>,
     pub up: Vec<Sample>,
     pub reason: Vec<Sample>,
@@ -86,7 +86,10 @@ pub struct Answers {
 }
 
 /// Ask the store, all queries at once, the whole within `timeout`.
-pub async fn read(client: &Client, timeout: Duration) -> Result<Vec<StoreFlow>, RemoteError> {
+pub(crate) async fn read(
+    client: &Client,
+    timeout: Duration,
+) -> Result<Vec<StoreFlow>, RemoteError> {
     let ask = |q: &'static str| async move {
         let path = format!("/api/v1/query?query={}", percent_encode(q));
         let body = client.fetch(hyper::Method::GET, &path, timeout).await?;
@@ -142,7 +145,7 @@ struct Series {
 
 /// One instant query's answer: an instant vector, every label bounded; an
 /// error answer, another result type or a non-finite time is malformed.
-pub fn parse_vector(body: &[u8]) -> Result<Vec<Sample>, RemoteError> {
+pub(crate) fn parse_vector(body: &[u8]) -> Result<Vec<Sample>, RemoteError> {
     let e: Envelope = serde_json::from_slice(body)
         .map_err(|e| RemoteError::Malformed(bounded(&e.to_string(), 512)))?;
     if e.status != "success" {
@@ -214,7 +217,7 @@ fn values(samples: &[Sample]) -> BTreeMap<Key, &Sample> {
 
 /// Join the answers into rows: one per `flowprobe_flow_info` series (a
 /// configured flow), its state from the others.
-pub fn assemble(a: Answers) -> Result<Vec<StoreFlow>, RemoteError> {
+pub(crate) fn assemble(a: Answers) -> Result<Vec<StoreFlow>, RemoteError> {
     let up = values(&a.up);
     let reason = values(&a.reason);
     let last = values(&a.last);

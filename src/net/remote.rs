@@ -27,7 +27,7 @@ use crate::config::Host;
 use crate::config::fleet::{Access, Instance, Scheme};
 
 /// The largest answer read: 10,000 flows of check JSON are about 40 MiB.
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// Longest reason text kept from a peer (error bodies, `detail`).
 const MAX_TEXT: usize = 512;
@@ -37,7 +37,7 @@ const MAX_NAME: usize = 256;
 /// Why an instance could not be asked. Each says what the operator can
 /// do about it; none carries a secret.
 #[derive(Debug, thiserror::Error)]
-pub enum RemoteError {
+pub(crate) enum RemoteError {
     #[error("cannot resolve {host}: {detail}")]
     Resolve { host: String, detail: String },
     #[error("unreachable: {0}")]
@@ -77,7 +77,7 @@ fn retry_note(after: &Option<String>) -> String {
 /// no certificate, a key that does not parse): a configuration error.
 #[derive(Debug, thiserror::Error)]
 #[error("{key}: {detail}")]
-pub struct SetupError {
+pub(crate) struct SetupError {
     pub key: &'static str,
     pub detail: String,
 }
@@ -85,13 +85,12 @@ pub struct SetupError {
 /// One instance's answer: the subset of `check --output json` the fleet
 /// check needs (`web::FlowView` is its writer).
 #[derive(Debug, Clone, Deserialize)]
-pub struct Answer {
-    pub ok: bool,
+pub(crate) struct Answer {
     pub flows: Vec<RemoteFlow>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct RemoteFlow {
+pub(crate) struct RemoteFlow {
     pub vantage: String,
     pub name: String,
     pub from: String,
@@ -105,7 +104,7 @@ pub struct RemoteFlow {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct RemoteLast {
+pub(crate) struct RemoteLast {
     pub reason: String,
     pub up: bool,
     #[serde(default)]
@@ -118,21 +117,21 @@ pub struct RemoteLast {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct RemotePhases {
+pub(crate) struct RemotePhases {
     /// Seconds.
     pub total: Option<f64>,
 }
 
 /// A ready-to-use client for one instance: TLS settings built, the
 /// `Authorization` header made.
-pub struct Client {
+pub(crate) struct Client {
     pub instance: Instance,
     tls: Option<Arc<rustls::ClientConfig>>,
     authorization: Option<String>,
 }
 
 impl Client {
-    pub fn new(instance: Instance) -> Result<Client, SetupError> {
+    pub(crate) fn new(instance: Instance) -> Result<Client, SetupError> {
         let tls = match instance.url.scheme {
             Scheme::Https => Some(tls_config(&instance.access)?),
             Scheme::Http => None,
@@ -154,7 +153,11 @@ impl Client {
     /// `POST /api/v1/check[?flow=...]`, the whole exchange within
     /// `timeout`. Names the instance does not run are skipped there
     /// (`skip_unknown`), so one `--flow` list serves every vantage.
-    pub async fn check(&self, flows: &[String], timeout: Duration) -> Result<Answer, RemoteError> {
+    pub(crate) async fn check(
+        &self,
+        flows: &[String],
+        timeout: Duration,
+    ) -> Result<Answer, RemoteError> {
         let mut path = "/api/v1/check".to_string();
         if !flows.is_empty() {
             let names: Vec<String> = flows.iter().map(|f| percent_encode(f)).collect();
@@ -173,7 +176,7 @@ impl Client {
     /// exchange within `timeout` and a 200 answer's body within
     /// [`MAX_BODY`]; any other status is its [`RemoteError`]. Shared by
     /// the instances' check and the store's queries (`net::prom`).
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         method: hyper::Method,
         path_and_query: &str,
@@ -309,7 +312,7 @@ enum Read {
 
 /// The most bytes a streamed check answer may have: what is kept is the
 /// typed rows, not the text, so this bounds time more than memory.
-pub const MAX_STREAMED: usize = 1024 * 1024 * 1024;
+pub(crate) const MAX_STREAMED: usize = 1024 * 1024 * 1024;
 
 /// A check answer parsed on the blocking pool while its bytes arrive: a
 /// 300,000-flow instance answers hundreds of megabytes, and only the rows
@@ -431,7 +434,7 @@ fn http_error(e: &hyper::Error) -> RemoteError {
 }
 
 /// The answer, parsed, every string bounded.
-pub fn parse(body: &[u8]) -> Result<Answer, RemoteError> {
+pub(crate) fn parse(body: &[u8]) -> Result<Answer, RemoteError> {
     bound_answer(serde_json::from_slice(body))
 }
 
@@ -487,7 +490,7 @@ fn text(body: &[u8]) -> String {
 /// At most `max` characters, control characters (escape sequences that
 /// could rewrite the operator's terminal) and bidirectional or invisible
 /// formatting characters (that reorder a row) replaced by spaces.
-pub fn bounded(s: &str, max: usize) -> String {
+pub(crate) fn bounded(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
         .take(max)
@@ -501,7 +504,7 @@ pub fn bounded(s: &str, max: usize) -> String {
 
 /// `s` as one query component: everything but RFC 3986's unreserved
 /// characters percent-encoded (a PromQL query is full of `{}"=~`).
-pub fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -78,7 +78,10 @@ const OUT_OF_RESOURCES: [i32; 4] = [24, 23, 105, 12];
 
 /// Connect to `addr` as the vantage. No timeout here: the caller's probe
 /// budget bounds it, and a budget that runs out in this phase is `filtered`.
-pub async fn connect(addr: SocketAddr, vantage: &Vantage) -> Result<TcpStream, ConnectError> {
+pub(crate) async fn connect(
+    addr: SocketAddr,
+    vantage: &Vantage,
+) -> Result<TcpStream, ConnectError> {
     let socket = prepare(addr, vantage).map_err(|e| match e.raw_os_error() {
         Some(c) if OUT_OF_RESOURCES.contains(&c) => ConnectError::Resource(e.into()),
         _ => ConnectError::Setup(e.into()),

@@ -34,7 +34,7 @@ impl ChainBoard {
     }
 
     /// Record a chain; a probe that received none leaves the last one.
-    pub fn put(&self, flow: &str, captured: Captured) {
+    pub(crate) fn put(&self, flow: &str, captured: Captured) {
         self.flows
             .write()
             .insert(flow.to_string(), Arc::new(captured));

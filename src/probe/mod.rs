@@ -3,13 +3,13 @@
 //! flow's check kind (`crate::kinds`) for one address; the plan of a run,
 //! the trust stores it loads and the board where TLS flows leave chains.
 
-pub mod board;
+pub(crate) mod board;
 mod cause;
 pub mod once;
 pub mod plan;
 mod report;
-pub(crate) mod run;
-pub mod stores;
+pub mod run;
+pub(crate) mod stores;
 
 pub use crate::kinds::KindFacts;
 pub use cause::Cause;

@@ -38,7 +38,10 @@ pub fn prepare(c: &Config) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
 
 /// Prepare every active flow around one chain board (the daemon keeps one
 /// for its lifetime, so reloads keep TLS and CRL flows connected).
-pub fn prepare_with(c: &Config, board: Arc<ChainBoard>) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
+pub(crate) fn prepare_with(
+    c: &Config,
+    board: Arc<ChainBoard>,
+) -> Result<Vec<Arc<Prepared>>, Vec<String>> {
     let wanted: Vec<String> = c
         .active_flows()
         .filter_map(|f| f.check.trust().map(<[String]>::to_vec))
@@ -61,11 +64,11 @@ pub fn prepare_with(c: &Config, board: Arc<ChainBoard>) -> Result<Vec<Arc<Prepar
 }
 
 /// Vantage networks by name.
-pub type Nets = BTreeMap<String, Arc<VantageNet>>;
+pub(crate) type Nets = BTreeMap<String, Arc<VantageNet>>;
 
 /// Raise the soft descriptor limit to the hard one and cut the probes'
 /// share from it (see `net::fds`), saying what was done.
-pub fn descriptor_budget() -> Budget {
+pub(crate) fn descriptor_budget() -> Budget {
     let (limits, err) = fds::raise_nofile();
     if let Some(e) = err {
         tracing::warn!(soft = limits.soft, hard = limits.hard, error = %e,
@@ -94,7 +97,7 @@ pub fn descriptor_budget() -> Budget {
 }
 
 /// The probes-in-flight limit for a configuration, under the budget.
-pub fn in_flight_limit(budget: &Budget, configured: Option<usize>) -> usize {
+pub(crate) fn in_flight_limit(budget: &Budget, configured: Option<usize>) -> usize {
     let limit = budget.max_in_flight(configured);
     if let Some(c) = configured
         && c > limit

@@ -25,7 +25,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }
@@ -45,7 +45,7 @@ impl Phases {
 
     /// Add to a phase that can run more than once (DNS and connect of each
     /// redirect hop, one HTTP exchange per CRL).
-    pub fn add(&mut self, p: Phase, d: Duration) {
+    pub(crate) fn add(&mut self, p: Phase, d: Duration) {
         let cur = self.0[p.index()].unwrap_or_default();
         self.0[p.index()] = Some(cur + d);
     }

@@ -42,20 +42,24 @@ impl Prepared {
     /// configuration, trust stores), sharing `board` with the other flows
     /// of its configuration (CRL flows read the chains TLS flows leave
     /// there). Errors name the flow and key.
-    pub fn with_board(flow: Flow, stores: &Stores, board: Arc<ChainBoard>) -> Result<Self, String> {
+    pub(crate) fn with_board(
+        flow: Flow,
+        stores: &Stores,
+        board: Arc<ChainBoard>,
+    ) -> Result<Self, String> {
         let kind = KindState::prepare(&flow, stores, &board)?;
         Ok(Prepared { flow, kind, board })
     }
 
     /// The TLS flow whose chain this flow reads, if any.
     pub fn depends_on(&self) -> Option<&str> {
-        self.flow.check.from_flow()
+        self.flow.check.source_flow()
     }
 
     /// File descriptors a probe of this flow holds at most at once: one
     /// socket per address family it tries (DNS, redirects and CRL fetches
     /// run one after the other, each on one socket).
-    pub fn descriptors(&self) -> usize {
+    pub(crate) fn descriptors(&self) -> usize {
         if self.flow.ip_family == crate::config::IpFamily::Both {
             2
         } else {
@@ -65,7 +69,7 @@ impl Prepared {
 
     /// Whether a reload can keep this flow's task: same definition and the
     /// same anchors behind its trust stores.
-    pub fn same_as(&self, other: &Prepared) -> bool {
+    pub(crate) fn same_as(&self, other: &Prepared) -> bool {
         self.flow == other.flow && self.anchors() == other.anchors()
     }
 
@@ -99,7 +103,7 @@ impl Failure {
     }
 
     /// Keep `cause` as the typed fact behind the reason and detail.
-    pub fn with_cause(mut self, cause: impl Into<Cause>) -> Self {
+    pub(crate) fn with_cause(mut self, cause: impl Into<Cause>) -> Self {
         self.cause = Some(Box::new(cause.into()));
         self
     }
@@ -134,7 +138,7 @@ struct Clock {
 
 impl<'a> Ctx<'a> {
     /// Run `fut` as `phase`, recording its duration.
-    pub async fn timed<T>(&self, phase: Phase, fut: impl Future<Output = T>) -> T {
+    pub(crate) async fn timed<T>(&self, phase: Phase, fut: impl Future<Output = T>) -> T {
         self.timed_net(phase, fut, |_| None).await
     }
 
@@ -143,7 +147,7 @@ impl<'a> Ctx<'a> {
     /// (see `net::kernel_time`): the time this task waited to be polled is
     /// not the network's. Wall time stands when `net` has nothing, or
     /// something longer.
-    pub async fn timed_net<T>(
+    pub(crate) async fn timed_net<T>(
         &self,
         phase: Phase,
         fut: impl Future<Output = T>,
@@ -165,7 +169,7 @@ impl<'a> Ctx<'a> {
     /// Resolve `host` through the vantage's DNS (timed as `dns`) and
     /// connect to it (timed as `connect`): a redirect hop or a CRL URL on
     /// another host than the flow's.
-    pub async fn connect_host(
+    pub(crate) async fn connect_host(
         &self,
         host: &Host,
         port: u16,
@@ -193,7 +197,7 @@ impl<'a> Ctx<'a> {
     /// TCP connect as the vantage, timed as the `connect` phase, for a
     /// check that talks: TCP_NODELAY, so a request written after a TLS
     /// Finished does not wait for its ACK (Nagle with delayed ACKs: 40 ms).
-    pub async fn connect(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
+    pub(crate) async fn connect(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
         let stream = self.connect_only(addr).await?;
         stream
             .set_nodelay(true)
@@ -202,7 +206,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The bare connect of a port check, which never sends a byte.
-    pub async fn connect_only(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
+    pub(crate) async fn connect_only(&self, addr: SocketAddr) -> Result<TcpStream, Failure> {
         self.timed_net(
             Phase::Connect,
             crate::net::tcp::connect(addr, &self.net.vantage),
@@ -340,7 +344,7 @@ pub async fn run(p: &Prepared, net: &VantageNet) -> ProbeReport {
 }
 
 /// Whether a reason satisfies an expectation.
-pub fn meets(expect: Expect, reason: Reason) -> bool {
+pub(crate) fn meets(expect: Expect, reason: Reason) -> bool {
     match expect {
         Expect::Open => reason == Reason::Ok,
         Expect::Closed => reason.is_blocked(),

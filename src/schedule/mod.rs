@@ -51,7 +51,7 @@ pub type Prober = Arc<
 >;
 
 /// The prober that runs [`probe::run`].
-pub fn real_prober() -> Prober {
+pub(crate) fn real_prober() -> Prober {
     Arc::new(|p, net| Box::pin(async move { probe::run(&p, &net).await }))
 }
 
@@ -138,7 +138,7 @@ impl Scheduler {
     }
 
     /// Change the probes-in-flight limit (a reload changed it).
-    pub fn set_limit(&self, max_in_flight: usize) {
+    pub(crate) fn set_limit(&self, max_in_flight: usize) {
         self.slots.set_limit(max_in_flight);
         self.state
             .metrics

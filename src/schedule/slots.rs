@@ -109,17 +109,18 @@ impl Slots {
         self.inner.lock()
     }
 
-    pub fn limit(&self) -> usize {
+    pub(crate) fn limit(&self) -> usize {
         self.lock().limit
     }
 
-    pub fn in_use(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn in_use(&self) -> usize {
         self.lock().used
     }
 
     /// Change the limit (a reload changed `defaults.max_in_flight`). Slots
     /// held beyond a lower limit are kept until they are released.
-    pub fn set_limit(&self, limit: usize) {
+    pub(crate) fn set_limit(&self, limit: usize) {
         let mut g = self.lock();
         g.limit = limit.max(1);
         g.hand_off();
@@ -128,7 +129,7 @@ impl Slots {
     /// A slot of `weight` descriptors for a flow of `severity`, waiting at
     /// most `wait`. A weight above the whole limit is cut to it (the probe
     /// then runs alone rather than never).
-    pub async fn acquire(
+    pub(crate) async fn acquire(
         self: &Arc<Self>,
         severity: Severity,
         weight: usize,

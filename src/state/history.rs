@@ -12,7 +12,7 @@ use crate::outcome::Reason;
 
 /// Outcomes kept per flow: an hour at the default 60 s interval, half an
 /// hour at 30 s. Eight bytes each, so 100,000 flows hold about 48 MB.
-pub const HISTORY_LEN: usize = 60;
+pub(crate) const HISTORY_LEN: usize = 60;
 
 /// One past probe, packed: start second (u32 Unix time lasts until 2106),
 /// reason, up.
@@ -34,7 +34,7 @@ pub struct HistoryEntry {
 
 /// The ring and the state-change time of one flow.
 #[derive(Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     ring: VecDeque<Packed>,
     /// When the flow entered its current up/down state (the first probe
     /// that saw it), Unix seconds.
@@ -47,7 +47,7 @@ fn unix(t: SystemTime) -> u32 {
 
 impl History {
     /// Append a probe's outcome, dropping the oldest beyond [`HISTORY_LEN`].
-    pub fn push(&mut self, started: SystemTime, up: bool, reason: Reason) {
+    pub(crate) fn push(&mut self, started: SystemTime, up: bool, reason: Reason) {
         let t = unix(started);
         let changed = self.ring.back().is_none_or(|last| last.up != up);
         if changed {
@@ -62,12 +62,12 @@ impl History {
     }
 
     /// When the current up/down state began; `None` before the first probe.
-    pub fn since(&self) -> Option<u32> {
+    pub(crate) fn since(&self) -> Option<u32> {
         self.since
     }
 
     /// Oldest first.
-    pub fn entries(&self) -> Vec<HistoryEntry> {
+    pub(crate) fn entries(&self) -> Vec<HistoryEntry> {
         self.ring
             .iter()
             .map(|p| HistoryEntry {

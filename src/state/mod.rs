@@ -12,7 +12,7 @@
 //! their first result on their own when it comes. After that, each change
 //! between up and down (or of reason) is one line, as before.
 
-pub mod history;
+pub(crate) mod history;
 
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
@@ -49,12 +49,12 @@ impl FlowSlot {
 
     /// `f` of the last report, without copying it (a 300,000-flow count
     /// of states must not clone every report).
-    pub fn with_last<T>(&self, f: impl FnOnce(Option<&ProbeReport>) -> T) -> T {
+    pub(crate) fn with_last<T>(&self, f: impl FnOnce(Option<&ProbeReport>) -> T) -> T {
         f(self.last.lock().as_ref())
     }
 
     /// The flow's recent outcomes and since when it is up (or down).
-    pub fn history<T>(&self, f: impl FnOnce(&History) -> T) -> T {
+    pub(crate) fn history<T>(&self, f: impl FnOnce(&History) -> T) -> T {
         f(&self.history.lock())
     }
 }
@@ -67,7 +67,7 @@ pub const MAX_NAMED: usize = 20;
 /// first result it can expect (its flows' longest interval plus twice
 /// their longest timeout: the first start is within an interval, a flow
 /// reading another's chain waits that flow's timeout, then its own).
-pub const ROUND_GRACE: Duration = Duration::from_secs(30);
+pub(crate) const ROUND_GRACE: Duration = Duration::from_secs(30);
 
 /// The round of the flows scheduled at start-up.
 const STARTUP_ROUND: u64 = 1;
@@ -272,12 +272,12 @@ impl State {
 
     /// Something the API shows besides the flows changed (a reload's
     /// verdict and time): readers must not take an older encoding.
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         self.version.fetch_add(1, Ordering::Release);
     }
 
     /// Changes whenever what the API shows changes.
-    pub fn version(&self) -> u64 {
+    pub(crate) fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
     }
 

@@ -27,9 +27,9 @@ use crate::outcome::Level;
 use crate::state::FlowSlot;
 
 /// Flows per page when the query names no `limit`.
-pub const DEFAULT_LIMIT: usize = 1_000;
+pub(crate) const DEFAULT_LIMIT: usize = 1_000;
 /// The most flows one page may hold.
-pub const MAX_LIMIT: usize = 10_000;
+pub(crate) const MAX_LIMIT: usize = 10_000;
 /// The longest `flow` glob: flow names are at most 64 characters.
 const MAX_GLOB: usize = 128;
 /// Bytes of JSON per streamed chunk.
@@ -38,7 +38,7 @@ const CHUNK: usize = 64 * 1024;
 crate::text::named_enum! {
 /// A flow's state for people and filters: `warn` is up with a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FlowState {
+pub(crate) enum FlowState {
     Down = "down",
     Warn = "warn",
     Up = "up",
@@ -49,7 +49,7 @@ pub enum FlowState {
 
 impl FlowState {
     /// The state of `slot`, read without copying its report.
-    pub fn of(slot: &FlowSlot) -> FlowState {
+    pub(crate) fn of(slot: &FlowSlot) -> FlowState {
         slot.with_last(|last| match last {
             None => FlowState::Pending,
             Some(r) if !r.up => FlowState::Down,
@@ -61,7 +61,7 @@ impl FlowState {
 
 /// Flows per state, every state present (0 when none).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     pub all: usize,
     pub down: usize,
     pub warn: usize,
@@ -92,7 +92,7 @@ impl Totals {
 /// The query of a page.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlowQuery {
+pub(crate) struct FlowQuery {
     pub state: Option<String>,
     pub vantage: Option<String>,
     /// A glob over the flow's name: `*` any run, `?` one character.
@@ -106,7 +106,7 @@ pub struct FlowQuery {
 
 impl FlowQuery {
     /// Empty values (a search form's "all") as not given.
-    pub fn normalized(mut self) -> FlowQuery {
+    pub(crate) fn normalized(mut self) -> FlowQuery {
         for v in [
             &mut self.state,
             &mut self.vantage,
@@ -122,7 +122,7 @@ impl FlowQuery {
         self
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.state.is_none()
             && self.vantage.is_none()
             && self.flow.is_none()
@@ -134,7 +134,7 @@ impl FlowQuery {
 }
 
 /// A query checked once: unknown values are a 400 naming the parameter.
-pub struct Filter {
+pub(crate) struct Filter {
     states: Option<Vec<FlowState>>,
     vantage: Option<String>,
     flow: Option<Glob>,
@@ -145,12 +145,12 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn parse(q: &FlowQuery) -> Result<Filter, String> {
+    pub(crate) fn parse(q: &FlowQuery) -> Result<Filter, String> {
         Filter::parse_with(q, DEFAULT_LIMIT)
     }
 
     /// [`Filter::parse`] with another default page size.
-    pub fn parse_with(q: &FlowQuery, default_limit: usize) -> Result<Filter, String> {
+    pub(crate) fn parse_with(q: &FlowQuery, default_limit: usize) -> Result<Filter, String> {
         let states = match &q.state {
             None => None,
             Some(s) => Some(
@@ -253,7 +253,7 @@ impl Glob {
 
 /// One page.
 #[derive(Serialize)]
-pub struct Page {
+pub(crate) struct Page {
     pub flows: Vec<FlowView>,
     /// Flows that match the query (on every page).
     pub matched: usize,
@@ -264,7 +264,7 @@ pub struct Page {
 }
 
 /// The page `filter` asks for, and the totals of every flow.
-pub fn page(app: &AppState, filter: &Filter) -> Page {
+pub(crate) fn page(app: &AppState, filter: &Filter) -> Page {
     let slots = app.state.slots();
     let mut totals = Totals::default();
     let mut matched = 0;
@@ -299,13 +299,13 @@ pub fn page(app: &AppState, filter: &Filter) -> Page {
 }
 
 /// Rows of the status page per page: about 0.6 MB of HTML.
-pub const PAGE_ROWS: usize = 500;
+pub(crate) const PAGE_ROWS: usize = 500;
 /// Down flows the page names in "Needs attention"; the rest are counted.
-pub const ATTENTION: usize = 50;
+pub(crate) const ATTENTION: usize = 50;
 
 /// What the status page shows: one page of rows, the totals per state and
 /// per vantage, and the most urgent down flows.
-pub struct Overview {
+pub(crate) struct Overview {
     pub page: Page,
     pub by_vantage: BTreeMap<String, Totals>,
     /// Down flows, most severe first, longest-broken first within one.
@@ -319,7 +319,7 @@ pub struct Overview {
 }
 
 /// The status page's data for `q` (default page size [`PAGE_ROWS`]).
-pub fn overview(app: &AppState, q: FlowQuery) -> Result<Overview, String> {
+pub(crate) fn overview(app: &AppState, q: FlowQuery) -> Result<Overview, String> {
     let filter = Filter::parse_with(&q, PAGE_ROWS)?;
     let page = page(app, &filter);
     let rank = |s: &str| match s {
@@ -369,7 +369,7 @@ pub fn overview(app: &AppState, q: FlowQuery) -> Result<Overview, String> {
 }
 
 /// The query's parameters, in a fixed order.
-pub fn url_query(q: &FlowQuery) -> Vec<(&'static str, String)> {
+pub(crate) fn url_query(q: &FlowQuery) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for (k, v) in [
         ("state", &q.state),
@@ -390,7 +390,7 @@ pub fn url_query(q: &FlowQuery) -> Vec<(&'static str, String)> {
 }
 
 /// `k=v&...`, each value percent-encoded.
-pub fn encode(params: &[(&str, String)]) -> String {
+pub(crate) fn encode(params: &[(&str, String)]) -> String {
     params
         .iter()
         .map(|(k, v)| format!("{k}={}", crate::web::page::seg(v)))

@@ -14,14 +14,14 @@ use super::security::WebSecurity;
 
 /// The client's address, put on each request by the server.
 #[derive(Debug, Clone, Copy)]
-pub struct Peer(pub std::net::IpAddr);
+pub(crate) struct Peer(pub std::net::IpAddr);
 
 /// Endpoints that change or cost something: off without the flag.
-pub const LIFECYCLE_PATHS: &[&str] = &["/-/reload", "/api/v1/check"];
+pub(crate) const LIFECYCLE_PATHS: &[&str] = &["/-/reload", "/api/v1/check"];
 
 /// The middleware: 401 with `WWW-Authenticate: Basic` when users are
 /// configured and the request does not carry one's name and password.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     State(security): State<Arc<WebSecurity>>,
     req: Request,
     next: Next,
@@ -56,7 +56,7 @@ pub async fn authenticate(
 
 /// What the gate lets through.
 #[derive(Debug, Clone)]
-pub struct Gate {
+pub(crate) struct Gate {
     /// `--web.enable-lifecycle`.
     pub lifecycle: bool,
     /// `--web.allowed-hosts` (empty: any host).
@@ -68,7 +68,7 @@ pub struct Gate {
 /// `--web.enable-lifecycle`, and with it refuses what a browser on another
 /// site can send without a preflight: an `Origin` that is not this host, or
 /// no `Origin` with a form or text content type.
-pub async fn lifecycle(State(gate): State<Gate>, req: Request, next: Next) -> Response {
+pub(crate) async fn lifecycle(State(gate): State<Gate>, req: Request, next: Next) -> Response {
     let host = req
         .headers()
         .get(header::HOST)

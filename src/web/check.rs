@@ -17,7 +17,7 @@ use super::{AppState, FlowView};
 
 /// The one permit of a running check.
 #[derive(Clone)]
-pub struct CheckSlot(Arc<Semaphore>);
+pub(crate) struct CheckSlot(Arc<Semaphore>);
 
 impl Default for CheckSlot {
     fn default() -> CheckSlot {
@@ -26,7 +26,7 @@ impl Default for CheckSlot {
 }
 
 #[derive(Deserialize, Default)]
-pub struct CheckQuery {
+pub(crate) struct CheckQuery {
     /// Comma-separated flow names; empty: every active flow.
     #[serde(default)]
     flow: String,
@@ -48,14 +48,14 @@ struct CheckOut<'a> {
     flows: &'a [FlowView],
 }
 
-pub fn json(views: &[FlowView], ok: bool) -> String {
+pub(crate) fn json(views: &[FlowView], ok: bool) -> String {
     serde_json::to_string_pretty(&CheckOut { ok, flows: views })
         .map_or_else(|e| format!("{{\"error\":\"{e}\"}}"), |s| s + "\n")
 }
 
 /// [`json`] into `out` as it is serialized (`flowprobe check --output
 /// json`: no whole-document string).
-pub fn write_json(
+pub(crate) fn write_json(
     views: &[FlowView],
     ok: bool,
     out: &mut impl std::io::Write,
@@ -64,7 +64,7 @@ pub fn write_json(
     out.write_all(b"\n")
 }
 
-pub async fn check(
+pub(crate) async fn check(
     AxState(app): AxState<AppState>,
     Extension(slot): Extension<CheckSlot>,
     Query(q): Query<CheckQuery>,

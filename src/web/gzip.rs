@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 
 /// Whether `Accept-Encoding` admits gzip (RFC 9110 12.5.3: a listed
 /// `gzip` or `*` whose q-value is not 0).
-pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -33,7 +33,7 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 /// The headers of an answer that may be compressed: `Vary` always (a
 /// cache must key on the client's encodings), `Content-Encoding` when it is.
-pub fn mark(headers: &mut HeaderMap, gzip: bool) {
+pub(crate) fn mark(headers: &mut HeaderMap, gzip: bool) {
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -41,13 +41,13 @@ pub fn mark(headers: &mut HeaderMap, gzip: bool) {
 }
 
 /// A streaming encoder at the level every answer uses.
-pub fn encoder() -> GzEncoder<Vec<u8>> {
+pub(crate) fn encoder() -> GzEncoder<Vec<u8>> {
     GzEncoder::new(Vec::new(), Compression::fast())
 }
 
 /// One whole body compressed. Writing to memory cannot fail; an error
 /// would be flate2's own and is returned as text for the 500 it becomes.
-pub fn compress(body: &[u8]) -> Result<Bytes, String> {
+pub(crate) fn compress(body: &[u8]) -> Result<Bytes, String> {
     let mut gz = encoder();
     gz.write_all(body).map_err(|e| e.to_string())?;
     gz.finish().map(Bytes::from).map_err(|e| e.to_string())

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 /// When a connection last moved a byte, and how many of its requests are
 /// in a handler now.
 #[derive(Debug)]
-pub struct Activity {
+pub(crate) struct Activity {
     start: Instant,
     /// Milliseconds after `start`.
     last: AtomicU64,
@@ -34,7 +34,7 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub fn new() -> Arc<Activity> {
+    pub(super) fn new() -> Arc<Activity> {
         Arc::new(Activity {
             start: Instant::now(),
             last: AtomicU64::new(0),
@@ -52,13 +52,13 @@ impl Activity {
     }
 
     /// Marks a request as in its handler until the guard drops.
-    pub fn busy(self: &Arc<Self>) -> Busy {
+    pub(crate) fn busy(self: &Arc<Self>) -> Busy {
         self.busy.fetch_add(1, Ordering::Relaxed);
         Busy(Arc::clone(self))
     }
 
     /// Returns once the connection has been idle for `idle`.
-    pub async fn expired(&self, idle: Duration) {
+    pub(crate) async fn expired(&self, idle: Duration) {
         loop {
             let due = self.last() + idle;
             tokio::time::sleep_until(due).await;
@@ -76,7 +76,7 @@ impl Activity {
 /// The open connections, so that the most idle one can be closed when a
 /// new client finds every slot taken.
 #[derive(Default)]
-pub struct Connections {
+pub(crate) struct Connections {
     inner: parking_lot::Mutex<Registry>,
 }
 
@@ -87,7 +87,7 @@ struct Registry {
 }
 
 /// A connection's entry; dropping it (the connection ended) removes it.
-pub struct Registered {
+pub(super) struct Registered {
     pool: Arc<Connections>,
     id: u64,
     pub evicted: CancellationToken,
@@ -100,7 +100,7 @@ impl Drop for Registered {
 }
 
 impl Connections {
-    pub fn register(self: &Arc<Self>, activity: &Arc<Activity>) -> Registered {
+    pub(crate) fn register(self: &Arc<Self>, activity: &Arc<Activity>) -> Registered {
         let evicted = CancellationToken::new();
         let mut g = self.inner.lock();
         let id = g.next;
@@ -115,7 +115,7 @@ impl Connections {
 
     /// Close the connection that has moved no byte for longest and has no
     /// request in a handler; false when every one is busy.
-    pub fn evict_most_idle(&self) -> bool {
+    pub(crate) fn evict_most_idle(&self) -> bool {
         let mut g = self.inner.lock();
         let victim = g
             .open
@@ -133,13 +133,13 @@ impl Connections {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.inner.lock().open.len()
     }
 }
 
 /// A request in its handler (see [`Activity::busy`]).
-pub struct Busy(Arc<Activity>);
+pub(super) struct Busy(Arc<Activity>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
@@ -149,13 +149,13 @@ impl Drop for Busy {
 }
 
 /// A stream that records each read or written byte in an [`Activity`].
-pub struct Tracked<I> {
+pub(crate) struct Tracked<I> {
     inner: I,
     activity: Arc<Activity>,
 }
 
 impl<I> Tracked<I> {
-    pub fn new(inner: I, activity: Arc<Activity>) -> Tracked<I> {
+    pub(super) fn new(inner: I, activity: Arc<Activity>) -> Tracked<I> {
         activity.touch();
         Tracked { inner, activity }
     }

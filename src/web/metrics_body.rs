@@ -21,7 +21,7 @@ pub const MAX_METRICS_ENCODINGS: usize = 4;
 /// Bytes of text per body chunk.
 const METRICS_CHUNK: usize = 64 * 1024;
 
-pub async fn metrics(
+pub(super) async fn metrics(
     AxState(app): AxState<AppState>,
     Extension(snaps): Extension<Arc<Snapshots>>,
     headers: HeaderMap,

@@ -1,18 +1,18 @@
 //! The HTTP server of `flowprobe run`: `/metrics`, `/-/healthy`, `/-/ready`,
 //! `POST /-/reload`, `/api/v1/flows` and a status page at `/`.
 
-pub mod api;
+pub(crate) mod api;
 mod assets;
-pub mod auth;
-pub mod check;
+pub(crate) mod auth;
+pub(crate) mod check;
 mod gzip;
 mod idle;
 mod metrics_body;
 mod page;
-pub mod security;
+pub(crate) mod security;
 pub mod serve;
-pub mod snapshot;
-pub mod thread;
+pub(crate) mod snapshot;
+pub(crate) mod thread;
 pub mod tls;
 
 use parking_lot::RwLock;
@@ -35,7 +35,7 @@ use crate::state::{FlowSlot, State};
 
 /// A reload request from `POST /-/reload`; the daemon answers on it with
 /// every error when the reload failed.
-pub type ReloadRequest = oneshot::Sender<Result<(), Vec<String>>>;
+pub(crate) type ReloadRequest = oneshot::Sender<Result<(), Vec<String>>>;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -208,7 +208,7 @@ impl FlowView {
     }
 
     /// The view with the slot's history, as the daemon serves it.
-    pub fn of_slot(slot: &FlowSlot) -> Self {
+    pub(crate) fn of_slot(slot: &FlowSlot) -> Self {
         let mut v = FlowView::new(&slot.prepared.flow, slot.last());
         let (since, entries) = slot.history(|h| (h.since(), h.entries()));
         v.since = Some(since);
@@ -232,7 +232,7 @@ async fn off_runtime<T: Send + 'static>(
 /// `daemon` object of `/api/v1/flows` the overview's script refreshes it
 /// from.
 #[derive(Serialize)]
-pub struct DaemonView {
+pub(crate) struct DaemonView {
     /// Every flow scheduled at start-up has been probed once.
     pub ready: bool,
     /// The configuration file read, or the embedded default.

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::web_config::{WebConfig, load_web_config};
 
 /// How often the files are looked at.
-pub const POLL: Duration = Duration::from_secs(2);
+pub(crate) const POLL: Duration = Duration::from_secs(2);
 
 /// bcrypt checks at once per lane: each costs tens of milliseconds of CPU,
 /// so a flood of wrong passwords takes at most one core from the probes.
@@ -47,7 +47,7 @@ const FAILURE_MEMORY: usize = 4096;
 const DUMMY_HASH: &str = "$2b$10$wMJ6vRip5dKBnUScF1Infuso53O/F4qjnBGXg3i.q5OXRatNcewai";
 
 /// One loaded web configuration, ready to serve.
-pub struct Active {
+pub(crate) struct Active {
     pub tls: Option<Arc<ServerConfig>>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     users: std::collections::BTreeMap<String, String>,
@@ -113,7 +113,7 @@ impl Active {
     }
 
     /// Whether requests must carry basic-auth credentials.
-    pub fn requires_auth(&self) -> bool {
+    pub(crate) fn requires_auth(&self) -> bool {
         !self.users.is_empty()
     }
 
@@ -123,7 +123,7 @@ impl Active {
     /// answered from a cache, known-bad ones refused at once, and a source
     /// (`None`: unknown) past [`FAILURES_PER_SOURCE`] failures in the
     /// window gets no check for new credentials until the window ends.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         user: &str,
         password: &str,
@@ -243,7 +243,7 @@ type Job = (String, String, tokio::sync::oneshot::Sender<bool>);
 /// calling thread so they keep its CPU priority: the daemon calls it before
 /// the web server's thread lowers its own ([`super::thread`]), so a correct
 /// login's check is not slowed by the requests around it. Idempotent.
-pub fn start_verifiers() {
+pub(crate) fn start_verifiers() {
     VERIFIERS.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(2 * CONCURRENT_VERIFIES);
         let rx = Arc::new(Mutex::new(rx));
@@ -293,7 +293,7 @@ async fn check_password(mut password: String, mut hash: String) -> bool {
 }
 
 /// The web configuration of a running daemon.
-pub struct WebSecurity {
+pub(crate) struct WebSecurity {
     path: Option<PathBuf>,
     current: RwLock<Arc<Active>>,
     seen: Mutex<Fingerprint>,
@@ -305,7 +305,7 @@ type Fingerprint = Vec<Option<(SystemTime, u64)>>;
 impl WebSecurity {
     /// Load `path` (none: plain HTTP without authentication). The first
     /// load must succeed.
-    pub fn load(path: Option<&Path>) -> Result<Arc<WebSecurity>, String> {
+    pub(crate) fn load(path: Option<&Path>) -> Result<Arc<WebSecurity>, String> {
         let (active, seen) = match path {
             None => (Active::plain(), Vec::new()),
             Some(p) => {
@@ -320,12 +320,12 @@ impl WebSecurity {
         }))
     }
 
-    pub fn current(&self) -> Arc<Active> {
+    pub(crate) fn current(&self) -> Arc<Active> {
         Arc::clone(&self.current.read())
     }
 
     /// Poll the files until `cancel`; reload when any changed.
-    pub fn spawn_watch(self: &Arc<Self>, cancel: CancellationToken) {
+    pub(crate) fn spawn_watch(self: &Arc<Self>, cancel: CancellationToken) {
         let Some(path) = self.path.clone() else {
             return;
         };

@@ -52,7 +52,7 @@ impl Default for Limits {
 
 /// Serve `app` on `listener` until `cancel`; open connections then get
 /// a second to finish their request.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     security: Arc<WebSecurity>,
@@ -176,7 +176,7 @@ async fn connection<I>(
 
 /// `app` behind the guards, outermost first: authentication (and the
 /// configured headers), the body cap, the lifecycle gate.
-pub fn guarded(
+pub(crate) fn guarded(
     app: Router,
     security: Arc<WebSecurity>,
     lifecycle: bool,
@@ -202,7 +202,7 @@ pub fn guarded(
 /// full server never makes a probe fail for want of a descriptor; and the
 /// cap the server gets. Under a small limit the server gives way, not the
 /// probes: it takes at most an eighth of the probes' share beyond its reserve.
-pub fn reserve_connections(
+pub(crate) fn reserve_connections(
     mut budget: crate::net::fds::Budget,
     max_connections: usize,
 ) -> (crate::net::fds::Budget, usize) {

@@ -14,11 +14,11 @@ use bytes::Bytes;
 use tokio::sync::{Mutex, Semaphore};
 
 /// Readers (encoding or waiting) per snapshot; the rest get 503.
-pub const MAX_READERS: usize = 64;
+pub(crate) const MAX_READERS: usize = 64;
 
 /// Why a reader got no bytes.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SnapshotError {
+pub(crate) enum SnapshotError {
     #[error("{0} requests are already waiting for this response; retry in a second")]
     Busy(usize),
     #[error("encoding failed: {0}")]
@@ -34,14 +34,14 @@ struct Cached {
 }
 
 /// One cached encoding.
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     cached: Mutex<Option<Cached>>,
     readers: Arc<Semaphore>,
     cap: usize,
 }
 
 impl Snapshot {
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Snapshot {
             cached: Mutex::new(None),
             readers: Arc::new(Semaphore::new(cap)),
@@ -56,7 +56,12 @@ impl Snapshot {
     /// state itself and returns the version it encoded (read before it
     /// started) with the bytes. With `gzip` the bytes are the gzip form of
     /// that encoding, compressed once and shared the same way.
-    pub async fn get<F>(&self, version: u64, gzip: bool, encode: F) -> Result<Bytes, SnapshotError>
+    pub(crate) async fn get<F>(
+        &self,
+        version: u64,
+        gzip: bool,
+        encode: F,
+    ) -> Result<Bytes, SnapshotError>
     where
         F: FnOnce() -> Result<(u64, Bytes), String> + Send + 'static,
     {

@@ -24,23 +24,23 @@ use super::serve::{Limits, serve};
 
 /// The nice value of the web thread: well below the probes, still
 /// served promptly when the CPU is idle.
-pub const WEB_NICE: i32 = 10;
+pub(crate) const WEB_NICE: i32 = 10;
 
 /// The running web thread; [`WebThread::stopped`] resolves when it ends.
-pub struct WebThread {
+pub(crate) struct WebThread {
     done: tokio::sync::oneshot::Receiver<()>,
 }
 
 impl WebThread {
     /// Resolves when the server has stopped (after `cancel`).
-    pub async fn stopped(self) {
+    pub(crate) async fn stopped(self) {
         let _ = self.done.await;
     }
 }
 
 /// Serves `app` on `listener` from a new thread at [`WEB_NICE`] until
 /// `cancel`.
-pub fn spawn(
+pub(crate) fn spawn(
     listener: std::net::TcpListener,
     app: Router,
     security: Arc<WebSecurity>,

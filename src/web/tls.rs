@@ -17,7 +17,7 @@ use crate::wire::tls::Version;
 
 /// Build the server configuration; the error names the file and the key
 /// and never carries key material.
-pub fn server_config(t: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
+pub(crate) fn server_config(t: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
     let certs = read_certs(&t.cert_file, "tls_server_config.cert_file")?;
     let key = PrivateKeyDer::from_pem_file(&t.key_file).map_err(|e| {
         format!(

@@ -1214,7 +1214,7 @@ fn profile_certificate_payloads_pem_root_password_file_and_missing_content() {
 /// `--name` on a file without a server certificate fails.
 #[test]
 fn a_ca_only_file_is_judged_from_its_lowest_ca_and_unparsable_files_fail() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fpki");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fpki");
     let path = fixtures.join("dod-sw-ca-66-path.pem").display().to_string();
     let at = ["--at", "2024-10-20T00:00:00Z", "--trust", "fcpca-g2"];
     let mut args = vec!["pki", "check", &path];

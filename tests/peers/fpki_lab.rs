@@ -149,10 +149,10 @@ fn have_pyhanko() -> bool {
 
 #[tokio::test]
 async fn federal_profile_lab_paths_agree_with_openssl_and_pyhanko() {
-    if !support::require(have("openssl"), "openssl") {
+    if !require(have("openssl"), "openssl") {
         return;
     }
-    let pyhanko = support::require(have_pyhanko(), "python3 -m pip pyhanko-certvalidator");
+    let pyhanko = require(have_pyhanko(), "python3 -m pip pyhanko-certvalidator");
     let dir = tempdir();
     let lab = dir.path();
     let make = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fpki_lab/make.sh");

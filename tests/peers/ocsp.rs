@@ -242,7 +242,7 @@ fn pki() -> Pki {
         &date(-1),
     );
     let other = ca.root("other", "/O=OCSP Lab/CN=OCSP Lab CA");
-    support::pki::openssl(&[
+    pki::openssl(&[
         "ca",
         "-config",
         p(&d.join("ca.cnf")),
@@ -467,7 +467,7 @@ async fn staples_and_responders_judged_against_openssl() {
         // The same with nothing listening: the closed port is named first.
         ocsp_flow(
             "ocsp-https-only-closed",
-            support::free_port(),
+            free_port(),
             "staple-https-only",
             "",
         ),

@@ -393,12 +393,7 @@ ssh = {{ policy = "stig", host_key = ["ecdsa-sha2-nistp256"], software = "^Dropb
     ));
     let reports = support::probe_all(&cfg).await;
     let r = &reports["weak-stig"];
-    assert_eq!(
-        r.reason,
-        flowprobe::outcome::Reason::SshWeakAlgorithms,
-        "{}",
-        r.detail
-    );
+    assert_eq!(r.reason, Reason::SshWeakAlgorithms, "{}", r.detail);
     assert!(!r.up);
     assert_eq!(r.findings().count(), 1);
     let d = r
@@ -429,8 +424,7 @@ ssh = {{ policy = "stig", host_key = ["ecdsa-sha2-nistp256"], software = "^Dropb
     let c = &reports["compliant"];
     assert!(c.up, "{}", c.detail);
     assert!(
-        c.findings()
-            .any(|f| f.reason == flowprobe::outcome::Reason::SshSoftware),
+        c.findings().any(|f| f.reason == Reason::SshSoftware),
         "software pin mismatch warns"
     );
     assert!(c.phases.get(flowprobe::probe::Phase::Ssh).is_some());

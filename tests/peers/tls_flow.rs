@@ -29,7 +29,7 @@ async fn tls_flows_export_chain_facts_for_passing_and_failing_cases() {
     let pem = pki.write_pem(dir.path());
     let full = rustls_server(pki.full_path(), pki.leaf_key(), ServerMode::Default, None).await;
     let dod = rustls_server(pki.dod_path(), pki.leaf_key(), ServerMode::Default, None).await;
-    let not_ca = support::pki::Pki::generate(&support::pki::PkiOptions {
+    let not_ca = Pki::generate(&pki::PkiOptions {
         issuing_not_ca: true,
         ..Default::default()
     });
@@ -411,9 +411,9 @@ fn pki_leaf_not_after(pki: &Pki) -> i64 {
 /// A CA or leaf named `O=<org>, CN=<cn>`, for the APNs stand-ins.
 fn org_params(org: &str, cn: &str, ca: bool) -> rcgen::CertificateParams {
     let mut params = if ca {
-        support::pki::ec_ca(cn)
+        pki::ec_ca(cn)
     } else {
-        let mut leaf = support::pki::ec_leaf();
+        let mut leaf = pki::ec_leaf();
         leaf.subject_alt_names = vec![rcgen::SanType::DnsName(cn.try_into().expect("DNS name"))];
         leaf
     };
@@ -432,7 +432,7 @@ fn org_params(org: &str, cn: &str, ca: bool) -> rcgen::CertificateParams {
 /// device behind TLS interception is shown): `tls_intercepted`.
 #[tokio::test]
 async fn apns_courier_with_client_auth_passes_and_a_resigning_proxy_is_tls_intercepted() {
-    let (apple_root, apple_sent, apple_key) = support::pki::ec_hierarchy(
+    let (apple_root, apple_sent, apple_key) = pki::ec_hierarchy(
         vec![
             org_params("Apple Inc.", "Apple Root CA (test)", true),
             org_params("Apple Inc.", "Apple Server Authentication CA (test)", true),
@@ -446,7 +446,7 @@ async fn apns_courier_with_client_auth_passes_and_a_resigning_proxy_is_tls_inter
         Some(apple_root.clone()),
     )
     .await;
-    let (_, proxy_sent, proxy_key) = support::pki::ec_hierarchy(
+    let (_, proxy_sent, proxy_key) = pki::ec_hierarchy(
         vec![org_params("Example Corp", "Corp Inspection CA", true)],
         org_params("Example Corp", "courier.push.apple.com", false),
     );

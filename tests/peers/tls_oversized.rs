@@ -127,7 +127,7 @@ fn s_client_count(port: u16, version: &str) -> usize {
 
 #[tokio::test]
 async fn tls12_huge_leaf_and_300_certificate_chain_keep_their_facts() {
-    if !support::require(have("openssl"), "openssl") {
+    if !require(have("openssl"), "openssl") {
         return;
     }
     let dir = tempdir();
@@ -255,7 +255,7 @@ async fn tls12_huge_leaf_and_300_certificate_chain_keep_their_facts() {
 
 #[tokio::test]
 async fn tls13_only_server_leaves_the_size_unknown() {
-    if !support::require(have("openssl"), "openssl") {
+    if !require(have("openssl"), "openssl") {
         return;
     }
     let dir = tempdir();

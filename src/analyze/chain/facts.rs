@@ -68,7 +68,7 @@ pub struct CertFacts {
 
 /// Parses `der` and extracts its facts; the parsed certificate is returned
 /// for path building so nothing is parsed twice.
-pub fn extract(position: usize, der: &[u8]) -> (CertFacts, Option<X509Certificate<'_>>) {
+pub(crate) fn extract(position: usize, der: &[u8]) -> (CertFacts, Option<X509Certificate<'_>>) {
     let sha256 = hex::encode(Sha256::digest(der));
     let cert = match X509Certificate::from_der(der) {
         Ok((rest, _)) if !rest.is_empty() => {

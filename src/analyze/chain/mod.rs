@@ -13,17 +13,17 @@
 //! the negotiated version).
 
 mod facts;
-pub mod nist_profile;
+pub(crate) mod nist_profile;
 mod path;
 mod policy;
 mod validate;
 
 pub use crate::analyze::pkix::QualifiedPolicy;
+pub use crate::analyze::pkix::{Culprit, Violation};
 pub use crate::analyze::x509::{is_weak_signature, render_name, signature_name};
 pub use facts::{CertFacts, is_self_signed, ocsp_uris};
 pub use path::{MAX_CANDIDATES, MAX_DEPTH, MAX_EXPANSIONS, MAX_LINKED};
 pub use policy::{ChainPolicy, Notice, Pattern, Purpose, RequiredCert};
-pub use validate::{Culprit, Violation};
 
 use crate::analyze::trust::TrustStore;
 use crate::outcome::{Action, Finding, Level, Reason, Subject};
@@ -73,7 +73,7 @@ pub struct AnchorResult {
 impl AnchorResult {
     /// The verdict of a store with no valid path: why (`reason`, and the
     /// rule as facts when a linked path breaks one), along which candidate.
-    pub fn refused(
+    pub(crate) fn refused(
         store: String,
         reason: Reason,
         path: Vec<usize>,
@@ -230,7 +230,7 @@ pub fn analyze(
 
 /// Order, duplicates, unrelated extras, required certificates, the host
 /// name and key/signature strength: everything the clock cannot change.
-pub fn analyze_structure(
+pub(crate) fn analyze_structure(
     sent: &[CertificateDer<'_>],
     stores: &[&TrustStore],
     policy: &ChainPolicy,
@@ -312,7 +312,7 @@ pub fn analyze_structure(
 ///   certifies the certificate before it (a self-signed root's twin
 ///   cross-certificate shares its subject and key, so it certifies the
 ///   root too), and after the last path certificate it is not read.
-pub fn validate_paths(
+pub(crate) fn validate_paths(
     sent: &[CertificateDer<'_>],
     structure: &StructuralReport,
     stores: &[&TrustStore],
@@ -611,7 +611,7 @@ fn verified(name: String, certs: &[CertFacts], store: &TrustStore, valid: Valid)
 
 /// `authority -> leaf` per policy, by name where one is known; one name
 /// when the mapping leaves it unchanged.
-pub fn render_policies(policies: &[QualifiedPolicy]) -> String {
+pub(crate) fn render_policies(policies: &[QualifiedPolicy]) -> String {
     use crate::analyze::pkix::oids::describe;
     policies
         .iter()

@@ -28,7 +28,7 @@ enum Strength {
 /// when no store verified a path (the chain's own findings say why) or
 /// with `Action::Off`. `public_store`: the path ends in the operating
 /// system's store, where the CA/Browser Forum's validity limit applies.
-pub fn findings(chain: &ChainReport, action: Action) -> Vec<Finding> {
+pub(crate) fn findings(chain: &ChainReport, action: Action) -> Vec<Finding> {
     if action == Action::Off {
         return Vec::new();
     }

@@ -22,7 +22,7 @@ pub const MAX_EXPANSIONS: usize = 256;
 /// The sent certificates with a memo of "does `parent` certify `child`":
 /// signature checks dominate the cost and are shared by every store, the
 /// order check and the extras check.
-pub struct SentGraph<'a> {
+pub(crate) struct SentGraph<'a> {
     certs: &'a [Option<X509Certificate<'a>>],
     certifies_memo: RefCell<HashMap<(usize, usize), bool>>,
     self_signed: Vec<bool>,
@@ -33,7 +33,7 @@ pub struct SentGraph<'a> {
 
 /// Why the search for one store found no linked path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathOutcome {
+pub(crate) enum PathOutcome {
     /// The deepest path stops at `stops_at`, whose issuer was not sent.
     Incomplete { path: Vec<usize>, detail: String },
     /// The deepest path ends at a certificate the store does not trust.
@@ -41,7 +41,7 @@ pub enum PathOutcome {
 }
 
 impl<'a> SentGraph<'a> {
-    pub fn new(certs: &'a [Option<X509Certificate<'a>>], self_signed: Vec<bool>) -> Self {
+    pub(super) fn new(certs: &'a [Option<X509Certificate<'a>>], self_signed: Vec<bool>) -> Self {
         SentGraph {
             certs,
             certifies_memo: RefCell::new(HashMap::new()),
@@ -65,17 +65,17 @@ impl<'a> SentGraph<'a> {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.certs.len()
     }
 
-    pub fn cert(&self, position: usize) -> Option<&X509Certificate<'a>> {
+    pub(crate) fn cert(&self, position: usize) -> Option<&X509Certificate<'a>> {
         self.certs.get(position).and_then(Option::as_ref)
     }
 
     /// Whether `parent` issued `child`: names match byte for byte and the
     /// signature verifies with the parent's key.
-    pub fn certifies(&self, parent: usize, child: usize) -> bool {
+    pub(crate) fn certifies(&self, parent: usize, child: usize) -> bool {
         if parent == child {
             return false;
         }
@@ -96,7 +96,7 @@ impl<'a> SentGraph<'a> {
 
     /// Sent certificates that issued `child`, at most [`MAX_CANDIDATES`]
     /// name matches examined.
-    pub fn issuers_of(&self, child: usize) -> Vec<usize> {
+    pub(crate) fn issuers_of(&self, child: usize) -> Vec<usize> {
         let Some(c) = self.cert(child) else {
             return Vec::new();
         };
@@ -115,7 +115,7 @@ impl<'a> SentGraph<'a> {
 
     /// Positions reachable from the leaf by following issuers: the
     /// certificates that belong to some path.
-    pub fn reachable_from_leaf(&self) -> Vec<bool> {
+    pub(crate) fn reachable_from_leaf(&self) -> Vec<bool> {
         let mut seen = vec![false; self.certs.len()];
         if self.certs.is_empty() {
             return seen;
@@ -140,7 +140,7 @@ impl<'a> SentGraph<'a> {
 
     /// The store anchor the sent certificate at `position` is a copy of
     /// (same name and key).
-    pub fn anchor_index(&self, position: usize, store: &TrustStore) -> Option<usize> {
+    pub(crate) fn anchor_index(&self, position: usize, store: &TrustStore) -> Option<usize> {
         let c = self.cert(position)?;
         store
             .anchors_named(c.subject())
@@ -152,7 +152,7 @@ impl<'a> SentGraph<'a> {
     /// anchors by names and signatures alone, and the deepest dead end.
     /// These are candidates to explain a verdict, never a verdict: the
     /// validator decides whether a path is valid.
-    pub fn search(&self, store: &TrustStore) -> PathSearch {
+    pub(crate) fn search(&self, store: &TrustStore) -> PathSearch {
         if self.cert(0).is_none() {
             let detail = if self.certs.is_empty() {
                 "no certificate sent".to_owned()
@@ -196,7 +196,7 @@ pub const MAX_LINKED: usize = 8;
 
 /// What the name-and-signature search found for one store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathSearch {
+pub(crate) struct PathSearch {
     /// Paths that reach an anchor, shortest search order first.
     pub linked: Vec<Linked>,
     /// The deepest path that reached no anchor, when one was seen.
@@ -205,7 +205,7 @@ pub struct PathSearch {
 
 /// A path whose names and signatures link the leaf to an anchor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Linked {
+pub(crate) struct Linked {
     /// Sent positions from the leaf.
     pub path: Vec<usize>,
     /// Index into the store's anchors.

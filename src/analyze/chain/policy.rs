@@ -170,14 +170,14 @@ fn normalize_sha256(text: &str) -> Result<String, String> {
 
 impl RequiredCert {
     /// Whether the certificate with these facts satisfies this requirement.
-    pub fn matches(&self, subject: &str, issuer: &str, sha256: &str) -> bool {
+    pub(crate) fn matches(&self, subject: &str, issuer: &str, sha256: &str) -> bool {
         self.subject.as_ref().is_none_or(|p| p.0.is_match(subject))
             && self.issuer.as_ref().is_none_or(|p| p.0.is_match(issuer))
             && self.sha256.as_ref().is_none_or(|h| h == sha256)
     }
 
     /// The requirement for people: `subject=/.../ issuer=/.../`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(p) = &self.subject {
             parts.push(format!("subject=/{}/", p.0.as_str()));

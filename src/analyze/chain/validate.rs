@@ -10,12 +10,12 @@ use super::path::{Linked, PathOutcome, SentGraph};
 use crate::analyze::pkix::{self, Link, Purpose, RequiredBy, Validated, oids};
 use crate::analyze::trust::TrustStore;
 
-pub use crate::analyze::pkix::{Culprit, KeyIdProblem, Violation};
+use crate::analyze::pkix::{KeyIdProblem, Violation};
 
 /// A path the validator accepted: sent positions from the leaf, the index
 /// of the store anchor it ends at, and what it proves about policies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Valid {
+pub(crate) struct Valid {
     pub path: Vec<usize>,
     pub anchor: usize,
     pub policies: Validated,
@@ -24,7 +24,7 @@ pub struct Valid {
 /// Why one store has no valid path: where the best candidate stops and
 /// which rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Explanation {
+pub(crate) enum Explanation {
     /// No path by names and signatures (incomplete or untrusted).
     Unlinked(PathOutcome),
     /// A linked path that breaks a rule.
@@ -38,7 +38,7 @@ pub enum Explanation {
 /// seconds): the first linked candidate the validator accepts, or why none
 /// is accepted (the first candidate's broken rule; candidates come
 /// shortest search order first).
-pub fn validate(
+pub(crate) fn validate(
     graph: &SentGraph<'_>,
     store: &TrustStore,
     now: i64,

@@ -63,7 +63,7 @@ pub struct CrlJudgement {
 
 /// The DER of a CRL given as DER (borrowed as is) or as PEM
 /// (`-----BEGIN X509 CRL-----`, decoded).
-pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, &'static str), String> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, &'static str), String> {
     let start = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -326,7 +326,7 @@ fn freshness(
 
 /// Rank of a failing reason across the CRLs of one flow: a revoked path
 /// matters most, then a CRL that cannot be trusted, then a stale one.
-pub fn rank(reason: Reason) -> u8 {
+pub(crate) fn rank(reason: Reason) -> u8 {
     match reason {
         Reason::Revoked => 0,
         Reason::CrlInvalid => 1,

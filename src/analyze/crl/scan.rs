@@ -153,7 +153,7 @@ impl<'a> Crl<'a> {
     }
 
     /// Verify the signature over `tbsCertList` with the signer's key.
-    pub fn verify_signature(&self, key: &SubjectPublicKeyInfo<'_>) -> Result<(), String> {
+    pub(crate) fn verify_signature(&self, key: &SubjectPublicKeyInfo<'_>) -> Result<(), String> {
         x509_parser::verify::verify_signature(
             key,
             &self.signature_algorithm,

@@ -38,9 +38,9 @@ const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.
 const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
 
 /// Values of `flowprobe_ocsp_status`: RFC 6960's CertStatus choice numbers.
-pub const STATUS_GOOD: u8 = 0;
-pub const STATUS_REVOKED: u8 = 1;
-pub const STATUS_UNKNOWN: u8 = 2;
+pub(crate) const STATUS_GOOD: u8 = 0;
+pub(crate) const STATUS_REVOKED: u8 = 1;
+pub(crate) const STATUS_UNKNOWN: u8 = 2;
 
 named_enum! {
 /// What a flow does with the OCSP response its server staples
@@ -84,7 +84,7 @@ pub struct OcspJudgement {
 
 impl OcspJudgement {
     /// The `flowprobe_ocsp_status` value, when a status was read.
-    pub fn status_code(&self) -> Option<u8> {
+    pub(crate) fn status_code(&self) -> Option<u8> {
         Some(match self.status? {
             "good" => STATUS_GOOD,
             "revoked" => STATUS_REVOKED,
@@ -419,7 +419,7 @@ fn reason_name(r: x509_cert::ext::pkix::crl::CrlReason) -> &'static str {
 
 /// Rank of a failing reason among OCSP findings: a revoked certificate
 /// matters most, then a response that cannot be believed, then the rest.
-pub fn rank(reason: Reason) -> u8 {
+pub(crate) fn rank(reason: Reason) -> u8 {
     match reason {
         Reason::Revoked => 0,
         Reason::OcspInvalid => 1,
@@ -432,7 +432,7 @@ pub fn rank(reason: Reason) -> u8 {
 /// A stapled response's findings under the flow's mode: `None` is no
 /// staple. Revoked and invalid staples always fail (a client that checks
 /// would refuse the handshake); under `warn`, stale and unknown ones warn.
-pub fn staple_findings(mode: StapleMode, facts: Option<&OcspJudgement>) -> Vec<Finding> {
+pub(crate) fn staple_findings(mode: StapleMode, facts: Option<&OcspJudgement>) -> Vec<Finding> {
     match (mode, facts) {
         (StapleMode::Off, _) => Vec::new(),
         (StapleMode::Require, None) => vec![Finding::new(

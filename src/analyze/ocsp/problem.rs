@@ -73,7 +73,7 @@ pub enum Served {
 }
 
 impl Served {
-    pub fn of(bytes: &[u8]) -> Self {
+    pub(crate) fn of(bytes: &[u8]) -> Self {
         let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
@@ -257,7 +257,7 @@ impl OcspProblem {
     /// How much it matters when the response is (or is not) `valid`: a
     /// status from an unverified response is reported, not believed; a
     /// response that cannot be aged may still be fresh.
-    pub fn level(&self, valid: bool) -> Level {
+    pub(crate) fn level(&self, valid: bool) -> Level {
         match self {
             OcspProblem::Revoked { .. } | OcspProblem::Unknown { .. } if !valid => Level::Warn,
             OcspProblem::NoNextUpdate => Level::Warn,
@@ -277,7 +277,7 @@ impl OcspProblem {
     }
 
     /// The finding's sentence about the certificate `about`.
-    pub fn sentence(&self, about: Asked<'_>) -> String {
+    pub(crate) fn sentence(&self, about: Asked<'_>) -> String {
         match self {
             OcspProblem::Revoked { .. } => format!("{about} {self}"),
             OcspProblem::CertificateUnparsable { .. }

@@ -19,7 +19,7 @@
 
 mod extensions;
 mod names;
-pub mod oids;
+pub(crate) mod oids;
 mod policy;
 mod rules;
 mod state;
@@ -66,16 +66,9 @@ pub struct RelyingParty {
     pub inhibit_any_policy: bool,
 }
 
-impl RelyingParty {
-    /// Whether the initial set is anyPolicy (the default).
-    pub fn any_policy(&self) -> bool {
-        self.initial_policies.is_empty() || self.initial_policies.contains(ANY_POLICY)
-    }
-}
-
 /// What a valid path proves about policies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Validated {
+pub(crate) struct Validated {
     /// The user-constrained policy set: each policy in the anchor's domain
     /// and as the leaf asserts it (through the path's mappings).
     pub policies: Vec<QualifiedPolicy>,
@@ -87,14 +80,14 @@ pub struct Validated {
 }
 
 /// One certificate of the candidate path and its position in what was sent.
-pub struct Link<'c, 'a> {
+pub(crate) struct Link<'c, 'a> {
     pub position: usize,
     pub cert: &'c X509Certificate<'a>,
 }
 
 /// Validates `path` (leaf first; the last certificate is issued by
 /// `anchor`) at `now` (Unix seconds) for `purpose` under `rp`.
-pub fn validate(
+pub(crate) fn validate(
     path: &[Link<'_, '_>],
     anchor: &Anchor,
     rp: &RelyingParty,

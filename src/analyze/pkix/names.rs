@@ -46,7 +46,7 @@ pub fn same_name(a: &X509Name<'_>, b: &X509Name<'_>) -> bool {
 
 /// A name of a certificate that constraints apply to.
 #[derive(Debug, Clone)]
-pub enum Subject<'a> {
+pub(super) enum Subject<'a> {
     Dns(&'a str),
     Ip(&'a [u8]),
     Email(String),
@@ -71,7 +71,7 @@ impl Subject<'_> {
     }
 
     /// For people.
-    pub fn render(&self) -> String {
+    pub(super) fn render(&self) -> String {
         match self {
             Subject::Dns(d) => format!("DNS:{}", crate::text::printable(d)),
             Subject::Ip(b) => format!("IP:{}", crate::analyze::x509::render_ip(b)),
@@ -118,7 +118,10 @@ const EMAIL_ATTRIBUTE: &str = "1.2.840.113549.1.9.1";
 
 /// The names of a certificate that name constraints judge: the subject DN
 /// when not empty, its emailAddress attributes, and every SAN.
-pub fn subjects<'a>(subject: &X509Name<'_>, sans: &'a [GeneralName<'a>]) -> Vec<Subject<'a>> {
+pub(crate) fn subjects<'a>(
+    subject: &X509Name<'_>,
+    sans: &'a [GeneralName<'a>],
+) -> Vec<Subject<'a>> {
     let mut out = Vec::new();
     let key = name_key(subject);
     if !key.is_empty() {
@@ -149,7 +152,7 @@ pub fn subjects<'a>(subject: &X509Name<'_>, sans: &'a [GeneralName<'a>]) -> Vec<
 }
 
 /// The first name of `names` that `constraints` exclude or do not permit.
-pub fn first_outside<'n>(
+pub(crate) fn first_outside<'n>(
     constraints: &NameConstraints<'_>,
     names: &'n [Subject<'n>],
 ) -> Option<&'n Subject<'n>> {
@@ -180,7 +183,7 @@ pub fn first_outside<'n>(
 pub const MAX_CHECKS: usize = 1 << 20;
 
 /// Names times subtrees for `constraints` over `names`.
-pub fn checks(constraints: &NameConstraints<'_>, names: usize) -> usize {
+pub(crate) fn checks(constraints: &NameConstraints<'_>, names: usize) -> usize {
     let subtrees = constraints.permitted_subtrees.as_ref().map_or(0, Vec::len)
         + constraints.excluded_subtrees.as_ref().map_or(0, Vec::len);
     subtrees.saturating_mul(names)
@@ -257,7 +260,7 @@ fn within(name: &Subject<'_>, base: &GeneralName<'_>) -> bool {
 /// RFC 5280: a dNSName constraint matches the name itself and any name
 /// made by adding labels on the left; a leading period (an OpenSSL and
 /// CA/Browser Forum usage) matches only names below it.
-pub fn dns_within(name: &str, base: &str) -> bool {
+pub(crate) fn dns_within(name: &str, base: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     let base = base.trim_end_matches('.').to_ascii_lowercase();
     if base.is_empty() {
@@ -317,7 +320,7 @@ fn ip_within(name: &[u8], base: &[u8]) -> bool {
 }
 
 /// Whether every iPAddress subtree has a well-formed mask (contiguous ones).
-pub fn well_formed(constraints: &NameConstraints<'_>) -> bool {
+pub(crate) fn well_formed(constraints: &NameConstraints<'_>) -> bool {
     // RFC 5280 4.2.1.10: at least one of the two, neither an empty
     // sequence.
     let (p, e) = (

@@ -6,7 +6,7 @@
 //! name and OID.
 
 /// (name, OID); names are unique.
-pub const NAMED: &[(&str, &str)] = &[
+pub(crate) const NAMED: &[(&str, &str)] = &[
     ("anyPolicy", "2.5.29.32.0"),
     // Federal Bridge CA certificate policy.
     (
@@ -83,7 +83,7 @@ pub const NAMED: &[(&str, &str)] = &[
 ];
 
 /// The OID a configured policy names: a built-in name or a dotted OID.
-pub fn resolve(name_or_oid: &str) -> Option<String> {
+pub(crate) fn resolve(name_or_oid: &str) -> Option<String> {
     if let Some((_, oid)) = NAMED.iter().find(|(n, _)| *n == name_or_oid) {
         return Some((*oid).to_owned());
     }
@@ -97,12 +97,12 @@ pub fn resolve(name_or_oid: &str) -> Option<String> {
 }
 
 /// The built-in name of `oid`, if it has one.
-pub fn name_of(oid: &str) -> Option<&'static str> {
+pub(crate) fn name_of(oid: &str) -> Option<&'static str> {
     NAMED.iter().find(|(_, o)| *o == oid).map(|(n, _)| *n)
 }
 
 /// `name (OID)`, or the OID alone.
-pub fn describe(oid: &str) -> String {
+pub(crate) fn describe(oid: &str) -> String {
     match name_of(oid) {
         Some(name) => format!("{name} ({oid})"),
         None => oid.to_owned(),

@@ -29,7 +29,7 @@ struct Node {
 /// The graph, level by level: level 0 is the anchor's `anyPolicy` root,
 /// level `d` the nodes of the `d`-th certificate below the anchor.
 #[derive(Debug, Clone)]
-pub struct PolicyGraph {
+pub(crate) struct PolicyGraph {
     levels: Vec<Vec<Node>>,
 }
 
@@ -42,7 +42,7 @@ pub struct QualifiedPolicy {
 }
 
 impl PolicyGraph {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         PolicyGraph {
             levels: vec![vec![Node {
                 policy: ANY_POLICY.to_owned(),
@@ -62,7 +62,7 @@ impl PolicyGraph {
 
     /// The policies the deepest level expects a child to assert: what the
     /// certificate just processed may be judged against in explanations.
-    pub fn expected(&self) -> BTreeSet<String> {
+    pub(crate) fn expected(&self) -> BTreeSet<String> {
         self.levels
             .last()
             .map(|l| l.iter().flat_map(|n| n.expected.iter().cloned()).collect())
@@ -73,7 +73,7 @@ impl PolicyGraph {
     /// `policies`; `any_allowed` is whether its `anyPolicy` may be used
     /// (inhibit_anyPolicy > 0, or a self-issued intermediate). Returns
     /// `false` when the graph became NULL.
-    pub fn add_certificate(&mut self, policies: &[String], any_allowed: bool) -> bool {
+    pub(crate) fn add_certificate(&mut self, policies: &[String], any_allowed: bool) -> bool {
         let above = self.levels.last().cloned().unwrap_or_default();
         let any_above = Self::find(&above, ANY_POLICY);
         let mut level: Vec<Node> = Vec::new();
@@ -130,7 +130,7 @@ impl PolicyGraph {
     /// pairs, anyPolicy already refused) at the deepest level, or deletes
     /// the mapped policies when mapping is inhibited. Returns `false` when
     /// the graph became NULL.
-    pub fn map(&mut self, mappings: &[(String, String)], mapping_allowed: bool) -> bool {
+    pub(crate) fn map(&mut self, mappings: &[(String, String)], mapping_allowed: bool) -> bool {
         let issuer_policies: BTreeSet<&String> = mappings.iter().map(|(i, _)| i).collect();
         let depth = self.depth();
         if depth == 0 {
@@ -203,7 +203,7 @@ impl PolicyGraph {
     /// policies that are valid for the whole path and acceptable to the
     /// relying party's `initial` set (`anyPolicy` accepts all), each with
     /// its name in the anchor's domain and in the leaf's.
-    pub fn user_constrained(&self, initial: &BTreeSet<String>) -> BTreeSet<QualifiedPolicy> {
+    pub(crate) fn user_constrained(&self, initial: &BTreeSet<String>) -> BTreeSet<QualifiedPolicy> {
         let any_initial = initial.is_empty() || initial.contains(ANY_POLICY);
         // For every node: the authority-domain policies it descends from
         // (the first non-anyPolicy ancestor), or "under anyPolicy only".

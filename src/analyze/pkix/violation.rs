@@ -243,7 +243,7 @@ impl Violation {
     }
 
     /// A short name of the rule, for the status page's path drawing.
-    pub fn short(&self) -> &'static str {
+    pub(crate) fn short(&self) -> &'static str {
         match self {
             Violation::Expired { .. } => "expired",
             Violation::NotYetValid { .. } => "not yet valid",

@@ -59,7 +59,7 @@ pub enum AlgorithmKind {
 /// fix), and dropbear's `kexguess2@matt.ucc.asn.au`, which says the server
 /// can take a guessed first key exchange packet (dropbear puts it in its
 /// kex list; no key exchange is negotiated by that name).
-pub const MARKERS: [&str; 5] = [
+pub(crate) const MARKERS: [&str; 5] = [
     "ext-info-s",
     "ext-info-c",
     "kex-strict-s-v00@openssh.com",
@@ -67,7 +67,7 @@ pub const MARKERS: [&str; 5] = [
     "kexguess2@matt.ucc.asn.au",
 ];
 
-pub fn is_marker(name: &str) -> bool {
+pub(crate) fn is_marker(name: &str) -> bool {
     MARKERS.contains(&name)
 }
 
@@ -200,7 +200,7 @@ impl SshPolicy {
 
     /// The policy under its config or built-in name; a configured policy's
     /// `rules` become its basis.
-    pub fn named(mut self, name: impl Into<String>) -> Self {
+    pub(crate) fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         let release = if self.release.is_empty() {
             format!("policy {}", self.name)
@@ -240,7 +240,7 @@ impl SshPolicy {
     /// host-certificate forms of the host-key algorithms
     /// (`rsa-sha2-256-cert-v01@openssh.com`, ...), which use the same
     /// approved signatures and which RHEL's FIPS crypto policy allows.
-    pub fn fips() -> Self {
+    pub(crate) fn fips() -> Self {
         let mut p = builtin::RHEL9.policy();
         p.name = "fips".to_owned();
         p.release = "FIPS 140-approved algorithms".to_owned();
@@ -266,7 +266,7 @@ impl SshPolicy {
     }
 
     /// Allowed algorithms of one kind (`none` compression aside).
-    pub fn allowed(&self, kind: AlgorithmKind) -> &[String] {
+    pub(crate) fn allowed(&self, kind: AlgorithmKind) -> &[String] {
         match kind {
             AlgorithmKind::Kex => &self.kex,
             AlgorithmKind::HostKey => &self.host_key,
@@ -286,7 +286,7 @@ impl SshPolicy {
         }
     }
 
-    pub fn required(&self, kind: AlgorithmKind) -> &[String] {
+    pub(crate) fn required(&self, kind: AlgorithmKind) -> &[String] {
         match kind {
             AlgorithmKind::Kex => &self.required_kex,
             AlgorithmKind::HostKey => &self.required_host_key,
@@ -297,7 +297,7 @@ impl SshPolicy {
     }
 
     /// Whether the server may offer `name` as a `kind` algorithm.
-    pub fn allows(&self, kind: AlgorithmKind, name: &str) -> bool {
+    pub(crate) fn allows(&self, kind: AlgorithmKind, name: &str) -> bool {
         if kind == AlgorithmKind::Compression && name == "none" {
             return self.allow_none_compression;
         }
@@ -305,7 +305,7 @@ impl SshPolicy {
     }
 
     /// The rules a disallowed `kind` algorithm `name` breaks, in basis order.
-    pub fn broken_rules(&self, kind: AlgorithmKind, name: &str) -> Vec<String> {
+    pub(crate) fn broken_rules(&self, kind: AlgorithmKind, name: &str) -> Vec<String> {
         let mut rules: Vec<String> = Vec::new();
         for b in self.basis.iter().filter(|b| b.kind == kind) {
             let none_ok = kind == AlgorithmKind::Compression && name == "none";
@@ -318,7 +318,7 @@ impl SshPolicy {
 
     /// Problems that make the policy useless or contradictory, each naming
     /// its key (`ciphers[2]: ...`), for config validation.
-    pub fn validate(&self) -> Vec<String> {
+    pub(crate) fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         for kind in AlgorithmKind::ALL {
             let key = allowed_key(kind);
@@ -568,7 +568,11 @@ pub fn findings(j: &SshJudgement, action: Action) -> Vec<Finding> {
 
 /// `ssh_banner` when the server still accepts SSH-1 (`1.99`) and the policy
 /// does not allow that.
-pub fn protocol_finding(protocol: &str, policy: &SshPolicy, action: Action) -> Option<Finding> {
+pub(crate) fn protocol_finding(
+    protocol: &str,
+    policy: &SshPolicy,
+    action: Action,
+) -> Option<Finding> {
     if protocol == "2.0" || policy.allow_protocol_1_99 {
         return None;
     }
@@ -581,7 +585,11 @@ pub fn protocol_finding(protocol: &str, policy: &SshPolicy, action: Action) -> O
 
 /// `ssh_host_key` when the server does not offer every `expected` host-key
 /// algorithm: a changed or replaced key type is worth a look.
-pub fn host_key_pin_finding(kex: &KexInit, expected: &[String], action: Action) -> Option<Finding> {
+pub(crate) fn host_key_pin_finding(
+    kex: &KexInit,
+    expected: &[String],
+    action: Action,
+) -> Option<Finding> {
     let missing: Vec<&str> = expected
         .iter()
         .filter(|e| !kex.server_host_key_algorithms.contains(e))
@@ -602,7 +610,7 @@ pub fn host_key_pin_finding(kex: &KexInit, expected: &[String], action: Action) 
 /// pattern sees software and comments joined by a space
 /// (`OpenSSH_9.2p1 Debian-2+deb12u3`), so a pin can include the distribution
 /// patch level; it is unanchored unless written with `^...$`.
-pub fn software_pin_finding(
+pub(crate) fn software_pin_finding(
     software: &str,
     comments: Option<&str>,
     pattern: &Regex,

@@ -157,7 +157,7 @@ impl fmt::Display for Breach {
 
 /// Breaches in JSON: the data (`rule` and its fields) and the sentence as
 /// `text`, for readers that only show it.
-pub fn serialize_list<S: Serializer>(list: &[Breach], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_list<S: Serializer>(list: &[Breach], s: S) -> Result<S::Ok, S::Error> {
     #[derive(Serialize)]
     struct Described<'a> {
         #[serde(flatten)]

@@ -13,7 +13,7 @@
 
 /// SP 800-52r2 3.3.1.1: the suites for ECDSA, RSA, DSA, DH and ECDH
 /// certificates (TLS 1.2 and, for the `_SHA` ones, 1.0 and 1.1).
-pub const NIST_3311: &[&str] = &[
+pub(crate) const NIST_3311: &[&str] = &[
     // ECDSA certificates
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
     "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
@@ -79,7 +79,7 @@ pub const NIST_3311: &[&str] = &[
 
 /// SP 800-52r2 3.3.1.2: TLS 1.3 (no ChaCha20-Poly1305: not an approved
 /// algorithm).
-pub const NIST_3312: &[&str] = &[
+pub(crate) const NIST_3312: &[&str] = &[
     "TLS_AES_128_GCM_SHA256",
     "TLS_AES_256_GCM_SHA384",
     "TLS_AES_128_CCM_SHA256",
@@ -88,7 +88,7 @@ pub const NIST_3312: &[&str] = &[
 
 /// SP 800-52r2 Appendix D: RSA key transport suites that "may be used"
 /// while an agency moves off them.
-pub const NIST_APPENDIX_D: &[&str] = &[
+pub(crate) const NIST_APPENDIX_D: &[&str] = &[
     "TLS_RSA_WITH_AES_128_CCM",
     "TLS_RSA_WITH_AES_256_CCM",
     "TLS_RSA_WITH_AES_128_CCM_8",
@@ -103,7 +103,7 @@ pub const NIST_APPENDIX_D: &[&str] = &[
 
 /// Apple ATS: what an iPhone offers (TLS 1.3 and 1.2, forward secrecy,
 /// no CBC-SHA256/384).
-pub const APPLE_ATS: &[&str] = &[
+pub(crate) const APPLE_ATS: &[&str] = &[
     "TLS_AES_128_GCM_SHA256",
     "TLS_AES_256_GCM_SHA384",
     "TLS_CHACHA20_POLY1305_SHA256",
@@ -121,7 +121,7 @@ pub const APPLE_ATS: &[&str] = &[
 
 /// The codes of `names`, in order; a name the suite table does not know
 /// is left out (the test below makes that impossible for the built-ins).
-pub fn codes(names: &[&str]) -> Vec<u16> {
+pub(crate) fn codes(names: &[&str]) -> Vec<u16> {
     names
         .iter()
         .filter_map(|n| crate::wire::tls::suites::by_name(n).map(|s| s.code))

@@ -39,7 +39,7 @@ use crate::wire::tls::Version;
 use crate::wire::tls::suites::{self, Cipher, Kex, Suite};
 
 mod breach;
-pub mod lists;
+pub(crate) mod lists;
 mod runs;
 mod scan;
 
@@ -75,7 +75,7 @@ pub enum Family {
 
 impl Family {
     /// For people, in findings.
-    pub fn human(self) -> &'static str {
+    pub(crate) fn human(self) -> &'static str {
         match self {
             Family::Null => "NULL-cipher suites",
             Family::Export => "EXPORT suites",
@@ -88,7 +88,7 @@ impl Family {
         }
     }
 
-    pub fn contains(self, s: &Suite) -> bool {
+    pub(crate) fn contains(self, s: &Suite) -> bool {
         match self {
             Family::Null => s.cipher == Cipher::Null,
             Family::Export => s.export,
@@ -105,12 +105,12 @@ impl Family {
 /// ECDHE with AES-GCM or AES-CCM (CCM_8 included): what SP 800-52r2 3.3.1
 /// prefers, and what a policy with `require_ecdhe_aead` wants a TLS 1.2
 /// server to accept.
-pub fn is_ecdhe_aead(s: &Suite) -> bool {
+pub(crate) fn is_ecdhe_aead(s: &Suite) -> bool {
     s.kex == Kex::Ecdhe && matches!(s.cipher, Cipher::AesGcm | Cipher::AesCcm | Cipher::AesCcm8)
 }
 
 /// A suite an Apple device offers under App Transport Security.
-pub fn is_ats(s: &Suite) -> bool {
+pub(crate) fn is_ats(s: &Suite) -> bool {
     static ATS: LazyLock<Vec<u16>> = LazyLock::new(|| lists::codes(lists::APPLE_ATS));
     ATS.contains(&s.code)
 }
@@ -138,12 +138,12 @@ static NIST_TRANSITIONAL: LazyLock<Vec<u16>> =
 
 impl SuiteSet {
     /// Listed, or transitional.
-    pub fn covers(self, s: &Suite) -> bool {
+    pub(crate) fn covers(self, s: &Suite) -> bool {
         NIST_LISTED.contains(&s.code) || self.is_transitional(s)
     }
 
     /// Allowed for a transition only: a warning.
-    pub fn is_transitional(self, s: &Suite) -> bool {
+    pub(crate) fn is_transitional(self, s: &Suite) -> bool {
         match self {
             SuiteSet::Nist => NIST_TRANSITIONAL.contains(&s.code),
             SuiteSet::NistStrict => false,
@@ -194,7 +194,7 @@ pub struct TlsPolicy {
 }
 
 /// Built-in policy names; `stig` is an alias of `nist-800-52r2`.
-pub const BUILTIN_POLICIES: [&str; 5] = [
+pub(crate) const BUILTIN_POLICIES: [&str; 5] = [
     "nist-800-52r2",
     "stig",
     "disa-tomcat-9",
@@ -218,7 +218,7 @@ const BROKEN: [Family; 5] = [
 impl TlsPolicy {
     /// A policy that asks and judges nothing but what its fields say:
     /// the base of the built-ins and of `[tls_policy.NAME]`.
-    pub fn empty(name: &str) -> Self {
+    pub(crate) fn empty(name: &str) -> Self {
         TlsPolicy {
             name: name.to_owned(),
             release: String::new(),
@@ -301,7 +301,7 @@ impl TlsPolicy {
     /// AES-CBC-SHA), the server certificate's key RSA >= 2048 or ECC >=
     /// 256 and its signature SHA-256 or better. Versions a server accepts
     /// besides do not matter to a device.
-    pub fn apple_ats() -> Self {
+    pub(crate) fn apple_ats() -> Self {
         TlsPolicy {
             release: "Apple ATS (Security: SecProtocolInternal.h, SecProtocolConfiguration.m)"
                 .to_owned(),
@@ -314,7 +314,7 @@ impl TlsPolicy {
         }
     }
 
-    pub fn builtin(name: &str) -> Option<Self> {
+    pub(crate) fn builtin(name: &str) -> Option<Self> {
         match name {
             "nist-800-52r2" => Some(TlsPolicy::nist()),
             "stig" => Some(TlsPolicy {
@@ -340,7 +340,7 @@ impl TlsPolicy {
 
     /// What to ask for several policies at once: one enumeration serves
     /// them all (the union of their questions); each is judged on it.
-    pub fn asking(policies: &[TlsPolicy]) -> Self {
+    pub(crate) fn asking(policies: &[TlsPolicy]) -> Self {
         let mut a = TlsPolicy::empty("");
         for p in policies {
             for f in &p.forbidden {
@@ -376,7 +376,7 @@ impl TlsPolicy {
     }
 
     /// Contradictions, each naming its key, for config validation.
-    pub fn validate(&self) -> Vec<String> {
+    pub(crate) fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.versions.is_empty() {
             problems.push("versions: empty, so every server would violate".to_owned());
@@ -714,7 +714,7 @@ fn unanswered(scan: &ProtocolScan, policy: &TlsPolicy) -> Vec<Unanswered> {
 /// Apple ATS on the server certificate a device is shown: an RSA key of
 /// at least 2048 bits or an EC key of at least 256, signed with SHA-256 or
 /// better (`SecProtocolConfiguration.m`: the ATS minimums).
-pub fn ats_path(leaf: &crate::analyze::chain::CertFacts) -> Vec<Breach> {
+pub(crate) fn ats_path(leaf: &crate::analyze::chain::CertFacts) -> Vec<Breach> {
     const ATS: &str = "Apple ATS";
     let mut out = Vec::new();
     let key_ok = match leaf.key_type.as_str() {

@@ -41,7 +41,7 @@ static EMPTY: ProtocolScan = ProtocolScan {
 impl Runs {
     /// Whether a probe at `now` should ask: a run is in progress, none has
     /// finished yet, or `interval` has passed since the last one finished.
-    pub fn due(&self, interval: Duration, now: Instant) -> bool {
+    pub(crate) fn due(&self, interval: Duration, now: Instant) -> bool {
         self.current.is_some()
             || self
                 .finished
@@ -50,7 +50,7 @@ impl Runs {
     }
 
     /// The run to go on with: the one in progress, or a new one.
-    pub fn resume(&mut self) -> ProtocolScan {
+    pub(crate) fn resume(&mut self) -> ProtocolScan {
         self.current.take().map(|(s, _)| s).unwrap_or_default()
     }
 
@@ -58,7 +58,7 @@ impl Runs {
     /// and `at`: when it stopped). A finished run, with the previous run's
     /// answers carried into it, becomes the reported one; an unfinished
     /// one stays in progress.
-    pub fn store(
+    pub(crate) fn store(
         &mut self,
         mut scan: ProtocolScan,
         policy: &TlsPolicy,
@@ -85,7 +85,7 @@ impl Runs {
 
     /// What a probe reports and when it was asked: the last finished run,
     /// or before the first one finished, the first run so far.
-    pub fn shown(&self) -> (&ProtocolScan, SystemTime) {
+    pub(crate) fn shown(&self) -> (&ProtocolScan, SystemTime) {
         match (&self.finished, &self.current) {
             (Some(f), _) => (&f.scan, f.at),
             (None, Some((s, at))) => (s, *at),

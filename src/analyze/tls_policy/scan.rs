@@ -60,7 +60,7 @@ pub enum Question {
 
 impl Question {
     /// The version the hello offers and its suites, in preference order.
-    pub fn offer(&self) -> (Version, Vec<u16>) {
+    pub(crate) fn offer(&self) -> (Version, Vec<u16>) {
         fn pick<'a>(
             list: impl Iterator<Item = &'a Suite>,
             version: Version,
@@ -137,7 +137,7 @@ impl Question {
     }
 
     /// Hellos of this question offer Encrypt-then-MAC.
-    pub fn offers_etm(&self) -> bool {
+    pub(crate) fn offers_etm(&self) -> bool {
         matches!(self, Question::Cbc { .. })
     }
 
@@ -156,7 +156,7 @@ impl Question {
     }
 
     /// For people, in findings: `TLS 1.0`, `DES/3DES suites at TLS 1.1`.
-    pub fn human(&self) -> String {
+    pub(crate) fn human(&self) -> String {
         match self {
             Question::Version { version } => version.human().to_owned(),
             Question::RareSuites { version } => {
@@ -197,7 +197,7 @@ fn known(version: Version) -> impl Iterator<Item = &'static Suite> {
 
 /// The parts an [`Question::Outside`] question of `set` at `version` has
 /// (0 when every suite we know is in the set).
-pub fn outside_parts(set: SuiteSet, version: Version) -> u8 {
+pub(crate) fn outside_parts(set: SuiteSet, version: Version) -> u8 {
     let n = known(version).filter(|s| !set.covers(s)).count();
     u8::try_from(n.div_ceil(MAX_OFFER)).unwrap_or(u8::MAX)
 }
@@ -361,7 +361,7 @@ pub struct ProtocolScan {
 
 impl ProtocolScan {
     /// The accepted (version, suite) pairs, from every exchange.
-    pub fn accepted(&self) -> impl Iterator<Item = (Version, &'static Suite)> + '_ {
+    pub(crate) fn accepted(&self) -> impl Iterator<Item = (Version, &'static Suite)> + '_ {
         self.exchanges.iter().filter_map(|e| match &e.reply {
             Reply::Accepted { version, suite, .. } => suites::by_name(suite).map(|s| (*version, s)),
             _ => None,
@@ -369,7 +369,7 @@ impl ProtocolScan {
     }
 
     /// Distinct accepted suites, in order of discovery.
-    pub fn accepted_suites(&self) -> impl Iterator<Item = &'static Suite> + '_ {
+    pub(crate) fn accepted_suites(&self) -> impl Iterator<Item = &'static Suite> + '_ {
         let mut seen: Vec<u16> = Vec::new();
         self.accepted().map(|(_, s)| s).filter(move |s| {
             let new = !seen.contains(&s.code);
@@ -380,7 +380,7 @@ impl ProtocolScan {
 
     /// The definite reply to `question` (not [`Reply::NoAnswer`]), this
     /// run's before a carried one.
-    pub fn reply(&self, question: &Question) -> Option<&Reply> {
+    pub(crate) fn reply(&self, question: &Question) -> Option<&Reply> {
         self.exchanges
             .iter()
             .find(|e| e.question == *question && !matches!(e.reply, Reply::NoAnswer { .. }))
@@ -388,7 +388,7 @@ impl ProtocolScan {
     }
 
     /// Whether `question` has a definite reply, carried or not.
-    pub fn answered(&self, question: &Question) -> bool {
+    pub(crate) fn answered(&self, question: &Question) -> bool {
         self.reply(question).is_some()
     }
 
@@ -400,7 +400,7 @@ impl ProtocolScan {
     }
 
     /// Hellos this run sent for `question`.
-    pub fn attempts(&self, question: &Question) -> usize {
+    pub(crate) fn attempts(&self, question: &Question) -> usize {
         self.exchanges
             .iter()
             .filter(|e| e.question == *question && !e.carried)
@@ -410,7 +410,7 @@ impl ProtocolScan {
     /// `Some(true)` when some answer negotiated `v`; `Some(false)` when
     /// its hello was refused for the version, or refused and the rarer
     /// suites' hello refused as well; `None` otherwise (unknown).
-    pub fn version_accepted(&self, v: Version) -> Option<bool> {
+    pub(crate) fn version_accepted(&self, v: Version) -> Option<bool> {
         if self.accepted().any(|(x, _)| x == v) {
             return Some(true);
         }
@@ -437,7 +437,7 @@ impl ProtocolScan {
     }
 
     /// The suite the server chose with `v`, preferring its own question's.
-    pub fn suite_for(&self, v: Version) -> Option<&'static Suite> {
+    pub(crate) fn suite_for(&self, v: Version) -> Option<&'static Suite> {
         let own = self
             .exchanges
             .iter()
@@ -465,7 +465,7 @@ impl ProtocolScan {
     }
 
     /// The highest accepted version below TLS 1.3.
-    pub fn legacy_max(&self) -> Option<Version> {
+    pub(crate) fn legacy_max(&self) -> Option<Version> {
         self.legacy_accepted().first().copied()
     }
 
@@ -493,7 +493,7 @@ impl ProtocolScan {
     /// Definitely no suite of `f`: the server accepts no version below TLS
     /// 1.3 at all (TLS 1.3 suites are in no family), or every family
     /// question for `f` at the versions it accepts got a refusal.
-    pub fn family_refused(&self, f: Family, policy: &TlsPolicy) -> bool {
+    pub(crate) fn family_refused(&self, f: Family, policy: &TlsPolicy) -> bool {
         let legacy_all_refused = Version::ALL
             .into_iter()
             .filter(|v| *v < Version::Tls13)
@@ -514,7 +514,7 @@ impl ProtocolScan {
     /// a hello at `v` the server refused: none of them is accepted there.
     /// An `Outside` question's refusal settles every family outside the
     /// lists without a hello of its own.
-    pub fn refused_all(&self, v: Version, pick: impl Fn(&Suite) -> bool) -> bool {
+    pub(crate) fn refused_all(&self, v: Version, pick: impl Fn(&Suite) -> bool) -> bool {
         let refused: Vec<u16> = self
             .exchanges
             .iter()
@@ -618,7 +618,7 @@ impl ProtocolScan {
     /// The next question for `policy`: the first of the plan not asked
     /// yet, else the first unanswered one with tries left; `None` when the
     /// run is finished.
-    pub fn next_question(&self, policy: &TlsPolicy) -> Option<Question> {
+    pub(crate) fn next_question(&self, policy: &TlsPolicy) -> Option<Question> {
         let plan = self.plan(policy);
         let open = |q: &&Question| !self.answered(q);
         plan.iter()
@@ -633,13 +633,13 @@ impl ProtocolScan {
     }
 
     /// Every question answered or tried [`MAX_ATTEMPTS`] times.
-    pub fn is_finished(&self, policy: &TlsPolicy) -> bool {
+    pub(crate) fn is_finished(&self, policy: &TlsPolicy) -> bool {
         self.next_question(policy).is_none()
     }
 
     /// The plan's questions this run got no answer to (not asked yet,
     /// silent, or answered only by a carried answer).
-    pub fn unanswered(&self, policy: &TlsPolicy) -> Vec<Question> {
+    pub(crate) fn unanswered(&self, policy: &TlsPolicy) -> Vec<Question> {
         self.plan(policy)
             .into_iter()
             .filter(|q| !self.answered_now(q))
@@ -647,7 +647,8 @@ impl ProtocolScan {
     }
 
     /// Every question of the plan answered in this run.
-    pub fn is_complete(&self, policy: &TlsPolicy) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_complete(&self, policy: &TlsPolicy) -> bool {
         self.unanswered(policy).is_empty()
     }
 
@@ -660,7 +661,7 @@ impl ProtocolScan {
     /// holds still. An old answer to a question the new answers no longer
     /// call for (a version now refused) is not carried: it would bring
     /// back what it was about.
-    pub fn carry_from(&mut self, previous: &ProtocolScan, policy: &TlsPolicy) {
+    pub(crate) fn carry_from(&mut self, previous: &ProtocolScan, policy: &TlsPolicy) {
         // Each round carries at least one more of `previous`'s answers, or
         // ends: at most that many rounds.
         for _ in 0..=previous.exchanges.len() {

@@ -8,38 +8,38 @@ use crate::probe::ProbeReport;
 
 const CRL_LABELS: &[&str] = &["vantage", "flow", "issuer_cn"];
 
-pub static THIS_UPDATE: FamilySpec = FamilySpec {
+pub(crate) static THIS_UPDATE: FamilySpec = FamilySpec {
     name: "flowprobe_crl_this_update_timestamp_seconds",
     help: "thisUpdate of each CRL the flow fetched and parsed, by issuer.",
     labels: CRL_LABELS,
 };
-pub static NEXT_UPDATE: FamilySpec = FamilySpec {
+pub(crate) static NEXT_UPDATE: FamilySpec = FamilySpec {
     name: "flowprobe_crl_next_update_timestamp_seconds",
     help: "nextUpdate of each CRL the flow fetched and parsed, by issuer.",
     labels: CRL_LABELS,
 };
-pub static ENTRIES: FamilySpec = FamilySpec {
+pub(crate) static ENTRIES: FamilySpec = FamilySpec {
     name: "flowprobe_crl_entries",
     help: "Revoked-certificate entries in each CRL.",
     labels: CRL_LABELS,
 };
-pub static BYTES: FamilySpec = FamilySpec {
+pub(crate) static BYTES: FamilySpec = FamilySpec {
     name: "flowprobe_crl_bytes",
     help: "Size of each CRL as served.",
     labels: CRL_LABELS,
 };
-pub static SIGNATURE: FamilySpec = FamilySpec {
+pub(crate) static SIGNATURE: FamilySpec = FamilySpec {
     name: "flowprobe_crl_signature_valid",
     help: "1 when the CRL's signature verifies with its issuer's certificate (from the captured chain or a trust store).",
     labels: CRL_LABELS,
 };
-pub static REVOKED: FamilySpec = FamilySpec {
+pub(crate) static REVOKED: FamilySpec = FamilySpec {
     name: "flowprobe_crl_revoked",
     help: "1 when the CRL lists the captured path's certificate at `position`; 0 for every position the CRL covers but does not list.",
     labels: &["vantage", "flow", "issuer_cn", "position"],
 };
 
-pub const FAMILIES: &[&FamilySpec] = &[
+pub(crate) const FAMILIES: &[&FamilySpec] = &[
     &THIS_UPDATE,
     &NEXT_UPDATE,
     &ENTRIES,

@@ -61,7 +61,7 @@ impl CrlState {
         })
     }
 
-    pub fn anchors_fingerprint(&self) -> Vec<[u8; 32]> {
+    pub(crate) fn anchors_fingerprint(&self) -> Vec<[u8; 32]> {
         use sha2::{Digest, Sha256};
         self.issuers
             .iter()
@@ -260,7 +260,7 @@ fn judge_with(
     judge::judge(body, &chain, &issuers, now, margin)
 }
 
-pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> ProbeResult {
+pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &CrlState) -> ProbeResult {
     let spec = &state.spec;
     let captured = spec.from_flow.as_deref().and_then(|f| state.board.get(f));
     let mut findings = Vec::new();

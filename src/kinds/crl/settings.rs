@@ -18,7 +18,7 @@ const KEYS: [&str; 7] = [
     "trust",
 ];
 
-pub const DEFAULT_STALE_MARGIN: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_STALE_MARGIN: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrlSpec {

@@ -26,7 +26,7 @@ use super::settings::MAX_ANSWERS;
 use crate::config::Vantage;
 
 /// Unanswered UDP queries are sent again this often.
-pub const RESEND: Duration = Duration::from_secs(1);
+pub(crate) const RESEND: Duration = Duration::from_secs(1);
 /// The UDP payload advertised with EDNS (the DNS flag day 2020 value).
 const EDNS_PAYLOAD: u16 = 1232;
 /// A UDP answer larger than this is not read whole (it cannot be one of
@@ -35,14 +35,14 @@ const UDP_BUFFER: usize = 4096;
 
 /// One question to ask: a name and a record type.
 #[derive(Debug, Clone)]
-pub struct Question {
+pub(super) struct Question {
     pub name: Name,
     pub record: RecordType,
 }
 
 /// How one question ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The server answered with this code; `addresses` are the answer
     /// section's records of the asked type, all of them (a message is at
     /// most 64 KiB; the facts keep [`MAX_ANSWERS`]).
@@ -66,7 +66,7 @@ pub enum Outcome {
 
 /// Why no query could be sent: the probe's own socket failed.
 #[derive(Debug)]
-pub struct SetupError {
+pub(crate) struct SetupError {
     /// Out of descriptors or socket memory (`resource`), not a fault of
     /// the network.
     pub resource: bool,
@@ -86,7 +86,7 @@ struct Pending {
 /// Ask `server` every question; the answers (or why not), in order. Stops
 /// waiting at `stop`: a question still open then is a [`Outcome::Timeout`].
 /// Cancellation-safe: dropping the future closes its socket.
-pub async fn ask(
+pub(crate) async fn ask(
     server: SocketAddr,
     vantage: &Vantage,
     questions: &[Question],

@@ -6,13 +6,13 @@ use super::Dns;
 use crate::metrics::{Entry, FamilySpec, KindRecorder};
 use crate::probe::ProbeReport;
 
-pub static ANSWERS: FamilySpec = FamilySpec {
+pub(crate) static ANSWERS: FamilySpec = FamilySpec {
     name: "flowprobe_dns_answers",
     help: "Address records (A or AAAA, as `record`) the dns flow's server answered for `name` on the last probe; 0 when it answered none or did not answer.",
     labels: &["vantage", "flow", "name", "record"],
 };
 
-pub const FAMILIES: &[&FamilySpec] = &[&ANSWERS];
+pub(crate) const FAMILIES: &[&FamilySpec] = &[&ANSWERS];
 
 /// From the first attempt with facts (the first server address). A probe
 /// without facts (the server's own name did not resolve, the budget ran

@@ -16,7 +16,7 @@
 mod exchange;
 pub mod metrics;
 mod probe;
-pub mod settings;
+pub(crate) mod settings;
 mod show;
 
 use std::net::SocketAddr;

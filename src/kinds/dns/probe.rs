@@ -124,7 +124,7 @@ fn reserve(budget: Duration) -> Duration {
     (budget / 20).clamp(Duration::from_millis(10), Duration::from_millis(200))
 }
 
-pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> ProbeResult {
+pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> ProbeResult {
     let now = tokio::time::Instant::now();
     let budget = ctx.deadline.saturating_duration_since(now);
     let stop = ctx.deadline - reserve(budget).min(budget / 2);

@@ -23,13 +23,13 @@ const KEYS: [&str; 4] = ["names", "record", "expect", "min_answers"];
 
 /// At most this many names per flow (each is a query, two with `both`,
 /// and a series of `flowprobe_dns_answers`).
-pub const MAX_NAMES: usize = 16;
+pub(crate) const MAX_NAMES: usize = 16;
 /// At most this many addresses in `expect`.
-pub const MAX_EXPECT: usize = 32;
+pub(crate) const MAX_EXPECT: usize = 32;
 /// Addresses kept per name and record type; `min_answers` is at most this.
-pub const MAX_ANSWERS: usize = 32;
+pub(crate) const MAX_ANSWERS: usize = 32;
 /// Default `min_answers`.
-pub const DEFAULT_MIN_ANSWERS: u32 = 1;
+pub(crate) const DEFAULT_MIN_ANSWERS: u32 = 1;
 
 named_enum! {
 /// Which address records to ask for.
@@ -44,7 +44,7 @@ pub enum RecordChoice {
 
 impl RecordChoice {
     /// The record types asked for each name, in order.
-    pub fn types(self) -> &'static [RecordType] {
+    pub(crate) fn types(self) -> &'static [RecordType] {
         match self {
             RecordChoice::A => &[RecordType::A],
             RecordChoice::Aaaa => &[RecordType::AAAA],
@@ -171,7 +171,7 @@ fn names(k: &Keys<'_>, errs: &mut Collector) -> Vec<String> {
 
 /// A name as a query carries it: ASCII letters, digits, `-` and `_`,
 /// labels of 1 to 63 characters, at most 253 characters in all.
-pub fn check_name(s: &str) -> Result<(), String> {
+pub(crate) fn check_name(s: &str) -> Result<(), String> {
     let bare = s.strip_suffix('.').unwrap_or(s);
     if bare.is_empty() {
         return Err("empty".into());

@@ -42,7 +42,7 @@ pub struct Hop {
 
 /// The final response.
 #[derive(Debug, Clone)]
-pub struct Response {
+pub(crate) struct Response {
     pub url: String,
     pub status: u16,
     pub content_type: Option<String>,
@@ -58,7 +58,7 @@ pub struct Response {
 
 /// A fetch that did not produce a judgeable response, with what it saw.
 #[derive(Debug, Clone)]
-pub struct FetchError {
+pub(crate) struct FetchError {
     pub reason: Reason,
     pub detail: String,
     pub url: String,
@@ -118,7 +118,7 @@ pub struct Post {
 /// GET `start`, following redirects within `opts.max_redirects` (each new
 /// host re-resolved through the vantage's DNS). `addr` is the flow's
 /// address for this attempt: hops to the flow's own host and port reuse it.
-pub async fn fetch(
+pub(crate) async fn fetch(
     ctx: &Ctx<'_>,
     addr: SocketAddr,
     start: Target,
@@ -128,7 +128,7 @@ pub async fn fetch(
 }
 
 /// POST `body` to `start`, like [`fetch`]; a redirect repeats the POST.
-pub async fn post(
+pub(crate) async fn post(
     ctx: &Ctx<'_>,
     addr: SocketAddr,
     start: Target,

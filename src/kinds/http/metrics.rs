@@ -5,17 +5,17 @@ use super::{Http, HttpFacts};
 use crate::metrics::{Entry, FamilySpec, KindRecorder};
 use crate::probe::ProbeReport;
 
-pub static STATUS: FamilySpec = FamilySpec {
+pub(crate) static STATUS: FamilySpec = FamilySpec {
     name: "flowprobe_http_status_code",
     help: "Final HTTP status of the last probe (http flows; crl flows: the first non-2xx CRL answer, else the first). Absent when no response arrived.",
     labels: &["vantage", "flow"],
 };
 
-pub const FAMILIES: &[&FamilySpec] = &[&STATUS];
+pub(crate) const FAMILIES: &[&FamilySpec] = &[&STATUS];
 
 /// The status series of a probe's exchanges: the first status that is not
 /// 2xx, else the first one; none when no response arrived.
-pub fn status<'a>(
+pub(crate) fn status<'a>(
     rec: &KindRecorder<'_>,
     fetches: impl IntoIterator<Item = &'a HttpFacts>,
     out: &mut Vec<Entry>,

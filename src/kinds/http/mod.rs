@@ -11,7 +11,7 @@
 pub mod client;
 pub mod metrics;
 mod probe;
-pub mod settings;
+pub(crate) mod settings;
 mod show;
 
 use std::net::SocketAddr;

@@ -42,7 +42,7 @@ pub fn flow_target(ctx: &Ctx<'_>, path: &str) -> Target {
     }
 }
 
-pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> ProbeResult {
+pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> ProbeResult {
     let start = flow_target(ctx, &spec.path);
     let url = start.url();
     let opts = FetchOpts {

@@ -19,9 +19,9 @@ const KEYS: [&str; 7] = [
 ];
 
 /// Default cap on a response body.
-pub const DEFAULT_MAX_BODY: u64 = 64 << 20;
+pub(crate) const DEFAULT_MAX_BODY: u64 = 64 << 20;
 /// Default redirect bound.
-pub const DEFAULT_MAX_REDIRECTS: u32 = 5;
+pub(crate) const DEFAULT_MAX_REDIRECTS: u32 = 5;
 
 /// Accepted status codes: inclusive ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl Default for StatusSet {
 }
 
 impl StatusSet {
-    pub fn contains(&self, code: u16) -> bool {
+    pub(crate) fn contains(&self, code: u16) -> bool {
         self.0.iter().any(|(lo, hi)| (*lo..=*hi).contains(&code))
     }
 

@@ -23,29 +23,29 @@ use std::collections::BTreeMap;
 
 const OCSP_LABELS: &[&str] = &["vantage", "flow", "position", "source"];
 
-pub static STATUS: FamilySpec = FamilySpec {
+pub(crate) static STATUS: FamilySpec = FamilySpec {
     name: "flowprobe_ocsp_status",
     help: "OCSP status of the certificate at `position` (0 = leaf): 0 good, 1 revoked, 2 unknown (RFC 6960 CertStatus). source = staple (stapled in the TLS handshake) or responder (asked by an ocsp flow). Believe it only where flowprobe_ocsp_response_valid is 1.",
     labels: OCSP_LABELS,
 };
-pub static VALID: FamilySpec = FamilySpec {
+pub(crate) static VALID: FamilySpec = FamilySpec {
     name: "flowprobe_ocsp_response_valid",
     help: "1 when the OCSP response is signed by the certificate's issuer or a responder it delegated and answers for this certificate; 0 when it is not (ocsp_invalid).",
     labels: OCSP_LABELS,
 };
-pub static THIS_UPDATE: FamilySpec = FamilySpec {
+pub(crate) static THIS_UPDATE: FamilySpec = FamilySpec {
     name: "flowprobe_ocsp_this_update_timestamp_seconds",
     help: "thisUpdate of the OCSP response.",
     labels: OCSP_LABELS,
 };
-pub static NEXT_UPDATE: FamilySpec = FamilySpec {
+pub(crate) static NEXT_UPDATE: FamilySpec = FamilySpec {
     name: "flowprobe_ocsp_next_update_timestamp_seconds",
     help: "nextUpdate of the OCSP response: when it expires (ocsp_stale). Absent when the response has none.",
     labels: OCSP_LABELS,
 };
 
 /// The OCSP families (TLS flows use them too, for the staple).
-pub const FAMILIES: &[&FamilySpec] = &[&STATUS, &VALID, &THIS_UPDATE, &NEXT_UPDATE];
+pub(crate) const FAMILIES: &[&FamilySpec] = &[&STATUS, &VALID, &THIS_UPDATE, &NEXT_UPDATE];
 
 /// The responders' answers (the worst per position) and the HTTP status.
 /// A probe without facts (DNS failed, budget ran out) leaves the series as
@@ -80,7 +80,7 @@ fn badness(facts: &OcspJudgement) -> u8 {
 
 /// The worst of the answers `(position, facts)` for each position, the
 /// earlier one on a tie.
-pub fn worst<'a>(
+pub(crate) fn worst<'a>(
     answers: impl IntoIterator<Item = (usize, &'a OcspJudgement)>,
 ) -> BTreeMap<usize, &'a OcspJudgement> {
     let mut out: BTreeMap<usize, &OcspJudgement> = BTreeMap::new();
@@ -95,7 +95,7 @@ pub fn worst<'a>(
 
 /// The series of one judged response (one per position and source: pick
 /// it with [`worst`]).
-pub fn entries(
+pub(crate) fn entries(
     v: &str,
     n: &str,
     position: usize,

@@ -8,7 +8,7 @@
 
 pub mod metrics;
 mod probe;
-pub mod settings;
+pub(crate) mod settings;
 mod show;
 
 use std::net::SocketAddr;

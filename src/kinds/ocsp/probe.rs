@@ -66,7 +66,7 @@ impl OcspState {
         })
     }
 
-    pub fn anchors_fingerprint(&self) -> Vec<[u8; 32]> {
+    pub(crate) fn anchors_fingerprint(&self) -> Vec<[u8; 32]> {
         use sha2::{Digest, Sha256};
         self.anchors
             .iter()
@@ -181,7 +181,7 @@ fn questions<'a>(
     out
 }
 
-pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> ProbeResult {
+pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &OcspState) -> ProbeResult {
     let spec = &state.spec;
     let captured = state.board.get(&spec.from_flow);
     let mut findings = Vec::new();

@@ -16,7 +16,7 @@ const KEYS: [&str; 6] = [
 
 /// OCSP responses are a few kilobytes (DoD's, with the responder
 /// certificate, about 2 KiB); anything much larger is not one.
-pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024;
+pub(crate) const DEFAULT_MAX_SIZE: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OcspSpec {

@@ -15,18 +15,18 @@ use crate::probe::ProbeReport;
 /// cannot blow up cardinality (the wire limits already bound the offer).
 const MAX_ALGORITHMS_PER_KIND: usize = 64;
 
-pub static INFO: FamilySpec = FamilySpec {
+pub(crate) static INFO: FamilySpec = FamilySpec {
     name: "flowprobe_ssh_info",
     help: "The SSH server's protocol and software from its identification (1).",
     labels: &["vantage", "flow", "protocol", "software"],
 };
-pub static ALGORITHM: FamilySpec = FamilySpec {
+pub(crate) static ALGORITHM: FamilySpec = FamilySpec {
     name: "flowprobe_ssh_algorithm",
     help: "Every algorithm the SSH server offered, judged by the flow's policy (1).",
     labels: &["vantage", "flow", "kind", "algorithm", "allowed"],
 };
 
-pub const FAMILIES: &[&FamilySpec] = &[&INFO, &ALGORITHM];
+pub(crate) const FAMILIES: &[&FamilySpec] = &[&INFO, &ALGORITHM];
 
 /// `flowprobe_ssh_policy_violations`.
 pub struct Vecs(GaugeVec);

@@ -10,10 +10,10 @@
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported.
 
 pub mod metrics;
-pub mod pace;
+pub(crate) mod pace;
 mod probe;
 mod refusal;
-pub mod settings;
+pub(crate) mod settings;
 mod show;
 
 use std::net::SocketAddr;

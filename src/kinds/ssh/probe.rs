@@ -30,7 +30,7 @@ pub struct SshFacts {
     pub judgement: SshJudgement,
 }
 
-pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> ProbeResult {
+pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &SshSpec) -> ProbeResult {
     let waited = wait_for_pace(ctx, addr, spec.pace).await?;
     let mut stream = ctx.connect(addr).await?;
     let limits = WireLimits::default();

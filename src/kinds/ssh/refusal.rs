@@ -7,7 +7,7 @@ use crate::wire::ssh::{RefusalNotice, SshWireError};
 
 /// The likely cause and fix of an early close, for the probe's detail;
 /// `None` for every other failure.
-pub fn hint(e: &SshWireError) -> Option<&'static str> {
+pub(crate) fn hint(e: &SshWireError) -> Option<&'static str> {
     let SshWireError::ClosedBeforeBanner { notice, .. } = e else {
         return None;
     };

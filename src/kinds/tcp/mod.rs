@@ -77,7 +77,7 @@ impl Kind for Tcp {
 }
 
 /// Connect and close, never sending a byte.
-pub async fn connected(ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
+pub(crate) async fn connected(ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
     let stream = ctx.connect_only(addr).await?;
     drop(stream);
     Ok(Success {

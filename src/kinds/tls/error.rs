@@ -98,7 +98,7 @@ impl TlsError {
     /// Classifies the error tokio-rustls returned from a handshake.
     /// `asked_without_cert`: the server requested a client certificate
     /// and we had none, which explains a following alert.
-    pub fn from_handshake(err: &io::Error, asked_without_cert: bool) -> TlsError {
+    pub(crate) fn from_handshake(err: &io::Error, asked_without_cert: bool) -> TlsError {
         if let Some(tls) = err
             .get_ref()
             .and_then(|e| e.downcast_ref::<rustls::Error>())
@@ -125,7 +125,7 @@ impl TlsError {
         }
     }
 
-    pub fn from_rustls(err: &rustls::Error, asked_without_cert: bool) -> TlsError {
+    pub(crate) fn from_rustls(err: &rustls::Error, asked_without_cert: bool) -> TlsError {
         let detail = err.to_string();
         match err {
             rustls::Error::AlertReceived(AlertDescription::ProtocolVersion) => TlsError::Version {

@@ -32,27 +32,27 @@ const CERT_LABELS: &[&str] = &[
     "serial",
 ];
 
-pub static VERSION: FamilySpec = FamilySpec {
+pub(crate) static VERSION: FamilySpec = FamilySpec {
     name: "flowprobe_tls_version_info",
     help: "The TLS version negotiated in the last handshake (1).",
     labels: &["vantage", "flow", "version"],
 };
-pub static CIPHER: FamilySpec = FamilySpec {
+pub(crate) static CIPHER: FamilySpec = FamilySpec {
     name: "flowprobe_tls_cipher_info",
     help: "The cipher suite negotiated in the last handshake (1).",
     labels: &["vantage", "flow", "cipher"],
 };
-pub static CERT_NOT_AFTER: FamilySpec = FamilySpec {
+pub(crate) static CERT_NOT_AFTER: FamilySpec = FamilySpec {
     name: "flowprobe_tls_cert_not_after_timestamp_seconds",
     help: "notAfter of every certificate the server sent (position 0 = leaf), cross-certificates included.",
     labels: CERT_LABELS,
 };
-pub static CERT_NOT_BEFORE: FamilySpec = FamilySpec {
+pub(crate) static CERT_NOT_BEFORE: FamilySpec = FamilySpec {
     name: "flowprobe_tls_cert_not_before_timestamp_seconds",
     help: "notBefore of every certificate the server sent.",
     labels: CERT_LABELS,
 };
-pub static CERT_INFO: FamilySpec = FamilySpec {
+pub(crate) static CERT_INFO: FamilySpec = FamilySpec {
     name: "flowprobe_tls_cert_info",
     help: "Every sent certificate's key (type-bits), signature algorithm and whether it is a cross-certificate (1).",
     labels: &[
@@ -67,24 +67,24 @@ pub static CERT_INFO: FamilySpec = FamilySpec {
         "cross",
     ],
 };
-pub static PATH_NOT_AFTER: FamilySpec = FamilySpec {
+pub(crate) static PATH_NOT_AFTER: FamilySpec = FamilySpec {
     name: "flowprobe_tls_path_not_after_timestamp_seconds",
     help: "Earliest notAfter on the path that validates to each trust store: when that path stops validating. Absent for a store whose path does not validate (flowprobe_tls_chain_verified is 0).",
     labels: &["vantage", "flow", "store"],
 };
-pub static PROTOCOL_ACCEPTED: FamilySpec = FamilySpec {
+pub(crate) static PROTOCOL_ACCEPTED: FamilySpec = FamilySpec {
     name: "flowprobe_tls_protocol_accepted",
     help: "1 when the server accepted a ClientHello offering only this version in the flow's last protocol enumeration, 0 when it refused. Absent until known (protocol_policy flows).",
     labels: &["vantage", "flow", "version"],
 };
-pub static WEAK_SUITES: FamilySpec = FamilySpec {
+pub(crate) static WEAK_SUITES: FamilySpec = FamilySpec {
     name: "flowprobe_tls_weak_suites",
     help: "Suites of each family the flow's protocol_policy forbids or warns about that the server accepted in the last protocol enumeration (0 when refused). Absent until known.",
     labels: &["vantage", "flow", "family"],
 };
 
 /// The TLS families, in exposition-independent order.
-pub const FAMILIES: &[&FamilySpec] = &[
+pub(crate) const FAMILIES: &[&FamilySpec] = &[
     &VERSION,
     &CIPHER,
     &CERT_NOT_AFTER,

@@ -16,14 +16,14 @@
 mod client;
 mod error;
 pub mod metrics;
-pub mod oversized;
-pub mod policy_settings;
+pub(crate) mod oversized;
+pub(crate) mod policy_settings;
 mod probe;
 pub mod protocols;
 mod recorder;
 pub mod settings;
 pub(crate) mod show;
-pub mod staple;
+pub(crate) mod staple;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -61,7 +61,7 @@ pub struct OversizedFacts {
 
 /// The facts and the certificates kept, as DER.
 #[derive(Debug)]
-pub struct SecondLook {
+pub(crate) struct SecondLook {
     pub facts: OversizedFacts,
     pub certificates: Vec<CertificateDer<'static>>,
 }
@@ -81,7 +81,7 @@ fn suites_with_certificates() -> Vec<u16> {
 /// Connects to `addr`, says hello as TLS 1.2 with SNI `server_name` and
 /// reads the Certificate message until it is complete, something ends it
 /// or `until` passes.
-pub async fn second_look(
+pub(crate) async fn second_look(
     addr: SocketAddr,
     vantage: &Vantage,
     server_name: &str,
@@ -159,7 +159,7 @@ fn refused(error: Option<&CertificateError>, read: usize) -> bool {
 
 /// The sentence for the probe's detail: what was too large, what arrived,
 /// and the leaf's name and expiry when the leaf was kept.
-pub fn describe(facts: &OversizedFacts, leaf: Option<&CertFacts>) -> String {
+pub(crate) fn describe(facts: &OversizedFacts, leaf: Option<&CertFacts>) -> String {
     let limit = thousands(facts.limit as u64);
     let mut out = match facts.message_bytes {
         Some(message) if message > facts.limit => format!(

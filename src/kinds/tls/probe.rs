@@ -128,7 +128,7 @@ impl TlsState {
     }
 
     /// Anchor fingerprints, so a reload notices changed anchor files.
-    pub fn anchors_fingerprint(&self) -> Vec<[u8; 32]> {
+    pub(crate) fn anchors_fingerprint(&self) -> Vec<[u8; 32]> {
         self.stores
             .iter()
             .flat_map(|s| s.anchors().iter().map(|a| a.sha256))
@@ -194,7 +194,7 @@ impl TlsState {
 /// The handshake and its judgement, then, for a flow with a
 /// `protocol_policy` whose server took the connection, the protocol
 /// enumeration's (kept or fresh) result and findings.
-pub async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> ProbeResult {
+pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &TlsState) -> ProbeResult {
     let result = handshake_check(ctx, addr, state).await;
     let Some(protocols) = &state.protocols else {
         return result;

@@ -70,7 +70,7 @@ impl ProtocolState {
     }
 
     /// The flow's policies, in the order configured.
-    pub fn policies(&self) -> &[tls_policy::TlsPolicy] {
+    pub(crate) fn policies(&self) -> &[tls_policy::TlsPolicy] {
         &self.spec.policies
     }
 
@@ -136,7 +136,7 @@ impl ProtocolState {
 /// How long one hello waits for its answer: a quarter of the flow's
 /// timeout, at least a second (a hello and its answer are two round trips
 /// with the connect; a satellite link takes over a second for them).
-pub fn question_wait(timeout: Duration) -> Duration {
+pub(crate) fn question_wait(timeout: Duration) -> Duration {
     (timeout / 4).max(Duration::from_secs(1))
 }
 
@@ -197,7 +197,7 @@ async fn ask(
 
 /// When the enumeration must stop so the probe can still report in time:
 /// a tenth of the timeout before the deadline, at most 250 ms.
-pub fn stop_before(deadline: Instant, timeout: Duration) -> Instant {
+pub(crate) fn stop_before(deadline: Instant, timeout: Duration) -> Instant {
     let margin = (timeout / 10).min(Duration::from_millis(250));
     deadline.checked_sub(margin).unwrap_or(deadline)
 }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// are serialised by the caller ([`super::TlsClient`]), so the slot holds
 /// the chain of the handshake in progress.
 #[derive(Debug)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
     /// The OCSP response the server stapled (rustls always asks for one).
     ocsp: Mutex<Option<Vec<u8>>>,
@@ -32,7 +32,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(
+    pub(super) fn new(
         algorithms: WebPkiSupportedAlgorithms,
         client_cert: Option<Arc<CertifiedKey>>,
     ) -> Self {
@@ -46,7 +46,7 @@ impl Recorder {
     }
 
     /// Forgets the previous handshake.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         *self.chain.lock() = None;
         *self.ocsp.lock() = None;
         self.client_cert_requested.store(false, Ordering::SeqCst);
@@ -54,21 +54,21 @@ impl Recorder {
 
     /// The certificates of the last handshake, leaf first; `None` when the
     /// server never sent its Certificate message.
-    pub fn take_chain(&self) -> Option<Vec<CertificateDer<'static>>> {
+    pub(crate) fn take_chain(&self) -> Option<Vec<CertificateDer<'static>>> {
         self.chain.lock().take()
     }
 
     /// The stapled OCSP response of the last handshake; `None` when the
     /// server stapled none.
-    pub fn take_ocsp(&self) -> Option<Vec<u8>> {
+    pub(crate) fn take_ocsp(&self) -> Option<Vec<u8>> {
         self.ocsp.lock().take()
     }
 
-    pub fn client_cert_requested(&self) -> bool {
+    pub(crate) fn client_cert_requested(&self) -> bool {
         self.client_cert_requested.load(Ordering::SeqCst)
     }
 
-    pub fn has_client_cert(&self) -> bool {
+    pub(crate) fn has_client_cert(&self) -> bool {
         self.client_cert.is_some()
     }
 }

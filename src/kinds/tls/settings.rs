@@ -66,7 +66,8 @@ pub enum ClientAuth {
 /// How often the protocol enumeration runs when `protocol_interval` is
 /// not set: it costs a dozen connections, and what a server accepts
 /// changes with its configuration, not from minute to minute.
-pub const DEFAULT_PROTOCOL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+pub(crate) const DEFAULT_PROTOCOL_INTERVAL: std::time::Duration =
+    std::time::Duration::from_secs(3600);
 
 /// `protocol_policy` and `protocol_interval`: which versions and suites
 /// the server may accept, asked with extra ClientHellos now and then.

@@ -39,7 +39,7 @@ pub enum NotJudged {
 
 impl Staple {
     /// One line for `flowprobe check`'s table.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         match &self.response {
             None => format!(
                 "ocsp staple: {} bytes, not judged (issuer unknown)",
@@ -59,7 +59,7 @@ impl Staple {
 }
 
 /// Judge the staple of a completed handshake: `(details, findings)`.
-pub fn judge(
+pub(crate) fn judge(
     mode: StapleMode,
     certs: &[CertificateDer<'static>],
     stapled: Option<&[u8]>,

@@ -152,7 +152,7 @@ fn history(v: &FlowView) -> Markup {
     }
 }
 
-pub fn render(v: &FlowView, inst: &Instance) -> String {
+pub(crate) fn render(v: &FlowView, inst: &Instance) -> String {
     let now = inst.now;
     let (class, text) = state(v);
     let main = html! {

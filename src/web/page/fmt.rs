@@ -1,11 +1,11 @@
 //! Times and durations as the pages show them: absolute UTC (the same on
 //! every screen of an incident) and a short relative age.
 
-pub use crate::text::{age, utc};
+pub(crate) use crate::text::{age, utc};
 
 /// A `<time>` element the script keeps current: absolute time in the
 /// `datetime` attribute and tooltip, relative age as text.
-pub fn time_ago(secs: i64, now: i64, class: &str) -> maud::Markup {
+pub(crate) fn time_ago(secs: i64, now: i64, class: &str) -> maud::Markup {
     let abs = utc(secs);
     maud::html! {
         time class=(class) datetime=(abs) data-t=(secs) title=(abs) { (age(now - secs)) " ago" }
@@ -13,7 +13,7 @@ pub fn time_ago(secs: i64, now: i64, class: &str) -> maud::Markup {
 }
 
 /// Milliseconds with a precision that suits the size.
-pub fn ms(d: f64) -> String {
+pub(crate) fn ms(d: f64) -> String {
     let ms = d * 1_000.0;
     if ms < 10.0 {
         format!("{ms:.2} ms")

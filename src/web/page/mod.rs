@@ -11,15 +11,15 @@ mod flow;
 mod fmt;
 mod overview;
 
-pub use flow::render as render_flow;
-pub use overview::render as render_overview;
+pub(crate) use flow::render as render_flow;
+pub(crate) use overview::render as render_overview;
 
 /// The page headers: nothing but the daemon's own assets may load, no
 /// framing, no referrer leaks to links the page shows.
-pub const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+pub(crate) const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 
 /// What the pages say about the daemon itself.
-pub struct Instance {
+pub(super) struct Instance {
     pub daemon: crate::web::DaemonView,
     /// Unix seconds now, so one render uses one clock.
     pub now: i64,
@@ -28,7 +28,7 @@ pub struct Instance {
 /// Percent-encode one URL path segment (everything but RFC 3986
 /// unreserved characters), so any flow or vantage name makes a link that
 /// routes back to it.
-pub fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -42,7 +42,7 @@ pub fn seg(s: &str) -> String {
 
 /// The link of a flow's page, relative to `root` (the way back to `/`
 /// from the current page, so the pages work behind a path prefix).
-pub fn flow_href(root: &str, vantage: &str, name: &str) -> String {
+pub(crate) fn flow_href(root: &str, vantage: &str, name: &str) -> String {
     format!("{root}flow/{}/{}", seg(vantage), seg(name))
 }
 
@@ -86,7 +86,7 @@ fn layout_polling(
 }
 
 /// The answer for a flow that is not (or no longer) configured.
-pub fn not_found(vantage: &str, name: &str) -> String {
+pub(crate) fn not_found(vantage: &str, name: &str) -> String {
     let main = maud::html! {
         h1 { "No flow " (name) " from " (vantage) }
         p { "It is not in the running configuration (renamed or removed by a reload?)." }

@@ -17,7 +17,7 @@ use crate::web::FlowView;
 use crate::web::api::{self, Overview, Totals};
 
 /// `(class, text)` of a flow's state: colour is never the only signal.
-pub fn state(v: &FlowView) -> (&'static str, &'static str) {
+pub(super) fn state(v: &FlowView) -> (&'static str, &'static str) {
     match &v.last {
         None => ("pending", "PENDING"),
         Some(r) if r.up => ("up", "UP"),
@@ -27,7 +27,7 @@ pub fn state(v: &FlowView) -> (&'static str, &'static str) {
 
 /// The reason with what it means for a forbidden flow: `refused` on a
 /// flow that must be closed is the good news.
-pub fn reason_note(v: &FlowView) -> &'static str {
+pub(crate) fn reason_note(v: &FlowView) -> &'static str {
     match &v.last {
         Some(r) if v.expect == "closed" && r.up => "closed, as required",
         Some(r) if v.expect == "closed" && !r.up => "open, but must be closed",
@@ -40,7 +40,7 @@ pub fn reason_note(v: &FlowView) -> &'static str {
 /// element (`w{n}` sets its width in cells, the stylesheet draws the cell
 /// ticks) with one title: at 1,000 flows one element and title per probe
 /// would be 60,000 of each on the page.
-pub fn strip(v: &FlowView) -> Markup {
+pub(crate) fn strip(v: &FlowView) -> Markup {
     let entries = v.history.as_deref().unwrap_or_default();
     let ups = entries.iter().filter(|e| e.up).count();
     let label = format!(
@@ -284,7 +284,7 @@ fn ready_text(ready: bool) -> &'static str {
     }
 }
 
-pub fn render(o: &Overview, inst: &Instance) -> String {
+pub(crate) fn render(o: &Overview, inst: &Instance) -> String {
     let flows = &o.page.flows;
     let mut by_vantage: BTreeMap<&str, Vec<&FlowView>> = BTreeMap::new();
     for v in flows {

@@ -18,7 +18,7 @@ pub enum Close {
 }
 
 impl Close {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Close::Fin => "FIN",
             Close::Reset => "RST",
@@ -43,7 +43,7 @@ pub enum RefusalNotice {
 
 impl RefusalNotice {
     /// The notice a line is, if any (terminator already removed).
-    pub fn of_line(line: &[u8]) -> Option<RefusalNotice> {
+    pub(crate) fn of_line(line: &[u8]) -> Option<RefusalNotice> {
         match line {
             b"Not allowed at this time" => Some(RefusalNotice::NotAllowed),
             b"Exceeded MaxStartups" => Some(RefusalNotice::ExceededMaxStartups),

@@ -146,7 +146,7 @@ pub fn parse_kexinit(payload: &[u8]) -> Result<KexInit, KexInitError> {
 
 impl KexInit {
     /// The ten name-lists in wire order.
-    pub fn name_lists(&self) -> [&[String]; 10] {
+    pub(crate) fn name_lists(&self) -> [&[String]; 10] {
         [
             &self.kex_algorithms,
             &self.server_host_key_algorithms,

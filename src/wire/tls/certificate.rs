@@ -242,17 +242,13 @@ impl CertificateScan {
         &self.facts
     }
 
-    pub fn into_facts(self) -> CertificateFacts {
+    pub(crate) fn into_facts(self) -> CertificateFacts {
         self.facts
     }
 
     /// The error that ended the scan, if one did.
-    pub fn error(&self) -> Option<&CertificateError> {
+    pub(crate) fn error(&self) -> Option<&CertificateError> {
         self.failed.as_ref()
-    }
-
-    pub fn is_done(&self) -> bool {
-        self.facts.done
     }
 
     /// Takes the next bytes of the stream. `Ok(true)` once the whole

@@ -51,7 +51,7 @@ impl TlsWireError {
     /// Whether this is the server turning the hello down the way servers
     /// do (closing or resetting instead of an alert), rather than an
     /// answer that is not TLS.
-    pub fn is_refusal(&self) -> bool {
+    pub(crate) fn is_refusal(&self) -> bool {
         match self {
             TlsWireError::Closed { received: 0 } => true,
             TlsWireError::Io(e) => matches!(

@@ -15,7 +15,7 @@
 //! - [`certificate`]: the server's Certificate message over a stream,
 //!   counted and kept within bounds whatever its size.
 
-pub mod certificate;
+pub(crate) mod certificate;
 mod client_hello;
 mod error;
 mod read;

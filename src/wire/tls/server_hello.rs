@@ -41,7 +41,7 @@ pub struct ServerHello {
 
 impl ServerHello {
     /// A HelloRetryRequest (TLS 1.3): the server wants another key share.
-    pub fn is_retry(&self) -> bool {
+    pub(crate) fn is_retry(&self) -> bool {
         self.random == HRR_RANDOM
     }
 
@@ -55,19 +55,20 @@ impl ServerHello {
 
     /// `supported_versions`' selected version, when sent (checked to be
     /// two bytes by the parser).
-    pub fn selected_version(&self) -> Option<u16> {
+    pub(crate) fn selected_version(&self) -> Option<u16> {
         self.extension(EXT_SUPPORTED_VERSIONS)
             .and_then(|b| b.try_into().ok())
             .map(u16::from_be_bytes)
     }
 
     /// The negotiated version: `supported_versions` wins (RFC 8446 4.2.1).
-    pub fn version(&self) -> u16 {
+    pub(crate) fn version(&self) -> u16 {
         self.selected_version().unwrap_or(self.legacy_version)
     }
 
     /// The key-share group: the server's share, or the group an HRR asks for.
-    pub fn key_share_group(&self) -> Option<u16> {
+    #[cfg(test)]
+    pub(crate) fn key_share_group(&self) -> Option<u16> {
         let b = self.extension(EXT_KEY_SHARE)?;
         Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
     }

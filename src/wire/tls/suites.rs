@@ -27,7 +27,7 @@ use std::sync::LazyLock;
 use super::Version;
 
 /// Most suites in one hello (the renegotiation SCSV makes 128).
-pub const MAX_OFFER: usize = 127;
+pub(crate) const MAX_OFFER: usize = 127;
 
 /// Key exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub enum Cipher {
 
 impl Cipher {
     /// CBC mode (MAC-then-encrypt in TLS 1.2 and below).
-    pub fn is_cbc(self) -> bool {
+    pub(crate) fn is_cbc(self) -> bool {
         matches!(
             self,
             Cipher::Des
@@ -82,7 +82,7 @@ impl Cipher {
         )
     }
 
-    pub fn is_aead(self) -> bool {
+    pub(crate) fn is_aead(self) -> bool {
         matches!(
             self,
             Cipher::AesGcm
@@ -120,13 +120,13 @@ pub struct Suite {
 impl Suite {
     /// Elliptic-curve key exchange (ECDHE, ECDH, ECDH_anon): defined for
     /// TLS 1.0 and later (RFC 4492), never negotiated in SSL 3.0.
-    pub fn elliptic(&self) -> bool {
+    pub(crate) fn elliptic(&self) -> bool {
         self.name.starts_with("TLS_ECDH")
     }
 
     /// The oldest version that can negotiate it: AEAD ciphers and SHA-2
     /// MACs need TLS 1.2 (RFC 5246), elliptic curves TLS 1.0.
-    pub fn min_version(&self) -> Version {
+    pub(crate) fn min_version(&self) -> Version {
         if self.kex == Kex::Tls13 {
             Version::Tls13
         } else if self.cipher.is_aead() || matches!(self.mac, Mac::Sha256 | Mac::Sha384) {
@@ -139,7 +139,7 @@ impl Suite {
     }
 
     /// Whether a hello offering `version` should offer it.
-    pub fn usable_in(&self, version: Version) -> bool {
+    pub(crate) fn usable_in(&self, version: Version) -> bool {
         if version == Version::Tls13 {
             self.kex == Kex::Tls13
         } else {
@@ -237,7 +237,7 @@ const fn tls13(code: u16, name: &'static str, cipher: Cipher) -> Suite {
 }
 
 /// TLS 1.3 suites (RFC 8446 B.4).
-pub const TLS13: [Suite; 5] = [
+pub(crate) const TLS13: [Suite; 5] = [
     tls13(0x1302, "TLS_AES_256_GCM_SHA384", Cipher::AesGcm),
     tls13(0x1301, "TLS_AES_128_GCM_SHA256", Cipher::AesGcm),
     tls13(
@@ -259,22 +259,22 @@ fn table(entries: &[(u16, &'static str)]) -> Vec<Suite> {
 /// The suites of a version's first hello, strongest first: a server that
 /// follows the client's order picks the best it has, so the version hello
 /// names what a modern client would get.
-pub static LEGACY: LazyLock<Vec<Suite>> = LazyLock::new(|| table(&COMMON));
+pub(crate) static LEGACY: LazyLock<Vec<Suite>> = LazyLock::new(|| table(&COMMON));
 
 /// The rest of the registry's TLS 1.2-and-below suites.
-pub static RARE: LazyLock<Vec<Suite>> = LazyLock::new(|| table(&RARE_CODES));
+pub(crate) static RARE: LazyLock<Vec<Suite>> = LazyLock::new(|| table(&RARE_CODES));
 
 /// Every TLS 1.2-and-below suite we know: [`LEGACY`], then [`RARE`].
-pub fn all_legacy() -> impl Iterator<Item = &'static Suite> {
+pub(crate) fn all_legacy() -> impl Iterator<Item = &'static Suite> {
     LEGACY.iter().chain(RARE.iter())
 }
 
 /// `TLS_EMPTY_RENEGOTIATION_INFO_SCSV` (RFC 5746): appended to legacy
 /// hellos so servers that insist on secure renegotiation still answer.
-pub const RENEGOTIATION_SCSV: u16 = 0x00FF;
+pub(crate) const RENEGOTIATION_SCSV: u16 = 0x00FF;
 
 /// A known suite by its code.
-pub fn by_code(code: u16) -> Option<&'static Suite> {
+pub(crate) fn by_code(code: u16) -> Option<&'static Suite> {
     TLS13.iter().chain(all_legacy()).find(|s| s.code == code)
 }
 
@@ -284,7 +284,7 @@ pub fn by_name(name: &str) -> Option<&'static Suite> {
 }
 
 /// The IANA name, or `0xC0FF` for a code we do not list.
-pub fn name(code: u16) -> String {
+pub(crate) fn name(code: u16) -> String {
     by_code(code).map_or_else(|| format!("0x{code:04X}"), |s| s.name.to_owned())
 }
 

@@ -18,7 +18,7 @@ pub enum Version {
 }
 
 impl Version {
-    pub const ALL: [Version; 5] = [
+    pub(crate) const ALL: [Version; 5] = [
         Version::Ssl3,
         Version::Tls10,
         Version::Tls11,
@@ -27,7 +27,7 @@ impl Version {
     ];
 
     /// The two bytes on the wire (`ProtocolVersion`).
-    pub fn wire(self) -> u16 {
+    pub(crate) fn wire(self) -> u16 {
         match self {
             Version::Ssl3 => 0x0300,
             Version::Tls10 => 0x0301,
@@ -37,13 +37,13 @@ impl Version {
         }
     }
 
-    pub fn from_wire(v: u16) -> Option<Version> {
+    pub(crate) fn from_wire(v: u16) -> Option<Version> {
         Version::ALL.into_iter().find(|x| x.wire() == v)
     }
 
     /// Label value (`flowprobe_tls_protocol_accepted{version}`), written
     /// like `flowprobe_tls_version_info`'s: `TLSv1.2`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Version::Ssl3 => "SSLv3",
             Version::Tls10 => "TLSv1.0",
@@ -54,7 +54,7 @@ impl Version {
     }
 
     /// How configuration writes it, like `min_version`: `"1.2"`.
-    pub fn config_name(self) -> &'static str {
+    pub(crate) fn config_name(self) -> &'static str {
         match self {
             Version::Ssl3 => "ssl3",
             Version::Tls10 => "1.0",
@@ -64,12 +64,12 @@ impl Version {
         }
     }
 
-    pub fn from_config(s: &str) -> Option<Version> {
+    pub(crate) fn from_config(s: &str) -> Option<Version> {
         Version::ALL.into_iter().find(|v| v.config_name() == s)
     }
 
     /// For people: `TLS 1.0`, `SSL 3.0`.
-    pub fn human(self) -> &'static str {
+    pub(crate) fn human(self) -> &'static str {
         match self {
             Version::Ssl3 => "SSL 3.0",
             Version::Tls10 => "TLS 1.0",

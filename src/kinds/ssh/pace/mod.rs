@@ -45,7 +45,7 @@ use crate::config::Vantage;
 ///   twice the rate the server forgives. Two addresses of one server are
 ///   two lanes: nothing here can know they are one sshd.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PaceKey {
+pub(crate) struct PaceKey {
     source: Source,
     server: IpAddr,
 }
@@ -58,7 +58,7 @@ enum Source {
 }
 
 impl PaceKey {
-    pub fn new(vantage: &Vantage, server: IpAddr) -> Self {
+    pub(crate) fn new(vantage: &Vantage, server: IpAddr) -> Self {
         let source = match (&vantage.source_address, &vantage.interface) {
             (Some(ip), _) => Source::Address(penalty_block(*ip)),
             (None, Some(interface)) => Source::Interface(interface.clone()),
@@ -67,7 +67,8 @@ impl PaceKey {
         PaceKey { source, server }
     }
 
-    pub fn server(&self) -> IpAddr {
+    #[cfg(test)]
+    pub(crate) fn server(&self) -> IpAddr {
         self.server
     }
 }
@@ -92,7 +93,7 @@ fn penalty_block(ip: IpAddr) -> IpAddr {
     humantime::format_duration(*pace),
     humantime::format_duration(*waited)
 )]
-pub struct PaceTimeout {
+pub(crate) struct PaceTimeout {
     pub server: IpAddr,
     pub pace: Duration,
     /// How long the probe waited before giving up, rounded to milliseconds.
@@ -107,12 +108,12 @@ const PRUNE_ABOVE: usize = 256;
 
 /// The per-process pacer; see the module doc.
 #[derive(Debug, Default)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     lanes: Mutex<HashMap<PaceKey, Lane>>,
 }
 
 /// The pacer of this process.
-pub fn shared() -> &'static Pacer {
+pub(crate) fn shared() -> &'static Pacer {
     static PACER: LazyLock<Pacer> = LazyLock::new(Pacer::default);
     &PACER
 }
@@ -123,7 +124,7 @@ impl Pacer {
     /// nothing recorded, when the turn would come after `latest`.
     /// Cancellation-safe: dropping the future at any await leaves the lane
     /// as if this call had never been made.
-    pub async fn wait(
+    pub(crate) async fn wait(
         &self,
         key: &PaceKey,
         pace: Duration,
