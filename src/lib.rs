@@ -15,7 +15,7 @@
 //! registry in `kinds/mod.rs`.
 //!
 //! - [`kinds`]: one folder per check kind (`tcp`, `tls`, `ssh`, `http`,
-//!   `crl`, `ocsp`) implementing `kinds::Kind`, and the `kinds!` registry
+//!   `crl`, `ocsp`, `dns`) implementing `kinds::Kind`, and the `kinds!` registry
 //!   that generates `KindId`, `KindSpec`, `KindFacts` and every dispatch.
 //! - [`config`]: typed configuration, built-in catalogs, layered loading and
 //!   validation that names every error with its file and key path (each
@@ -40,8 +40,10 @@
 //!   `profile check`.
 //! - [`outcome`]: the closed set of reasons and findings (with typed
 //!   subjects).
-//! - [`text`]: renderings every layer shares: Unix/RFC 3339 times, markup
-//!   escaping, and the `named_enum!` table of one spelling per variant.
+//! - [`text`]: renderings every layer shares: Unix/RFC 3339 times, text
+//!   made safe for a terminal, the frame of an XML document (markup itself
+//!   is escaped by `maud` templates, never by hand), and the `named_enum!`
+//!   table of one spelling per variant.
 //! - [`schedule`]: per-flow timing on a shared start grid, spread,
 //!   probe slots by severity with shedding (`schedule::slots`), reload,
 //!   cancel.
