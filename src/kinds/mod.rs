@@ -100,6 +100,20 @@ pub trait Kind: Sized + 'static {
         state: &Self::State,
     ) -> impl Future<Output = ProbeResult> + Send;
 
+    /// Probe one address of a flow that must be closed (`expect =
+    /// "closed"`): only whether the service answers at all matters, and a
+    /// blocked one must end in a blocked reason (`refused`, `filtered`,
+    /// `unreachable`). A TCP connect by default; a kind on another
+    /// transport overrides it, or a firewall that blocks TCP but passes
+    /// its traffic would read as closed.
+    fn probe_forbidden(
+        ctx: &Ctx<'_>,
+        addr: SocketAddr,
+        _state: &Self::State,
+    ) -> impl Future<Output = ProbeResult> + Send {
+        tcp::connected(ctx, addr)
+    }
+
     /// Fingerprints of the trust anchors behind the state, so a reload
     /// that changed them rebuilds the flow.
     fn anchors(_state: &Self::State) -> Vec<[u8; 32]> {

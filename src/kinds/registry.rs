@@ -222,6 +222,14 @@ macro_rules! kinds {
                 }
             }
 
+            /// Probe one address of a flow that must be closed: whether
+            /// the kind's service answers there at all.
+            pub(crate) async fn probe_forbidden(&self, ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
+                match self {
+                    $( KindState::$variant(s) => Box::pin(<$module::$ty as Kind>::probe_forbidden(ctx, addr, s)).await ),+
+                }
+            }
+
             /// Fingerprints of the anchors behind the state.
             pub(crate) fn anchors(&self) -> Vec<[u8; 32]> {
                 match self {

@@ -432,10 +432,11 @@ async fn attempt(
 
 /// The flow's kind probes the address (`Kind::probe`, boxed by the
 /// registry so this future stays small). A forbidden flow only needs to
-/// know whether a connection can be made, whatever its check.
+/// know whether the kind's service answers there (`Kind::probe_forbidden`:
+/// a TCP connect, a DNS query over UDP).
 async fn dispatch(ctx: &Ctx<'_>, addr: SocketAddr) -> ProbeResult {
     if ctx.flow.expect == Expect::Closed {
-        return crate::kinds::tcp::connected(ctx, addr).await;
+        return ctx.prepared.kind.probe_forbidden(ctx, addr).await;
     }
     ctx.prepared.kind.probe(ctx, addr).await
 }

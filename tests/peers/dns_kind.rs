@@ -4,7 +4,8 @@
 //! naming it, both record types, an empty answer, an answer too large for
 //! UDP asked again over TCP and capped in the facts; a closed port and a
 //! silent one end in `dns_error` and `dns_timeout` with facts, within the
-//! budget; and `flowprobe_dns_answers`.
+//! budget; and `flowprobe_dns_answers`. A flow that must be closed is
+//! asked over UDP, not by a TCP connect.
 
 use flowprobe_testkit as support;
 
@@ -321,4 +322,54 @@ async fn a_closed_port_and_a_silent_one_fail_with_facts_within_the_budget() {
     );
     assert!(took < Duration::from_secs(6), "{took:?}");
     drop(silent);
+}
+
+/// A DNS server that answers over UDP only: every query comes back as
+/// its own answer (the QR bit set, NOERROR, no records). Nothing listens
+/// on TCP at its port.
+async fn udp_only_server() -> (u16, tokio::task::JoinHandle<()>) {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind udp");
+    let port = socket.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            if n > 3 {
+                buf[2] |= 0x80;
+                let _ = socket.send_to(&buf[..n], from).await;
+            }
+        }
+    });
+    (port, task)
+}
+
+/// A DNS flow that must be closed is judged by a DNS query over UDP, as a
+/// device asks, not by a TCP connect: a server that answers UDP 53 with TCP
+/// 53 shut is open (the flow is down), and a port where nothing answers
+/// UDP is closed (`refused`, from the ICMP port unreachable).
+#[tokio::test]
+async fn a_forbidden_dns_flow_is_judged_over_udp() {
+    let (open_port, server) = udp_only_server().await;
+    // A UDP port nobody serves: bound for a moment to learn a free one.
+    let shut_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free udp port")
+        .port();
+    let closed = |name: &str, port: u16| {
+        flow(name, port, "2s", r#"names = ["mdm.lab.test"]"#) + "expect = \"closed\"\n"
+    };
+    let c = config(&[closed("udp-open", open_port), closed("udp-shut", shut_port)]);
+    let r = probe_all(&c).await;
+    server.abort();
+
+    let open = &r["udp-open"];
+    // TCP at this port is refused: a connect would have called it closed.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", open_port)).is_err());
+    assert_eq!(open.reason, Reason::Ok, "{}", open.detail);
+    assert!(!open.up, "a forbidden flow that answers is down: {open:?}");
+
+    let shut = &r["udp-shut"];
+    assert_eq!(shut.reason, Reason::Refused, "{}", shut.detail);
+    assert!(shut.up, "{shut:?}");
 }

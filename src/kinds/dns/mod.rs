@@ -75,6 +75,10 @@ impl Kind for Dns {
         probe::run(ctx, addr, state).await
     }
 
+    async fn probe_forbidden(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> ProbeResult {
+        probe::forbidden(ctx, addr, state).await
+    }
+
     fn text_lines(facts: &DnsFacts, out: &mut Vec<String>) {
         out.extend(facts.names.iter().map(show::line));
     }

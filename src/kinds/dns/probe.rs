@@ -125,25 +125,7 @@ fn reserve(budget: Duration) -> Duration {
 }
 
 pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> ProbeResult {
-    let now = tokio::time::Instant::now();
-    let budget = ctx.deadline.saturating_duration_since(now);
-    let stop = ctx.deadline - reserve(budget).min(budget / 2);
-    let outcomes = ctx
-        .timed(
-            Phase::Dns,
-            exchange::ask(addr, &ctx.net.vantage, &state.questions, stop),
-        )
-        .await
-        .map_err(|e| {
-            Failure::new(
-                if e.resource {
-                    Reason::Resource
-                } else {
-                    Reason::Internal
-                },
-                format!("{addr}: {}", e.detail),
-            )
-        })?;
+    let outcomes = ask(ctx, addr, &state.questions).await?;
     let (details, findings) = judge(addr, &state.spec, &state.questions, outcomes);
     let reason = verdict(&findings);
     let good = details
@@ -161,6 +143,63 @@ pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> Pr
         findings,
         facts: KindFacts::Dns(Box::new(details)),
     })
+}
+
+/// The outcome of each question, asked within the probe's budget less a
+/// reserve for the judgement.
+async fn ask(
+    ctx: &Ctx<'_>,
+    addr: SocketAddr,
+    questions: &[Question],
+) -> Result<Vec<Outcome>, Failure> {
+    let now = tokio::time::Instant::now();
+    let budget = ctx.deadline.saturating_duration_since(now);
+    let stop = ctx.deadline - reserve(budget).min(budget / 2);
+    ctx.timed(
+        Phase::Dns,
+        exchange::ask(addr, &ctx.net.vantage, questions, stop),
+    )
+    .await
+    .map_err(|e| {
+        Failure::new(
+            if e.resource {
+                Reason::Resource
+            } else {
+                Reason::Internal
+            },
+            format!("{addr}: {}", e.detail),
+        )
+    })
+}
+
+/// A DNS flow that must be closed: its first question, over UDP as a
+/// device asks it. Any answer, whatever its code or even unreadable, means
+/// a server answers there (`ok`: the flow is open, against its
+/// expectation); silence is `filtered`, an ICMP unreachable `refused`. A
+/// TCP connect would call a firewall that drops TCP 53 but passes UDP 53
+/// closed.
+pub(super) async fn forbidden(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState) -> ProbeResult {
+    let first = &state.questions[..state.questions.len().min(1)];
+    let outcome = ask(ctx, addr, first).await?.into_iter().next();
+    let answered = |how: String| {
+        Ok(Success {
+            detail: format!("{addr}: {how}"),
+            ..Success::default()
+        })
+    };
+    match outcome {
+        Some(Outcome::Answered { code, .. }) => answered(format!("answered DNS ({code})")),
+        Some(Outcome::Malformed(d)) => answered(format!("answered, unreadably ({d})")),
+        Some(Outcome::Unreachable(d)) => Err(Failure::new(
+            Reason::Refused,
+            format!("{addr}: no DNS server ({d})"),
+        )),
+        Some(Outcome::Io(d)) => Err(Failure::new(Reason::Internal, format!("{addr}: {d}"))),
+        Some(Outcome::Timeout) | None => Err(Failure::new(
+            Reason::Filtered,
+            format!("{addr}: no DNS answer within the budget"),
+        )),
+    }
 }
 
 /// The facts and findings of a probe's outcomes (one per question, in
