@@ -1094,6 +1094,17 @@ fn a_signed_profiles_signer_is_judged_against_the_stores_and_a_missing_signer_fa
         .find(|f| f["reason"] == "profile_signature")
         .expect("a signer warning");
     assert_eq!(warning["level"], "warn");
+    // The signer's own path says why, as data: the signer expired.
+    let anchor = &profile["signer_chain"]["anchors"][0];
+    assert_eq!(
+        (
+            &anchor["reason"],
+            &anchor["violation"]["rule"],
+            &anchor["violation"]["position"]
+        ),
+        (&"cert_expired".into(), &"expired".into(), &0.into()),
+        "{profile}"
+    );
     let detail = warning["detail"].as_str().unwrap_or("");
     assert!(
         detail.starts_with("signer certificate CN=MDM Profile Signer")
