@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
+use flowprobe::kinds::http::HttpError;
 use flowprobe::kinds::http::client::{FetchOpts, exchange};
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -117,6 +118,21 @@ fuzz_target!(|data: &[u8]| {
                 "more body than bytes sent"
             );
         }
-        Err(e) => assert!(!e.detail.is_empty(), "an error without a detail"),
+        Err(e) => {
+            assert!(!e.to_string().is_empty(), "an error without a detail");
+            if let HttpError::BodyTooLarge {
+                declared,
+                limit,
+                read,
+                ..
+            } = e
+            {
+                assert_eq!(limit, opts.max_body, "judged against another cap");
+                assert!(
+                    declared.is_some_and(|n| n > limit) || read > limit,
+                    "too large within the cap"
+                );
+            }
+        }
     }
 });

@@ -10,6 +10,7 @@
 //! {"stage": "slot", "used": 3, "limit": 3}
 //! {"stage": "tls", "error": "version", "detail": "..."}
 //! {"stage": "ssh", "error": "closed_before_banner", "close": "fin", "notice": null}
+//! {"stage": "http", "error": "redirect_loop", "url": "http://mdm.example/a"}
 //! ```
 //!
 //! The shared stages (the vantage's DNS, the TCP connect, the budget) are

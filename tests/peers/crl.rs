@@ -480,6 +480,24 @@ async fn hostile_crl_servers_are_capped_and_timed_out() {
             .is_some_and(|b| b > 4 << 20 && b < 5 << 20),
         "{entry}"
     );
+    // The failed fetch is a finding; its cause is in the CRL's facts.
+    let cause = &entry["http"]["cause"];
+    assert_eq!(
+        (
+            &cause["stage"],
+            &cause["error"],
+            &cause["limit"],
+            &cause["declared"]
+        ),
+        (
+            &serde_json::json!("http"),
+            &serde_json::json!("body_too_large"),
+            &serde_json::json!(4 << 20),
+            &serde_json::Value::Null
+        ),
+        "{entry}"
+    );
+    assert_eq!(cause["read"], entry["http"]["body_bytes"], "{entry}");
     assert!(
         big.streamed.load(std::sync::atomic::Ordering::Relaxed) < 100 * 1000 * 1000,
         "the client hung up at the cap"

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use flowprobe::kinds::http::{Http, HttpError};
 use flowprobe::metrics::Metrics;
 use flowprobe::outcome::Reason;
 use flowprobe::probe::{Cause, Phase, ProbeReport};
@@ -44,6 +45,11 @@ fn config(flows: &[String]) -> flowprobe::config::Config {
 
 fn details(r: &ProbeReport) -> serde_json::Value {
     serde_json::to_value(&r.attempts[0].facts).expect("json")
+}
+
+/// The HTTP error behind the flow's failure, if it failed in HTTP.
+fn http_error(r: &ProbeReport) -> Option<&HttpError> {
+    r.cause.as_deref().and_then(|c| c.kind::<Http>())
 }
 
 fn metrics_text(c: &flowprobe::config::Config, reports: &BTreeMap<String, ProbeReport>) -> String {
@@ -141,16 +147,27 @@ async fn http_flows_judge_status_redirects_and_content() {
     let reason = |n: &str| (r[n].reason, r[n].detail.clone());
     assert_eq!(reason("ok").0, Reason::Ok, "{}", reason("ok").1);
     assert_eq!(reason("missing").0, Reason::HttpStatus);
-    assert!(
-        reason("missing").1.contains("404"),
-        "{}",
-        reason("missing").1
-    );
+    // A status not accepted is a finding on the response, not a failure:
+    // the status is in the details, and there is no cause.
+    assert_eq!(details(&r["missing"])["status"], 404);
+    assert!(r["missing"].cause.is_none(), "{:?}", r["missing"].cause);
     assert_eq!(reason("missing-accepted").0, Reason::Ok);
     assert_eq!(reason("loop").0, Reason::HttpRedirects);
-    assert!(reason("loop").1.contains("loop"), "{}", reason("loop").1);
+    let loop_a = format!("http://127.0.0.1:{p}/loop-a");
+    assert!(
+        matches!(http_error(&r["loop"]), Some(HttpError::RedirectLoop { url, .. }) if *url == loop_a),
+        "{:?}",
+        r["loop"].cause
+    );
     assert_eq!(reason("too-many").0, Reason::HttpRedirects);
-    assert!(reason("too-many").1.contains("more than 5"));
+    assert!(
+        matches!(
+            http_error(&r["too-many"]),
+            Some(HttpError::TooManyRedirects { max: 5, .. })
+        ),
+        "{:?}",
+        r["too-many"].cause
+    );
     assert_eq!(reason("enough").0, Reason::Ok, "{}", reason("enough").1);
     assert_eq!(
         reason("elsewhere").0,
@@ -228,11 +245,18 @@ async fn http_flows_judge_status_redirects_and_content() {
         1
     );
 
-    // The API view carries the HTTP facts.
+    // The API view carries the HTTP facts, and the failure's cause.
     let f = c.flows.iter().find(|f| f.name == "loop").expect("flow");
     let v = serde_json::to_value(FlowView::new(f, Some(r["loop"].clone()))).expect("json");
     assert_eq!(v["check"], "http");
     assert!(v["last"]["attempts"][0]["details"]["redirects"].is_array());
+    let cause = serde_json::json!({"stage": "http", "error": "redirect_loop", "url": loop_a});
+    assert_eq!(v["last"]["attempts"][0]["cause"], cause);
+    assert_eq!(v["last"]["cause"], cause);
+    assert!(
+        v["last"]["attempts"][0]["details"].get("cause").is_none(),
+        "an http flow's cause is the attempt's, not repeated in its details"
+    );
 }
 
 fn peak_rss_kib() -> u64 {
@@ -275,10 +299,19 @@ async fn a_200_mb_body_is_cut_at_the_cap_with_bounded_memory() {
         "{}",
         r["declared"].detail
     );
+    // Refused on its Content-Length, before a byte was read.
     assert!(
-        r["declared"].detail.contains("declared"),
-        "{}",
-        r["declared"].detail
+        matches!(
+            http_error(&r["declared"]),
+            Some(HttpError::BodyTooLarge {
+                status: 200,
+                declared: Some(TOTAL),
+                read: 0,
+                ..
+            })
+        ),
+        "{:?}",
+        r["declared"].cause
     );
 
     // Undeclared, kept for a body_regex: read up to the 4 MiB cap, then
@@ -295,13 +328,21 @@ async fn a_200_mb_body_is_cut_at_the_cap_with_bounded_memory() {
         "{}",
         r["stream"].detail
     );
-    assert!(
-        r["stream"].detail.contains("4194304 byte limit"),
-        "{}",
-        r["stream"].detail
-    );
     let d = details(&r["stream"]);
     let read = d["body_bytes"].as_u64().expect("body_bytes");
+    assert!(
+        matches!(
+            http_error(&r["stream"]),
+            Some(&HttpError::BodyTooLarge {
+                declared: None,
+                limit: 4194304,
+                read: n,
+                ..
+            }) if n == read
+        ),
+        "{:?}",
+        r["stream"].cause
+    );
     assert!(
         read > 4 << 20 && read < (4 << 20) + (1 << 20),
         "stopped at the cap: {read}"

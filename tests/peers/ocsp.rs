@@ -735,6 +735,17 @@ async fn staples_and_responders_judged_against_openssl() {
                 .is_some_and(|b| b <= 64 * 1024 + 65536)),
         "stopped at the 64 KiB cap"
     );
+    let big = responses(&r["ocsp-big"]);
+    assert!(
+        !big.is_empty()
+            && big.iter().all(|e| {
+                let cause = &e["http"]["cause"];
+                cause["stage"] == "http"
+                    && cause["error"] == "body_too_large"
+                    && cause["limit"] == 64 * 1024
+            }),
+        "the fetch's cause in each answer's facts: {big:?}"
+    );
     assert_eq!(
         reason("ocsp-drip"),
         Reason::Timeout,

@@ -346,7 +346,7 @@ async fn fetch_one(
         ..HttpFacts::default()
     };
     let (crl, mine) = match client::fetch(ctx, addr, target, opts).await {
-        Err(e) => (None, vec![fetch_failed(&mut http, e)]),
+        Err(e) => (None, vec![fetch_failed(&mut http, &e)]),
         Ok(r) => {
             http.final_url = r.url.clone();
             http.status = Some(r.status);
@@ -394,12 +394,9 @@ fn not_fetched(
 }
 
 /// Record what a failed fetch saw in `http`; its failure as a finding.
-fn fetch_failed(http: &mut HttpFacts, e: client::FetchError) -> Finding {
-    http.final_url = e.url;
-    http.status = e.status;
-    http.redirects = e.hops;
-    http.body_bytes = e.body_bytes;
-    Finding::new(e.reason, Level::Fail, e.detail)
+fn fetch_failed(http: &mut HttpFacts, e: &client::FetchError) -> Finding {
+    http.failed(e);
+    Finding::new(e.reason(), Level::Fail, e.to_string())
 }
 
 /// A 2xx answer's body judged as a CRL; any other status fails.

@@ -16,7 +16,9 @@ use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, US
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
 
+use super::HttpError;
 use crate::config::Target;
+use crate::kinds::Registered;
 use crate::outcome::Reason;
 use crate::probe::Phase;
 use crate::probe::{Cause, Ctx, Failure};
@@ -57,18 +59,75 @@ pub(crate) struct Response {
 }
 
 /// A fetch that did not produce a judgeable response, with what it saw.
-#[derive(Debug, Clone)]
+/// Its `Display` is the detail (`GET http://...: ...`).
+#[derive(Debug)]
 pub(crate) struct FetchError {
-    pub reason: Reason,
-    pub detail: String,
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The URL whose request failed (the last asked).
     pub url: String,
-    pub status: Option<u16>,
+    /// The redirects answered before it.
     pub hops: Vec<Hop>,
-    pub body_bytes: u64,
-    /// The typed cause when the vantage's DNS, the connect or (through the
-    /// probe wrapper) the budget failed the fetch; `None` for the HTTP
-    /// exchange's own failures, which are not typed.
-    pub cause: Option<Box<Cause>>,
+    pub failure: FetchFailure,
+}
+
+/// What failed a fetch: a hop's connection, or HTTP.
+#[derive(Debug)]
+pub(crate) enum FetchFailure {
+    /// The vantage's DNS or the TCP connect of a hop: shared stages, with
+    /// their own causes (and sentences).
+    Connect {
+        reason: Reason,
+        detail: String,
+        cause: Option<Box<Cause>>,
+    },
+    /// The exchange or the redirect chain.
+    Http(HttpError),
+}
+
+impl FetchError {
+    pub(crate) fn reason(&self) -> Reason {
+        match &self.failure {
+            FetchFailure::Connect { reason, .. } => *reason,
+            FetchFailure::Http(e) => e.reason(),
+        }
+    }
+
+    /// The status of the response that failed, when one arrived.
+    pub(crate) fn status(&self) -> Option<u16> {
+        match &self.failure {
+            FetchFailure::Connect { .. } => None,
+            FetchFailure::Http(e) => e.status(),
+        }
+    }
+
+    /// Body bytes to report (see [`HttpError::body_bytes`]).
+    pub(crate) fn body_bytes(&self) -> u64 {
+        match &self.failure {
+            FetchFailure::Connect { .. } => 0,
+            FetchFailure::Http(e) => e.body_bytes(),
+        }
+    }
+
+    /// The typed cause: the shared stage's for a connection (when it has
+    /// one), `{"stage": "http", ...}` for HTTP.
+    pub(crate) fn cause(&self) -> Option<Box<Cause>> {
+        match &self.failure {
+            FetchFailure::Connect { cause, .. } => cause.clone(),
+            FetchFailure::Http(e) => Some(Box::new(<super::Http as Registered>::cause(e.clone()))),
+        }
+    }
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (method, url) = (self.method, &self.url);
+        match &self.failure {
+            FetchFailure::Connect { detail, .. } => write!(f, "{method} {url}: {detail}"),
+            FetchFailure::Http(e) if e.about_one_request() => write!(f, "{method} {url}: {e}"),
+            FetchFailure::Http(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 /// What one hop's response said: the head's facts and the body within the
@@ -84,24 +143,6 @@ pub struct Exchange {
     pub body_bytes: u64,
     pub first_byte: Duration,
     pub transfer: Duration,
-}
-
-/// Why one hop gave no judgeable response.
-#[derive(Debug)]
-pub struct HopError {
-    pub reason: Reason,
-    pub detail: String,
-    pub status: Option<u16>,
-    pub body_bytes: u64,
-}
-
-fn hop_err(reason: Reason, detail: impl Into<String>) -> HopError {
-    HopError {
-        reason,
-        detail: detail.into(),
-        status: None,
-        body_bytes: 0,
-    }
 }
 
 fn is_redirect(status: u16) -> bool {
@@ -154,12 +195,14 @@ async fn send(
     let mut target = start;
     loop {
         let url = target.url();
-        let tcp = connect_hop(ctx, addr, &target)
-            .await
-            .map_err(|f| FetchError {
+        let tcp = connect_hop(ctx, addr, &target).await.map_err(|f| {
+            let failure = FetchFailure::Connect {
+                reason: f.reason,
+                detail: f.detail,
                 cause: f.cause,
-                ..trail.fail(&url, hop_err(f.reason, f.detail))
-            })?;
+            };
+            trail.fail(&url, failure)
+        })?;
         let host_header = match (&opts.host_header, trail.hops.is_empty()) {
             (Some(h), true) => h.clone(),
             _ => target.authority(),
@@ -170,7 +213,7 @@ async fn send(
                 exchange(tcp, &host_header, &target.path, opts, post),
             )
             .await
-            .map_err(|e| trail.fail(&url, e))?;
+            .map_err(|e| trail.fail(&url, FetchFailure::Http(e)))?;
         let redirect = is_redirect(ex.status) && opts.max_redirects > 0;
         if !redirect {
             return Ok(Response {
@@ -215,15 +258,12 @@ struct Trail {
 
 impl Trail {
     /// The fetch's failure at `url`, with the hops before it.
-    fn fail(&self, url: &str, e: HopError) -> FetchError {
+    fn fail(&self, url: &str, failure: FetchFailure) -> FetchError {
         FetchError {
-            reason: e.reason,
-            detail: format!("{} {url}: {}", self.method, e.detail),
+            method: self.method,
             url: url.to_string(),
-            status: e.status,
             hops: self.hops.clone(),
-            body_bytes: e.body_bytes,
-            cause: None,
+            failure,
         }
     }
 
@@ -242,49 +282,33 @@ impl Trail {
             status,
             location: location.clone(),
         });
-        let method = self.method;
-        let hops = &self.hops;
-        let redirect_err = |detail: String| FetchError {
-            reason: Reason::HttpRedirects,
-            detail,
-            url: url.to_string(),
-            status: Some(status),
-            hops: hops.clone(),
-            body_bytes: 0,
-            cause: None,
-        };
+        let redirect_err = |e: HttpError| self.fail(url, FetchFailure::Http(e));
         let Some(location) = location else {
-            return Err(redirect_err(format!(
-                "{method} {url}: {status} without a Location header"
-            )));
+            return Err(redirect_err(HttpError::NoLocation { status }));
         };
         if !following {
-            return Err(redirect_err(format!(
-                "more than {} redirects: {}",
-                self.max_redirects,
-                chain_text(hops)
-            )));
+            return Err(redirect_err(HttpError::TooManyRedirects {
+                max: self.max_redirects,
+                hops: self.hops.clone(),
+            }));
         }
-        let next = target
-            .join(&location)
-            .map_err(|e| redirect_err(format!("{method} {url}: {status} to {location:?}: {e}")))?;
+        let next = target.join(&location).map_err(|problem| {
+            redirect_err(HttpError::BadLocation {
+                status,
+                location: location.clone(),
+                problem,
+            })
+        })?;
         let next_url = next.url();
         if self.seen.contains(&next_url) {
-            return Err(redirect_err(format!(
-                "redirect loop: {} -> {next_url}",
-                chain_text(hops)
-            )));
+            return Err(redirect_err(HttpError::RedirectLoop {
+                url: next_url,
+                hops: self.hops.clone(),
+            }));
         }
         self.seen.push(next_url);
         Ok(next)
     }
-}
-
-fn chain_text(hops: &[Hop]) -> String {
-    hops.iter()
-        .map(|h| format!("{} ({})", h.url, h.status))
-        .collect::<Vec<_>>()
-        .join(" -> ")
 }
 
 /// A request's body: none for a GET, the bytes of a POST.
@@ -300,21 +324,21 @@ pub async fn exchange<S>(
     path: &str,
     opts: &FetchOpts,
     post: Option<&Post>,
-) -> Result<Exchange, HopError>
+) -> Result<Exchange, HttpError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake::<_, RequestBody>(TokioIo::new(tcp))
             .await
-            .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
+            .map_err(|e| HttpError::no_response(&e))?;
     let request = request(host, path, post)?;
     let work = async move {
         let sent = Instant::now();
         let response = sender
             .send_request(request)
             .await
-            .map_err(|e| hop_err(hyper_reason(&e), e.to_string()))?;
+            .map_err(|e| HttpError::no_response(&e))?;
         let first_byte = sent.elapsed();
         receive(response, first_byte, opts).await
     };
@@ -333,7 +357,7 @@ fn request(
     host: &str,
     path: &str,
     post: Option<&Post>,
-) -> Result<hyper::Request<RequestBody>, HopError> {
+) -> Result<hyper::Request<RequestBody>, HttpError> {
     let builder = hyper::Request::builder()
         .uri(path)
         .header(HOST, host)
@@ -349,7 +373,9 @@ fn request(
             .header(CONTENT_TYPE, p.content_type)
             .body(Either::Right(Full::new(p.body.clone()))),
     }
-    .map_err(|e| hop_err(Reason::Internal, format!("cannot build the request: {e}")))
+    .map_err(|e| HttpError::Request {
+        detail: e.to_string(),
+    })
 }
 
 /// The response's head as facts, then its body within the cap (a
@@ -358,7 +384,7 @@ async fn receive(
     response: hyper::Response<hyper::body::Incoming>,
     first_byte: Duration,
     opts: &FetchOpts,
-) -> Result<Exchange, HopError> {
+) -> Result<Exchange, HttpError> {
     let status = response.status().as_u16();
     let header = |name| {
         response
@@ -389,7 +415,12 @@ async fn receive(
     if let Some(n) = declared
         && n > opts.max_body
     {
-        return Err(too_large(status, n, "declared larger than", opts.max_body));
+        return Err(HttpError::BodyTooLarge {
+            status,
+            declared: Some(n),
+            limit: opts.max_body,
+            read: 0,
+        });
     }
     // A declared length (already within the cap) is reserved once: a
     // large CRL is then one allocation, never copied while it grows,
@@ -412,19 +443,19 @@ async fn read_body(
     mut body: hyper::body::Incoming,
     out: &mut Exchange,
     opts: &FetchOpts,
-) -> Result<(), HopError> {
+) -> Result<(), HttpError> {
     let status = out.status;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| HopError {
-            reason: hyper_reason(&e),
-            detail: format!("status {status}: body after {} bytes: {e}", out.body_bytes),
-            status: Some(status),
-            body_bytes: out.body_bytes,
-        })?;
+        let frame = frame.map_err(|e| HttpError::body_failed(status, out.body_bytes, &e))?;
         if let Ok(data) = frame.into_data() {
             out.body_bytes += data.len() as u64;
             if out.body_bytes > opts.max_body {
-                return Err(too_large(status, out.body_bytes, "exceeded", opts.max_body));
+                return Err(HttpError::BodyTooLarge {
+                    status,
+                    declared: None,
+                    limit: opts.max_body,
+                    read: out.body_bytes,
+                });
             }
             if opts.keep_body {
                 keep(&mut out.body, &data, opts.max_body);
@@ -448,37 +479,10 @@ fn keep(body: &mut Vec<u8>, data: &[u8], max_body: u64) {
     body.extend_from_slice(data);
 }
 
-/// A body over the `max_body` byte limit: `n` bytes, declared or read.
-fn too_large(status: u16, n: u64, what: &str, max_body: u64) -> HopError {
-    HopError {
-        reason: Reason::BodyTooLarge,
-        detail: format!("status {status}: body {what} the {max_body} byte limit ({n} bytes)"),
-        status: Some(status),
-        body_bytes: n,
-    }
-}
-
-/// `reset` when the peer reset the connection, `protocol_error` otherwise
-/// (unparsable response, closed mid-message).
-fn hyper_reason(e: &hyper::Error) -> Reason {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
-                    Reason::Reset
-                }
-                _ => Reason::ProtocolError,
-            };
-        }
-        source = s.source();
-    }
-    Reason::ProtocolError
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::http::Broken;
 
     #[test]
     fn urls_parse_and_join() {
@@ -505,7 +509,7 @@ mod tests {
     /// then sends `bytes` (what the fuzz target `http_response` does). It
     /// must not answer before the request: hyper cancels a request whose
     /// answer came first.
-    async fn answer(bytes: &'static [u8], max_body: u64) -> Result<Exchange, HopError> {
+    async fn answer(bytes: &'static [u8], max_body: u64) -> Result<Exchange, HttpError> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let opts = FetchOpts {
             max_redirects: 0,
@@ -551,14 +555,42 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert_eq!(e.reason, Reason::BodyTooLarge);
+        assert!(
+            matches!(
+                e,
+                HttpError::BodyTooLarge {
+                    status: 200,
+                    declared: None,
+                    limit: 16,
+                    read: 17..,
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.reason(), Reason::BodyTooLarge);
         let e = answer(
             b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n",
             16,
         )
         .await
         .unwrap_err();
-        assert_eq!(e.reason, Reason::BodyTooLarge);
+        assert!(
+            matches!(
+                e,
+                HttpError::BodyTooLarge {
+                    status: 200,
+                    declared: Some(1_000_000_000_000),
+                    limit: 16,
+                    read: 0,
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.body_bytes(),
+            1_000_000_000_000,
+            "the facts report the declared size"
+        );
         // hyper refuses a length of u64::MAX outright ("message head is too
         // large"): an error either way, never a reservation of that size.
         assert!(
@@ -576,6 +608,202 @@ mod tests {
         let e = answer(b"HTTP/1.1 200 OK\r\nContent-Len", 16)
             .await
             .unwrap_err();
-        assert_eq!(e.reason, Reason::ProtocolError);
+        assert!(
+            matches!(
+                e,
+                HttpError::NoResponse {
+                    failure: Broken::Closed,
+                    io: None,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.reason(), Reason::ProtocolError);
+        assert_eq!(e.status(), None);
+    }
+
+    #[tokio::test]
+    async fn what_is_not_http_does_not_parse() {
+        let e = answer(b"SSH-2.0-OpenSSH_9.6\r\n\r\n", 16)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                HttpError::NoResponse {
+                    failure: Broken::Parse,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.reason(), Reason::ProtocolError);
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_says_where() {
+        let e = answer(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 16)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                HttpError::BodyFailed {
+                    status: 200,
+                    read: 3,
+                    failure: Broken::Closed,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!((e.status(), e.body_bytes()), (Some(200), 3));
+        assert_eq!(e.reason(), Reason::ProtocolError);
+    }
+
+    fn hop(url: &str, status: u16, location: Option<&str>) -> Hop {
+        Hop {
+            url: url.into(),
+            status,
+            location: location.map(Into::into),
+        }
+    }
+
+    fn trail(max_redirects: u32) -> Trail {
+        Trail {
+            method: "GET",
+            max_redirects,
+            hops: Vec::new(),
+            seen: vec!["http://a.test/".into()],
+        }
+    }
+
+    /// The HTTP error's own sentence (its wording is tested once, in
+    /// `error.rs`).
+    fn inner(e: &FetchError) -> String {
+        match &e.failure {
+            FetchFailure::Http(h) => h.to_string(),
+            FetchFailure::Connect { detail, .. } => detail.clone(),
+        }
+    }
+
+    /// Each way a redirect is refused, typed, and the fetch's detail made
+    /// from it: the request named first unless the sentence shows the
+    /// chain.
+    #[test]
+    fn refused_redirects_are_typed_and_their_detail_is_made_from_them() {
+        let a = Target::parse("http://a.test/").unwrap();
+        let e = trail(5)
+            .follow(&a, "http://a.test/", 302, None)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e.failure,
+                FetchFailure::Http(HttpError::NoLocation { status: 302 })
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), format!("GET http://a.test/: {}", inner(&e)));
+        assert_eq!((e.reason(), e.status()), (Reason::HttpRedirects, Some(302)));
+        assert_eq!(e.hops, vec![hop("http://a.test/", 302, None)]);
+
+        let e = trail(5)
+            .follow(&a, "http://a.test/", 301, Some("ldap://x.test/cn=x".into()))
+            .unwrap_err();
+        assert!(
+            matches!(
+                &e.failure,
+                FetchFailure::Http(HttpError::BadLocation { status: 301, location, .. })
+                    if location == "ldap://x.test/cn=x"
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), format!("GET http://a.test/: {}", inner(&e)));
+
+        let mut t = trail(1);
+        let b = t
+            .follow(&a, "http://a.test/", 307, Some("/b".into()))
+            .unwrap();
+        let e = t
+            .follow(&b, "http://a.test/b", 307, Some("/c".into()))
+            .unwrap_err();
+        assert!(
+            matches!(
+                &e.failure,
+                FetchFailure::Http(HttpError::TooManyRedirects { max: 1, .. })
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), inner(&e), "the chain, not one request");
+        assert_eq!(e.status(), Some(307));
+
+        let mut t = trail(5);
+        let b = t
+            .follow(&a, "http://a.test/", 302, Some("/b".into()))
+            .unwrap();
+        let e = t
+            .follow(&b, "http://a.test/b", 301, Some("http://a.test/".into()))
+            .unwrap_err();
+        assert!(
+            matches!(
+                &e.failure,
+                FetchFailure::Http(HttpError::RedirectLoop { url, .. }) if url == "http://a.test/"
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), inner(&e), "the chain, not one request");
+        assert_eq!((e.reason(), e.status()), (Reason::HttpRedirects, Some(301)));
+    }
+
+    /// The fetch's cause is the error tagged `http`; a hop's connection
+    /// keeps the shared stage's.
+    #[test]
+    fn a_fetch_failure_is_an_http_cause_or_the_connections() {
+        let e = FetchError {
+            method: "POST",
+            url: "http://ocsp.test/".into(),
+            hops: Vec::new(),
+            failure: FetchFailure::Http(HttpError::BodyTooLarge {
+                status: 200,
+                declared: Some(70_000),
+                limit: 65_536,
+                read: 0,
+            }),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("POST http://ocsp.test/: {}", inner(&e))
+        );
+        let cause = e.cause().expect("cause");
+        assert!(matches!(
+            cause.kind::<super::super::Http>(),
+            Some(HttpError::BodyTooLarge {
+                declared: Some(70_000),
+                ..
+            })
+        ));
+        let refused = crate::net::tcp::ConnectError::Refused {
+            addr: "192.0.2.7:80".parse().unwrap(),
+        };
+        let e = FetchError {
+            failure: FetchFailure::Connect {
+                reason: refused.reason(),
+                detail: refused.to_string(),
+                cause: Some(Box::new(refused.into())),
+            },
+            ..e
+        };
+        assert_eq!(e.reason(), Reason::Refused);
+        assert!(matches!(
+            e.cause().as_deref(),
+            Some(Cause::Connect(
+                crate::net::tcp::ConnectError::Refused { .. }
+            ))
+        ));
+        assert_eq!(
+            e.to_string(),
+            format!("POST http://ocsp.test/: {}", inner(&e))
+        );
     }
 }

@@ -4,11 +4,14 @@
 //! - `settings.rs`: `[flow.http]`;
 //! - `client.rs`: the bounded HTTP client, which the `crl` and `ocsp`
 //!   kinds use for their fetches too;
+//! - `error.rs`: why a fetch failed, as data ([`HttpError`], the kind's
+//!   `Kind::Error`);
 //! - `probe.rs`: the probe and its facts ([`HttpFacts`]);
 //! - `show.rs` and `metrics.rs`: how the facts are shown and exported
 //!   (the status series serves `crl` and `ocsp` as well).
 
 pub mod client;
+mod error;
 pub mod metrics;
 mod probe;
 pub(crate) mod settings;
@@ -19,6 +22,7 @@ use std::sync::Arc;
 
 use maud::Markup;
 
+pub use error::{Broken, HttpError};
 pub use probe::{HttpFacts, flow_target};
 pub use settings::HttpSpec;
 
@@ -37,7 +41,7 @@ impl Kind for Http {
     type Spec = HttpSpec;
     type State = HttpSpec;
     type Facts = HttpFacts;
-    type Error = super::NoCause;
+    type Error = HttpError;
     type Series = ();
     const PHASE: Option<Phase> = Some(Phase::Http);
     const FAMILIES: &'static [&'static FamilySpec] = metrics::FAMILIES;

@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use super::client::{self, FetchOpts, Hop};
+use super::client::{self, FetchError, FetchOpts, Hop};
 use super::settings::HttpSpec;
 use crate::config::Target;
 use crate::kinds::KindFacts;
 use crate::outcome::{Finding, Level, Reason, verdict};
-use crate::probe::{Ctx, Failure, ProbeResult, Success};
+use crate::probe::{Cause, Ctx, Failure, ProbeResult, Success};
 
 /// HTTP facts of one probe, for `/api/v1/flows` and `check --output json`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -31,6 +31,24 @@ pub struct HttpFacts {
     pub first_byte_seconds: Option<f64>,
     /// Response head to last byte, final hop.
     pub transfer_seconds: Option<f64>,
+    /// Why a CRL or OCSP fetch failed, shaped as an attempt's `cause`
+    /// (`{"stage": "http", ...}`, or a hop's `dns` or `connect`): their
+    /// failed fetch is a finding, not the attempt's failure, so it has no
+    /// cause of its own. An http flow's failure is its attempt's `cause`,
+    /// so its details leave this out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Box<Cause>>,
+}
+
+impl HttpFacts {
+    /// What a failed CRL or OCSP fetch saw, its cause kept.
+    pub(crate) fn failed(&mut self, e: &FetchError) {
+        self.final_url = e.url.clone();
+        self.status = e.status();
+        self.redirects = e.hops.clone();
+        self.body_bytes = e.body_bytes();
+        self.cause = e.cause();
+    }
 }
 
 /// The flow's default `Host:` and first URL.
@@ -116,24 +134,30 @@ pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> Pro
                     body_bytes: r.body_bytes,
                     first_byte_seconds: Some(r.first_byte.as_secs_f64()),
                     transfer_seconds: Some(r.transfer.as_secs_f64()),
+                    cause: None,
                 })),
             })
         }
-        Err(e) => Err(Failure {
-            reason: e.reason,
-            detail: format!("{addr}: {}", e.detail),
-            cause: e.cause,
-            findings: vec![Finding::new(e.reason, Level::Fail, e.detail.clone())],
-            facts: KindFacts::Http(Box::new(HttpFacts {
-                url,
-                final_url: e.url,
-                status: e.status,
-                redirects: e.hops,
-                content_type: None,
-                body_bytes: e.body_bytes,
-                first_byte_seconds: None,
-                transfer_seconds: None,
-            })),
-        }),
+        Err(e) => {
+            let (reason, detail) = (e.reason(), e.to_string());
+            let (status, body_bytes) = (e.status(), e.body_bytes());
+            Err(Failure {
+                reason,
+                detail: format!("{addr}: {detail}"),
+                cause: e.cause(),
+                findings: vec![Finding::new(reason, Level::Fail, detail)],
+                facts: KindFacts::Http(Box::new(HttpFacts {
+                    url,
+                    final_url: e.url,
+                    status,
+                    redirects: e.hops,
+                    content_type: None,
+                    body_bytes,
+                    first_byte_seconds: None,
+                    transfer_seconds: None,
+                    cause: None,
+                })),
+            })
+        }
     }
 }

@@ -393,11 +393,8 @@ async fn ask(
     let http = &mut entry.http;
     match client::post(ctx, addr, target, opts, post).await {
         Err(e) => {
-            http.final_url = e.url;
-            http.status = e.status;
-            http.redirects = e.hops;
-            http.body_bytes = e.body_bytes;
-            vec![Finding::new(e.reason, Level::Fail, e.detail)]
+            http.failed(&e);
+            vec![Finding::new(e.reason(), Level::Fail, e.to_string())]
         }
         Ok(r) => {
             http.final_url = r.url.clone();
