@@ -222,6 +222,19 @@ impl From<std::io::Error> for IoFailure {
     }
 }
 
+/// Two failures are equal when their facts are (what [`Serialize`]
+/// writes: kind, errno and message): `std::io::Error` has no equality of
+/// its own, and a report holding one is still compared in tests.
+impl PartialEq for IoFailure {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind()
+            && self.0.raw_os_error() == other.0.raw_os_error()
+            && self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for IoFailure {}
+
 impl std::fmt::Display for IoFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)

@@ -16,7 +16,7 @@ use crate::outcome::{IoFailure, Reason};
 /// Why a connect failed. Serialized as a probe's `cause` (`{"stage":
 /// "connect", "error": "refused", "addr": "..."}`); the I/O errors as
 /// [`IoFailure`]'s facts.
-#[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum ConnectError {
     #[error("{addr}: connection refused (RST)")]

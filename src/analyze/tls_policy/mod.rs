@@ -42,11 +42,13 @@ mod breach;
 pub(crate) mod lists;
 mod runs;
 mod scan;
+mod why;
 
 pub use breach::{Breach, sentences};
 
 pub use runs::Runs;
 pub use scan::{Exchange, MAX_ATTEMPTS, ProtocolScan, Question, Reply, reply_to, reply_to_error};
+pub use why::{Alert, Invalidity, Refusal, Silence};
 
 named_enum! {
 /// Suite families a policy forbids or warns about; label values of

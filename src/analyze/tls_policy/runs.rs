@@ -97,7 +97,7 @@ impl Runs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::tls_policy::{Exchange, Question, Reply, judge};
+    use crate::analyze::tls_policy::{Alert, Exchange, Question, Refusal, Reply, Silence, judge};
     use crate::wire::tls::Version;
 
     fn accepted(version: Version, suite: &str) -> Reply {
@@ -110,14 +110,18 @@ mod tests {
 
     fn refused() -> Reply {
         Reply::Refused {
-            detail: "alert protocol_version (level 2)".into(),
-            by_version: true,
+            why: Refusal::Alert(Alert {
+                level: 2,
+                description: 70,
+            }),
         }
     }
 
     fn silent() -> Reply {
         Reply::NoAnswer {
-            detail: "no answer within 1s".into(),
+            why: Silence::Timeout {
+                after: std::time::Duration::from_secs(1),
+            },
         }
     }
 

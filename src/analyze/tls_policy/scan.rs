@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use super::why::{Alert, Invalidity, Refusal, Silence};
 use super::{Family, SuiteSet, TlsPolicy, is_ats, is_ecdhe_aead};
 use crate::wire::tls::suites::{self, LEGACY, MAX_OFFER, RARE, Suite, TLS13};
 use crate::wire::tls::{Answer, TlsWireError, Version};
@@ -202,35 +203,70 @@ pub(crate) fn outside_parts(set: SuiteSet, version: Version) -> u8 {
     u8::try_from(n.div_ceil(MAX_OFFER)).unwrap_or(u8::MAX)
 }
 
-/// What the server said to one question.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "answer", rename_all = "snake_case")]
+/// What the server said to one question. Serialized by hand (below):
+/// besides its typed `why`, a reply that is not accepted keeps the
+/// `detail` sentence it had before `why` existed, rendered from `why`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// A ServerHello (or a TLS 1.3 HelloRetryRequest, which also selects
     /// version and suite) within the offer.
     Accepted {
         /// `negotiated` in JSON: beside the question's own `version`.
-        #[serde(rename = "negotiated")]
         version: Version,
         suite: String,
         /// Whether the server agreed to Encrypt-then-MAC, for a hello that
-        /// offered it ([`Question::Cbc`]).
-        #[serde(skip_serializing_if = "Option::is_none")]
+        /// offered it ([`Question::Cbc`]); absent from JSON when `None`.
         etm: Option<bool>,
     },
-    /// An alert, a close or a reset: a client could not go on.
-    Refused {
-        detail: String,
-        /// The refusal is about the version itself (a `protocol_version`
-        /// alert, or a ServerHello of another version): no other suite
-        /// offer could change it.
-        by_version: bool,
-    },
+    /// An alert, a close or a reset: a client could not go on. JSON has
+    /// `by_version` beside `why` ([`Refusal::by_version`]).
+    Refused { why: Refusal },
     /// An answer that is not TLS or breaks the protocol: a client could
     /// not go on either.
-    Invalid { detail: String },
+    Invalid { why: Invalidity },
     /// No answer before the wait ended, or no connection: unknown.
-    NoAnswer { detail: String },
+    NoAnswer { why: Silence },
+}
+
+/// `{"answer": "refused", "detail": "alert protocol_version (level 2)",
+/// "why": {"kind": "alert", ...}, "by_version": true}`: the fields the
+/// derived form had, in its order, with `why` added.
+impl Serialize for Reply {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Reply::Accepted {
+                version,
+                suite,
+                etm,
+            } => {
+                m.serialize_entry("answer", "accepted")?;
+                m.serialize_entry("negotiated", version)?;
+                m.serialize_entry("suite", suite)?;
+                if let Some(etm) = etm {
+                    m.serialize_entry("etm", etm)?;
+                }
+            }
+            Reply::Refused { why } => {
+                m.serialize_entry("answer", "refused")?;
+                m.serialize_entry("detail", &why.to_string())?;
+                m.serialize_entry("why", why)?;
+                m.serialize_entry("by_version", &why.by_version())?;
+            }
+            Reply::Invalid { why } => {
+                m.serialize_entry("answer", "invalid")?;
+                m.serialize_entry("detail", &why.to_string())?;
+                m.serialize_entry("why", why)?;
+            }
+            Reply::NoAnswer { why } => {
+                m.serialize_entry("answer", "no_answer")?;
+                m.serialize_entry("detail", &why.to_string())?;
+                m.serialize_entry("why", why)?;
+            }
+        }
+        m.end()
+    }
 }
 
 /// A question and its reply.
@@ -257,53 +293,51 @@ impl Exchange {
     }
 }
 
-const ALERT_PROTOCOL_VERSION: u8 = 70;
-
 /// The answer of a server to `question`, checked against what it offered.
 pub fn reply_to(question: &Question, answer: &Answer) -> Reply {
     let hello = match answer {
         Answer::Alert { level, description } => {
             return Reply::Refused {
-                detail: format!("alert {} (level {level})", alert_name(*description)),
-                by_version: *description == ALERT_PROTOCOL_VERSION,
+                why: Refusal::Alert(Alert {
+                    level: *level,
+                    description: *description,
+                }),
             };
         }
         Answer::Hello(h) => h,
     };
     let (offered, suites) = question.offer();
-    let invalid = |detail: String| Reply::Invalid { detail };
+    let invalid = |why: Invalidity| Reply::Invalid { why };
     let Some(version) = Version::from_wire(hello.version()) else {
-        return invalid(format!("chose unknown version 0x{:04x}", hello.version()));
+        return invalid(Invalidity::UnknownVersion {
+            version: hello.version(),
+        });
     };
     if hello.is_retry() && (offered != Version::Tls13 || version != Version::Tls13) {
-        return invalid("HelloRetryRequest to a hello without TLS 1.3".to_owned());
+        return invalid(Invalidity::RetryWithoutTls13);
     }
     if version > offered {
         // The server answered with its own version instead of an alert:
         // it does not accept the one asked about.
         return Reply::Refused {
-            detail: format!("answered with {}", version.label()),
-            by_version: true,
+            why: Refusal::AnsweredWith { version },
         };
     }
     if (version == Version::Tls13) != (offered == Version::Tls13) {
-        return invalid(format!(
-            "chose {} for a {} hello",
-            version.label(),
-            offered.label()
-        ));
+        return invalid(Invalidity::VersionMismatch {
+            chose: version,
+            offered,
+        });
     }
     if !suites.contains(&hello.cipher_suite) {
-        return invalid(format!(
-            "chose suite {}, which was not offered",
-            suites::name(hello.cipher_suite)
-        ));
+        return invalid(Invalidity::SuiteNotOffered {
+            suite: hello.cipher_suite,
+        });
     }
     if hello.compression != 0 {
-        return invalid(format!(
-            "chose compression method {}, which was not offered",
-            hello.compression
-        ));
+        return invalid(Invalidity::CompressionNotOffered {
+            method: hello.compression,
+        });
     }
     let etm = (question.offers_etm() && version != Version::Tls13).then(|| {
         hello
@@ -326,29 +360,12 @@ const EXT_ENCRYPT_THEN_MAC: u16 = 0x0016;
 pub fn reply_to_error(error: &TlsWireError) -> Reply {
     if error.is_refusal() {
         Reply::Refused {
-            detail: error.to_string(),
-            by_version: false,
+            why: Refusal::Wire(error.clone()),
         }
     } else {
         Reply::Invalid {
-            detail: error.to_string(),
+            why: Invalidity::Wire(error.clone()),
         }
-    }
-}
-
-fn alert_name(d: u8) -> String {
-    match d {
-        0 => "close_notify".into(),
-        10 => "unexpected_message".into(),
-        40 => "handshake_failure".into(),
-        47 => "illegal_parameter".into(),
-        50 => "decode_error".into(),
-        70 => "protocol_version".into(),
-        71 => "insufficient_security".into(),
-        80 => "internal_error".into(),
-        86 => "inappropriate_fallback".into(),
-        112 => "unrecognized_name".into(),
-        other => other.to_string(),
     }
 }
 
@@ -429,10 +446,7 @@ impl ProtocolScan {
             && !Question::RareSuites { version: v }.offer().1.is_empty()
             && matches!(
                 self.reply(&Question::Version { version: v }),
-                Some(Reply::Refused {
-                    by_version: false,
-                    ..
-                })
+                Some(Reply::Refused { why }) if !why.by_version()
             )
     }
 

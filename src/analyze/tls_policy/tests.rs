@@ -49,7 +49,9 @@ fn scan_silent(policy: &TlsPolicy, serve: impl Fn(&Question) -> Option<Answer>) 
         let reply = match serve(&q) {
             Some(a) => reply_to(&q, &a),
             None => Reply::NoAnswer {
-                detail: "no answer within 1s".into(),
+                why: Silence::Timeout {
+                    after: std::time::Duration::from_secs(1),
+                },
             },
         };
         scan.exchanges.push(Exchange::new(q, reply));
@@ -257,7 +259,7 @@ fn an_unanswered_question_does_not_hold_up_the_rest() {
     partial.exchanges.push(Exchange::new(
         ssl3,
         Reply::NoAnswer {
-            detail: "no answer before the probe's budget ran out".into(),
+            why: Silence::BudgetSpent,
         },
     ));
     assert_eq!(partial.next_question(&p), Some(tls10), "moves on");
@@ -486,19 +488,52 @@ fn replies_outside_the_offer_are_invalid() {
     let q = Question::Version {
         version: Version::Tls10,
     };
-    assert!(matches!(
+    assert_eq!(
         reply_to(&q, &hello(Version::Tls10, 0x1301)),
-        Reply::Invalid { .. }
-    ));
-    assert!(matches!(
-        reply_to(&q, &hello(Version::Tls12, 0xC02F)),
-        Reply::Refused { .. }
-    ));
+        Reply::Invalid {
+            why: Invalidity::SuiteNotOffered { suite: 0x1301 }
+        }
+    );
+    let newer = reply_to(&q, &hello(Version::Tls12, 0xC02F));
+    assert_eq!(
+        newer,
+        Reply::Refused {
+            why: Refusal::AnsweredWith {
+                version: Version::Tls12
+            }
+        }
+    );
+    assert!(matches!(newer, Reply::Refused { why } if why.by_version()));
     let mut retry = hello(Version::Tls13, 0x1301);
     if let Answer::Hello(h) = &mut retry {
         h.random = crate::wire::tls::HRR_RANDOM;
     }
-    assert!(matches!(reply_to(&q, &retry), Reply::Invalid { .. }));
+    assert_eq!(
+        reply_to(&q, &retry),
+        Reply::Invalid {
+            why: Invalidity::RetryWithoutTls13
+        }
+    );
+    let mut compressed = hello(Version::Tls10, 0x002F);
+    if let Answer::Hello(h) = &mut compressed {
+        h.compression = 1;
+    }
+    assert_eq!(
+        reply_to(&q, &compressed),
+        Reply::Invalid {
+            why: Invalidity::CompressionNotOffered { method: 1 }
+        }
+    );
+    let mut unknown = hello(Version::Tls10, 0x002F);
+    if let Answer::Hello(h) = &mut unknown {
+        h.legacy_version = 0x7f1c;
+    }
+    assert_eq!(
+        reply_to(&q, &unknown),
+        Reply::Invalid {
+            why: Invalidity::UnknownVersion { version: 0x7f1c }
+        }
+    );
     let q13 = Question::Version {
         version: Version::Tls13,
     };
@@ -509,7 +544,39 @@ fn replies_outside_the_offer_are_invalid() {
             ..
         }
     ));
-    assert!(matches!(reply_to(&q13, &REFUSE), Reply::Refused { .. }));
+    assert_eq!(
+        reply_to(&q13, &hello(Version::Tls12, 0xC02F)),
+        Reply::Invalid {
+            why: Invalidity::VersionMismatch {
+                chose: Version::Tls12,
+                offered: Version::Tls13
+            }
+        }
+    );
+    assert_eq!(
+        reply_to(&q13, &REFUSE),
+        Reply::Refused {
+            why: Refusal::Alert(Alert {
+                level: 2,
+                description: 70
+            })
+        }
+    );
+    // A close without a byte refuses; anything else unreadable is invalid.
+    let closed = crate::wire::tls::TlsWireError::Closed { received: 0 };
+    assert_eq!(
+        reply_to_error(&closed),
+        Reply::Refused {
+            why: Refusal::Wire(closed.clone())
+        }
+    );
+    let late = crate::wire::tls::TlsWireError::Closed { received: 3 };
+    assert_eq!(
+        reply_to_error(&late),
+        Reply::Invalid {
+            why: Invalidity::Wire(late.clone())
+        }
+    );
 }
 
 #[test]

@@ -22,7 +22,8 @@ use tokio::time::Instant;
 
 use super::settings::ProtocolSpec;
 use crate::analyze::tls_policy::{
-    self, Exchange, ProtocolJudgement, Question, Reply, Runs, reply_to, reply_to_error,
+    self, Exchange, ProtocolJudgement, Question, Refusal, Reply, Runs, Silence, reply_to,
+    reply_to_error,
 };
 use crate::config::Vantage;
 use crate::wire::tls::{HelloSpec, encode_client_hello, read_answer};
@@ -102,12 +103,12 @@ impl ProtocolState {
                 let wait_end = if now + wait < until {
                     WaitEnd {
                         at: now + wait,
-                        detail: format!("no answer within {}", humantime::format_duration(wait)),
+                        silence: Silence::Timeout { after: wait },
                     }
                 } else {
                     WaitEnd {
                         at: until,
-                        detail: "no answer before the probe's budget ran out".to_owned(),
+                        silence: Silence::BudgetSpent,
                     }
                 };
                 let reply = ask(addr, vantage, &question, &self.server_name, wait_end).await;
@@ -143,7 +144,7 @@ pub(crate) fn question_wait(timeout: Duration) -> Duration {
 /// When one hello stops waiting, and what its reply then says.
 struct WaitEnd {
     at: Instant,
-    detail: String,
+    silence: Silence,
 }
 
 /// One question: connect, send the hello, read the first answer, close.
@@ -173,13 +174,12 @@ async fn ask(
             crate::net::tcp::connect(addr, vantage)
                 .await
                 .map_err(|e| Reply::NoAnswer {
-                    detail: format!("no connection: {e}"),
+                    why: Silence::NoConnection(e),
                 })?;
         let _ = tcp.set_nodelay(true);
         if let Err(e) = tcp.write_all(&hello).await {
             return Err(Reply::Refused {
-                detail: format!("closed before the hello was sent: {e}"),
-                by_version: false,
+                why: Refusal::ClosedBeforeHello(e.into()),
             });
         }
         Ok(match read_answer(&mut tcp).await {
@@ -190,7 +190,7 @@ async fn ask(
     match tokio::time::timeout_at(wait_end.at, exchange).await {
         Ok(Ok(reply) | Err(reply)) => reply,
         Err(_) => Reply::NoAnswer {
-            detail: wait_end.detail,
+            why: wait_end.silence,
         },
     }
 }

@@ -449,7 +449,9 @@ fn protocols(p: &super::protocols::ProtocolFacts) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::protocols_line;
-    use crate::analyze::tls_policy::{Exchange, ProtocolScan, Question, Reply, TlsPolicy, judge};
+    use crate::analyze::tls_policy::{
+        Alert, Exchange, ProtocolScan, Question, Refusal, Reply, TlsPolicy, judge,
+    };
     use crate::wire::tls::Version;
 
     #[test]
@@ -467,8 +469,10 @@ mod tests {
                     Exchange::new(
                         Question::Version { version },
                         Reply::Refused {
-                            detail: "alert protocol_version (level 2)".into(),
-                            by_version: true,
+                            why: Refusal::Alert(Alert {
+                                level: 2,
+                                description: 70,
+                            }),
                         },
                     )
                 })

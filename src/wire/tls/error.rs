@@ -2,15 +2,27 @@
 
 use std::io;
 
-/// A ServerHello body that does not parse (RFC 8446 4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+use serde::Serialize;
+
+use crate::outcome::IoFailure;
+
+/// A ServerHello body that does not parse (RFC 8446 4.1.3). Serialized
+/// next to its [`TlsWireError`]'s `error` as `"problem": "truncated",
+/// "what": "random"`: `problem`, because the protocol scan's `why` already
+/// uses `kind` at that level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
 pub enum ServerHelloError {
     #[error("truncated in the {what}")]
     Truncated { what: &'static str },
     #[error("session id of {length} bytes (at most 32)")]
     SessionIdTooLong { length: u8 },
+    /// `extension` in JSON: `kind` is taken by the scan's `why`.
     #[error("extension 0x{kind:04x} appears twice")]
-    DuplicateExtension { kind: u16 },
+    DuplicateExtension {
+        #[serde(rename = "extension")]
+        kind: u16,
+    },
     #[error("malformed {what} extension")]
     BadExtension { what: &'static str },
     #[error("{count} bytes after the extensions")]
@@ -18,7 +30,11 @@ pub enum ServerHelloError {
 }
 
 /// Everything that can end [`super::read_answer`] without an answer.
-#[derive(Debug, thiserror::Error)]
+/// Cloned into the protocol scan's replies and serialized there as their
+/// facts (`{"error": "closed", "received": 0}`); the I/O error as
+/// [`IoFailure`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
 pub enum TlsWireError {
     /// The first bytes are not a TLS record (an HTTP response, SSH banner,
     /// an SSLv2 record); `first` shows them, escaped and cut short.
@@ -44,7 +60,13 @@ pub enum TlsWireError {
     #[error("connection closed after {received} bytes, before an answer")]
     Closed { received: usize },
     #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(#[source] IoFailure),
+}
+
+impl From<io::Error> for TlsWireError {
+    fn from(e: io::Error) -> Self {
+        TlsWireError::Io(e.into())
+    }
 }
 
 impl TlsWireError {
