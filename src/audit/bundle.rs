@@ -69,6 +69,10 @@ pub enum BundleError {
     KeyWrongPassword { index: usize },
     #[error("PEM private key {index} (ENCRYPTED PRIVATE KEY) cannot be decrypted: {detail}")]
     KeyUnsupported { index: usize, detail: String },
+    /// Deriving the key would cost more than one check may spend: refused
+    /// before any derivation runs.
+    #[error("PEM private key {index} (ENCRYPTED PRIVATE KEY) cannot be decrypted: {cost}")]
+    KeyTooCostly { index: usize, cost: KdfCost },
     #[error(
         "PEM private key {index} ({label}) is encrypted the legacy OpenSSL way (Proc-Type: 4,ENCRYPTED{dek}), \
          which is not read; convert it first: openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out KEY.p8"
@@ -77,6 +81,34 @@ pub enum BundleError {
         index: usize,
         label: String,
         dek: String,
+    },
+}
+
+/// A key derivation over the bound a check allows, with its numbers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KdfCost {
+    #[error("PBKDF2 asks for {iterations} iterations, more than the {limit} this check runs")]
+    Pbkdf2 { iterations: u32, limit: u32 },
+    #[error(
+        "scrypt asks for {bytes} bytes of memory {parallel} times, more than the {max_bytes} \
+         bytes {max_parallel} times this check allows"
+    )]
+    Scrypt {
+        bytes: u64,
+        parallel: u16,
+        max_bytes: u64,
+        max_parallel: u16,
+    },
+    /// Every key of the file together: many keys each under the per-key
+    /// bound must not add up to a stall.
+    #[error(
+        "the file's {keys} encrypted keys ask for {iterations} PBKDF2 iterations in all, more \
+         than the {limit} one check runs"
+    )]
+    FileTotal {
+        keys: usize,
+        iterations: u64,
+        limit: u64,
     },
 }
 
@@ -220,13 +252,13 @@ fn decode_pem(bytes: &[u8], password: Option<&str>) -> Result<Bundle, BundleErro
     // The whole file's key-derivation cost, before any is paid.
     let total: u64 = encrypted.iter().map(|b| pbkdf2_iterations(b.text)).sum();
     if total > MAX_PBKDF2_ITERATIONS_PER_FILE {
-        return Err(BundleError::KeyUnsupported {
+        return Err(BundleError::KeyTooCostly {
             index: keys.len(),
-            detail: format!(
-                "the file's {} encrypted keys ask for {total} PBKDF2 iterations in all, more \
-                 than the {MAX_PBKDF2_ITERATIONS_PER_FILE} one check runs",
-                encrypted.len()
-            ),
+            cost: KdfCost::FileTotal {
+                keys: encrypted.len(),
+                iterations: total,
+                limit: MAX_PBKDF2_ITERATIONS_PER_FILE,
+            },
         });
     }
     for block in encrypted {
@@ -351,7 +383,7 @@ fn decrypt_pkcs8(
         }
     })?;
     bounded_cost(&info.encryption_algorithm)
-        .map_err(|detail| BundleError::KeyUnsupported { index, detail })?;
+        .map_err(|cost| BundleError::KeyTooCostly { index, cost })?;
     let wrong = || match password {
         None => BundleError::KeyPasswordNeeded { index },
         Some(_) => BundleError::KeyWrongPassword { index },
@@ -406,25 +438,28 @@ fn scheme_name(oid: &str) -> String {
 
 /// Refuses key-derivation parameters that would stall the check or
 /// exhaust memory before the password is even tried.
-fn bounded_cost(scheme: &pkcs5::EncryptionScheme) -> Result<(), String> {
+fn bounded_cost(scheme: &pkcs5::EncryptionScheme) -> Result<(), KdfCost> {
     let pkcs5::EncryptionScheme::Pbes2(params) = scheme else {
         return Ok(());
     };
     match &params.kdf {
-        pbes2::Kdf::Pbkdf2(p) if p.iteration_count > MAX_PBKDF2_ITERATIONS => Err(format!(
-            "PBKDF2 asks for {} iterations, more than the {MAX_PBKDF2_ITERATIONS} this check runs",
-            p.iteration_count
-        )),
+        pbes2::Kdf::Pbkdf2(p) if p.iteration_count > MAX_PBKDF2_ITERATIONS => {
+            Err(KdfCost::Pbkdf2 {
+                iterations: p.iteration_count,
+                limit: MAX_PBKDF2_ITERATIONS,
+            })
+        }
         pbes2::Kdf::Scrypt(p) => {
             let bytes = 128u64
                 .saturating_mul(u64::from(p.block_size))
                 .saturating_mul(p.cost_parameter);
             if bytes > MAX_SCRYPT_BYTES || p.parallelization > MAX_SCRYPT_PARALLEL {
-                Err(format!(
-                    "scrypt asks for {bytes} bytes of memory {} times, more than the \
-                     {MAX_SCRYPT_BYTES} bytes {MAX_SCRYPT_PARALLEL} times this check allows",
-                    p.parallelization
-                ))
+                Err(KdfCost::Scrypt {
+                    bytes,
+                    parallel: p.parallelization,
+                    max_bytes: MAX_SCRYPT_BYTES,
+                    max_parallel: MAX_SCRYPT_PARALLEL,
+                })
             } else {
                 Ok(())
             }
@@ -544,22 +579,60 @@ mod tests {
     }
 
     #[test]
+    fn key_derivation_costs_render_their_sentences() {
+        let pbkdf2 = KdfCost::Pbkdf2 {
+            iterations: 10_000_001,
+            limit: MAX_PBKDF2_ITERATIONS,
+        };
+        assert_eq!(
+            pbkdf2.to_string(),
+            "PBKDF2 asks for 10000001 iterations, more than the 10000000 this check runs"
+        );
+        let scrypt = KdfCost::Scrypt {
+            bytes: 1 << 30,
+            parallel: 1,
+            max_bytes: MAX_SCRYPT_BYTES,
+            max_parallel: MAX_SCRYPT_PARALLEL,
+        };
+        assert_eq!(
+            scrypt.to_string(),
+            "scrypt asks for 1073741824 bytes of memory 1 times, more than the 67108864 bytes \
+             16 times this check allows"
+        );
+    }
+
+    #[test]
     fn a_key_derivation_that_would_stall_the_check_is_refused_before_it_runs() {
         let pem = encrypted_pem(pbkdf2(MAX_PBKDF2_ITERATIONS + 1));
         match decode(pem.as_bytes(), Some("x")) {
-            Err(BundleError::KeyUnsupported { index: 0, detail }) => {
-                assert!(detail.contains("10000001 iterations"), "{detail}");
-            }
+            Err(BundleError::KeyTooCostly {
+                index: 0,
+                cost: KdfCost::Pbkdf2 { iterations, limit },
+            }) => assert_eq!((iterations, limit), (10_000_001, MAX_PBKDF2_ITERATIONS)),
             other => panic!("{other:?}"),
         }
         // Fifty keys each just under the per-key cap: the file's total is
         // refused before any derivation runs (issue 30 row 7).
         let many = encrypted_pem(pbkdf2(MAX_PBKDF2_ITERATIONS - 1)).repeat(50);
         match decode(many.as_bytes(), Some("x")) {
-            Err(BundleError::KeyUnsupported { index: 0, detail }) => assert!(
-                detail.contains("50 encrypted keys ask for 499999950 PBKDF2 iterations in all"),
-                "{detail}"
-            ),
+            Err(e) => {
+                let want = KdfCost::FileTotal {
+                    keys: 50,
+                    iterations: 499_999_950,
+                    limit: MAX_PBKDF2_ITERATIONS_PER_FILE,
+                };
+                assert!(
+                    matches!(&e, BundleError::KeyTooCostly { index: 0, cost } if *cost == want),
+                    "{e:?}"
+                );
+                // The sentence the engineer reads, once.
+                assert_eq!(
+                    e.to_string(),
+                    "PEM private key 0 (ENCRYPTED PRIVATE KEY) cannot be decrypted: the file's 50 \
+                     encrypted keys ask for 499999950 PBKDF2 iterations in all, more than the \
+                     20000000 one check runs"
+                );
+            }
             other => panic!("{other:?}"),
         }
 
