@@ -71,44 +71,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> Pro
     };
     match client::fetch(ctx, addr, start, &opts).await {
         Ok(r) => {
-            let mut findings = Vec::new();
-            if !spec.status.contains(r.status) {
-                findings.push(Finding::new(
-                    Reason::HttpStatus,
-                    Level::Fail,
-                    format!(
-                        "GET {}: status {}, expected {}",
-                        r.url, r.status, spec.status
-                    ),
-                ));
-            }
-            if let Some(re) = &spec.content_type {
-                let ct = r.content_type.as_deref().unwrap_or("");
-                if !re.0.is_match(ct) {
-                    findings.push(Finding::new(
-                        Reason::HttpContent,
-                        Level::Fail,
-                        format!(
-                            "Content-Type {:?} does not match /{}/",
-                            r.content_type.as_deref().unwrap_or("(none)"),
-                            re.0.as_str()
-                        ),
-                    ));
-                }
-            }
-            if let Some(re) = &spec.body_regex
-                && !re.0.is_match(&r.body)
-            {
-                findings.push(Finding::new(
-                    Reason::HttpContent,
-                    Level::Fail,
-                    format!(
-                        "body ({} bytes) does not match /{}/",
-                        r.body_bytes,
-                        re.0.as_str()
-                    ),
-                ));
-            }
+            let findings = judge_response(spec, &r);
             let reason = verdict(&findings);
             let detail = format!(
                 "{addr}: GET {} -> {}{}, {} bytes{}",
@@ -160,4 +123,48 @@ pub(super) async fn run(ctx: &Ctx<'_>, addr: SocketAddr, spec: &HttpSpec) -> Pro
             })
         }
     }
+}
+
+/// What an arrived response breaks of the flow's expectations: its
+/// status, its Content-Type, its body.
+fn judge_response(spec: &HttpSpec, r: &client::Response) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if !spec.status.contains(r.status) {
+        findings.push(Finding::new(
+            Reason::HttpStatus,
+            Level::Fail,
+            format!(
+                "GET {}: status {}, expected {}",
+                r.url, r.status, spec.status
+            ),
+        ));
+    }
+    if let Some(re) = &spec.content_type {
+        let ct = r.content_type.as_deref().unwrap_or("");
+        if !re.0.is_match(ct) {
+            findings.push(Finding::new(
+                Reason::HttpContent,
+                Level::Fail,
+                format!(
+                    "Content-Type {:?} does not match /{}/",
+                    r.content_type.as_deref().unwrap_or("(none)"),
+                    re.0.as_str()
+                ),
+            ));
+        }
+    }
+    if let Some(re) = &spec.body_regex
+        && !re.0.is_match(&r.body)
+    {
+        findings.push(Finding::new(
+            Reason::HttpContent,
+            Level::Fail,
+            format!(
+                "body ({} bytes) does not match /{}/",
+                r.body_bytes,
+                re.0.as_str()
+            ),
+        ));
+    }
+    findings
 }
