@@ -348,13 +348,7 @@ async fn fetch_one(
     let (crl, mine) = match client::fetch(ctx, addr, target, opts).await {
         Err(e) => (None, vec![fetch_failed(&mut http, &e)]),
         Ok(r) => {
-            http.final_url = r.url.clone();
-            http.status = Some(r.status);
-            http.redirects = r.hops;
-            http.content_type = r.content_type;
-            http.body_bytes = r.body_bytes;
-            http.first_byte_seconds = Some(r.first_byte.as_secs_f64());
-            http.transfer_seconds = Some(r.transfer.as_secs_f64());
+            http.answered(&r);
             judge_answer(&r.url, r.status, r.body, captured, state, now).await
         }
     };

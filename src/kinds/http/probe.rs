@@ -49,6 +49,18 @@ impl HttpFacts {
         self.body_bytes = e.body_bytes();
         self.cause = e.cause();
     }
+
+    /// What a CRL or OCSP fetch that got an answer saw: the answer's
+    /// status, headers, size and timing.
+    pub(crate) fn answered(&mut self, r: &client::Response) {
+        self.final_url = r.url.clone();
+        self.status = Some(r.status);
+        self.redirects = r.hops.clone();
+        self.content_type = r.content_type.clone();
+        self.body_bytes = r.body_bytes;
+        self.first_byte_seconds = Some(r.first_byte.as_secs_f64());
+        self.transfer_seconds = Some(r.transfer.as_secs_f64());
+    }
 }
 
 /// The flow's default `Host:` and first URL.

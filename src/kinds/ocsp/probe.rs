@@ -397,13 +397,7 @@ async fn ask(
             vec![Finding::new(e.reason(), Level::Fail, e.to_string())]
         }
         Ok(r) => {
-            http.final_url = r.url.clone();
-            http.status = Some(r.status);
-            http.redirects = r.hops;
-            http.content_type = r.content_type;
-            http.body_bytes = r.body_bytes;
-            http.first_byte_seconds = Some(r.first_byte.as_secs_f64());
-            http.transfer_seconds = Some(r.transfer.as_secs_f64());
+            http.answered(&r);
             if !(200..300).contains(&r.status) {
                 return vec![Finding::new(
                     Reason::HttpStatus,
