@@ -195,9 +195,15 @@ pub(super) async fn forbidden(ctx: &Ctx<'_>, addr: SocketAddr, state: &DnsState)
             format!("{addr}: no DNS server ({d})"),
         )),
         Some(Outcome::Io(d)) => Err(Failure::new(Reason::Internal, format!("{addr}: {d}"))),
-        Some(Outcome::Timeout) | None => Err(Failure::new(
+        Some(Outcome::Timeout) => Err(Failure::new(
             Reason::Filtered,
             format!("{addr}: no DNS answer within the budget"),
+        )),
+        // No question to ask (the settings require a name): nothing was
+        // judged, so not a closed port either.
+        None => Err(Failure::new(
+            Reason::Internal,
+            format!("{addr}: no DNS question to ask"),
         )),
     }
 }
